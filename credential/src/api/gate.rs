@@ -1,0 +1,237 @@
+//! Gate sync and journal upload.
+//!
+//! - `GET /api/v1/gate/snapshot` → [`GateSnapshot`]: keys, calendar, lockdown, and the cursor
+//!   the snapshot reflects.
+//! - `GET /api/v1/gate/changes?since=N&wait_ms=25000` → [`ChangeBatch`]: every change with
+//!   `seq > N` in order; if there is none, the server holds the request (long poll) until one
+//!   arrives or `wait_ms` (at most 30 000) passes, then answers an empty batch. A gate starting
+//!   from 0 receives every change still relevant (the server may drop changes for cards whose
+//!   printed window has ended). The cursor makes reconnects lossless.
+//! - `POST /api/v1/gate/journal` with [`JournalUpload`] → [`JournalAck`]: entries are stored
+//!   exactly once by id; a retried upload is acknowledged again without duplicates.
+
+use crate::claims::{CardId, Kind};
+use crate::keys::PublicKeyInfo;
+use crate::schedule::WorkCalendar;
+use crate::time::UtcMinute;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What a gate needs to decide offline, besides the change stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GateSnapshot {
+    /// The public keys credentials may be signed with.
+    pub keys: Vec<PublicKeyInfo>,
+    /// Time zone, schedules and blackout dates.
+    pub calendar: WorkCalendar,
+    /// Whether the estate is in lockdown.
+    pub lockdown: bool,
+    /// The server's clock when it answered, for the gate's clock check.
+    pub server_time: DateTime<Utc>,
+    /// The highest change sequence number at the time of the snapshot.
+    pub cursor: u64,
+}
+
+/// Changes after a cursor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeBatch {
+    /// In increasing `seq` order.
+    pub changes: Vec<Change>,
+    /// The cursor to ask from next: the last change's `seq`, or the request's `since`.
+    pub cursor: u64,
+}
+
+/// One change a gate must apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Strictly increasing, without gaps per server.
+    pub seq: u64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: ChangeEvent,
+}
+
+/// What a change does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeEvent {
+    /// The card no longer opens any door.
+    Revoked {
+        /// The card.
+        card_id: CardId,
+        /// Why.
+        reason: RevocationReason,
+        /// The card's current end, after which a gate may forget the revocation.
+        not_after: UtcMinute,
+    },
+    /// The card's window now ends at `not_after` instead of its printed end (延期).
+    Extended {
+        /// The card.
+        card_id: CardId,
+        /// The new end, exclusive.
+        not_after: UtcMinute,
+    },
+    /// Estate-wide lockdown switched on or off: while on, gates admit nobody.
+    Lockdown {
+        /// On or off.
+        active: bool,
+    },
+    /// A manager opened one door remotely.
+    RemoteUnlock {
+        /// The gate device that should open.
+        device_id: String,
+        /// How long to hold the door open.
+        seconds: u32,
+    },
+    /// Keys, schedules or blackout dates changed: fetch the snapshot again.
+    SnapshotChanged,
+}
+
+/// Why a card was revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// Handed back at the front desk.
+    Returned,
+    /// Declared lost.
+    Lost,
+    /// Revoked by staff.
+    Revoked,
+    /// The visitor signed out.
+    SignedOut,
+    /// A new card was printed in its place.
+    Reissued,
+}
+
+/// Why a gate refused a scan. Each reason is distinct in the journal and on the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    /// Not a credential: wrong length, alphabet, base45 or layout.
+    Unreadable,
+    /// A format version this gate does not read.
+    UnknownVersion,
+    /// Signed with a key this gate does not know.
+    UnknownKey,
+    /// Forged, altered or torn.
+    BadSignature,
+    /// Revoked by staff.
+    Revoked,
+    /// Returned at the desk.
+    Returned,
+    /// Declared lost.
+    Lost,
+    /// The visitor signed out.
+    SignedOut,
+    /// Replaced by a reprint.
+    Reissued,
+    /// Before its window.
+    NotYetValid,
+    /// After its window (as extended).
+    Expired,
+    /// Outside its schedule's hours.
+    OutsideHours,
+    /// On a blackout date.
+    Blackout,
+    /// Names a schedule this gate does not have.
+    UnknownSchedule,
+    /// Not valid for this door.
+    WrongZone,
+    /// Hard anti-passback: already inside (or outside).
+    AntiPassback,
+    /// The estate is in lockdown.
+    Lockdown,
+    /// The gate's clock cannot be trusted and the decision depends on time.
+    UntrustedClock,
+}
+
+impl DenyReason {
+    /// The reason a revocation gives.
+    pub const fn from_revocation(r: RevocationReason) -> Self {
+        match r {
+            RevocationReason::Returned => DenyReason::Returned,
+            RevocationReason::Lost => DenyReason::Lost,
+            RevocationReason::Revoked => DenyReason::Revoked,
+            RevocationReason::SignedOut => DenyReason::SignedOut,
+            RevocationReason::Reissued => DenyReason::Reissued,
+        }
+    }
+}
+
+/// An alarm a gate raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    /// The door stayed open past the allowed time.
+    DoorHeldOpen,
+    /// The door opened with no admit and no exit request.
+    DoorForced,
+    /// The wall clock is behind the last trusted time or not synchronised.
+    UntrustedClock,
+    /// The clock is trusted again.
+    ClockRecovered,
+    /// The scanner vanished or could not be opened.
+    ScannerLost,
+}
+
+/// What one journal entry records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GateEvent {
+    /// A scan was admitted; `flag` notes a soft anti-passback violation.
+    Admitted {
+        /// e.g. `anti_passback`.
+        #[serde(default)]
+        flag: Option<String>,
+    },
+    /// A scan was refused.
+    Denied {
+        /// Why.
+        reason: DenyReason,
+    },
+    /// An admitted passage during which the door never opened.
+    PassageAnnulled,
+    /// The exit button opened the door.
+    ExitRequest,
+    /// A manager's remote unlock opened the door.
+    RemoteUnlock,
+    /// An alarm.
+    Alarm {
+        /// Which.
+        alarm: AlarmKind,
+    },
+}
+
+/// One decision or alarm as the gate journalled it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Unique per entry, made by the gate; the server stores each id once.
+    pub id: Uuid,
+    /// The gate's wall clock when it happened.
+    pub at: DateTime<Utc>,
+    /// Whether the gate trusted its clock then.
+    pub clock_trusted: bool,
+    /// The card, when a credential was verified.
+    pub card_id: Option<CardId>,
+    /// The card's kind, when verified.
+    pub kind: Option<Kind>,
+    /// What happened.
+    pub event: GateEvent,
+}
+
+/// `POST /api/v1/gate/journal` body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JournalUpload {
+    /// At most 500 entries.
+    pub entries: Vec<JournalEntry>,
+}
+
+/// The answer to an upload: the ids now stored (including ones stored before).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JournalAck {
+    /// Ids the gate may mark as sent.
+    pub stored: Vec<Uuid>,
+}

@@ -1,0 +1,263 @@
+//! Permitted hours and blackout dates, evaluated in the estate's time zone.
+//!
+//! The server defines them; gates receive them through sync and evaluate them offline. Times
+//! are stored and compared in UTC everywhere else; only here is an instant turned into a local
+//! weekday and time of day.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A schedule's number as a credential carries it: 1–15 (0 means "no schedule").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct ScheduleId(u8);
+
+impl ScheduleId {
+    /// A schedule id, if `id` is 1–15.
+    pub const fn new(id: u8) -> Option<Self> {
+        if id >= 1 && id <= 15 {
+            Some(ScheduleId(id))
+        } else {
+            None
+        }
+    }
+
+    /// The number.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<u8> for ScheduleId {
+    type Error = String;
+    fn try_from(id: u8) -> Result<Self, Self::Error> {
+        ScheduleId::new(id).ok_or_else(|| format!("schedule id {id} is out of range 1–15"))
+    }
+}
+
+impl From<ScheduleId> for u8 {
+    fn from(s: ScheduleId) -> u8 {
+        s.0
+    }
+}
+
+impl fmt::Display for ScheduleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Local hours on some weekdays: `start` inclusive, `end` exclusive, `start < end`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    /// The weekdays it applies to ("Mon" … "Sun").
+    pub days: Vec<Weekday>,
+    /// Local start time, e.g. "08:00:00".
+    pub start: NaiveTime,
+    /// Local end time, exclusive.
+    pub end: NaiveTime,
+}
+
+impl TimeWindow {
+    /// Whether a local weekday and time fall inside the window.
+    pub fn contains(&self, day: Weekday, time: NaiveTime) -> bool {
+        self.days.contains(&day) && self.start <= time && time < self.end
+    }
+}
+
+/// A named weekly schedule: the union of its windows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// The id credentials carry.
+    pub id: ScheduleId,
+    /// A name for people, e.g. "renovation hours".
+    pub name: String,
+    /// When it permits entry.
+    pub windows: Vec<TimeWindow>,
+}
+
+impl Schedule {
+    /// Checks the windows are well formed; the reason names the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, w) in self.windows.iter().enumerate() {
+            if w.start >= w.end {
+                return Err(format!(
+                    "schedule {}: window {} must start before it ends (split windows that cross midnight)",
+                    self.id,
+                    i + 1
+                ));
+            }
+            if w.days.is_empty() {
+                return Err(format!(
+                    "schedule {}: window {} has no days",
+                    self.id,
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The answer of a schedule check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleCheck {
+    /// Inside permitted hours, or the credential has no schedule.
+    Allowed,
+    /// Outside the schedule's windows.
+    OutsideHours,
+    /// A blackout date in the estate's time zone.
+    Blackout,
+    /// The credential names a schedule this calendar does not have.
+    UnknownSchedule,
+}
+
+/// Everything needed to evaluate schedules: the estate's time zone, its schedules and its
+/// blackout dates (days when scheduled work is not allowed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkCalendar {
+    /// IANA time zone name of the estate, e.g. "Asia/Shanghai".
+    pub time_zone: Tz,
+    /// The schedules credentials may name.
+    pub schedules: Vec<Schedule>,
+    /// Local dates on which scheduled credentials are refused all day.
+    pub blackout_dates: Vec<NaiveDate>,
+}
+
+impl Default for WorkCalendar {
+    fn default() -> Self {
+        WorkCalendar {
+            time_zone: chrono_tz::Asia::Shanghai,
+            schedules: Vec::new(),
+            blackout_dates: Vec::new(),
+        }
+    }
+}
+
+impl WorkCalendar {
+    /// Whether a credential with `schedule` may be used at `now`.
+    pub fn check(&self, schedule: Option<ScheduleId>, now: DateTime<Utc>) -> ScheduleCheck {
+        let Some(id) = schedule else {
+            return ScheduleCheck::Allowed;
+        };
+        let Some(schedule) = self.schedules.iter().find(|s| s.id == id) else {
+            return ScheduleCheck::UnknownSchedule;
+        };
+        let local = now.with_timezone(&self.time_zone);
+        if self.blackout_dates.contains(&local.date_naive()) {
+            return ScheduleCheck::Blackout;
+        }
+        let (day, time) = (local.weekday(), local.time());
+        if schedule.windows.iter().any(|w| w.contains(day, time)) {
+            ScheduleCheck::Allowed
+        } else {
+            ScheduleCheck::OutsideHours
+        }
+    }
+
+    /// The estate's local date at `now`.
+    pub fn local_date(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.time_zone).date_naive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calendar() -> WorkCalendar {
+        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        let weekdays = vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ];
+        WorkCalendar {
+            time_zone: chrono_tz::Asia::Shanghai,
+            schedules: vec![Schedule {
+                id: ScheduleId::new(1).unwrap(),
+                name: "renovation hours".into(),
+                windows: vec![
+                    TimeWindow {
+                        days: weekdays.clone(),
+                        start: t("08:00"),
+                        end: t("12:00"),
+                    },
+                    TimeWindow {
+                        days: weekdays,
+                        start: t("14:00"),
+                        end: t("18:00"),
+                    },
+                ],
+            }],
+            blackout_dates: vec![NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()],
+        }
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn hours_are_local_to_the_estate_not_utc() {
+        let cal = calendar();
+        let s = ScheduleId::new(1);
+        // Friday 2026-11-27 09:00 in Shanghai is 01:00 UTC: inside the morning window.
+        assert_eq!(
+            cal.check(s, utc("2026-11-27T01:00:00Z")),
+            ScheduleCheck::Allowed
+        );
+        // 09:00 UTC is 17:00 local: still inside.
+        assert_eq!(
+            cal.check(s, utc("2026-11-27T09:59:59Z")),
+            ScheduleCheck::Allowed
+        );
+        // 10:00 UTC is 18:00 local: the window has ended.
+        assert_eq!(
+            cal.check(s, utc("2026-11-27T10:00:00Z")),
+            ScheduleCheck::OutsideHours
+        );
+        // Lunch break, 12:30 local.
+        assert_eq!(
+            cal.check(s, utc("2026-11-27T04:30:00Z")),
+            ScheduleCheck::OutsideHours
+        );
+        // Saturday 10:00 local.
+        assert_eq!(
+            cal.check(s, utc("2026-11-28T02:00:00Z")),
+            ScheduleCheck::OutsideHours
+        );
+        // National Day is a blackout, even inside hours (Thursday 09:00 local).
+        assert_eq!(
+            cal.check(s, utc("2026-10-01T01:00:00Z")),
+            ScheduleCheck::Blackout
+        );
+        assert_eq!(
+            cal.check(None, utc("2026-10-01T01:00:00Z")),
+            ScheduleCheck::Allowed
+        );
+        assert_eq!(
+            cal.check(ScheduleId::new(2), utc("2026-11-27T01:00:00Z")),
+            ScheduleCheck::UnknownSchedule
+        );
+    }
+
+    #[test]
+    fn windows_must_not_cross_midnight() {
+        let mut cal = calendar();
+        cal.schedules[0].windows[0].end = NaiveTime::from_hms_opt(7, 0, 0).unwrap();
+        assert!(
+            cal.schedules[0]
+                .validate()
+                .unwrap_err()
+                .contains("window 1")
+        );
+        assert_eq!(ScheduleId::new(0), None);
+        assert_eq!(ScheduleId::new(16), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! End-to-end stories live in `tests/it/` and spawn the real binaries.
