@@ -1,0 +1,571 @@
+//! The gate's pure decision core: inputs (a scanned line, a door contact change, an exit
+//! button press, a sync update) and the current time go in; a decision and a queue of actions
+//! (journal entries, relay levels, indicator signals) plus the next timer come out.
+//!
+//! No I/O, no clock reads, no async: `purity_test` in this module's tests greps for them.
+
+mod state;
+
+pub use state::{Revocation, SyncedState};
+
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::gate::{
+    AlarmKind, ChangeBatch, ChangeEvent, DenyReason, GateEvent, GateSnapshot,
+};
+use gatehouse_credential::claims::Validity;
+use gatehouse_credential::schedule::ScheduleCheck;
+use gatehouse_credential::{CardId, CredentialError, KeyRing, Kind, UtcMinute, Zone};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+#[cfg(test)]
+mod tests;
+
+/// How long the door may still open after the relay locked again without counting as forced
+/// (a latch releases a moment after the relay drops).
+pub const OPEN_GRACE: Duration = Duration::from_secs(1);
+
+/// What the shell knows about its wall clock; the core decides what that means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WallClock {
+    /// The clock is believed right.
+    Trusted(DateTime<Utc>),
+    /// The clock is behind the last trusted time or not synchronised.
+    Untrusted {
+        /// What the clock says.
+        now: DateTime<Utc>,
+        /// The last time the gate knew to be right; real time is at least this.
+        last_trusted: DateTime<Utc>,
+    },
+}
+
+impl WallClock {
+    /// Whether the clock is trusted.
+    pub fn is_trusted(&self) -> bool {
+        matches!(self, WallClock::Trusted(_))
+    }
+
+    /// What the clock reads.
+    pub fn reading(&self) -> DateTime<Utc> {
+        match *self {
+            WallClock::Trusted(t) => t,
+            WallClock::Untrusted { now, .. } => now,
+        }
+    }
+}
+
+/// What to do with credentials whose decision depends on time while the clock is untrusted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockPolicy {
+    /// Deny them with `untrusted_clock` (revocations, zone and certain expiry still apply).
+    #[default]
+    DenyTimeDependent,
+    /// Evaluate them at the last trusted time (real time is at least that).
+    AssumeLastTrusted,
+}
+
+/// Anti-passback for doors that are one side of an entry/exit pair.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AntiPassback {
+    /// No anti-passback.
+    #[default]
+    Off,
+    /// Admit a repeated passage but flag it in the journal.
+    Soft,
+    /// Deny a repeated passage.
+    Hard,
+}
+
+/// What the core needs to know about its door.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoorPolicy {
+    /// The door this gate guards.
+    pub zone: Zone,
+    /// How long the relay stays unlocked per admit or exit request.
+    pub pulse: Duration,
+    /// How long the door may stay open before the held-open alarm.
+    pub held_open_limit: Duration,
+    /// Whether a door contact is wired (without one, passages cannot be annulled and forced
+    /// or held-open doors cannot be seen).
+    pub has_door_contact: bool,
+    /// Anti-passback mode.
+    pub anti_passback: AntiPassback,
+    /// A second passage of the same card through this door within this time is a passback.
+    pub anti_passback_window: Duration,
+    /// The untrusted-clock policy.
+    pub clock_policy: ClockPolicy,
+    /// How long the green/red indicator stays on after a decision.
+    pub feedback: Duration,
+}
+
+/// The outcome of a scan: a denial is a value, not an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The door opens.
+    Admit {
+        /// The card.
+        card: CardId,
+        /// Its kind.
+        kind: Kind,
+        /// A soft violation, e.g. `anti_passback`.
+        flag: Option<String>,
+    },
+    /// The door stays shut.
+    Deny {
+        /// Why.
+        reason: DenyReason,
+        /// The card, when the credential verified.
+        card: Option<CardId>,
+    },
+}
+
+/// The relay's level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The lock is held.
+    Locked,
+    /// The lock is released.
+    Unlocked,
+}
+
+/// The feedback LEDs and buzzer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Indicator {
+    /// Green LED (admitted).
+    Granted,
+    /// Red LED and buzzer (denied).
+    Denied,
+    /// Everything off.
+    Off,
+}
+
+/// One journal entry as the core produces it; the journal adds the id and the wall time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The card, when known.
+    pub card_id: Option<CardId>,
+    /// The card's kind, when known.
+    pub kind: Option<Kind>,
+    /// What happened.
+    pub event: GateEvent,
+}
+
+/// Something the shell must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Write this entry durably; it always comes before the relay move it explains.
+    Journal(Entry),
+    /// Drive the relay.
+    Relay(Level),
+    /// Drive the LEDs and buzzer.
+    Indicator(Indicator),
+}
+
+/// The door contact's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoorContact {
+    /// The door is shut.
+    Closed,
+    /// The door is open.
+    Open,
+}
+
+/// What sync learnt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SyncUpdate {
+    /// This gate's device id on the server, after enrolment.
+    Enrolled {
+        /// The id.
+        device_id: String,
+    },
+    /// A fresh snapshot: keys, calendar, lockdown.
+    Snapshot(GateSnapshot),
+    /// Changes after the cursor.
+    Changes(ChangeBatch),
+}
+
+/// An admitted passage waiting for the door to open.
+#[derive(Clone, Debug)]
+struct Passage {
+    card: CardId,
+    kind: Kind,
+    opened: bool,
+}
+
+/// The gate's state machine.
+#[derive(Debug)]
+pub struct Gate {
+    policy: DoorPolicy,
+    synced: SyncedState,
+    ring: KeyRing,
+    actions: VecDeque<Action>,
+    relay: Level,
+    lock_at: Option<Instant>,
+    authorised_until: Option<Instant>,
+    passages: Vec<Passage>,
+    last_passage: HashMap<CardId, Instant>,
+    door: DoorContact,
+    held_alarm_at: Option<Instant>,
+    indicator_off_at: Option<Instant>,
+    clock_trusted: Option<bool>,
+}
+
+impl Gate {
+    /// A gate in the locked state with the synced state it last persisted.
+    /// Its first action is `Relay(Locked)`.
+    pub fn new(policy: DoorPolicy, synced: SyncedState) -> Self {
+        let ring = synced.key_ring();
+        let mut actions = VecDeque::new();
+        actions.push_back(Action::Relay(Level::Locked));
+        Gate {
+            policy,
+            synced,
+            ring,
+            actions,
+            relay: Level::Locked,
+            lock_at: None,
+            authorised_until: None,
+            passages: Vec::new(),
+            last_passage: HashMap::new(),
+            door: DoorContact::Closed,
+            held_alarm_at: None,
+            indicator_off_at: None,
+            clock_trusted: None,
+        }
+    }
+
+    /// The state sync has built up, for persisting and for the status page.
+    pub fn synced(&self) -> &SyncedState {
+        &self.synced
+    }
+
+    /// The relay's level as the core last commanded it.
+    pub fn relay(&self) -> Level {
+        self.relay
+    }
+
+    /// The door contact as last reported.
+    pub fn door(&self) -> DoorContact {
+        self.door
+    }
+
+    /// Whether the clock was trusted at the last input.
+    pub fn clock_trusted(&self) -> Option<bool> {
+        self.clock_trusted
+    }
+
+    /// The next action to perform, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.lock_at, self.held_alarm_at, self.indicator_off_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Notes the clock's state; raises an alarm when it turns untrusted or recovers.
+    pub fn handle_clock(&mut self, wall: WallClock) {
+        let trusted = wall.is_trusted();
+        let alarm = match (self.clock_trusted, trusted) {
+            (Some(true) | None, false) => Some(AlarmKind::UntrustedClock),
+            (Some(false), true) => Some(AlarmKind::ClockRecovered),
+            _ => None,
+        };
+        self.clock_trusted = Some(trusted);
+        if let Some(alarm) = alarm {
+            self.alarm(alarm);
+        }
+    }
+
+    /// Decides one scanned line (already framed and debounced by the scanner).
+    pub fn handle_scan(&mut self, line: &str, wall: WallClock, now: Instant) -> Decision {
+        self.handle_clock(wall);
+        let decision = self.decide(line, wall, now);
+        match &decision {
+            Decision::Admit { card, kind, flag } => {
+                self.journal(
+                    Some(*card),
+                    Some(*kind),
+                    GateEvent::Admitted { flag: flag.clone() },
+                );
+                self.passages.push(Passage {
+                    card: *card,
+                    kind: *kind,
+                    opened: false,
+                });
+                self.last_passage.insert(*card, now);
+                self.unlock(now, self.policy.pulse);
+                self.indicate(Indicator::Granted, now);
+            }
+            Decision::Deny { reason, card } => {
+                let kind = self.kind_of(line, *card);
+                self.journal(*card, kind, GateEvent::Denied { reason: *reason });
+                self.indicate(Indicator::Denied, now);
+            }
+        }
+        decision
+    }
+
+    /// The door contact changed.
+    pub fn handle_door(&mut self, contact: DoorContact, now: Instant) {
+        if contact == self.door {
+            return;
+        }
+        self.door = contact;
+        match contact {
+            DoorContact::Open => {
+                let authorised = self.relay == Level::Unlocked
+                    || self.authorised_until.is_some_and(|until| now <= until);
+                if authorised {
+                    for p in &mut self.passages {
+                        p.opened = true;
+                    }
+                } else {
+                    self.alarm(AlarmKind::DoorForced);
+                }
+                self.held_alarm_at = Some(now + self.policy.held_open_limit);
+            }
+            DoorContact::Closed => self.held_alarm_at = None,
+        }
+    }
+
+    /// Someone pressed the request-to-exit button.
+    pub fn handle_exit_button(&mut self, now: Instant) {
+        self.journal(None, None, GateEvent::ExitRequest);
+        self.unlock(now, self.policy.pulse);
+    }
+
+    /// Applies what sync learnt. `wall` decides whether a remote unlock is still fresh.
+    pub fn handle_sync(&mut self, update: SyncUpdate, wall: WallClock, now: Instant) {
+        match update {
+            SyncUpdate::Enrolled { device_id } => self.synced.device_id = Some(device_id),
+            SyncUpdate::Snapshot(snapshot) => {
+                let lockdown_before = self.synced.lockdown;
+                self.synced.apply_snapshot(snapshot);
+                self.ring = self.synced.key_ring();
+                if self.synced.lockdown && !lockdown_before {
+                    self.lock_now();
+                }
+            }
+            SyncUpdate::Changes(batch) => {
+                for change in batch.changes {
+                    if change.seq <= self.synced.cursor {
+                        continue;
+                    }
+                    self.synced.cursor = change.seq;
+                    match change.event {
+                        ChangeEvent::Revoked {
+                            card_id,
+                            reason,
+                            not_after,
+                        } => {
+                            self.synced
+                                .revoked
+                                .insert(card_id, Revocation { reason, not_after });
+                        }
+                        ChangeEvent::Extended { card_id, not_after } => {
+                            self.synced.extended.insert(card_id, not_after);
+                        }
+                        ChangeEvent::Lockdown { active } => {
+                            self.synced.lockdown = active;
+                            if active {
+                                self.lock_now();
+                            }
+                        }
+                        ChangeEvent::RemoteUnlock { device_id, seconds } => {
+                            let ours = self.synced.device_id.as_deref() == Some(&device_id);
+                            // Replaying old changes after a restart must not open the door.
+                            let fresh = wall.is_trusted()
+                                && (wall.reading() - change.at).num_seconds().abs() <= 60;
+                            if ours && fresh && !self.synced.lockdown {
+                                self.journal(None, None, GateEvent::RemoteUnlock);
+                                self.unlock(now, Duration::from_secs(u64::from(seconds)));
+                            }
+                        }
+                        // The sync shell fetches the snapshot again.
+                        ChangeEvent::SnapshotChanged => {}
+                    }
+                }
+                self.synced.cursor = self.synced.cursor.max(batch.cursor);
+            }
+        }
+    }
+
+    /// Runs every timer that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.lock_at.is_some_and(|t| now >= t) {
+            self.lock_at = None;
+            self.relay = Level::Locked;
+            self.authorised_until = Some(now + OPEN_GRACE);
+            self.actions.push_back(Action::Relay(Level::Locked));
+            self.settle_passages();
+        }
+        if self.held_alarm_at.is_some_and(|t| now >= t) {
+            self.held_alarm_at = None;
+            if self.door == DoorContact::Open {
+                self.alarm(AlarmKind::DoorHeldOpen);
+            }
+        }
+        if self.indicator_off_at.is_some_and(|t| now >= t) {
+            self.indicator_off_at = None;
+            self.actions.push_back(Action::Indicator(Indicator::Off));
+        }
+    }
+
+    /// Journals an alarm the shell detected (e.g. the scanner vanished).
+    pub fn raise_alarm(&mut self, alarm: AlarmKind) {
+        self.alarm(alarm);
+    }
+
+    fn decide(&self, line: &str, wall: WallClock, now: Instant) -> Decision {
+        let credential = match self.ring.verify(line) {
+            Ok(c) => c,
+            Err(e) => {
+                return Decision::Deny {
+                    reason: deny_reason_of(&e),
+                    card: None,
+                };
+            }
+        };
+        let claims = &credential.claims;
+        let card = claims.card_id;
+        let deny = |reason| Decision::Deny {
+            reason,
+            card: Some(card),
+        };
+        if let Some(r) = self.synced.revoked.get(&card) {
+            return deny(DenyReason::from_revocation(r.reason));
+        }
+        let end = effective_end(&self.synced, card, claims.not_after);
+        let at = match (wall, self.policy.clock_policy) {
+            (WallClock::Trusted(t), _) => t,
+            (WallClock::Untrusted { last_trusted, .. }, policy) => {
+                // Real time is at least `last_trusted`, so a card that had ended by then is
+                // certainly expired whatever the policy.
+                if last_trusted >= end.to_datetime() {
+                    return deny(DenyReason::Expired);
+                }
+                // Every credential has a window, so every admission depends on time.
+                if policy == ClockPolicy::DenyTimeDependent {
+                    return deny(DenyReason::UntrustedClock);
+                }
+                last_trusted
+            }
+        };
+        match claims.validity_with_end(at, end) {
+            Validity::NotYetValid => return deny(DenyReason::NotYetValid),
+            Validity::Expired => return deny(DenyReason::Expired),
+            Validity::Valid => {}
+        }
+        match self.synced.calendar.check(claims.schedule, at) {
+            ScheduleCheck::Allowed => {}
+            ScheduleCheck::OutsideHours => return deny(DenyReason::OutsideHours),
+            ScheduleCheck::Blackout => return deny(DenyReason::Blackout),
+            ScheduleCheck::UnknownSchedule => return deny(DenyReason::UnknownSchedule),
+        }
+        if !claims.scope.permits(&self.policy.zone) {
+            return deny(DenyReason::WrongZone);
+        }
+        let mut flag = None;
+        let repeated = self
+            .last_passage
+            .get(&card)
+            .is_some_and(|t| now.saturating_duration_since(*t) < self.policy.anti_passback_window);
+        if repeated {
+            match self.policy.anti_passback {
+                AntiPassback::Off => {}
+                AntiPassback::Soft => flag = Some("anti_passback".to_owned()),
+                AntiPassback::Hard => return deny(DenyReason::AntiPassback),
+            }
+        }
+        if self.synced.lockdown {
+            return deny(DenyReason::Lockdown);
+        }
+        Decision::Admit {
+            card,
+            kind: claims.kind,
+            flag,
+        }
+    }
+
+    /// The kind of a verified credential, for the journal of a denial.
+    fn kind_of(&self, line: &str, card: Option<CardId>) -> Option<Kind> {
+        card.and_then(|_| self.ring.verify(line).ok())
+            .map(|c| c.claims.kind)
+    }
+
+    fn journal(&mut self, card_id: Option<CardId>, kind: Option<Kind>, event: GateEvent) {
+        self.actions.push_back(Action::Journal(Entry {
+            card_id,
+            kind,
+            event,
+        }));
+    }
+
+    fn alarm(&mut self, alarm: AlarmKind) {
+        self.journal(None, None, GateEvent::Alarm { alarm });
+    }
+
+    fn unlock(&mut self, now: Instant, hold: Duration) {
+        let until = now + hold;
+        self.lock_at = Some(self.lock_at.map_or(until, |t| t.max(until)));
+        self.relay = Level::Unlocked;
+        self.actions.push_back(Action::Relay(Level::Unlocked));
+    }
+
+    fn lock_now(&mut self) {
+        if self.relay == Level::Unlocked {
+            self.lock_at = None;
+            self.relay = Level::Locked;
+            self.actions.push_back(Action::Relay(Level::Locked));
+            self.settle_passages();
+        }
+    }
+
+    /// At the end of a pulse: admits after which the door never opened are annulled.
+    fn settle_passages(&mut self) {
+        let passages = std::mem::take(&mut self.passages);
+        if !self.policy.has_door_contact {
+            return;
+        }
+        for p in passages.into_iter().filter(|p| !p.opened) {
+            self.last_passage.remove(&p.card);
+            self.journal(Some(p.card), Some(p.kind), GateEvent::PassageAnnulled);
+        }
+    }
+
+    fn indicate(&mut self, indicator: Indicator, now: Instant) {
+        self.actions.push_back(Action::Indicator(indicator));
+        self.indicator_off_at = Some(now + self.policy.feedback);
+    }
+}
+
+/// The distinct denial a credential error maps to.
+pub fn deny_reason_of(e: &CredentialError) -> DenyReason {
+    match e {
+        CredentialError::UnknownVersion(_) => DenyReason::UnknownVersion,
+        CredentialError::UnknownKey(_) => DenyReason::UnknownKey,
+        CredentialError::BadSignature => DenyReason::BadSignature,
+        CredentialError::Empty
+        | CredentialError::TooLong { .. }
+        | CredentialError::BadCharacter { .. }
+        | CredentialError::NotBase45
+        | CredentialError::WrongLength { .. }
+        | CredentialError::Malformed(_) => DenyReason::Unreadable,
+    }
+}
+
+/// The end of a card's window as this gate knows it (printed or extended).
+pub fn effective_end(synced: &SyncedState, card: CardId, printed: UtcMinute) -> UtcMinute {
+    synced.extended.get(&card).copied().unwrap_or(printed)
+}

@@ -1,0 +1,4 @@
+//! The Gatehouse gate controller: a serial QR scanner in, an offline decision by a pure core,
+//! a door relay out, with a local journal and sync to the server.
+
+pub mod core;
