@@ -1,0 +1,434 @@
+//! The gate's TOML configuration. Every option is documented here and in
+//! `gate-controller/gate.example.toml`; unknown keys are rejected so that a typo is an error,
+//! not a silently ignored setting.
+
+use crate::core::{AntiPassback, ClockPolicy, DoorPolicy};
+use gatehouse_credential::keys::PublicKeyInfo;
+use gatehouse_credential::{Zone, ZoneClass};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is out of range or options contradict each other.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The whole gate configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the journal (SQLite) and the device key live. Created if missing.
+    pub data_dir: PathBuf,
+    /// Address of the local status endpoint (`GET /status`); port 0 picks a free port.
+    #[serde(default = "default_status_listen")]
+    pub status_listen: SocketAddr,
+    /// The door this gate guards and how it behaves.
+    pub door: DoorConfig,
+    /// The QR scanner.
+    pub scanner: ScannerConfig,
+    /// GPIO pins (relay, door contact, exit button, LEDs, buzzer).
+    #[serde(default)]
+    pub pins: PinsConfig,
+    /// Sync with the server; without it the gate decides on `keys` alone.
+    #[serde(default)]
+    pub sync: Option<SyncConfig>,
+    /// Untrusted-clock handling.
+    #[serde(default)]
+    pub clock: ClockConfig,
+    /// Journal retention.
+    #[serde(default)]
+    pub journal: JournalConfig,
+    /// Public keys to trust before the first sync (`{ key_id = 1, public_key = "hex" }`).
+    #[serde(default)]
+    pub keys: Vec<PublicKeyInfo>,
+}
+
+/// `[door]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorConfig {
+    /// Building number 0–254.
+    pub building: u8,
+    /// `entrance`, `floor`, `service_elevator`, `passenger_elevator` or `carpark`.
+    pub class: ZoneClass,
+    /// The floor, required for `class = "floor"`.
+    #[serde(default)]
+    pub floor: Option<i8>,
+    /// Relay unlock time per admit or exit request, ms (default 3000).
+    #[serde(default = "default_pulse_ms")]
+    pub pulse_ms: u64,
+    /// Door open longer than this raises `door_held_open`, seconds (default 30).
+    #[serde(default = "default_held_open_secs")]
+    pub held_open_alarm_secs: u64,
+    /// `off` (default), `soft` (admit and flag) or `hard` (deny).
+    #[serde(default)]
+    pub anti_passback: AntiPassback,
+    /// A second passage of the same card within this many minutes is a passback (default 10).
+    #[serde(default = "default_anti_passback_minutes")]
+    pub anti_passback_minutes: u64,
+    /// How long the green/red LED stays on after a decision, ms (default 1000).
+    #[serde(default = "default_feedback_ms")]
+    pub feedback_ms: u64,
+}
+
+/// `[scanner]`: exactly one of `port` and `sim_link`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerConfig {
+    /// A real serial device, e.g. `/dev/ttyUSB0` or `/dev/serial0`.
+    #[serde(default)]
+    pub port: Option<String>,
+    /// Simulated scanner: the gate opens a pseudo-terminal and links its slave side here,
+    /// so `printf '%s\r' "$PASS" > PATH` scans a pass.
+    #[serde(default)]
+    pub sim_link: Option<PathBuf>,
+    /// Baud rate, 8N1 (default 9600).
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    /// The same text again within this time is ignored, ms (default 3000).
+    #[serde(default = "default_debounce_ms")]
+    pub debounce_ms: u64,
+    /// A line with no terminator ends after this much silence, ms; 0 disables (default 100).
+    #[serde(default = "default_idle_gap_ms")]
+    pub idle_gap_ms: u64,
+    /// Longest line accepted, bytes (default 512); longer lines are dropped.
+    #[serde(default = "default_max_line")]
+    pub max_line: usize,
+    /// Configure a GM65-class scanner at start: disable its setting barcodes and set its
+    /// same-code delay; every command's acknowledgement is checked (default false).
+    #[serde(default)]
+    pub gm65_setup: bool,
+    /// The GM65 same-code delay register value (0x0013), in units of 100 ms when bit 7 is
+    /// set (default 0x85, about 5 s).
+    #[serde(default = "default_gm65_delay")]
+    pub gm65_same_code_delay: u8,
+    /// Wait between attempts to reopen a vanished scanner, ms (default 1000).
+    #[serde(default = "default_reopen_ms")]
+    pub reopen_ms: u64,
+}
+
+/// Which GPIO implementation drives the pins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinBackend {
+    /// Recorded pins, for simulation and tests (default).
+    #[default]
+    Sim,
+    /// Raspberry Pi GPIO through rppal (build with `--features rpi`).
+    Rpi,
+}
+
+/// `[pins]`: BCM pin numbers for the `rpi` backend.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinsConfig {
+    /// `sim` (default) or `rpi`.
+    #[serde(default)]
+    pub backend: PinBackend,
+    /// The lock relay's pin (required for `rpi`).
+    #[serde(default)]
+    pub relay: Option<u8>,
+    /// The relay board switches on a low level (many do); also flips for fail-safe locks.
+    #[serde(default)]
+    pub relay_active_low: bool,
+    /// Door contact (reed switch) input, with pull-up; absent means no contact is wired.
+    #[serde(default)]
+    pub door_contact: Option<u8>,
+    /// The contact reads high when the door is open (default true: switch to ground when shut).
+    #[serde(default = "default_true")]
+    pub door_open_high: bool,
+    /// Request-to-exit button input, with pull-up.
+    #[serde(default)]
+    pub exit_button: Option<u8>,
+    /// The button pulls the input low when pressed (default true).
+    #[serde(default = "default_true")]
+    pub exit_button_active_low: bool,
+    /// Green LED output.
+    #[serde(default)]
+    pub green_led: Option<u8>,
+    /// Red LED output.
+    #[serde(default)]
+    pub red_led: Option<u8>,
+    /// Buzzer output (sounds with the red LED).
+    #[serde(default)]
+    pub buzzer: Option<u8>,
+    /// An input must hold a level this long to count, ms (default 50).
+    #[serde(default = "default_input_debounce_ms")]
+    pub input_debounce_ms: u64,
+}
+
+/// `[sync]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    /// One-time enrolment token (or env `GATEHOUSE_ENROLMENT_TOKEN`); used once, then the
+    /// device key in the data dir is used.
+    #[serde(default)]
+    pub enrolment_token: Option<String>,
+    /// Long-poll wait the gate asks for, ms (default 25000, at most 30000).
+    #[serde(default = "default_wait_ms")]
+    pub wait_ms: u64,
+    /// Journal entries per upload (default 500, at most 500).
+    #[serde(default = "default_upload_batch")]
+    pub upload_batch: usize,
+    /// Longest back-off between attempts while the server is away, seconds (default 30).
+    #[serde(default = "default_max_backoff_secs")]
+    pub max_backoff_secs: u64,
+}
+
+/// `[clock]`
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// `deny_time_dependent` (default) or `assume_last_trusted`.
+    #[serde(default)]
+    pub policy: ClockPolicy,
+    /// A file whose existence means the OS clock is NTP-synchronised, e.g.
+    /// `/run/systemd/timesync/synchronized`; unset means "cannot be read".
+    #[serde(default)]
+    pub ntp_flag: Option<PathBuf>,
+}
+
+/// `[journal]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Entries already on the server that are kept locally (default 100000); unsent entries
+    /// are always kept.
+    #[serde(default = "default_retain_sent")]
+    pub retain_sent: u64,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            retain_sent: default_retain_sent(),
+        }
+    }
+}
+
+fn default_status_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9180))
+}
+fn default_pulse_ms() -> u64 {
+    3000
+}
+fn default_held_open_secs() -> u64 {
+    30
+}
+fn default_anti_passback_minutes() -> u64 {
+    10
+}
+fn default_feedback_ms() -> u64 {
+    1000
+}
+fn default_baud() -> u32 {
+    9600
+}
+fn default_debounce_ms() -> u64 {
+    3000
+}
+fn default_idle_gap_ms() -> u64 {
+    100
+}
+fn default_max_line() -> usize {
+    512
+}
+fn default_gm65_delay() -> u8 {
+    0x85
+}
+fn default_reopen_ms() -> u64 {
+    1000
+}
+fn default_true() -> bool {
+    true
+}
+fn default_input_debounce_ms() -> u64 {
+    50
+}
+fn default_wait_ms() -> u64 {
+    25_000
+}
+fn default_upload_batch() -> usize {
+    500
+}
+fn default_max_backoff_secs() -> u64 {
+    30
+}
+fn default_retain_sent() -> u64 {
+    100_000
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and checks config text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let s = &self.scanner;
+        match (&s.port, &s.sim_link) {
+            (Some(_), Some(_)) => return bad("[scanner] set `port` or `sim_link`, not both".into()),
+            (None, None) => {
+                return bad(
+                    "[scanner] set `port` (a serial device) or `sim_link` (a simulated one)".into(),
+                );
+            }
+            _ => {}
+        }
+        if !(300..=921_600).contains(&s.baud) {
+            return bad(format!("[scanner] baud {} is not a serial speed", s.baud));
+        }
+        if !(16..=4096).contains(&s.max_line) {
+            return bad(format!(
+                "[scanner] max_line {} must be 16–4096 bytes",
+                s.max_line
+            ));
+        }
+        let d = &self.door;
+        if d.class == ZoneClass::Floor && d.floor.is_none() {
+            return bad("[door] class = \"floor\" needs `floor`".into());
+        }
+        if d.building == 255 {
+            return bad("[door] building 255 is reserved".into());
+        }
+        if d.pulse_ms == 0 || d.pulse_ms > 60_000 {
+            return bad(format!("[door] pulse_ms {} must be 1–60000", d.pulse_ms));
+        }
+        if self.pins.backend == PinBackend::Rpi {
+            if self.pins.relay.is_none() {
+                return bad("[pins] backend = \"rpi\" needs `relay` (a BCM pin number)".into());
+            }
+            if !cfg!(feature = "rpi") {
+                return bad("[pins] backend = \"rpi\" but this build has no `rpi` feature".into());
+            }
+        }
+        if let Some(sync) = &self.sync {
+            if reqwest::Url::parse(&sync.server).is_err() {
+                return bad(format!("[sync] server {:?} is not a URL", sync.server));
+            }
+            if sync.wait_ms > 30_000 {
+                return bad(format!("[sync] wait_ms {} exceeds 30000", sync.wait_ms));
+            }
+            if !(1..=500).contains(&sync.upload_batch) {
+                return bad(format!(
+                    "[sync] upload_batch {} must be 1–500",
+                    sync.upload_batch
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The core's view of the door.
+    pub fn door_policy(&self) -> DoorPolicy {
+        let d = &self.door;
+        DoorPolicy {
+            zone: Zone {
+                building: d.building,
+                class: d.class,
+                floor: d.floor,
+            },
+            pulse: Duration::from_millis(d.pulse_ms),
+            held_open_limit: Duration::from_secs(d.held_open_alarm_secs),
+            has_door_contact: self.pins.door_contact.is_some()
+                || self.pins.backend == PinBackend::Sim,
+            anti_passback: d.anti_passback,
+            anti_passback_window: Duration::from_secs(d.anti_passback_minutes * 60),
+            clock_policy: self.clock.policy,
+            feedback: Duration::from_millis(d.feedback_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        data_dir = "/tmp/gate"
+        [door]
+        building = 2
+        class = "entrance"
+        [scanner]
+        sim_link = "/tmp/gate/scanner"
+    "#;
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.status_listen.to_string(), "127.0.0.1:9180");
+        assert_eq!(c.scanner.baud, 9600);
+        assert_eq!(c.scanner.debounce_ms, 3000);
+        assert_eq!(c.scanner.max_line, 512);
+        assert_eq!(c.door_policy().pulse, Duration::from_secs(3));
+        assert_eq!(c.pins.backend, PinBackend::Sim);
+        assert!(c.sync.is_none());
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../gate.example.toml");
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.door.class, ZoneClass::Entrance);
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let err = |t: &str| Config::parse(t).unwrap_err().to_string();
+        assert!(err(&MINIMAL.replace("building = 2", "bulding = 2")).contains("bulding"));
+        assert!(err(&MINIMAL.replace("\"entrance\"", "\"floor\"")).contains("needs `floor`"));
+        assert!(err(&MINIMAL.replace("\"entrance\"", "\"roof\"")).contains("roof"));
+        assert!(
+            err(&MINIMAL.replace("sim_link", "port = \"/dev/x\"\nsim_link")).contains("not both")
+        );
+        assert!(err(&format!("{MINIMAL}\nbaud = 7\n")).contains("baud 7"));
+        let sync = format!("{MINIMAL}\n[sync]\nserver = \"not a url\"\n");
+        assert!(err(&sync).contains("not a URL"));
+    }
+}
