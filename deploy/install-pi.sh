@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Install Gatehouse on Raspberry Pi OS (Bookworm or later, 64-bit) — run as root on the Pi.
+#
+#   sudo ./install-pi.sh --role gate   [--bin-dir DIR] [--scanner-path ID_PATH]
+#   sudo ./install-pi.sh --role kiosk  [--bin-dir DIR] [--printer-path ID_PATH] [--kiosk-url URL]
+#   sudo ./install-pi.sh --role server [--bin-dir DIR]
+#
+# --role may be given more than once (a kiosk Pi can also run the server in a small estate).
+# Binaries come from --bin-dir (default: ../target/aarch64-unknown-linux-gnu/release, as left
+# by deploy/cross-build.sh) unless the Debian packages are already installed.
+# Existing files under /etc/gatehouse are never overwritten: re-running the script upgrades
+# binaries, units and rules only.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+bin_dir="$here/../target/aarch64-unknown-linux-gnu/release"
+roles=()
+scanner_path=""
+printer_path=""
+kiosk_url=""
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+die() { echo "install-pi: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --role) roles+=("${2:?--role needs server, gate or kiosk}"); shift 2 ;;
+    --bin-dir) bin_dir="${2:?}"; shift 2 ;;
+    --scanner-path) scanner_path="${2:?}"; shift 2 ;;
+    --printer-path) printer_path="${2:?}"; shift 2 ;;
+    --kiosk-url) kiosk_url="${2:?}"; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown argument: $1" >&2; usage 2 ;;
+  esac
+done
+[ ${#roles[@]} -gt 0 ] || usage 2
+for role in "${roles[@]}"; do
+  case "$role" in server|gate|kiosk) ;; *) die "unknown role '$role' (server, gate or kiosk)" ;; esac
+done
+[ "$(id -u)" -eq 0 ] || die "run as root (sudo)"
+arch="$(uname -m)"
+[ "$arch" = aarch64 ] || echo "install-pi: warning: this is $arch, the binaries are built for aarch64" >&2
+
+has_role() { local r; for r in "${roles[@]}"; do [ "$r" = "$1" ] && return 0; done; return 1; }
+is_pi() { command -v raspi-config >/dev/null 2>&1; }
+
+install_binary() {
+  local name="$1"
+  if [ -x "$bin_dir/$name" ]; then
+    install -m 0755 "$bin_dir/$name" "/usr/bin/$name"
+  elif [ -x "/usr/bin/$name" ]; then
+    echo "install-pi: keeping installed /usr/bin/$name (no $bin_dir/$name)"
+  else
+    die "no $name in $bin_dir; run deploy/cross-build.sh or install the .deb"
+  fi
+}
+
+install_config() {
+  local program="$1"
+  install -d -m 0755 /etc/gatehouse
+  if [ ! -e "/etc/gatehouse/$program.toml" ]; then
+    install -m 0640 -g "$2" "$here/config/$program.example.toml" "/etc/gatehouse/$program.toml"
+    echo "install-pi: wrote /etc/gatehouse/$program.toml — edit it before starting"
+  fi
+}
+
+# Users, groups, udev rules and units every role needs.
+install -D -m 0644 "$here/sysusers/gatehouse.conf" /usr/lib/sysusers.d/gatehouse.conf
+systemd-sysusers /usr/lib/sysusers.d/gatehouse.conf
+install -D -m 0644 "$here/udev/99-gatehouse.rules" /etc/udev/rules.d/99-gatehouse.rules
+install -D -m 0644 "$here/OPERATIONS.md" /usr/share/doc/gatehouse/OPERATIONS.md
+
+local_rules=/etc/udev/rules.d/98-gatehouse-local.rules
+if [ -n "$scanner_path" ] || [ -n "$printer_path" ]; then
+  {
+    echo "# Written by install-pi.sh: pins the device roles to physical ports."
+    [ -n "$scanner_path" ] && echo "ENV{ID_PATH}==\"$scanner_path\", ENV{GATEHOUSE_ROLE}=\"scanner\""
+    [ -n "$printer_path" ] && echo "ENV{ID_PATH}==\"$printer_path\", ENV{GATEHOUSE_ROLE}=\"printer\""
+  } >"$local_rules"
+fi
+udevadm control --reload || true
+udevadm trigger --subsystem-match=tty --subsystem-match=usbmisc --subsystem-match=gpio || true
+
+enable=()
+if has_role server; then
+  install_binary gatehouse-server
+  install -m 0644 "$here/systemd/gatehouse-server.service" /lib/systemd/system/
+  install_config server gatehouse
+  enable+=(gatehouse-server.service)
+fi
+
+if has_role gate; then
+  install_binary gatehouse-gate
+  install -m 0644 "$here/systemd/gatehouse-gate.service" /lib/systemd/system/
+  install_config gate gatehouse-gate
+  if is_pi; then
+    # The scanner on the GPIO UART: hardware on, login console off.
+    raspi-config nonint do_serial_hw 0
+    raspi-config nonint do_serial_cons 1
+  fi
+  enable+=(gatehouse-gate.service)
+fi
+
+if has_role kiosk; then
+  install_binary gatehouse-kiosk
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq cage chromium fonts-noto-cjk curl >/dev/null
+  install -m 0644 "$here/systemd/gatehouse-kiosk.service" /lib/systemd/system/
+  install -m 0644 "$here/systemd/gatehouse-kiosk-session.service" /lib/systemd/system/
+  install -D -m 0755 "$here/kiosk-session/kiosk-browser" /usr/lib/gatehouse/kiosk-browser
+  install_config kiosk gatehouse-kiosk
+  if [ -n "$kiosk_url" ]; then
+    echo "GATEHOUSE_KIOSK_URL=$kiosk_url" >/etc/gatehouse/kiosk-session.env
+  fi
+  if is_pi; then
+    # Screen blanking off: the kiosk does its own idle reset and dim attract screen.
+    raspi-config nonint do_blanking 1
+  fi
+  # The screen belongs to cage on tty1, not to a desktop or a login prompt.
+  systemctl disable --now getty@tty1.service lightdm.service 2>/dev/null || true
+  systemctl set-default graphical.target
+  enable+=(gatehouse-kiosk.service gatehouse-kiosk-session.service)
+fi
+
+systemctl daemon-reload
+systemctl enable "${enable[@]}"
+echo "install-pi: installed ${enable[*]}."
+echo "install-pi: edit /etc/gatehouse/*.toml, enrol the device (see OPERATIONS.md), then:"
+echo "  systemctl start ${enable[*]}"

@@ -1,0 +1,323 @@
+//! The files an installer puts on real machines: systemd units, udev rules, scripts, configs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+fn tool_exists(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+const UNITS: [&str; 4] = [
+    "gatehouse-server.service",
+    "gatehouse-gate.service",
+    "gatehouse-kiosk.service",
+    "gatehouse-kiosk-session.service",
+];
+
+/// The value of `key=` in a unit file's text, every occurrence.
+fn unit_values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .collect()
+}
+
+/// Runs `systemd-analyze verify` on a copy of `unit` whose executables point at stand-ins, so
+/// that the check does not depend on the programs being installed in /usr.
+fn verify_unit(unit_text: &str, name: &str, dir: &Path) -> (bool, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let mut text = unit_text.to_owned();
+    for exe in [
+        "gatehouse-server",
+        "gatehouse-gate",
+        "gatehouse-kiosk",
+        "cage",
+    ] {
+        let stand_in = bin.join(exe);
+        std::fs::copy("/bin/true", &stand_in).unwrap();
+        text = text.replace(
+            &format!("/usr/bin/{exe} "),
+            &format!("{} ", stand_in.display()),
+        );
+    }
+    let browser = bin.join("kiosk-browser");
+    std::fs::copy("/bin/true", &browser).unwrap();
+    text = text.replace(
+        "/usr/lib/gatehouse/kiosk-browser",
+        &browser.display().to_string(),
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // `Unit sysinit.target not found` comes from verifying outside a booted system; anything
+    // else on stderr (unknown keys, bad values, missing binaries) is a finding.
+    let findings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains("sysinit.target not found"))
+        .collect();
+    (
+        out.status.success() && findings.is_empty(),
+        findings.join("\n"),
+    )
+}
+
+#[test]
+fn systemd_units_pass_systemd_analyze_verify() {
+    if !tool_exists("systemd-analyze") {
+        eprintln!("NOTICE: systemd-analyze is not installed; unit files not verified");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for name in UNITS {
+        let text = std::fs::read_to_string(deploy_dir().join("systemd").join(name)).unwrap();
+        let (ok, findings) = verify_unit(&text, name, tmp.path());
+        assert!(ok, "{name}: systemd-analyze verify found:\n{findings}");
+    }
+    // The check can fail: a misspelt directive is reported.
+    let broken = "[Service]\nExecStart=/usr/bin/gatehouse-gate --config x\nRestrat=always\n";
+    let (ok, findings) = verify_unit(broken, "broken.service", tmp.path());
+    assert!(!ok && findings.contains("Restrat"), "{findings}");
+}
+
+#[test]
+fn program_units_are_notify_services_restarted_sandboxed_and_unprivileged() {
+    for name in &UNITS[..3] {
+        let text = std::fs::read_to_string(deploy_dir().join("systemd").join(name)).unwrap();
+        for (key, want) in [
+            ("Type", "notify"),
+            ("Restart", "on-failure"),
+            ("ProtectSystem", "strict"),
+            ("NoNewPrivileges", "yes"),
+            ("PrivateTmp", "yes"),
+            ("ProtectHome", "yes"),
+        ] {
+            assert_eq!(unit_values(&text, key), vec![want], "{name}: {key}");
+        }
+        let user = unit_values(&text, "User");
+        assert!(
+            matches!(user.as_slice(), [u] if u.starts_with("gatehouse")),
+            "{name}: User={user:?}"
+        );
+        let state = unit_values(&text, "StateDirectory");
+        assert_eq!(state.len(), 1, "{name}: one StateDirectory");
+        assert!(
+            unit_values(&text, "CapabilityBoundingSet") == vec![""],
+            "{name}: no capabilities"
+        );
+    }
+}
+
+#[test]
+fn gate_unit_reaches_gpio_and_serial_and_stops_with_a_signal_it_catches() {
+    let text =
+        std::fs::read_to_string(deploy_dir().join("systemd/gatehouse-gate.service")).unwrap();
+    assert_eq!(
+        unit_values(&text, "SupplementaryGroups"),
+        vec!["gpio dialout"]
+    );
+    // The gate catches SIGTERM to lock the relay; SIGKILL must only follow after a grace time.
+    assert_eq!(unit_values(&text, "KillSignal"), vec!["SIGTERM"]);
+    assert_eq!(unit_values(&text, "KillMode"), vec!["mixed"]);
+    let allowed = unit_values(&text, "DeviceAllow").join(" ");
+    assert!(
+        allowed.contains("gpiomem") && allowed.contains("char-ttyAMA"),
+        "{allowed}"
+    );
+}
+
+#[test]
+fn kiosk_session_runs_chromium_in_cage_with_touch_safe_flags_and_restarts() {
+    let unit =
+        std::fs::read_to_string(deploy_dir().join("systemd/gatehouse-kiosk-session.service"))
+            .unwrap();
+    assert_eq!(unit_values(&unit, "Restart"), vec!["always"]);
+    let exec = unit_values(&unit, "ExecStart").join(" ");
+    assert!(exec.starts_with("/usr/bin/cage "), "{exec}");
+    let browser =
+        std::fs::read_to_string(deploy_dir().join("kiosk-session/kiosk-browser")).unwrap();
+    for flag in [
+        "--kiosk",
+        "--app=",
+        "--noerrdialogs",
+        "--disable-session-crashed-bubble",
+        "--disable-component-update",
+        "--overscroll-history-navigation=0",
+        "--disable-pinch",
+        "--touch-events=enabled",
+    ] {
+        assert!(browser.contains(flag), "kiosk-browser lacks {flag}");
+    }
+    let install = std::fs::read_to_string(deploy_dir().join("install-pi.sh")).unwrap();
+    assert!(
+        install.contains("do_blanking 1"),
+        "screen blanking is turned off"
+    );
+}
+
+#[test]
+fn udev_rules_name_the_scanner_and_printer_and_open_gpio_to_its_group() {
+    let text = std::fs::read_to_string(deploy_dir().join("udev/99-gatehouse.rules")).unwrap();
+    let rules: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for rule in &rules {
+        // Every clause is KEY op "value" with a known operator.
+        for clause in rule.split(", ") {
+            let op = ["==", "!=", "+=", "="]
+                .into_iter()
+                .find(|op| clause.contains(op))
+                .unwrap_or_else(|| panic!("no operator in {clause:?} of {rule:?}"));
+            let (_, value) = clause.split_once(op).unwrap();
+            assert!(
+                value.starts_with('"') && value.ends_with('"') && value.len() >= 2,
+                "unquoted value in {clause:?}"
+            );
+        }
+    }
+    let with = |needle: &str| rules.iter().filter(|r| r.contains(needle)).count();
+    assert!(with("SYMLINK+=\"gatehouse-scanner\"") >= 1);
+    assert!(with("SYMLINK+=\"gatehouse-printer\"") >= 1);
+    assert!(with("GROUP=\"gpio\"") >= 2, "gpiomem and gpiochip");
+    assert!(with("GROUP=\"dialout\"") >= 1);
+}
+
+#[test]
+fn shell_scripts_are_shellcheck_clean_and_parse() {
+    let scripts = [
+        "install-pi.sh",
+        "cross-build.sh",
+        "kiosk-session/kiosk-browser",
+    ];
+    for s in scripts {
+        let path = deploy_dir().join(s);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shell = if text.starts_with("#!/usr/bin/env bash") {
+            "bash"
+        } else {
+            "sh"
+        };
+        let out = Command::new(shell).arg("-n").arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if !tool_exists("shellcheck") {
+        eprintln!("NOTICE: shellcheck is not installed; scripts only syntax-checked");
+        return;
+    }
+    for s in scripts {
+        let out = Command::new("shellcheck")
+            .arg(deploy_dir().join(s))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{s}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn install_script_refuses_unknown_roles_before_touching_the_system() {
+    let out = Command::new("bash")
+        .arg(deploy_dir().join("install-pi.sh"))
+        .args(["--role", "toaster"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown role 'toaster'"), "{stderr}");
+}
+
+/// Every key set or shown (commented out) in an example config, as `section.key`.
+fn example_keys(text: &str) -> Vec<String> {
+    let mut section = String::new();
+    let mut keys = Vec::new();
+    for line in text.lines() {
+        let line = line.trim().trim_start_matches('#').trim();
+        if line.starts_with('[') && line.ends_with(']') {
+            section = format!("{}.", line.trim_matches(|c| c == '[' || c == ']'));
+        } else if let Some((key, _)) = line.split_once(" = ")
+            && !key.contains(' ')
+        {
+            keys.push(format!("{section}{key}"));
+        }
+    }
+    keys
+}
+
+/// Parses an example with every commented-out option switched on, so the documented
+/// alternatives are checked too.
+fn uncommented(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest)
+                if rest.starts_with('[')
+                    || rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| !k.contains(' ')) =>
+            {
+                rest
+            }
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn example_configs_are_valid_toml_and_name_only_keys_their_program_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The gate's `[[keys]]` entries are the credential crate's `PublicKeyInfo`.
+    for (example, source, also) in [
+        ("server.example.toml", "server/src/config.rs", None),
+        ("kiosk.example.toml", "kiosk/src/config.rs", None),
+        (
+            "gate.example.toml",
+            "gate-controller/src/config.rs",
+            Some("credential/src/keys.rs"),
+        ),
+    ] {
+        let path = deploy_dir().join("config").join(example);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            panic!("{example} is missing");
+        };
+        toml::from_str::<toml::Table>(&text).unwrap_or_else(|e| panic!("{example}: {e}"));
+        toml::from_str::<toml::Table>(&uncommented(&text))
+            .unwrap_or_else(|e| panic!("{example} with every option on: {e}"));
+        // The program parses its config with serde and refuses unknown keys; every key the
+        // example shows must be a field name in the program's config source.
+        let Ok(mut config_rs) = std::fs::read_to_string(root.join(source)) else {
+            eprintln!("NOTICE: {source} not there yet; {example} checked as TOML only");
+            continue;
+        };
+        if let Some(also) = also {
+            config_rs += &std::fs::read_to_string(root.join(also)).unwrap();
+        }
+        for key in example_keys(&text) {
+            let field = key.rsplit('.').next().unwrap();
+            assert!(
+                config_rs.contains(&format!("{field}:"))
+                    || config_rs.contains(&format!("\"{field}\"")),
+                "{example}: `{key}` is not read by {source}"
+            );
+        }
+    }
+}

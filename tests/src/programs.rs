@@ -1,0 +1,107 @@
+//! Finding the program binaries: next to the running executable (the workspace's target dir),
+//! or built on demand.
+
+use crate::{HarnessError, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One of the three Gatehouse programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// `gatehouse-server`.
+    Server,
+    /// `gatehouse-gate`.
+    Gate,
+    /// `gatehouse-kiosk`.
+    Kiosk,
+}
+
+impl Program {
+    /// Every program.
+    pub const ALL: [Program; 3] = [Program::Server, Program::Gate, Program::Kiosk];
+
+    /// The binary's (and package's) name.
+    pub const fn binary(self) -> &'static str {
+        match self {
+            Program::Server => "gatehouse-server",
+            Program::Gate => "gatehouse-gate",
+            Program::Kiosk => "gatehouse-kiosk",
+        }
+    }
+
+    /// The line prefix the program prints on stdout when it is ready; the URL follows.
+    pub const fn ready_prefix(self) -> &'static str {
+        match self {
+            Program::Server => "gatehouse-server listening on ",
+            Program::Gate => "gatehouse-gate status on ",
+            Program::Kiosk => "gatehouse-kiosk listening on ",
+        }
+    }
+}
+
+/// The directory holding the workspace's binaries for the running profile: the directory of the
+/// current executable, or its parent when it is a test binary in `deps/`.
+/// `GATEHOUSE_BIN_DIR` overrides it.
+pub fn bin_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GATEHOUSE_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let exe =
+        std::env::current_exe().map_err(HarnessError::io("locating the running executable"))?;
+    let mut dir = exe
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
+    Ok(dir)
+}
+
+/// The path of `program`'s binary, building the programs with `cargo build --bins` when it is
+/// missing. The build goes to a separate target dir: the running `cargo test` holds the lock
+/// on the main one.
+pub fn binary(program: Program) -> Result<PathBuf> {
+    let dir = bin_dir()?;
+    let path = dir.join(program.binary());
+    if path.is_file() {
+        return Ok(path);
+    }
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let side_target = dir.join("e2e-programs");
+    let built = side_target
+        .join(if release { "release" } else { "debug" })
+        .join(program.binary());
+    if built.is_file() {
+        return Ok(built);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace)
+        .args(["build", "--bins"])
+        .env("CARGO_TARGET_DIR", &side_target);
+    for p in Program::ALL {
+        cmd.args(["-p", p.binary()]);
+    }
+    if release {
+        cmd.arg("--release");
+    }
+    let missing = |message: String| HarnessError::MissingProgram {
+        name: program.binary().into(),
+        dir: dir.display().to_string(),
+        message,
+    };
+    let out = cmd.output().map_err(|e| missing(e.to_string()))?;
+    if !out.status.success() {
+        return Err(missing(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    if built.is_file() {
+        Ok(built)
+    } else {
+        Err(missing(
+            "the build succeeded but produced no such binary".into(),
+        ))
+    }
+}
