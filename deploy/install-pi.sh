@@ -65,10 +65,12 @@ install_config() {
 }
 
 # Users, groups, udev rules and units every role needs.
-install -D -m 0644 "$here/sysusers/gatehouse.conf" /usr/lib/sysusers.d/gatehouse.conf
-systemd-sysusers /usr/lib/sysusers.d/gatehouse.conf
+for role in "${roles[@]}"; do
+  install -D -m 0644 "$here/sysusers/gatehouse-$role.conf" "/usr/lib/sysusers.d/gatehouse-$role.conf"
+  systemd-sysusers "gatehouse-$role.conf"
+  install -D -m 0644 "$here/OPERATIONS.md" "/usr/share/doc/gatehouse-$role/OPERATIONS.md"
+done
 install -D -m 0644 "$here/udev/99-gatehouse.rules" /etc/udev/rules.d/99-gatehouse.rules
-install -D -m 0644 "$here/OPERATIONS.md" /usr/share/doc/gatehouse/OPERATIONS.md
 
 local_rules=/etc/udev/rules.d/98-gatehouse-local.rules
 if [ -n "$scanner_path" ] || [ -n "$printer_path" ]; then

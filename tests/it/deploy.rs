@@ -321,3 +321,45 @@ fn example_configs_are_valid_toml_and_name_only_keys_their_program_reads() {
         }
     }
 }
+
+#[test]
+fn sysusers_files_create_every_user_and_group_the_units_run_as() {
+    if !tool_exists("systemd-sysusers") {
+        eprintln!("NOTICE: systemd-sysusers is not installed; sysusers files not checked");
+        return;
+    }
+    for (conf, units) in [
+        ("gatehouse-server.conf", &["gatehouse-server.service"][..]),
+        ("gatehouse-gate.conf", &["gatehouse-gate.service"][..]),
+        (
+            "gatehouse-kiosk.conf",
+            &["gatehouse-kiosk.service", "gatehouse-kiosk-session.service"][..],
+        ),
+    ] {
+        // An empty root: every user and group the file needs is "created" in the dry run.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        for f in ["passwd", "group", "shadow", "gshadow"] {
+            std::fs::write(root.path().join("etc").join(f), "").unwrap();
+        }
+        let out = Command::new("systemd-sysusers")
+            .arg(format!("--root={}", root.path().display()))
+            .arg("--dry-run")
+            .arg(deploy_dir().join("sysusers").join(conf).canonicalize().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{conf}: {stderr}");
+        for unit in units {
+            let text = std::fs::read_to_string(deploy_dir().join("systemd").join(unit)).unwrap();
+            for user in unit_values(&text, "User") {
+                assert!(stderr.contains(&format!("Creating user '{user}'")), "{conf} lacks user {user} of {unit}:\n{stderr}");
+            }
+            for groups in unit_values(&text, "SupplementaryGroups") {
+                for group in groups.split_whitespace() {
+                    assert!(stderr.contains(&format!("Creating group '{group}'")), "{conf} lacks group {group} of {unit}:\n{stderr}");
+                }
+            }
+        }
+    }
+}
