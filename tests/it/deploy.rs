@@ -345,7 +345,13 @@ fn sysusers_files_create_every_user_and_group_the_units_run_as() {
         let out = Command::new("systemd-sysusers")
             .arg(format!("--root={}", root.path().display()))
             .arg("--dry-run")
-            .arg(deploy_dir().join("sysusers").join(conf).canonicalize().unwrap())
+            .arg(
+                deploy_dir()
+                    .join("sysusers")
+                    .join(conf)
+                    .canonicalize()
+                    .unwrap(),
+            )
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -353,11 +359,17 @@ fn sysusers_files_create_every_user_and_group_the_units_run_as() {
         for unit in units {
             let text = std::fs::read_to_string(deploy_dir().join("systemd").join(unit)).unwrap();
             for user in unit_values(&text, "User") {
-                assert!(stderr.contains(&format!("Creating user '{user}'")), "{conf} lacks user {user} of {unit}:\n{stderr}");
+                assert!(
+                    stderr.contains(&format!("Creating user '{user}'")),
+                    "{conf} lacks user {user} of {unit}:\n{stderr}"
+                );
             }
             for groups in unit_values(&text, "SupplementaryGroups") {
                 for group in groups.split_whitespace() {
-                    assert!(stderr.contains(&format!("Creating group '{group}'")), "{conf} lacks group {group} of {unit}:\n{stderr}");
+                    assert!(
+                        stderr.contains(&format!("Creating group '{group}'")),
+                        "{conf} lacks group {group} of {unit}:\n{stderr}"
+                    );
                 }
             }
         }
