@@ -6,3 +6,4 @@ pub mod config;
 pub mod core;
 pub mod door;
 pub mod journal;
+pub mod scanner;
