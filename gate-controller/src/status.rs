@@ -1,0 +1,194 @@
+//! The local status endpoint: `GET /status` (JSON) for installers and tests; with the sim pin
+//! backend also `POST /sim/door` and `POST /sim/exit` to drive the simulated inputs.
+
+use crate::core::{DoorContact, Level};
+use crate::door::SimControls;
+use crate::journal::Journal;
+use crate::scanner::ScannerStats;
+use crate::sync::SharedSyncStatus;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::gate::{AlarmKind, DenyReason};
+use gatehouse_credential::{CardId, Kind};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How many decisions, transitions and alarms the status page keeps.
+pub const RECENT: usize = 50;
+
+/// One relay level change.
+#[derive(Clone, Debug, Serialize)]
+pub struct RelayTransition {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The new level.
+    pub level: Level,
+}
+
+/// One decision.
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The card, when the credential verified.
+    pub card_id: Option<CardId>,
+    /// Its kind.
+    pub kind: Option<Kind>,
+    /// Whether the door opened.
+    pub admitted: bool,
+    /// Why not.
+    pub reason: Option<DenyReason>,
+    /// A soft violation.
+    pub flag: Option<String>,
+}
+
+/// One alarm.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlarmRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which.
+    pub alarm: AlarmKind,
+}
+
+/// What the main loop publishes.
+#[derive(Debug, Default, Serialize)]
+pub struct GateStatus {
+    /// The relay's level.
+    pub relay: Option<Level>,
+    /// The door contact.
+    pub door: Option<DoorContact>,
+    /// Recent relay transitions, oldest first.
+    pub relay_transitions: VecDeque<RelayTransition>,
+    /// Recent decisions, oldest first.
+    pub decisions: VecDeque<DecisionRecord>,
+    /// Recent alarms, oldest first.
+    pub alarms: VecDeque<AlarmRecord>,
+    /// The change cursor.
+    pub cursor: u64,
+    /// Lockdown as synced.
+    pub lockdown: bool,
+    /// Whether the clock is trusted.
+    pub clock_trusted: Option<bool>,
+    /// What the clock reads.
+    pub clock_reading: Option<DateTime<Utc>>,
+    /// The simulation offset, if set.
+    pub clock_sim_offset_secs: Option<i64>,
+}
+
+impl GateStatus {
+    /// Appends to a bounded list.
+    pub fn push<T>(list: &mut VecDeque<T>, item: T) {
+        if list.len() == RECENT {
+            list.pop_front();
+        }
+        list.push_back(item);
+    }
+}
+
+/// Shared by the main loop and the endpoint.
+#[derive(Clone)]
+pub struct StatusState {
+    /// Published by the main loop.
+    pub gate: Arc<Mutex<GateStatus>>,
+    /// Sync's own status.
+    pub sync: SharedSyncStatus,
+    /// For the pending-upload count.
+    pub journal: Arc<Mutex<Journal>>,
+    /// Scanner counters.
+    pub scanner: Arc<ScannerStats>,
+    /// Sim inputs, when the backend is `sim`.
+    pub sim: Option<SimControls>,
+}
+
+/// The router.
+pub fn router(state: StatusState) -> Router {
+    let mut router = Router::new().route("/status", get(status));
+    if state.sim.is_some() {
+        router = router
+            .route("/sim/door", post(sim_door))
+            .route("/sim/exit", post(sim_exit));
+    }
+    router.with_state(state)
+}
+
+async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
+    let pending = state
+        .journal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pending()
+        .ok();
+    let gate = state.gate.lock().unwrap_or_else(|p| p.into_inner());
+    let sync = state.sync.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let s = &state.scanner;
+    Json(serde_json::json!({
+        "door": {
+            "relay": gate.relay,
+            "contact": gate.door,
+            "relay_transitions": gate.relay_transitions,
+        },
+        "decisions": gate.decisions,
+        "alarms": gate.alarms,
+        "sync": {
+            "configured": sync.configured,
+            "device_id": sync.device_id,
+            "cursor": gate.cursor,
+            "lockdown": gate.lockdown,
+            "last_sync": sync.last_sync,
+            "server_reachable": sync.server_reachable,
+            "last_error": sync.last_error,
+            "backoff_secs": sync.backoff_secs,
+            "uploaded": sync.uploaded,
+        },
+        "clock": {
+            "trusted": gate.clock_trusted,
+            "reading": gate.clock_reading,
+            "sim_offset_secs": gate.clock_sim_offset_secs,
+        },
+        "journal": { "pending_uploads": pending },
+        "scanner": {
+            "connected": s.connected.load(Ordering::Relaxed),
+            "lines": s.lines.load(Ordering::Relaxed),
+            "dropped_too_long": s.dropped_too_long.load(Ordering::Relaxed),
+            "dropped_not_text": s.dropped_not_text.load(Ordering::Relaxed),
+            "debounced": s.debounced.load(Ordering::Relaxed),
+            "gm65_setup_ok": s.setup_ok.load(Ordering::Relaxed),
+        },
+    }))
+}
+
+/// `POST /sim/door` body.
+#[derive(Deserialize)]
+struct DoorInput {
+    open: bool,
+}
+
+async fn sim_door(State(state): State<StatusState>, Json(input): Json<DoorInput>) -> StatusCode {
+    match &state.sim {
+        Some(sim) => {
+            sim.door_contact.drive(input.open);
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn sim_exit(State(state): State<StatusState>) -> StatusCode {
+    match &state.sim {
+        Some(sim) => {
+            sim.exit_button.drive(true);
+            // Held longer than the input debounce, like a finger on the button.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            sim.exit_button.drive(false);
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}

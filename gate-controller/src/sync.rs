@@ -1,0 +1,535 @@
+//! Sync with the server: enrolment (one-time token → device key stored in the data dir), the
+//! snapshot, the long-poll change loop with back-off, and journal upload in batches until
+//! acknowledged. Everything here is optional for the door: offline, the gate keeps deciding on
+//! the last synced state, which the main loop persists.
+
+use crate::config::SyncConfig;
+use crate::core::SyncUpdate;
+use crate::journal::Journal;
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::ErrorBody;
+use gatehouse_credential::api::device::{EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::gate::{
+    ChangeBatch, ChangeEvent, GateSnapshot, JournalAck, JournalUpload,
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{Notify, mpsc};
+
+/// Why a sync call failed.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    /// The server could not be reached or answered garbage.
+    #[error("server unreachable: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The server refused.
+    #[error("server answered {status}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The device key file could not be read or written.
+    #[error("device key file {path}: {message}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// No device key and no enrolment token.
+    #[error("this gate is not enrolled: set [sync] enrolment_token or GATEHOUSE_ENROLMENT_TOKEN")]
+    NotEnrolled,
+}
+
+/// The device's identity on the server, stored as `device.json` (mode 0600) in the data dir.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct DeviceKey {
+    /// The device id.
+    pub device_id: String,
+    /// The bearer token; never logged.
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceKey")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceKey {
+    /// The file it lives in.
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("device.json")
+    }
+
+    /// Loads the key if the gate was enrolled before.
+    pub fn load(data_dir: &Path) -> Result<Option<Self>, SyncError> {
+        let path = Self::path(data_dir);
+        let bad = |message: String| SyncError::KeyFile {
+            path: path.clone(),
+            message,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| bad(format!("not a device key: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(bad(e.to_string())),
+        }
+    }
+
+    /// Saves the key durably with owner-only permissions.
+    pub fn save(&self, data_dir: &Path) -> Result<(), SyncError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = Self::path(data_dir);
+        let bad = |e: std::io::Error| SyncError::KeyFile {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let tmp = path.with_extension("tmp");
+        let body = serde_json::to_vec(self).map_err(|e| bad(std::io::Error::other(e)))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(bad)?;
+        file.write_all(&body).map_err(bad)?;
+        file.sync_all().map_err(bad)?;
+        std::fs::rename(&tmp, &path).map_err(bad)?;
+        Ok(())
+    }
+}
+
+/// What the status page shows about sync.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncStatus {
+    /// Whether `[sync]` is configured.
+    pub configured: bool,
+    /// The device id, once enrolled.
+    pub device_id: Option<String>,
+    /// Whether the last call reached the server.
+    pub server_reachable: bool,
+    /// When the gate last heard from the server.
+    pub last_sync: Option<DateTime<Utc>>,
+    /// The last failure, if the server is away.
+    pub last_error: Option<String>,
+    /// Current back-off before the next attempt, seconds.
+    pub backoff_secs: u64,
+    /// Journal entries the server acknowledged since start.
+    pub uploaded: u64,
+}
+
+/// Shared sync status.
+pub type SharedSyncStatus = Arc<Mutex<SyncStatus>>;
+
+/// A client of the server's gate API.
+#[derive(Clone, Debug)]
+pub struct GateClient {
+    http: reqwest::Client,
+    base: String,
+    key: Option<DeviceKey>,
+}
+
+impl GateClient {
+    /// A client for `server` (base URL).
+    pub fn new(server: &str) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(GateClient {
+            http,
+            base: server.trim_end_matches('/').to_owned(),
+            key: None,
+        })
+    }
+
+    /// Uses the stored device key, or enrols with `token` and stores the new key.
+    pub async fn enrol_or_load(
+        &mut self,
+        data_dir: &Path,
+        token: Option<&str>,
+    ) -> Result<DeviceKey, SyncError> {
+        if let Some(key) = DeviceKey::load(data_dir)? {
+            self.key = Some(key.clone());
+            return Ok(key);
+        }
+        let token = token.ok_or(SyncError::NotEnrolled)?;
+        let response = self
+            .http
+            .post(format!("{}/api/v1/devices/enrol", self.base))
+            .timeout(Duration::from_secs(10))
+            .json(&EnrolRequest {
+                token: token.to_owned(),
+            })
+            .send()
+            .await?;
+        let enrolled: EnrolResponse = checked(response).await?.json().await?;
+        let key = DeviceKey {
+            device_id: enrolled.device_id,
+            api_key: enrolled.api_key,
+        };
+        key.save(data_dir)?;
+        tracing::info!(device_id = %key.device_id, "enrolled with the server");
+        self.key = Some(key.clone());
+        Ok(key)
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.get(format!("{}{path}", self.base));
+        match &self.key {
+            Some(k) => req.bearer_auth(&k.api_key),
+            None => req,
+        }
+    }
+
+    /// `GET /api/v1/gate/snapshot`.
+    pub async fn snapshot(&self) -> Result<GateSnapshot, SyncError> {
+        let r = self
+            .get("/api/v1/gate/snapshot")
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await?;
+        Ok(checked(r).await?.json().await?)
+    }
+
+    /// `GET /api/v1/gate/changes?since=N&wait_ms=W` (long poll).
+    pub async fn changes(&self, since: u64, wait_ms: u64) -> Result<ChangeBatch, SyncError> {
+        let r = self
+            .get(&format!(
+                "/api/v1/gate/changes?since={since}&wait_ms={wait_ms}"
+            ))
+            .timeout(Duration::from_millis(wait_ms) + Duration::from_secs(10))
+            .send()
+            .await?;
+        Ok(checked(r).await?.json().await?)
+    }
+
+    /// `POST /api/v1/gate/journal`.
+    pub async fn upload(&self, upload: &JournalUpload) -> Result<JournalAck, SyncError> {
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1/gate/journal", self.base))
+            .timeout(Duration::from_secs(30))
+            .json(upload);
+        if let Some(k) = &self.key {
+            req = req.bearer_auth(&k.api_key);
+        }
+        Ok(checked(req.send().await?).await?.json().await?)
+    }
+}
+
+/// Turns a non-2xx answer into `Refused` with the server's message.
+async fn checked(r: reqwest::Response) -> Result<reqwest::Response, SyncError> {
+    if r.status().is_success() {
+        return Ok(r);
+    }
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<ErrorBody>(&text)
+        .map(|b| format!("{} ({})", b.message, b.error))
+        .unwrap_or(text);
+    Err(SyncError::Refused { status, message })
+}
+
+/// Exponential back-off from 1 s to a ceiling.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    /// Starts at 1 s.
+    pub fn new(max: Duration) -> Self {
+        Backoff {
+            next: Duration::from_secs(1).min(max),
+            max,
+        }
+    }
+
+    /// The wait before the next attempt; doubles each time.
+    pub fn step(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(self.max);
+        now
+    }
+
+    /// After a success.
+    pub fn reset(&mut self) {
+        self.next = Duration::from_secs(1).min(self.max);
+    }
+}
+
+fn note_ok(status: &SharedSyncStatus) {
+    let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+    s.server_reachable = true;
+    s.last_sync = Some(Utc::now());
+    s.last_error = None;
+    s.backoff_secs = 0;
+}
+
+fn note_err(status: &SharedSyncStatus, e: &SyncError, wait: Duration) {
+    let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+    s.server_reachable = false;
+    s.last_error = Some(e.to_string());
+    s.backoff_secs = wait.as_secs();
+}
+
+/// Everything the sync tasks need.
+pub struct SyncTasks {
+    /// The config section.
+    pub config: SyncConfig,
+    /// Where the device key lives.
+    pub data_dir: PathBuf,
+    /// The enrolment token (config or env).
+    pub token: Option<String>,
+    /// Where the last applied change is.
+    pub cursor: u64,
+    /// Updates for the main loop.
+    pub updates: mpsc::Sender<SyncUpdate>,
+    /// The journal, for uploads.
+    pub journal: Arc<Mutex<Journal>>,
+    /// Woken when the journal has new entries.
+    pub journal_written: Arc<Notify>,
+    /// Shared status.
+    pub status: SharedSyncStatus,
+}
+
+impl SyncTasks {
+    /// Enrols (retrying while the server is away), then runs the change loop and the uploader
+    /// until the process ends.
+    pub async fn run(self) {
+        let max = Duration::from_secs(self.config.max_backoff_secs.max(1));
+        let mut backoff = Backoff::new(max);
+        let mut client = match GateClient::new(&self.config.server) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the HTTP client; sync disabled");
+                return;
+            }
+        };
+        let key = loop {
+            match client
+                .enrol_or_load(&self.data_dir, self.token.as_deref())
+                .await
+            {
+                Ok(key) => break key,
+                Err(e @ (SyncError::NotEnrolled | SyncError::KeyFile { .. })) => {
+                    tracing::error!(error = %e, "sync disabled; the gate decides offline");
+                    note_err(&self.status, &e, Duration::ZERO);
+                    return;
+                }
+                Err(e) => {
+                    let wait = backoff.step();
+                    tracing::warn!(error = %e, wait_s = wait.as_secs(), "enrolment failed; retrying");
+                    note_err(&self.status, &e, wait);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        };
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .device_id = Some(key.device_id.clone());
+        if self
+            .updates
+            .send(SyncUpdate::Enrolled {
+                device_id: key.device_id,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let uploader = Uploader {
+            client: client.clone(),
+            journal: self.journal.clone(),
+            written: self.journal_written.clone(),
+            status: self.status.clone(),
+            batch: self.config.upload_batch,
+            max,
+        };
+        tokio::spawn(uploader.run());
+        changes_loop(
+            client,
+            self.cursor,
+            self.config.wait_ms,
+            max,
+            self.updates,
+            self.status,
+        )
+        .await;
+    }
+}
+
+async fn changes_loop(
+    client: GateClient,
+    mut cursor: u64,
+    wait_ms: u64,
+    max: Duration,
+    updates: mpsc::Sender<SyncUpdate>,
+    status: SharedSyncStatus,
+) {
+    let mut backoff = Backoff::new(max);
+    let mut need_snapshot = true;
+    loop {
+        let step: Result<(), SyncError> = async {
+            if need_snapshot {
+                let snapshot = client.snapshot().await?;
+                need_snapshot = false;
+                updates
+                    .send(SyncUpdate::Snapshot(snapshot))
+                    .await
+                    .map_err(|_| SyncError::NotEnrolled)?;
+            }
+            let batch = client.changes(cursor, wait_ms).await?;
+            need_snapshot = batch
+                .changes
+                .iter()
+                .any(|c| c.event == ChangeEvent::SnapshotChanged);
+            cursor = cursor.max(batch.cursor);
+            if !batch.changes.is_empty() {
+                tracing::info!(count = batch.changes.len(), cursor, "changes received");
+            }
+            updates
+                .send(SyncUpdate::Changes(batch))
+                .await
+                .map_err(|_| SyncError::NotEnrolled)?;
+            Ok(())
+        }
+        .await;
+        if updates.is_closed() {
+            return;
+        }
+        match step {
+            Ok(()) => {
+                backoff.reset();
+                note_ok(&status);
+            }
+            Err(e) => {
+                let wait = backoff.step();
+                tracing::warn!(error = %e, wait_s = wait.as_secs(), "sync failed; deciding offline");
+                note_err(&status, &e, wait);
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+struct Uploader {
+    client: GateClient,
+    journal: Arc<Mutex<Journal>>,
+    written: Arc<Notify>,
+    status: SharedSyncStatus,
+    batch: usize,
+    max: Duration,
+}
+
+impl Uploader {
+    async fn run(self) {
+        let mut backoff = Backoff::new(self.max);
+        loop {
+            let unsent = {
+                let journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+                journal.unsent(self.batch)
+            };
+            let entries = match unsent {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the journal for upload");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+            };
+            if entries.is_empty() {
+                // New entries wake us; the timeout covers a missed wake-up.
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.written.notified()).await;
+                continue;
+            }
+            let sent: Vec<_> = entries.iter().map(|e| e.id).collect();
+            match self.client.upload(&JournalUpload { entries }).await {
+                Ok(ack) => {
+                    backoff.reset();
+                    let stored: Vec<_> = ack
+                        .stored
+                        .into_iter()
+                        .filter(|id| sent.contains(id))
+                        .collect();
+                    let marked = {
+                        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+                        journal.mark_sent(&stored)
+                    };
+                    if let Err(e) = marked {
+                        tracing::error!(error = %e, "cannot mark uploaded entries");
+                    }
+                    self.status
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .uploaded += stored.len() as u64;
+                    note_ok(&self.status);
+                    if stored.is_empty() {
+                        // The server took nothing: do not spin on the same batch.
+                        tokio::time::sleep(backoff.step()).await;
+                    }
+                }
+                Err(e) => {
+                    let wait = backoff.step();
+                    tracing::warn!(error = %e, wait_s = wait.as_secs(), "journal upload failed; will retry");
+                    note_err(&self.status, &e, wait);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_ceiling_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(5));
+        let waits: Vec<_> = (0..5).map(|_| b.step().as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 5, 5]);
+        b.reset();
+        assert_eq!(b.step().as_secs(), 1);
+    }
+
+    #[test]
+    fn device_key_is_private_and_never_debug_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(DeviceKey::load(dir.path()).unwrap().is_none());
+        let key = DeviceKey {
+            device_id: "gate-1".into(),
+            api_key: "secret-key-123".into(),
+        };
+        key.save(dir.path()).unwrap();
+        let back = DeviceKey::load(dir.path()).unwrap().unwrap();
+        assert_eq!(back.api_key, "secret-key-123");
+        assert!(!format!("{back:?}").contains("secret"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(DeviceKey::path(dir.path()))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(DeviceKey::path(dir.path()), "nope").unwrap();
+        assert!(
+            DeviceKey::load(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("not a device key")
+        );
+    }
+}
