@@ -1,7 +1,9 @@
-//! End-to-end tests of Gatehouse: the deploy files, then stories across the real programs.
+//! End-to-end tests of Gatehouse: the deploy files, each program against its process contract,
+//! then stories across the real programs.
 //!
-//! Stories that need a program skip with a notice while that program does not answer its
-//! contract (ready line on stdout); set `GATEHOUSE_E2E_REQUIRE=1` to make that a failure.
+//! Stories whose server endpoints do not exist yet skip with a NOTICE; set
+//! `GATEHOUSE_E2E_REQUIRE=1` to make a skip a failure.
 
 mod deploy;
-mod system;
+mod programs;
+mod stories;

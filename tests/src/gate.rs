@@ -4,7 +4,7 @@ use crate::process::{Launch, Running};
 use crate::programs::Program;
 use crate::server::{expect_ok, http_client};
 use crate::{HarnessError, Result, wait_for};
-use gatehouse_credential::Zone;
+use gatehouse_credential::{PublicKeyInfo, Zone};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,7 +18,7 @@ pub enum ScannerSource {
     SimLink(PathBuf),
 }
 
-/// Where a gate keeps its files and what it guards.
+/// Where a gate keeps its files, what it guards and how it is set up.
 #[derive(Clone, Debug)]
 pub struct GateSetup {
     /// Its directory: config, journal, log.
@@ -27,9 +27,30 @@ pub struct GateSetup {
     pub zone: Zone,
     /// Its scanner.
     pub scanner: ScannerSource,
+    /// Relay unlock time per admit, ms.
+    pub pulse_ms: u64,
+    /// The same text again within this time is ignored, ms (0 in tests that rescan a pass).
+    pub debounce_ms: u64,
+    /// Public keys to trust before the first sync.
+    pub keys: Vec<PublicKeyInfo>,
+    /// The server's URL and the one-time enrolment token; `None` runs the gate offline.
+    pub sync: Option<(String, String)>,
 }
 
 impl GateSetup {
+    /// A gate in `dir` guarding `zone` with its scanner on `scanner`: 500 ms pulses, no
+    /// debounce, no sync and no keys yet.
+    pub fn new(dir: &Path, zone: Zone, scanner: ScannerSource) -> Self {
+        GateSetup {
+            dir: dir.to_path_buf(),
+            zone,
+            scanner,
+            pulse_ms: 500,
+            debounce_ms: 0,
+            keys: Vec::new(),
+            sync: None,
+        }
+    }
     /// The config file.
     pub fn config(&self) -> PathBuf {
         self.dir.join("gate.toml")
@@ -44,64 +65,50 @@ impl GateSetup {
             ScannerSource::Port(p) | ScannerSource::SimLink(p) => p,
         }
     }
+
+    /// The gate's TOML (gate-controller/src/config.rs), with simulated pins.
+    pub fn config_toml(&self, status_listen: &str) -> String {
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let mut t = format!(
+            "data_dir = {}\nstatus_listen = {status_listen:?}\n\n[door]\nbuilding = {}\nclass = \"{}\"\npulse_ms = {}\n",
+            q(&self.dir.join("data")),
+            self.zone.building,
+            self.zone.class.name(),
+            self.pulse_ms,
+        );
+        if let Some(floor) = self.zone.floor {
+            t += &format!("floor = {floor}\n");
+        }
+        t += &format!("\n[scanner]\ndebounce_ms = {}\n", self.debounce_ms);
+        t += &match &self.scanner {
+            ScannerSource::Port(p) => format!("port = {}\n", q(p)),
+            ScannerSource::SimLink(p) => format!("sim_link = {}\n", q(p)),
+        };
+        t += "\n[pins]\nbackend = \"sim\"\n";
+        if let Some((server, token)) = &self.sync {
+            t += &format!(
+                "\n[sync]\nserver = {server:?}\nenrolment_token = {token:?}\nmax_backoff_secs = 1\n"
+            );
+        }
+        for k in &self.keys {
+            t += &format!(
+                "\n[[keys]]\nkey_id = {}\npublic_key = {:?}\n",
+                k.key_id.get(),
+                k.public_key
+            );
+        }
+        t
+    }
 }
 
-/// The gate's TOML.
-pub fn config_toml(
-    setup: &GateSetup,
-    server_url: &str,
-    status_listen: &str,
-    token: &str,
-) -> String {
-    let scanner = match &setup.scanner {
-        ScannerSource::Port(p) => format!("port = {:?}\nbaud = 9600", p.display().to_string()),
-        ScannerSource::SimLink(p) => format!("sim_link = {:?}", p.display().to_string()),
-    };
-    let floor = setup
-        .zone
-        .floor
-        .map(|f| format!("floor = {f}\n"))
-        .unwrap_or_default();
-    format!(
-        r#"server_url = {server_url:?}
-data_dir = {dir:?}
-status_listen = {status_listen:?}
-enrolment_token = {token:?}
-
-[door]
-building = {building}
-class = "{class}"
-{floor}
-[scanner]
-{scanner}
-
-[relay]
-backend = "sim"
-"#,
-        dir = setup.dir.display().to_string(),
-        building = setup.zone.building,
-        class = setup.zone.class.name(),
-    )
-}
-
-/// Writes the config and starts the gate.
-pub fn start(
-    setup: &GateSetup,
-    server_url: &str,
-    status_listen: &str,
-    token: &str,
-) -> Result<Running> {
+/// Writes the config and starts the gate with its status endpoint on `status_listen`.
+pub fn start(setup: &GateSetup, status_listen: &str) -> Result<Running> {
     std::fs::create_dir_all(&setup.dir).map_err(HarnessError::io("creating the gate dir"))?;
     let config = setup.config();
-    std::fs::write(
-        &config,
-        config_toml(setup, server_url, status_listen, token),
-    )
-    .map_err(HarnessError::io("writing the gate config"))?;
+    std::fs::write(&config, setup.config_toml(status_listen))
+        .map_err(HarnessError::io("writing the gate config"))?;
     Running::start(
-        Launch::new(Program::Gate, setup.log())
-            .args(["--config".as_ref(), config.as_os_str()])
-            .args(["--status-listen", status_listen]),
+        Launch::new(Program::Gate, setup.log()).args(["--config".as_ref(), config.as_os_str()]),
     )
 }
 
@@ -124,31 +131,31 @@ impl GateStatus {
         expect_ok("GET /status", http_client().get(format!("{url}/status"))).map(GateStatus)
     }
 
-    /// The relay transitions, oldest first.
-    pub fn relay_transitions(&self) -> Vec<RelayTransition> {
-        let list = self.0["relay_transitions"]
-            .as_array()
-            .or_else(|| self.0["relay"]["transitions"].as_array())
-            .cloned()
-            .unwrap_or_default();
-        list.iter()
-            .map(|t| RelayTransition {
-                at: text(&t["at"]),
-                state: text(if t["state"].is_null() {
-                    &t["to"]
-                } else {
-                    &t["state"]
-                }),
-            })
-            .collect()
+    /// The relay's level now: `locked` or `unlocked`.
+    pub fn relay(&self) -> Option<String> {
+        self.0["door"]["relay"].as_str().map(str::to_owned)
     }
 
-    /// The recent decisions, oldest first, as JSON objects.
-    pub fn decisions(&self) -> Vec<Value> {
+    /// The recent relay transitions, oldest first.
+    pub fn relay_transitions(&self) -> Vec<RelayTransition> {
+        self.0["door"]["relay_transitions"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|t| RelayTransition {
+                        at: text(&t["at"]),
+                        state: text(&t["level"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The recent decisions, oldest first.
+    pub fn decisions(&self) -> Vec<Decision> {
         self.0["decisions"]
             .as_array()
-            .or_else(|| self.0["recent_decisions"].as_array())
-            .cloned()
+            .map(|list| list.iter().map(Decision::from_json).collect())
             .unwrap_or_default()
     }
 
@@ -157,11 +164,48 @@ impl GateStatus {
         self.0["sync"]["cursor"].as_u64()
     }
 
+    /// Whether the last sync attempt reached the server.
+    pub fn server_reachable(&self) -> Option<bool> {
+        self.0["sync"]["server_reachable"].as_bool()
+    }
+
+    /// The device id the gate enrolled as.
+    pub fn device_id(&self) -> Option<String> {
+        self.0["sync"]["device_id"].as_str().map(str::to_owned)
+    }
+
     /// Journal entries not yet acknowledged by the server.
     pub fn pending_uploads(&self) -> Option<u64> {
-        self.0["pending_uploads"]
-            .as_u64()
-            .or_else(|| self.0["sync"]["pending_uploads"].as_u64())
+        self.0["journal"]["pending_uploads"].as_u64()
+    }
+
+    /// Scanner lines passed on to the decision core since start.
+    pub fn scanned_lines(&self) -> u64 {
+        self.0["scanner"]["lines"].as_u64().unwrap_or(0)
+    }
+}
+
+/// One decision as `/status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// When (RFC 3339 text).
+    pub at: String,
+    /// The card, when the credential verified.
+    pub card_id: Option<u64>,
+    /// Whether the door opened.
+    pub admitted: bool,
+    /// Why not, e.g. `bad_signature`.
+    pub reason: Option<String>,
+}
+
+impl Decision {
+    fn from_json(v: &Value) -> Decision {
+        Decision {
+            at: text(&v["at"]),
+            card_id: v["card_id"].as_u64(),
+            admitted: v["admitted"].as_bool().unwrap_or(false),
+            reason: v["reason"].as_str().map(str::to_owned),
+        }
     }
 }
 
@@ -172,20 +216,33 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// Waits until the gate has made more than `before` decisions and returns the newest.
-pub fn wait_decision(url: &str, before: usize, timeout: Duration) -> Result<Value> {
+/// Waits for the gate's next decision after `previous` (the newest one seen before the scan).
+pub fn next_decision(
+    url: &str,
+    previous: Option<&Decision>,
+    timeout: Duration,
+) -> Result<Decision> {
     wait_for("the gate's next decision", timeout, || {
-        let status = GateStatus::fetch(url).ok()?;
-        let d = status.decisions();
-        if d.len() > before {
-            d.last().cloned()
-        } else {
-            None
-        }
+        let newest = GateStatus::fetch(url).ok()?.decisions().pop()?;
+        (Some(&newest) != previous).then_some(newest)
     })
 }
 
-/// How many decisions the gate reports now.
-pub fn decision_count(url: &str) -> Result<usize> {
-    Ok(GateStatus::fetch(url)?.decisions().len())
+/// The gate's newest decision, if any.
+pub fn last_decision(url: &str) -> Result<Option<Decision>> {
+    Ok(GateStatus::fetch(url)?.decisions().pop())
+}
+
+/// Waits until the relay has made `count` more transitions than `before` and returns the new ones.
+pub fn wait_relay_transitions(
+    url: &str,
+    before: &[RelayTransition],
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<RelayTransition>> {
+    wait_for("relay transitions", timeout, || {
+        let now = GateStatus::fetch(url).ok()?.relay_transitions();
+        let new: Vec<_> = now.into_iter().filter(|t| !before.contains(t)).collect();
+        (new.len() >= count).then_some(new)
+    })
 }

@@ -6,6 +6,7 @@
 pub mod estate;
 pub mod gate;
 pub mod kiosk;
+pub mod passes;
 pub mod process;
 pub mod programs;
 pub mod scanner;

@@ -1,0 +1,1 @@
+//! Stories across the programs.
