@@ -1,0 +1,412 @@
+//! The kiosk's TOML configuration, parsed into typed values or rejected with a clear message.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped keys.
+    #[error("config file {path} is not valid: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config value `{key}` is invalid: {message}")]
+    Invalid {
+        /// The dotted key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A UI language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum Language {
+    /// Simplified Chinese, the default.
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    /// English.
+    #[serde(rename = "en")]
+    En,
+}
+
+/// Where the kiosk gets its device credential from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceAuth {
+    /// The file holding the enrolled API key (written by enrolment, mode 0600).
+    pub credential_path: PathBuf,
+    /// A one-time enrolment token, used only when the credential file does not exist yet.
+    pub enrolment_token: Option<String>,
+}
+
+/// Which printer backend to drive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrinterBackend {
+    /// A real serial port.
+    Serial {
+        /// e.g. `/dev/ttyUSB0`.
+        port: String,
+        /// e.g. 9600.
+        baud: u32,
+    },
+    /// Append the exact byte stream to a file (tests and the demo).
+    File {
+        /// The output file.
+        path: PathBuf,
+        /// Optional file whose content (`ok`, `near_end`, `out`, `offline`) the backend
+        /// answers to a paper-status query; absent means `ok`.
+        status_path: Option<PathBuf>,
+    },
+}
+
+/// An optional serial QR scanner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannerConfig {
+    /// e.g. `/dev/ttyACM0`.
+    pub port: String,
+    /// e.g. 9600.
+    pub baud: u32,
+}
+
+/// The estate shown on screen and on paper.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Estate {
+    /// e.g. "翠湖花园".
+    pub name: String,
+    /// A PNG or SVG logo file, read once at start.
+    pub logo_path: Option<PathBuf>,
+    /// The estate's time zone for printed times.
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// The whole kiosk configuration.
+#[derive(Clone, Debug)]
+pub struct KioskConfig {
+    /// The kiosk's own address; loopback only.
+    pub listen: SocketAddr,
+    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    pub server_url: reqwest::Url,
+    /// How the kiosk authenticates to the server.
+    pub device: DeviceAuth,
+    /// The thermal printer.
+    pub printer: PrinterBackend,
+    /// The optional QR scanner.
+    pub scanner: Option<ScannerConfig>,
+    /// Back to the welcome screen after this long without a touch.
+    pub idle_timeout: Duration,
+    /// The languages offered; the first is the default.
+    pub languages: Vec<Language>,
+    /// The estate.
+    pub estate: Estate,
+    /// How long one server call may take before the kiosk calls the server unreachable.
+    pub server_timeout: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_listen")]
+    listen: String,
+    server_url: String,
+    device: RawDevice,
+    printer: RawPrinter,
+    #[serde(default)]
+    scanner: Option<RawScanner>,
+    #[serde(default = "default_idle")]
+    idle_timeout_secs: u64,
+    #[serde(default = "default_languages")]
+    languages: Vec<Language>,
+    estate: RawEstate,
+    #[serde(default = "default_server_timeout")]
+    server_timeout_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    credential_path: PathBuf,
+    #[serde(default)]
+    enrolment_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrinter {
+    backend: String,
+    #[serde(default)]
+    port: Option<String>,
+    #[serde(default = "default_baud")]
+    baud: u32,
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    status_path: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScanner {
+    port: String,
+    #[serde(default = "default_baud")]
+    baud: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEstate {
+    name: String,
+    #[serde(default)]
+    logo_path: Option<PathBuf>,
+    #[serde(default = "default_time_zone")]
+    time_zone: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8090".into()
+}
+fn default_idle() -> u64 {
+    60
+}
+fn default_languages() -> Vec<Language> {
+    vec![Language::ZhCn, Language::En]
+}
+fn default_baud() -> u32 {
+    9600
+}
+fn default_time_zone() -> String {
+    "Asia/Shanghai".into()
+}
+fn default_server_timeout() -> u64 {
+    5000
+}
+
+const BAUDS: [u32; 6] = [4800, 9600, 19200, 38400, 57600, 115200];
+
+impl KioskConfig {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Toml { message, .. } => ConfigError::Toml {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml {
+            path: PathBuf::from("<text>"),
+            message: e.to_string(),
+        })?;
+        let invalid = |key, message: String| ConfigError::Invalid { key, message };
+
+        let listen: SocketAddr = raw
+            .listen
+            .parse()
+            .map_err(|e| invalid("listen", format!("{:?} is not an address: {e}", raw.listen)))?;
+        if !listen.ip().is_loopback() {
+            return Err(invalid(
+                "listen",
+                format!("{listen} is not a loopback address; the kiosk UI serves 127.0.0.1 only"),
+            ));
+        }
+        let server_url = reqwest::Url::parse(&raw.server_url)
+            .map_err(|e| invalid("server_url", format!("{:?}: {e}", raw.server_url)))?;
+        if !matches!(server_url.scheme(), "http" | "https") {
+            return Err(invalid(
+                "server_url",
+                "must start with http:// or https://".into(),
+            ));
+        }
+        if let Some(token) = &raw.device.enrolment_token
+            && token.trim().is_empty()
+        {
+            return Err(invalid("device.enrolment_token", "is empty".into()));
+        }
+        let printer = match raw.printer.backend.as_str() {
+            "serial" => {
+                let port = raw.printer.port.ok_or_else(|| {
+                    invalid("printer.port", "required for backend \"serial\"".into())
+                })?;
+                check_baud("printer.baud", raw.printer.baud)?;
+                PrinterBackend::Serial {
+                    port,
+                    baud: raw.printer.baud,
+                }
+            }
+            "file" => PrinterBackend::File {
+                path: raw.printer.path.ok_or_else(|| {
+                    invalid("printer.path", "required for backend \"file\"".into())
+                })?,
+                status_path: raw.printer.status_path,
+            },
+            other => {
+                return Err(invalid(
+                    "printer.backend",
+                    format!("{other:?}: expected \"serial\" or \"file\""),
+                ));
+            }
+        };
+        let scanner = match raw.scanner {
+            Some(s) => {
+                check_baud("scanner.baud", s.baud)?;
+                Some(ScannerConfig {
+                    port: s.port,
+                    baud: s.baud,
+                })
+            }
+            None => None,
+        };
+        if !(5..=3600).contains(&raw.idle_timeout_secs) {
+            return Err(invalid(
+                "idle_timeout_secs",
+                format!("{} is outside 5–3600 seconds", raw.idle_timeout_secs),
+            ));
+        }
+        if raw.languages.is_empty() {
+            return Err(invalid("languages", "name at least one language".into()));
+        }
+        if raw.estate.name.trim().is_empty() {
+            return Err(invalid("estate.name", "is empty".into()));
+        }
+        let time_zone: chrono_tz::Tz = raw.estate.time_zone.parse().map_err(|_| {
+            invalid(
+                "estate.time_zone",
+                format!("{:?} is not an IANA time zone", raw.estate.time_zone),
+            )
+        })?;
+        if !(200..=60_000).contains(&raw.server_timeout_ms) {
+            return Err(invalid(
+                "server_timeout_ms",
+                format!("{} is outside 200–60000", raw.server_timeout_ms),
+            ));
+        }
+        Ok(KioskConfig {
+            listen,
+            server_url,
+            device: DeviceAuth {
+                credential_path: raw.device.credential_path,
+                enrolment_token: raw.device.enrolment_token,
+            },
+            printer,
+            scanner,
+            idle_timeout: Duration::from_secs(raw.idle_timeout_secs),
+            languages: raw.languages,
+            estate: Estate {
+                name: raw.estate.name,
+                logo_path: raw.estate.logo_path,
+                time_zone,
+            },
+            server_timeout: Duration::from_millis(raw.server_timeout_ms),
+        })
+    }
+}
+
+fn check_baud(key: &'static str, baud: u32) -> Result<(), ConfigError> {
+    if BAUDS.contains(&baud) {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key,
+            message: format!("{baud} is not one of {BAUDS:?}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+server_url = "http://127.0.0.1:8080"
+[device]
+credential_path = "/var/lib/gatehouse-kiosk/device.json"
+[printer]
+backend = "file"
+path = "/tmp/printer.bin"
+[estate]
+name = "翠湖花园"
+"#;
+
+    #[test]
+    fn minimal_config_gets_the_documented_defaults() {
+        let c = KioskConfig::parse(MINIMAL).unwrap();
+        assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.languages, vec![Language::ZhCn, Language::En]);
+        assert_eq!(c.listen, "127.0.0.1:8090".parse().unwrap());
+        assert_eq!(c.estate.time_zone, chrono_tz::Asia::Shanghai);
+        assert!(c.scanner.is_none());
+        assert!(matches!(c.printer, PrinterBackend::File { .. }));
+    }
+
+    #[test]
+    fn serial_printer_and_scanner_are_read() {
+        let text = MINIMAL.replace(
+            "backend = \"file\"\npath = \"/tmp/printer.bin\"",
+            "backend = \"serial\"\nport = \"/dev/ttyUSB0\"\nbaud = 19200",
+        ) + "[scanner]\nport = \"/dev/ttyACM0\"\n";
+        let c = KioskConfig::parse(&text).unwrap();
+        assert_eq!(
+            c.printer,
+            PrinterBackend::Serial {
+                port: "/dev/ttyUSB0".into(),
+                baud: 19200
+            }
+        );
+        assert_eq!(c.scanner.unwrap().baud, 9600);
+    }
+
+    #[test]
+    fn bad_values_are_named_in_the_error() {
+        let cases = [
+            (MINIMAL.replace("file\"", "usb\""), "printer.backend"),
+            (
+                MINIMAL.replace("server_url = \"http", "server_url = \"ftp"),
+                "server_url",
+            ),
+            (format!("listen = \"0.0.0.0:80\"\n{MINIMAL}"), "listen"),
+            (
+                format!("idle_timeout_secs = 1\n{MINIMAL}"),
+                "idle_timeout_secs",
+            ),
+            (
+                MINIMAL.replace("path = \"/tmp/printer.bin\"\n", ""),
+                "printer.path",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = KioskConfig::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = KioskConfig::parse(&format!("colour = 1\n{MINIMAL}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+}

@@ -1,0 +1,290 @@
+//! The kiosk's calls to the Gatehouse server, authenticated with the enrolled device key.
+
+use gatehouse_credential::api::ErrorBody;
+use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::kiosk::{
+    InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
+    WorkerCardRequest,
+};
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a server call did not give the expected answer.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// No answer in time, or no connection at all.
+    #[error("server unreachable: {0}")]
+    Unreachable(String),
+    /// The server answered with an error body.
+    #[error("server refused ({status}): {} — {}", body.error, body.message)]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The server's code and message.
+        body: ErrorBody,
+    },
+    /// The answer did not have the contract's shape.
+    #[error("server answer not understood: {0}")]
+    BadAnswer(String),
+}
+
+/// Why the device credential could not be loaded or obtained.
+#[derive(Debug, Error)]
+pub enum DeviceKeyError {
+    /// Neither a credential file nor an enrolment token.
+    #[error(
+        "no device credential at {0} and no enrolment token configured: ask a manager for an enrolment token"
+    )]
+    Missing(String),
+    /// The credential file exists but is unreadable or malformed.
+    #[error("device credential file {path} is not usable: {message}")]
+    BadFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Enrolment failed.
+    #[error("enrolment failed: {0}")]
+    Enrol(#[from] ServerError),
+    /// The server enrolled us as something other than a kiosk.
+    #[error("the enrolment token is for a {0:?} device, not a kiosk")]
+    WrongKind(DeviceKind),
+}
+
+/// A client for the server's kiosk endpoints.
+#[derive(Clone)]
+pub struct ServerClient {
+    http: reqwest::Client,
+    base: reqwest::Url,
+    api_key: String,
+}
+
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key is a secret: never print it.
+        f.debug_struct("ServerClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(2)))
+        .build()
+        // Building a client fails only when the TLS backend cannot initialise, a
+        // programming/packaging error rather than bad input.
+        .expect("the HTTP client builds with the compiled-in TLS backend")
+}
+
+impl ServerClient {
+    /// A client with a known API key.
+    pub fn new(base: reqwest::Url, api_key: String, timeout: Duration) -> Self {
+        ServerClient {
+            http: http_client(timeout),
+            base,
+            api_key,
+        }
+    }
+
+    /// Reads the device credential file, or enrols with the token and writes the file.
+    pub async fn connect(
+        base: reqwest::Url,
+        credential_path: &Path,
+        enrolment_token: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, DeviceKeyError> {
+        let shown = credential_path.display().to_string();
+        let bad = |message: String| DeviceKeyError::BadFile {
+            path: shown.clone(),
+            message,
+        };
+        let api_key = match std::fs::read_to_string(credential_path) {
+            Ok(text) => {
+                let enrolled: EnrolResponse = serde_json::from_str(&text)
+                    .map_err(|e| bad(format!("expected the enrolment JSON: {e}")))?;
+                if enrolled.kind != DeviceKind::Kiosk {
+                    return Err(DeviceKeyError::WrongKind(enrolled.kind));
+                }
+                enrolled.api_key
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let token =
+                    enrolment_token.ok_or_else(|| DeviceKeyError::Missing(shown.clone()))?;
+                let enrolled = enrol(&http_client(timeout), &base, token).await?;
+                if enrolled.kind != DeviceKind::Kiosk {
+                    return Err(DeviceKeyError::WrongKind(enrolled.kind));
+                }
+                save_credential(credential_path, &enrolled).map_err(|e| bad(e.to_string()))?;
+                tracing::info!(device_id = %enrolled.device_id, "enrolled as a kiosk");
+                enrolled.api_key
+            }
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        Ok(Self::new(base, api_key, timeout))
+    }
+
+    /// `GET /api/v1/kiosk/units`.
+    pub async fn units(&self) -> Result<Vec<UnitChoice>, ServerError> {
+        let req = self.http.get(self.url("/api/v1/kiosk/units"));
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/kiosk/visitors`.
+    pub async fn register_visitor(&self, body: &VisitorRequest) -> Result<IssuedPass, ServerError> {
+        self.post("/api/v1/kiosk/visitors", body).await
+    }
+
+    /// `POST /api/v1/kiosk/invites/redeem`.
+    pub async fn redeem_invite(&self, body: &InviteRedeem) -> Result<IssuedPass, ServerError> {
+        self.post("/api/v1/kiosk/invites/redeem", body).await
+    }
+
+    /// `POST /api/v1/kiosk/sign-out`.
+    pub async fn sign_out(&self, body: &SignOutRequest) -> Result<SignOutResponse, ServerError> {
+        self.post("/api/v1/kiosk/sign-out", body).await
+    }
+
+    /// `POST /api/v1/kiosk/worker-cards`.
+    pub async fn collect_worker_card(
+        &self,
+        body: &WorkerCardRequest,
+    ) -> Result<IssuedPass, ServerError> {
+        self.post("/api/v1/kiosk/worker-cards", body).await
+    }
+
+    fn url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ServerError> {
+        let req = self.http.post(self.url(path)).json(body);
+        self.send(req).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ServerError> {
+        read_answer(req.bearer_auth(&self.api_key).send().await).await
+    }
+}
+
+async fn enrol(
+    http: &reqwest::Client,
+    base: &reqwest::Url,
+    token: &str,
+) -> Result<EnrolResponse, ServerError> {
+    let mut url = base.clone();
+    url.set_path("/api/v1/devices/enrol");
+    let body = EnrolRequest {
+        token: token.to_owned(),
+    };
+    read_answer(http.post(url).json(&body).send().await).await
+}
+
+async fn read_answer<T: DeserializeOwned>(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<T, ServerError> {
+    let resp = sent.map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| ServerError::BadAnswer(e.to_string()));
+    }
+    Err(refusal(status, &bytes))
+}
+
+/// The error a non-success answer stands for; a body that is not an [`ErrorBody`] (a proxy's
+/// HTML page, say) still gives a code derived from the status.
+fn refusal(status: StatusCode, bytes: &[u8]) -> ServerError {
+    let body = serde_json::from_slice::<ErrorBody>(bytes).unwrap_or_else(|_| ErrorBody {
+        error: if status.is_server_error() {
+            "server_error".into()
+        } else {
+            "http_error".into()
+        },
+        message: format!("HTTP {status} without an error body"),
+    });
+    if matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    ) {
+        return ServerError::Unreachable(format!("HTTP {status}"));
+    }
+    ServerError::Refused {
+        status: status.as_u16(),
+        body,
+    }
+}
+
+/// Writes the enrolment answer with mode 0600 (it holds the API key).
+fn save_credential(path: &Path, enrolled: &EnrolResponse) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(serde_json::to_string_pretty(enrolled)?.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_body_is_kept_and_a_gateway_error_means_unreachable() {
+        let body = br#"{"error":"see_front_desk","message":"Please see the front desk."}"#;
+        match refusal(StatusCode::FORBIDDEN, body) {
+            ServerError::Refused { status, body } => {
+                assert_eq!(status, 403);
+                assert_eq!(body.error, "see_front_desk");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            refusal(StatusCode::BAD_GATEWAY, b"<html>"),
+            ServerError::Unreachable(_)
+        ));
+        match refusal(StatusCode::INTERNAL_SERVER_ERROR, b"<html>") {
+            ServerError::Refused { body, .. } => assert_eq!(body.error, "server_error"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_debug_form_hides_the_api_key() {
+        let c = ServerClient::new(
+            "http://127.0.0.1:1".parse().unwrap(),
+            "secret-key-123".into(),
+            Duration::from_secs(1),
+        );
+        assert!(!format!("{c:?}").contains("secret-key-123"));
+    }
+}

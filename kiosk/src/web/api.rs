@@ -1,0 +1,285 @@
+//! JSON endpoints the page calls. Thin: check the form, call the server, show, print.
+
+use super::KioskState;
+use crate::flows::{self, Flow, Invalid, Notice};
+use crate::printer::{PaperStatus, PrintOutcome, ticket};
+use crate::server::ServerError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::Stream;
+use gatehouse_credential::api::kiosk::IssuedPass;
+use gatehouse_credential::{Kind, Qr};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// Pixels per QR module in the on-screen SVG (the page scales it; this sets its native size).
+const SCREEN_MODULE_PX: u32 = 8;
+
+/// A failed kiosk call, as the page sees it.
+pub enum ApiError {
+    /// A form field is wrong.
+    Invalid(Invalid),
+    /// A flow ended without a pass.
+    Notice(Notice),
+    /// Something inside the kiosk failed.
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Invalid(i) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "invalid_input", "field": i.field, "message": i.to_string()}),
+            ),
+            ApiError::Notice(n) => {
+                let status = match &n {
+                    Notice::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
+                    Notice::SeeFrontDesk => StatusCode::FORBIDDEN,
+                    Notice::InvalidCode => StatusCode::NOT_FOUND,
+                    Notice::AlreadyCollected => StatusCode::CONFLICT,
+                    Notice::InvalidInput(_) => StatusCode::BAD_REQUEST,
+                };
+                let message = match &n {
+                    Notice::InvalidInput(m) => m.clone(),
+                    other => other.code().replace('_', " "),
+                };
+                (status, json!({"error": n.code(), "message": message}))
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "kiosk internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "internal", "message": "internal error"}),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(i: Invalid) -> Self {
+        ApiError::Invalid(i)
+    }
+}
+
+fn server_failed(flow: Flow, err: ServerError) -> ApiError {
+    match &err {
+        ServerError::Unreachable(_) => tracing::warn!(error = %err, ?flow, "server unreachable"),
+        _ => tracing::warn!(error = %err, ?flow, "server refused"),
+    }
+    ApiError::Notice(flows::notice_for(flow, &err))
+}
+
+/// A pass ready for the screen: the QR as SVG and the words around it.
+#[derive(Serialize)]
+pub struct PassAnswer {
+    card_id: u32,
+    kind: Kind,
+    credential: String,
+    short_id: String,
+    holder_masked: String,
+    unit_label: String,
+    not_after: DateTime<Utc>,
+    validity_zh: String,
+    validity_en: String,
+    extended_to: Option<NaiveDate>,
+    qr_svg: String,
+}
+
+/// Renders the pass, answers the page at once, and prints in the background; the page asks
+/// `/api/prints/{card_id}` how the print went.
+async fn show_and_print(state: KioskState, pass: IssuedPass) -> Result<Json<PassAnswer>, ApiError> {
+    let qr = Qr::new(&pass.credential)
+        .map_err(|e| ApiError::Internal(format!("credential does not fit a QR code: {e}")))?;
+    let (validity_zh, validity_en) = ticket::validity_words(&pass, state.time_zone);
+    let slip = ticket::ticket_for(&pass, &state.estate_name, state.time_zone);
+    let card = pass.card_id.0;
+    {
+        let mut prints = lock(&state.prints);
+        if prints.len() > 256 {
+            prints.retain(|_, outcome| outcome.is_none());
+        }
+        prints.insert(card, None);
+    }
+    let printing = state.clone();
+    tokio::spawn(async move {
+        let outcome = printing.printer.print(&slip).await;
+        if outcome.needs_desk() {
+            raise_printer_alarm(&printing, outcome, Some(card));
+        }
+        lock(&printing.prints).insert(card, Some(outcome));
+    });
+    Ok(Json(PassAnswer {
+        card_id: card,
+        kind: pass.kind,
+        credential: pass.credential,
+        short_id: pass.short_id,
+        holder_masked: pass.holder_masked,
+        unit_label: pass.unit_label,
+        not_after: pass.not_after,
+        validity_zh,
+        validity_en,
+        extended_to: pass.extended_to,
+        qr_svg: qr.to_svg(SCREEN_MODULE_PX),
+    }))
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock leaves plain data; keep serving.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// No server endpoint takes printer alarms yet, so the desk learns of them from this log
+/// line (target `gatehouse_kiosk::alarm`) and from the kiosk's `/health`.
+fn raise_printer_alarm(state: &KioskState, outcome: PrintOutcome, card: Option<u32>) {
+    let paper = match outcome {
+        PrintOutcome::Printed(p) | PrintOutcome::NotPrinted(p) => p,
+    };
+    tracing::error!(target: "gatehouse_kiosk::alarm", ?outcome, ?card, "printer needs the front desk");
+    *lock(&state.printer_alarm) = Some((Utc::now(), paper));
+}
+
+pub async fn visitor(
+    State(state): State<KioskState>,
+    Json(form): Json<flows::visitor::VisitorForm>,
+) -> Result<Json<PassAnswer>, ApiError> {
+    let request = form.validate()?;
+    let pass = state
+        .server
+        .register_visitor(&request)
+        .await
+        .map_err(|e| server_failed(Flow::Visitor, e))?;
+    show_and_print(state, pass).await
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn invite(
+    State(state): State<KioskState>,
+    Json(form): Json<InviteForm>,
+) -> Result<Json<PassAnswer>, ApiError> {
+    let request = flows::invite::parse_code(&form.code)?;
+    let pass = state
+        .server
+        .redeem_invite(&request)
+        .await
+        .map_err(|e| server_failed(Flow::Invite, e))?;
+    show_and_print(state, pass).await
+}
+
+#[derive(Deserialize)]
+pub struct WorkerForm {
+    #[serde(default)]
+    renovation_code: String,
+    #[serde(default)]
+    id_last4: String,
+}
+
+pub async fn worker_card(
+    State(state): State<KioskState>,
+    Json(form): Json<WorkerForm>,
+) -> Result<Json<PassAnswer>, ApiError> {
+    let request = flows::worker::parse_request(&form.renovation_code, &form.id_last4)?;
+    let pass = state
+        .server
+        .collect_worker_card(&request)
+        .await
+        .map_err(|e| server_failed(Flow::WorkerCard, e))?;
+    show_and_print(state, pass).await
+}
+
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    pass: String,
+}
+
+pub async fn sign_out(
+    State(state): State<KioskState>,
+    Json(form): Json<SignOutForm>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let request = flows::sign_out::parse_pass(&form.pass)?;
+    let done = state
+        .server
+        .sign_out(&request)
+        .await
+        .map_err(|e| server_failed(Flow::SignOut, e))?;
+    Ok(Json(
+        json!({"card_id": done.card_id.0, "holder_masked": done.holder_masked}),
+    ))
+}
+
+pub async fn print_outcome(State(state): State<KioskState>, Path(card_id): Path<u32>) -> Response {
+    let mut prints = lock(&state.prints);
+    match prints.get(&card_id).copied() {
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "message": "no print for that card"})),
+        )
+            .into_response(),
+        Some(None) => Json(json!({"done": false})).into_response(),
+        Some(Some(outcome)) => {
+            prints.remove(&card_id);
+            Json(json!({"done": true, "outcome": outcome, "desk_needed": outcome.needs_desk()}))
+                .into_response()
+        }
+    }
+}
+
+pub async fn units(State(state): State<KioskState>) -> Result<Response, ApiError> {
+    let units = state
+        .server
+        .units()
+        .await
+        .map_err(|e| server_failed(Flow::Visitor, e))?;
+    Ok(Json(units).into_response())
+}
+
+/// The paper sensor, asked when a person starts a flow.
+pub async fn status(State(state): State<KioskState>) -> Json<serde_json::Value> {
+    let paper = state.printer.status().await;
+    if !matches!(paper, PaperStatus::Ok) {
+        raise_printer_alarm(&state, PrintOutcome::NotPrinted(paper), None);
+    }
+    Json(json!({"paper": paper, "can_print": paper.can_print()}))
+}
+
+pub async fn settings(State(state): State<KioskState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "estate_name": state.estate_name,
+        "idle_timeout_secs": state.idle_timeout_secs,
+        "languages": state.languages,
+        "has_logo": state.logo.is_some(),
+    }))
+}
+
+pub async fn health(State(state): State<KioskState>) -> Json<serde_json::Value> {
+    let paper = state.printer.status().await;
+    let alarm = *lock(&state.printer_alarm);
+    Json(json!({
+        "status": "ok",
+        "paper": paper,
+        "last_printer_alarm": alarm.map(|(at, paper)| json!({"at": at, "paper": paper})),
+    }))
+}
+
+pub async fn scans(
+    State(state): State<KioskState>,
+) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let lines = BroadcastStream::new(state.scans.subscribe())
+        .filter_map(|line| line.ok())
+        .map(|line| Ok(Event::default().event("scan").data(line)));
+    Sse::new(lines).keep_alive(KeepAlive::default())
+}

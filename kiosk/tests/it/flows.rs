@@ -1,0 +1,332 @@
+//! Each kiosk flow end to end: kiosk HTTP → stub server → screen answer and printed bytes.
+
+use crate::escpos_reader::{Event, read};
+use crate::kiosk::{Options, TestKiosk, spawn};
+use crate::stub;
+use gatehouse_credential::{Kind, Qr};
+use serde_json::{Value, json};
+
+async fn kiosk_and_stub() -> (TestKiosk, stub::Stub) {
+    let (addr, stub) = stub::spawn().await;
+    (
+        spawn(&format!("http://{addr}"), Options::default()).await,
+        stub,
+    )
+}
+
+fn visitor(name: &str) -> Value {
+    json!({"name": name, "unit_id": 1, "purpose": "探亲访友", "party_size": 2, "phone": "13800138000"})
+}
+
+/// Whether the on-screen SVG is exactly the QR code of `credential` (the browser test decodes
+/// it from a real screenshot).
+fn svg_matches(svg: &str, credential: &str) -> bool {
+    let expected = Qr::new(credential).unwrap().to_svg(8);
+    svg == expected
+}
+
+#[tokio::test]
+async fn visitor_pass_verifies_and_the_slip_carries_the_same_credential_and_is_cut() {
+    let (kiosk, stub) = kiosk_and_stub().await;
+    let (status, pass) = kiosk.post("/api/visitors", visitor("张小明")).await;
+    assert_eq!(status, 200, "{pass}");
+    let credential = pass["credential"].as_str().unwrap();
+    let verified = stub.ring().verify(credential).expect("the pass verifies");
+    assert_eq!(verified.claims.kind, Kind::Visitor);
+    assert_eq!(
+        u64::from(verified.claims.card_id.0),
+        pass["card_id"].as_u64().unwrap()
+    );
+    assert!(svg_matches(pass["qr_svg"].as_str().unwrap(), credential));
+    assert_eq!(pass["holder_masked"], "张*明");
+
+    let outcome = kiosk.print_outcome(pass["card_id"].as_u64().unwrap()).await;
+    assert_eq!(
+        outcome["outcome"],
+        json!({"result": "printed", "paper": "ok"})
+    );
+    assert_eq!(outcome["desk_needed"], false);
+
+    let bytes = kiosk.printed();
+    let printout = read(&bytes).expect("the byte stream is valid ESC/POS");
+    let qrs = printout.printed_qr();
+    assert_eq!(qrs.len(), 1);
+    assert_eq!(
+        qrs[0].payload,
+        credential.as_bytes(),
+        "printed QR == on-screen credential"
+    );
+    assert_eq!(qrs[0].model, Some(2));
+    assert_eq!(qrs[0].error_correction, Some(b'M'));
+    assert!(printout.ends_with_cut());
+    let text = printout.text();
+    for needle in [
+        "翠湖花园",
+        "访客通行证",
+        "张*明",
+        "2-1203",
+        "有效期至",
+        "Valid until",
+        &*pass["short_id"].as_str().unwrap().to_string(),
+    ] {
+        assert!(text.contains(needle), "{needle:?} not printed in:\n{text}");
+    }
+    // Chinese is sent as GB18030 (张 = D5 C5) while the printer is in Chinese mode.
+    assert!(bytes.windows(2).any(|w| w == [0xD5, 0xC5]));
+    for e in &printout.events {
+        if let Event::Text { text, chinese_mode } = e {
+            assert!(
+                text.is_ascii() || *chinese_mode,
+                "{text} outside Chinese mode"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_form_names_the_field_and_nothing_is_issued_or_printed() {
+    let (kiosk, _stub) = kiosk_and_stub().await;
+    let mut form = visitor("Li Lei");
+    form["phone"] = json!("12ab");
+    let (status, body) = kiosk.post("/api/visitors", form).await;
+    assert_eq!(
+        (status, body["error"].as_str(), body["field"].as_str()),
+        (400, Some("invalid_input"), Some("phone"))
+    );
+    let mut form = visitor("Li Lei");
+    form["unit_id"] = Value::Null;
+    let (_, body) = kiosk.post("/api/visitors", form).await;
+    assert_eq!(body["field"], "unit_id");
+    assert!(kiosk.printed().is_empty());
+}
+
+#[tokio::test]
+async fn a_deny_listed_visitor_gets_the_neutral_see_the_desk_answer() {
+    let (kiosk, _stub) = kiosk_and_stub().await;
+    let (status, body) = kiosk
+        .post("/api/visitors", visitor(stub::DENIED_NAME))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("see_front_desk"))
+    );
+    assert!(kiosk.printed().is_empty());
+}
+
+#[tokio::test]
+async fn the_unit_list_comes_from_the_server() {
+    let (kiosk, _stub) = kiosk_and_stub().await;
+    let (status, units) = kiosk.get("/api/units").await;
+    assert_eq!(status, 200);
+    let labels: Vec<&str> = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2-1203", "2-1504", "5-0801"]);
+}
+
+#[tokio::test]
+async fn an_invite_code_gives_a_pass_and_a_wrong_one_is_invalid() {
+    let (kiosk, stub) = kiosk_and_stub().await;
+    let (status, pass) = kiosk
+        .post("/api/invites", json!({"code": " inv2026a "}))
+        .await;
+    assert_eq!(status, 200, "{pass}");
+    stub.ring()
+        .verify(pass["credential"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(pass["unit_label"], "5-0801");
+    kiosk.print_outcome(pass["card_id"].as_u64().unwrap()).await;
+    let printout = read(&kiosk.printed()).unwrap();
+    assert_eq!(
+        printout.printed_qr()[0].payload,
+        pass["credential"].as_str().unwrap().as_bytes()
+    );
+
+    let (status, body) = kiosk
+        .post("/api/invites", json!({"code": "NOPE1234"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("invalid_code"))
+    );
+}
+
+#[tokio::test]
+async fn sign_out_by_short_id_or_scanned_pass_and_not_twice() {
+    let (kiosk, stub) = kiosk_and_stub().await;
+    let (_, a) = kiosk.post("/api/visitors", visitor("张小明")).await;
+    let (_, b) = kiosk.post("/api/visitors", visitor("Li Lei")).await;
+    let short = a["short_id"].as_str().unwrap();
+    let (status, done) = kiosk
+        .post("/api/sign-out", json!({"pass": short.to_lowercase()}))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["holder_masked"], "张*明");
+    assert!(stub.is_signed_out(short));
+    // A scanner line: the credential and its CR.
+    let scanned = format!("{}\r", b["credential"].as_str().unwrap());
+    let (status, done) = kiosk.post("/api/sign-out", json!({"pass": scanned})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["card_id"], b["card_id"]);
+    let (status, body) = kiosk.post("/api/sign-out", json!({"pass": short})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("invalid_code"))
+    );
+}
+
+#[tokio::test]
+async fn a_worker_card_prints_once_with_its_extension_and_a_second_try_needs_the_desk() {
+    let (kiosk, stub) = kiosk_and_stub().await;
+    let form = json!({"renovation_code": "r-2026-001", "id_last4": "123x"});
+    let (status, card) = kiosk.post("/api/worker-cards", form.clone()).await;
+    assert_eq!(status, 200, "{card}");
+    let verified = stub
+        .ring()
+        .verify(card["credential"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(verified.claims.kind, Kind::Worker);
+    assert!(verified.claims.schedule.is_some());
+    kiosk.print_outcome(card["card_id"].as_u64().unwrap()).await;
+    let printout = read(&kiosk.printed()).unwrap();
+    let text = printout.text();
+    for needle in [
+        "人员临时出入卡",
+        "李*国",
+        "2-1504",
+        "延期至 2027-03-31 / extended to 2027-03-31",
+        "限施工时段",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not printed in:\n{text}");
+    }
+    assert_eq!(
+        printout.printed_qr()[0].payload,
+        card["credential"].as_str().unwrap().as_bytes()
+    );
+    assert!(printout.ends_with_cut());
+
+    let (status, body) = kiosk.post("/api/worker-cards", form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("already_collected"))
+    );
+    let (status, body) = kiosk
+        .post(
+            "/api/worker-cards",
+            json!({"renovation_code": "R-1", "id_last4": "12"}),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("id_last4")));
+}
+
+#[tokio::test]
+async fn server_down_issues_nothing_and_prints_nothing() {
+    // A port that was just free: nothing listens there.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let kiosk = spawn(&format!("http://{dead}"), Options::default()).await;
+    let (status, body) = kiosk.post("/api/visitors", visitor("张小明")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("server_unreachable"))
+    );
+    assert!(body.get("credential").is_none());
+    let (status, body) = kiosk
+        .post("/api/invites", json!({"code": "INV2026A"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("server_unreachable"))
+    );
+    let (status, _) = kiosk.get("/api/units").await;
+    assert_eq!(status, 503);
+    assert!(kiosk.printed().is_empty());
+}
+
+#[tokio::test]
+async fn paper_out_still_gives_the_pass_on_screen_prints_nothing_and_raises_the_alarm() {
+    let (kiosk, stub) = kiosk_and_stub().await;
+    kiosk.set_paper("out");
+    let (status, paper) = kiosk.get("/api/status").await;
+    assert_eq!(status, 200);
+    assert_eq!(paper, json!({"paper": "out", "can_print": false}));
+    let (status, pass) = kiosk.post("/api/visitors", visitor("Li Lei")).await;
+    assert_eq!(status, 200, "{pass}");
+    stub.ring()
+        .verify(pass["credential"].as_str().unwrap())
+        .unwrap();
+    assert!(pass["qr_svg"].as_str().unwrap().starts_with("<?xml"));
+    let outcome = kiosk.print_outcome(pass["card_id"].as_u64().unwrap()).await;
+    assert_eq!(
+        outcome["outcome"],
+        json!({"result": "not_printed", "paper": "out"})
+    );
+    assert_eq!(outcome["desk_needed"], true);
+    assert!(kiosk.printed().is_empty());
+    let (_, health) = kiosk.get("/health").await;
+    assert_eq!(health["last_printer_alarm"]["paper"], "out");
+
+    kiosk.set_paper("offline");
+    let (_, pass) = kiosk.post("/api/visitors", visitor("Li Lei")).await;
+    let outcome = kiosk.print_outcome(pass["card_id"].as_u64().unwrap()).await;
+    assert_eq!(outcome["outcome"]["paper"], "offline");
+    assert!(kiosk.printed().is_empty());
+}
+
+#[tokio::test]
+async fn a_kiosk_with_a_token_enrols_once_and_keeps_its_key_private() {
+    let (addr, _stub) = stub::spawn().await;
+    let kiosk = spawn(
+        &format!("http://{addr}"),
+        Options {
+            pre_enrolled: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(kiosk.credential_path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let (status, _) = kiosk.get("/api/units").await;
+    assert_eq!(status, 200, "the enrolled key is accepted");
+}
+
+#[tokio::test]
+async fn the_page_and_its_assets_are_served_from_the_binary() {
+    let (kiosk, _stub) = kiosk_and_stub().await;
+    let page = kiosk
+        .http
+        .get(kiosk.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/assets/app.js"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no CDN or outside link"
+    );
+    let js = kiosk
+        .http
+        .get(kiosk.url("/assets/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let (_, settings) = kiosk.get("/api/settings").await;
+    assert_eq!(settings["languages"], json!(["zh-CN", "en"]));
+    assert_eq!(settings["idle_timeout_secs"], 60);
+}

@@ -1,0 +1,128 @@
+//! Starts a kiosk on 127.0.0.1:0 with a temporary dir and a file printer.
+
+use gatehouse_credential::api::device::{DeviceKind, EnrolResponse};
+use gatehouse_kiosk::Application;
+use gatehouse_kiosk::config::KioskConfig;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct TestKiosk {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+pub struct Options {
+    pub idle_timeout_secs: u64,
+    pub pre_enrolled: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            idle_timeout_secs: 60,
+            pre_enrolled: true,
+        }
+    }
+}
+
+impl TestKiosk {
+    pub fn printer_path(&self) -> PathBuf {
+        self.dir.path().join("printer.bin")
+    }
+    pub fn credential_path(&self) -> PathBuf {
+        self.dir.path().join("device.json")
+    }
+    /// Sets what the paper sensor answers: ok, near_end, out, offline.
+    pub fn set_paper(&self, word: &str) {
+        std::fs::write(self.dir.path().join("paper-status"), word).unwrap();
+    }
+    pub fn printed(&self) -> Vec<u8> {
+        std::fs::read(self.printer_path()).unwrap_or_default()
+    }
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.http.get(self.url(path)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+
+    /// Waits for the background print of `card` to finish and returns its outcome.
+    pub async fn print_outcome(&self, card: u64) -> Value {
+        for _ in 0..100 {
+            let (status, body) = self.get(&format!("/api/prints/{card}")).await;
+            assert_eq!(status, 200, "{body}");
+            if body["done"] == true {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("print of card {card} never finished");
+    }
+}
+
+pub async fn spawn(server: &str, opts: Options) -> TestKiosk {
+    let dir = tempfile::tempdir().unwrap();
+    let credential = dir.path().join("device.json");
+    if opts.pre_enrolled {
+        let enrolled = EnrolResponse {
+            device_id: "kiosk-1".into(),
+            kind: DeviceKind::Kiosk,
+            name: "Lobby".into(),
+            api_key: crate::stub::API_KEY.into(),
+        };
+        std::fs::write(&credential, serde_json::to_string(&enrolled).unwrap()).unwrap();
+    }
+    let token = if opts.pre_enrolled {
+        String::new()
+    } else {
+        format!("enrolment_token = \"{}\"\n", crate::stub::ENROL_TOKEN)
+    };
+    let toml = format!(
+        r#"
+listen = "127.0.0.1:0"
+server_url = "{server}"
+idle_timeout_secs = {idle}
+server_timeout_ms = 1500
+[device]
+credential_path = "{cred}"
+{token}
+[printer]
+backend = "file"
+path = "{printer}"
+status_path = "{status}"
+[estate]
+name = "翠湖花园"
+"#,
+        idle = opts.idle_timeout_secs,
+        cred = credential.display(),
+        printer = dir.path().join("printer.bin").display(),
+        status = dir.path().join("paper-status").display(),
+    );
+    let config = KioskConfig::parse(&toml).unwrap();
+    let app = Application::build(config).await.unwrap();
+    let addr = app.local_addr();
+    tokio::spawn(app.run(std::future::pending()));
+    TestKiosk {
+        addr,
+        dir,
+        http: reqwest::Client::new(),
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the kiosk on port 0 against a stub server, printing to a file.
+
+#[allow(dead_code)]
+#[path = "../../src/printer/escpos_reader.rs"]
+mod escpos_reader;
+
+mod browser;
+mod flows;
+mod kiosk;
+mod stub;

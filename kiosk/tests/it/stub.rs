@@ -1,0 +1,303 @@
+//! A stand-in for the server's kiosk endpoints, speaking exactly the contract in
+//! `credential::api::{kiosk, device}` and signing real credentials.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use gatehouse_credential::api::ErrorBody;
+use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::kiosk::*;
+use gatehouse_credential::{
+    BuildingScope, CardId, Claims, KeyId, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
+    ZoneClasses, ZoneScope,
+};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+pub const API_KEY: &str = "stub-kiosk-api-key";
+pub const ENROL_TOKEN: &str = "enrol-me-once";
+pub const INVITE_CODE: &str = "INV2026A";
+pub const RENOVATION: &str = "R-2026-001";
+pub const ID_LAST4: &str = "123X";
+pub const DENIED_NAME: &str = "黑名单";
+
+#[derive(Default)]
+pub struct Ledger {
+    next_card: u32,
+    /// short id → (card, masked name, credential, signed out)
+    passes: HashMap<String, (u32, String, String, bool)>,
+    worker_collected: bool,
+    enrolled: bool,
+}
+
+#[derive(Clone)]
+pub struct Stub {
+    pub signer: Arc<Signer>,
+    pub ledger: Arc<Mutex<Ledger>>,
+}
+
+impl Stub {
+    pub fn ring(&self) -> KeyRing {
+        let mut ring = KeyRing::new();
+        ring.insert_signer(&self.signer);
+        ring
+    }
+
+    pub fn is_signed_out(&self, short_id: &str) -> bool {
+        self.ledger
+            .lock()
+            .unwrap()
+            .passes
+            .get(short_id)
+            .is_some_and(|p| p.3)
+    }
+}
+
+pub async fn spawn() -> (SocketAddr, Stub) {
+    let stub = Stub {
+        signer: Arc::new(Signer::from_seed(KeyId::new(1).unwrap(), [7u8; 32])),
+        ledger: Arc::default(),
+    };
+    let kiosk = Router::new()
+        .route("/api/v1/kiosk/units", get(units))
+        .route("/api/v1/kiosk/visitors", post(visitors))
+        .route("/api/v1/kiosk/invites/redeem", post(invite))
+        .route("/api/v1/kiosk/sign-out", post(sign_out))
+        .route("/api/v1/kiosk/worker-cards", post(worker_card))
+        .layer(middleware::from_fn(require_key));
+    let app = Router::new()
+        .route("/api/v1/devices/enrol", post(enrol))
+        .merge(kiosk)
+        .with_state(stub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, stub)
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            error: code.into(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+async fn require_key(req: Request, next: Next) -> Response {
+    let ok = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        == Some(&format!("Bearer {API_KEY}"));
+    if !ok {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "device key required",
+        );
+    }
+    next.run(req).await
+}
+
+async fn enrol(State(stub): State<Stub>, Json(req): Json<EnrolRequest>) -> Response {
+    let mut ledger = stub.ledger.lock().unwrap();
+    if req.token != ENROL_TOKEN || ledger.enrolled {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "unknown or used token",
+        );
+    }
+    ledger.enrolled = true;
+    Json(EnrolResponse {
+        device_id: "kiosk-1".into(),
+        kind: DeviceKind::Kiosk,
+        name: "Lobby kiosk".into(),
+        api_key: API_KEY.into(),
+    })
+    .into_response()
+}
+
+fn unit_list() -> Vec<UnitChoice> {
+    vec![
+        UnitChoice {
+            unit_id: 1,
+            label: "2-1203".into(),
+            building: 2,
+            floor: 12,
+        },
+        UnitChoice {
+            unit_id: 2,
+            label: "2-1504".into(),
+            building: 2,
+            floor: 15,
+        },
+        UnitChoice {
+            unit_id: 3,
+            label: "5-0801".into(),
+            building: 5,
+            floor: 8,
+        },
+    ]
+}
+
+async fn units() -> Json<Vec<UnitChoice>> {
+    Json(unit_list())
+}
+
+fn mask(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    match chars.len() {
+        0 | 1 => "*".into(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
+fn issue(
+    stub: &Stub,
+    kind: Kind,
+    name: &str,
+    unit: &UnitChoice,
+    extended_to: Option<NaiveDate>,
+) -> IssuedPass {
+    let now = Utc::now();
+    let (not_after, schedule, classes) = match kind {
+        Kind::Worker => (
+            now + Duration::days(60),
+            ScheduleId::new(1),
+            ZoneClasses::of(&[
+                ZoneClass::Entrance,
+                ZoneClass::Floor,
+                ZoneClass::ServiceElevator,
+            ]),
+        ),
+        _ => {
+            let tz = chrono_tz::Asia::Shanghai;
+            let today = now.with_timezone(&tz).date_naive();
+            let midnight = tz
+                .from_local_datetime(&(today + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap())
+                .unwrap()
+                .with_timezone(&Utc);
+            (
+                midnight,
+                None,
+                ZoneClasses::of(&[
+                    ZoneClass::Entrance,
+                    ZoneClass::Floor,
+                    ZoneClass::PassengerElevator,
+                ]),
+            )
+        }
+    };
+    let mut ledger = stub.ledger.lock().unwrap();
+    ledger.next_card += 1;
+    let card = 1000 + ledger.next_card;
+    let claims = Claims {
+        kind,
+        card_id: CardId(card),
+        not_before: UtcMinute::floor(now).unwrap(),
+        not_after: UtcMinute::ceil(not_after).unwrap(),
+        schedule,
+        scope: ZoneScope {
+            building: BuildingScope::One(unit.building),
+            floor_lo: unit.floor,
+            floor_hi: unit.floor,
+            classes,
+        },
+    };
+    let credential = stub.signer.issue(&claims).unwrap();
+    let short_id = format!("V{card}");
+    let masked = mask(name);
+    ledger.passes.insert(
+        short_id.clone(),
+        (card, masked.clone(), credential.clone(), false),
+    );
+    IssuedPass {
+        card_id: CardId(card),
+        kind,
+        credential,
+        short_id,
+        holder_masked: masked,
+        unit_label: unit.label.clone(),
+        not_before: claims.not_before.to_datetime(),
+        not_after: claims.not_after.to_datetime(),
+        extended_to,
+    }
+}
+
+async fn visitors(State(stub): State<Stub>, Json(req): Json<VisitorRequest>) -> Response {
+    if req.name == DENIED_NAME {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "see_front_desk",
+            "Please see the front desk.",
+        );
+    }
+    if !(1..=20).contains(&req.party_size) || req.name.trim().is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "party size or name",
+        );
+    }
+    let Some(unit) = unit_list().into_iter().find(|u| u.unit_id == req.unit_id) else {
+        return refuse(StatusCode::BAD_REQUEST, "invalid_input", "unknown unit");
+    };
+    (
+        StatusCode::CREATED,
+        Json(issue(&stub, Kind::Visitor, &req.name, &unit, None)),
+    )
+        .into_response()
+}
+
+async fn invite(State(stub): State<Stub>, Json(req): Json<InviteRedeem>) -> Response {
+    if req.code != INVITE_CODE {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "no such invitation");
+    }
+    let unit = unit_list().remove(2);
+    Json(issue(&stub, Kind::Visitor, "王芳", &unit, None)).into_response()
+}
+
+async fn sign_out(State(stub): State<Stub>, Json(req): Json<SignOutRequest>) -> Response {
+    let mut ledger = stub.ledger.lock().unwrap();
+    let found = ledger
+        .passes
+        .iter_mut()
+        .find(|(short, p)| **short == req.pass || p.2 == req.pass);
+    match found {
+        Some((_, p)) if !p.3 => {
+            p.3 = true;
+            Json(SignOutResponse {
+                card_id: CardId(p.0),
+                holder_masked: p.1.clone(),
+            })
+            .into_response()
+        }
+        _ => refuse(StatusCode::NOT_FOUND, "not_found", "no such pass on site"),
+    }
+}
+
+async fn worker_card(State(stub): State<Stub>, Json(req): Json<WorkerCardRequest>) -> Response {
+    if req.renovation_code != RENOVATION || req.id_last4 != ID_LAST4 {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "no such worker");
+    }
+    if std::mem::replace(&mut stub.ledger.lock().unwrap().worker_collected, true) {
+        return refuse(
+            StatusCode::CONFLICT,
+            "already_collected",
+            "reprint at the desk",
+        );
+    }
+    let unit = unit_list().remove(1);
+    let extended = NaiveDate::from_ymd_opt(2027, 3, 31);
+    Json(issue(&stub, Kind::Worker, "李建国", &unit, extended)).into_response()
+}
