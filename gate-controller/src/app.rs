@@ -42,6 +42,9 @@ pub enum AppError {
     Clock(#[from] clock::BadOffset),
 }
 
+/// Scanned lines read but not yet decided.
+const SCANNER_QUEUE: usize = 4;
+
 /// Environment the gate reads besides the config file.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
@@ -101,7 +104,9 @@ impl Application {
         );
         let gate = Gate::new(config.door_policy(), synced);
 
-        let (scanner_tx, scanner_rx) = mpsc::channel(256);
+        // A short queue: lines wait in the serial line's own buffer rather than in memory,
+        // where a crash would lose them.
+        let (scanner_tx, scanner_rx) = mpsc::channel(SCANNER_QUEUE);
         let scanner = scanner::spawn(&config.scanner, scanner_tx)?;
         let listener = tokio::net::TcpListener::bind(config.status_listen)
             .await
@@ -309,7 +314,7 @@ impl Shell {
                 Action::Relay(Level::Unlocked) if journal_failed => {}
                 Action::Relay(level) => {
                     match pins.set_relay(level) {
-                        Ok(()) => {}
+                        Ok(()) => gate.handle_relay_moved(level, Instant::now()),
                         Err(e) => tracing::error!(error = %e, ?level, "relay failed"),
                     }
                     let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());

@@ -102,18 +102,7 @@ impl Journal {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, body FROM entry WHERE sent = 0 ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, body) = row?;
-            out.push(
-                serde_json::from_str(&body)
-                    .map_err(|source| JournalError::Corrupt { what: id, source })?,
-            );
-        }
-        Ok(out)
+        read_entries(&mut stmt, [limit as i64])
     }
 
     /// Marks acknowledged ids as sent, then trims old sent entries beyond the retention.
@@ -148,16 +137,7 @@ impl Journal {
         let mut stmt = self
             .conn
             .prepare("SELECT id, body FROM entry ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, body) = row?;
-            out.push(
-                serde_json::from_str(&body)
-                    .map_err(|source| JournalError::Corrupt { what: id, source })?,
-            );
-        }
-        Ok(out)
+        read_entries(&mut stmt, [])
     }
 
     /// The sync state last saved, or the empty state on first start.
@@ -208,6 +188,25 @@ impl Journal {
         )?;
         Ok(())
     }
+}
+
+/// Runs an `id, body` query and parses every body.
+fn read_entries(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<JournalEntry>, JournalError> {
+    let rows = stmt.query_map(params, |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, body) = row?;
+        out.push(
+            serde_json::from_str(&body)
+                .map_err(|source| JournalError::Corrupt { what: id, source })?,
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -207,6 +207,8 @@ pub struct Gate {
     actions: VecDeque<Action>,
     relay: Level,
     lock_at: Option<Instant>,
+    /// When the last unlock was decided, until the shell reports the relay moved.
+    unlock_decided_at: Option<Instant>,
     authorised_until: Option<Instant>,
     passages: Vec<Passage>,
     last_passage: HashMap<CardId, Instant>,
@@ -230,6 +232,7 @@ impl Gate {
             actions,
             relay: Level::Locked,
             lock_at: None,
+            unlock_decided_at: None,
             authorised_until: None,
             passages: Vec::new(),
             last_passage: HashMap::new(),
@@ -422,6 +425,17 @@ impl Gate {
         }
     }
 
+    /// The shell moved the relay at `now`: the pulse counts from then, not from the decision
+    /// (the journal write in between takes a few milliseconds).
+    pub fn handle_relay_moved(&mut self, level: Level, now: Instant) {
+        if level != Level::Unlocked {
+            return;
+        }
+        if let (Some(decided), Some(lock_at)) = (self.unlock_decided_at.take(), self.lock_at) {
+            self.lock_at = Some(lock_at + now.saturating_duration_since(decided));
+        }
+    }
+
     /// Journals an alarm the shell detected (e.g. the scanner vanished).
     pub fn raise_alarm(&mut self, alarm: AlarmKind) {
         self.alarm(alarm);
@@ -519,6 +533,7 @@ impl Gate {
     fn unlock(&mut self, now: Instant, hold: Duration) {
         let until = now + hold;
         self.lock_at = Some(self.lock_at.map_or(until, |t| t.max(until)));
+        self.unlock_decided_at = Some(now);
         self.relay = Level::Unlocked;
         self.actions.push_back(Action::Relay(Level::Unlocked));
     }

@@ -765,6 +765,24 @@ fn replayed_changes_are_applied_once_and_cursor_advances() {
 }
 
 #[test]
+fn pulse_counts_from_when_the_relay_moved() {
+    let mut g = gate();
+    let t0 = Instant::now();
+    let wall = WallClock::Trusted(START.parse().unwrap());
+    g.handle_scan(&credential("visitor"), wall, t0);
+    // The journal write took 40 ms before the relay moved.
+    g.handle_relay_moved(Level::Unlocked, t0 + Duration::from_millis(40));
+    assert_eq!(g.poll_timeout(), Some(t0 + Duration::from_millis(1000)));
+    g.handle_timeout(t0 + Duration::from_millis(1000));
+    assert_eq!(g.relay(), Level::Unlocked);
+    assert_eq!(
+        g.poll_timeout(),
+        Some(t0 + Duration::from_millis(3040)),
+        "lock 3 s after the relay moved"
+    );
+}
+
+#[test]
 fn core_does_no_io_and_reads_no_clock() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
     let forbidden = [

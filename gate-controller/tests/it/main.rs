@@ -1,1 +1,7 @@
-//! Integration tests: the real binary through a real pty.
+//! Integration tests: the real `gatehouse-gate` binary, a real pty as its scanner, and a stub
+//! server that speaks the gate API contract of `credential::api::gate`.
+
+mod crash;
+mod passes;
+mod stub;
+mod support;
