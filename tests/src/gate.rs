@@ -33,8 +33,10 @@ pub struct GateSetup {
     pub debounce_ms: u64,
     /// Public keys to trust before the first sync.
     pub keys: Vec<PublicKeyInfo>,
-    /// The server's URL and the one-time enrolment token; `None` runs the gate offline.
-    pub sync: Option<(String, String)>,
+    /// The server's URL; `None` runs the gate offline on `keys` alone.
+    pub server: Option<String>,
+    /// The one-time enrolment token, until the gate holds its device key.
+    pub enrolment_token: Option<String>,
 }
 
 impl GateSetup {
@@ -48,7 +50,8 @@ impl GateSetup {
             pulse_ms: 500,
             debounce_ms: 0,
             keys: Vec::new(),
-            sync: None,
+            server: None,
+            enrolment_token: None,
         }
     }
     /// The config file.
@@ -58,6 +61,10 @@ impl GateSetup {
     /// The log.
     pub fn log(&self) -> PathBuf {
         self.dir.join("gate.log")
+    }
+    /// Whether the gate enrolled before (it holds a device key).
+    pub fn is_enrolled(&self) -> bool {
+        self.dir.join("data").join("device.json").is_file()
     }
     /// The path a person writes a pass to.
     pub fn scanner_path(&self) -> &Path {
@@ -85,10 +92,12 @@ impl GateSetup {
             ScannerSource::SimLink(p) => format!("sim_link = {}\n", q(p)),
         };
         t += "\n[pins]\nbackend = \"sim\"\n";
-        if let Some((server, token)) = &self.sync {
-            t += &format!(
-                "\n[sync]\nserver = {server:?}\nenrolment_token = {token:?}\nmax_backoff_secs = 1\n"
-            );
+        if let Some(server) = &self.server {
+            // A short back-off so a restarted server is found again within a second.
+            t += &format!("\n[sync]\nserver = {server:?}\nmax_backoff_secs = 1\n");
+            if let Some(token) = &self.enrolment_token {
+                t += &format!("enrolment_token = {token:?}\n");
+            }
         }
         for k in &self.keys {
             t += &format!(

@@ -31,22 +31,34 @@ impl KioskFiles {
     pub fn printer_output(&self) -> PathBuf {
         self.dir.join("printer.bin")
     }
+    /// Whether the kiosk enrolled before (it holds a device key).
+    pub fn is_enrolled(&self) -> bool {
+        self.credential().is_file()
+    }
     /// The log.
     pub fn log(&self) -> PathBuf {
         self.dir.join("kiosk.log")
     }
 }
 
-/// The kiosk's TOML: loopback port `listen`, the file printer, the server and the token.
-pub fn config_toml(files: &KioskFiles, server_url: &str, listen: &str, token: &str) -> String {
+/// The kiosk's TOML: loopback port `listen`, the file printer, the server and, until it has
+/// enrolled, its one-time token.
+pub fn config_toml(
+    files: &KioskFiles,
+    server_url: &str,
+    listen: &str,
+    token: Option<&str>,
+) -> String {
+    let token = token
+        .map(|t| format!("enrolment_token = {t:?}\n"))
+        .unwrap_or_default();
     format!(
         r#"listen = {listen:?}
 server_url = {server_url:?}
 
 [device]
 credential_path = {credential:?}
-enrolment_token = {token:?}
-
+{token}
 [printer]
 backend = "file"
 path = {printer:?}
@@ -61,7 +73,12 @@ time_zone = "Asia/Shanghai"
 }
 
 /// Writes the config (the server URL may differ from a previous run) and starts the kiosk.
-pub fn start(files: &KioskFiles, server_url: &str, listen: &str, token: &str) -> Result<Running> {
+pub fn start(
+    files: &KioskFiles,
+    server_url: &str,
+    listen: &str,
+    token: Option<&str>,
+) -> Result<Running> {
     std::fs::create_dir_all(&files.dir).map_err(HarnessError::io("creating the kiosk dir"))?;
     let config = files.config();
     std::fs::write(&config, config_toml(files, server_url, listen, token))

@@ -75,6 +75,16 @@ pub fn binary(program: Program) -> Result<PathBuf> {
     if built.is_file() {
         return Ok(built);
     }
+    build_programs(Some(&side_target), release).map_err(|message| {
+        HarnessError::MissingProgram {
+            name: program.binary().into(),
+            dir: dir.display().to_string(),
+            message,
+        }
+    })?;
+    if built.is_file() {
+        return Ok(built);
+    }
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap_or(Path::new("."));
@@ -103,5 +113,30 @@ pub fn binary(program: Program) -> Result<PathBuf> {
         Err(missing(
             "the build succeeded but produced no such binary".into(),
         ))
+    }
+}
+
+/// Runs `cargo build --bins` for the three programs in this workspace, into `target_dir` (or the
+/// inherited one), in the release profile when `release`. The error is cargo's output.
+pub fn build_programs(target_dir: Option<&Path>, release: bool) -> Result<(), String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace).args(["build", "--bins"]);
+    if let Some(dir) = target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    for p in Program::ALL {
+        cmd.args(["-p", p.binary()]);
+    }
+    if release {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }

@@ -1,0 +1,249 @@
+//! `cargo run --release --bin gatehouse-demo`: the whole system on this machine with simulated
+//! hardware — server, kiosk (file printer), an entrance gate and a floor gate (pty scanners,
+//! simulated relays), enrolled, with the example estate. Data in `./demo-data`, reused on the
+//! next run. Prints where everything is, then every relay transition and decision. Ctrl-C stops.
+
+use anyhow::Context;
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_e2e::estate::{Estate, VISITED_FLOOR};
+use gatehouse_e2e::gate::{self, GateSetup, GateStatus, ScannerSource};
+use gatehouse_e2e::kiosk::{self, KioskFiles};
+use gatehouse_e2e::process::Running;
+use gatehouse_e2e::programs;
+use gatehouse_e2e::server::{self, Api};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The demo's manager password (the server keeps the first one it was given).
+const DEMO_PASSWORD: &str = "gatehouse-demo";
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// `preferred` when it is free, else a port the OS picks.
+fn listen_addr(preferred: u16) -> String {
+    match TcpListener::bind(("127.0.0.1", preferred)) {
+        Ok(_) => format!("127.0.0.1:{preferred}"),
+        Err(_) => "127.0.0.1:0".into(),
+    }
+}
+
+/// Builds the three programs when the demo was started by cargo, so it never runs stale ones.
+fn build_programs() -> anyhow::Result<()> {
+    if std::env::var_os("CARGO").is_none() {
+        return Ok(());
+    }
+    let release = programs::bin_dir()?.ends_with("release");
+    println!(
+        "building the programs{} …",
+        if release { " (release)" } else { "" }
+    );
+    programs::build_programs(None, release)
+        .map_err(|e| anyhow::anyhow!("cargo build of the programs failed:\n{e}"))
+}
+
+struct DemoGate {
+    label: &'static str,
+    setup: GateSetup,
+    process: Running,
+}
+
+fn main() -> anyhow::Result<()> {
+    let data = PathBuf::from("demo-data");
+    std::fs::create_dir_all(&data).context("creating ./demo-data")?;
+    let data = data.canonicalize()?;
+    build_programs()?;
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+
+    let server_dir = data.join("server");
+    std::fs::create_dir_all(&server_dir)?;
+    let server = Running::start(server::launch(
+        &server_dir,
+        &listen_addr(8080),
+        DEMO_PASSWORD,
+    ))?;
+    let base = server.url().to_owned();
+    let api = Api::login(&base, "admin", DEMO_PASSWORD).context(
+        "logging in as admin with the demo password (was ./demo-data made with another one?)",
+    )?;
+
+    let estate = Estate::example();
+    let mut missing = Vec::new();
+    if let Err(e) = api.create_estate(&estate) {
+        missing.push(format!("the example estate could not be recorded: {e}"));
+    }
+
+    let entrance = &estate.doors[0];
+    let floor_door = estate
+        .doors
+        .iter()
+        .find(|d| d.zone.floor == Some(VISITED_FLOOR))
+        .context("the example estate has no door on the visited floor")?;
+    let mut gates = Vec::new();
+    for (label, door, port) in [("entrance", entrance, 9181), ("floor-12", floor_door, 9182)] {
+        let dir = data.join(format!("gate-{label}"));
+        let mut setup = GateSetup::new(
+            &dir,
+            door.zone.clone(),
+            ScannerSource::SimLink(dir.join("scanner")),
+        );
+        setup.pulse_ms = 3000;
+        setup.debounce_ms = 3000;
+        setup.server = Some(base.clone());
+        if !setup.is_enrolled() {
+            match api.create_device(DeviceKind::Gate, door.name, Some(&door.zone)) {
+                Ok(device) => setup.enrolment_token = Some(device.enrolment_token),
+                Err(e) => {
+                    missing.push(format!(
+                        "gate {label} not enrolled (it denies every pass): {e}"
+                    ));
+                    setup.server = None;
+                }
+            }
+        }
+        let process = gate::start(&setup, &listen_addr(port))?;
+        gates.push(DemoGate {
+            label,
+            setup,
+            process,
+        });
+    }
+
+    let kiosk_files = KioskFiles::new(&data.join("kiosk"));
+    let token = if kiosk_files.is_enrolled() {
+        None
+    } else {
+        match api.create_device(DeviceKind::Kiosk, "大堂自助机 Lobby kiosk", None) {
+            Ok(device) => Some(device.enrolment_token),
+            Err(e) => {
+                missing.push(format!("kiosk not started: it cannot enrol: {e}"));
+                None
+            }
+        }
+    };
+    let kiosk = if kiosk_files.is_enrolled() || token.is_some() {
+        match kiosk::start(&kiosk_files, &base, &listen_addr(8090), token.as_deref()) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                missing.push(format!("kiosk did not start: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    print_banner(
+        &base,
+        kiosk.as_ref().map(Running::url),
+        &gates,
+        &kiosk_files,
+        &data,
+    );
+    for m in &missing {
+        println!("  not available yet: {m}");
+    }
+
+    watch(&gates);
+
+    println!("\nstopping …");
+    for g in gates {
+        let _ = g.process.terminate(Duration::from_secs(10));
+    }
+    if let Some(k) = kiosk {
+        let _ = k.terminate(Duration::from_secs(10));
+    }
+    let _ = server.terminate(Duration::from_secs(10));
+    println!(
+        "stopped; the data stays in {} for the next run",
+        data.display()
+    );
+    Ok(())
+}
+
+fn print_banner(
+    base: &str,
+    kiosk_url: Option<&str>,
+    gates: &[DemoGate],
+    kiosk_files: &KioskFiles,
+    data: &Path,
+) {
+    println!();
+    println!("Gatehouse demo is running (data in {})", data.display());
+    println!("  front desk:  {base}/   login: admin / {DEMO_PASSWORD}");
+    match kiosk_url {
+        Some(url) => println!(
+            "  kiosk:       {url}/   (printer output: {})",
+            kiosk_files.printer_output().display()
+        ),
+        None => println!("  kiosk:       not running"),
+    }
+    for g in gates {
+        println!(
+            "  gate {:<9} {}  status {}/status  scanner {}",
+            g.label,
+            g.setup.zone,
+            g.process.url(),
+            g.setup.scanner_path().display()
+        );
+    }
+    if let Some(g) = gates.first() {
+        println!();
+        println!("Register a visitor at the kiosk, copy the pass text into PASS, then scan it:");
+        println!(
+            "  printf '%s\\r' \"$PASS\" > {}",
+            g.setup.scanner_path().display()
+        );
+    }
+    println!("Relay transitions and decisions appear below. Ctrl-C stops everything.\n");
+}
+
+/// Prints each gate's new decisions and relay transitions until Ctrl-C.
+fn watch(gates: &[DemoGate]) {
+    let mut seen: Vec<(Vec<gate::RelayTransition>, Vec<gate::Decision>)> =
+        gates.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    let mut first = true;
+    while !STOP.load(Ordering::SeqCst) {
+        for (g, (transitions, decisions)) in gates.iter().zip(seen.iter_mut()) {
+            let Ok(status) = GateStatus::fetch(g.process.url()) else {
+                continue;
+            };
+            for d in status.decisions() {
+                if !decisions.contains(&d) {
+                    if !first {
+                        let card = d
+                            .card_id
+                            .map(|c| format!("card {c}"))
+                            .unwrap_or_else(|| "unreadable pass".into());
+                        let verdict = if d.admitted {
+                            "ADMITTED".to_owned()
+                        } else {
+                            format!("denied ({})", d.reason.as_deref().unwrap_or("?"))
+                        };
+                        println!("[{}] {} {card}: {verdict}", g.label, d.at);
+                    }
+                    decisions.push(d);
+                }
+            }
+            for t in status.relay_transitions() {
+                if !transitions.contains(&t) {
+                    if !first {
+                        println!("[{}] {} relay {}", g.label, t.at, t.state);
+                    }
+                    transitions.push(t);
+                }
+            }
+        }
+        first = false;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
