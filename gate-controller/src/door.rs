@@ -254,7 +254,7 @@ impl OutputPin for OutPin {
             OutPin::Sim(p) => p.set_low(),
             #[cfg(feature = "rpi")]
             OutPin::Rpi(p) => {
-                p.set_low();
+                rppal::gpio::OutputPin::set_low(p);
                 Ok(())
             }
         }
@@ -264,7 +264,7 @@ impl OutputPin for OutPin {
             OutPin::Sim(p) => p.set_high(),
             #[cfg(feature = "rpi")]
             OutPin::Rpi(p) => {
-                p.set_high();
+                rppal::gpio::OutputPin::set_high(p);
                 Ok(())
             }
         }
@@ -290,7 +290,7 @@ impl InputPin for InPin {
         match self {
             InPin::Sim(p) => p.is_high(),
             #[cfg(feature = "rpi")]
-            InPin::Rpi(p) => Ok(p.is_high()),
+            InPin::Rpi(p) => Ok(rppal::gpio::InputPin::is_high(p)),
         }
     }
     fn is_low(&mut self) -> Result<bool, DoorError> {
@@ -534,5 +534,29 @@ mod tests {
             vec![false, true, false]
         );
         assert!(t[0].mono <= t[1].mono && t[1].at <= t[2].at);
+    }
+
+    #[cfg(feature = "rpi")]
+    #[test]
+    fn rpi_backend_without_gpio_is_a_clear_error_not_a_panic() {
+        // On a real Pi this would claim BCM 17; opt in with GATEHOUSE_RPI_TEST=1 there.
+        if std::env::var_os("GATEHOUSE_RPI_TEST").is_some() {
+            let config = PinsConfig {
+                backend: PinBackend::Rpi,
+                relay: Some(17),
+                ..PinsConfig::default()
+            };
+            let pins = DoorPins::open(&config).unwrap();
+            pins.set_relay(Level::Unlocked).unwrap();
+            pins.set_relay(Level::Locked).unwrap();
+            return;
+        }
+        let config = PinsConfig {
+            backend: PinBackend::Rpi,
+            relay: Some(17),
+            ..PinsConfig::default()
+        };
+        let err = DoorPins::open(&config).unwrap_err().to_string();
+        assert!(err.contains("GPIO pin 17"), "{err}");
     }
 }
