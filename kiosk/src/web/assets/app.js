@@ -182,6 +182,10 @@ function showKeyboard(input) {
 }
 function hideKeyboard() { $("keyboard").hidden = true; state.activeInput = null; }
 
+// A tap anywhere but an input or the keyboard puts the keyboard away, so it never hides a button.
+document.addEventListener("pointerdown", (e) => {
+  if (!$("keyboard").hidden && !e.target.closest("#keyboard") && !(e.target.matches && e.target.matches("input[data-kb]"))) { hideKeyboard(); }
+}, true);
 document.addEventListener("focusin", (e) => { if (e.target.matches && e.target.matches("input[data-kb]")) { showKeyboard(e.target); } });
 // pointerdown + preventDefault keeps the focus (and caret) in the input while keys are tapped.
 $("keyboard").addEventListener("pointerdown", (e) => {
@@ -294,10 +298,10 @@ $("lang-toggle").addEventListener("click", () => {
 });
 
 $("unit-btn").addEventListener("click", async () => {
-  const r = await api("/api/units");
-  if (!r.ok) { showNotice(r.data.error, null); return; }
   const list = $("unit-list");
   list.innerHTML = "";
+  const r = await api("/api/units");
+  if (!r.ok) { showNotice(r.data.error, null); return; }
   r.data.forEach((u) => {
     const b = document.createElement("button");
     b.type = "button"; b.className = "unit-option"; b.dataset.unitId = u.unit_id; b.textContent = u.label;
