@@ -1,0 +1,242 @@
+//! Gate benchmarks (run with `cargo bench -p gatehouse-gate --bench latency`):
+//!
+//! 1. scan latency: the line terminator written into the simulated scanner's pty → the relay
+//!    pin set, p50/p99 over `GATE_BENCH_SCANS` (default 10,000) scans, in process, through the
+//!    same shell the binary runs (journal with synchronous=FULL included), with the journal on
+//!    disk and again on tmpfs (where fsync costs nothing);
+//! 2. the real binary's resident memory after 10,000 scans;
+//! 3. the real binary's start-up time to its ready line.
+
+use gatehouse_credential::{
+    BuildingScope, CardId, Claims, KeyId, Kind, Signer, UtcMinute, ZoneClass, ZoneClasses,
+    ZoneScope,
+};
+use gatehouse_gate::app::{Application, Env};
+use gatehouse_gate::config::Config;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn signer() -> Signer {
+    Signer::from_seed(KeyId::new(1).unwrap(), [7; 32])
+}
+
+fn pass(card: u32) -> String {
+    let now = chrono::Utc::now();
+    signer()
+        .issue(&Claims {
+            kind: Kind::Visitor,
+            card_id: CardId(card),
+            not_before: UtcMinute::floor(now - chrono::Duration::hours(1)).unwrap(),
+            not_after: UtcMinute::floor(now + chrono::Duration::days(1)).unwrap(),
+            schedule: None,
+            scope: ZoneScope {
+                building: BuildingScope::One(2),
+                floor_lo: 0,
+                floor_hi: 0,
+                classes: ZoneClasses::of(&[ZoneClass::Entrance]),
+            },
+        })
+        .unwrap()
+}
+
+fn config_text(dir: &Path) -> String {
+    let k = signer().public_info();
+    format!(
+        "data_dir = {:?}\nstatus_listen = \"127.0.0.1:0\"\n\
+         keys = [{{ key_id = {}, public_key = {:?} }}]\n\
+         [door]\nbuilding = 2\nclass = \"entrance\"\npulse_ms = 1\n\
+         [scanner]\nsim_link = {:?}\ndebounce_ms = 0\nidle_gap_ms = 0\n",
+        dir.join("data").display().to_string(),
+        k.key_id,
+        k.public_key,
+        dir.join("scanner").display().to_string(),
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// `base`: where the data dir goes (`None`: the system temp dir, on disk here).
+fn scan_latency(scans: usize, base: Option<&Path>, label: &str) {
+    let dir = match base {
+        Some(b) => tempfile::tempdir_in(b).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
+    let config = Config::parse(&config_text(dir.path())).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime
+        .block_on(Application::build(config, Env::default()))
+        .unwrap();
+    let relay = app.sim().unwrap().relay;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = runtime.spawn(app.run(async {
+        let _ = stop_rx.await;
+    }));
+    let passes: Vec<String> = (0..100).map(pass).collect();
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("scanner"))
+        .unwrap();
+    let mut latencies = Vec::with_capacity(scans);
+    for i in 0..scans {
+        writer
+            .write_all(passes[i % passes.len()].as_bytes())
+            .unwrap();
+        // Let the body arrive first, so only the terminator's path is timed.
+        std::thread::sleep(Duration::from_micros(200));
+        let before = relay.set_count();
+        let t0 = Instant::now();
+        writer.write_all(b"\r").unwrap();
+        relay
+            .wait_for_set(before, Duration::from_secs(5))
+            .expect("relay never moved");
+        let set_at = relay
+            .transitions()
+            .into_iter()
+            .rev()
+            .find(|t| t.high)
+            .unwrap()
+            .mono;
+        latencies.push(set_at.saturating_duration_since(t0));
+        // Wait for the 1 ms pulse to end so that every scan moves the relay.
+        relay
+            .wait_for_set(before + 1, Duration::from_secs(5))
+            .expect("relay never locked");
+    }
+    latencies.sort();
+    println!(
+        "scan latency (terminator → relay set), journal on {label}, {} scans: p50 {:?}, p99 {:?}, max {:?}",
+        scans,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().unwrap()
+    );
+    let _ = stop_tx.send(());
+    runtime.block_on(running).unwrap().unwrap();
+}
+
+/// Spawns the binary, returns it and the time to its ready line.
+fn spawn_gate(dir: &Path) -> (std::process::Child, Duration) {
+    let config = dir.join("gate.toml");
+    std::fs::write(&config, config_text(dir)).unwrap();
+    let t0 = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-gate"))
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready = t0.elapsed();
+    assert!(line.starts_with("gatehouse-gate status on"), "{line:?}");
+    (child, ready)
+}
+
+fn stop(mut child: std::process::Child) {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+fn memory_after_scans(scans: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _) = spawn_gate(dir.path());
+    let pid = child.id();
+    let before = rss_kib(pid, "VmRSS:");
+    let passes: Vec<String> = (0..100).map(pass).collect();
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("scanner"))
+        .unwrap();
+    for i in 0..scans {
+        writer
+            .write_all(format!("{}\r", passes[i % passes.len()]).as_bytes())
+            .unwrap();
+    }
+    let journal = dir.path().join("data/journal.sqlite");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let n = gatehouse_gate::journal::Journal::open(&journal, u64::MAX)
+            .unwrap()
+            .pending()
+            .unwrap();
+        if n as usize >= scans {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {n} of {scans} journalled");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!(
+        "resident memory: {} KiB at start, {} KiB after {scans} scans (peak {} KiB)",
+        before,
+        rss_kib(pid, "VmRSS:"),
+        rss_kib(pid, "VmHWM:")
+    );
+    stop(child);
+}
+
+fn startup(runs: usize) {
+    let mut first = Vec::new();
+    let mut again = Vec::new();
+    for _ in 0..runs {
+        let dir = tempfile::tempdir().unwrap();
+        let (child, t) = spawn_gate(dir.path());
+        first.push(t);
+        stop(child);
+        let (child, t) = spawn_gate(dir.path());
+        again.push(t);
+        stop(child);
+    }
+    first.sort();
+    again.sort();
+    println!(
+        "start-up to ready, {runs} runs: fresh data dir p50 {:?} max {:?}; restart p50 {:?} max {:?}",
+        percentile(&first, 0.5),
+        first.last().unwrap(),
+        percentile(&again, 0.5),
+        again.last().unwrap()
+    );
+}
+
+fn main() {
+    // `cargo test --benches` passes flags; run the full set only under `cargo bench`.
+    let scans: usize = std::env::var("GATE_BENCH_SCANS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench -p gatehouse-gate --bench latency`");
+        return;
+    }
+    startup(20);
+    scan_latency(scans, None, "disk (fsync)");
+    // tmpfs makes fsync free: what the software itself costs.
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        scan_latency(scans, Some(shm), "tmpfs");
+    }
+    memory_after_scans(scans);
+}
