@@ -1,1 +1,264 @@
-//! Stories across the programs.
+//! The end-to-end stories of issue #6, across the real server, gates and kiosk.
+//!
+//! Each story first asks the server for the routes it drives; while one is missing (the server
+//! is being built) the story prints a NOTICE and passes, unless `GATEHOUSE_E2E_REQUIRE=1`.
+
+use gatehouse_credential::{Zone, ZoneClass};
+use gatehouse_e2e::estate::{BUILDING, OTHER_FLOOR, VISITED_FLOOR};
+use gatehouse_e2e::gate::{Decision, GateStatus};
+use gatehouse_e2e::system::{STORY_ROUTES, System};
+use gatehouse_e2e::wait_for;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const KIOSK_ROUTES: [&str; 3] = [
+    "GET /api/v1/kiosk/units",
+    "POST /api/v1/kiosk/visitors",
+    "POST /api/v1/kiosk/sign-out",
+];
+const GATE_ROUTES: [&str; 3] = [
+    "GET /api/v1/gate/snapshot",
+    "GET /api/v1/gate/changes",
+    "POST /api/v1/gate/journal",
+];
+
+/// Starts the server and, when it has every route, the rest of the system.
+fn system_or_skip(story: &str, gates: &[Zone], with_kiosk: bool) -> Option<System> {
+    let needed: Vec<&str> = STORY_ROUTES
+        .iter()
+        .chain(&KIOSK_ROUTES)
+        .chain(&GATE_ROUTES)
+        .copied()
+        .collect();
+    let (dir, listen, server, missing) = System::start_server(&needed).unwrap();
+    if !missing.is_empty() {
+        let msg = format!("NOTICE: {story} story not run: the server lacks {missing:?}");
+        assert!(std::env::var_os("GATEHOUSE_E2E_REQUIRE").is_none(), "{msg}");
+        eprintln!("{msg}");
+        return None;
+    }
+    Some(System::start(dir, listen, server, gates, with_kiosk).unwrap())
+}
+
+fn entrance() -> Zone {
+    Zone {
+        building: BUILDING,
+        class: ZoneClass::Entrance,
+        floor: None,
+    }
+}
+
+fn floor(f: i8) -> Zone {
+    Zone {
+        building: BUILDING,
+        class: ZoneClass::Floor,
+        floor: Some(f),
+    }
+}
+
+/// Registers a visitor at the kiosk the way its touch screen does; returns the pass answer.
+fn register_visitor(system: &System, name: &str, unit_label: &str) -> Value {
+    let (status, units) = system.kiosk_get("/api/units").unwrap();
+    assert_eq!(status, 200, "{units}");
+    let unit_id = units
+        .as_array()
+        .and_then(|list| list.iter().find(|u| u["label"] == unit_label))
+        .and_then(|u| u["unit_id"].as_i64())
+        .unwrap_or_else(|| panic!("the kiosk offers no unit {unit_label}: {units}"));
+    let form = json!({
+        "name": name,
+        "unit_id": unit_id,
+        "host_name": "李先生",
+        "purpose": "探亲访友",
+        "party_size": 1,
+    });
+    let (status, pass) = system.kiosk_post("/api/visitors", &form).unwrap();
+    assert_eq!(status, 200, "{pass}");
+    pass
+}
+
+/// Scans `pass` at `gate` every 50 ms until the gate denies it for `reason`; the time it took.
+fn time_until_denied(system: &mut System, gate: usize, pass: &str, reason: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let d = system.gates[gate].scan(pass).unwrap();
+        if !d.admitted {
+            assert_eq!(d.reason.as_deref(), Some(reason), "{d:?}");
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still admitted after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn assert_admitted(d: &Decision, what: &str) {
+    assert!(d.admitted, "{what}: {d:?}");
+}
+
+fn assert_denied(d: &Decision, reason: &str, what: &str) {
+    assert_eq!(
+        (d.admitted, d.reason.as_deref()),
+        (false, Some(reason)),
+        "{what}: {d:?}"
+    );
+}
+
+#[test]
+fn visitor_registers_in_chinese_enters_signs_out_and_is_shut_out() {
+    let Some(mut system) = system_or_skip(
+        "visitor",
+        &[entrance(), floor(VISITED_FLOOR), floor(OTHER_FLOOR)],
+        true,
+    ) else {
+        return;
+    };
+    let unit = format!("{BUILDING}-{VISITED_FLOOR}03");
+    let pass = register_visitor(&system, "张伟明", &unit);
+    let credential = pass["credential"].as_str().unwrap().to_owned();
+    assert_eq!(pass["holder_masked"], "张*明", "{pass}");
+    assert_eq!(pass["unit_label"], unit.as_str());
+
+    // The slip printed: the QR code's data is the exact credential.
+    let printed = wait_for("the kiosk to print", Duration::from_secs(5), || {
+        let bytes = gatehouse_e2e::kiosk::printed(&system.kiosk_files);
+        bytes
+            .windows(credential.len())
+            .any(|w| w == credential.as_bytes())
+            .then_some(bytes)
+    })
+    .unwrap();
+    assert!(printed.starts_with(&[0x1B, 0x40]), "ESC @ first");
+
+    let d = system.gates[0].scan(&credential).unwrap();
+    assert_admitted(&d, "the entrance");
+    let d = system.gates[1].scan(&credential).unwrap();
+    assert_admitted(&d, "the visited floor");
+    let d = system.gates[2].scan(&credential).unwrap();
+    assert_denied(&d, "wrong_zone", "another floor");
+
+    let (status, out) = system
+        .kiosk_post("/api/sign-out", &json!({"pass": credential}))
+        .unwrap();
+    assert_eq!(status, 200, "{out}");
+    let took = time_until_denied(&mut system, 0, &credential, "signed_out");
+    assert!(
+        took < Duration::from_secs(1),
+        "denied {took:?} after the sign-out"
+    );
+    let d = system.gates[1].scan(&credential).unwrap();
+    assert_denied(&d, "signed_out", "the visited floor after the sign-out");
+}
+
+/// Journal entries the server stored for each device, counted by (card, result).
+fn server_journal(system: &System) -> BTreeMap<String, BTreeMap<(Option<i64>, String), i64>> {
+    let db = rusqlite::Connection::open_with_flags(
+        system.data_dir().join("server/gatehouse.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = db
+        .prepare("SELECT device_id, card_id, result, COUNT(*) FROM gate_events GROUP BY 1, 2, 3")
+        .unwrap();
+    let mut out: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (device, card, result, n) = row.unwrap();
+        out.entry(device).or_default().insert((card, result), n);
+    }
+    out
+}
+
+/// A gate's own decisions, counted by (card, result).
+fn gate_journal(status: &GateStatus) -> BTreeMap<(Option<i64>, String), i64> {
+    let mut out = BTreeMap::new();
+    for d in status.decisions() {
+        let result = if d.admitted { "admitted" } else { "denied" };
+        *out.entry((d.card_id.map(|c| c as i64), result.to_owned()))
+            .or_insert(0) += 1;
+    }
+    out
+}
+
+#[test]
+fn outage_gates_keep_deciding_offline_and_every_journal_entry_arrives_once() {
+    let Some(mut system) = system_or_skip("outage", &[entrance(), floor(VISITED_FLOOR)], true)
+    else {
+        return;
+    };
+    let unit = format!("{BUILDING}-{VISITED_FLOOR}01");
+    let valid = register_visitor(&system, "王芳", &unit)["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = register_visitor(&system, "赵强", &unit)["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, out) = system
+        .kiosk_post("/api/sign-out", &json!({"pass": revoked}))
+        .unwrap();
+    assert_eq!(status, 200, "{out}");
+    time_until_denied(&mut system, 0, &revoked, "signed_out");
+    time_until_denied(&mut system, 1, &revoked, "signed_out");
+
+    system.stop_server(true).unwrap();
+    for round in 0..5 {
+        for gate in 0..2 {
+            let d = system.gates[gate].scan(&valid).unwrap();
+            assert_admitted(
+                &d,
+                &format!("valid pass, round {round}, gate {gate}, server down"),
+            );
+        }
+        let d = system.gates[round % 2].scan(&revoked).unwrap();
+        assert_denied(&d, "signed_out", "revoked before the outage");
+    }
+    for g in &system.gates {
+        let s = wait_for(
+            "the gate to notice the outage",
+            Duration::from_secs(10),
+            || {
+                let s = GateStatus::fetch(g.url()).ok()?;
+                (s.server_reachable() == Some(false)).then_some(s)
+            },
+        )
+        .unwrap();
+        assert!(s.pending_uploads().unwrap_or(0) > 0, "{:?}", s.0);
+    }
+
+    system.restart_server().unwrap();
+    for g in &system.gates {
+        wait_for(
+            "the gate to upload its journal",
+            Duration::from_secs(20),
+            || {
+                let s = GateStatus::fetch(g.url()).ok()?;
+                (s.pending_uploads() == Some(0) && s.server_reachable() == Some(true)).then_some(())
+            },
+        )
+        .unwrap();
+    }
+    let stored = server_journal(&system);
+    for g in &system.gates {
+        let status = GateStatus::fetch(g.url()).unwrap();
+        let device = status.device_id().unwrap();
+        assert_eq!(
+            stored.get(&device).cloned().unwrap_or_default(),
+            gate_journal(&status),
+            "the server holds each of gate {device}'s decisions exactly once"
+        );
+    }
+}

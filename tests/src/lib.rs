@@ -11,6 +11,7 @@ pub mod process;
 pub mod programs;
 pub mod scanner;
 pub mod server;
+pub mod system;
 
 use thiserror::Error;
 

@@ -1,0 +1,258 @@
+//! The whole system for a story: a server on a fixed free port (so gates find it again after a
+//! restart), the example estate, enrolled gates on harness ptys, and an enrolled kiosk.
+
+use crate::estate::Estate;
+use crate::gate::{self, GateSetup, ScannerSource};
+use crate::kiosk::{self, KioskFiles};
+use crate::process::Running;
+use crate::scanner::ScannerPty;
+use crate::server::{self, ADMIN_PASSWORD, Api, http_client, send};
+use crate::{HarnessError, Result};
+use gatehouse_credential::Zone;
+use gatehouse_credential::api::device::DeviceKind;
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A free loopback port, released for the program to bind.
+pub fn free_port() -> Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(HarnessError::io("finding a free port"))
+}
+
+/// The routes of `calls` (`"POST /api/v1/devices"`) that the server does not have: it answers
+/// them `no such route`.
+pub fn missing_routes(base: &str, calls: &[&str]) -> Result<Vec<String>> {
+    let http = http_client();
+    let mut missing = Vec::new();
+    for call in calls {
+        let (method, path) = call.split_once(' ').unwrap_or(("GET", call));
+        let req = match method {
+            "POST" => http.post(format!("{base}{path}")).json(&json!({})),
+            _ => http.get(format!("{base}{path}")),
+        };
+        let (status, body) = send(call, req)?;
+        if status == 404 && body["message"] == "no such route" {
+            missing.push((*call).to_owned());
+        }
+    }
+    Ok(missing)
+}
+
+/// One enrolled gate and the pty its scanner is on.
+#[derive(Debug)]
+pub struct StoryGate {
+    /// How it is set up.
+    pub setup: GateSetup,
+    /// The process.
+    pub process: Running,
+    /// Where the harness "scans".
+    pub scanner: ScannerPty,
+}
+
+impl StoryGate {
+    /// Its status URL.
+    pub fn url(&self) -> &str {
+        self.process.url()
+    }
+
+    /// Scans `text` and returns the gate's decision on it.
+    pub fn scan(&mut self, text: &str) -> Result<gate::Decision> {
+        let before = gate::last_decision(self.process.url())?;
+        self.scanner.scan(text)?;
+        gate::next_decision(self.process.url(), before.as_ref(), Duration::from_secs(5))
+    }
+}
+
+/// Everything a story drives.
+#[derive(Debug)]
+pub struct System {
+    /// Holds every program's data; removed at the end unless `GATEHOUSE_E2E_KEEP` is set.
+    pub dir: tempfile::TempDir,
+    /// The server's listen address, kept across restarts.
+    pub server_listen: String,
+    /// The server process, `None` while it is stopped.
+    pub server: Option<Running>,
+    /// The manager's API client.
+    pub api: Api,
+    /// The estate.
+    pub estate: Estate,
+    /// The gates, in the order of the zones asked for.
+    pub gates: Vec<StoryGate>,
+    /// The kiosk.
+    pub kiosk: Option<Running>,
+    /// The kiosk's files.
+    pub kiosk_files: KioskFiles,
+}
+
+/// Everything a story needs from the server, as `METHOD path`.
+pub const STORY_ROUTES: [&str; 5] = [
+    "POST /api/v1/devices",
+    "POST /api/v1/devices/enrol",
+    "POST /api/v1/buildings",
+    "POST /api/v1/units",
+    "POST /api/v1/zones",
+];
+
+impl System {
+    /// Starts the server; returns the routes among `needed` it lacks (then nothing else runs).
+    pub fn start_server(
+        needed: &[&str],
+    ) -> Result<(tempfile::TempDir, String, Running, Vec<String>)> {
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-e2e-")
+            .tempdir()
+            .map_err(HarnessError::io("creating a temporary dir"))?;
+        let listen = format!("127.0.0.1:{}", free_port()?);
+        let server_dir = dir.path().join("server");
+        std::fs::create_dir_all(&server_dir)
+            .map_err(HarnessError::io("creating the server dir"))?;
+        let server = Running::start(server::launch(&server_dir, &listen, ADMIN_PASSWORD))?;
+        let missing = missing_routes(server.url(), needed)?;
+        Ok((dir, listen, server, missing))
+    }
+
+    /// The whole system: the estate, one gate per zone in `gate_zones`, and a kiosk when asked.
+    pub fn start(
+        dir: tempfile::TempDir,
+        server_listen: String,
+        server: Running,
+        gate_zones: &[Zone],
+        with_kiosk: bool,
+    ) -> Result<System> {
+        let api = Api::admin(server.url())?;
+        let estate = Estate::example();
+        api.create_estate(&estate)?;
+        let mut gates = Vec::new();
+        for (i, zone) in gate_zones.iter().enumerate() {
+            let name = estate
+                .door(zone)
+                .map(|d| d.name.to_owned())
+                .unwrap_or_else(|| format!("gate {i}"));
+            let device = api.create_device(DeviceKind::Gate, &name, Some(zone))?;
+            let scanner = ScannerPty::open()?;
+            let mut setup = GateSetup::new(
+                &dir.path().join(format!("gate-{i}")),
+                zone.clone(),
+                ScannerSource::Port(scanner.slave_path().to_path_buf()),
+            );
+            setup.server = Some(server.url().to_owned());
+            setup.enrolment_token = Some(device.enrolment_token);
+            let process = gate::start(&setup, "127.0.0.1:0")?;
+            gates.push(StoryGate {
+                setup,
+                process,
+                scanner,
+            });
+        }
+        let kiosk_files = KioskFiles::new(&dir.path().join("kiosk"));
+        let kiosk = if with_kiosk {
+            let device = api.create_device(DeviceKind::Kiosk, "lobby kiosk", None)?;
+            Some(kiosk::start(
+                &kiosk_files,
+                server.url(),
+                "127.0.0.1:0",
+                Some(&device.enrolment_token),
+            )?)
+        } else {
+            None
+        };
+        let system = System {
+            dir,
+            server_listen,
+            server: Some(server),
+            api,
+            estate,
+            gates,
+            kiosk,
+            kiosk_files,
+        };
+        system.wait_gates_synced()?;
+        Ok(system)
+    }
+
+    /// Waits until every gate has reached the server at least once.
+    pub fn wait_gates_synced(&self) -> Result<()> {
+        for g in &self.gates {
+            crate::wait_for(
+                "the gate to sync with the server",
+                Duration::from_secs(15),
+                || {
+                    let s = gate::GateStatus::fetch(g.url()).ok()?;
+                    (s.server_reachable() == Some(true) && s.device_id().is_some()).then_some(())
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The kiosk's base URL.
+    pub fn kiosk_url(&self) -> Result<&str> {
+        self.kiosk
+            .as_ref()
+            .map(Running::url)
+            .ok_or_else(|| HarnessError::Http {
+                call: "kiosk".into(),
+                message: "this system has no kiosk".into(),
+            })
+    }
+
+    /// A POST to the kiosk's own web API (what the touch screen calls).
+    pub fn kiosk_post(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        let url = format!("{}{path}", self.kiosk_url()?);
+        send(&format!("POST {path}"), http_client().post(url).json(body))
+    }
+
+    /// A GET from the kiosk's own web API.
+    pub fn kiosk_get(&self, path: &str) -> Result<(u16, Value)> {
+        let url = format!("{}{path}", self.kiosk_url()?);
+        send(&format!("GET {path}"), http_client().get(url))
+    }
+
+    /// Stops the server (SIGKILL when `hard`, else SIGTERM).
+    pub fn stop_server(&mut self, hard: bool) -> Result<()> {
+        if let Some(server) = self.server.take() {
+            if hard {
+                server.kill9()?;
+            } else {
+                server.terminate(Duration::from_secs(10))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same address and data.
+    pub fn restart_server(&mut self) -> Result<()> {
+        let server_dir = self.dir.path().join("server");
+        let server = Running::start(server::launch(
+            &server_dir,
+            &self.server_listen,
+            ADMIN_PASSWORD,
+        ))?;
+        self.api = Api::admin(server.url())?;
+        self.server = Some(server);
+        Ok(())
+    }
+
+    /// Where the data is.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        if std::env::var_os("GATEHOUSE_E2E_KEEP").is_some() {
+            let path = self.dir.path().to_path_buf();
+            eprintln!("keeping {}", path.display());
+            // Replace the dir with a fresh one so the TempDir drop leaves the data in place.
+            if let Ok(spare) = tempfile::tempdir() {
+                let kept = std::mem::replace(&mut self.dir, spare);
+                let _ = kept.keep();
+            }
+        }
+    }
+}
