@@ -158,6 +158,7 @@ fn parse_status_word(word: &str) -> Option<PaperStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serialport::SerialPort;
 
     #[test]
     fn the_file_backend_appends_bytes_and_reads_its_status_file() {
@@ -186,5 +187,63 @@ mod tests {
         });
         assert_eq!(p.paper_status(), PaperStatus::Offline);
         assert!(p.send(b"x").is_err());
+    }
+
+    /// A fake printer on the master side of a pseudo-terminal: answers each `DLE EOT 4` with
+    /// `status` and keeps every other byte.
+    fn fake_printer(status: u8) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+        let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+        let name = slave.name().unwrap();
+        // The backend opens the port exclusively, so the test's own end must close first.
+        drop(slave);
+        master.set_timeout(Duration::from_millis(200)).unwrap();
+        let handle = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            // Until the backend has been quiet for a second (reads fail with EIO while no
+            // one holds the other end, so time is measured, not failed reads).
+            let mut last = std::time::Instant::now();
+            while last.elapsed() < Duration::from_secs(1) {
+                match master.read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        last = std::time::Instant::now();
+                        got.extend_from_slice(&buf[..n]);
+                        if got.ends_with(&PAPER_STATUS_QUERY) {
+                            got.truncate(got.len() - 3);
+                            master.write_all(&[status]).unwrap();
+                        }
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            got
+        });
+        (name, handle)
+    }
+
+    #[test]
+    fn the_serial_backend_asks_the_paper_sensor_and_sends_the_exact_bytes() {
+        let (name, printer) = fake_printer(0x12);
+        let mut p = open(&PrinterBackend::Serial {
+            port: name,
+            baud: 9600,
+        });
+        assert_eq!(p.paper_status(), PaperStatus::Ok);
+        p.send(b"\x1b@slip").unwrap();
+        assert_eq!(p.paper_status(), PaperStatus::Ok);
+        drop(p);
+        assert_eq!(printer.join().unwrap(), b"\x1b@slip");
+    }
+
+    #[test]
+    fn a_serial_printer_without_paper_says_so() {
+        let (name, printer) = fake_printer(0x72);
+        let mut p = open(&PrinterBackend::Serial {
+            port: name,
+            baud: 9600,
+        });
+        assert_eq!(p.paper_status(), PaperStatus::Out);
+        drop(p);
+        printer.join().unwrap();
     }
 }

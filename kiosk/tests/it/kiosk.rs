@@ -17,6 +17,7 @@ pub struct TestKiosk {
 pub struct Options {
     pub idle_timeout_secs: u64,
     pub pre_enrolled: bool,
+    pub scanner_port: Option<String>,
 }
 
 impl Default for Options {
@@ -24,6 +25,7 @@ impl Default for Options {
         Options {
             idle_timeout_secs: 60,
             pre_enrolled: true,
+            scanner_port: None,
         }
     }
 }
@@ -78,24 +80,19 @@ impl TestKiosk {
     }
 }
 
-pub async fn spawn(server: &str, opts: Options) -> TestKiosk {
-    let dir = tempfile::tempdir().unwrap();
-    let credential = dir.path().join("device.json");
-    if opts.pre_enrolled {
-        let enrolled = EnrolResponse {
-            device_id: "kiosk-1".into(),
-            kind: DeviceKind::Kiosk,
-            name: "Lobby".into(),
-            api_key: crate::stub::API_KEY.into(),
-        };
-        std::fs::write(&credential, serde_json::to_string(&enrolled).unwrap()).unwrap();
-    }
+/// The TOML a test kiosk runs with, in `dir`.
+pub fn config_text(dir: &std::path::Path, server: &str, opts: &Options) -> String {
+    let credential = dir.join("device.json");
     let token = if opts.pre_enrolled {
         String::new()
     } else {
         format!("enrolment_token = \"{}\"\n", crate::stub::ENROL_TOKEN)
     };
-    let toml = format!(
+    let scanner = match &opts.scanner_port {
+        Some(port) => format!("[scanner]\nport = \"{port}\"\n"),
+        None => String::new(),
+    };
+    format!(
         r#"
 listen = "127.0.0.1:0"
 server_url = "{server}"
@@ -110,13 +107,35 @@ path = "{printer}"
 status_path = "{status}"
 [estate]
 name = "翠湖花园"
-"#,
+{scanner}"#,
         idle = opts.idle_timeout_secs,
         cred = credential.display(),
-        printer = dir.path().join("printer.bin").display(),
-        status = dir.path().join("paper-status").display(),
-    );
-    let config = KioskConfig::parse(&toml).unwrap();
+        printer = dir.join("printer.bin").display(),
+        status = dir.join("paper-status").display(),
+    )
+}
+
+/// Writes the device credential file a pre-enrolled kiosk reads.
+pub fn write_credential(dir: &std::path::Path) {
+    let enrolled = EnrolResponse {
+        device_id: "kiosk-1".into(),
+        kind: DeviceKind::Kiosk,
+        name: "Lobby".into(),
+        api_key: crate::stub::API_KEY.into(),
+    };
+    std::fs::write(
+        dir.join("device.json"),
+        serde_json::to_string(&enrolled).unwrap(),
+    )
+    .unwrap();
+}
+
+pub async fn spawn(server: &str, opts: Options) -> TestKiosk {
+    let dir = tempfile::tempdir().unwrap();
+    if opts.pre_enrolled {
+        write_credential(dir.path());
+    }
+    let config = KioskConfig::parse(&config_text(dir.path(), server, &opts)).unwrap();
     let app = Application::build(config).await.unwrap();
     let addr = app.local_addr();
     tokio::spawn(app.run(std::future::pending()));

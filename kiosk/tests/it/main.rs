@@ -7,4 +7,6 @@ mod escpos_reader;
 mod browser;
 mod flows;
 mod kiosk;
+mod process;
+mod scanner;
 mod stub;
