@@ -1,12 +1,15 @@
 //! Each program on its own, as its process contract says: ready line on stdout with the real
 //! port, graceful SIGTERM, data kept across restarts.
 
+use gatehouse_credential::api::gate::{GateEvent, JournalEntry};
 use gatehouse_credential::{Zone, ZoneClass};
 use gatehouse_e2e::gate::{self, GateSetup, GateStatus, ScannerSource};
 use gatehouse_e2e::passes::{TestSigner, forged};
 use gatehouse_e2e::process::Running;
 use gatehouse_e2e::scanner::{ScannerPty, scan_at};
 use gatehouse_e2e::server::{self, ADMIN_PASSWORD, Api, expect_ok, http_client};
+use gatehouse_e2e::wait_for;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -161,4 +164,194 @@ fn sim_link_scanner_takes_printf_scans_and_sigterm_leaves_the_relay_locked() {
     assert!(status.success(), "{status}");
     let text = std::fs::read_to_string(log).unwrap();
     assert!(text.contains("relay locked"), "{text}");
+}
+
+/// Every entry in a gate's journal file.
+fn gate_journal_entries(data_dir: &std::path::Path) -> Vec<JournalEntry> {
+    let db = rusqlite::Connection::open_with_flags(
+        data_dir.join("journal.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = db.prepare("SELECT body FROM entry ORDER BY seq").unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|body| serde_json::from_str(&body.unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn gate_killed_mid_burst_of_1000_scans_loses_no_admit_and_duplicates_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pty = ScannerPty::open().unwrap();
+    let signer = TestSigner::new(2).unwrap();
+    let mut setup = GateSetup::new(
+        dir.path(),
+        entrance(),
+        ScannerSource::Port(pty.slave_path().into()),
+    );
+    setup.keys = vec![signer.public()];
+    setup.pulse_ms = 5;
+    let gate = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let url = gate.url().to_owned();
+
+    let passes: Vec<String> = (1..=1000)
+        .map(|card| signer.visitor_pass(card, 2, 3).unwrap())
+        .collect();
+    let writer = std::thread::spawn(move || {
+        for pass in &passes {
+            pty.scan(pass).unwrap();
+        }
+        pty
+    });
+    // Watch the status page and remember every admit the gate reported before it died.
+    let mut seen_admitted = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = GateStatus::fetch(&url).unwrap();
+        seen_admitted.extend(
+            status
+                .decisions()
+                .iter()
+                .filter(|d| d.admitted)
+                .filter_map(|d| d.card_id),
+        );
+        if status.scanned_lines() >= 300 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gate read only {} lines in 60 s",
+            status.scanned_lines()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let gate = gate.kill9_and_restart().unwrap();
+    assert!(!seen_admitted.is_empty());
+    // The rest of the burst reaches the restarted gate; wait for it to go quiet.
+    let _pty = writer.join().unwrap();
+    let mut last = u64::MAX;
+    wait_for(
+        "the restarted gate to finish the burst",
+        Duration::from_secs(60),
+        || {
+            let lines = GateStatus::fetch(gate.url()).ok()?.scanned_lines();
+            let done = lines == last;
+            last = lines;
+            std::thread::sleep(Duration::from_millis(300));
+            done.then_some(())
+        },
+    )
+    .unwrap();
+    drop(gate);
+
+    let entries = gate_journal_entries(&dir.path().join("data"));
+    let mut admitted = BTreeSet::new();
+    for e in &entries {
+        if let GateEvent::Admitted { .. } = e.event {
+            let card = e.card_id.unwrap().0 as u64;
+            assert!(
+                admitted.insert(card),
+                "card {card} journalled as admitted twice"
+            );
+        }
+    }
+    let lost: Vec<_> = seen_admitted.difference(&admitted).collect();
+    assert!(
+        lost.is_empty(),
+        "admits reported before the kill but missing from the journal: {lost:?}"
+    );
+    let ids: BTreeSet<_> = entries.iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), entries.len(), "journal ids are unique");
+    // Lines the killed gate had read but not yet decided are gone with it (the visitor scans
+    // again): they are a handful of consecutive passes at the moment of the kill, and no other
+    // pass is missing.
+    let undecided: Vec<u64> = (1..=1000).filter(|c| !admitted.contains(c)).collect();
+    eprintln!("passes read by the killed gate but not decided: {undecided:?}");
+    assert!(
+        undecided.len() <= 32,
+        "{} passes undecided: {undecided:?}",
+        undecided.len()
+    );
+    if let (Some(first), Some(last)) = (undecided.first(), undecided.last()) {
+        assert!(
+            last - first < 32,
+            "undecided passes are not one run at the kill: {undecided:?}"
+        );
+    }
+}
+
+#[test]
+fn gate_shrugs_off_garbage_torn_and_forged_lines_and_still_admits_a_valid_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pty = ScannerPty::open().unwrap();
+    let signer = TestSigner::new(4).unwrap();
+    let other = TestSigner::new(4).unwrap();
+    let mut setup = GateSetup::new(
+        dir.path(),
+        entrance(),
+        ScannerSource::Port(pty.slave_path().into()),
+    );
+    setup.keys = vec![signer.public()];
+    let mut gate = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let url = gate.url().to_owned();
+    let pass = signer.visitor_pass(9, 2, 5).unwrap();
+
+    // A fixed pseudo-random stream, so a failure can be replayed.
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut noise = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..200 {
+        let len = (noise() % 200) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| noise() as u8).collect();
+        pty.send_bytes(&bytes).unwrap();
+        pty.send_bytes(b"\r").unwrap();
+    }
+    pty.send_bytes(&[b'A'; 5000]).unwrap();
+    pty.send_bytes(b"\r\n\r\n").unwrap();
+    for cut in [1, 10, 60, pass.len() - 1] {
+        pty.scan(&pass[..cut]).unwrap();
+    }
+    pty.scan(&forged(&pass)).unwrap();
+    pty.scan(&other.visitor_pass(9, 2, 5).unwrap()).unwrap();
+    pty.scan(&format!("{pass}{pass}")).unwrap();
+    pty.scan(&format!("' OR 1=1; --{pass}")).unwrap();
+
+    // Let the gate work through the noise, then check it stayed shut and alive.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(gate.is_running(), "the gate died:\n{}", gate.log_tail(30));
+    let status = GateStatus::fetch(&url).unwrap();
+    assert!(
+        status.decisions().iter().all(|d| !d.admitted),
+        "{:?}",
+        status.decisions()
+    );
+    assert!(
+        status
+            .relay_transitions()
+            .iter()
+            .all(|t| t.state == "locked"),
+        "{:?}",
+        status.0
+    );
+    // The same-key-id, different-key pass is a forgery too.
+    let reasons: BTreeSet<_> = status
+        .decisions()
+        .iter()
+        .filter_map(|d| d.reason.clone())
+        .collect();
+    assert!(reasons.contains("bad_signature"), "{reasons:?}");
+
+    let before = status.relay_transitions();
+    let d = gate::next_decision(&url, status.decisions().last(), Duration::from_millis(500));
+    assert!(d.is_err(), "no decision is pending: {d:?}");
+    pty.scan(&pass).unwrap();
+    let d = gate::next_decision(&url, status.decisions().last(), Duration::from_secs(5)).unwrap();
+    assert!(d.admitted && d.card_id == Some(9), "{d:?}");
+    let t = gate::wait_relay_transitions(&url, &before, 1, Duration::from_secs(5)).unwrap();
+    assert_eq!(t[0].state, "unlocked");
 }
