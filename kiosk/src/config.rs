@@ -403,6 +403,19 @@ name = "翠湖花园"
     }
 
     #[test]
+    fn the_shipped_example_parses() {
+        let c = KioskConfig::parse(include_str!("../kiosk.example.toml")).unwrap();
+        assert_eq!(
+            c.printer,
+            PrinterBackend::Serial {
+                port: "/dev/ttyUSB0".into(),
+                baud: 9600
+            }
+        );
+        assert_eq!(c.device.enrolment_token, None);
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let err = KioskConfig::parse(&format!("colour = 1\n{MINIMAL}"))
             .unwrap_err()

@@ -329,7 +329,12 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
     );
     b.click("#unit-btn").await;
     b.shot("unit-picker").await;
-    b.click(".unit-option[data-unit-id='1']").await;
+    b.type_in("#unit-filter", "15").await;
+    let shown = b
+        .js("return Array.from(document.querySelectorAll('.unit-option')).filter(u => !u.hidden).map(u => u.textContent)")
+        .await;
+    assert_eq!(shown, json!(["2-1504"]), "typing narrows the unit list");
+    b.click(".unit-option[data-unit-id='2']").await;
     b.click("#visitor-confirm").await;
     b.until(
         "the QR on screen",

@@ -6,7 +6,7 @@ const T = {
     welcome_title: "欢迎，请选择", visitor_reg: "访客登记", invite: "预约码取证", sign_out: "离开签退",
     worker_card: "施工人员领卡", privacy_short: "本机只向物业服务中心提交您的登记信息，不在本机保存。",
     privacy_full: "隐私提示：您填写的姓名、电话仅用于本次访客登记与安全管理，提交至物业服务中心，按规定期限删除；本机不保存任何个人信息。通行证上的姓名将部分隐藏。",
-    name: "姓名", unit: "到访单元", pick_unit: "点此选择单元", host: "被访人（选填）", purpose: "来访事由",
+    name: "姓名", unit: "到访单元", pick_unit: "点此选择单元", unit_filter: "输入楼号或房号筛选", host: "被访人（选填）", purpose: "来访事由",
     p_visit: "探亲访友", p_delivery: "快递外卖", p_repair: "维修服务", p_business: "商务洽谈",
     party: "来访人数", phone: "手机号（选填）", back: "返回", confirm: "确认", agree_confirm: "同意并确认",
     invite_help: "请输入或扫描预约码。", code: "预约码", signout_help: "请在扫码器上扫描通行证，或输入通行证上的编号。",
@@ -33,7 +33,7 @@ const T = {
     sign_out: "Sign out", worker_card: "Worker card",
     privacy_short: "Your details go only to the property service centre; this kiosk keeps nothing.",
     privacy_full: "Privacy: your name and phone are used only for this visit and building security. They are sent to the property service centre and deleted after the retention period. This kiosk stores no personal data. Your name is partly hidden on the pass.",
-    name: "Name", unit: "Unit visited", pick_unit: "Tap to pick the unit", host: "Person visited (optional)",
+    name: "Name", unit: "Unit visited", pick_unit: "Tap to pick the unit", unit_filter: "Type a building or room number to narrow the list", host: "Person visited (optional)",
     purpose: "Purpose", p_visit: "Visiting", p_delivery: "Delivery", p_repair: "Repair / service", p_business: "Business",
     party: "Party size", phone: "Mobile (optional)", back: "Back", confirm: "Confirm", agree_confirm: "Agree and confirm",
     invite_help: "Type or scan your invitation code.", code: "Code",
@@ -69,7 +69,7 @@ const LAYOUTS = {
   id4: ["123", "456", "789", "X0"]
 };
 
-const state = { lang: "zh-CN", defaultLang: "zh-CN", idleMs: 60000, lastTouch: Date.now(), screen: "welcome",
+const state = { generation: 0, lang: "zh-CN", defaultLang: "zh-CN", idleMs: 60000, lastTouch: Date.now(), screen: "welcome",
   party: 1, purposeKey: null, units: [], activeInput: null, printPoll: null };
 window.__gatehouseTimings = [];
 
@@ -95,9 +95,16 @@ function show(name) {
 
 // Every typed or picked value goes; nothing of the last person stays on screen or in memory.
 function resetAll() {
+  state.generation += 1; // an answer still on its way is dropped, not shown to the next person
   document.querySelectorAll("input").forEach((i) => { i.value = ""; });
   document.querySelectorAll(".error").forEach((e) => { e.hidden = true; e.textContent = ""; });
-  document.querySelectorAll(".chip").forEach((c) => c.classList.remove("chosen"));
+  // Typing part of a unit number narrows the list (large estates have hundreds of units).
+$("unit-filter").addEventListener("input", () => {
+  const want = $("unit-filter").value.toUpperCase();
+  document.querySelectorAll(".unit-option").forEach((b) => { b.hidden = !b.textContent.toUpperCase().includes(want); });
+});
+
+document.querySelectorAll(".chip").forEach((c) => c.classList.remove("chosen"));
   $("unit-btn").classList.remove("chosen");
   $("unit-btn").dataset.label = "";
   state.party = 1; $("party").textContent = "1"; state.purposeKey = null;
@@ -236,10 +243,12 @@ function showNotice(code, errorEl) {
 
 async function submit(path, body, errorEl, button) {
   const started = performance.now();
+  const generation = state.generation;
   errorEl.hidden = true;
   button.disabled = true; $("busy").hidden = false;
   const r = await api(path, body);
   button.disabled = false; $("busy").hidden = true;
+  if (generation !== state.generation) { return null; }
   if (r.ok) { return { data: r.data, started }; }
   if (r.data.error === "invalid_input") {
     errorEl.textContent = r.data.field ? t("err_" + r.data.field) : t("input_title") + "：" + (r.data.message || "");
@@ -313,7 +322,14 @@ $("unit-btn").addEventListener("click", async () => {
     });
     list.appendChild(b);
   });
+  $("unit-filter").value = "";
   show("units");
+});
+
+// Typing part of a unit number narrows the list (large estates have hundreds of units).
+$("unit-filter").addEventListener("input", () => {
+  const want = $("unit-filter").value.toUpperCase();
+  document.querySelectorAll(".unit-option").forEach((b) => { b.hidden = !b.textContent.toUpperCase().includes(want); });
 });
 
 document.querySelectorAll(".chip").forEach((c) => c.addEventListener("click", () => {
