@@ -71,11 +71,14 @@ pub fn notice_for(flow: Flow, err: &ServerError) -> Notice {
         ServerError::Refused { status, body } => match (status, body.error.as_str()) {
             (_, "see_front_desk") => Notice::SeeFrontDesk,
             (_, "already_collected") => Notice::AlreadyCollected,
-            (404 | 410, _) | (_, "invalid_code" | "expired" | "not_found")
-                if flow != Flow::Visitor =>
-            {
-                Notice::InvalidCode
-            }
+            // A code that exists but can no longer be used (redeemed, for another day, a
+            // pass already signed out) reads the same to the person: not valid, see the desk.
+            (404 | 410, _)
+            | (
+                _,
+                "invalid_code" | "expired" | "not_found" | "already_redeemed" | "not_today"
+                | "card_not_active",
+            ) if flow != Flow::Visitor => Notice::InvalidCode,
             (400 | 422, _) => Notice::InvalidInput(body.message.clone()),
             _ => Notice::SeeFrontDesk,
         },
