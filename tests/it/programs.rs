@@ -228,22 +228,18 @@ fn gate_killed_mid_burst_of_1000_scans_loses_no_admit_and_duplicates_none() {
     }
     let gate = gate.kill9_and_restart().unwrap();
     assert!(!seen_admitted.is_empty());
-    // The rest of the burst reaches the restarted gate; wait for it to go quiet.
+    // The rest of the burst reaches the restarted gate; the last pass is card 1000.
     let _pty = writer.join().unwrap();
-    let mut last = u64::MAX;
     wait_for(
-        "the restarted gate to finish the burst",
-        Duration::from_secs(60),
+        "the restarted gate to decide the last pass",
+        Duration::from_secs(120),
         || {
-            let lines = GateStatus::fetch(gate.url()).ok()?.scanned_lines();
-            let done = lines == last;
-            last = lines;
-            std::thread::sleep(Duration::from_millis(300));
-            done.then_some(())
+            let last = GateStatus::fetch(gate.url()).ok()?.decisions().pop()?;
+            (last.card_id == Some(1000)).then_some(())
         },
     )
     .unwrap();
-    drop(gate);
+    assert!(gate.terminate(Duration::from_secs(10)).unwrap().success());
 
     let entries = gate_journal_entries(&dir.path().join("data"));
     let mut admitted = BTreeSet::new();
