@@ -6,9 +6,10 @@
 use gatehouse_credential::{Zone, ZoneClass};
 use gatehouse_e2e::estate::{BUILDING, OTHER_FLOOR, VISITED_FLOOR};
 use gatehouse_e2e::gate::{Decision, GateStatus};
+use gatehouse_e2e::kiosk;
 use gatehouse_e2e::system::{STORY_ROUTES, System};
 use gatehouse_e2e::wait_for;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -59,23 +60,11 @@ fn floor(f: i8) -> Zone {
 
 /// Registers a visitor at the kiosk the way its touch screen does; returns the pass answer.
 fn register_visitor(system: &System, name: &str, unit_label: &str) -> Value {
-    let (status, units) = system.kiosk_get("/api/units").unwrap();
-    assert_eq!(status, 200, "{units}");
-    let unit_id = units
-        .as_array()
-        .and_then(|list| list.iter().find(|u| u["label"] == unit_label))
-        .and_then(|u| u["unit_id"].as_i64())
-        .unwrap_or_else(|| panic!("the kiosk offers no unit {unit_label}: {units}"));
-    let form = json!({
-        "name": name,
-        "unit_id": unit_id,
-        "host_name": "李先生",
-        "purpose": "探亲访友",
-        "party_size": 1,
-    });
-    let (status, pass) = system.kiosk_post("/api/visitors", &form).unwrap();
-    assert_eq!(status, 200, "{pass}");
-    pass
+    kiosk::register_visitor(system.kiosk_url().unwrap(), name, unit_label).unwrap()
+}
+
+fn sign_out(system: &System, pass: &str) {
+    kiosk::sign_out(system.kiosk_url().unwrap(), pass).unwrap();
 }
 
 /// Scans `pass` at `gate` every 50 ms until the gate denies it for `reason`; the time it took.
@@ -140,10 +129,7 @@ fn visitor_registers_in_chinese_enters_signs_out_and_is_shut_out() {
     let d = system.gates[2].scan(&credential).unwrap();
     assert_denied(&d, "wrong_zone", "another floor");
 
-    let (status, out) = system
-        .kiosk_post("/api/sign-out", &json!({"pass": credential}))
-        .unwrap();
-    assert_eq!(status, 200, "{out}");
+    sign_out(&system, &credential);
     let took = time_until_denied(&mut system, 0, &credential, "signed_out");
     assert!(
         took < Duration::from_secs(1),
@@ -207,10 +193,7 @@ fn outage_gates_keep_deciding_offline_and_every_journal_entry_arrives_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, out) = system
-        .kiosk_post("/api/sign-out", &json!({"pass": revoked}))
-        .unwrap();
-    assert_eq!(status, 200, "{out}");
+    sign_out(&system, &revoked);
     time_until_denied(&mut system, 0, &revoked, "signed_out");
     time_until_denied(&mut system, 1, &revoked, "signed_out");
 

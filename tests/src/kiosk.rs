@@ -2,7 +2,9 @@
 
 use crate::process::{Launch, Running};
 use crate::programs::Program;
+use crate::server::{expect_ok, http_client};
 use crate::{HarnessError, Result};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// Where a kiosk keeps its files.
@@ -91,4 +93,40 @@ pub fn start(
 /// The bytes the kiosk has printed so far.
 pub fn printed(files: &KioskFiles) -> Vec<u8> {
     std::fs::read(files.printer_output()).unwrap_or_default()
+}
+
+/// Registers a visitor through the kiosk's own web API, as its touch screen does: picks the
+/// unit by label from `/api/units`, posts `/api/visitors`. The pass answer (with `credential`).
+pub fn register_visitor(kiosk_url: &str, name: &str, unit_label: &str) -> Result<Value> {
+    let http = http_client();
+    let units = expect_ok("GET /api/units", http.get(format!("{kiosk_url}/api/units")))?;
+    let unit_id = units
+        .as_array()
+        .and_then(|list| list.iter().find(|u| u["label"] == unit_label))
+        .and_then(|u| u["unit_id"].as_i64())
+        .ok_or_else(|| HarnessError::Http {
+            call: "GET /api/units".into(),
+            message: format!("no unit {unit_label} in {units}"),
+        })?;
+    let form = json!({
+        "name": name,
+        "unit_id": unit_id,
+        "host_name": "李先生",
+        "purpose": "探亲访友",
+        "party_size": 1,
+    });
+    expect_ok(
+        "POST /api/visitors",
+        http.post(format!("{kiosk_url}/api/visitors")).json(&form),
+    )
+}
+
+/// Signs a pass out at the kiosk (`/api/sign-out`).
+pub fn sign_out(kiosk_url: &str, pass: &str) -> Result<Value> {
+    expect_ok(
+        "POST /api/sign-out",
+        http_client()
+            .post(format!("{kiosk_url}/api/sign-out"))
+            .json(&json!({"pass": pass})),
+    )
 }

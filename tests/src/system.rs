@@ -10,7 +10,7 @@ use crate::server::{self, ADMIN_PASSWORD, Api, http_client, send};
 use crate::{HarnessError, Result};
 use gatehouse_credential::Zone;
 use gatehouse_credential::api::device::DeviceKind;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -198,18 +198,6 @@ impl System {
                 call: "kiosk".into(),
                 message: "this system has no kiosk".into(),
             })
-    }
-
-    /// A POST to the kiosk's own web API (what the touch screen calls).
-    pub fn kiosk_post(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
-        let url = format!("{}{path}", self.kiosk_url()?);
-        send(&format!("POST {path}"), http_client().post(url).json(body))
-    }
-
-    /// A GET from the kiosk's own web API.
-    pub fn kiosk_get(&self, path: &str) -> Result<(u16, Value)> {
-        let url = format!("{}{path}", self.kiosk_url()?);
-        send(&format!("GET {path}"), http_client().get(url))
     }
 
     /// Stops the server (SIGKILL when `hard`, else SIGTERM).

@@ -142,6 +142,11 @@ fn main() -> anyhow::Result<()> {
         None
     };
 
+    // A pass to try at once, issued through the kiosk as a visitor would get it.
+    let sample = kiosk.as_ref().map(|k| {
+        kiosk::register_visitor(k.url(), "演示访客", &format!("2-{VISITED_FLOOR}03"))
+            .map(|answer| answer["credential"].as_str().unwrap_or_default().to_owned())
+    });
     print_banner(
         &base,
         kiosk.as_ref().map(Running::url),
@@ -149,6 +154,14 @@ fn main() -> anyhow::Result<()> {
         &kiosk_files,
         &data,
     );
+    match sample {
+        Some(Ok(pass)) if !pass.is_empty() => {
+            println!("A visitor pass for unit 2-{VISITED_FLOOR}03, issued just now at the kiosk:");
+            println!("  PASS='{pass}'\n");
+        }
+        Some(Err(e)) => missing.push(format!("no sample pass from the kiosk: {e}")),
+        _ => {}
+    }
     for m in &missing {
         println!("  not available yet: {m}");
     }
@@ -198,7 +211,7 @@ fn print_banner(
     }
     if let Some(g) = gates.first() {
         println!();
-        println!("Register a visitor at the kiosk, copy the pass text into PASS, then scan it:");
+        println!("Scan a pass (PASS below, or one from the kiosk's screen) at the entrance:");
         println!(
             "  printf '%s\\r' \"$PASS\" > {}",
             g.setup.scanner_path().display()
