@@ -459,3 +459,64 @@ fn example_configs_get_past_their_programs_own_config_parsers() {
         }
     }
 }
+
+#[test]
+fn kiosk_browser_waits_for_the_kiosk_then_starts_chromium_on_its_url_with_a_fresh_profile() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    // A stand-in Chromium that records its arguments.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let args_file = tmp.path().join("args");
+    let fake = bin.join("chromium");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\n",
+            args_file.display()
+        ),
+    )
+    .unwrap();
+    let exec = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(&fake, exec).unwrap();
+    // The kiosk backend comes up only after a second.
+    let port = gatehouse_e2e::system::free_port().unwrap();
+    let server = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = conn.read(&mut buf);
+        conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+    });
+    let runtime = tmp.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::create_dir(runtime.join("gatehouse-chromium")).unwrap();
+    std::fs::write(runtime.join("gatehouse-chromium/Local State"), "stale").unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = Command::new(deploy_dir().join("kiosk-session/kiosk-browser"))
+        .env("PATH", path)
+        .env("GATEHOUSE_KIOSK_URL", &url)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert!(args.contains(&format!("--app={url}").as_str()), "{args:?}");
+    assert!(
+        args.contains(&"--kiosk") && args.contains(&"--disable-pinch"),
+        "{args:?}"
+    );
+    assert!(
+        !runtime.join("gatehouse-chromium/Local State").exists(),
+        "the old profile (crash bubble state) is removed"
+    );
+}
