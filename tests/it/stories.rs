@@ -13,7 +13,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-const KIOSK_ROUTES: [&str; 3] = [
+const KIOSK_ROUTES: [&str; 4] = [
+    "GET /api/v1/visitors/on-site",
     "GET /api/v1/kiosk/units",
     "POST /api/v1/kiosk/visitors",
     "POST /api/v1/kiosk/sign-out",
@@ -129,6 +130,12 @@ fn visitor_registers_in_chinese_enters_signs_out_and_is_shut_out() {
     let d = system.gates[2].scan(&credential).unwrap();
     assert_denied(&d, "wrong_zone", "another floor");
 
+    let card_id = pass["card_id"].as_u64().unwrap();
+    assert!(
+        on_site(&system).contains(&card_id),
+        "registered visitors are on site"
+    );
+
     sign_out(&system, &credential);
     let took = time_until_denied(&mut system, 0, &credential, "signed_out");
     assert!(
@@ -137,6 +144,20 @@ fn visitor_registers_in_chinese_enters_signs_out_and_is_shut_out() {
     );
     let d = system.gates[1].scan(&credential).unwrap();
     assert_denied(&d, "signed_out", "the visited floor after the sign-out");
+    assert!(
+        !on_site(&system).contains(&card_id),
+        "signed-out visitors leave the on-site list"
+    );
+}
+
+/// The cards on the desk's on-site list.
+fn on_site(system: &System) -> Vec<u64> {
+    let list = system.api.get("/api/v1/visitors/on-site").unwrap();
+    list.as_array()
+        .unwrap_or_else(|| panic!("on-site is not a list: {list}"))
+        .iter()
+        .filter_map(|v| v["card_id"].as_u64())
+        .collect()
 }
 
 /// Journal entries the server stored for each device, counted by (card, result).

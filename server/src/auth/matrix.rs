@@ -1,0 +1,234 @@
+//! THE AUTHORIZATION MATRIX: every route, and which callers may use it.
+//!
+//! The router is built from this table: a handler registered without a row here makes startup
+//! fail, and the layer that admits or refuses a caller takes its set from the row. The
+//! integration test `authz::matrix_is_enforced_for_every_route_and_actor` calls every row as
+//! every kind of caller. Add a row when you add a route (append to your section).
+
+use super::{Actor, Allow};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// One row of the matrix.
+#[derive(Debug)]
+pub struct Rule {
+    /// HTTP method.
+    pub method: Method,
+    /// The route as axum writes it, e.g. `/api/v1/devices/{id}`.
+    pub path: &'static str,
+    /// Who may call it.
+    pub allow: Allow,
+    /// OpenAPI tag.
+    pub tag: &'static str,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+}
+
+const fn rule(
+    method: Method,
+    path: &'static str,
+    allow: Allow,
+    tag: &'static str,
+    summary: &'static str,
+) -> Rule {
+    Rule {
+        method,
+        path,
+        allow,
+        tag,
+        summary,
+    }
+}
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const DELETE: Method = Method::DELETE;
+const ANYONE: Allow = Allow::ANYONE;
+const STAFF: Allow = Allow::STAFF;
+const MANAGER: Allow = Allow::MANAGER;
+
+/// Every route of the server.
+pub const MATRIX: &[Rule] = &[
+    // operations
+    rule(
+        GET,
+        "/healthz",
+        ANYONE,
+        "ops",
+        "Liveness, version and database status",
+    ),
+    rule(GET, "/metrics", ANYONE, "ops", "Prometheus metrics"),
+    rule(
+        GET,
+        "/api/openapi.json",
+        ANYONE,
+        "ops",
+        "This OpenAPI document",
+    ),
+    // staff authentication and accounts
+    rule(
+        POST,
+        "/api/v1/auth/login",
+        ANYONE,
+        "auth",
+        "Log in; returns a bearer token and sets the page cookie",
+    ),
+    rule(
+        POST,
+        "/api/v1/auth/logout",
+        STAFF,
+        "auth",
+        "End the current session",
+    ),
+    rule(
+        GET,
+        "/api/v1/auth/me",
+        STAFF,
+        "auth",
+        "The logged-in staff member",
+    ),
+    rule(GET, "/api/v1/staff", MANAGER, "auth", "List staff accounts"),
+    rule(
+        POST,
+        "/api/v1/staff",
+        MANAGER,
+        "auth",
+        "Create a staff account",
+    ),
+    // audit
+    rule(
+        GET,
+        "/api/v1/audit",
+        MANAGER,
+        "audit",
+        "Recent audit entries",
+    ),
+    rule(
+        GET,
+        "/api/v1/audit/verify",
+        MANAGER,
+        "audit",
+        "Recompute the audit hash chain",
+    ),
+    // devices
+    rule(
+        POST,
+        "/api/v1/devices",
+        MANAGER,
+        "devices",
+        "Create a kiosk or gate; returns a one-time enrolment token",
+    ),
+    rule(GET, "/api/v1/devices", MANAGER, "devices", "List devices"),
+    rule(
+        DELETE,
+        "/api/v1/devices/{id}",
+        MANAGER,
+        "devices",
+        "Revoke a device and its key",
+    ),
+    rule(
+        POST,
+        "/api/v1/devices/enrol",
+        ANYONE,
+        "devices",
+        "Exchange an enrolment token for the device's API key",
+    ),
+];
+
+/// The row for `method` and `path`, if there is one.
+pub fn find(method: &Method, path: &str) -> Option<&'static Rule> {
+    MATRIX
+        .iter()
+        .find(|r| r.method == *method && r.path == path)
+}
+
+/// Where a browser is sent when a page needs a login (the page itself belongs to the desk UI).
+pub const LOGIN_PAGE: &str = "/login";
+
+/// The layer in front of every route: resolves the caller and applies the row's `allow`.
+pub async fn authorize(
+    State((state, allow)): State<(AppState, Allow)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let actor = match resolve(&state, request.headers()).await {
+        Ok(actor) => actor,
+        Err(e) => return e.into_response(),
+    };
+    if !allow.admits(actor.kind()) {
+        let is_page = !request.uri().path().starts_with("/api/");
+        return match actor {
+            Actor::Anonymous if is_page => Redirect::to(LOGIN_PAGE).into_response(),
+            Actor::Anonymous => {
+                ApiError::Unauthorized("log in or send `Authorization: Bearer <token>`".into())
+                    .into_response()
+            }
+            other => ApiError::Forbidden(format!(
+                "a {} may not do this (allowed: {})",
+                other.kind().name(),
+                allow
+                    .kinds()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into_response(),
+        };
+    }
+    request.extensions_mut().insert(actor);
+    next.run(request).await
+}
+
+/// The caller of a request: from the bearer token or session cookie, else anonymous.
+pub async fn resolve(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Actor, ApiError> {
+    let Some(token) = super::session::token_from_headers(headers) else {
+        return Ok(Actor::Anonymous);
+    };
+    let now = state.now();
+    state
+        .db
+        .call(move |conn| super::session::resolve(conn, &token, now).map_err(ApiError::from))
+        .await
+}
+
+/// Handlers take `actor: Actor` to learn who called; [`authorize`] put it there.
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Actor>().cloned().ok_or_else(|| {
+            ApiError::internal(std::io::Error::other(
+                "route registered without the authorization layer",
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_unique_and_well_formed() {
+        for (i, a) in MATRIX.iter().enumerate() {
+            assert!(a.path.starts_with('/'), "{}", a.path);
+            assert!(!a.summary.is_empty());
+            for b in &MATRIX[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "duplicate row {} {}",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+}

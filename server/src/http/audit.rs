@@ -1,0 +1,49 @@
+//! The audit log: recent entries and chain verification.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use crate::audit::{self, Entry, Verification};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::get;
+use serde::Deserialize;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/audit", get(recent)),
+        Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify)),
+    ]
+}
+
+/// `?limit=` for the recent entries (default 100, at most 1000).
+#[derive(Debug, Deserialize)]
+pub struct RecentQuery {
+    /// How many.
+    pub limit: Option<u32>,
+}
+
+async fn recent(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RecentQuery>,
+) -> Result<Json<Vec<Entry>>, ApiError> {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    Ok(Json(
+        state
+            .db
+            .call(move |c| audit::recent(c, limit).map_err(ApiError::from))
+            .await?,
+    ))
+}
+
+async fn verify(State(state): State<AppState>) -> Result<Json<Verification>, ApiError> {
+    Ok(Json(
+        state
+            .db
+            .call(|c| audit::verify(c).map_err(ApiError::from))
+            .await?,
+    ))
+}

@@ -1,0 +1,111 @@
+//! Devices: a manager creates and revokes them; a device enrols with its one-time token.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Actor;
+use crate::domain::devices::{self, DeviceError, DeviceInfo, NewDevice};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use gatehouse_credential::Zone;
+use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
+use serde::Deserialize;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::POST, "/api/v1/devices", post(create)),
+        Endpoint::new(Method::GET, "/api/v1/devices", get(list)),
+        Endpoint::new(Method::DELETE, "/api/v1/devices/{id}", delete(revoke)),
+        Endpoint::new(Method::POST, "/api/v1/devices/enrol", post(enrol)),
+    ]
+}
+
+impl From<DeviceError> for ApiError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::BadToken => ApiError::Unauthorized(e.to_string()),
+            DeviceError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            DeviceError::Invalid(m) => ApiError::invalid(m),
+            DeviceError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// `POST /api/v1/devices` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateDevice {
+    /// `gate` or `kiosk`.
+    pub kind: DeviceKind,
+    /// A name people recognise, e.g. "Building 2 lobby gate".
+    pub name: String,
+    /// For a gate: the door it guards.
+    #[serde(default)]
+    pub zone: Option<Zone>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<CreateDevice>,
+) -> Result<(StatusCode, Json<NewDevice>), ApiError> {
+    let now = state.now();
+    let created = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let d = devices::create(&tx, &actor, body.kind, &body.name, body.zone.as_ref(), now)?;
+            tx.commit()?;
+            Ok::<_, ApiError>(d)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
+    Ok(Json(
+        state
+            .db
+            .call(|c| devices::list(c).map_err(ApiError::from))
+            .await?,
+    ))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            devices::revoke(&tx, &actor, &id, now)?;
+            tx.commit()?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enrol(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let now = state.now();
+    let enrolled = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let r = devices::enrol(&tx, &body.token, now)?;
+            tx.commit()?;
+            Ok::<_, ApiError>(r)
+        })
+        .await?;
+    tracing::info!(device = %enrolled.device_id, kind = ?enrolled.kind, "device enrolled");
+    Ok(Json(enrolled))
+}

@@ -1,0 +1,196 @@
+//! The one error type every handler returns. 4xx variants carry a message a person can act
+//! on; everything else is an opaque 500 whose cause chain goes to the log.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_credential::api::ErrorBody;
+
+/// An error answer of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (bad JSON, missing query parameter).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no or invalid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the request conflicts with the current state; `code` is stable for clients.
+    #[error("{message}")]
+    Conflict {
+        /// e.g. `already_exists`, `refund_rules_unmet`.
+        code: &'static str,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// 422: well-formed but invalid values; `code` is stable for clients.
+    #[error("{message}")]
+    Unprocessable {
+        /// e.g. `invalid`, `period_too_long`.
+        code: &'static str,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// 429: too many attempts; retry after the given seconds.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests {
+        /// Seconds until the next attempt may succeed.
+        retry_after_secs: u64,
+    },
+    /// 500: anything unexpected. The cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    /// A 422 with code `invalid`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::Unprocessable {
+            code: "invalid",
+            message: message.into(),
+        }
+    }
+
+    /// A 409 with code `conflict`.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code: "conflict",
+            message: message.into(),
+        }
+    }
+
+    /// An opaque 500 wrapping `cause`.
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(cause))
+    }
+
+    /// The status and stable code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// Every chained cause of `e`, joined for the log.
+pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(cause = %cause_chain(cause.as_ref()), "request failed");
+                "something went wrong on the server; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: code.to_owned(),
+                message,
+            }),
+        )
+            .into_response();
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as J;
+        match r {
+            J::JsonDataError(e) => {
+                ApiError::invalid(format!("the JSON body does not fit: {}", cause_chain(&e)))
+            }
+            J::JsonSyntaxError(e) => {
+                ApiError::BadRequest(format!("the body is not valid JSON: {}", cause_chain(&e)))
+            }
+            J::MissingJsonContentType(_) => ApiError::BadRequest(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ),
+            other => ApiError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(format!("bad query string: {}", r.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::NotFound(format!("no such resource: {}", r.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let e = ApiError::internal(std::io::Error::other("disk on fire at /secret/path"));
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn statuses_match_variants() {
+        assert_eq!(
+            ApiError::invalid("x").status_and_code(),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+        );
+        assert_eq!(
+            ApiError::conflict("x").status_and_code().0,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            ApiError::NotFound("x".into()).status_and_code().1,
+            "not_found"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! The Gatehouse server: the front desk's system of record, the credential signer and the
+//! source of gate sync. See `README-dev.md` for where things go.
+
+pub mod audit;
+pub mod auth;
+pub mod changes;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod signing;
+pub mod startup;
+pub mod state;
+
+pub use config::{Cli, Config};
+pub use startup::{Application, StartupError};
+
+/// The line printed to stdout once the server is ready (the contract the harness waits for).
+pub fn ready_line(addr: std::net::SocketAddr) -> String {
+    format!("gatehouse-server listening on http://{addr}")
+}

@@ -1,0 +1,34 @@
+//! What every handler can reach.
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::db::Db;
+use chrono::{DateTime, Utc};
+use gatehouse_credential::Signer;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// Shared state of the running server; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database handle.
+    pub db: Db,
+    /// The credential signing key.
+    pub signer: Arc<Signer>,
+    /// The configuration it started with.
+    pub config: Arc<Config>,
+    /// Recent login failures.
+    pub throttle: Arc<Mutex<LoginThrottle>>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Becomes `true` when the server is shutting down, so long polls answer at once.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// The current time; the one place handlers read the clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,133 @@
+//! Spawning the server for a test.
+
+use gatehouse_server::config::Secret;
+use gatehouse_server::{Application, Config};
+use reqwest::{Client, Method, Response};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: Client,
+    pub dir: tempfile::TempDir,
+    pub state: gatehouse_server::state::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Starts a server with a fresh data directory.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path());
+    config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    spawn_with(config, dir).await
+}
+
+/// Starts a server with `config` over `dir`.
+pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
+    let app = Application::build(config).await.expect("server builds");
+    let addr = app.local_addr().unwrap();
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: Client::new(),
+        dir,
+        state,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Logs in and returns the bearer token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "login as {username}");
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a desk account and returns its token.
+    pub async fn desk(&self, admin: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/staff",
+                Some(admin),
+                json!({"username": "desk1", "role": "desk", "password": "desk-password-1"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        self.login("desk1", "desk-password-1").await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+        self.dir
+    }
+}
+
+/// The `error` code of an error body.
+pub async fn error_code(r: Response) -> String {
+    let v: Value = r.json().await.expect("JSON error body");
+    assert!(
+        v["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "error has a message: {v}"
+    );
+    v["error"].as_str().unwrap().to_owned()
+}

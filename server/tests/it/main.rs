@@ -1,0 +1,7 @@
+//! Integration tests: each spawns the real server on 127.0.0.1 port 0 with a fresh data dir
+//! and talks to it over HTTP.
+
+mod app;
+mod authz;
+mod ops;
+mod platform;

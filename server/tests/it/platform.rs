@@ -1,0 +1,262 @@
+//! Login and its rate limit, the audit chain, device enrolment.
+
+use crate::app::{TestApp, error_code, spawn_app};
+use serde_json::{Value, json};
+
+/// A device of `kind` with a working API key: returns (device id, api key).
+pub async fn enrol_device(app: &TestApp, admin: &str, kind: &str) -> (String, String) {
+    let r = app
+        .post(
+            "/api/v1/devices",
+            Some(admin),
+            json!({"kind": kind, "name": format!("test {kind}")}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let token = created["enrolment_token"].as_str().unwrap();
+    let r = app
+        .post("/api/v1/devices/enrol", None, json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let enrolled: gatehouse_credential::api::device::EnrolResponse = r.json().await.unwrap();
+    assert_eq!(enrolled.device_id, created["device_id"].as_str().unwrap());
+    (enrolled.device_id, enrolled.api_key)
+}
+
+#[tokio::test]
+async fn enrolment_token_works_once_and_a_revoked_device_is_locked_out() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/devices",
+            Some(&admin),
+            json!({"kind": "gate", "name": "B2 lobby", "zone": {"building": 2, "class": "entrance"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let token = created["enrolment_token"].as_str().unwrap();
+    let r = app
+        .post("/api/v1/devices/enrol", None, json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let key = r.json::<Value>().await.unwrap()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post("/api/v1/devices/enrol", None, json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 401, "a token is single-use");
+    // The gate is a gate: it may not list devices, staff may.
+    assert_eq!(app.get("/api/v1/devices", Some(&key)).await.status(), 403);
+    let list: Value = app
+        .get("/api/v1/devices", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["state"], "enrolled");
+    assert_eq!(list[0]["zone"]["building"], 2);
+    assert!(!list.to_string().contains(&key), "the key is never listed");
+    // Revoked: the key no longer authenticates.
+    let id = created["device_id"].as_str().unwrap();
+    let r = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/devices/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get("/api/v1/devices", Some(&key)).await.status(), 401);
+    // A floor door without a floor is refused with a reason.
+    let r = app
+        .post(
+            "/api/v1/devices",
+            Some(&admin),
+            json!({"kind": "gate", "name": "x", "zone": {"building": 2, "class": "floor"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+}
+
+#[tokio::test]
+async fn login_gives_a_token_and_cookie_and_wrong_password_is_401() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "admin", "password": crate::app::ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["role"], "manager");
+    let token = v["token"].as_str().unwrap();
+    let me: Value = app
+        .get("/api/v1/auth/me", Some(token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "admin");
+    // The cookie alone also authenticates (the pages use it).
+    let pair = cookie.split(';').next().unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "admin", "password": "wrong-password"}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "nobody", "password": "wrong-password"}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_after_five_failures_even_with_the_right_password() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let r = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "admin", "password": "guess-guess"}),
+            )
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "admin", "password": crate::app::ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 900);
+    assert_eq!(error_code(r).await, "too_many_requests");
+}
+
+#[tokio::test]
+async fn staff_creation_is_validated_and_audited() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"username": "amy", "role": "desk", "password": "short"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"username": "amy", "role": "boss", "password": "long-enough-pw"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"username": "amy", "role": "desk", "password": "long-enough-pw"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            json!({"username": "amy", "role": "desk", "password": "long-enough-pw"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let log: Value = app
+        .get("/api/v1/audit", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let newest = &log[0];
+    assert_eq!(newest["action"], "staff.create");
+    assert_eq!(newest["actor"], "manager:admin");
+    assert!(
+        !newest["details"]
+            .as_str()
+            .unwrap()
+            .contains("long-enough-pw")
+    );
+}
+
+#[tokio::test]
+async fn audit_chain_verifies_and_reports_the_first_tampered_entry() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for name in ["amy", "bob", "cal"] {
+        let r = app
+            .post(
+                "/api/v1/staff",
+                Some(&admin),
+                json!({"username": name, "role": "desk", "password": "long-enough-pw"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let v: Value = app
+        .get("/api/v1/audit/verify", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["entries"], 4, "admin bootstrap + 3 accounts");
+    // Someone with the database file edits entry 3 behind the server's back.
+    let db = rusqlite::Connection::open(app.dir.path().join("gatehouse.db")).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET details = '{\"username\":\"mallory\"}' WHERE seq = 3;",
+    )
+    .unwrap();
+    let v: Value = app
+        .get("/api/v1/audit/verify", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["first_bad_seq"], 3);
+}
