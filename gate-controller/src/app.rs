@@ -427,3 +427,23 @@ fn install_panic_lock(relay: Arc<Mutex<DoorRelay<OutPin>>>) {
         previous(info);
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::door::SimPin;
+
+    #[test]
+    fn a_panic_anywhere_leaves_the_relay_locked() {
+        let pin = SimPin::new();
+        let relay = Arc::new(Mutex::new(
+            DoorRelay::new(OutPin::Sim(pin.clone()), false).unwrap(),
+        ));
+        relay.lock().unwrap().unlock().unwrap();
+        assert!(pin.is_set_high(), "unlocked before the panic");
+        install_panic_lock(relay);
+        let crashed = std::thread::spawn(|| panic!("simulated bug in the shell")).join();
+        assert!(crashed.is_err());
+        assert!(!pin.is_set_high(), "the panic hook locked the relay");
+    }
+}

@@ -8,6 +8,7 @@
 use crate::core::WallClock;
 use chrono::{DateTime, Duration, Utc};
 use std::path::PathBuf;
+use std::time::Instant;
 use thiserror::Error;
 
 /// The env var that shifts the gate's wall clock, for end-to-end tests only.
@@ -75,7 +76,9 @@ pub struct Clock {
     sim_offset: Duration,
     last_trusted: Option<DateTime<Utc>>,
     last_saved: Option<DateTime<Utc>>,
-    server_skew: Option<Duration>,
+    /// The server's clock at the last snapshot and when it arrived: extrapolated with the
+    /// monotonic clock, so a wall clock that NTP fixes later is trusted again.
+    server_anchor: Option<(DateTime<Utc>, Instant)>,
     ntp_flag: Option<PathBuf>,
 }
 
@@ -91,7 +94,7 @@ impl Clock {
             sim_offset: sim_offset.unwrap_or_default(),
             last_trusted,
             last_saved: last_trusted,
-            server_skew: None,
+            server_anchor: None,
             ntp_flag,
         }
     }
@@ -104,12 +107,12 @@ impl Clock {
     /// The wall clock now, trusted or not.
     pub fn wall(&mut self) -> WallClock {
         let synchronised = self.ntp_flag.as_ref().map(|p| p.exists());
-        let wall = assess(
-            self.reading(),
-            self.last_trusted,
-            self.server_skew,
-            synchronised,
-        );
+        let reading = self.reading();
+        let server_skew = self.server_anchor.and_then(|(server, at)| {
+            let elapsed = Duration::from_std(at.elapsed()).ok()?;
+            Some(reading - (server + elapsed))
+        });
+        let wall = assess(reading, self.last_trusted, server_skew, synchronised);
         if let WallClock::Trusted(t) = wall {
             self.last_trusted = Some(self.last_trusted.map_or(t, |lt| lt.max(t)));
         }
@@ -118,7 +121,7 @@ impl Clock {
 
     /// Notes the server's clock from a snapshot.
     pub fn note_server_time(&mut self, server_time: DateTime<Utc>) {
-        self.server_skew = Some(self.reading() - server_time);
+        self.server_anchor = Some((server_time, Instant::now()));
     }
 
     /// A trusted time to persist, at most once a minute.
@@ -196,6 +199,17 @@ mod tests {
         );
         let err = parse_sim_offset(Some("1h")).unwrap_err().to_string();
         assert!(err.contains(SIM_OFFSET_ENV) && err.contains("1h"), "{err}");
+    }
+
+    #[test]
+    fn server_time_distrusts_a_wrong_clock_until_it_is_right() {
+        let mut c = Clock::new(None, None, None);
+        // The server says it is three hours later than this machine thinks.
+        c.note_server_time(Utc::now() + Duration::hours(3));
+        assert!(!c.wall().is_trusted());
+        // NTP sets the clock right (simulated by the offset): trusted again.
+        c.sim_offset = Duration::hours(3);
+        assert!(c.wall().is_trusted());
     }
 
     #[test]

@@ -132,6 +132,7 @@ async fn every_denial_reason_reaches_the_journal_and_the_server() {
         (213, RevocationReason::SignedOut, "signed_out"),
         (214, RevocationReason::Reissued, "reissued"),
     ];
+    let pushed = std::time::Instant::now();
     for (card, reason, name) in revocations {
         stub.push(ChangeEvent::Revoked {
             card_id: gatehouse_credential::CardId(card),
@@ -142,6 +143,11 @@ async fn every_denial_reason_reaches_the_journal_and_the_server() {
     }
     gate.wait_for(5, "revocations synced", |s| s["sync"]["cursor"] == 5)
         .await;
+    assert!(
+        pushed.elapsed() < Duration::from_secs(1),
+        "revocations took {:?} to reach the gate",
+        pushed.elapsed()
+    );
     for (text, _) in &cases {
         gate.scan(text);
     }
@@ -364,4 +370,48 @@ async fn sigterm_and_sigint_right_after_ready_exit_cleanly() {
         assert!(log.contains("gate stopped; relay locked"), "{log}");
         assert!(!dir.path().join("scanner").exists(), "sim link removed");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_server_away_the_gate_keeps_deciding_and_uploads_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut gate, stub, _) = start_synced(dir.path(), GateOptions::default()).await;
+    stub.lock().offline = true;
+    let s = gate
+        .wait_for(10, "server seen away", |s| {
+            s["sync"]["server_reachable"] == false
+        })
+        .await;
+    assert!(
+        s["sync"]["last_error"].as_str().unwrap().contains("503"),
+        "{s:#}"
+    );
+    gate.scan(&pass(700));
+    gate.scan(&pass(701));
+    let s = gate
+        .wait_for(5, "offline decisions", |s| decisions(s).len() == 2)
+        .await;
+    assert_eq!(
+        decisions(&s),
+        vec![(Some(700), true, None), (Some(701), true, None)]
+    );
+    assert!(s["journal"]["pending_uploads"].as_u64().unwrap() >= 2);
+    assert!(
+        stub.lock()
+            .stored
+            .iter()
+            .all(|e| e.card_id.is_none() || e.card_id.unwrap().0 < 700)
+    );
+    stub.lock().offline = false;
+    gate.wait_for(10, "uploads after the server is back", |s| {
+        s["journal"]["pending_uploads"] == 0 && s["sync"]["server_reachable"] == true
+    })
+    .await;
+    let cards: Vec<u32> = stub
+        .lock()
+        .stored
+        .iter()
+        .filter_map(|e| e.card_id.map(|c| c.0))
+        .collect();
+    assert!(cards.contains(&700) && cards.contains(&701), "{cards:?}");
 }

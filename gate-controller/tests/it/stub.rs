@@ -32,6 +32,8 @@ pub struct Inner {
     /// How many times each id was received (retries included).
     pub received: HashMap<uuid::Uuid, u32>,
     pub enrolled: bool,
+    /// While set, every call answers 503, as a server that is down behind a proxy would.
+    pub offline: bool,
 }
 
 #[derive(Clone)]
@@ -166,6 +168,9 @@ async fn enrol(State(stub): State<Stub>, Json(req): Json<EnrolRequest>) -> Respo
 }
 
 async fn snapshot(State(stub): State<Stub>, headers: HeaderMap) -> Response {
+    if stub.lock().offline {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "offline", "server is down");
+    }
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "unauthorised", "bad device key");
     }
@@ -186,6 +191,9 @@ async fn changes(
     headers: HeaderMap,
     Query(q): Query<ChangesQuery>,
 ) -> Response {
+    if stub.lock().offline {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "offline", "server is down");
+    }
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "unauthorised", "bad device key");
     }
@@ -223,6 +231,9 @@ async fn journal(
     headers: HeaderMap,
     Json(upload): Json<JournalUpload>,
 ) -> Response {
+    if stub.lock().offline {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "offline", "server is down");
+    }
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "unauthorised", "bad device key");
     }
