@@ -74,6 +74,8 @@ impl Application {
         let db = Db::open(&dir.join("gatehouse.db"))?;
         let initial_admin_password = ensure_admin(&db, &config).await?;
         crate::domain::first_start(&db, chrono::Utc::now()).await?;
+        // Personal data past the retention period is purged daily (server-desk).
+        tokio::spawn(crate::domain::retention::run_daily(db.clone()));
 
         let listener =
             TcpListener::bind(config.listen)

@@ -47,6 +47,7 @@ const fn rule(
 
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
+const PUT: Method = Method::PUT;
 const DELETE: Method = Method::DELETE;
 const ANYONE: Allow = Allow::ANYONE;
 const STAFF: Allow = Allow::STAFF;
@@ -138,7 +139,200 @@ pub const MATRIX: &[Rule] = &[
         "devices",
         "Exchange an enrolment token for the device's API key",
     ),
+    // front desk (server-desk): renovations, workers, cards, deposits, visitors, kiosk, retention
+    rule(
+        GET,
+        "/api/v1/renovations",
+        STAFF,
+        "renovations",
+        "List renovations",
+    ),
+    rule(
+        POST,
+        "/api/v1/renovations",
+        STAFF,
+        "renovations",
+        "Register a renovation (at most 3 months)",
+    ),
+    rule(
+        GET,
+        "/api/v1/renovations/{id}",
+        STAFF,
+        "renovations",
+        "A renovation with workers, cards, extensions, ledger and refund rules",
+    ),
+    rule(
+        PUT,
+        "/api/v1/renovations/{id}/documents",
+        STAFF,
+        "renovations",
+        "Record checklist documents as received or missing",
+    ),
+    rule(
+        PUT,
+        "/api/v1/renovations/{id}/progress",
+        STAFF,
+        "renovations",
+        "Record inspection, occupancy, downstairs sign-off and presented papers",
+    ),
+    rule(
+        POST,
+        "/api/v1/renovations/{id}/extensions",
+        STAFF,
+        "renovations",
+        "Extend a renovation (at most 3 months more); cards follow without reprint",
+    ),
+    rule(
+        POST,
+        "/api/v1/renovations/{id}/workers",
+        STAFF,
+        "renovations",
+        "Register a worker on a renovation",
+    ),
+    rule(
+        POST,
+        "/api/v1/renovations/{id}/ledger",
+        STAFF,
+        "deposits",
+        "Record a deposit, rubbish-removal fee or deduction",
+    ),
+    rule(
+        GET,
+        "/api/v1/renovations/{id}/refund-check",
+        STAFF,
+        "deposits",
+        "Every refund rule with met/unmet and why",
+    ),
+    rule(
+        POST,
+        "/api/v1/renovations/{id}/refund",
+        STAFF,
+        "deposits",
+        "Refund the deposit (409 unless every rule holds)",
+    ),
+    rule(
+        POST,
+        "/api/v1/workers/{id}/card",
+        STAFF,
+        "cards",
+        "Issue a worker's card",
+    ),
+    rule(
+        POST,
+        "/api/v1/cards/return",
+        STAFF,
+        "cards",
+        "Take a card back by its scanned text",
+    ),
+    rule(
+        GET,
+        "/api/v1/cards/outstanding",
+        STAFF,
+        "cards",
+        "Worker cards not yet returned, overdue first",
+    ),
+    rule(
+        POST,
+        "/api/v1/cards/{id}/reprint",
+        STAFF,
+        "cards",
+        "Reprint a worker card (the old one is revoked)",
+    ),
+    rule(
+        POST,
+        "/api/v1/cards/{id}/lost",
+        STAFF,
+        "cards",
+        "Declare a card lost (revoked, fee deducted)",
+    ),
+    rule(
+        POST,
+        "/api/v1/cards/{id}/revoke",
+        STAFF,
+        "cards",
+        "Revoke a card",
+    ),
+    rule(
+        POST,
+        "/api/v1/visitors",
+        STAFF,
+        "visitors",
+        "Register a visitor and issue a pass",
+    ),
+    rule(
+        GET,
+        "/api/v1/visitors/on-site",
+        STAFF,
+        "visitors",
+        "Visitors on site now",
+    ),
+    rule(
+        POST,
+        "/api/v1/visitors/cards/{id}/sign-out",
+        STAFF,
+        "visitors",
+        "Sign a visitor pass out",
+    ),
+    rule(
+        POST,
+        "/api/v1/deny-list",
+        STAFF,
+        "visitors",
+        "Add a person to the visitor deny list",
+    ),
+    rule(
+        POST,
+        "/api/v1/invites",
+        STAFF,
+        "visitors",
+        "Create a visitor invite code for the kiosk",
+    ),
+    rule(
+        POST,
+        "/api/v1/retention/run",
+        MANAGER,
+        "retention",
+        "Purge personal data past the retention period now",
+    ),
+    rule(
+        GET,
+        "/api/v1/kiosk/units",
+        KIOSK_ONLY,
+        "kiosk",
+        "Units a visitor can pick",
+    ),
+    rule(
+        POST,
+        "/api/v1/kiosk/visitors",
+        KIOSK_ONLY,
+        "kiosk",
+        "Register a visitor at the kiosk",
+    ),
+    rule(
+        POST,
+        "/api/v1/kiosk/invites/redeem",
+        KIOSK_ONLY,
+        "kiosk",
+        "Redeem an invite code",
+    ),
+    rule(
+        POST,
+        "/api/v1/kiosk/sign-out",
+        KIOSK_ONLY,
+        "kiosk",
+        "Sign a visitor out by pass text or short id",
+    ),
+    rule(
+        POST,
+        "/api/v1/kiosk/worker-cards",
+        KIOSK_ONLY,
+        "kiosk",
+        "A worker collects their card",
+    ),
 ];
+
+// Used by the front-desk rows.
+const KIOSK_ONLY: Allow = Allow::KIOSK;
 
 /// The row for `method` and `path`, if there is one.
 pub fn find(method: &Method, path: &str) -> Option<&'static Rule> {

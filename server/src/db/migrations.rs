@@ -117,6 +117,124 @@ CREATE INDEX gate_events_by_at ON gate_events(at);
 CREATE INDEX gate_events_by_card ON gate_events(card_id);
 "#,
     ),
+    // 4: front desk — renovations, extensions, workers, visitors, cards, ledger, deny list, invites.
+    M::up(
+        r#"
+CREATE TABLE renovations (
+    id                    INTEGER PRIMARY KEY,
+    code                  TEXT NOT NULL UNIQUE,
+    unit_id               INTEGER NOT NULL REFERENCES units(id),
+    owner_name            TEXT,
+    contractor            TEXT,
+    supervisor_name       TEXT,
+    supervisor_phone      TEXT,
+    start_date            TEXT NOT NULL,
+    original_end_date     TEXT NOT NULL,
+    end_date              TEXT NOT NULL,
+    waterproofing         INTEGER NOT NULL,
+    documents             TEXT NOT NULL,
+    inspection_passed_on  TEXT,
+    occupied_on           TEXT,
+    downstairs_signed_off INTEGER NOT NULL DEFAULT 0,
+    certificate_presented INTEGER NOT NULL DEFAULT 0,
+    receipt_presented     INTEGER NOT NULL DEFAULT 0,
+    created_at            TEXT NOT NULL,
+    created_by            TEXT NOT NULL,
+    refunded_at           TEXT,
+    purged_at             TEXT
+);
+CREATE TABLE renovation_extensions (
+    id            INTEGER PRIMARY KEY,
+    renovation_id INTEGER NOT NULL REFERENCES renovations(id),
+    previous_end  TEXT NOT NULL,
+    new_end       TEXT NOT NULL,
+    approved_by   TEXT NOT NULL,
+    at            TEXT NOT NULL
+);
+CREATE TABLE workers (
+    id            INTEGER PRIMARY KEY,
+    renovation_id INTEGER NOT NULL REFERENCES renovations(id),
+    name          TEXT,
+    phone         TEXT,
+    id_hash       TEXT,
+    id_last4      TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    purged_at     TEXT
+);
+CREATE INDEX workers_by_renovation ON workers(renovation_id);
+CREATE TABLE visitors (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT,
+    unit_id       INTEGER NOT NULL REFERENCES units(id),
+    host_name     TEXT,
+    purpose       TEXT,
+    party_size    INTEGER NOT NULL,
+    phone         TEXT,
+    registered_at TEXT NOT NULL,
+    registered_by TEXT NOT NULL,
+    signed_out_at TEXT,
+    purged_at     TEXT
+);
+CREATE INDEX visitors_by_registered ON visitors(registered_at);
+CREATE TABLE cards (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind              TEXT NOT NULL CHECK (kind IN ('worker', 'visitor')),
+    worker_id         INTEGER REFERENCES workers(id),
+    visitor_id        INTEGER REFERENCES visitors(id),
+    short_id          TEXT NOT NULL UNIQUE,
+    state             TEXT NOT NULL CHECK (state IN ('active', 'returned', 'lost', 'revoked', 'reissued', 'signed_out')),
+    not_before        INTEGER NOT NULL,
+    printed_not_after INTEGER NOT NULL,
+    not_after         INTEGER NOT NULL,
+    issued_at         TEXT NOT NULL,
+    issued_by         TEXT NOT NULL,
+    ended_at          TEXT,
+    ended_by          TEXT,
+    replaced_by       INTEGER REFERENCES cards(id),
+    CHECK ((worker_id IS NULL) <> (visitor_id IS NULL))
+);
+CREATE INDEX cards_by_worker ON cards(worker_id);
+CREATE INDEX cards_by_visitor ON cards(visitor_id);
+CREATE INDEX cards_by_state ON cards(state, not_after);
+CREATE TABLE ledger (
+    id            INTEGER PRIMARY KEY,
+    renovation_id INTEGER NOT NULL REFERENCES renovations(id),
+    kind          TEXT NOT NULL CHECK (kind IN ('deposit', 'rubbish_fee', 'deduction', 'refund')),
+    amount_cents  INTEGER NOT NULL CHECK (amount_cents >= 0),
+    receipt_no    TEXT,
+    note          TEXT NOT NULL DEFAULT '',
+    card_id       INTEGER REFERENCES cards(id),
+    at            TEXT NOT NULL,
+    by            TEXT NOT NULL
+);
+CREATE INDEX ledger_by_renovation ON ledger(renovation_id);
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TABLE deny_list (
+    id           INTEGER PRIMARY KEY,
+    name_key     TEXT NOT NULL,
+    name_masked  TEXT NOT NULL,
+    phone_digits TEXT,
+    reason       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL
+);
+CREATE INDEX deny_list_by_name ON deny_list(name_key);
+CREATE TABLE invites (
+    code        TEXT PRIMARY KEY,
+    visitor     TEXT NOT NULL,
+    valid_on    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    redeemed_at TEXT,
+    visitor_id  INTEGER REFERENCES visitors(id),
+    purged_at   TEXT
+);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -2,6 +2,17 @@
 
 pub mod devices;
 pub mod staff;
+// front desk (server-desk)
+pub mod card;
+pub mod deposit;
+pub mod desk_error;
+pub mod desk_settings;
+pub mod privacy;
+pub mod refund;
+pub mod renovation;
+pub mod retention;
+pub mod visitor;
+pub mod worker;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

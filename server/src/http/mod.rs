@@ -7,6 +7,8 @@ pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod renovations;
+pub mod visitors;
 
 use crate::auth::matrix;
 use crate::state::AppState;
@@ -46,6 +48,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         auth::endpoints(),
         audit::endpoints(),
         devices::endpoints(),
+        renovations::endpoints(),
+        visitors::endpoints(),
     ]
     .into_iter()
     .flatten()

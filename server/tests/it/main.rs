@@ -5,3 +5,4 @@ mod app;
 mod authz;
 mod ops;
 mod platform;
+mod desk;

@@ -1,0 +1,73 @@
+//! The error of every front-desk domain operation (renovations, workers, cards, deposits,
+//! visitors, retention), mapped to HTTP in `http/renovations.rs`.
+
+use super::refund::RuleResult;
+
+/// Why a front-desk operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// No such thing (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A value is invalid (422) with a stable code.
+    #[error("{message}")]
+    Invalid {
+        /// e.g. `period_too_long`.
+        code: &'static str,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// The request conflicts with the current state (409) with a stable code.
+    #[error("{message}")]
+    Conflict {
+        /// e.g. `card_not_active`.
+        code: &'static str,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// The refund was refused because these rules do not hold (409 `refund_rules_unmet`).
+    #[error("the deposit cannot be refunded: {}", unmet_text(.0))]
+    RefundRefused(Vec<RuleResult>),
+    /// A deny-listed visitor (403 `see_front_desk`; the message stays neutral).
+    #[error("please see the front desk")]
+    SeeFrontDesk,
+    /// The claims could not be signed (a programming or data error).
+    #[error("cannot issue the credential: {0}")]
+    Issue(#[from] gatehouse_credential::IssueError),
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] rusqlite::Error),
+    /// The database thread is gone.
+    #[error(transparent)]
+    DbThread(#[from] crate::db::DbError),
+}
+
+fn unmet_text(rules: &[RuleResult]) -> String {
+    rules
+        .iter()
+        .filter(|r| !r.met)
+        .map(|r| format!("{} ({})", r.title, r.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl DeskError {
+    /// A 422 with `code`.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        DeskError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 409 with `code`.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        DeskError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Front-desk results.
+pub type DeskResult<T> = Result<T, DeskError>;

@@ -1,0 +1,733 @@
+//! Renovation registrations (装修备案): the period rule (at most three calendar months, and
+//! three more per extension), the document checklist, and the facts the refund rules read.
+
+use super::desk_error::{DeskError, DeskResult};
+use super::desk_settings::{self, Unit};
+use super::privacy;
+use crate::auth::Actor;
+use crate::db::ts;
+use crate::{audit, changes};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use gatehouse_credential::api::gate::ChangeEvent;
+use gatehouse_credential::{CardId, UtcMinute};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The longest a registration or one extension may run, in calendar months.
+pub const MAX_PERIOD_MONTHS: u32 = 3;
+
+/// One item of the renovation file (the brief's checklist).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Document {
+    /// The owner's application (装修申请表).
+    Application,
+    /// The owner's commitment letter (装修承诺书).
+    CommitmentLetter,
+    /// Floor plans (平面图).
+    FloorPlans,
+    /// The contractor's business licence (营业执照).
+    BusinessLicence,
+    /// The contractor's qualification certificate (资质证书).
+    QualificationCertificate,
+    /// The construction plan (施工方案).
+    ConstructionPlan,
+    /// The site supervisor's ID (现场负责人身份证).
+    SupervisorId,
+    /// The site supervisor's photo (现场负责人照片).
+    SupervisorPhoto,
+    /// The worker register with each worker's ID and photo (施工人员登记表).
+    WorkerRegister,
+    /// The owner's commitment when the original waterproofing is broken (防水业主承诺书).
+    WaterproofingCommitment,
+}
+
+impl Document {
+    /// Every item, in checklist order.
+    pub const ALL: [Document; 10] = [
+        Document::Application,
+        Document::CommitmentLetter,
+        Document::FloorPlans,
+        Document::BusinessLicence,
+        Document::QualificationCertificate,
+        Document::ConstructionPlan,
+        Document::SupervisorId,
+        Document::SupervisorPhoto,
+        Document::WorkerRegister,
+        Document::WaterproofingCommitment,
+    ];
+
+    /// The item's name in English.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Document::Application => "Owner's application",
+            Document::CommitmentLetter => "Owner's commitment letter",
+            Document::FloorPlans => "Floor plans",
+            Document::BusinessLicence => "Business licence",
+            Document::QualificationCertificate => "Qualification certificate",
+            Document::ConstructionPlan => "Construction plan",
+            Document::SupervisorId => "Site supervisor's ID",
+            Document::SupervisorPhoto => "Site supervisor's photo",
+            Document::WorkerRegister => "Worker register (IDs and photos)",
+            Document::WaterproofingCommitment => "Owner's waterproofing commitment",
+        }
+    }
+
+    /// The item's name in Chinese.
+    pub const fn title_zh(self) -> &'static str {
+        match self {
+            Document::Application => "装修申请表",
+            Document::CommitmentLetter => "装修承诺书",
+            Document::FloorPlans => "平面图",
+            Document::BusinessLicence => "营业执照",
+            Document::QualificationCertificate => "资质证书",
+            Document::ConstructionPlan => "施工方案",
+            Document::SupervisorId => "现场负责人身份证",
+            Document::SupervisorPhoto => "现场负责人照片",
+            Document::WorkerRegister => "施工人员登记表",
+            Document::WaterproofingCommitment => "防水业主承诺书",
+        }
+    }
+}
+
+/// Where a renovation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Registered; work may go on.
+    Active,
+    /// The inspection passed; waiting for the refund.
+    Inspected,
+    /// The deposit was paid back; the file is closed.
+    Refunded,
+}
+
+/// A registered renovation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Renovation {
+    /// Database id.
+    pub id: i64,
+    /// The short code a worker types at the kiosk.
+    pub code: String,
+    /// The unit renovated.
+    pub unit: Unit,
+    /// The owner's name (None once purged).
+    pub owner_name: Option<String>,
+    /// The contractor's company.
+    pub contractor: Option<String>,
+    /// The site supervisor's name.
+    pub supervisor_name: Option<String>,
+    /// The site supervisor's phone.
+    pub supervisor_phone: Option<String>,
+    /// First day of work (local date).
+    pub start_date: NaiveDate,
+    /// Last day as first registered.
+    pub original_end_date: NaiveDate,
+    /// Last day of work as extended (local date, inclusive).
+    pub end_date: NaiveDate,
+    /// Whether the work breaks the original waterproofing.
+    pub waterproofing: bool,
+    /// Each checklist item: received or missing.
+    pub documents: BTreeMap<Document, bool>,
+    /// When the inspection (装修核查) passed.
+    pub inspection_passed_on: Option<NaiveDate>,
+    /// When the owner moved in after the inspection.
+    pub occupied_on: Option<NaiveDate>,
+    /// Whether the downstairs owner signed off.
+    pub downstairs_signed_off: bool,
+    /// Whether the owner presented the original registration certificate.
+    pub certificate_presented: bool,
+    /// Whether the owner presented the deposit receipt.
+    pub receipt_presented: bool,
+    /// Where it stands.
+    pub status: Status,
+    /// When registered (UTC).
+    pub created_at: String,
+    /// Which staff member registered it.
+    pub created_by: String,
+    /// When the personal data was purged, if it was.
+    pub purged_at: Option<String>,
+}
+
+impl Renovation {
+    /// The checklist items this renovation needs (the waterproofing commitment only if flagged).
+    pub fn required_documents(&self) -> Vec<Document> {
+        Document::ALL
+            .into_iter()
+            .filter(|d| *d != Document::WaterproofingCommitment || self.waterproofing)
+            .collect()
+    }
+
+    /// Required items not recorded as received.
+    pub fn missing_documents(&self) -> Vec<Document> {
+        self.required_documents()
+            .into_iter()
+            .filter(|d| !self.documents.get(d).copied().unwrap_or(false))
+            .collect()
+    }
+}
+
+/// The latest end a period starting (or continuing) from `from` may have.
+pub fn latest_end(from: NaiveDate) -> Option<NaiveDate> {
+    from.checked_add_months(Months::new(MAX_PERIOD_MONTHS))
+}
+
+/// Checks a registration period: it must end on or after its start and at most three calendar
+/// months after it.
+pub fn check_period(start: NaiveDate, end: NaiveDate) -> DeskResult<()> {
+    if end < start {
+        return Err(DeskError::invalid(
+            "period_reversed",
+            format!("the end date {end} is before the start date {start}"),
+        ));
+    }
+    match latest_end(start) {
+        Some(latest) if end <= latest => Ok(()),
+        Some(latest) => Err(DeskError::invalid(
+            "period_too_long",
+            format!(
+                "a registration covers at most {MAX_PERIOD_MONTHS} months: from {start} the end date may be {latest} at the latest, not {end}; register the rest as an extension (延期)"
+            ),
+        )),
+        None => Err(DeskError::invalid(
+            "period_too_long",
+            "the start date is out of range",
+        )),
+    }
+}
+
+/// Checks an extension: the new end must be after the current end and at most three calendar
+/// months after it.
+pub fn check_extension(current_end: NaiveDate, new_end: NaiveDate) -> DeskResult<()> {
+    if new_end <= current_end {
+        return Err(DeskError::invalid(
+            "extension_not_later",
+            format!("the new end date {new_end} must be after the current end date {current_end}"),
+        ));
+    }
+    match latest_end(current_end) {
+        Some(latest) if new_end <= latest => Ok(()),
+        Some(latest) => Err(DeskError::invalid(
+            "extension_too_long",
+            format!(
+                "an extension covers at most {MAX_PERIOD_MONTHS} months: from the current end {current_end} the new end may be {latest} at the latest, not {new_end}"
+            ),
+        )),
+        None => Err(DeskError::invalid(
+            "extension_too_long",
+            "the end date is out of range",
+        )),
+    }
+}
+
+/// What the desk types to register a renovation.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewRenovation {
+    /// The unit.
+    pub unit_id: i64,
+    /// The owner's name.
+    pub owner_name: String,
+    /// The contractor's company.
+    pub contractor: String,
+    /// The site supervisor's name.
+    pub supervisor_name: String,
+    /// The site supervisor's phone.
+    pub supervisor_phone: String,
+    /// First day of work.
+    pub start_date: NaiveDate,
+    /// Last day of work (at most three months after the start).
+    pub end_date: NaiveDate,
+    /// Whether the work breaks the original waterproofing.
+    #[serde(default)]
+    pub waterproofing: bool,
+    /// Checklist items already received.
+    #[serde(default)]
+    pub documents: BTreeMap<Document, bool>,
+}
+
+fn text(field: &str, value: &str, max: usize) -> DeskResult<String> {
+    privacy::required_text(field, value, max).map_err(|m| DeskError::invalid("invalid", m))
+}
+
+/// Registers a renovation and audits it.
+pub fn create(
+    tx: &Connection,
+    actor: &Actor,
+    new: &NewRenovation,
+    now: DateTime<Utc>,
+) -> DeskResult<Renovation> {
+    let unit = desk_settings::unit(tx, new.unit_id)?;
+    let owner = text("owner_name", &new.owner_name, 64)?;
+    let contractor = text("contractor", &new.contractor, 128)?;
+    let supervisor = text("supervisor_name", &new.supervisor_name, 64)?;
+    let phone = privacy::valid_phone(&new.supervisor_phone)
+        .map_err(|m| DeskError::invalid("invalid", format!("supervisor_{m}")))?;
+    check_period(new.start_date, new.end_date)?;
+    let documents: BTreeMap<Document, bool> = Document::ALL
+        .into_iter()
+        .map(|d| (d, new.documents.get(&d).copied().unwrap_or(false)))
+        .collect();
+    let docs_json = serde_json::to_string(&documents)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let code = loop {
+        let code = format!("R{}", privacy::random_code(5));
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM renovations WHERE code = ?1)",
+            params![code],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            break code;
+        }
+    };
+    tx.execute(
+        "INSERT INTO renovations (code, unit_id, owner_name, contractor, supervisor_name, supervisor_phone,
+            start_date, original_end_date, end_date, waterproofing, documents, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            code,
+            unit.id,
+            owner,
+            contractor,
+            supervisor,
+            phone,
+            new.start_date.to_string(),
+            new.end_date.to_string(),
+            new.waterproofing,
+            docs_json,
+            ts(now),
+            actor.audit_name()
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    audit::record(
+        tx,
+        actor,
+        "renovation.create",
+        &format!("renovation:{id}"),
+        serde_json::json!({"unit": unit.id, "start": new.start_date, "end": new.end_date, "waterproofing": new.waterproofing}),
+        now,
+    )?;
+    get(tx, id)
+}
+
+const COLUMNS: &str = "r.id, r.code, u.id, u.label, u.building, u.floor, r.owner_name, r.contractor, r.supervisor_name,
+    r.supervisor_phone, r.start_date, r.original_end_date, r.end_date, r.waterproofing, r.documents,
+    r.inspection_passed_on, r.occupied_on, r.downstairs_signed_off, r.certificate_presented, r.receipt_presented,
+    r.refunded_at, r.created_at, r.created_by, r.purged_at";
+
+fn date(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<NaiveDate> {
+    let s: String = r.get(i)?;
+    s.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn opt_date(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    let s: Option<String> = r.get(i)?;
+    s.map(|s| {
+        s.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Renovation> {
+    let docs: String = r.get(14)?;
+    let documents: BTreeMap<Document, bool> = serde_json::from_str(&docs).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let inspection_passed_on = opt_date(r, 15)?;
+    let refunded: Option<String> = r.get(20)?;
+    let building: i64 = r.get(4)?;
+    let floor: i64 = r.get(5)?;
+    Ok(Renovation {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        unit: Unit {
+            id: r.get(2)?,
+            label: r.get(3)?,
+            building: u8::try_from(building).unwrap_or(0),
+            floor: i8::try_from(floor).unwrap_or(0),
+        },
+        owner_name: r.get(6)?,
+        contractor: r.get(7)?,
+        supervisor_name: r.get(8)?,
+        supervisor_phone: r.get(9)?,
+        start_date: date(r, 10)?,
+        original_end_date: date(r, 11)?,
+        end_date: date(r, 12)?,
+        waterproofing: r.get(13)?,
+        documents,
+        inspection_passed_on,
+        occupied_on: opt_date(r, 16)?,
+        downstairs_signed_off: r.get(17)?,
+        certificate_presented: r.get(18)?,
+        receipt_presented: r.get(19)?,
+        status: if refunded.is_some() {
+            Status::Refunded
+        } else if inspection_passed_on.is_some() {
+            Status::Inspected
+        } else {
+            Status::Active
+        },
+        created_at: r.get(21)?,
+        created_by: r.get(22)?,
+        purged_at: r.get(23)?,
+    })
+}
+
+/// The renovation `id`, or 404.
+pub fn get(conn: &Connection, id: i64) -> DeskResult<Renovation> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id WHERE r.id = ?1"
+        ),
+        params![id],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| DeskError::NotFound(format!("there is no renovation {id}")))
+}
+
+/// The renovation with kiosk code `code`, if any.
+pub fn by_code(conn: &Connection, code: &str) -> DeskResult<Option<Renovation>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id WHERE r.code = ?1"),
+            params![privacy::normalise_code(code)],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Every renovation, newest first.
+pub fn list(conn: &Connection) -> DeskResult<Vec<Renovation>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id ORDER BY r.id DESC"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records received or missing checklist items.
+pub fn set_documents(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    changes: &BTreeMap<Document, bool>,
+    now: DateTime<Utc>,
+) -> DeskResult<Renovation> {
+    let mut r = get(tx, id)?;
+    refuse_if_closed(&r)?;
+    for (doc, received) in changes {
+        r.documents.insert(*doc, *received);
+    }
+    let json = serde_json::to_string(&r.documents)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "UPDATE renovations SET documents = ?1 WHERE id = ?2",
+        params![json, id],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        "renovation.documents",
+        &format!("renovation:{id}"),
+        serde_json::json!(changes),
+        now,
+    )?;
+    get(tx, id)
+}
+
+fn refuse_if_closed(r: &Renovation) -> DeskResult<()> {
+    if r.status == Status::Refunded {
+        return Err(DeskError::conflict(
+            "renovation_closed",
+            format!("renovation {} was refunded and is closed", r.id),
+        ));
+    }
+    Ok(())
+}
+
+/// Facts recorded on the way to a refund; absent fields stay as they are.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Progress {
+    /// The date the inspection passed.
+    #[serde(default)]
+    pub inspection_passed_on: Option<NaiveDate>,
+    /// The date the owner moved in.
+    #[serde(default)]
+    pub occupied_on: Option<NaiveDate>,
+    /// Whether the downstairs owner signed off.
+    #[serde(default)]
+    pub downstairs_signed_off: Option<bool>,
+    /// Whether the original registration certificate was presented.
+    #[serde(default)]
+    pub certificate_presented: Option<bool>,
+    /// Whether the deposit receipt was presented.
+    #[serde(default)]
+    pub receipt_presented: Option<bool>,
+}
+
+/// Records inspection, occupancy, sign-off and presented papers.
+pub fn set_progress(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    p: &Progress,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> DeskResult<Renovation> {
+    let r = get(tx, id)?;
+    refuse_if_closed(&r)?;
+    for (name, d) in [
+        ("inspection_passed_on", p.inspection_passed_on),
+        ("occupied_on", p.occupied_on),
+    ] {
+        if let Some(d) = d {
+            if d > today {
+                return Err(DeskError::invalid(
+                    "date_in_future",
+                    format!("{name} {d} is in the future"),
+                ));
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE renovations SET
+            inspection_passed_on = COALESCE(?1, inspection_passed_on),
+            occupied_on = COALESCE(?2, occupied_on),
+            downstairs_signed_off = COALESCE(?3, downstairs_signed_off),
+            certificate_presented = COALESCE(?4, certificate_presented),
+            receipt_presented = COALESCE(?5, receipt_presented)
+         WHERE id = ?6",
+        params![
+            p.inspection_passed_on.map(|d| d.to_string()),
+            p.occupied_on.map(|d| d.to_string()),
+            p.downstairs_signed_off,
+            p.certificate_presented,
+            p.receipt_presented,
+            id
+        ],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        "renovation.progress",
+        &format!("renovation:{id}"),
+        serde_json::json!({
+            "inspection_passed_on": p.inspection_passed_on, "occupied_on": p.occupied_on,
+            "downstairs_signed_off": p.downstairs_signed_off, "certificate_presented": p.certificate_presented,
+            "receipt_presented": p.receipt_presented,
+        }),
+        now,
+    )?;
+    get(tx, id)
+}
+
+/// One approved extension.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Extension {
+    /// The end before.
+    pub previous_end: String,
+    /// The new end.
+    pub new_end: String,
+    /// Who approved it.
+    pub approved_by: String,
+    /// When (UTC).
+    pub at: String,
+}
+
+/// The end (exclusive) of a card valid through local date `end` in the estate's zone.
+pub fn card_end(conn: &Connection, end: NaiveDate) -> DeskResult<UtcMinute> {
+    let tz = desk_settings::time_zone(conn)?;
+    let next = end
+        .succ_opt()
+        .ok_or_else(|| DeskError::invalid("invalid", "the end date is out of range"))?;
+    UtcMinute::floor(desk_settings::local_midnight(tz, next))
+        .ok_or_else(|| DeskError::invalid("invalid", "the end date is out of a credential's range"))
+}
+
+/// Extends a renovation to `new_end`: records who approved it, moves every active worker
+/// card's end and tells the gates (an `Extended` change per card), all in `tx`.
+pub fn extend(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    new_end: NaiveDate,
+    now: DateTime<Utc>,
+) -> DeskResult<(Renovation, Vec<CardId>)> {
+    let r = get(tx, id)?;
+    refuse_if_closed(&r)?;
+    check_extension(r.end_date, new_end)?;
+    tx.execute(
+        "INSERT INTO renovation_extensions (renovation_id, previous_end, new_end, approved_by, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, r.end_date.to_string(), new_end.to_string(), actor.audit_name(), ts(now)],
+    )?;
+    tx.execute(
+        "UPDATE renovations SET end_date = ?1 WHERE id = ?2",
+        params![new_end.to_string(), id],
+    )?;
+    let not_after = card_end(tx, new_end)?;
+    let cards: Vec<u32> = {
+        let mut stmt = tx.prepare(
+            "SELECT c.id FROM cards c JOIN workers w ON w.id = c.worker_id WHERE w.renovation_id = ?1 AND c.state = 'active' ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map(params![id], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for card in &cards {
+        tx.execute(
+            "UPDATE cards SET not_after = ?1 WHERE id = ?2",
+            params![not_after.0, card],
+        )?;
+        changes::append(
+            tx,
+            &ChangeEvent::Extended {
+                card_id: CardId(*card),
+                not_after,
+            },
+            now,
+        )?;
+    }
+    audit::record(
+        tx,
+        actor,
+        "renovation.extend",
+        &format!("renovation:{id}"),
+        serde_json::json!({"previous_end": r.end_date, "new_end": new_end, "cards": cards}),
+        now,
+    )?;
+    Ok((get(tx, id)?, cards.into_iter().map(CardId).collect()))
+}
+
+/// The extensions of renovation `id`, oldest first.
+pub fn extensions(conn: &Connection, id: i64) -> DeskResult<Vec<Extension>> {
+    let mut stmt = conn.prepare(
+        "SELECT previous_end, new_end, approved_by, at FROM renovation_extensions WHERE renovation_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![id], |r| {
+        Ok(Extension {
+            previous_end: r.get(0)?,
+            new_end: r.get(1)?,
+            approved_by: r.get(2)?,
+            at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// A renovation with nothing recorded yet.
+    pub(crate) fn sample() -> Renovation {
+        Renovation {
+            id: 1,
+            code: "RABCDE".into(),
+            unit: Unit {
+                id: 1,
+                label: "2-1203".into(),
+                building: 2,
+                floor: 12,
+            },
+            owner_name: Some("王小明".into()),
+            contractor: Some("Acme".into()),
+            supervisor_name: Some("李四".into()),
+            supervisor_phone: Some("13812345678".into()),
+            start_date: d("2026-01-01"),
+            original_end_date: d("2026-03-31"),
+            end_date: d("2026-03-31"),
+            waterproofing: false,
+            documents: BTreeMap::new(),
+            inspection_passed_on: None,
+            occupied_on: None,
+            downstairs_signed_off: false,
+            certificate_presented: false,
+            receipt_presented: false,
+            status: Status::Active,
+            created_at: String::new(),
+            created_by: String::new(),
+            purged_at: None,
+        }
+    }
+
+    #[test]
+    fn a_period_may_end_exactly_three_calendar_months_after_its_start() {
+        let cases = [
+            ("2026-01-15", "2026-04-15", true),
+            ("2026-01-15", "2026-04-16", false),
+            // Calendar months, not 90 days: end of May plus 3 months is the end of August.
+            ("2026-05-31", "2026-08-31", true),
+            // A short month clamps: Nov 30 + 3 months is Feb 28.
+            ("2025-11-30", "2026-02-28", true),
+            ("2025-11-30", "2026-03-01", false),
+            ("2026-01-15", "2026-01-15", true),
+            ("2026-01-15", "2026-01-14", false),
+        ];
+        for (start, end, ok) in cases {
+            assert_eq!(check_period(d(start), d(end)).is_ok(), ok, "{start}..{end}");
+        }
+        let e = check_period(d("2026-01-15"), d("2026-05-01"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("at most 3 months") && e.contains("2026-04-15"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_extension_adds_at_most_three_months_to_the_current_end() {
+        assert!(check_extension(d("2026-04-15"), d("2026-07-15")).is_ok());
+        let e = check_extension(d("2026-04-15"), d("2026-07-16")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DeskError::Invalid {
+                    code: "extension_too_long",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = check_extension(d("2026-04-15"), d("2026-04-15")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DeskError::Invalid {
+                    code: "extension_not_later",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn waterproofing_adds_the_owners_commitment_to_the_checklist() {
+        let mut r = sample();
+        assert_eq!(r.required_documents().len(), 9);
+        r.waterproofing = true;
+        assert!(
+            r.required_documents()
+                .contains(&Document::WaterproofingCommitment)
+        );
+        for d in Document::ALL {
+            r.documents
+                .insert(d, d != Document::WaterproofingCommitment);
+        }
+        assert_eq!(
+            r.missing_documents(),
+            vec![Document::WaterproofingCommitment]
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! Visitors (临时访客): registration at the desk or the kiosk with the deny list checked,
+//! invites redeemed at the kiosk, sign-out, and who is on site now.
+
+use super::card::{self, Issued, NewCard};
+use super::desk_error::{DeskError, DeskResult};
+use super::desk_settings::{self, Unit};
+use super::privacy;
+use crate::audit;
+use crate::auth::Actor;
+use crate::db::{parse_ts, ts};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use gatehouse_credential::{KeyRing, Kind, Signer, UtcMinute};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// A visitor as the desk or kiosk registers them.
+#[derive(Clone, Deserialize)]
+pub struct NewVisitor {
+    /// The visitor's name.
+    pub name: String,
+    /// The unit visited.
+    pub unit_id: i64,
+    /// Whom they visit.
+    #[serde(default)]
+    pub host_name: Option<String>,
+    /// Why they come.
+    pub purpose: String,
+    /// How many people, 1–20.
+    pub party_size: u8,
+    /// Phone, optional.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl std::fmt::Debug for NewVisitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewVisitor")
+            .field("unit_id", &self.unit_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Checked {
+    name: String,
+    unit: Unit,
+    host_name: Option<String>,
+    purpose: String,
+    party_size: u8,
+    phone: Option<String>,
+}
+
+fn invalid(m: String) -> DeskError {
+    DeskError::invalid("invalid", m)
+}
+
+fn check(conn: &Connection, v: &NewVisitor) -> DeskResult<Checked> {
+    let name = privacy::required_text("name", &v.name, 64).map_err(invalid)?;
+    let unit = desk_settings::unit(conn, v.unit_id)?;
+    let host_name = match v
+        .host_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(h) => Some(privacy::required_text("host_name", h, 64).map_err(invalid)?),
+        None => None,
+    };
+    let purpose = privacy::required_text("purpose", &v.purpose, 128).map_err(invalid)?;
+    if !(1..=20).contains(&v.party_size) {
+        return Err(invalid("party_size must be 1–20".into()));
+    }
+    let phone = match v.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(p) => Some(privacy::valid_phone(p).map_err(invalid)?),
+        None => None,
+    };
+    Ok(Checked {
+        name,
+        unit,
+        host_name,
+        purpose,
+        party_size: v.party_size,
+        phone,
+    })
+}
+
+fn name_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Whether a deny-list entry matches: same name, and same phone when the entry has one.
+fn denied(conn: &Connection, name: &str, phone: Option<&str>) -> rusqlite::Result<Option<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, phone_digits FROM deny_list WHERE name_key = ?1")?;
+    let rows = stmt.query_map(params![name_key(name)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    for row in rows {
+        let (id, entry_phone) = row?;
+        match entry_phone {
+            None => return Ok(Some(id)),
+            Some(p) if phone.map(digits).as_deref() == Some(p.as_str()) => return Ok(Some(id)),
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The end of a visitor pass issued at `now`: the configured length, or the end of the local day.
+fn pass_end(conn: &Connection, now: DateTime<Utc>) -> DeskResult<UtcMinute> {
+    let end = match desk_settings::visitor_pass_minutes(conn)? {
+        Some(minutes) => now + Duration::minutes(minutes),
+        None => {
+            let tz = desk_settings::time_zone(conn)?;
+            let tomorrow = desk_settings::local_date(tz, now)
+                .succ_opt()
+                .unwrap_or(NaiveDate::MAX);
+            desk_settings::local_midnight(tz, tomorrow)
+        }
+    };
+    UtcMinute::ceil(end).ok_or_else(|| invalid("the pass end is out of range".into()))
+}
+
+/// A pass ready for the kiosk or desk to show and print.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VisitorPass {
+    /// The visitor's id.
+    pub visitor_id: i64,
+    /// The issued card and its credential.
+    pub issued: Issued,
+    /// The masked name.
+    pub holder_masked: String,
+    /// The unit visited.
+    pub unit_label: String,
+}
+
+/// Registers a visitor and issues a pass; refused (neutrally) for a deny-listed visitor.
+pub fn register(
+    tx: &Connection,
+    signer: &Signer,
+    actor: &Actor,
+    v: &NewVisitor,
+    now: DateTime<Utc>,
+) -> DeskResult<VisitorPass> {
+    let c = check(tx, v)?;
+    if let Some(entry) = denied(tx, &c.name, c.phone.as_deref())? {
+        tracing::warn!(deny_entry = entry, actor = %actor, "a deny-listed visitor tried to register");
+        return Err(DeskError::SeeFrontDesk);
+    }
+    tx.execute(
+        "INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, phone, registered_at, registered_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![c.name, c.unit.id, c.host_name, c.purpose, c.party_size, c.phone, ts(now), actor.audit_name()],
+    )?;
+    let visitor_id = tx.last_insert_rowid();
+    audit::record(
+        tx,
+        actor,
+        "visitor.register",
+        &format!("visitor:{visitor_id}"),
+        serde_json::json!({"unit": c.unit.id, "party_size": c.party_size}),
+        now,
+    )?;
+    let new = NewCard {
+        kind: Kind::Visitor,
+        worker_id: None,
+        visitor_id: Some(visitor_id),
+        not_before: UtcMinute::floor(now)
+            .ok_or_else(|| invalid("the clock is out of range".into()))?,
+        not_after: pass_end(tx, now)?,
+        building: c.unit.building,
+        floor: c.unit.floor,
+    };
+    let issued = card::issue(tx, signer, actor, &new, now)?;
+    Ok(VisitorPass {
+        visitor_id,
+        issued,
+        holder_masked: privacy::mask_name(&c.name),
+        unit_label: c.unit.label,
+    })
+}
+
+/// The card a kiosk's sign-out names: credential text as scanned, or a short id as typed.
+pub fn find_pass(conn: &Connection, signer: &Signer, pass: &str) -> DeskResult<u32> {
+    let pass = pass.trim();
+    if pass.is_empty() {
+        return Err(invalid(
+            "pass is required: scan the pass or type its short id".into(),
+        ));
+    }
+    let mut ring = KeyRing::new();
+    ring.insert_signer(signer);
+    if let Ok(credential) = ring.verify(pass) {
+        return Ok(credential.claims.card_id.0);
+    }
+    conn.query_row(
+        "SELECT id FROM cards WHERE short_id = ?1",
+        params![privacy::normalise_code(pass)],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| DeskError::NotFound("no pass matches what was scanned or typed".into()))
+}
+
+/// Signs a pass out and returns (card, masked name).
+pub fn sign_out(
+    tx: &Connection,
+    signer: &Signer,
+    actor: &Actor,
+    pass: &str,
+    now: DateTime<Utc>,
+) -> DeskResult<(card::Card, String)> {
+    let card_id = find_pass(tx, signer, pass)?;
+    let c = card::sign_out(tx, actor, card_id, now)?;
+    let name: Option<String> = tx.query_row(
+        "SELECT name FROM visitors WHERE id = ?1",
+        params![c.visitor_id],
+        |r| r.get(0),
+    )?;
+    Ok((c, name.map(|n| privacy::mask_name(&n)).unwrap_or_default()))
+}
+
+/// A visitor on site now, masked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OnSite {
+    /// The visitor's id.
+    pub visitor_id: i64,
+    /// The pass.
+    pub card_id: u32,
+    /// The pass's short id.
+    pub short_id: String,
+    /// Masked name.
+    pub name_masked: String,
+    /// The unit visited.
+    pub unit_label: String,
+    /// Masked host name.
+    pub host_masked: Option<String>,
+    /// Why.
+    pub purpose: String,
+    /// How many.
+    pub party_size: u8,
+    /// When registered (UTC).
+    pub registered_at: DateTime<Utc>,
+    /// When the pass ends.
+    pub not_after: DateTime<Utc>,
+}
+
+/// Visitors whose pass is active and not yet expired.
+pub fn on_site(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<OnSite>> {
+    let now_minute = UtcMinute::floor(now).map_or(0, |m| m.0);
+    let mut stmt = conn.prepare(
+        "SELECT v.id, c.id, c.short_id, v.name, u.label, v.host_name, v.purpose, v.party_size, v.registered_at, c.not_after
+         FROM visitors v JOIN cards c ON c.visitor_id = v.id JOIN units u ON u.id = v.unit_id
+         WHERE c.state = 'active' AND c.not_after > ?1 ORDER BY v.registered_at",
+    )?;
+    let rows = stmt.query_map(params![now_minute], |r| {
+        let name: Option<String> = r.get(3)?;
+        let host: Option<String> = r.get(5)?;
+        let registered: String = r.get(8)?;
+        Ok(OnSite {
+            visitor_id: r.get(0)?,
+            card_id: r.get(1)?,
+            short_id: r.get(2)?,
+            name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
+            unit_label: r.get(4)?,
+            host_masked: host.map(|h| privacy::mask_name(&h)),
+            purpose: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            party_size: r.get(7)?,
+            registered_at: parse_ts(&registered)?,
+            not_after: UtcMinute(r.get(9)?).to_datetime(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// An entry the desk puts on the deny list.
+#[derive(Clone, Deserialize)]
+pub struct NewDenial {
+    /// The person's name.
+    pub name: String,
+    /// Their phone, to tell namesakes apart (optional).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Why, for staff.
+    pub reason: String,
+}
+
+/// Adds a deny-list entry and returns its id.
+pub fn deny(tx: &Connection, actor: &Actor, d: &NewDenial, now: DateTime<Utc>) -> DeskResult<i64> {
+    let name = privacy::required_text("name", &d.name, 64).map_err(invalid)?;
+    let reason = privacy::required_text("reason", &d.reason, 256).map_err(invalid)?;
+    let phone = match d.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(p) => Some(digits(&privacy::valid_phone(p).map_err(invalid)?)),
+        None => None,
+    };
+    tx.execute(
+        "INSERT INTO deny_list (name_key, name_masked, phone_digits, reason, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![name_key(&name), privacy::mask_name(&name), phone, reason, ts(now), actor.audit_name()],
+    )?;
+    let id = tx.last_insert_rowid();
+    audit::record(
+        tx,
+        actor,
+        "deny_list.add",
+        &format!("deny:{id}"),
+        serde_json::json!({}),
+        now,
+    )?;
+    Ok(id)
+}
+
+/// An invite the desk creates for a visitor to redeem at the kiosk.
+#[derive(Clone, Deserialize)]
+pub struct NewInvite {
+    /// The visitor as they will be registered.
+    #[serde(flatten)]
+    pub visitor: NewVisitor,
+    /// The local date it may be redeemed on (default today).
+    #[serde(default)]
+    pub valid_on: Option<NaiveDate>,
+}
+
+/// A created invite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invite {
+    /// The short code to type at the kiosk.
+    pub code: String,
+    /// The day it is valid.
+    pub valid_on: NaiveDate,
+    /// The masked visitor name.
+    pub name_masked: String,
+}
+
+/// Creates an invite (checked like a registration, deny list included).
+pub fn invite(
+    tx: &Connection,
+    actor: &Actor,
+    i: &NewInvite,
+    now: DateTime<Utc>,
+) -> DeskResult<Invite> {
+    let c = check(tx, &i.visitor)?;
+    if denied(tx, &c.name, c.phone.as_deref())?.is_some() {
+        return Err(DeskError::conflict(
+            "deny_listed",
+            "this visitor is on the deny list",
+        ));
+    }
+    let today = desk_settings::local_date(desk_settings::time_zone(tx)?, now);
+    let valid_on = i.valid_on.unwrap_or(today);
+    if valid_on < today {
+        return Err(invalid(format!("valid_on {valid_on} is in the past")));
+    }
+    let code = loop {
+        let code = privacy::random_code(8);
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM invites WHERE code = ?1)",
+            params![code],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            break code;
+        }
+    };
+    let body = serde_json::json!({
+        "name": c.name, "unit_id": c.unit.id, "host_name": c.host_name, "purpose": c.purpose,
+        "party_size": c.party_size, "phone": c.phone,
+    });
+    tx.execute(
+        "INSERT INTO invites (code, visitor, valid_on, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![code, body.to_string(), valid_on.to_string(), ts(now), actor.audit_name()],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        "invite.create",
+        &format!("invite:{code}"),
+        serde_json::json!({"unit": c.unit.id, "valid_on": valid_on}),
+        now,
+    )?;
+    Ok(Invite {
+        code,
+        valid_on,
+        name_masked: privacy::mask_name(&c.name),
+    })
+}
+
+/// Redeems an invite code at the kiosk: registers the visitor and issues the pass.
+pub fn redeem(
+    tx: &Connection,
+    signer: &Signer,
+    actor: &Actor,
+    code: &str,
+    now: DateTime<Utc>,
+) -> DeskResult<VisitorPass> {
+    let code = privacy::normalise_code(code);
+    let row: Option<(String, String, Option<String>)> = tx
+        .query_row(
+            "SELECT visitor, valid_on, redeemed_at FROM invites WHERE code = ?1",
+            params![code],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((visitor, valid_on, redeemed)) = row else {
+        return Err(DeskError::NotFound(
+            "no invite has this code; check it or see the front desk".into(),
+        ));
+    };
+    if redeemed.is_some() {
+        return Err(DeskError::conflict(
+            "already_redeemed",
+            "this invite has already been used",
+        ));
+    }
+    let today = desk_settings::local_date(desk_settings::time_zone(tx)?, now);
+    if valid_on != today.to_string() {
+        return Err(DeskError::conflict(
+            "not_today",
+            format!("this invite is for {valid_on}, not today"),
+        ));
+    }
+    let v: NewVisitor = serde_json::from_str(&visitor).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let pass = register(tx, signer, actor, &v, now)?;
+    tx.execute(
+        "UPDATE invites SET redeemed_at = ?1, visitor_id = ?2 WHERE code = ?3",
+        params![ts(now), pass.visitor_id, code],
+    )?;
+    Ok(pass)
+}

@@ -1,0 +1,419 @@
+//! Front desk API: renovations, their workers, cards, deposit ledger and refund.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Actor;
+use crate::domain::card::{self, Card, Issued, Outstanding};
+use crate::domain::deposit::{self, NewLine, Refund};
+use crate::domain::desk_error::DeskError;
+use crate::domain::refund::{Ledger, LedgerLine, RuleResult};
+use crate::domain::renovation::{self, Document, Extension, NewRenovation, Progress, Renovation};
+use crate::domain::worker::{self, NewWorker, Worker};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use chrono::NaiveDate;
+use gatehouse_credential::api::ErrorBody;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/renovations", get(list)),
+        Endpoint::new(Method::POST, "/api/v1/renovations", post(create)),
+        Endpoint::new(Method::GET, "/api/v1/renovations/{id}", get(detail)),
+        Endpoint::new(
+            Method::PUT,
+            "/api/v1/renovations/{id}/documents",
+            put(documents),
+        ),
+        Endpoint::new(
+            Method::PUT,
+            "/api/v1/renovations/{id}/progress",
+            put(progress),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/renovations/{id}/extensions",
+            post(extend),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/renovations/{id}/workers",
+            post(add_worker),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/renovations/{id}/ledger",
+            post(add_ledger_line),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/v1/renovations/{id}/refund-check",
+            get(refund_check),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/renovations/{id}/refund",
+            post(refund),
+        ),
+        Endpoint::new(Method::POST, "/api/v1/workers/{id}/card", post(issue_card)),
+        Endpoint::new(Method::POST, "/api/v1/cards/return", post(return_card)),
+        Endpoint::new(Method::GET, "/api/v1/cards/outstanding", get(outstanding)),
+        Endpoint::new(Method::POST, "/api/v1/cards/{id}/reprint", post(reprint)),
+        Endpoint::new(Method::POST, "/api/v1/cards/{id}/lost", post(lost)),
+        Endpoint::new(Method::POST, "/api/v1/cards/{id}/revoke", post(revoke)),
+    ]
+}
+
+impl IntoResponse for DeskError {
+    fn into_response(self) -> Response {
+        let api = match self {
+            DeskError::NotFound(m) => ApiError::NotFound(m),
+            DeskError::Invalid { code, message } => ApiError::Unprocessable { code, message },
+            DeskError::Conflict { code, message } => ApiError::Conflict { code, message },
+            e @ DeskError::RefundRefused(_) => ApiError::Conflict {
+                code: "refund_rules_unmet",
+                message: e.to_string(),
+            },
+            DeskError::SeeFrontDesk => {
+                let body = ErrorBody {
+                    error: "see_front_desk".into(),
+                    message: "please see the front desk".into(),
+                };
+                return (StatusCode::FORBIDDEN, Json(body)).into_response();
+            }
+            DeskError::Issue(e) => ApiError::internal(e),
+            DeskError::Db(e) => ApiError::internal(e),
+            DeskError::DbThread(e) => ApiError::internal(e),
+        };
+        api.into_response()
+    }
+}
+
+impl From<ApiError> for DeskError {
+    fn from(e: ApiError) -> Self {
+        let (status, code) = e.status_and_code();
+        match status {
+            StatusCode::NOT_FOUND => DeskError::NotFound(e.to_string()),
+            StatusCode::CONFLICT => DeskError::conflict(code, e.to_string()),
+            _ => DeskError::invalid(code, e.to_string()),
+        }
+    }
+}
+
+/// Runs `f` in one transaction on the database thread and commits it if it succeeds.
+pub async fn write<T, F>(state: &AppState, f: F) -> Result<T, DeskError>
+where
+    F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DeskError> + Send + 'static,
+    T: Send + 'static,
+{
+    state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+}
+
+/// Runs a read on the database thread.
+pub async fn read<T, F>(state: &AppState, f: F) -> Result<T, DeskError>
+where
+    F: FnOnce(&rusqlite::Connection) -> Result<T, DeskError> + Send + 'static,
+    T: Send + 'static,
+{
+    state.db.call(move |conn| f(conn)).await
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<Renovation>>, DeskError> {
+    Ok(Json(read(&state, renovation::list).await?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewRenovation>,
+) -> Result<(StatusCode, Json<Renovation>), DeskError> {
+    let now = state.now();
+    let r = write(&state, move |tx| renovation::create(tx, &actor, &body, now)).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// A renovation's ledger with its totals.
+#[derive(Debug, Serialize)]
+pub struct LedgerView {
+    /// Every line.
+    pub lines: Vec<LedgerLine>,
+    /// Deposit received, cents.
+    pub deposit_cents: i64,
+    /// Deductions, cents.
+    pub deductions_cents: i64,
+    /// What a refund would pay now, cents.
+    pub refundable_cents: i64,
+}
+
+impl From<Ledger> for LedgerView {
+    fn from(l: Ledger) -> Self {
+        LedgerView {
+            deposit_cents: l.deposit(),
+            deductions_cents: l.deductions(),
+            refundable_cents: l.refundable(),
+            lines: l.lines,
+        }
+    }
+}
+
+/// Everything the desk sees about one renovation.
+#[derive(Debug, Serialize)]
+pub struct RenovationDetail {
+    /// The registration.
+    pub renovation: Renovation,
+    /// Required checklist items still missing.
+    pub missing_documents: Vec<Document>,
+    /// Its workers, masked.
+    pub workers: Vec<Worker>,
+    /// Their cards.
+    pub cards: Vec<Card>,
+    /// Approved extensions.
+    pub extensions: Vec<Extension>,
+    /// The deposit ledger.
+    pub ledger: LedgerView,
+    /// Every refund rule with met/unmet and why.
+    pub refund_check: Vec<RuleResult>,
+}
+
+/// Loads everything about renovation `id`.
+pub fn load_detail(
+    conn: &rusqlite::Connection,
+    id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<RenovationDetail, DeskError> {
+    let renovation = renovation::get(conn, id)?;
+    Ok(RenovationDetail {
+        missing_documents: renovation.missing_documents(),
+        workers: worker::of_renovation(conn, id)?,
+        cards: card::of_renovation(conn, id)?,
+        extensions: renovation::extensions(conn, id)?,
+        ledger: deposit::ledger(conn, id)?.into(),
+        refund_check: deposit::check(conn, id, now)?,
+        renovation,
+    })
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<RenovationDetail>, DeskError> {
+    let now = state.now();
+    Ok(Json(read(&state, move |c| load_detail(c, id, now)).await?))
+}
+
+async fn documents(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<BTreeMap<Document, bool>>,
+) -> Result<Json<Renovation>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| {
+            renovation::set_documents(tx, &actor, id, &body, now)
+        })
+        .await?,
+    ))
+}
+
+async fn progress(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Progress>,
+) -> Result<Json<Renovation>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| {
+            let tz = crate::domain::desk_settings::time_zone(tx)?;
+            let today = crate::domain::desk_settings::local_date(tz, now);
+            renovation::set_progress(tx, &actor, id, &body, today, now)
+        })
+        .await?,
+    ))
+}
+
+/// `POST /api/v1/renovations/{id}/extensions` body.
+#[derive(Debug, Deserialize)]
+pub struct ExtendRequest {
+    /// The new last day of work (at most three months after the current one).
+    pub new_end_date: NaiveDate,
+}
+
+/// The answer to an extension.
+#[derive(Debug, Serialize)]
+pub struct Extended {
+    /// The renovation as extended.
+    pub renovation: Renovation,
+    /// The cards that keep working to the new date (no reprint needed).
+    pub cards_extended: Vec<u32>,
+}
+
+async fn extend(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ExtendRequest>,
+) -> Result<Json<Extended>, DeskError> {
+    let now = state.now();
+    let (renovation, cards) = write(&state, move |tx| {
+        renovation::extend(tx, &actor, id, body.new_end_date, now)
+    })
+    .await?;
+    Ok(Json(Extended {
+        renovation,
+        cards_extended: cards.into_iter().map(|c| c.0).collect(),
+    }))
+}
+
+async fn add_worker(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<NewWorker>,
+) -> Result<(StatusCode, Json<Worker>), DeskError> {
+    let now = state.now();
+    let w = write(&state, move |tx| worker::create(tx, &actor, id, &body, now)).await?;
+    Ok((StatusCode::CREATED, Json(w)))
+}
+
+async fn add_ledger_line(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<NewLine>,
+) -> Result<(StatusCode, Json<LedgerLine>), DeskError> {
+    let now = state.now();
+    let line = write(&state, move |tx| {
+        deposit::add_line(tx, &actor, id, &body, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(line)))
+}
+
+async fn refund_check(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<RuleResult>>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        read(&state, move |c| deposit::check(c, id, now)).await?,
+    ))
+}
+
+async fn refund(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Refund>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| deposit::refund(tx, &actor, id, now)).await?,
+    ))
+}
+
+async fn issue_card(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(worker_id): ApiPath<i64>,
+) -> Result<(StatusCode, Json<Issued>), DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let issued = write(&state, move |tx| {
+        card::issue_worker_card(tx, &signer, &actor, worker_id, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+async fn reprint(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(card_id): ApiPath<u32>,
+) -> Result<(StatusCode, Json<Issued>), DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let issued = write(&state, move |tx| {
+        card::reprint(tx, &signer, &actor, card_id, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// `POST /api/v1/cards/return` body: the card's text as the desk scanner read it.
+#[derive(Debug, Deserialize)]
+pub struct ReturnRequest {
+    /// The credential text.
+    pub credential: String,
+}
+
+async fn return_card(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<ReturnRequest>,
+) -> Result<Json<Card>, DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    Ok(Json(
+        write(&state, move |tx| {
+            card::return_scanned(tx, &signer, &actor, &body.credential, now)
+        })
+        .await?,
+    ))
+}
+
+/// `POST /api/v1/cards/{id}/lost` body.
+#[derive(Debug, Default, Deserialize)]
+pub struct LostRequest {
+    /// The replacement fee in cents (default: the `lost_card_fee_cents` setting, else 5000).
+    #[serde(default)]
+    pub fee_cents: Option<i64>,
+}
+
+async fn lost(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(card_id): ApiPath<u32>,
+    ApiJson(body): ApiJson<LostRequest>,
+) -> Result<Json<Card>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| {
+            card::declare_lost(tx, &actor, card_id, body.fee_cents, now)
+        })
+        .await?,
+    ))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(card_id): ApiPath<u32>,
+) -> Result<Json<Card>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| card::revoke(tx, &actor, card_id, now)).await?,
+    ))
+}
+
+async fn outstanding(State(state): State<AppState>) -> Result<Json<Vec<Outstanding>>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        read(&state, move |c| card::outstanding(c, now)).await?,
+    ))
+}

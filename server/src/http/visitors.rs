@@ -1,0 +1,237 @@
+//! Front desk API: visitors, the deny list, invites, retention; and the kiosk's calls
+//! (exactly as `credential::api::kiosk` documents them).
+
+use super::Endpoint;
+use super::extract::{ApiJson, ApiPath};
+use super::renovations::{read, write};
+use crate::auth::Actor;
+use crate::domain::card::{self, Card};
+use crate::domain::desk_error::DeskError;
+use crate::domain::retention::{self, PurgeReport};
+use crate::domain::visitor::{self, Invite, NewDenial, NewInvite, NewVisitor, OnSite, VisitorPass};
+use crate::domain::{desk_settings, renovation};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
+use gatehouse_credential::Kind;
+use gatehouse_credential::api::kiosk::{
+    InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
+    WorkerCardRequest,
+};
+use serde::Serialize;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::POST, "/api/v1/visitors", post(register)),
+        Endpoint::new(Method::GET, "/api/v1/visitors/on-site", get(on_site)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/visitors/cards/{id}/sign-out",
+            post(desk_sign_out),
+        ),
+        Endpoint::new(Method::POST, "/api/v1/deny-list", post(deny)),
+        Endpoint::new(Method::POST, "/api/v1/invites", post(invite)),
+        Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention)),
+        Endpoint::new(Method::GET, "/api/v1/kiosk/units", get(kiosk_units)),
+        Endpoint::new(Method::POST, "/api/v1/kiosk/visitors", post(kiosk_visitor)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/kiosk/invites/redeem",
+            post(kiosk_redeem),
+        ),
+        Endpoint::new(Method::POST, "/api/v1/kiosk/sign-out", post(kiosk_sign_out)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/kiosk/worker-cards",
+            post(kiosk_worker_card),
+        ),
+    ]
+}
+
+async fn register(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewVisitor>,
+) -> Result<(StatusCode, Json<VisitorPass>), DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let pass = write(&state, move |tx| {
+        visitor::register(tx, &signer, &actor, &body, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(pass)))
+}
+
+async fn on_site(State(state): State<AppState>) -> Result<Json<Vec<OnSite>>, DeskError> {
+    let now = state.now();
+    Ok(Json(read(&state, move |c| visitor::on_site(c, now)).await?))
+}
+
+async fn desk_sign_out(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(card_id): ApiPath<u32>,
+) -> Result<Json<Card>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| card::sign_out(tx, &actor, card_id, now)).await?,
+    ))
+}
+
+/// A created deny-list entry.
+#[derive(Debug, Serialize)]
+pub struct Denied {
+    /// Its id.
+    pub id: i64,
+}
+
+async fn deny(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewDenial>,
+) -> Result<(StatusCode, Json<Denied>), DeskError> {
+    let now = state.now();
+    let id = write(&state, move |tx| visitor::deny(tx, &actor, &body, now)).await?;
+    Ok((StatusCode::CREATED, Json(Denied { id })))
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewInvite>,
+) -> Result<(StatusCode, Json<Invite>), DeskError> {
+    let now = state.now();
+    let invite = write(&state, move |tx| visitor::invite(tx, &actor, &body, now)).await?;
+    Ok((StatusCode::CREATED, Json(invite)))
+}
+
+async fn run_retention(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<PurgeReport>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| retention::purge(tx, &actor, now)).await?,
+    ))
+}
+
+async fn kiosk_units(State(state): State<AppState>) -> Result<Json<Vec<UnitChoice>>, DeskError> {
+    let units = read(&state, |c| Ok(desk_settings::units(c)?)).await?;
+    Ok(Json(
+        units
+            .into_iter()
+            .map(|u| UnitChoice {
+                unit_id: u.id,
+                label: u.label,
+                building: u.building,
+                floor: u.floor,
+            })
+            .collect(),
+    ))
+}
+
+fn to_issued(pass: VisitorPass) -> IssuedPass {
+    IssuedPass {
+        card_id: gatehouse_credential::CardId(pass.issued.card.card_id),
+        kind: Kind::Visitor,
+        credential: pass.issued.credential,
+        short_id: pass.issued.card.short_id,
+        holder_masked: pass.holder_masked,
+        unit_label: pass.unit_label,
+        not_before: pass.issued.card.not_before,
+        not_after: pass.issued.card.not_after,
+        extended_to: None,
+    }
+}
+
+async fn kiosk_visitor(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<VisitorRequest>,
+) -> Result<(StatusCode, Json<IssuedPass>), DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let v = NewVisitor {
+        name: body.name,
+        unit_id: body.unit_id,
+        host_name: body.host_name,
+        purpose: body.purpose,
+        party_size: body.party_size,
+        phone: body.phone,
+    };
+    let pass = write(&state, move |tx| {
+        visitor::register(tx, &signer, &actor, &v, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(to_issued(pass))))
+}
+
+async fn kiosk_redeem(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<InviteRedeem>,
+) -> Result<Json<IssuedPass>, DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let pass = write(&state, move |tx| {
+        visitor::redeem(tx, &signer, &actor, &body.code, now)
+    })
+    .await?;
+    Ok(Json(to_issued(pass)))
+}
+
+async fn kiosk_sign_out(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<SignOutRequest>,
+) -> Result<Json<SignOutResponse>, DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let (card, holder_masked) = write(&state, move |tx| {
+        visitor::sign_out(tx, &signer, &actor, &body.pass, now)
+    })
+    .await?;
+    Ok(Json(SignOutResponse {
+        card_id: gatehouse_credential::CardId(card.card_id),
+        holder_masked,
+    }))
+}
+
+async fn kiosk_worker_card(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<WorkerCardRequest>,
+) -> Result<Json<IssuedPass>, DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    let (issued, holder_masked, unit_label, extended_to) = write(&state, move |tx| {
+        let (issued, holder, unit) = card::collect_at_kiosk(
+            tx,
+            &signer,
+            &actor,
+            &body.renovation_code,
+            &body.id_last4,
+            now,
+        )?;
+        let r = renovation::by_code(tx, &body.renovation_code)?;
+        let extended_to = r
+            .filter(|r| r.end_date != r.original_end_date)
+            .map(|r| r.end_date);
+        Ok((issued, holder, unit, extended_to))
+    })
+    .await?;
+    Ok(Json(IssuedPass {
+        card_id: gatehouse_credential::CardId(issued.card.card_id),
+        kind: Kind::Worker,
+        credential: issued.credential,
+        short_id: issued.card.short_id,
+        holder_masked,
+        unit_label,
+        not_before: issued.card.not_before,
+        not_after: issued.card.not_after,
+        extended_to,
+    }))
+}
