@@ -556,3 +556,47 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     assert!(stub.is_signed_out(&short));
     b.client.clone().close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_scanning_a_pass_at_the_welcome_screen_signs_it_out() {
+    use serialport::SerialPort;
+    use std::io::Write;
+    let _one = ONE_BROWSER.lock().await;
+    let Some(b) = browser("scan_to_sign_out").await else {
+        return;
+    };
+    let (mut scanner, slave) = serialport::TTYPort::pair().unwrap();
+    let port = slave.name().unwrap();
+    drop(slave); // the kiosk opens it exclusively
+    let (kiosk, stub) = kiosk_with_stub(Options {
+        scanner_port: Some(port),
+        ..Options::default()
+    })
+    .await;
+    let (_, pass) = kiosk
+        .post(
+            "/api/visitors",
+            json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
+        )
+        .await;
+    let credential = pass["credential"].as_str().unwrap();
+    b.open(&kiosk).await;
+    let started = Instant::now();
+    // The scanner thread may still be opening its end: scan until the page reacts.
+    while b
+        .js("return document.getElementById('message-title').dataset.code === 'signed_out'")
+        .await
+        != json!(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the scan never signed the pass out"
+        );
+        let _ = scanner.write_all(format!("{credential}\r").as_bytes());
+        // Longer than a sign-out takes, so one scan is answered before the next is sent.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    assert!(b.text("#message-text").await.contains("张*明"));
+    assert!(stub.is_signed_out(pass["short_id"].as_str().unwrap()));
+    b.client.clone().close().await.unwrap();
+}

@@ -371,8 +371,11 @@ if (window.EventSource) {
   const scans = new EventSource("/api/scans");
   scans.addEventListener("scan", (e) => {
     touched();
-    if (state.screen === "invite") { $("invite-code").value = e.data; $("invite-confirm").click(); }
-    else if (state.screen === "welcome" || state.screen === "signout") { show("signout"); signOut(e.data); }
+    // A pass is long base45 text; anything shorter scanned at the welcome screen is an invite code.
+    const isPass = /^[0-9A-Z $%*+\-./:]{40,}$/.test(e.data);
+    if (state.screen === "invite" || (state.screen === "welcome" && !isPass)) {
+      show("invite"); $("invite-code").value = e.data; $("invite-confirm").click();
+    } else if (state.screen === "welcome" || state.screen === "signout") { show("signout"); signOut(e.data); }
   });
 }
 
