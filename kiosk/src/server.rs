@@ -51,6 +51,9 @@ pub enum DeviceKeyError {
     /// Enrolment failed.
     #[error("enrolment failed: {0}")]
     Enrol(#[from] ServerError),
+    /// The HTTP client could not be set up (TLS backend).
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(String),
     /// The server enrolled us as something other than a kiosk.
     #[error("the enrolment token is for a {0:?} device, not a kiosk")]
     WrongKind(DeviceKind),
@@ -73,24 +76,26 @@ impl std::fmt::Debug for ServerClient {
     }
 }
 
-fn http_client(timeout: Duration) -> reqwest::Client {
+fn http_client(timeout: Duration) -> Result<reqwest::Client, DeviceKeyError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(2)))
         .build()
-        // Building a client fails only when the TLS backend cannot initialise, a
-        // programming/packaging error rather than bad input.
-        .expect("the HTTP client builds with the compiled-in TLS backend")
+        .map_err(|e| DeviceKeyError::Http(e.to_string()))
 }
 
 impl ServerClient {
     /// A client with a known API key.
-    pub fn new(base: reqwest::Url, api_key: String, timeout: Duration) -> Self {
-        ServerClient {
-            http: http_client(timeout),
+    pub fn new(
+        base: reqwest::Url,
+        api_key: String,
+        timeout: Duration,
+    ) -> Result<Self, DeviceKeyError> {
+        Ok(ServerClient {
+            http: http_client(timeout)?,
             base,
             api_key,
-        }
+        })
     }
 
     /// Reads the device credential file, or enrols with the token and writes the file.
@@ -117,7 +122,7 @@ impl ServerClient {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let token =
                     enrolment_token.ok_or_else(|| DeviceKeyError::Missing(shown.clone()))?;
-                let enrolled = enrol(&http_client(timeout), &base, token).await?;
+                let enrolled = enrol(&http_client(timeout)?, &base, token).await?;
                 if enrolled.kind != DeviceKind::Kiosk {
                     return Err(DeviceKeyError::WrongKind(enrolled.kind));
                 }
@@ -127,7 +132,7 @@ impl ServerClient {
             }
             Err(e) => return Err(bad(e.to_string())),
         };
-        Ok(Self::new(base, api_key, timeout))
+        Self::new(base, api_key, timeout)
     }
 
     /// `GET /api/v1/kiosk/units`.
@@ -284,7 +289,8 @@ mod tests {
             "http://127.0.0.1:1".parse().unwrap(),
             "secret-key-123".into(),
             Duration::from_secs(1),
-        );
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("secret-key-123"));
     }
 }
