@@ -160,7 +160,8 @@ fn on_site(system: &System) -> Vec<u64> {
         .collect()
 }
 
-/// Journal entries the server stored for each device, counted by (card, result).
+/// Decisions the server stored for each device, counted by (card, result). (Other journal
+/// entries, such as a passage annulled because the simulated door never opened, are left out.)
 fn server_journal(system: &System) -> BTreeMap<String, BTreeMap<(Option<i64>, String), i64>> {
     let db = rusqlite::Connection::open_with_flags(
         system.data_dir().join("server/gatehouse.db"),
@@ -168,7 +169,10 @@ fn server_journal(system: &System) -> BTreeMap<String, BTreeMap<(Option<i64>, St
     )
     .unwrap();
     let mut stmt = db
-        .prepare("SELECT device_id, card_id, result, COUNT(*) FROM gate_events GROUP BY 1, 2, 3")
+        .prepare(
+            "SELECT device_id, card_id, result, COUNT(*) FROM gate_events \
+             WHERE result IN ('admitted', 'denied') GROUP BY 1, 2, 3",
+        )
         .unwrap();
     let mut out: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
     let rows = stmt

@@ -94,7 +94,9 @@ impl GateSetup {
         t += "\n[pins]\nbackend = \"sim\"\n";
         if let Some(server) = &self.server {
             // A short back-off so a restarted server is found again within a second.
-            t += &format!("\n[sync]\nserver = {server:?}\nmax_backoff_secs = 1\n");
+            // Short long-polls, so the status page notices a server coming and going within
+            // two seconds (it marks the server reachable when a poll returns).
+            t += &format!("\n[sync]\nserver = {server:?}\nmax_backoff_secs = 1\nwait_ms = 2000\n");
             if let Some(token) = &self.enrolment_token {
                 t += &format!("enrolment_token = {token:?}\n");
             }

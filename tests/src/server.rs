@@ -158,7 +158,18 @@ impl Api {
             let body = json!({"label": u.label, "building": u.building, "floor": u.floor});
             self.post_unless_exists("/api/v1/units", &body)?;
         }
-        for d in &estate.doors {
+        // Zones have no natural key on the server: skip the doors it already has.
+        let known = self.get("/api/v1/estate")?;
+        let has = |zone: &Zone| {
+            known["zones"].as_array().is_some_and(|zones| {
+                zones.iter().any(|z| {
+                    z["building"] == zone.building
+                        && z["class"] == zone.class.name()
+                        && z["floor"].as_i64() == zone.floor.map(i64::from)
+                })
+            })
+        };
+        for d in estate.doors.iter().filter(|d| !has(&d.zone)) {
             let body = json!({"name": d.name, "building": d.zone.building, "class": d.zone.class, "floor": d.zone.floor});
             self.post_unless_exists("/api/v1/zones", &body)?;
         }

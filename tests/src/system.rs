@@ -89,7 +89,8 @@ pub struct System {
 }
 
 /// Everything a story needs from the server, as `METHOD path`.
-pub const STORY_ROUTES: [&str; 5] = [
+pub const STORY_ROUTES: [&str; 6] = [
+    "GET /api/v1/estate",
     "POST /api/v1/devices",
     "POST /api/v1/devices/enrol",
     "POST /api/v1/buildings",
