@@ -343,6 +343,15 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
     .await;
     assert_eq!(b.text("#pass-name").await, "L****i");
     assert!(b.text("#pass-valid").await.starts_with("Valid until"));
+    b.until(
+        "the print result",
+        "return document.getElementById('print-state').dataset.result === 'printed'",
+    )
+    .await;
+    assert_eq!(
+        b.text("#print-state").await,
+        "Printed — please take your slip."
+    );
     let png = b.shot("pass-en").await;
     stub.ring()
         .verify(&decode_screen_qr(&png))
