@@ -49,6 +49,7 @@ const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
 const DELETE: Method = Method::DELETE;
+const GATE: Allow = Allow::GATE;
 const ANYONE: Allow = Allow::ANYONE;
 const STAFF: Allow = Allow::STAFF;
 const MANAGER: Allow = Allow::MANAGER;
@@ -138,6 +139,122 @@ pub const MATRIX: &[Rule] = &[
         ANYONE,
         "devices",
         "Exchange an enrolment token for the device's API key",
+    ),
+    // estate layout and calendar
+    rule(
+        GET,
+        "/api/v1/estate",
+        STAFF,
+        "estate",
+        "Buildings, units, zones, schedules, blackout dates, time zone, lockdown",
+    ),
+    rule(
+        PUT,
+        "/api/v1/estate/time-zone",
+        MANAGER,
+        "estate",
+        "Set the estate's IANA time zone",
+    ),
+    rule(
+        POST,
+        "/api/v1/buildings",
+        MANAGER,
+        "estate",
+        "Add a building (number 0–254, floor range)",
+    ),
+    rule(
+        POST,
+        "/api/v1/units",
+        MANAGER,
+        "estate",
+        "Add a unit on a floor of a building",
+    ),
+    rule(
+        POST,
+        "/api/v1/zones",
+        MANAGER,
+        "estate",
+        "Add a named zone (door, gate, lift floor)",
+    ),
+    rule(
+        PUT,
+        "/api/v1/schedules/{id}",
+        MANAGER,
+        "estate",
+        "Create or replace schedule 1–15",
+    ),
+    rule(
+        POST,
+        "/api/v1/blackout-dates",
+        MANAGER,
+        "estate",
+        "Add a blackout date",
+    ),
+    rule(
+        DELETE,
+        "/api/v1/blackout-dates/{date}",
+        MANAGER,
+        "estate",
+        "Remove a blackout date",
+    ),
+    // gate sync and journal (gate devices only)
+    rule(
+        GET,
+        "/api/v1/gate/snapshot",
+        GATE,
+        "gate",
+        "Keys, calendar, lockdown and the cursor they reflect",
+    ),
+    rule(
+        GET,
+        "/api/v1/gate/changes",
+        GATE,
+        "gate",
+        "Changes after a cursor; long poll with wait_ms",
+    ),
+    rule(
+        POST,
+        "/api/v1/gate/journal",
+        GATE,
+        "gate",
+        "Upload journal entries, stored once by id",
+    ),
+    // gate events for staff
+    rule(
+        GET,
+        "/api/v1/events",
+        STAFF,
+        "events",
+        "Gate events filtered by card, device, result, time",
+    ),
+    rule(
+        GET,
+        "/api/v1/events.csv",
+        STAFF,
+        "events",
+        "Gate events as CSV",
+    ),
+    // remote control (managers)
+    rule(
+        POST,
+        "/api/v1/doors/{device_id}/unlock",
+        MANAGER,
+        "control",
+        "Open one gate's door remotely",
+    ),
+    rule(
+        GET,
+        "/api/v1/lockdown",
+        STAFF,
+        "control",
+        "Whether the estate is in lockdown",
+    ),
+    rule(
+        PUT,
+        "/api/v1/lockdown",
+        MANAGER,
+        "control",
+        "Switch estate-wide lockdown on or off",
     ),
     // front desk (server-desk): renovations, workers, cards, deposits, visitors, kiosk, retention
     rule(

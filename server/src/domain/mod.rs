@@ -1,6 +1,8 @@
 //! The server's domain: plain functions over a SQLite connection or transaction, time passed in.
 
 pub mod devices;
+pub mod estate;
+pub mod journal;
 pub mod staff;
 // front desk (server-desk)
 pub mod card;
@@ -18,6 +20,12 @@ use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};
 
 /// Seeds what a fresh database needs (estate defaults); does nothing on later starts.
-pub async fn first_start(_db: &Db, _now: DateTime<Utc>) -> Result<(), DbError> {
-    Ok(())
+pub async fn first_start(db: &Db, _now: DateTime<Utc>) -> Result<(), DbError> {
+    db.call(|c| {
+        let tx = c.transaction()?;
+        estate::seed_defaults(&tx)?;
+        tx.commit()?;
+        Ok::<_, DbError>(())
+    })
+    .await
 }

@@ -3,9 +3,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod control;
 pub mod devices;
 pub mod error;
+pub mod estate;
+pub mod events;
 pub mod extract;
+pub mod gate;
 pub mod ops;
 pub mod renovations;
 pub mod visitors;
@@ -48,6 +52,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         auth::endpoints(),
         audit::endpoints(),
         devices::endpoints(),
+        estate::endpoints(),
+        gate::endpoints(),
+        events::endpoints(),
+        control::endpoints(),
         renovations::endpoints(),
         visitors::endpoints(),
     ]

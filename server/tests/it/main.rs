@@ -3,6 +3,8 @@
 
 mod app;
 mod authz;
+mod desk;
+mod estate;
+mod gate;
 mod ops;
 mod platform;
-mod desk;

@@ -1,0 +1,221 @@
+//! Gate journal entries: stored exactly once by entry id, listed and exported for staff.
+
+use crate::db::ts;
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::gate::{GateEvent, JournalEntry};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params, params_from_iter};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The most entries one upload may carry.
+pub const MAX_UPLOAD: usize = 500;
+
+/// `admitted`, `denied` or `other` (exit requests, alarms, …): the filter staff use.
+pub fn result_of(event: &GateEvent) -> &'static str {
+    match event {
+        GateEvent::Admitted { .. } => "admitted",
+        GateEvent::Denied { .. } => "denied",
+        _ => "other",
+    }
+}
+
+fn snake(value: impl Serialize) -> Option<String> {
+    match serde_json::to_value(value).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Object(o) => o.get("type").and_then(|t| t.as_str()).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Stores `entries` from gate `device_id`; ids stored before are skipped. Returns every id now
+/// stored (new or old), which is what the gate may mark as sent.
+pub fn store(
+    tx: &Connection,
+    device_id: &str,
+    entries: &[JournalEntry],
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<Uuid>> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO gate_events
+         (id, device_id, at, clock_trusted, card_id, kind, result, reason, event, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    let mut inserted = 0u64;
+    for e in entries {
+        let reason = match &e.event {
+            GateEvent::Denied { reason } => snake(reason),
+            GateEvent::Alarm { alarm } => snake(alarm),
+            GateEvent::Admitted { flag } => flag.clone(),
+            _ => None,
+        };
+        let event = serde_json::to_string(&e.event)
+            .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+        inserted += stmt.execute(params![
+            e.id.to_string(),
+            device_id,
+            ts(e.at),
+            e.clock_trusted,
+            e.card_id.map(|c| c.0),
+            e.kind.and_then(snake),
+            result_of(&e.event),
+            reason,
+            event,
+            ts(now),
+        ])? as u64;
+    }
+    metrics::counter!("gate_journal_entries_stored_total").increment(inserted);
+    Ok(entries.iter().map(|e| e.id).collect())
+}
+
+/// Filters for the events list; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventFilter {
+    /// Card number.
+    pub card: Option<u32>,
+    /// Gate device id.
+    pub device: Option<String>,
+    /// `admitted`, `denied` or `other`.
+    pub result: Option<String>,
+    /// From this instant (inclusive, RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Until this instant (exclusive, RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many, newest first (default 200, at most 10 000).
+    pub limit: Option<u32>,
+}
+
+/// One stored event as staff see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EventRow {
+    /// Entry id from the gate.
+    pub id: String,
+    /// Gate device id.
+    pub device_id: String,
+    /// Gate device name.
+    pub device_name: String,
+    /// When, by the gate's clock (UTC).
+    pub at: String,
+    /// Whether the gate trusted its clock.
+    pub clock_trusted: bool,
+    /// Card number, if verified.
+    pub card_id: Option<u32>,
+    /// `worker` or `visitor`, if verified.
+    pub kind: Option<String>,
+    /// `admitted`, `denied` or `other`.
+    pub result: String,
+    /// Deny reason, alarm or admit flag.
+    pub reason: Option<String>,
+    /// The event's type, e.g. `denied`, `exit_request`, `alarm`.
+    pub event: String,
+}
+
+/// The events matching `f`, newest first.
+pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
+    let mut sql = String::from(
+        "SELECT e.id, e.device_id, COALESCE(d.name, ''), e.at, e.clock_trusted, e.card_id, e.kind, e.result, e.reason, e.event
+         FROM gate_events e LEFT JOIN devices d ON d.id = e.device_id WHERE 1 = 1",
+    );
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(card) = f.card {
+        sql.push_str(" AND e.card_id = ?");
+        args.push(Value::Integer(i64::from(card)));
+    }
+    if let Some(device) = &f.device {
+        sql.push_str(" AND e.device_id = ?");
+        args.push(Value::Text(device.clone()));
+    }
+    if let Some(result) = &f.result {
+        sql.push_str(" AND e.result = ?");
+        args.push(Value::Text(result.clone()));
+    }
+    if let Some(from) = f.from {
+        sql.push_str(" AND e.at >= ?");
+        args.push(Value::Text(ts(from)));
+    }
+    if let Some(to) = f.to {
+        sql.push_str(" AND e.at < ?");
+        args.push(Value::Text(ts(to)));
+    }
+    sql.push_str(" ORDER BY e.at DESC, e.id LIMIT ?");
+    args.push(Value::Integer(i64::from(
+        f.limit.unwrap_or(200).min(10_000),
+    )));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        let event: String = r.get(9)?;
+        Ok(EventRow {
+            id: r.get(0)?,
+            device_id: r.get(1)?,
+            device_name: r.get(2)?,
+            at: r.get(3)?,
+            clock_trusted: r.get(4)?,
+            card_id: r.get(5)?,
+            kind: r.get(6)?,
+            result: r.get(7)?,
+            reason: r.get(8)?,
+            event: serde_json::from_str::<serde_json::Value>(&event)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+                .unwrap_or_default(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// Quotes a CSV field when needed; a leading formula character is defused for spreadsheets.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The rows as CSV with a header line.
+pub fn to_csv(rows: &[EventRow]) -> String {
+    let mut out = String::from(
+        "at,device_id,device_name,card_id,kind,result,reason,event,clock_trusted,id\n",
+    );
+    for r in rows {
+        let fields = [
+            r.at.clone(),
+            r.device_id.clone(),
+            r.device_name.clone(),
+            r.card_id.map(|c| c.to_string()).unwrap_or_default(),
+            r.kind.clone().unwrap_or_default(),
+            r.result.clone(),
+            r.reason.clone().unwrap_or_default(),
+            r.event.clone(),
+            r.clock_trusted.to_string(),
+            r.id.clone(),
+        ];
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

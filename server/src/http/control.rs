@@ -1,0 +1,124 @@
+//! A manager's remote unlock of one door and the estate-wide lockdown, pushed to gates as changes.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Actor;
+use crate::domain::{devices, estate};
+use crate::state::AppState;
+use crate::{audit, changes};
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{get, post, put};
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_credential::api::gate::ChangeEvent;
+use serde::{Deserialize, Serialize};
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/doors/{device_id}/unlock",
+            post(unlock),
+        ),
+        Endpoint::new(Method::GET, "/api/v1/lockdown", get(lockdown)),
+        Endpoint::new(Method::PUT, "/api/v1/lockdown", put(set_lockdown)),
+    ]
+}
+
+/// `POST /api/v1/doors/{device_id}/unlock` body.
+#[derive(Debug, Deserialize)]
+pub struct UnlockBody {
+    /// How long to hold the door open, 1–60 seconds (default 5).
+    #[serde(default = "default_seconds")]
+    pub seconds: u32,
+}
+
+fn default_seconds() -> u32 {
+    5
+}
+
+/// The change a command produced.
+#[derive(Debug, Serialize)]
+pub struct Pushed {
+    /// Its sequence number in the gate change log (none when nothing changed).
+    pub seq: Option<u64>,
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(device_id): ApiPath<String>,
+    ApiJson(body): ApiJson<UnlockBody>,
+) -> Result<Json<Pushed>, ApiError> {
+    if !(1..=60).contains(&body.seconds) {
+        return Err(ApiError::invalid("seconds is 1–60"));
+    }
+    let now = state.now();
+    let seq = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let device = devices::get(&tx, &device_id)?;
+            if device.kind != DeviceKind::Gate || device.state == "revoked" {
+                return Err(ApiError::invalid(format!(
+                    "device {device_id} is not an active gate"
+                )));
+            }
+            audit::record(
+                &tx,
+                &actor,
+                "door.remote_unlock",
+                &format!("device:{device_id}"),
+                serde_json::json!({ "seconds": body.seconds }),
+                now,
+            )?;
+            let seq = changes::append(
+                &tx,
+                &ChangeEvent::RemoteUnlock {
+                    device_id,
+                    seconds: body.seconds,
+                },
+                now,
+            )?;
+            tx.commit()?;
+            Ok(seq)
+        })
+        .await?;
+    Ok(Json(Pushed { seq: Some(seq) }))
+}
+
+/// Lockdown state.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Lockdown {
+    /// On or off.
+    pub active: bool,
+}
+
+async fn lockdown(State(state): State<AppState>) -> Result<Json<Lockdown>, ApiError> {
+    let active = state
+        .db
+        .call(|c| estate::lockdown(c).map_err(ApiError::from))
+        .await?;
+    Ok(Json(Lockdown { active }))
+}
+
+async fn set_lockdown(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<Lockdown>,
+) -> Result<Json<Pushed>, ApiError> {
+    let now = state.now();
+    let seq = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let seq = estate::set_lockdown(&tx, &actor, body.active, now)?;
+            tx.commit()?;
+            Ok::<_, ApiError>(seq)
+        })
+        .await?;
+    Ok(Json(Pushed { seq }))
+}

@@ -1,0 +1,180 @@
+//! Estate layout and calendar: managers edit, staff read.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::Actor;
+use crate::domain::estate::{self, Blackout, Building, Estate, EstateError, NamedZone, Unit};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post, put};
+use chrono::NaiveDate;
+use gatehouse_credential::{Schedule, ScheduleId, TimeWindow};
+use rusqlite::Connection;
+use serde::Deserialize;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/estate", get(show)),
+        Endpoint::new(Method::PUT, "/api/v1/estate/time-zone", put(set_time_zone)),
+        Endpoint::new(Method::POST, "/api/v1/buildings", post(add_building)),
+        Endpoint::new(Method::POST, "/api/v1/units", post(add_unit)),
+        Endpoint::new(Method::POST, "/api/v1/zones", post(add_zone)),
+        Endpoint::new(Method::PUT, "/api/v1/schedules/{id}", put(put_schedule)),
+        Endpoint::new(Method::POST, "/api/v1/blackout-dates", post(add_blackout)),
+        Endpoint::new(
+            Method::DELETE,
+            "/api/v1/blackout-dates/{date}",
+            delete(remove_blackout),
+        ),
+    ]
+}
+
+impl From<EstateError> for ApiError {
+    fn from(e: EstateError) -> Self {
+        match e {
+            EstateError::Invalid(m) => ApiError::invalid(m),
+            EstateError::NotFound(m) => ApiError::NotFound(m),
+            EstateError::Exists(m) => ApiError::Conflict {
+                code: "already_exists",
+                message: m,
+            },
+            EstateError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Runs `f` in a transaction and commits it.
+async fn write<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Connection) -> Result<T, EstateError> + Send + 'static,
+) -> Result<T, ApiError> {
+    state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok::<_, ApiError>(out)
+        })
+        .await
+}
+
+async fn show(State(state): State<AppState>) -> Result<Json<Estate>, ApiError> {
+    Ok(Json(
+        state
+            .db
+            .call(|c| estate::estate(c).map_err(ApiError::from))
+            .await?,
+    ))
+}
+
+/// `PUT /api/v1/estate/time-zone` body.
+#[derive(Debug, Deserialize)]
+pub struct TimeZoneBody {
+    /// IANA name, e.g. "Asia/Shanghai".
+    pub time_zone: String,
+}
+
+async fn set_time_zone(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<TimeZoneBody>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    write(&state, move |tx| {
+        estate::set_time_zone(tx, &actor, &body.time_zone, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_building(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<Building>,
+) -> Result<(StatusCode, Json<Building>), ApiError> {
+    let now = state.now();
+    let stored = b.clone();
+    write(&state, move |tx| estate::add_building(tx, &actor, &b, now)).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+async fn add_unit(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(u): ApiJson<Unit>,
+) -> Result<(StatusCode, Json<Unit>), ApiError> {
+    let now = state.now();
+    let mut stored = u.clone();
+    stored.id = write(&state, move |tx| estate::add_unit(tx, &actor, &u, now)).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+async fn add_zone(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(z): ApiJson<NamedZone>,
+) -> Result<(StatusCode, Json<NamedZone>), ApiError> {
+    let now = state.now();
+    let mut stored = z.clone();
+    stored.id = write(&state, move |tx| estate::add_zone(tx, &actor, &z, now)).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// `PUT /api/v1/schedules/{id}` body.
+#[derive(Debug, Deserialize)]
+pub struct ScheduleBody {
+    /// Name, e.g. "renovation hours".
+    pub name: String,
+    /// Windows: `{"days": ["Mon", …], "start": "08:00:00", "end": "12:00:00"}`.
+    pub windows: Vec<TimeWindow>,
+}
+
+async fn put_schedule(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<u8>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<Json<Schedule>, ApiError> {
+    let id = ScheduleId::new(id).ok_or_else(|| ApiError::invalid("schedule ids are 1–15"))?;
+    let schedule = Schedule {
+        id,
+        name: body.name,
+        windows: body.windows,
+    };
+    let stored = schedule.clone();
+    let now = state.now();
+    write(&state, move |tx| {
+        estate::put_schedule(tx, &actor, &schedule, now)
+    })
+    .await?;
+    Ok(Json(stored))
+}
+
+async fn add_blackout(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<Blackout>,
+) -> Result<(StatusCode, Json<Blackout>), ApiError> {
+    let now = state.now();
+    let stored = b.clone();
+    write(&state, move |tx| estate::add_blackout(tx, &actor, &b, now)).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+async fn remove_blackout(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(date): ApiPath<NaiveDate>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    write(&state, move |tx| {
+        estate::remove_blackout(tx, &actor, date, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

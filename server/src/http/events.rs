@@ -1,0 +1,58 @@
+//! Gate events for staff: a filtered list and a CSV export.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use crate::domain::journal::{self, EventFilter, EventRow};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/events", get(list)),
+        Endpoint::new(Method::GET, "/api/v1/events.csv", get(csv)),
+    ]
+}
+
+async fn rows(state: &AppState, filter: EventFilter) -> Result<Vec<EventRow>, ApiError> {
+    if let Some(r) = &filter.result {
+        if !["admitted", "denied", "other"].contains(&r.as_str()) {
+            return Err(ApiError::invalid(
+                "result is one of admitted, denied, other",
+            ));
+        }
+    }
+    state
+        .db
+        .call(move |c| journal::list(c, &filter).map_err(ApiError::from))
+        .await
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(filter): ApiQuery<EventFilter>,
+) -> Result<Json<Vec<EventRow>>, ApiError> {
+    Ok(Json(rows(&state, filter).await?))
+}
+
+async fn csv(
+    State(state): State<AppState>,
+    ApiQuery(filter): ApiQuery<EventFilter>,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = journal::to_csv(&rows(&state, filter).await?);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"gate-events.csv\"",
+            ),
+        ],
+        body,
+    ))
+}

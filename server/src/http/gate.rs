@@ -1,0 +1,128 @@
+//! Gate sync and journal upload, exactly as `credential::api::gate` documents them.
+
+use super::Endpoint;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use crate::auth::Actor;
+use crate::changes;
+use crate::domain::{estate, journal};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{get, post};
+use gatehouse_credential::api::gate::{ChangeBatch, GateSnapshot, JournalAck, JournalUpload};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The longest a gate may ask the server to hold a long poll.
+pub const MAX_WAIT_MS: u64 = 30_000;
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/gate/snapshot", get(snapshot)),
+        Endpoint::new(Method::GET, "/api/v1/gate/changes", get(changes_since)),
+        Endpoint::new(Method::POST, "/api/v1/gate/journal", post(upload_journal)),
+    ]
+}
+
+async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, ApiError> {
+    let keys = vec![state.signer.public_info()];
+    let snapshot = state
+        .db
+        .call(move |c| {
+            // One read transaction so the cursor matches the calendar and lockdown state.
+            let tx = c.transaction()?;
+            let snapshot = GateSnapshot {
+                keys,
+                calendar: estate::calendar(&tx)?,
+                lockdown: estate::lockdown(&tx)?,
+                server_time: chrono::Utc::now(),
+                cursor: changes::cursor(&tx)?,
+            };
+            tx.commit()?;
+            Ok::<_, ApiError>(snapshot)
+        })
+        .await?;
+    Ok(Json(snapshot))
+}
+
+/// `?since=N&wait_ms=M`.
+#[derive(Debug, Deserialize)]
+pub struct ChangesQuery {
+    /// The cursor: the last `seq` the gate applied (0 from scratch).
+    pub since: u64,
+    /// How long to hold the request when nothing is new (0 = answer at once; at most 30 000).
+    #[serde(default)]
+    pub wait_ms: u64,
+}
+
+async fn changes_since(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> Result<Json<ChangeBatch>, ApiError> {
+    let since = q.since;
+    // Subscribe before reading, so a change committed between the read and the wait still wakes us.
+    let mut committed = state.db.change_seq();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(q.wait_ms.min(MAX_WAIT_MS));
+    let mut found = read_changes(&state, since).await?;
+    if found.is_empty() && q.wait_ms > 0 {
+        let mut shutdown = state.shutdown.clone();
+        let waiting = metrics::gauge!("gate_long_polls_waiting");
+        waiting.increment(1.0);
+        let woke = tokio::select! {
+            r = committed.wait_for(|seq| *seq > since) => r.is_ok(),
+            () = tokio::time::sleep_until(deadline) => false,
+            _ = shutdown.wait_for(|down| *down) => false,
+        };
+        waiting.decrement(1.0);
+        if woke {
+            found = read_changes(&state, since).await?;
+        }
+    }
+    let cursor = found.last().map_or(since, |c| c.seq);
+    Ok(Json(ChangeBatch {
+        changes: found,
+        cursor,
+    }))
+}
+
+async fn read_changes(
+    state: &AppState,
+    since: u64,
+) -> Result<Vec<gatehouse_credential::api::gate::Change>, ApiError> {
+    state
+        .db
+        .call(move |c| changes::since(c, since).map_err(ApiError::from))
+        .await
+}
+
+async fn upload_journal(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(upload): ApiJson<JournalUpload>,
+) -> Result<Json<JournalAck>, ApiError> {
+    if upload.entries.len() > journal::MAX_UPLOAD {
+        return Err(ApiError::invalid(format!(
+            "at most {} entries per upload; this one has {}",
+            journal::MAX_UPLOAD,
+            upload.entries.len()
+        )));
+    }
+    let device_id = actor
+        .device()
+        .map(|d| d.id.clone())
+        .ok_or_else(|| ApiError::Forbidden("only a gate uploads its journal".into()))?;
+    let now = state.now();
+    let stored = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let stored = journal::store(&tx, &device_id, &upload.entries, now)?;
+            tx.commit()?;
+            Ok::<_, ApiError>(stored)
+        })
+        .await?;
+    Ok(Json(JournalAck { stored }))
+}

@@ -1,0 +1,194 @@
+//! Estate layout and calendar; calendar changes reach gates as `snapshot_changed`.
+
+use crate::app::spawn_app;
+use crate::platform::enrol_device;
+use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, GateSnapshot};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn layout_is_validated_and_listed() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/buildings",
+            Some(&admin),
+            json!({"number": 2, "name": "Building 2", "floor_lo": -2, "floor_hi": 32}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = app
+        .post(
+            "/api/v1/buildings",
+            Some(&admin),
+            json!({"number": 255, "name": "x", "floor_lo": 1, "floor_hi": 2}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post(
+            "/api/v1/buildings",
+            Some(&admin),
+            json!({"number": 2, "name": "again", "floor_lo": 1, "floor_hi": 2}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let r = app
+        .post(
+            "/api/v1/units",
+            Some(&admin),
+            json!({"label": "2-1203", "building": 2, "floor": 12}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let unit: Value = r.json().await.unwrap();
+    assert!(unit["id"].as_i64().unwrap() > 0);
+    let r = app
+        .post(
+            "/api/v1/units",
+            Some(&admin),
+            json!({"label": "2-4001", "building": 2, "floor": 40}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post(
+            "/api/v1/units",
+            Some(&admin),
+            json!({"label": "9-101", "building": 9, "floor": 1}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .post(
+            "/api/v1/zones",
+            Some(&admin),
+            json!({"name": "B2 lobby", "building": 2, "class": "entrance"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = app
+        .post(
+            "/api/v1/zones",
+            Some(&admin),
+            json!({"name": "B2 F12", "building": 2, "class": "floor"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422, "a floor zone needs its floor");
+    let desk = app.desk(&admin).await;
+    let estate: Value = app
+        .get("/api/v1/estate", Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(estate["time_zone"], "Asia/Shanghai");
+    assert_eq!(estate["buildings"][0]["floor_hi"], 32);
+    assert_eq!(estate["units"][0]["label"], "2-1203");
+    assert_eq!(estate["zones"][0]["class"], "entrance");
+    assert_eq!(estate["schedules"][0]["id"], 1);
+    assert_eq!(estate["lockdown"], false);
+}
+
+#[tokio::test]
+async fn calendar_changes_reach_gates_through_the_snapshot() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let r = app
+        .post(
+            "/api/v1/blackout-dates",
+            Some(&admin),
+            json!({"date": "2026-10-01", "note": "National Day"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = app
+        .post(
+            "/api/v1/blackout-dates",
+            Some(&admin),
+            json!({"date": "2026-10-01"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/schedules/2",
+            Some(&admin),
+            Some(json!({"name": "weekend", "windows": [{"days": ["Sat", "Sun"], "start": "09:00:00", "end": "17:00:00"}]})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/schedules/3",
+            Some(&admin),
+            Some(json!({"name": "bad", "windows": [{"days": ["Mon"], "start": "18:00:00", "end": "08:00:00"}]})),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/schedules/16",
+            Some(&admin),
+            Some(json!({"name": "x", "windows": []})),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/estate/time-zone",
+            Some(&admin),
+            Some(json!({"time_zone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let batch: ChangeBatch = app
+        .get("/api/v1/gate/changes?since=0", Some(&gate))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch.changes.len(), 2);
+    assert!(
+        batch
+            .changes
+            .iter()
+            .all(|c| c.event == ChangeEvent::SnapshotChanged)
+    );
+    let s: GateSnapshot = app
+        .get("/api/v1/gate/snapshot", Some(&gate))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        s.calendar.blackout_dates,
+        vec![chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()]
+    );
+    assert_eq!(s.calendar.schedules.len(), 2);
+    assert_eq!(s.cursor, 2);
+    let r = app
+        .send(
+            Method::DELETE,
+            "/api/v1/blackout-dates/2026-10-01",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = app
+        .send(
+            Method::DELETE,
+            "/api/v1/blackout-dates/2026-10-01",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+}

@@ -1,0 +1,340 @@
+//! Gate sync (snapshot, long-poll changes, cursor), journal upload, events, unlock, lockdown.
+
+use crate::app::{TestApp, spawn_app};
+use crate::platform::enrol_device;
+use chrono::Utc;
+use gatehouse_credential::api::gate::DenyReason;
+use gatehouse_credential::api::gate::{
+    ChangeBatch, ChangeEvent, GateEvent, GateSnapshot, JournalAck, JournalEntry,
+};
+use gatehouse_credential::{CardId, Kind};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn changes(app: &TestApp, gate: &str, since: u64, wait_ms: u64) -> ChangeBatch {
+    let r = app
+        .get(
+            &format!("/api/v1/gate/changes?since={since}&wait_ms={wait_ms}"),
+            Some(gate),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn set_lockdown(app: &TestApp, admin: &str, active: bool) -> Value {
+    let r = app
+        .send(
+            Method::PUT,
+            "/api/v1/lockdown",
+            Some(admin),
+            Some(json!({"active": active})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn snapshot_has_the_signing_key_default_calendar_and_cursor() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    set_lockdown(&app, &admin, true).await;
+    let r = app.get("/api/v1/gate/snapshot", Some(&gate)).await;
+    assert_eq!(r.status(), 200);
+    let s: GateSnapshot = r.json().await.unwrap();
+    assert_eq!(s.keys, vec![app.state.signer.public_info()]);
+    assert_eq!(s.calendar.time_zone, chrono_tz::Asia::Shanghai);
+    assert_eq!(s.calendar.schedules.len(), 1);
+    assert_eq!(s.calendar.schedules[0].name, "renovation hours");
+    assert_eq!(s.calendar.schedules[0].windows.len(), 2);
+    assert!(s.lockdown);
+    assert_eq!(s.cursor, 1, "the lockdown is change 1");
+    assert!((Utc::now() - s.server_time).num_seconds().abs() < 5);
+}
+
+#[tokio::test]
+async fn a_waiting_gate_learns_of_a_change_within_one_second() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let url = app.url("/api/v1/gate/changes?since=0&wait_ms=20000");
+    let client = app.client.clone();
+    let gate2 = gate.clone();
+    let poll = tokio::spawn(async move {
+        let r = client.get(url).bearer_auth(gate2).send().await.unwrap();
+        (Instant::now(), r.json::<ChangeBatch>().await.unwrap())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !poll.is_finished(),
+        "the poll is held while nothing changes"
+    );
+    let changed_at = Instant::now();
+    set_lockdown(&app, &admin, true).await;
+    let (answered_at, batch) = poll.await.unwrap();
+    let delay = answered_at.duration_since(changed_at);
+    assert!(delay < Duration::from_secs(1), "took {delay:?}");
+    assert_eq!(batch.changes.len(), 1);
+    assert_eq!(
+        batch.changes[0].event,
+        ChangeEvent::Lockdown { active: true }
+    );
+    assert_eq!(batch.cursor, batch.changes[0].seq);
+}
+
+#[tokio::test]
+async fn an_empty_wait_times_out_with_the_same_cursor() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let started = Instant::now();
+    let batch = changes(&app, &gate, 0, 300).await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(batch.changes.is_empty());
+    assert_eq!(batch.cursor, 0);
+    let r = app.get("/api/v1/gate/changes?wait_ms=5", Some(&gate)).await;
+    assert_eq!(r.status(), 400, "since is required");
+}
+
+#[tokio::test]
+async fn reconnecting_from_the_cursor_loses_and_repeats_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
+    // A gate reads part of the stream, then "disconnects" while more changes happen.
+    set_lockdown(&app, &admin, true).await;
+    set_lockdown(&app, &admin, false).await;
+    let first = changes(&app, &gate, 0, 0).await;
+    assert_eq!(first.changes.len(), 2);
+    for _ in 0..3 {
+        let r = app
+            .post(
+                &format!("/api/v1/doors/{gate_id}/unlock"),
+                Some(&admin),
+                json!({"seconds": 4}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    set_lockdown(&app, &admin, true).await;
+    let rest = changes(&app, &gate, first.cursor, 0).await;
+    let seqs: Vec<u64> = first
+        .changes
+        .iter()
+        .chain(&rest.changes)
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=6).collect::<Vec<_>>(),
+        "every change once, in order, no gaps"
+    );
+    assert_eq!(
+        rest.changes[0].event,
+        ChangeEvent::RemoteUnlock {
+            device_id: gate_id.clone(),
+            seconds: 4
+        }
+    );
+    assert_eq!(changes(&app, &gate, rest.cursor, 0).await.changes.len(), 0);
+    // The same lockdown state again is not a change.
+    let pushed = set_lockdown(&app, &admin, true).await;
+    assert!(pushed["seq"].is_null());
+}
+
+#[tokio::test]
+async fn remote_unlock_needs_an_active_gate() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (kiosk_id, _) = enrol_device(&app, &admin, "kiosk").await;
+    let r = app
+        .post(
+            &format!("/api/v1/doors/{kiosk_id}/unlock"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post(
+            "/api/v1/doors/no-such-device/unlock",
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let (gate_id, _) = enrol_device(&app, &admin, "gate").await;
+    let r = app
+        .post(
+            &format!("/api/v1/doors/{gate_id}/unlock"),
+            Some(&admin),
+            json!({"seconds": 600}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let log: Value = app
+        .get("/api/v1/audit", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] != "door.remote_unlock"),
+        "refused unlocks are not logged as done"
+    );
+}
+
+fn entry(card: u32, event: GateEvent, minutes_ago: i64) -> JournalEntry {
+    JournalEntry {
+        id: uuid::Uuid::new_v4(),
+        at: Utc::now() - chrono::Duration::minutes(minutes_ago),
+        clock_trusted: true,
+        card_id: Some(CardId(card)),
+        kind: Some(Kind::Worker),
+        event,
+    }
+}
+
+#[tokio::test]
+async fn a_retried_journal_upload_is_stored_once_and_events_filter_and_export() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
+    let entries = vec![
+        entry(11, GateEvent::Admitted { flag: None }, 30),
+        entry(
+            12,
+            GateEvent::Denied {
+                reason: DenyReason::Lost,
+            },
+            20,
+        ),
+        entry(
+            11,
+            GateEvent::Denied {
+                reason: DenyReason::OutsideHours,
+            },
+            10,
+        ),
+    ];
+    let body = json!({ "entries": entries });
+    for attempt in 0..2 {
+        let r = app
+            .post("/api/v1/gate/journal", Some(&gate), body.clone())
+            .await;
+        assert_eq!(r.status(), 200, "attempt {attempt}");
+        let ack: JournalAck = r.json().await.unwrap();
+        assert_eq!(ack.stored, entries.iter().map(|e| e.id).collect::<Vec<_>>());
+    }
+    let desk = app.desk(&admin).await;
+    let all: Vec<Value> = app
+        .get("/api/v1/events", Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3, "the retry stored nothing twice");
+    assert_eq!(all[0]["reason"], "outside_hours", "newest first");
+    assert_eq!(all[0]["device_id"], gate_id.as_str());
+    let card11: Vec<Value> = app
+        .get("/api/v1/events?card=11", Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card11.len(), 2);
+    let denied: Vec<Value> = app
+        .get("/api/v1/events?result=denied", Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(denied.len(), 2);
+    let from = (Utc::now() - chrono::Duration::minutes(25))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = (Utc::now() - chrono::Duration::minutes(15))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let window: Vec<Value> = app
+        .get(&format!("/api/v1/events?from={from}&to={to}"), Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 1);
+    assert_eq!(window[0]["reason"], "lost");
+    let none: Vec<Value> = app
+        .get(&format!("/api/v1/events?device={}", "other"), Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(
+        app.get("/api/v1/events?result=maybe", Some(&desk))
+            .await
+            .status(),
+        422
+    );
+    let r = app
+        .get("/api/v1/events.csv?result=denied", Some(&desk))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "header + 2 denied: {csv}");
+    assert!(lines[0].starts_with("at,device_id"));
+    assert!(
+        lines[1].contains(",11,worker,denied,outside_hours,"),
+        "{csv}"
+    );
+    // Oversized batches are refused with a reason.
+    let big: Vec<JournalEntry> = (0..501)
+        .map(|i| entry(i, GateEvent::ExitRequest, 1))
+        .collect();
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&gate),
+            json!({ "entries": big }),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+}
+
+#[tokio::test]
+async fn shutdown_answers_waiting_long_polls_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let url = app.url("/api/v1/gate/changes?since=0&wait_ms=30000");
+    let client = app.client.clone();
+    let poll = tokio::spawn(async move {
+        client
+            .get(url)
+            .bearer_auth(gate)
+            .send()
+            .await
+            .map(|r| r.status())
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    app.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "graceful shutdown took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(poll.await.unwrap().unwrap(), 200);
+}
