@@ -330,3 +330,28 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
     assert_eq!(settings["languages"], json!(["zh-CN", "en"]));
     assert_eq!(settings["idle_timeout_secs"], 60);
 }
+
+#[tokio::test]
+async fn the_estate_logo_is_read_once_and_served() {
+    let (addr, _stub) = stub::spawn().await;
+    let svg = "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>";
+    let kiosk = spawn(
+        &format!("http://{addr}"),
+        Options {
+            logo_svg: Some(svg),
+            ..Options::default()
+        },
+    )
+    .await;
+    let (_, settings) = kiosk.get("/api/settings").await;
+    assert_eq!(settings["has_logo"], true);
+    std::fs::remove_file(kiosk.dir.path().join("logo.svg")).unwrap();
+    let resp = kiosk
+        .http
+        .get(kiosk.url("/assets/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    assert_eq!(resp.text().await.unwrap(), svg);
+}

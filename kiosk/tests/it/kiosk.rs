@@ -18,6 +18,7 @@ pub struct Options {
     pub idle_timeout_secs: u64,
     pub pre_enrolled: bool,
     pub scanner_port: Option<String>,
+    pub logo_svg: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -26,6 +27,7 @@ impl Default for Options {
             idle_timeout_secs: 60,
             pre_enrolled: true,
             scanner_port: None,
+            logo_svg: None,
         }
     }
 }
@@ -92,6 +94,13 @@ pub fn config_text(dir: &std::path::Path, server: &str, opts: &Options) -> Strin
         Some(port) => format!("[scanner]\nport = \"{port}\"\n"),
         None => String::new(),
     };
+    let logo = match opts.logo_svg {
+        Some(svg) => {
+            std::fs::write(dir.join("logo.svg"), svg).unwrap();
+            format!("logo_path = \"{}\"\n", dir.join("logo.svg").display())
+        }
+        None => String::new(),
+    };
     format!(
         r#"
 listen = "127.0.0.1:0"
@@ -107,7 +116,7 @@ path = "{printer}"
 status_path = "{status}"
 [estate]
 name = "翠湖花园"
-{scanner}"#,
+{logo}{scanner}"#,
         idle = opts.idle_timeout_secs,
         cred = credential.display(),
         printer = dir.join("printer.bin").display(),
