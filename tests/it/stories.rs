@@ -270,3 +270,71 @@ fn outage_gates_keep_deciding_offline_and_every_journal_entry_arrives_once() {
         );
     }
 }
+
+#[test]
+fn crash_server_killed_mid_burst_of_issuances_loses_and_duplicates_no_pass() {
+    let Some(mut system) = system_or_skip("crash", &[entrance()], true) else {
+        return;
+    };
+    let kiosk_url = system.kiosk_url().unwrap().to_owned();
+    let unit = format!("{BUILDING}-{VISITED_FLOOR}02");
+    // Visitors keep registering at the kiosk while the server is killed and restarted.
+    let burst = std::thread::spawn(move || {
+        let mut issued = Vec::new();
+        let mut refused = 0;
+        for i in 0..60 {
+            match kiosk::register_visitor(&kiosk_url, &format!("访客{i}"), &unit) {
+                Ok(pass) => issued.push((
+                    pass["card_id"].as_u64().unwrap(),
+                    pass["credential"].as_str().unwrap().to_owned(),
+                )),
+                Err(_) => refused += 1,
+            }
+        }
+        (issued, refused)
+    });
+    wait_for("some passes issued", Duration::from_secs(30), || {
+        (on_site(&system).len() >= 10).then_some(())
+    })
+    .unwrap();
+    system.stop_server(true).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    system.restart_server().unwrap();
+    let (issued, refused) = burst.join().unwrap();
+    eprintln!(
+        "{} passes issued, {refused} refused while the server was down",
+        issued.len()
+    );
+    assert!(
+        refused > 0 || issued.len() == 60,
+        "the kill was noticed or nothing was lost"
+    );
+
+    let listed = on_site(&system);
+    let mut unique = listed.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        listed.len(),
+        "no pass is listed twice: {listed:?}"
+    );
+    let cards: Vec<u64> = issued.iter().map(|(card, _)| *card).collect();
+    let missing: Vec<_> = cards.iter().filter(|c| !listed.contains(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "passes the kiosk handed out but the server lost: {missing:?}"
+    );
+    let mut cards_unique = cards.clone();
+    cards_unique.sort_unstable();
+    cards_unique.dedup();
+    assert_eq!(
+        cards_unique.len(),
+        cards.len(),
+        "no card number issued twice: {cards:?}"
+    );
+    // A pass issued before the kill still opens the door after the restart.
+    let (_, first) = issued.first().expect("passes were issued before the kill");
+    let d = system.gates[0].scan(first).unwrap();
+    assert_admitted(&d, "a pass issued before the server was killed");
+}
