@@ -5,3 +5,4 @@ mod crash;
 mod passes;
 mod stub;
 mod support;
+mod unplug;

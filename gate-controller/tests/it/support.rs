@@ -123,7 +123,7 @@ pub fn write_config(dir: &Path, o: &GateOptions, scanner: &Scanner) -> PathBuf {
 impl GateProc {
     pub fn start(dir: &Path, o: GateOptions) -> GateProc {
         let scanner = if o.use_port {
-            let (master, slave) = TTYPort::pair().unwrap();
+            let (master, slave) = pty_pair();
             let slave_path = slave.name().unwrap();
             // The gate opens the slave by its path; the test keeps the master.
             drop(slave);
@@ -297,4 +297,19 @@ pub async fn start_synced(dir: &Path, o: GateOptions) -> (GateProc, crate::stub:
     })
     .await;
     (gate, stub, server)
+}
+
+/// A pty pair whose fds are not inherited by the gate process (`TTYPort::pair` opens the
+/// master without close-on-exec; an inherited master would keep the "device" alive).
+pub fn pty_pair() -> (TTYPort, TTYPort) {
+    use std::os::unix::io::AsRawFd;
+    let (master, slave) = TTYPort::pair().unwrap();
+    for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
+        // SAFETY: setting a flag on fds we own.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
+    (master, slave)
 }
