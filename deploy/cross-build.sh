@@ -49,7 +49,8 @@ for pkg in "${packages[@]}"; do
   # On the Pi the gate drives real GPIO through rppal.
   [ "$pkg" = gatehouse-gate ] && features=(--features rpi)
   if [ "$run_tests" -eq 1 ]; then
-    cargo test --target "$target" -p "$pkg" "${features[@]}" --lib --bins
+    # Release, so the dependencies of a previous cross build are reused.
+    cargo test --release --target "$target" -p "$pkg" "${features[@]}" --lib --bins
   else
     cargo build --release --target "$target" -p "$pkg" "${features[@]}"
     out="${CARGO_TARGET_DIR:-target}/$target/release/${pkg}"
