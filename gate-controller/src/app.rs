@@ -344,12 +344,12 @@ impl Shell {
                     flag: flag.clone(),
                 }
             }
-            Decision::Deny { reason, card } => {
+            Decision::Deny { reason, card, kind } => {
                 tracing::info!(?reason, card = ?card.map(|c| c.0), "denied");
                 DecisionRecord {
                     at,
                     card_id: *card,
-                    kind: None,
+                    kind: *kind,
                     admitted: false,
                     reason: Some(*reason),
                     flag: None,

@@ -119,6 +119,8 @@ pub enum Decision {
         reason: DenyReason,
         /// The card, when the credential verified.
         card: Option<CardId>,
+        /// Its kind, when the credential verified.
+        kind: Option<Kind>,
     },
 }
 
@@ -310,9 +312,8 @@ impl Gate {
                 self.unlock(now, self.policy.pulse);
                 self.indicate(Indicator::Granted, now);
             }
-            Decision::Deny { reason, card } => {
-                let kind = self.kind_of(line, *card);
-                self.journal(*card, kind, GateEvent::Denied { reason: *reason });
+            Decision::Deny { reason, card, kind } => {
+                self.journal(*card, *kind, GateEvent::Denied { reason: *reason });
                 self.indicate(Indicator::Denied, now);
             }
         }
@@ -448,6 +449,7 @@ impl Gate {
                 return Decision::Deny {
                     reason: deny_reason_of(&e),
                     card: None,
+                    kind: None,
                 };
             }
         };
@@ -456,6 +458,7 @@ impl Gate {
         let deny = |reason| Decision::Deny {
             reason,
             card: Some(card),
+            kind: Some(claims.kind),
         };
         if let Some(r) = self.synced.revoked.get(&card) {
             return deny(DenyReason::from_revocation(r.reason));
@@ -510,12 +513,6 @@ impl Gate {
             kind: claims.kind,
             flag,
         }
-    }
-
-    /// The kind of a verified credential, for the journal of a denial.
-    fn kind_of(&self, line: &str, card: Option<CardId>) -> Option<Kind> {
-        card.and_then(|_| self.ring.verify(line).ok())
-            .map(|c| c.claims.kind)
     }
 
     fn journal(&mut self, card_id: Option<CardId>, kind: Option<Kind>, event: GateEvent) {

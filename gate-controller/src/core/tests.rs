@@ -221,7 +221,7 @@ fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
                 let decision = gate.handle_scan(&credential(name), wall, now);
                 let text = match decision {
                     Decision::Admit { card, .. } => format!("=> admit card={card}"),
-                    Decision::Deny { reason, card } => format!(
+                    Decision::Deny { reason, card, .. } => format!(
                         "=> deny {}{}",
                         serde_json::to_value(reason).unwrap().as_str().unwrap(),
                         card.map(|c| format!(" card={c}")).unwrap_or_default()
@@ -780,6 +780,28 @@ fn pulse_counts_from_when_the_relay_moved() {
         Some(t0 + Duration::from_millis(3040)),
         "lock 3 s after the relay moved"
     );
+}
+
+#[test]
+fn a_denied_verified_card_is_journalled_with_its_card_and_kind() {
+    let mut g = gate();
+    let wall = WallClock::Trusted(START.parse().unwrap());
+    let d = g.handle_scan(&credential("expired"), wall, Instant::now());
+    assert_eq!(
+        d,
+        Decision::Deny {
+            reason: DenyReason::Expired,
+            card: Some(CardId(9)),
+            kind: Some(Kind::Visitor)
+        }
+    );
+    assert_eq!(g.poll_action(), Some(Action::Relay(Level::Locked)));
+    match g.poll_action() {
+        Some(Action::Journal(e)) => {
+            assert_eq!((e.card_id, e.kind), (Some(CardId(9)), Some(Kind::Visitor)))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
