@@ -180,7 +180,7 @@ impl System {
         for g in &self.gates {
             crate::wait_for(
                 "the gate to sync with the server",
-                Duration::from_secs(15),
+                Duration::from_secs(30),
                 || {
                     let s = gate::GateStatus::fetch(g.url()).ok()?;
                     (s.server_reachable() == Some(true) && s.device_id().is_some()).then_some(())
