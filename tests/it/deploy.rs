@@ -520,3 +520,27 @@ fn kiosk_browser_waits_for_the_kiosk_then_starts_chromium_on_its_url_with_a_fres
         "the old profile (crash bubble state) is removed"
     );
 }
+
+#[test]
+fn program_units_rate_ok_in_systemd_analyze_security() {
+    if !tool_exists("systemd-analyze") {
+        eprintln!("NOTICE: systemd-analyze is not installed; sandboxing not rated");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for name in &UNITS[..3] {
+        let text = std::fs::read_to_string(deploy_dir().join("systemd").join(name)).unwrap();
+        let exe = format!("/usr/bin/{} ", name.trim_end_matches(".service"));
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text.replace(&exe, "/bin/true ")).unwrap();
+        // Exposure is rated 0.0 (locked down) to 10.0 (unprotected); the threshold is in tenths.
+        let out = Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--threshold=20"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let rating = String::from_utf8_lossy(&out.stdout);
+        let last = rating.lines().last().unwrap_or_default().to_owned();
+        assert!(out.status.success(), "{name} is exposed above 2.0: {last}");
+    }
+}
