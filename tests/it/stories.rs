@@ -3,10 +3,13 @@
 //! Each story first asks the server for the routes it drives; while one is missing (the server
 //! is being built) the story prints a NOTICE and passes, unless `GATEHOUSE_E2E_REQUIRE=1`.
 
+use gatehouse_credential::PublicKeyInfo;
 use gatehouse_credential::{Zone, ZoneClass};
 use gatehouse_e2e::estate::{BUILDING, OTHER_FLOOR, VISITED_FLOOR};
-use gatehouse_e2e::gate::{Decision, GateStatus};
+use gatehouse_e2e::gate::{self, Decision, GateSetup, GateStatus, ScannerSource};
 use gatehouse_e2e::kiosk;
+use gatehouse_e2e::scanner::ScannerPty;
+use gatehouse_e2e::server::{expect_ok, http_client};
 use gatehouse_e2e::system::{STORY_ROUTES, System};
 use gatehouse_e2e::wait_for;
 use serde_json::Value;
@@ -148,6 +151,34 @@ fn visitor_registers_in_chinese_enters_signs_out_and_is_shut_out() {
         !on_site(&system).contains(&card_id),
         "signed-out visitors leave the on-site list"
     );
+
+    // The next day, a pass issued today and never used is expired: a gate whose clock runs a
+    // day ahead, holding the server's public keys, denies it offline.
+    let unused = register_visitor(&system, "陈小红", &unit)["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, api_key) = gate::device_key(&system.gates[0].setup).unwrap();
+    let snapshot = expect_ok(
+        "GET /api/v1/gate/snapshot",
+        http_client()
+            .get(format!("{}/api/v1/gate/snapshot", system.api.base()))
+            .bearer_auth(api_key),
+    )
+    .unwrap();
+    let keys: Vec<PublicKeyInfo> = serde_json::from_value(snapshot["keys"].clone()).unwrap();
+    let mut pty = ScannerPty::open().unwrap();
+    let mut setup = GateSetup::new(
+        &system.data_dir().join("tomorrow"),
+        entrance(),
+        ScannerSource::Port(pty.slave_path().into()),
+    );
+    setup.keys = keys;
+    setup.clock_offset_secs = Some(24 * 3600);
+    let tomorrow = gate::start(&setup, "127.0.0.1:0").unwrap();
+    pty.scan(&unused).unwrap();
+    let d = gate::next_decision(tomorrow.url(), None, Duration::from_secs(5)).unwrap();
+    assert_denied(&d, "expired", "an unused pass the next day");
 }
 
 /// The cards on the desk's on-site list.

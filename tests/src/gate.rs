@@ -37,6 +37,8 @@ pub struct GateSetup {
     pub server: Option<String>,
     /// The one-time enrolment token, until the gate holds its device key.
     pub enrolment_token: Option<String>,
+    /// Shifts the gate's wall clock (the gate's test-only `GATEHOUSE_SIM_CLOCK_OFFSET_SECS`).
+    pub clock_offset_secs: Option<i64>,
 }
 
 impl GateSetup {
@@ -52,6 +54,7 @@ impl GateSetup {
             keys: Vec::new(),
             server: None,
             enrolment_token: None,
+            clock_offset_secs: None,
         }
     }
     /// The config file.
@@ -118,9 +121,30 @@ pub fn start(setup: &GateSetup, status_listen: &str) -> Result<Running> {
     let config = setup.config();
     std::fs::write(&config, setup.config_toml(status_listen))
         .map_err(HarnessError::io("writing the gate config"))?;
-    Running::start(
-        Launch::new(Program::Gate, setup.log()).args(["--config".as_ref(), config.as_os_str()]),
-    )
+    let mut launch =
+        Launch::new(Program::Gate, setup.log()).args(["--config".as_ref(), config.as_os_str()]);
+    if let Some(offset) = setup.clock_offset_secs {
+        launch = launch.env("GATEHOUSE_SIM_CLOCK_OFFSET_SECS", offset.to_string());
+    }
+    Running::start(launch)
+}
+
+/// The device key a gate stored at enrolment: `(device_id, api_key)`.
+pub fn device_key(setup: &GateSetup) -> Result<(String, String)> {
+    let path = setup.dir.join("data").join("device.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(HarnessError::io(format!("reading {}", path.display())))?;
+    let key: Value = serde_json::from_str(&text).map_err(|e| HarnessError::Io {
+        what: format!("parsing {}", path.display()),
+        source: std::io::Error::other(e),
+    })?;
+    match (key["device_id"].as_str(), key["api_key"].as_str()) {
+        (Some(id), Some(api_key)) => Ok((id.to_owned(), api_key.to_owned())),
+        _ => Err(HarnessError::Io {
+            what: format!("reading {}", path.display()),
+            source: std::io::Error::other("no device_id and api_key"),
+        }),
+    }
 }
 
 /// The gate's `/status` document.
