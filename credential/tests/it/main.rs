@@ -1,5 +1,6 @@
 //! Integration tests of the credential: vectors, properties, QR round trips.
 
+mod layering;
 mod properties;
 mod qr;
 mod vectors;
