@@ -446,6 +446,57 @@ pub const MATRIX: &[Rule] = &[
         "kiosk",
         "A worker collects their card",
     ),
+    // front-desk pages (server-desk)
+    rule(GET, "/login", ANYONE, "pages", "Front-desk log-in page"),
+    rule(
+        GET,
+        "/",
+        STAFF,
+        "pages",
+        "Front-desk home (to the renovations page)",
+    ),
+    rule(
+        GET,
+        "/desk/renovations",
+        STAFF,
+        "pages",
+        "Page: renovations and registration",
+    ),
+    rule(
+        GET,
+        "/desk/renovations/{id}",
+        STAFF,
+        "pages",
+        "Page: one renovation with workers, cards, ledger and refund checklist",
+    ),
+    rule(
+        GET,
+        "/desk/return",
+        STAFF,
+        "pages",
+        "Page: scan-to-return field for the desk scanner",
+    ),
+    rule(
+        GET,
+        "/desk/visitors",
+        STAFF,
+        "pages",
+        "Page: visitors on site",
+    ),
+    rule(
+        GET,
+        "/desk/cards/outstanding",
+        STAFF,
+        "pages",
+        "Page: outstanding and overdue worker cards",
+    ),
+    rule(
+        GET,
+        "/desk/cards/outstanding.csv",
+        STAFF,
+        "pages",
+        "CSV export of outstanding worker cards",
+    ),
 ];
 
 // Used by the front-desk rows.

@@ -11,6 +11,7 @@ pub mod events;
 pub mod extract;
 pub mod gate;
 pub mod ops;
+pub mod pages;
 pub mod renovations;
 pub mod visitors;
 
@@ -58,6 +59,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         control::endpoints(),
         renovations::endpoints(),
         visitors::endpoints(),
+        pages::endpoints(),
     ]
     .into_iter()
     .flatten()

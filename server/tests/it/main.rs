@@ -3,6 +3,7 @@
 
 mod app;
 mod authz;
+mod browser;
 mod desk;
 mod estate;
 mod gate;

@@ -1,0 +1,425 @@
+//! The front-desk web pages: server-rendered with maud (escaped by default), labelled in
+//! Chinese and English, with their CSS and script inline in the binary (no CDN). Forms post
+//! JSON to the `/api/v1` endpoints with the session cookie, so the pages add no second way
+//! to change state. Names, IDs and phones are masked.
+
+use super::Endpoint;
+use super::extract::ApiPath;
+use super::renovations::{load_detail, read};
+use crate::domain::card::{self, Outstanding};
+use crate::domain::desk_error::DeskError;
+use crate::domain::renovation::{self, Document};
+use crate::domain::{privacy, visitor};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/login", get(login)),
+        Endpoint::new(Method::GET, "/", get(home)),
+        Endpoint::new(Method::GET, "/desk/renovations", get(renovations)),
+        Endpoint::new(Method::GET, "/desk/renovations/{id}", get(renovation_page)),
+        Endpoint::new(Method::GET, "/desk/return", get(return_page)),
+        Endpoint::new(Method::GET, "/desk/visitors", get(visitors_page)),
+        Endpoint::new(
+            Method::GET,
+            "/desk/cards/outstanding",
+            get(outstanding_page),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/desk/cards/outstanding.csv",
+            get(outstanding_csv),
+        ),
+    ]
+}
+
+const CSS: &str = r#"
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
+nav{background:#1f3a5f;padding:.6em 1em}nav a{color:#fff;margin-right:1.4em;text-decoration:none;font-weight:600}
+main{padding:1em 1.5em;max-width:1100px}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
+table{border-collapse:collapse;background:#fff;width:100%}td,th{border:1px solid #d0d4da;padding:.35em .6em;text-align:left}
+th{background:#e8ebef}.met{color:#0a7d32;font-weight:700}.unmet{color:#b3261e;font-weight:700}
+form.inline{display:flex;flex-wrap:wrap;gap:.5em;align-items:end;background:#fff;padding:.6em;border:1px solid #d0d4da}
+label{display:flex;flex-direction:column;font-size:.85em}input,select,button{font-size:1em;padding:.3em}
+button{background:#1f3a5f;color:#fff;border:0;border-radius:4px;padding:.45em 1em;cursor:pointer}
+#flash{padding:.6em;margin:.6em 0;display:none;font-weight:700}#flash.ok{display:block;background:#d9f5e1;color:#0a5d26}
+#flash.err{display:block;background:#fde2e0;color:#8c1d18}
+#scan{font-size:2em;width:100%;padding:.4em}#scan-result{font-size:2.4em;padding:1em;margin-top:.6em;text-align:center;font-weight:800}
+#scan-result.ok{background:#0a7d32;color:#fff}#scan-result.err{background:#b3261e;color:#fff}
+.cred{font-family:monospace;word-break:break-all;background:#fff8d6;padding:.5em}
+"#;
+
+/// Posts a form's fields as JSON to its `data-api` with its `data-method`; numbers, booleans
+/// and empty fields are typed by `data-type`; shows the answer's message; reloads on success
+/// unless `data-stay`.
+const SCRIPT: &str = r#"
+function flash(ok,msg){const f=document.getElementById('flash');f.className=ok?'ok':'err';f.textContent=msg;}
+async function api(method,url,body){const r=await fetch(url,{method,headers:{'content-type':'application/json'},body:body===undefined?undefined:JSON.stringify(body)});
+ let v=null;try{v=await r.json();}catch(e){}return {ok:r.ok,status:r.status,v};}
+document.addEventListener('submit',async ev=>{const f=ev.target;if(!f.dataset.api)return;ev.preventDefault();
+ const body={};for(const el of f.elements){if(!el.name)continue;let v=el.type==='checkbox'?el.checked:el.value;
+  if(el.dataset.type==='int')v=v===''?null:parseInt(v,10);if(el.dataset.type==='cents')v=v===''?null:Math.round(parseFloat(v)*100);
+  if(el.dataset.type==='opt'&&v==='')continue;body[el.name]=v;}
+ const r=await api(f.dataset.method||'POST',f.dataset.api,body);
+ if(r.ok){if(f.dataset.show&&r.v){flash(true,f.dataset.show+': '+(r.v.credential||JSON.stringify(r.v)));return;}
+  if(f.dataset.go&&r.v&&r.v.id!==undefined){location=f.dataset.go+r.v.id;return;}location.reload();}
+ else flash(false,(r.v&&r.v.message)||('HTTP '+r.status));});
+"#;
+
+fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { (title) " — Gatehouse 物业前台" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                nav {
+                    a href="/desk/renovations" { "装修备案 Renovations" }
+                    a href="/desk/return" { "扫码交卡 Return cards" }
+                    a href="/desk/visitors" { "在场访客 Visitors on site" }
+                    a href="/desk/cards/outstanding" { "未还卡 Outstanding cards" }
+                }
+                main {
+                    h1 { (title) }
+                    div #flash {}
+                    (body)
+                }
+                script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    }
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn cents(c: i64) -> String {
+    format!("¥{}.{:02}", c / 100, (c % 100).abs())
+}
+
+async fn login() -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head { meta charset="utf-8"; title { "登录 Log in — Gatehouse" } style { (PreEscaped(CSS)) } }
+            body {
+                main {
+                    h1 { "物业前台登录 Front desk log in" }
+                    div #flash {}
+                    form #login class="inline" {
+                        label { "用户名 Username" input name="username" #username autocomplete="username" required; }
+                        label { "密码 Password" input name="password" #password type="password" autocomplete="current-password" required; }
+                        button type="submit" #login-button { "登录 Log in" }
+                    }
+                }
+                script { (PreEscaped(SCRIPT)) (PreEscaped(r#"
+document.getElementById('login').addEventListener('submit',async ev=>{ev.preventDefault();
+ const r=await api('POST','/api/v1/auth/login',{username:document.getElementById('username').value,password:document.getElementById('password').value});
+ if(r.ok)location='/desk/renovations';else flash(false,(r.v&&r.v.message)||'HTTP '+r.status);});"#)) }
+            }
+        }
+    }
+}
+
+async fn home() -> Redirect {
+    Redirect::to("/desk/renovations")
+}
+
+async fn renovations(State(state): State<AppState>) -> Result<Markup, DeskError> {
+    let (list, units) = read(&state, |c| {
+        Ok((
+            renovation::list(c)?,
+            crate::domain::desk_settings::units(c)?,
+        ))
+    })
+    .await?;
+    Ok(page(
+        "装修备案 Renovations",
+        html! {
+            h2 { "登记装修 Register a renovation" }
+            form.inline #register data-api="/api/v1/renovations" data-go="/desk/renovations/" {
+                label { "房号 Unit" select name="unit_id" data-type="int" { @for u in &units { option value=(u.id) { (u.label) } } } }
+                label { "业主 Owner" input name="owner_name" required; }
+                label { "施工单位 Contractor" input name="contractor" required; }
+                label { "现场负责人 Supervisor" input name="supervisor_name" required; }
+                label { "负责人电话 Supervisor phone" input name="supervisor_phone" required; }
+                label { "开工 Start" input name="start_date" type="date" required; }
+                label { "完工 End (≤ 3 个月 months)" input name="end_date" type="date" required; }
+                label { "破坏防水 Waterproofing" input name="waterproofing" type="checkbox"; }
+                button type="submit" { "登记 Register" }
+            }
+            h2 { "全部装修 All renovations" }
+            table #renovations {
+                tr { th { "编号 Code" } th { "房号 Unit" } th { "业主 Owner" } th { "期限 Period" } th { "状态 Status" } }
+                @for r in &list {
+                    tr {
+                        td { a href={ "/desk/renovations/" (r.id) } { (r.code) } }
+                        td { (r.unit.label) }
+                        td { (r.owner_name.as_deref().map(privacy::mask_name).unwrap_or_default()) }
+                        td { (r.start_date) " → " (r.end_date) @if r.end_date != r.original_end_date { " (延期至 extended to " (r.end_date) ")" } }
+                        td { (format!("{:?}", r.status).to_lowercase()) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+async fn renovation_page(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Markup, DeskError> {
+    let now = state.now();
+    let d = read(&state, move |c| load_detail(c, id, now)).await?;
+    let r = &d.renovation;
+    let api = format!("/api/v1/renovations/{id}");
+    Ok(page(
+        &format!("装修 Renovation {} · {}", r.code, r.unit.label),
+        html! {
+            table {
+                tr { th { "业主 Owner" } td { (r.owner_name.as_deref().map(privacy::mask_name).unwrap_or_default()) } }
+                tr { th { "施工单位 Contractor" } td { (r.contractor.clone().unwrap_or_default()) } }
+                tr { th { "现场负责人 Supervisor" } td { (r.supervisor_name.as_deref().map(privacy::mask_name).unwrap_or_default()) " "
+                    (r.supervisor_phone.as_deref().map(privacy::mask_phone).unwrap_or_default()) } }
+                tr { th { "期限 Period" } td { (r.start_date) " → " (r.end_date)
+                    @if r.end_date != r.original_end_date { " · 延期至 extended to " (r.end_date) " (原 originally " (r.original_end_date) ")" } } }
+                tr { th { "状态 Status" } td #status { (format!("{:?}", r.status).to_lowercase()) } }
+                tr { th { "自助取卡码 Kiosk code" } td { strong { (r.code) } } }
+            }
+
+            h2 { "退还保证金核对 Refund checklist" }
+            table #refund-check {
+                tr { th { "规则 Rule" } th { "结果 Result" } th { "原因 Reason" } }
+                @for rule in &d.refund_check {
+                    tr data-rule=(format!("{:?}", rule.rule)) {
+                        td { (rule.title_zh) br; (rule.title) }
+                        @if rule.met { td.met { "✔ 满足 met" } } @else { td.unmet { "✘ 未满足 unmet" } }
+                        td { (rule.reason) }
+                    }
+                }
+            }
+            form.inline data-api={ (api) "/refund" } { button type="submit" #refund { "退还保证金 Refund deposit" } }
+
+            h2 { "施工人员与出入卡 Workers and cards" }
+            table #workers {
+                tr { th { "人员 Worker" } th { "电话 Phone" } th { "身份证 ID" } th { "卡 Cards" } th {} }
+                @for w in &d.workers {
+                    tr {
+                        td { (w.name_masked) } td { (w.phone_masked) } td { (privacy::mask_id_last4(&w.id_last4)) }
+                        td { @for c in d.cards.iter().filter(|c| c.worker_id == Some(w.id)) {
+                            span.card data-card=(c.card_id) { "#" (c.card_id) " " (c.state.as_str()) " (至 until " (local(c.not_after)) ")" } br;
+                        } }
+                        td { form.inline data-api={ "/api/v1/workers/" (w.id) "/card" } data-show="卡 Card" { button type="submit" { "发卡 Issue card" } } }
+                    }
+                }
+            }
+            @for c in d.cards.iter().filter(|c| c.state == crate::domain::refund::CardState::Active) {
+                form.inline data-api={ "/api/v1/cards/" (c.card_id) "/lost" } { "#" (c.card_id) " "
+                    label { "补卡费 Fee (¥)" input name="fee_cents" data-type="cents" value="50"; }
+                    button type="submit" { "挂失 Declare lost" } }
+            }
+            form.inline data-api={ (api) "/workers" } {
+                label { "姓名 Name" input name="name" required; }
+                label { "电话 Phone" input name="phone" required; }
+                label { "身份证号 ID number" input name="id_number" required autocomplete="off"; }
+                button type="submit" { "登记人员 Add worker" }
+            }
+
+            h2 { "延期 Extension" }
+            form.inline data-api={ (api) "/extensions" } {
+                label { "新完工日期 New end (≤ 当前 + 3 个月 current + 3 months)" input name="new_end_date" type="date" required; }
+                button type="submit" { "批准延期 Approve extension" }
+            }
+            @for e in &d.extensions { p { (e.previous_end) " → " (e.new_end) " · " (e.approved_by) " · " (e.at) } }
+
+            h2 { "资料清单 Document checklist" }
+            form.inline data-api={ (api) "/documents" } data-method="PUT" {
+                @for doc in r.required_documents() {
+                    label { (doc.title_zh()) " " (doc.title())
+                        input type="checkbox" name=(doc_key(doc)) checked[r.documents.get(&doc).copied().unwrap_or(false)]; }
+                }
+                button type="submit" { "保存 Save" }
+            }
+
+            h2 { "核查与入住 Inspection and occupancy" }
+            form.inline data-api={ (api) "/progress" } data-method="PUT" {
+                label { "核查通过 Inspection passed" input name="inspection_passed_on" type="date" data-type="opt" value=[r.inspection_passed_on]; }
+                label { "入住 Occupied on" input name="occupied_on" type="date" data-type="opt" value=[r.occupied_on]; }
+                label { "楼下业主签字 Downstairs signed off" input type="checkbox" name="downstairs_signed_off" checked[r.downstairs_signed_off]; }
+                label { "登记证原件 Certificate presented" input type="checkbox" name="certificate_presented" checked[r.certificate_presented]; }
+                label { "保证金收据 Receipt presented" input type="checkbox" name="receipt_presented" checked[r.receipt_presented]; }
+                button type="submit" { "保存 Save" }
+            }
+
+            h2 { "保证金台账 Deposit ledger" }
+            table #ledger {
+                tr { th { "类别 Kind" } th { "金额 Amount" } th { "收据 Receipt" } th { "说明 Note" } th { "经办 By" } th { "时间 At" } }
+                @for l in &d.ledger.lines {
+                    tr { td { (l.kind.as_str()) } td { (cents(l.amount_cents)) } td { (l.receipt_no.clone().unwrap_or_default()) }
+                         td { (l.note) } td { (l.by) } td { (l.at) } }
+                }
+                tr { th { "可退 Refundable" } td colspan="5" { (cents(d.ledger.refundable_cents)) " = " (cents(d.ledger.deposit_cents)) " − " (cents(d.ledger.deductions_cents)) } }
+            }
+            form.inline data-api={ (api) "/ledger" } {
+                label { "类别 Kind" select name="kind" {
+                    option value="deposit" { "装修保证金 Deposit" } option value="rubbish_fee" { "垃圾清运费 Rubbish fee" }
+                    option value="deduction" { "扣款 Deduction" } } }
+                label { "金额 Amount (¥)" input name="amount_cents" data-type="cents" required; }
+                label { "收据号 Receipt no." input name="receipt_no" data-type="opt"; }
+                label { "说明 Note" input name="note"; }
+                button type="submit" { "记账 Record" }
+            }
+        },
+    ))
+}
+
+fn doc_key(d: Document) -> String {
+    serde_json::to_value(d)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn return_page() -> Markup {
+    page(
+        "扫码交卡 Return cards",
+        html! {
+            p { "将卡放到扫码器下；每扫一次交回一张卡。 Hold the card under the desk scanner: one scan returns one card." }
+            input #scan autofocus autocomplete="off" placeholder="扫码 Scan…";
+            div #scan-result {}
+            script { (PreEscaped(r#"
+const scan=document.getElementById('scan'),out=document.getElementById('scan-result');
+function beep(ok){try{const a=new AudioContext(),o=a.createOscillator(),g=a.createGain();o.frequency.value=ok?880:220;o.type=ok?'sine':'square';
+ g.gain.value=0.6;o.connect(g);g.connect(a.destination);o.start();o.stop(a.currentTime+(ok?0.2:0.7));}catch(e){}}
+scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value;scan.value='';if(!text.trim())return;
+ const r=await api('POST','/api/v1/cards/return',{credential:text});
+ if(r.ok){out.className='ok';out.textContent='✔ 卡 #'+r.v.card_id+' 已交回 Card #'+r.v.card_id+' returned';beep(true);}
+ else{out.className='err';out.textContent='✘ '+((r.v&&r.v.message)||('HTTP '+r.status));beep(false);}
+ scan.focus();});"#)) }
+        },
+    )
+}
+
+async fn visitors_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+    let now = state.now();
+    let list = read(&state, move |c| visitor::on_site(c, now)).await?;
+    Ok(page(
+        "在场访客 Visitors on site",
+        html! {
+            p { (list.len()) " 位访客在场 visitor(s) on site" }
+            table #on-site {
+                tr { th { "访客 Visitor" } th { "房号 Unit" } th { "被访人 Host" } th { "事由 Purpose" } th { "人数 Party" } th { "登记 Registered" } th { "有效至 Until" } th {} }
+                @for v in &list {
+                    tr {
+                        td { (v.name_masked) } td { (v.unit_label) } td { (v.host_masked.clone().unwrap_or_default()) } td { (v.purpose) }
+                        td { (v.party_size) } td { (local(v.registered_at)) } td { (local(v.not_after)) }
+                        td { form.inline data-api={ "/api/v1/visitors/cards/" (v.card_id) "/sign-out" } { button type="submit" { "签离 Sign out" } } }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+async fn outstanding_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+    let now = state.now();
+    let list = read(&state, move |c| card::outstanding(c, now)).await?;
+    Ok(page(
+        "未还卡 Outstanding cards",
+        html! {
+            p { a href="/desk/cards/outstanding.csv" { "导出 CSV Export CSV" } }
+            table #outstanding {
+                tr { th { "卡 Card" } th { "装修 Renovation" } th { "房号 Unit" } th { "持卡人 Holder" } th { "状态 State" } th { "有效至 Until" } th { "逾期 Overdue" } }
+                @for o in &list {
+                    tr {
+                        td { "#" (o.card.card_id) } td { a href={ "/desk/renovations/" (o.renovation_id) } { (o.renovation_code) } }
+                        td { (o.unit_label) } td { (o.holder_masked) } td { (o.card.state.as_str()) } td { (local(o.card.not_after)) }
+                        @if o.overdue { td.unmet { "逾期 overdue" } } @else { td { "—" } }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// One CSV field, quoted when it holds a separator, quote or line break; a leading formula
+/// character is neutralised so a spreadsheet does not run it.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The outstanding cards as CSV (masked names).
+pub fn outstanding_to_csv(list: &[Outstanding]) -> String {
+    let mut out =
+        String::from("card_id,renovation_code,unit,holder,state,not_after_utc,overdue\r\n");
+    for o in list {
+        let row = [
+            o.card.card_id.to_string(),
+            o.renovation_code.clone(),
+            o.unit_label.clone(),
+            o.holder_masked.clone(),
+            o.card.state.as_str().to_owned(),
+            o.card.not_after.to_rfc3339(),
+            o.overdue.to_string(),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    out
+}
+
+async fn outstanding_csv(State(state): State<AppState>) -> Result<Response, DeskError> {
+    let now = state.now();
+    let list = read(&state, move |c| card::outstanding(c, now)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"outstanding-cards.csv\"",
+            ),
+        ],
+        outstanding_to_csv(&list),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_field("2-1203"), "2-1203");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+}
