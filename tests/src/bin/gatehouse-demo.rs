@@ -25,8 +25,11 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-/// `preferred` when it is free, else a port the OS picks.
+/// `preferred` when it is free, else a port the OS picks (always, with `GATEHOUSE_DEMO_ANY_PORT`).
 fn listen_addr(preferred: u16) -> String {
+    if std::env::var_os("GATEHOUSE_DEMO_ANY_PORT").is_some() {
+        return "127.0.0.1:0".into();
+    }
     match TcpListener::bind(("127.0.0.1", preferred)) {
         Ok(_) => format!("127.0.0.1:{preferred}"),
         Err(_) => "127.0.0.1:0".into(),
@@ -143,6 +146,9 @@ fn main() -> anyhow::Result<()> {
     };
 
     // A pass to try at once, issued through the kiosk as a visitor would get it.
+    // What the gates show before anyone is told where to scan is history, not news.
+    let mut seen: Seen = gates.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    poll(&gates, &mut seen, false);
     let sample = kiosk.as_ref().map(|k| {
         kiosk::register_visitor(k.url(), "演示访客", &format!("2-{VISITED_FLOOR}03"))
             .map(|answer| answer["credential"].as_str().unwrap_or_default().to_owned())
@@ -166,7 +172,7 @@ fn main() -> anyhow::Result<()> {
         println!("  not available yet: {m}");
     }
 
-    watch(&gates);
+    watch(&gates, seen);
 
     println!("\nstopping …");
     for g in gates {
@@ -220,43 +226,44 @@ fn print_banner(
     println!("Relay transitions and decisions appear below. Ctrl-C stops everything.\n");
 }
 
-/// Prints each gate's new decisions and relay transitions until Ctrl-C.
-fn watch(gates: &[DemoGate]) {
-    let mut seen: Vec<(Vec<gate::RelayTransition>, Vec<gate::Decision>)> =
-        gates.iter().map(|_| (Vec::new(), Vec::new())).collect();
-    let mut first = true;
-    while !STOP.load(Ordering::SeqCst) {
-        for (g, (transitions, decisions)) in gates.iter().zip(seen.iter_mut()) {
-            let Ok(status) = GateStatus::fetch(g.process.url()) else {
-                continue;
-            };
-            for d in status.decisions() {
-                if !decisions.contains(&d) {
-                    if !first {
-                        let card = d
-                            .card_id
-                            .map(|c| format!("card {c}"))
-                            .unwrap_or_else(|| "unreadable pass".into());
-                        let verdict = if d.admitted {
-                            "ADMITTED".to_owned()
-                        } else {
-                            format!("denied ({})", d.reason.as_deref().unwrap_or("?"))
-                        };
-                        println!("[{}] {} {card}: {verdict}", g.label, d.at);
-                    }
-                    decisions.push(d);
-                }
+/// What the demo has already shown of each gate: the status page's recent windows.
+type Seen = Vec<(Vec<gate::RelayTransition>, Vec<gate::Decision>)>;
+
+/// Fetches each gate's status, prints what is new since `seen` when `print`, and moves `seen`
+/// to the current windows.
+fn poll(gates: &[DemoGate], seen: &mut Seen, print: bool) {
+    for (g, (transitions, decisions)) in gates.iter().zip(seen.iter_mut()) {
+        let Ok(status) = GateStatus::fetch(g.process.url()) else {
+            continue;
+        };
+        let now_decisions = status.decisions();
+        let now_transitions = status.relay_transitions();
+        if print {
+            for d in now_decisions.iter().filter(|d| !decisions.contains(d)) {
+                let card = d
+                    .card_id
+                    .map(|c| format!("card {c}"))
+                    .unwrap_or_else(|| "unreadable pass".into());
+                let verdict = if d.admitted {
+                    "ADMITTED".to_owned()
+                } else {
+                    format!("denied ({})", d.reason.as_deref().unwrap_or("?"))
+                };
+                println!("[{}] {} {card}: {verdict}", g.label, d.at);
             }
-            for t in status.relay_transitions() {
-                if !transitions.contains(&t) {
-                    if !first {
-                        println!("[{}] {} relay {}", g.label, t.at, t.state);
-                    }
-                    transitions.push(t);
-                }
+            for t in now_transitions.iter().filter(|t| !transitions.contains(t)) {
+                println!("[{}] {} relay {}", g.label, t.at, t.state);
             }
         }
-        first = false;
+        *decisions = now_decisions;
+        *transitions = now_transitions;
+    }
+}
+
+/// Prints each gate's new decisions and relay transitions until Ctrl-C.
+fn watch(gates: &[DemoGate], mut seen: Seen) {
+    while !STOP.load(Ordering::SeqCst) {
+        poll(gates, &mut seen, true);
         std::thread::sleep(Duration::from_millis(200));
     }
 }
