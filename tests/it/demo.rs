@@ -8,8 +8,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// The running demo; stopped with Ctrl-C (SIGINT) when dropped, so a failing test does not
+/// leave the demo and its programs behind.
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            interrupt(&mut self.0);
+        }
+    }
+}
+
 /// Starts the demo in `dir`; its stdout lines arrive on the channel.
-fn start_demo(dir: &Path) -> (Child, mpsc::Receiver<String>) {
+fn start_demo(dir: &Path) -> (Demo, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-demo"))
         .current_dir(dir)
         // Not started by cargo: use the built programs as they are (cargo holds the build lock).
@@ -29,7 +41,7 @@ fn start_demo(dir: &Path) -> (Child, mpsc::Receiver<String>) {
             }
         }
     });
-    (child, rx)
+    (Demo(child), rx)
 }
 
 /// Reads lines until one satisfies `want`; every line read is returned.
@@ -86,7 +98,7 @@ fn demo_starts_everything_a_printed_pass_opens_the_entrance_and_a_second_run_reu
         seen.1 |= l.starts_with("[entrance]") && l.ends_with("relay unlocked");
         seen == (true, true)
     });
-    assert!(interrupt(&mut demo).success());
+    assert!(interrupt(&mut demo.0).success());
     assert!(dir.path().join("demo-data/server/gatehouse.db").is_file());
 
     // Second run on the same data: the gates keep the device keys they enrolled with.
@@ -102,5 +114,5 @@ fn demo_starts_everything_a_printed_pass_opens_the_entrance_and_a_second_run_reu
         banner.join("\n")
     );
     assert_eq!(std::fs::read_to_string(&key_path).unwrap(), key_before);
-    assert!(interrupt(&mut again).success());
+    assert!(interrupt(&mut again.0).success());
 }
