@@ -103,7 +103,7 @@ async fn main() {
                     chrono::Utc::now(),
                 )?;
                 tx.commit()?;
-                Ok::<_, rusqlite::Error>(seq)
+                Ok::<_, gatehouse_server::db::DbError>(seq)
             })
             .await
             .expect("revocation committed");

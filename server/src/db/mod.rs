@@ -30,7 +30,7 @@ pub enum DbError {
     Panicked,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Connection, &watch::Sender<u64>) + Send>;
 
 /// A cheap, cloneable handle to the database thread.
 #[derive(Clone)]
@@ -98,6 +98,22 @@ fn last_change_seq(conn: &Connection) -> Result<u64, rusqlite::Error> {
     Ok(seq.map_or(0, |s| u64::try_from(s).unwrap_or(0)))
 }
 
+/// Tells the long-polling gates when the change log grew.
+fn publish_change_seq(conn: &Connection, change_seq: &watch::Sender<u64>) {
+    match last_change_seq(conn) {
+        Ok(seq) => {
+            change_seq.send_if_modified(|current| {
+                let grew = seq > *current;
+                if grew {
+                    *current = seq;
+                }
+                grew
+            });
+        }
+        Err(e) => tracing::error!(error = %e, "reading the change log position failed"),
+    }
+}
+
 impl Db {
     /// Opens the database at `path` and starts its thread.
     pub fn open(path: &Path) -> Result<Db, DbError> {
@@ -111,21 +127,7 @@ impl Db {
             .name("gatehouse-db".into())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
-                    job(&mut conn);
-                    match last_change_seq(&conn) {
-                        Ok(seq) => {
-                            seq_tx.send_if_modified(|current| {
-                                let grew = seq > *current;
-                                if grew {
-                                    *current = seq;
-                                }
-                                grew
-                            });
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "reading the change log position failed")
-                        }
-                    }
+                    job(&mut conn, &seq_tx);
                 }
             })
             .map_err(|_| DbError::Closed)?;
@@ -146,9 +148,12 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |conn, change_seq| {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
                 .unwrap_or_else(|_| Err(E::from(DbError::Panicked)));
+            // Wake waiting gates before answering, so a caller that sees the reply knows the
+            // gates have been told.
+            publish_change_seq(conn, change_seq);
             let _ = tx.send(result);
         });
         self.jobs.send(job).map_err(|_| E::from(DbError::Closed))?;
@@ -183,6 +188,36 @@ mod tests {
         assert_eq!(mode, "wal");
         assert_eq!(sync, 2, "synchronous=FULL");
         assert_eq!(fk, 1);
+    }
+
+    #[tokio::test]
+    async fn committing_a_change_moves_the_signal_and_a_rollback_does_not() {
+        let db = Db::start(open_in_memory().unwrap()).unwrap();
+        let mut seq = db.change_seq();
+        assert_eq!(*seq.borrow_and_update(), 0);
+        let event = gatehouse_credential::api::gate::ChangeEvent::Lockdown { active: true };
+        let e = event.clone();
+        db.call(move |c| {
+            let tx = c.transaction()?;
+            crate::changes::append(&tx, &e, chrono::Utc::now())?;
+            Ok::<_, DbError>(()) // dropped without commit: rolled back
+        })
+        .await
+        .unwrap();
+        assert!(
+            !seq.has_changed().unwrap(),
+            "nothing committed, nobody woken"
+        );
+        db.call(move |c| {
+            let tx = c.transaction()?;
+            crate::changes::append(&tx, &event, chrono::Utc::now())?;
+            tx.commit()?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        assert!(seq.has_changed().unwrap());
+        assert_eq!(*seq.borrow_and_update(), 1);
     }
 
     #[tokio::test]
