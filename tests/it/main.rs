@@ -7,4 +7,5 @@
 mod demo;
 mod deploy;
 mod programs;
+mod renovation;
 mod stories;

@@ -120,6 +120,17 @@ impl Api {
         )
     }
 
+    /// A PUT that must succeed; the body as JSON.
+    pub fn put(&self, path: &str, body: &impl Serialize) -> Result<Value> {
+        expect_ok(
+            &format!("PUT {path}"),
+            self.http
+                .put(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .json(body),
+        )
+    }
+
     /// Creates a device (manager only) and returns its one-time enrolment token.
     pub fn create_device(
         &self,

@@ -175,19 +175,54 @@ impl System {
         Ok(system)
     }
 
-    /// Waits until every gate has reached the server at least once.
-    pub fn wait_gates_synced(&self) -> Result<()> {
-        for g in &self.gates {
-            crate::wait_for(
-                "the gate to sync with the server",
-                Duration::from_secs(30),
-                || {
-                    let s = gate::GateStatus::fetch(g.url()).ok()?;
-                    (s.server_reachable() == Some(true) && s.device_id().is_some()).then_some(())
-                },
-            )?;
+    /// Restarts gate `index` on its data (it is enrolled already) with its wall clock shifted
+    /// by `clock_offset_secs`. Online, it syncs with the server again (and is waited for);
+    /// offline, it decides on the keys, calendar and revocations it last synced, so a shifted
+    /// clock is not contradicted by the server's time.
+    pub fn restart_gate(
+        &mut self,
+        index: usize,
+        clock_offset_secs: Option<i64>,
+        online: bool,
+    ) -> Result<()> {
+        let mut g = self.gates.remove(index);
+        g.process.terminate(Duration::from_secs(10))?;
+        g.setup.clock_offset_secs = clock_offset_secs;
+        g.setup.server = online.then(|| self.api.base().to_owned());
+        if g.setup.is_enrolled() {
+            g.setup.enrolment_token = None;
+        }
+        let process = gate::start(&g.setup, "127.0.0.1:0")?;
+        self.gates.insert(
+            index,
+            StoryGate {
+                setup: g.setup,
+                process,
+                scanner: g.scanner,
+            },
+        );
+        if online {
+            self.wait_gate_synced(index)?;
         }
         Ok(())
+    }
+
+    /// Waits until every gate has reached the server at least once.
+    pub fn wait_gates_synced(&self) -> Result<()> {
+        (0..self.gates.len()).try_for_each(|i| self.wait_gate_synced(i))
+    }
+
+    /// Waits until gate `index` has reached the server at least once.
+    pub fn wait_gate_synced(&self, index: usize) -> Result<()> {
+        let url = self.gates[index].url();
+        crate::wait_for(
+            "the gate to sync with the server",
+            Duration::from_secs(30),
+            || {
+                let s = gate::GateStatus::fetch(url).ok()?;
+                (s.server_reachable() == Some(true) && s.device_id().is_some()).then_some(())
+            },
+        )
     }
 
     /// The kiosk's base URL.
