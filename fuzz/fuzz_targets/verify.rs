@@ -5,10 +5,17 @@
 use gatehouse_credential::{KeyId, KeyRing, Signer};
 use libfuzzer_sys::fuzz_target;
 
+fn ring() -> &'static KeyRing {
+    static RING: std::sync::OnceLock<KeyRing> = std::sync::OnceLock::new();
+    RING.get_or_init(|| {
+        let mut ring = KeyRing::new();
+        ring.insert_signer(&Signer::from_seed(KeyId::new(1).unwrap(), [0x11; 32]));
+        ring
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
-    let signer = Signer::from_seed(KeyId::new(1).unwrap(), [0x11; 32]);
-    let mut ring = KeyRing::new();
-    ring.insert_signer(&signer);
+    let ring = ring();
     // Raw bytes as text (what a serial line could carry) ...
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = ring.verify(text);

@@ -74,7 +74,13 @@ async fn matrix_is_enforced_for_every_route_and_actor() {
                 );
             } else if *kind == ActorKind::Anonymous && !path.starts_with("/api/") {
                 // A page sends a browser to the log-in page instead (the client follows).
-                assert_eq!(r.url().path(), "/login", "{} {} as anonymous", rule.method, path);
+                assert_eq!(
+                    r.url().path(),
+                    "/login",
+                    "{} {} as anonymous",
+                    rule.method,
+                    path
+                );
             } else {
                 let expected = if *kind == ActorKind::Anonymous {
                     401
