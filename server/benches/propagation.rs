@@ -92,7 +92,7 @@ async fn main() {
         let seq = state
             .db
             .call(move |c| {
-                let tx = c.transaction()?;
+                let tx = c.savepoint()?;
                 let seq = changes::append(
                     &tx,
                     &ChangeEvent::Revoked {

@@ -193,7 +193,7 @@ mod tests {
     fn chain_verifies_and_an_edit_is_found_at_its_entry() {
         let mut conn = crate::db::open_in_memory().unwrap();
         let now = Utc::now();
-        let tx = conn.transaction().unwrap();
+        let tx = conn.savepoint().unwrap();
         for i in 0..5 {
             record(
                 &tx,

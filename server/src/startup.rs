@@ -151,7 +151,7 @@ async fn ensure_admin(db: &Db, config: &Config) -> Result<Option<String>, Startu
     let now = chrono::Utc::now();
     db.call(move |c| {
         let admin = |e: &dyn std::fmt::Display| StartupError::Admin(e.to_string());
-        let tx = c.transaction().map_err(|e| admin(&e))?;
+        let tx = c.savepoint().map_err(|e| admin(&e))?;
         staff::create(
             &tx,
             &Actor::Anonymous,

@@ -235,6 +235,23 @@ CREATE TABLE invites (
 );
 "#,
     ),
+    // 5: signing keys with their state (rotation), and which key signed each card.
+    M::up(
+        r#"
+CREATE TABLE signing_keys (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    key_id       INTEGER NOT NULL CHECK (key_id BETWEEN 0 AND 15),
+    public_key   TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('published', 'active', 'retired')),
+    created_at   TEXT NOT NULL,
+    activated_at TEXT,
+    retired_at   TEXT
+);
+CREATE UNIQUE INDEX signing_keys_live_id ON signing_keys(key_id) WHERE state <> 'retired';
+CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(state) WHERE state = 'active';
+ALTER TABLE cards ADD COLUMN key_id INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

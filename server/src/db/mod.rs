@@ -1,15 +1,22 @@
 //! The database: one SQLite connection owned by one thread, reached through [`Db::call`].
 //!
 //! Every statement runs on the dedicated thread, so request handlers never block the async
-//! runtime and there is exactly one writer. After each call the thread checks whether the gate
-//! change log grew and, if so, wakes the long-polling gates (see [`crate::changes`]), so no
-//! caller can forget to notify after a commit.
+//! runtime and there is exactly one writer.
+//!
+//! **Group commit.** The thread takes every call waiting in its queue (up to [`MAX_BATCH`]) and
+//! runs them inside one outer transaction, each in its own savepoint, then commits once: one
+//! fsync for the whole batch instead of one per call. Nobody is answered before that commit, so
+//! a reply still means "durable". When the queue holds a single call this is exactly one
+//! transaction per call, as before. After each commit the thread checks whether the gate change
+//! log grew and, if so, wakes the long-polling gates (see [`crate::changes`]), so no caller can
+//! forget to notify after a commit.
 
 pub mod migrations;
 
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
@@ -28,15 +35,32 @@ pub enum DbError {
     /// A call panicked on the database thread; the transaction was rolled back.
     #[error("a database call panicked")]
     Panicked,
+    /// The call ran, but the commit of its batch failed, so none of its writes were kept.
+    #[error("the database could not commit the change")]
+    CommitFailed,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection, &watch::Sender<u64>) + Send>;
+/// The most calls committed together; bounds how long the first of them waits.
+pub const MAX_BATCH: usize = 64;
+
+/// Whether the batch a call ran in was committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Committed,
+    Lost,
+}
+
+/// Delivers a call's result once its batch's fate is known.
+type Reply = Box<dyn FnOnce(Outcome) + Send>;
+/// A call: runs on the connection, returns how to answer the caller.
+type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
 
 /// A cheap, cloneable handle to the database thread.
 #[derive(Clone)]
 pub struct Db {
     jobs: mpsc::Sender<Job>,
     change_seq: watch::Receiver<u64>,
+    batches: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -114,6 +138,61 @@ fn publish_change_seq(conn: &Connection, change_seq: &watch::Sender<u64>) {
     }
 }
 
+/// Runs `batch` in one outer transaction, commits once, then answers every caller.
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, change_seq: &watch::Sender<u64>) {
+    let mut pending: Vec<Reply> = Vec::with_capacity(batch.len());
+    // If BEGIN fails, each call's savepoint still makes it its own transaction.
+    let mut outer = begin(conn);
+    for job in batch {
+        let reply = job(conn);
+        if outer && conn.is_autocommit() {
+            // SQLite ended the outer transaction inside this call (it rolls back on some I/O
+            // and resource errors): nothing written since BEGIN is kept.
+            tracing::error!("a database call ended the batch transaction; its batch is lost");
+            for r in pending.drain(..) {
+                r(Outcome::Lost);
+            }
+            reply(Outcome::Lost);
+            outer = begin(conn);
+            continue;
+        }
+        pending.push(reply);
+    }
+    let outcome = if outer {
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => Outcome::Committed,
+            Err(e) => {
+                tracing::error!(error = %e, "committing a batch failed; rolling it back");
+                if !conn.is_autocommit() {
+                    if let Err(e) = conn.execute_batch("ROLLBACK") {
+                        tracing::error!(error = %e, "rolling back a failed batch failed");
+                    }
+                }
+                Outcome::Lost
+            }
+        }
+    } else {
+        Outcome::Committed
+    };
+    // Wake waiting gates before answering, so a caller that sees the reply knows the gates
+    // have been told.
+    publish_change_seq(conn, change_seq);
+    for r in pending {
+        r(outcome);
+    }
+}
+
+/// Opens a batch's outer transaction; IMMEDIATE takes the write lock now, not halfway through.
+fn begin(conn: &Connection) -> bool {
+    match conn.execute_batch("BEGIN IMMEDIATE") {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "opening a batch transaction failed; running calls one by one");
+            false
+        }
+    }
+}
+
 impl Db {
     /// Opens the database at `path` and starts its thread.
     pub fn open(path: &Path) -> Result<Db, DbError> {
@@ -123,24 +202,42 @@ impl Db {
     fn start(mut conn: Connection) -> Result<Db, DbError> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (seq_tx, seq_rx) = watch::channel(last_change_seq(&conn)?);
+        let batches = Arc::new(AtomicU64::new(0));
+        let counted = batches.clone();
         std::thread::Builder::new()
             .name("gatehouse-db".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job(&mut conn, &seq_tx);
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    metrics::histogram!("gatehouse_db_batch_calls").record(batch.len() as f64);
+                    run_batch(&mut conn, batch, &seq_tx);
+                    counted.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .map_err(|_| DbError::Closed)?;
         Ok(Db {
             jobs,
             change_seq: seq_rx,
+            batches,
         })
     }
 
-    /// Runs `f` on the database thread and returns its result.
+    /// How many batches the database thread has run (each is one commit when it wrote).
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` on the database thread and returns its result once it is durable.
     ///
-    /// Use `conn.transaction()` inside `f` for anything that writes; a panic inside `f` rolls
-    /// the transaction back and becomes [`DbError::Panicked`].
+    /// Use `conn.savepoint()` inside `f` for anything that writes (never `transaction()`: the
+    /// call may run inside a batch's outer transaction); a savepoint dropped without `commit`,
+    /// or a panic inside `f`, rolls its writes back. A panic becomes [`DbError::Panicked`].
     pub async fn call<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
@@ -148,13 +245,17 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn, change_seq| {
+        let job: Job = Box::new(move |conn| {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
                 .unwrap_or_else(|_| Err(E::from(DbError::Panicked)));
-            // Wake waiting gates before answering, so a caller that sees the reply knows the
-            // gates have been told.
-            publish_change_seq(conn, change_seq);
-            let _ = tx.send(result);
+            Box::new(move |outcome| {
+                let result = match outcome {
+                    Outcome::Committed => result,
+                    // The call's own error says more than the lost commit does.
+                    Outcome::Lost => result.and_then(|_| Err(E::from(DbError::CommitFailed))),
+                };
+                let _ = tx.send(result);
+            })
         });
         self.jobs.send(job).map_err(|_| E::from(DbError::Closed))?;
         rx.await.map_err(|_| E::from(DbError::Closed))?
@@ -198,7 +299,7 @@ mod tests {
         let event = gatehouse_credential::api::gate::ChangeEvent::Lockdown { active: true };
         let e = event.clone();
         db.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             crate::changes::append(&tx, &e, chrono::Utc::now())?;
             Ok::<_, DbError>(()) // dropped without commit: rolled back
         })
@@ -209,7 +310,7 @@ mod tests {
             "nothing committed, nobody woken"
         );
         db.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             crate::changes::append(&tx, &event, chrono::Utc::now())?;
             tx.commit()?;
             Ok::<_, DbError>(())
@@ -218,6 +319,114 @@ mod tests {
         .unwrap();
         assert!(seq.has_changed().unwrap());
         assert_eq!(*seq.borrow_and_update(), 1);
+    }
+
+    fn insert(c: &mut Connection, v: i64) -> Result<(), DbError> {
+        let sp = c.savepoint()?;
+        sp.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+        sp.commit()?;
+        Ok(())
+    }
+
+    /// Holds the database thread inside one call until released, so later calls queue up.
+    async fn hold(db: &Db) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (entered_tx, entered) = oneshot::channel();
+        let d = db.clone();
+        let holder = tokio::spawn(async move {
+            d.call(move |c| {
+                let _ = entered_tx.send(());
+                let _ = held.recv();
+                insert(c, 0)
+            })
+            .await
+            .unwrap();
+        });
+        entered.await.unwrap();
+        (release, holder)
+    }
+
+    #[tokio::test]
+    async fn queued_writes_are_committed_together_and_each_is_durable_when_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).unwrap();
+        db.call(|c| c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from))
+            .await
+            .unwrap();
+        let (release, holder) = hold(&db).await;
+        let before = db.batches();
+        let calls: Vec<_> = (1..=40)
+            .map(|v| {
+                let d = db.clone();
+                tokio::spawn(async move { d.call(move |c| insert(c, v)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        holder.await.unwrap();
+        for call in calls {
+            call.await.unwrap().unwrap();
+            // Answered means committed: a second connection (another process) sees the row.
+        }
+        let other = Connection::open(&path).unwrap();
+        let n: i64 = other.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 41);
+        let used = db.batches() - before;
+        assert!(used <= 3, "41 queued writes took {used} commits");
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_call_in_a_batch_loses_only_its_own_writes() {
+        let db = Db::start(open_in_memory().unwrap()).unwrap();
+        db.call(|c| c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from))
+            .await
+            .unwrap();
+        let (release, holder) = hold(&db).await;
+        let d = db.clone();
+        let good = tokio::spawn(async move { d.call(|c| insert(c, 1)).await });
+        let d = db.clone();
+        let failing = tokio::spawn(async move {
+            d.call(|c| {
+                let sp = c.savepoint()?;
+                sp.execute("INSERT INTO t (v) VALUES (2)", [])?;
+                // A constraint error after a write: the savepoint is dropped, rolled back.
+                sp.execute("INSERT INTO t (v) VALUES (NULL)", [])?;
+                sp.commit()?;
+                Ok::<_, DbError>(())
+            })
+            .await
+        });
+        let d = db.clone();
+        let panicking = tokio::spawn(async move {
+            d.call(|c| {
+                let sp = c.savepoint()?;
+                sp.execute("INSERT INTO t (v) VALUES (3)", [])?;
+                if sp.is_autocommit() {
+                    return Ok(());
+                }
+                panic!("boom after a write");
+            })
+            .await
+        });
+        let d = db.clone();
+        let good_after = tokio::spawn(async move { d.call(|c| insert(c, 4)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        holder.await.unwrap();
+        good.await.unwrap().unwrap();
+        assert!(failing.await.unwrap().is_err());
+        assert!(matches!(panicking.await.unwrap(), Err(DbError::Panicked)));
+        good_after.await.unwrap().unwrap();
+        let kept: Vec<i64> = db
+            .call(|c| {
+                let mut st = c.prepare("SELECT v FROM t ORDER BY v")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                Ok::<_, DbError>(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, vec![0, 1, 4]);
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ pub const WORKER_SCHEDULE: u8 = 1;
 pub const LOST_CARD_FEE: &str = "lost_card_fee_cents";
 
 /// A card as the desk sees it (no credential text: it is shown once, at issue).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Card {
     /// The card's number.
     pub card_id: u32,
@@ -58,7 +58,7 @@ pub struct Card {
 }
 
 /// A newly issued card with its credential text (shown and printed once).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Issued {
     /// The card.
     pub card: Card,
@@ -549,7 +549,7 @@ pub fn declare_lost(
 }
 
 /// A card still out past its end or still active, for the desk's outstanding list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Outstanding {
     /// The card.
     pub card: Card,

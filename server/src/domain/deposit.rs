@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 const MAX_AMOUNT_CENTS: i64 = 1_000_000_000;
 
 /// A line the desk records.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewLine {
     /// `deposit`, `rubbish_fee` or `deduction` (a refund has its own endpoint).
     pub kind: LedgerKind,
@@ -141,7 +141,7 @@ pub fn check(conn: &Connection, id: i64, now: DateTime<Utc>) -> DeskResult<Vec<R
 }
 
 /// A refund paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Refund {
     /// The renovation.
     pub renovation_id: i64,

@@ -86,7 +86,8 @@ pub fn local_date(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// A unit of the estate, as a card's scope needs it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = UnitOfCard)]
 pub struct Unit {
     /// Database id.
     pub id: i64,

@@ -38,12 +38,10 @@ pub struct DeviceInfo {
     /// Device id.
     pub device_id: String,
     /// `gate` or `kiosk`.
-    #[schema(value_type = String)]
     pub kind: DeviceKind,
     /// Name.
     pub name: String,
     /// The door a gate guards.
-    #[schema(value_type = Option<Object>)]
     pub zone: Option<Zone>,
     /// `awaiting_enrolment`, `enrolled` or `revoked`.
     pub state: &'static str,

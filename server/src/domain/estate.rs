@@ -71,7 +71,6 @@ pub struct NamedZone {
     pub name: String,
     /// What it is.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub zone: Zone,
 }
 
@@ -97,7 +96,6 @@ pub struct Estate {
     /// Zones by name.
     pub zones: Vec<NamedZone>,
     /// Schedules by id.
-    #[schema(value_type = Vec<Object>)]
     pub schedules: Vec<Schedule>,
     /// Blackout dates in order.
     pub blackout_dates: Vec<Blackout>,

@@ -69,7 +69,8 @@ pub fn store(
 }
 
 /// Filters for the events list; every field optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventFilter {
     /// Card number.
     pub card: Option<u32>,

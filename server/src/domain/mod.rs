@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 /// Seeds what a fresh database needs (estate defaults); does nothing on later starts.
 pub async fn first_start(db: &Db, _now: DateTime<Utc>) -> Result<(), DbError> {
     db.call(|c| {
-        let tx = c.transaction()?;
+        let tx = c.savepoint()?;
         estate::seed_defaults(&tx)?;
         tx.commit()?;
         Ok::<_, DbError>(())

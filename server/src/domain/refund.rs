@@ -7,7 +7,7 @@ use chrono::{Months, NaiveDate};
 use serde::Serialize;
 
 /// One refund rule of the brief.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// 1. The renovation inspection (装修核查) has passed.
@@ -58,7 +58,7 @@ impl Rule {
 }
 
 /// Whether one rule holds, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RuleResult {
     /// Which rule.
     pub rule: Rule,
@@ -85,7 +85,7 @@ impl RuleResult {
 }
 
 /// Where a worker card stands, as far as the refund is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CardState {
     /// Issued and still opening doors.
@@ -140,7 +140,7 @@ pub struct CardFacts {
 }
 
 /// The kind of a ledger line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerKind {
     /// The renovation deposit (装修保证金) received.
@@ -178,7 +178,7 @@ impl LedgerKind {
 }
 
 /// One line of a renovation's money ledger; amounts in cents (分), always positive.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LedgerLine {
     /// Database id.
     pub id: i64,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub const MAX_PERIOD_MONTHS: u32 = 3;
 
 /// One item of the renovation file (the brief's checklist).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Document {
     /// The owner's application (装修申请表).
@@ -92,7 +92,7 @@ impl Document {
 }
 
 /// Where a renovation stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Registered; work may go on.
@@ -104,7 +104,7 @@ pub enum Status {
 }
 
 /// A registered renovation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Renovation {
     /// Database id.
     pub id: i64,
@@ -222,7 +222,7 @@ pub fn check_extension(current_end: NaiveDate, new_end: NaiveDate) -> DeskResult
 }
 
 /// What the desk types to register a renovation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewRenovation {
     /// The unit.
     pub unit_id: i64,
@@ -453,7 +453,7 @@ fn refuse_if_closed(r: &Renovation) -> DeskResult<()> {
 }
 
 /// Facts recorded on the way to a refund; absent fields stay as they are.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Progress {
     /// The date the inspection passed.
     #[serde(default)]
@@ -529,7 +529,7 @@ pub fn set_progress(
 }
 
 /// One approved extension.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Extension {
     /// The end before.
     pub previous_end: String,

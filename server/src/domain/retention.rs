@@ -12,7 +12,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 /// What one purge erased, and what is kept as anonymous counts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PurgeReport {
     /// Records older than this were purged (UTC).
     pub cutoff: String,
@@ -91,7 +91,7 @@ pub async fn run_daily(db: crate::db::Db) {
         let result = db
             .call(move |c| {
                 let tx = c
-                    .transaction()
+                    .savepoint()
                     .map_err(super::desk_error::DeskError::from)?;
                 let report = purge(&tx, &Actor::Anonymous, now)?;
                 tx.commit().map_err(super::desk_error::DeskError::from)?;

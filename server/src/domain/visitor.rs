@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 /// A visitor as the desk or kiosk registers them.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewVisitor {
     /// The visitor's name.
     pub name: String,
@@ -128,7 +128,7 @@ fn pass_end(conn: &Connection, now: DateTime<Utc>) -> DeskResult<UtcMinute> {
 }
 
 /// A pass ready for the kiosk or desk to show and print.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct VisitorPass {
     /// The visitor's id.
     pub visitor_id: i64,
@@ -227,7 +227,7 @@ pub fn sign_out(
 }
 
 /// A visitor on site now, masked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OnSite {
     /// The visitor's id.
     pub visitor_id: i64,
@@ -280,7 +280,7 @@ pub fn on_site(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<OnSite>>
 }
 
 /// An entry the desk puts on the deny list.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewDenial {
     /// The person's name.
     pub name: String,
@@ -316,7 +316,7 @@ pub fn deny(tx: &Connection, actor: &Actor, d: &NewDenial, now: DateTime<Utc>) -
 }
 
 /// An invite the desk creates for a visitor to redeem at the kiosk.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewInvite {
     /// The visitor as they will be registered.
     #[serde(flatten)]
@@ -327,7 +327,7 @@ pub struct NewInvite {
 }
 
 /// A created invite.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Invite {
     /// The short code to type at the kiosk.
     pub code: String,

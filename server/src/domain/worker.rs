@@ -11,7 +11,7 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
 /// What the desk types to register a worker.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewWorker {
     /// Real name.
     pub name: String,
@@ -28,7 +28,7 @@ impl std::fmt::Debug for NewWorker {
 }
 
 /// A worker as shown: masked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Worker {
     /// Database id.
     pub id: i64,

@@ -20,7 +20,8 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// `?limit=` for the recent entries (default 100, at most 1000).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecentQuery {
     /// How many.
     pub limit: Option<u32>,

@@ -187,7 +187,7 @@ async fn create_staff(
     let account = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let id = staff::create(&tx, &actor, &username, role, &hash, now)?;
             tx.commit()?;
             Ok::<_, ApiError>(StaffAccount {

@@ -29,7 +29,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// `POST /api/v1/doors/{device_id}/unlock` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UnlockBody {
     /// How long to hold the door open, 1–60 seconds (default 5).
     #[serde(default = "default_seconds")]
@@ -41,7 +41,7 @@ fn default_seconds() -> u32 {
 }
 
 /// The change a command produced.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Pushed {
     /// Its sequence number in the gate change log (none when nothing changed).
     pub seq: Option<u64>,
@@ -60,7 +60,7 @@ async fn unlock(
     let seq = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let device = devices::get(&tx, &device_id)?;
             if device.kind != DeviceKind::Gate || device.state == "revoked" {
                 return Err(ApiError::invalid(format!(
@@ -91,7 +91,7 @@ async fn unlock(
 }
 
 /// Lockdown state.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Lockdown {
     /// On or off.
     pub active: bool,
@@ -114,7 +114,7 @@ async fn set_lockdown(
     let seq = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let seq = estate::set_lockdown(&tx, &actor, body.active, now)?;
             tx.commit()?;
             Ok::<_, ApiError>(seq)

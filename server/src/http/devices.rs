@@ -36,7 +36,7 @@ impl From<DeviceError> for ApiError {
 }
 
 /// `POST /api/v1/devices` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateDevice {
     /// `gate` or `kiosk`.
     pub kind: DeviceKind,
@@ -56,7 +56,7 @@ async fn create(
     let created = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let d = devices::create(&tx, &actor, body.kind, &body.name, body.zone.as_ref(), now)?;
             tx.commit()?;
             Ok::<_, ApiError>(d)
@@ -83,7 +83,7 @@ async fn revoke(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             devices::revoke(&tx, &actor, &id, now)?;
             tx.commit()?;
             Ok::<_, ApiError>(())
@@ -100,7 +100,7 @@ async fn enrol(
     let enrolled = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let r = devices::enrol(&tx, &body.token, now)?;
             tx.commit()?;
             Ok::<_, ApiError>(r)

@@ -55,7 +55,7 @@ async fn write<T: Send + 'static>(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok::<_, ApiError>(out)
@@ -73,7 +73,7 @@ async fn show(State(state): State<AppState>) -> Result<Json<Estate>, ApiError> {
 }
 
 /// `PUT /api/v1/estate/time-zone` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TimeZoneBody {
     /// IANA name, e.g. "Asia/Shanghai".
     pub time_zone: String,
@@ -126,7 +126,7 @@ async fn add_zone(
 }
 
 /// `PUT /api/v1/schedules/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleBody {
     /// Name, e.g. "renovation hours".
     pub name: String,

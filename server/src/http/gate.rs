@@ -33,7 +33,7 @@ async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, A
         .db
         .call(move |c| {
             // One read transaction so the cursor matches the calendar and lockdown state.
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let snapshot = GateSnapshot {
                 keys,
                 calendar: estate::calendar(&tx)?,
@@ -49,7 +49,8 @@ async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, A
 }
 
 /// `?since=N&wait_ms=M`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The cursor: the last `seq` the gate applied (0 from scratch).
     pub since: u64,
@@ -118,7 +119,7 @@ async fn upload_journal(
     let stored = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let stored = journal::store(&tx, &device_id, &upload.entries, now)?;
             tx.commit()?;
             Ok::<_, ApiError>(stored)

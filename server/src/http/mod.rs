@@ -10,6 +10,7 @@ pub mod estate;
 pub mod events;
 pub mod extract;
 pub mod gate;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod renovations;

@@ -110,13 +110,13 @@ impl From<ApiError> for DeskError {
 /// Runs `f` in one transaction on the database thread and commits it if it succeeds.
 pub async fn write<T, F>(state: &AppState, f: F) -> Result<T, DeskError>
 where
-    F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DeskError> + Send + 'static,
+    F: FnOnce(&rusqlite::Savepoint<'_>) -> Result<T, DeskError> + Send + 'static,
     T: Send + 'static,
 {
     state
         .db
         .call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)
@@ -148,7 +148,7 @@ async fn create(
 }
 
 /// A renovation's ledger with its totals.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LedgerView {
     /// Every line.
     pub lines: Vec<LedgerLine>,
@@ -172,7 +172,7 @@ impl From<Ledger> for LedgerView {
 }
 
 /// Everything the desk sees about one renovation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RenovationDetail {
     /// The registration.
     pub renovation: Renovation,
@@ -249,14 +249,14 @@ async fn progress(
 }
 
 /// `POST /api/v1/renovations/{id}/extensions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ExtendRequest {
     /// The new last day of work (at most three months after the current one).
     pub new_end_date: NaiveDate,
 }
 
 /// The answer to an extension.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Extended {
     /// The renovation as extended.
     pub renovation: Renovation,
@@ -356,7 +356,7 @@ async fn reprint(
 }
 
 /// `POST /api/v1/cards/return` body: the card's text as the desk scanner read it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReturnRequest {
     /// The credential text.
     pub credential: String,
@@ -378,7 +378,7 @@ async fn return_card(
 }
 
 /// `POST /api/v1/cards/{id}/lost` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct LostRequest {
     /// The replacement fee in cents (default: the `lost_card_fee_cents` setting, else 5000).
     #[serde(default)]

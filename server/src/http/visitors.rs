@@ -82,7 +82,7 @@ async fn desk_sign_out(
 }
 
 /// A created deny-list entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Denied {
     /// Its id.
     pub id: i64,

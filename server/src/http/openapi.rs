@@ -1,0 +1,311 @@
+//! The OpenAPI 3 document, generated from the authorization matrix: each row names, in its
+//! [`Io`] column, the parameters, request body, success status and response body of its route,
+//! so a route cannot be added without saying what it takes and answers.
+
+use crate::auth::ActorKind;
+use crate::auth::matrix::MATRIX;
+use axum::http::Method;
+use chrono::NaiveDate;
+use gatehouse_credential::api::ErrorBody;
+use std::collections::BTreeMap;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
+    Required, ResponseBuilder, Schema,
+};
+use utoipa::{IntoParams, ToSchema};
+
+/// Named schemas collected while the document is built.
+pub type Defs = Vec<(String, RefOr<Schema>)>;
+
+/// Gives the schema of a body, adding the named schemas it refers to into the definitions.
+pub type SchemaFn = fn(&mut Defs) -> RefOr<Schema>;
+
+/// Gives the path or query parameters of a route.
+pub type ParamsFn = fn() -> Vec<Parameter>;
+
+/// What a success answers.
+#[derive(Clone, Copy, Debug)]
+pub enum Reply {
+    /// A JSON body of this schema.
+    Json(SchemaFn),
+    /// A CSV file.
+    Csv,
+    /// No body (204).
+    Empty,
+    /// Not part of `/api/v1` (pages, health, metrics): left out of the document.
+    NotApi,
+}
+
+/// The matrix column describing a route's input and output for the OpenAPI document.
+#[derive(Clone, Copy, Debug)]
+pub struct Io {
+    /// Path and query parameters.
+    pub params: &'static [ParamsFn],
+    /// The JSON request body, if the handler reads one.
+    pub request: Option<SchemaFn>,
+    /// The success status the handler answers with.
+    pub status: u16,
+    /// The success body.
+    pub reply: Reply,
+}
+
+impl Io {
+    /// A route outside `/api/v1`.
+    pub const NOT_API: Io = Io::with(200, Reply::NotApi);
+    /// 204 without a body.
+    pub const NO_CONTENT: Io = Io::with(204, Reply::Empty);
+    /// 200 with a CSV file.
+    pub const CSV: Io = Io::with(200, Reply::Csv);
+
+    const fn with(status: u16, reply: Reply) -> Io {
+        Io {
+            params: &[],
+            request: None,
+            status,
+            reply,
+        }
+    }
+
+    /// 200 with a JSON body.
+    pub const fn ok(body: SchemaFn) -> Io {
+        Io::with(200, Reply::Json(body))
+    }
+
+    /// 201 with a JSON body.
+    pub const fn created(body: SchemaFn) -> Io {
+        Io::with(201, Reply::Json(body))
+    }
+
+    /// The same, reading a JSON request body.
+    pub const fn body(self, request: SchemaFn) -> Io {
+        Io {
+            request: Some(request),
+            ..self
+        }
+    }
+
+    /// The same, with path or query parameters.
+    pub const fn params(self, params: &'static [ParamsFn]) -> Io {
+        Io { params, ..self }
+    }
+}
+
+/// The schema of `T`, by reference.
+pub fn one<T: ToSchema>(defs: &mut Defs) -> RefOr<Schema> {
+    T::schemas(defs);
+    defs.push((T::name().into_owned(), T::schema()));
+    Ref::from_schema_name(T::name()).into()
+}
+
+/// A JSON array of `T`.
+pub fn list<T: ToSchema>(defs: &mut Defs) -> RefOr<Schema> {
+    ArrayBuilder::new().items(one::<T>(defs)).build().into()
+}
+
+/// The parameters `T` declares.
+pub fn params<T: IntoParams>() -> Vec<Parameter> {
+    T::into_params(|| None)
+}
+
+/// `{id}` of a renovation or worker.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RowId {
+    /// The database id.
+    pub id: i64,
+}
+
+/// `{id}` of a card: its number.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CardNumber {
+    /// The card's number.
+    pub id: u32,
+}
+
+/// `{id}` of a device.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeviceId {
+    /// The device's id (a UUID).
+    pub id: String,
+}
+
+/// `{device_id}` of the gate whose door opens.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DoorDevice {
+    /// The gate device's id (a UUID).
+    pub device_id: String,
+}
+
+/// `{id}` of a schedule.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ScheduleNumber {
+    /// 1–15.
+    #[param(minimum = 1, maximum = 15)]
+    pub id: u8,
+}
+
+/// `{date}` of a blackout date.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BlackoutDate {
+    /// The local date, `YYYY-MM-DD`.
+    pub date: NaiveDate,
+}
+
+/// The body of `PUT /api/v1/renovations/{id}/documents`: checklist items by name, received
+/// (true) or missing (false); items left out stay as they are.
+pub fn documents_body(defs: &mut Defs) -> RefOr<Schema> {
+    use crate::domain::renovation::Document;
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(false));
+    for d in Document::ALL {
+        if let Ok(serde_json::Value::String(name)) = serde_json::to_value(d) {
+            object = object.property(name, ObjectBuilder::new().schema_type(Type::Boolean));
+        }
+    }
+    defs.push(("DocumentChecklist".into(), object.build().into()));
+    Ref::from_schema_name("DocumentChecklist").into()
+}
+
+fn http_method(m: &Method) -> Option<HttpMethod> {
+    Some(match *m {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::DELETE => HttpMethod::Delete,
+        Method::PATCH => HttpMethod::Patch,
+        _ => return None,
+    })
+}
+
+fn json(schema: RefOr<Schema>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+/// Two different schemas under one name.
+#[derive(Debug, thiserror::Error)]
+#[error("two different types are both named {0} in the OpenAPI document")]
+pub struct NameClash(pub String);
+
+/// Folds collected definitions into one map; a second, different schema under a known name is
+/// a clash (the first one is kept).
+fn fold(defs: Defs) -> (BTreeMap<String, RefOr<Schema>>, Vec<NameClash>) {
+    let mut out: BTreeMap<String, RefOr<Schema>> = BTreeMap::new();
+    let mut clashes = Vec::new();
+    for (name, schema) in defs {
+        match out.get(&name) {
+            Some(known) if *known != schema => clashes.push(NameClash(name)),
+            Some(_) => {}
+            None => {
+                out.insert(name, schema);
+            }
+        }
+    }
+    (out, clashes)
+}
+
+/// The document, and any names two different types share (a unit test refuses them).
+pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
+    let mut defs: Defs = Vec::new();
+    let error = one::<ErrorBody>(&mut defs);
+    let mut paths = Paths::new();
+    for rule in MATRIX.iter().filter(|r| r.path.starts_with("/api/v1/")) {
+        let Some(method) = http_method(&rule.method) else {
+            continue;
+        };
+        let io = rule.io;
+        let allowed: Vec<&str> = rule.allow.kinds().map(|k| k.name()).collect();
+        let parameters: Vec<Parameter> = io.params.iter().flat_map(|p| p()).collect();
+        let has_path_params = rule.path.contains('{');
+        let mut op = OperationBuilder::new()
+            .tag(rule.tag)
+            .summary(Some(rule.summary))
+            .description(Some(format!("Allowed callers: {}.", allowed.join(", "))))
+            .operation_id(Some(format!("{} {}", rule.method, rule.path)))
+            .parameters((!parameters.is_empty()).then_some(parameters));
+        if let Some(request) = io.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json(request(&mut defs)))
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
+        let success = ResponseBuilder::new().description("Success");
+        let success = match io.reply {
+            Reply::Json(body) => success.content("application/json", json(body(&mut defs))),
+            Reply::Csv => success.content(
+                "text/csv",
+                json(ObjectBuilder::new().schema_type(Type::String).into()),
+            ),
+            Reply::Empty | Reply::NotApi => success,
+        };
+        op = op.response(io.status.to_string(), success);
+        let mut errors = vec![
+            ("400", "Malformed request"),
+            ("422", "Well-formed but invalid values"),
+        ];
+        if has_path_params {
+            errors.push(("404", "No such resource"));
+        }
+        if rule.method != Method::GET {
+            errors.push(("409", "Conflicts with the current state"));
+        }
+        if !rule.allow.admits(ActorKind::Anonymous) {
+            errors.push(("401", "No or invalid credentials"));
+            errors.push(("403", "Caller not allowed"));
+            op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        if rule.path == "/api/v1/auth/login" {
+            errors.push(("429", "Too many failed attempts; see Retry-After"));
+        }
+        for (status, description) in errors {
+            op = op.response(
+                status,
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", json(error.clone())),
+            );
+        }
+        paths.add_path_operation(rule.path, vec![method], op.build());
+    }
+    let mut components = ComponentsBuilder::new().security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    let (schemas, clashes) = fold(defs);
+    for (name, schema) in schemas {
+        components = components.schema(name, schema);
+    }
+    let doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Gatehouse server")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Front desk, devices and gate sync. Errors are {\"error\", \"message\"}.",
+                )),
+        )
+        .paths(paths)
+        .components(Some(components.build()))
+        .build();
+    (doc, clashes)
+}
+
+/// The OpenAPI 3 document of every `/api/v1` route.
+pub fn document() -> OpenApi {
+    let (doc, clashes) = document_and_clashes();
+    for clash in clashes {
+        tracing::error!(%clash, "OpenAPI schema names clash");
+    }
+    doc
+}
