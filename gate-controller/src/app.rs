@@ -5,7 +5,7 @@ use crate::clock::{self, Clock};
 use crate::config::Config;
 use crate::core::{Action, Decision, DoorContact, Gate, Level, SyncUpdate};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
-use crate::journal::{Journal, JournalError};
+use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
 use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle};
 use crate::status::{self, AlarmRecord, DecisionRecord, GateStatus, RelayTransition, StatusState};
 use crate::sync::{SharedSyncStatus, SyncStatus, SyncTasks};
@@ -61,6 +61,7 @@ pub struct Application {
     env: Env,
     pins: DoorPins,
     journal: Arc<Mutex<Journal>>,
+    checkpointer: Checkpointer,
     clock: Clock,
     gate: Gate,
     scanner: ScannerHandle,
@@ -81,10 +82,11 @@ impl Application {
             what: format!("cannot create data dir {}", config.data_dir.display()),
             source,
         })?;
-        let journal = Journal::open(
+        let mut journal = Journal::open(
             &config.data_dir.join("journal.sqlite"),
             config.journal.retain_sent,
         )?;
+        let checkpointer = journal.start_checkpointer()?;
         let mut synced = journal.load_sync_state()?;
         if synced.keys.is_empty() {
             synced.keys = config.keys.clone();
@@ -127,6 +129,7 @@ impl Application {
             env,
             pins,
             journal: Arc::new(Mutex::new(journal)),
+            checkpointer,
             clock,
             gate,
             scanner,
@@ -145,6 +148,11 @@ impl Application {
         })
     }
 
+    /// What the journal checkpointer has done (for benchmarks).
+    pub fn checkpoint_stats(&self) -> Arc<CheckpointStats> {
+        self.checkpointer.stats.clone()
+    }
+
     /// The sim pins, when the backend is `sim` (for in-process tests and benchmarks).
     pub fn sim(&self) -> Option<crate::door::SimControls> {
         self.pins.sim.clone()
@@ -157,6 +165,7 @@ impl Application {
             env,
             mut pins,
             journal,
+            checkpointer,
             mut clock,
             mut gate,
             scanner,
@@ -270,6 +279,7 @@ impl Application {
         }
         server.abort();
         drop(scanner);
+        drop(checkpointer);
         tracing::info!("gate stopped; relay locked");
         Ok(())
     }
