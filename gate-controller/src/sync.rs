@@ -387,6 +387,8 @@ async fn changes_loop(
             if need_snapshot {
                 let snapshot = client.snapshot().await?;
                 need_snapshot = false;
+                // The server answered: say so now, not when the long poll below returns.
+                note_ok(&status);
                 updates
                     .send(SyncUpdate::Snapshot(snapshot))
                     .await

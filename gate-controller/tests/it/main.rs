@@ -3,6 +3,7 @@
 
 mod crash;
 mod passes;
+mod reachable;
 mod stub;
 mod support;
 mod unplug;

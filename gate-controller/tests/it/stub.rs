@@ -34,6 +34,8 @@ pub struct Inner {
     pub enrolled: bool,
     /// While set, every call answers 503, as a server that is down behind a proxy would.
     pub offline: bool,
+    /// While set, the snapshot never answers (the gate's request times out).
+    pub snapshot_hangs: bool,
 }
 
 #[derive(Clone)]
@@ -168,7 +170,14 @@ async fn enrol(State(stub): State<Stub>, Json(req): Json<EnrolRequest>) -> Respo
 }
 
 async fn snapshot(State(stub): State<Stub>, headers: HeaderMap) -> Response {
-    if stub.lock().offline {
+    let (offline, hangs) = {
+        let inner = stub.lock();
+        (inner.offline, inner.snapshot_hangs)
+    };
+    if hangs {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    if offline || hangs {
         return error(StatusCode::SERVICE_UNAVAILABLE, "offline", "server is down");
     }
     if !authorised(&headers) {

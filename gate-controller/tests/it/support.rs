@@ -53,6 +53,8 @@ pub struct GateOptions {
     pub pulse_ms: u64,
     pub clock_offset_secs: Option<i64>,
     pub use_port: bool,
+    /// The long-poll wait the gate asks the server for.
+    pub wait_ms: u64,
 }
 
 impl Default for GateOptions {
@@ -64,6 +66,7 @@ impl Default for GateOptions {
             pulse_ms: 1000,
             clock_offset_secs: None,
             use_port: false,
+            wait_ms: 2000,
         }
     }
 }
@@ -92,8 +95,9 @@ pub fn write_config(dir: &Path, o: &GateOptions, scanner: &Scanner) -> PathBuf {
         .as_ref()
         .map(|s| {
             format!(
-                "[sync]\nserver = {s:?}\nenrolment_token = {:?}\nwait_ms = 2000\nmax_backoff_secs = 1\n",
-                crate::stub::TOKEN
+                "[sync]\nserver = {s:?}\nenrolment_token = {:?}\nwait_ms = {}\nmax_backoff_secs = 1\n",
+                crate::stub::TOKEN,
+                o.wait_ms
             )
         })
         .unwrap_or_default();
