@@ -138,6 +138,7 @@ impl Journal {
             card_id: entry.card_id,
             kind: entry.kind,
             event: entry.event.clone(),
+            direction: None,
         };
         let body = serde_json::to_string(&full).map_err(|source| JournalError::Corrupt {
             what: full.id.to_string(),

@@ -220,6 +220,20 @@ pub struct JournalEntry {
     pub kind: Option<Kind>,
     /// What happened.
     pub event: GateEvent,
+    /// Which reader of an entry/exit pair the scan came from; absent for a door with one
+    /// reader and for events that are not scans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+}
+
+/// The way a passage goes through a door that has an entry and an exit reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Into the controlled area.
+    Entry,
+    /// Out of it.
+    Exit,
 }
 
 /// `POST /api/v1/gate/journal` body.

@@ -198,6 +198,7 @@ fn entry(card: u32, event: GateEvent, minutes_ago: i64) -> JournalEntry {
         card_id: Some(CardId(card)),
         kind: Some(Kind::Worker),
         event,
+        direction: None,
     }
 }
 
