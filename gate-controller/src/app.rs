@@ -3,7 +3,7 @@
 
 use crate::clock::{self, Clock};
 use crate::config::Config;
-use crate::core::{Action, Decision, DoorContact, Gate, Level, SyncUpdate};
+use crate::core::{Action, Decision, Direction, DoorContact, Gate, Level, SyncUpdate};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
 use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle};
@@ -66,6 +66,8 @@ pub struct Application {
     gate: Gate,
     scanner: ScannerHandle,
     scanner_rx: mpsc::Receiver<ScannerEvent>,
+    /// The exit reader of an entry/exit pair, when configured.
+    exit_scanner: Option<(ScannerHandle, mpsc::Receiver<ScannerEvent>)>,
     listener: tokio::net::TcpListener,
     status: Arc<Mutex<GateStatus>>,
     sync_status: SharedSyncStatus,
@@ -110,6 +112,13 @@ impl Application {
         // where a crash would lose them.
         let (scanner_tx, scanner_rx) = mpsc::channel(SCANNER_QUEUE);
         let scanner = scanner::spawn(&config.scanner, scanner_tx)?;
+        let exit_scanner = match &config.exit_scanner {
+            Some(exit) => {
+                let (tx, rx) = mpsc::channel(SCANNER_QUEUE);
+                Some((scanner::spawn(exit, tx)?, rx))
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.status_listen)
             .await
             .map_err(|source| AppError::Io {
@@ -134,6 +143,7 @@ impl Application {
             gate,
             scanner,
             scanner_rx,
+            exit_scanner,
             listener,
             status,
             sync_status,
@@ -170,6 +180,7 @@ impl Application {
             mut gate,
             scanner,
             mut scanner_rx,
+            exit_scanner,
             listener,
             status,
             sync_status,
@@ -180,6 +191,7 @@ impl Application {
             sync: sync_status.clone(),
             journal: journal.clone(),
             scanner: scanner.stats.clone(),
+            exit_scanner: exit_scanner.as_ref().map(|(h, _)| h.stats.clone()),
             sim: pins.sim.clone(),
         };
         let server = tokio::spawn(async move {
@@ -217,6 +229,12 @@ impl Application {
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_clock_check = Instant::now();
+        // With an exit reader, the main reader is the entry one.
+        let (exit_scanner, mut exit_rx) = match exit_scanner {
+            Some((handle, rx)) => (Some(handle), Some(rx)),
+            None => (None, None),
+        };
+        let entry = exit_scanner.as_ref().map(|_| Direction::Entry);
         gate.handle_clock(clock.wall());
         tokio::pin!(shutdown);
         loop {
@@ -226,20 +244,12 @@ impl Application {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                Some(event) = scanner_rx.recv() => match event {
-                    ScannerEvent::Line { text, .. } => {
-                        let decision = gate.handle_scan(&text, clock.wall(), Instant::now());
-                        // Journal and relay first: the status page never shows a decision
-                        // that is not yet durable.
-                        shell.perform(&mut gate, &mut pins, &mut clock);
-                        shell.record(&decision, &clock);
-                    }
-                    ScannerEvent::Lost { reason } => {
-                        tracing::warn!(%reason, "scanner lost");
-                        gate.raise_alarm(AlarmKind::ScannerLost);
-                    }
-                    ScannerEvent::Restored => tracing::info!("scanner restored"),
-                },
+                Some(event) = scanner_rx.recv() => {
+                    shell.scanned(event, entry, &mut gate, &mut pins, &mut clock);
+                }
+                Some(event) = recv_opt(&mut exit_rx) => {
+                    shell.scanned(event, Some(Direction::Exit), &mut gate, &mut pins, &mut clock);
+                }
                 () = sleep_until_opt(timeout) => gate.handle_timeout(Instant::now()),
                 Some(update) = sync_rx.recv() => {
                     if let SyncUpdate::Snapshot(s) = &update {
@@ -279,6 +289,7 @@ impl Application {
         }
         server.abort();
         drop(scanner);
+        drop(exit_scanner);
         drop(checkpointer);
         tracing::info!("gate stopped; relay locked");
         Ok(())
@@ -293,6 +304,31 @@ struct Shell {
 }
 
 impl Shell {
+    /// One event from the reader for `direction`.
+    fn scanned(
+        &mut self,
+        event: ScannerEvent,
+        direction: Option<Direction>,
+        gate: &mut Gate,
+        pins: &mut DoorPins,
+        clock: &mut Clock,
+    ) {
+        match event {
+            ScannerEvent::Line { text, .. } => {
+                let decision = gate.handle_scan(&text, direction, clock.wall(), Instant::now());
+                // Journal and relay first: the status page never shows a decision that is not
+                // yet durable.
+                self.perform(gate, pins, clock);
+                self.record(&decision, direction, clock);
+            }
+            ScannerEvent::Lost { reason } => {
+                tracing::warn!(%reason, ?direction, "scanner lost");
+                gate.raise_alarm(AlarmKind::ScannerLost);
+            }
+            ScannerEvent::Restored => tracing::info!(?direction, "scanner restored"),
+        }
+    }
+
     fn perform(&mut self, gate: &mut Gate, pins: &mut DoorPins, clock: &mut Clock) {
         // Set when a journal write failed: the relay then stays locked for that decision.
         let mut journal_failed = false;
@@ -340,7 +376,7 @@ impl Shell {
         }
     }
 
-    fn record(&self, decision: &Decision, clock: &Clock) {
+    fn record(&self, decision: &Decision, direction: Option<Direction>, clock: &Clock) {
         let at = clock.reading();
         let record = match decision {
             Decision::Admit { card, kind, flag } => {
@@ -352,6 +388,7 @@ impl Shell {
                     admitted: true,
                     reason: None,
                     flag: flag.clone(),
+                    direction,
                 }
             }
             Decision::Deny { reason, card, kind } => {
@@ -363,6 +400,7 @@ impl Shell {
                     admitted: false,
                     reason: Some(*reason),
                     flag: None,
+                    direction,
                 }
             }
         };
@@ -413,6 +451,13 @@ fn poll_inputs(gate: &mut Gate, pins: &mut DoorPins, now: Instant) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "exit button unreadable"),
         }
+    }
+}
+
+async fn recv_opt(rx: &mut Option<mpsc::Receiver<ScannerEvent>>) -> Option<ScannerEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -46,8 +46,13 @@ pub struct Config {
     pub status_listen: SocketAddr,
     /// The door this gate guards and how it behaves.
     pub door: DoorConfig,
-    /// The QR scanner.
+    /// The QR scanner; on a lane with two readers, the entry reader.
     pub scanner: ScannerConfig,
+    /// The exit reader of an entry/exit pair wired to this controller (same keys as
+    /// `[scanner]`). When set, scans from `[scanner]` count as entries, scans from here as
+    /// exits, and anti-passback follows the direction.
+    #[serde(default)]
+    pub exit_scanner: Option<ScannerConfig>,
     /// GPIO pins (relay, door contact, exit button, LEDs, buzzer).
     #[serde(default)]
     pub pins: PinsConfig,
@@ -85,7 +90,8 @@ pub struct DoorConfig {
     /// `off` (default), `soft` (admit and flag) or `hard` (deny).
     #[serde(default)]
     pub anti_passback: AntiPassback,
-    /// A second passage of the same card within this many minutes is a passback (default 10).
+    /// How long a card's last passage is remembered, minutes (default 10): a second passage
+    /// (with an exit reader: a second one in the same direction) within it is a passback.
     #[serde(default = "default_anti_passback_minutes")]
     pub anti_passback_minutes: u64,
     /// How long the green/red LED stays on after a decision, ms (default 1000).
@@ -283,6 +289,26 @@ fn default_retain_sent() -> u64 {
     100_000
 }
 
+impl ScannerConfig {
+    fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(format!("[{section}] {m}")));
+        match (&self.port, &self.sim_link) {
+            (Some(_), Some(_)) => return bad("set `port` or `sim_link`, not both".into()),
+            (None, None) => {
+                return bad("set `port` (a serial device) or `sim_link` (a simulated one)".into());
+            }
+            _ => {}
+        }
+        if !(300..=921_600).contains(&self.baud) {
+            return bad(format!("baud {} is not a serial speed", self.baud));
+        }
+        if !(16..=4096).contains(&self.max_line) {
+            return bad(format!("max_line {} must be 16–4096 bytes", self.max_line));
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -311,24 +337,14 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
-        let s = &self.scanner;
-        match (&s.port, &s.sim_link) {
-            (Some(_), Some(_)) => return bad("[scanner] set `port` or `sim_link`, not both".into()),
-            (None, None) => {
-                return bad(
-                    "[scanner] set `port` (a serial device) or `sim_link` (a simulated one)".into(),
-                );
+        self.scanner.validate("scanner")?;
+        if let Some(exit) = &self.exit_scanner {
+            exit.validate("exit_scanner")?;
+            let same_port = exit.port.is_some() && exit.port == self.scanner.port;
+            let same_link = exit.sim_link.is_some() && exit.sim_link == self.scanner.sim_link;
+            if same_port || same_link {
+                return bad("[exit_scanner] must be a different device from [scanner]".into());
             }
-            _ => {}
-        }
-        if !(300..=921_600).contains(&s.baud) {
-            return bad(format!("[scanner] baud {} is not a serial speed", s.baud));
-        }
-        if !(16..=4096).contains(&s.max_line) {
-            return bad(format!(
-                "[scanner] max_line {} must be 16–4096 bytes",
-                s.max_line
-            ));
         }
         let d = &self.door;
         if d.class == ZoneClass::Floor && d.floor.is_none() {
@@ -409,6 +425,21 @@ mod tests {
         assert_eq!(c.door_policy().pulse, Duration::from_secs(3));
         assert_eq!(c.pins.backend, PinBackend::Sim);
         assert!(c.sync.is_none());
+        assert!(c.exit_scanner.is_none(), "one reader unless configured");
+    }
+
+    #[test]
+    fn an_exit_reader_gets_the_scanner_defaults() {
+        let c = Config::parse(&format!(
+            "{MINIMAL}\n[exit_scanner]\nport = \"/dev/ttyUSB1\"\n"
+        ))
+        .unwrap();
+        let exit = c.exit_scanner.unwrap();
+        assert_eq!(exit.port.as_deref(), Some("/dev/ttyUSB1"));
+        assert_eq!(
+            (exit.baud, exit.debounce_ms, exit.max_line),
+            (9600, 3000, 512)
+        );
     }
 
     #[test]
@@ -430,5 +461,9 @@ mod tests {
         assert!(err(&format!("{MINIMAL}\nbaud = 7\n")).contains("baud 7"));
         let sync = format!("{MINIMAL}\n[sync]\nserver = \"not a url\"\n");
         assert!(err(&sync).contains("not a URL"));
+        let exit = format!("{MINIMAL}\n[exit_scanner]\nsim_link = \"/tmp/gate/scanner\"\n");
+        assert!(err(&exit).contains("[exit_scanner] must be a different device"));
+        let exit = format!("{MINIMAL}\n[exit_scanner]\nbaud = 9600\n");
+        assert!(err(&exit).contains("[exit_scanner] set `port`"));
     }
 }

@@ -138,7 +138,7 @@ impl Journal {
             card_id: entry.card_id,
             kind: entry.kind,
             event: entry.event.clone(),
-            direction: None,
+            direction: entry.direction,
         };
         let body = serde_json::to_string(&full).map_err(|source| JournalError::Corrupt {
             what: full.id.to_string(),
@@ -449,6 +449,7 @@ mod tests {
             event: GateEvent::Denied {
                 reason: DenyReason::Expired,
             },
+            direction: None,
         }
     }
 

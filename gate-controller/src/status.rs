@@ -1,7 +1,7 @@
 //! The local status endpoint: `GET /status` (JSON) for installers and tests; with the sim pin
 //! backend also `POST /sim/door` and `POST /sim/exit` to drive the simulated inputs.
 
-use crate::core::{DoorContact, Level};
+use crate::core::{Direction, DoorContact, Level};
 use crate::door::SimControls;
 use crate::journal::Journal;
 use crate::scanner::ScannerStats;
@@ -46,6 +46,8 @@ pub struct DecisionRecord {
     pub reason: Option<DenyReason>,
     /// A soft violation.
     pub flag: Option<String>,
+    /// Which reader, on a door with an entry and an exit reader.
+    pub direction: Option<Direction>,
 }
 
 /// One alarm.
@@ -103,6 +105,8 @@ pub struct StatusState {
     pub journal: Arc<Mutex<Journal>>,
     /// Scanner counters.
     pub scanner: Arc<ScannerStats>,
+    /// The exit reader's counters, when there is one.
+    pub exit_scanner: Option<Arc<ScannerStats>>,
     /// Sim inputs, when the backend is `sim`.
     pub sim: Option<SimControls>,
 }
@@ -127,7 +131,6 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
         .ok();
     let gate = state.gate.lock().unwrap_or_else(|p| p.into_inner());
     let sync = state.sync.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let s = &state.scanner;
     Json(serde_json::json!({
         "door": {
             "relay": gate.relay,
@@ -153,15 +156,20 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
             "sim_offset_secs": gate.clock_sim_offset_secs,
         },
         "journal": { "pending_uploads": pending },
-        "scanner": {
-            "connected": s.connected.load(Ordering::Relaxed),
-            "lines": s.lines.load(Ordering::Relaxed),
-            "dropped_too_long": s.dropped_too_long.load(Ordering::Relaxed),
-            "dropped_not_text": s.dropped_not_text.load(Ordering::Relaxed),
-            "debounced": s.debounced.load(Ordering::Relaxed),
-            "gm65_setup_ok": s.setup_ok.load(Ordering::Relaxed),
-        },
+        "scanner": scanner_json(&state.scanner),
+        "exit_scanner": state.exit_scanner.as_deref().map(scanner_json),
     }))
+}
+
+fn scanner_json(s: &ScannerStats) -> serde_json::Value {
+    serde_json::json!({
+        "connected": s.connected.load(Ordering::Relaxed),
+        "lines": s.lines.load(Ordering::Relaxed),
+        "dropped_too_long": s.dropped_too_long.load(Ordering::Relaxed),
+        "dropped_not_text": s.dropped_not_text.load(Ordering::Relaxed),
+        "debounced": s.debounced.load(Ordering::Relaxed),
+        "gm65_setup_ok": s.setup_ok.load(Ordering::Relaxed),
+    })
 }
 
 /// `POST /sim/door` body.

@@ -6,6 +6,7 @@
 
 mod state;
 
+pub use gatehouse_credential::api::gate::Direction;
 pub use state::{Revocation, SyncedState};
 
 use chrono::{DateTime, Utc};
@@ -66,7 +67,9 @@ pub enum ClockPolicy {
     AssumeLastTrusted,
 }
 
-/// Anti-passback for doors that are one side of an entry/exit pair.
+/// Anti-passback: on a door with one reader, a second passage of the same card within the
+/// window; on a door with an entry and an exit reader, a second passage in the same direction
+/// (in twice without going out, or out twice) within the window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AntiPassback {
@@ -93,7 +96,8 @@ pub struct DoorPolicy {
     pub has_door_contact: bool,
     /// Anti-passback mode.
     pub anti_passback: AntiPassback,
-    /// A second passage of the same card through this door within this time is a passback.
+    /// How long the gate remembers a card's last passage: a repeated passage within it is a
+    /// passback; an older passage is forgotten (so a missed exit does not lock anyone out).
     pub anti_passback_window: Duration,
     /// The untrusted-clock policy.
     pub clock_policy: ClockPolicy,
@@ -155,6 +159,8 @@ pub struct Entry {
     pub kind: Option<Kind>,
     /// What happened.
     pub event: GateEvent,
+    /// Which reader a scan (or an annulled passage) came from, on a door with two.
+    pub direction: Option<Direction>,
 }
 
 /// Something the shell must do, in order.
@@ -198,7 +204,21 @@ struct Passage {
     card: CardId,
     kind: Kind,
     opened: bool,
+    last: LastPassage,
+    /// What the gate knew of the card before, restored if this passage is annulled.
+    before: Option<LastPassage>,
 }
+
+/// The last passage of a card, for anti-passback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LastPassage {
+    /// `None` on a door with one reader.
+    direction: Option<Direction>,
+    at: Instant,
+}
+
+/// Past this many remembered cards, passages older than the window are dropped.
+const REMEMBERED_CARDS: usize = 4096;
 
 /// The gate's state machine.
 #[derive(Debug)]
@@ -213,7 +233,7 @@ pub struct Gate {
     unlock_decided_at: Option<Instant>,
     authorised_until: Option<Instant>,
     passages: Vec<Passage>,
-    last_passage: HashMap<CardId, Instant>,
+    last_passage: HashMap<CardId, LastPassage>,
     door: DoorContact,
     held_alarm_at: Option<Instant>,
     indicator_off_at: Option<Instant>,
@@ -292,28 +312,49 @@ impl Gate {
         }
     }
 
-    /// Decides one scanned line (already framed and debounced by the scanner).
-    pub fn handle_scan(&mut self, line: &str, wall: WallClock, now: Instant) -> Decision {
+    /// Decides one scanned line (already framed and debounced by the scanner). `direction`
+    /// is the reader it came from on a door with an entry and an exit reader, else `None`.
+    pub fn handle_scan(
+        &mut self,
+        line: &str,
+        direction: Option<Direction>,
+        wall: WallClock,
+        now: Instant,
+    ) -> Decision {
         self.handle_clock(wall);
-        let decision = self.decide(line, wall, now);
+        let decision = self.decide(line, direction, wall, now);
         match &decision {
             Decision::Admit { card, kind, flag } => {
-                self.journal(
+                self.journal_scan(
                     Some(*card),
                     Some(*kind),
                     GateEvent::Admitted { flag: flag.clone() },
+                    direction,
                 );
+                let last = LastPassage { direction, at: now };
+                if self.last_passage.len() >= REMEMBERED_CARDS {
+                    let window = self.policy.anti_passback_window;
+                    self.last_passage
+                        .retain(|_, p| now.saturating_duration_since(p.at) < window);
+                }
+                let before = self.last_passage.insert(*card, last);
                 self.passages.push(Passage {
                     card: *card,
                     kind: *kind,
                     opened: false,
+                    last,
+                    before,
                 });
-                self.last_passage.insert(*card, now);
                 self.unlock(now, self.policy.pulse);
                 self.indicate(Indicator::Granted, now);
             }
             Decision::Deny { reason, card, kind } => {
-                self.journal(*card, *kind, GateEvent::Denied { reason: *reason });
+                self.journal_scan(
+                    *card,
+                    *kind,
+                    GateEvent::Denied { reason: *reason },
+                    direction,
+                );
                 self.indicate(Indicator::Denied, now);
             }
         }
@@ -442,7 +483,13 @@ impl Gate {
         self.alarm(alarm);
     }
 
-    fn decide(&self, line: &str, wall: WallClock, now: Instant) -> Decision {
+    fn decide(
+        &self,
+        line: &str,
+        direction: Option<Direction>,
+        wall: WallClock,
+        now: Instant,
+    ) -> Decision {
         let credential = match self.ring.verify(line) {
             Ok(c) => c,
             Err(e) => {
@@ -494,10 +541,12 @@ impl Gate {
             return deny(DenyReason::WrongZone);
         }
         let mut flag = None;
-        let repeated = self
-            .last_passage
-            .get(&card)
-            .is_some_and(|t| now.saturating_duration_since(*t) < self.policy.anti_passback_window);
+        // One reader: any passage within the window repeats. Two readers: only one in the
+        // same direction does (in, then in again without being seen going out).
+        let repeated = self.last_passage.get(&card).is_some_and(|p| {
+            p.direction == direction
+                && now.saturating_duration_since(p.at) < self.policy.anti_passback_window
+        });
         if repeated {
             match self.policy.anti_passback {
                 AntiPassback::Off => {}
@@ -516,10 +565,21 @@ impl Gate {
     }
 
     fn journal(&mut self, card_id: Option<CardId>, kind: Option<Kind>, event: GateEvent) {
+        self.journal_scan(card_id, kind, event, None);
+    }
+
+    fn journal_scan(
+        &mut self,
+        card_id: Option<CardId>,
+        kind: Option<Kind>,
+        event: GateEvent,
+        direction: Option<Direction>,
+    ) {
         self.actions.push_back(Action::Journal(Entry {
             card_id,
             kind,
             event,
+            direction,
         }));
     }
 
@@ -551,8 +611,19 @@ impl Gate {
             return;
         }
         for p in passages.into_iter().filter(|p| !p.opened) {
-            self.last_passage.remove(&p.card);
-            self.journal(Some(p.card), Some(p.kind), GateEvent::PassageAnnulled);
+            // Nobody went through: the card is where it was before this admit.
+            if self.last_passage.get(&p.card) == Some(&p.last) {
+                match p.before {
+                    Some(before) => self.last_passage.insert(p.card, before),
+                    None => self.last_passage.remove(&p.card),
+                };
+            }
+            self.journal_scan(
+                Some(p.card),
+                Some(p.kind),
+                GateEvent::PassageAnnulled,
+                p.last.direction,
+            );
         }
     }
 

@@ -176,6 +176,9 @@ fn render(action: &Action) -> String {
             if let Some(card) = e.card_id {
                 let _ = write!(s, " card={card}");
             }
+            if let Some(direction) = e.direction {
+                let _ = write!(s, " {}", direction_word(direction));
+            }
             s
         }
     }
@@ -217,8 +220,14 @@ fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
         };
         let words: Vec<&str> = command.split_whitespace().collect();
         match words.as_slice() {
-            ["scan", name] => {
-                let decision = gate.handle_scan(&credential(name), wall, now);
+            ["scan", name, rest @ ..] => {
+                let direction = match rest {
+                    [] => None,
+                    ["in"] => Some(Direction::Entry),
+                    ["out"] => Some(Direction::Exit),
+                    other => panic!("scan direction {other:?}: in or out"),
+                };
+                let decision = gate.handle_scan(&credential(name), direction, wall, now);
                 let text = match decision {
                     Decision::Admit { card, .. } => format!("=> admit card={card}"),
                     Decision::Deny { reason, card, .. } => format!(
@@ -298,6 +307,13 @@ fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
     out
 }
 
+fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Entry => "in",
+        Direction::Exit => "out",
+    }
+}
+
 fn play(gate: Gate, script: &str) -> String {
     play_with(gate, script, false)
 }
@@ -319,16 +335,22 @@ fn gate() -> Gate {
     Gate::new(policy(), synced())
 }
 
+/// A transcript without indentation or blank lines.
+fn normalise(s: &str) -> String {
+    s.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Compares transcripts line by line, ignoring indentation.
 fn expect(actual: &str, expected: &str) {
-    let norm = |s: &str| {
-        s.lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    assert_eq!(norm(actual), norm(expected), "\n--- actual ---\n{actual}");
+    assert_eq!(
+        normalise(actual),
+        normalise(expected),
+        "\n--- actual ---\n{actual}"
+    );
 }
 
 #[test]
@@ -551,6 +573,162 @@ fn anti_passback_soft_flags_hard_denies_and_annulment_resets_it() {
     );
 }
 
+/// Decisions, flags and annulments only: what anti-passback changes.
+fn passback_lines(transcript: &str) -> String {
+    transcript
+        .lines()
+        .filter(|l| l.contains("=>") || l.contains("flag=") || l.contains("passage_annulled"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn entry_exit_anti_passback_table() {
+    use AntiPassback::{Hard, Off, Soft};
+    // Door open/closed after an admit: somebody went through. Card 8 is "visitor".
+    let cases: &[(&str, AntiPassback, &str, &str)] = &[
+        (
+            "in, out, in: every passage admitted",
+            Hard,
+            "0s scan visitor in
+             1s door open
+             2s door closed
+             60s scan visitor out
+             61s door open
+             62s door closed
+             120s scan visitor in",
+            "0ms => admit card=8
+             60000ms => admit card=8
+             120000ms => admit card=8",
+        ),
+        (
+            "hard: in twice without going out is denied",
+            Hard,
+            "0s scan visitor in
+             1s door open
+             2s door closed
+             60s scan visitor in",
+            "0ms => admit card=8
+             60000ms => deny anti_passback card=8",
+        ),
+        (
+            "hard: out twice is denied too",
+            Hard,
+            "0s scan visitor out
+             1s door open
+             2s door closed
+             60s scan visitor out",
+            "0ms => admit card=8
+             60000ms => deny anti_passback card=8",
+        ),
+        (
+            "soft: in twice is admitted and flagged",
+            Soft,
+            "0s scan visitor in
+             1s door open
+             2s door closed
+             60s scan visitor in",
+            "0ms => admit card=8
+             60000ms => admit card=8
+             60000ms journal admitted flag=anti_passback card=8 in",
+        ),
+        (
+            "a missed exit is forgotten after the window",
+            Hard,
+            "0s scan visitor in
+             1s door open
+             2s door closed
+             9min scan visitor in
+             11min scan visitor in",
+            "0ms => admit card=8
+             540000ms => deny anti_passback card=8
+             660000ms => admit card=8",
+        ),
+        (
+            "an entry nobody walked through leaves the card outside",
+            Hard,
+            "0s scan visitor in
+             10s scan visitor in",
+            "0ms => admit card=8
+             3000ms journal passage_annulled card=8 in
+             10000ms => admit card=8",
+        ),
+        (
+            "an exit nobody walked through leaves the card inside",
+            Hard,
+            "0s scan visitor in
+             1s door open
+             2s door closed
+             60s scan visitor out
+             120s scan visitor in",
+            "0ms => admit card=8
+             60000ms => admit card=8
+             63000ms journal passage_annulled card=8 out
+             120000ms => deny anti_passback card=8",
+        ),
+        (
+            "off: no check, directions still journalled",
+            Off,
+            "0s scan visitor in
+             1s door open
+             2s door closed
+             60s scan visitor in",
+            "0ms => admit card=8
+             60000ms => admit card=8",
+        ),
+        (
+            "one reader: any repeat within the window is a passback",
+            Hard,
+            "0s scan visitor
+             1s door open
+             2s door closed
+             60s scan visitor",
+            "0ms => admit card=8
+             60000ms => deny anti_passback card=8",
+        ),
+    ];
+    for (name, mode, script, expected) in cases {
+        let mut p = policy();
+        p.anti_passback = *mode;
+        let actual = passback_lines(&play(Gate::new(p, synced()), script));
+        assert_eq!(normalise(&actual), normalise(expected), "case: {name}");
+    }
+}
+
+#[test]
+fn the_journal_records_the_direction_of_every_scan() {
+    let mut p = policy();
+    p.anti_passback = AntiPassback::Hard;
+    let t = play(
+        Gate::new(p, synced()),
+        "
+        0s scan visitor in
+        1s door open
+        2s door closed
+        5s scan visitor in
+        10s scan visitor out
+        14s tick
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms => admit card=8
+        0ms journal admitted card=8 in
+        0ms relay unlocked
+        3000ms relay locked
+        5000ms => deny anti_passback card=8
+        5000ms journal denied reason=anti_passback card=8 in
+        10000ms => admit card=8
+        10000ms journal admitted card=8 out
+        10000ms relay unlocked
+        13000ms relay locked
+        13000ms journal passage_annulled card=8 out
+        ",
+    );
+}
+
 #[test]
 fn lockdown_denies_valid_cards_and_locks_an_open_relay() {
     let t = play(
@@ -769,7 +947,7 @@ fn pulse_counts_from_when_the_relay_moved() {
     let mut g = gate();
     let t0 = Instant::now();
     let wall = WallClock::Trusted(START.parse().unwrap());
-    g.handle_scan(&credential("visitor"), wall, t0);
+    g.handle_scan(&credential("visitor"), None, wall, t0);
     // The journal write took 40 ms before the relay moved.
     g.handle_relay_moved(Level::Unlocked, t0 + Duration::from_millis(40));
     assert_eq!(g.poll_timeout(), Some(t0 + Duration::from_millis(1000)));
@@ -786,7 +964,7 @@ fn pulse_counts_from_when_the_relay_moved() {
 fn a_denied_verified_card_is_journalled_with_its_card_and_kind() {
     let mut g = gate();
     let wall = WallClock::Trusted(START.parse().unwrap());
-    let d = g.handle_scan(&credential("expired"), wall, Instant::now());
+    let d = g.handle_scan(&credential("expired"), None, wall, Instant::now());
     assert_eq!(
         d,
         Decision::Deny {

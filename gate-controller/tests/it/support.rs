@@ -55,6 +55,8 @@ pub struct GateOptions {
     pub use_port: bool,
     /// The long-poll wait the gate asks the server for.
     pub wait_ms: u64,
+    /// A second, exit reader: the gate opens a pty for it at `DIR/exit-scanner`.
+    pub exit_scanner: bool,
 }
 
 impl Default for GateOptions {
@@ -67,6 +69,7 @@ impl Default for GateOptions {
             clock_offset_secs: None,
             use_port: false,
             wait_ms: 2000,
+            exit_scanner: false,
         }
     }
 }
@@ -110,10 +113,19 @@ pub fn write_config(dir: &Path, o: &GateOptions, scanner: &Scanner) -> PathBuf {
     } else {
         String::new()
     };
+    let exit = if o.exit_scanner {
+        format!(
+            "[exit_scanner]\nsim_link = {:?}\ndebounce_ms = {}\nidle_gap_ms = 0\n\n",
+            dir.join("exit-scanner").display().to_string(),
+            o.debounce_ms
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
         "data_dir = {data:?}\nstatus_listen = \"127.0.0.1:0\"\n{keys}\n\
          [door]\nbuilding = 2\nclass = \"entrance\"\npulse_ms = {pulse}\n{extra}\n\
-         [scanner]\n{scanner_line}\ndebounce_ms = {debounce}\nidle_gap_ms = 0\n\n{sync}",
+         [scanner]\n{scanner_line}\ndebounce_ms = {debounce}\nidle_gap_ms = 0\n\n{exit}{sync}",
         data = dir.join("data").display().to_string(),
         pulse = o.pulse_ms,
         extra = o.extra_door,
@@ -195,6 +207,15 @@ impl GateProc {
     /// Writes one line into the scanner, terminated as a GM65 does (CR).
     pub fn scan(&mut self, text: &str) {
         self.scan_raw(format!("{text}\r").as_bytes());
+    }
+
+    /// Writes one line into the exit reader's pty.
+    pub fn scan_exit(&self, text: &str) {
+        let mut w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("exit-scanner"))
+            .unwrap();
+        w.write_all(format!("{text}\r").as_bytes()).unwrap();
     }
 
     pub fn scan_raw(&mut self, bytes: &[u8]) {

@@ -1,0 +1,87 @@
+//! A lane with an entry reader and an exit reader on one controller, each a real pty:
+//! directional anti-passback and the direction in the journal.
+
+use crate::support::*;
+use gatehouse_credential::api::gate::{Direction, GateEvent};
+use serde_json::json;
+
+/// Somebody walks through while the relay is open.
+async fn walk_through(gate: &GateProc) {
+    gate.post("/sim/door", json!({"open": true})).await;
+    gate.post("/sim/door", json!({"open": false})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_then_exit_then_entry_is_admitted_but_a_second_entry_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gate = GateProc::start(
+        dir.path(),
+        GateOptions {
+            exit_scanner: true,
+            extra_door: "anti_passback = \"hard\"\nanti_passback_minutes = 10".into(),
+            pulse_ms: 1500,
+            // Same card on the same reader again at once: anti-passback, not the debounce.
+            debounce_ms: 0,
+            ..GateOptions::default()
+        },
+    );
+    let s = gate.status().await;
+    assert_eq!(s["exit_scanner"]["connected"], true, "{s:#}");
+    let card = pass(401);
+    let decided = |n: usize| move |s: &serde_json::Value| decisions(s).len() >= n;
+
+    gate.scan(&card);
+    gate.wait_for(5, "entry admitted", decided(1)).await;
+    walk_through(&gate).await;
+    // In again without going out.
+    gate.scan(&card);
+    gate.wait_for(5, "second entry", decided(2)).await;
+    gate.scan_exit(&card);
+    gate.wait_for(5, "exit", decided(3)).await;
+    walk_through(&gate).await;
+    gate.scan(&card);
+    let s = gate.wait_for(5, "entry after exit", decided(4)).await;
+
+    assert_eq!(
+        decisions(&s),
+        vec![
+            (Some(401), true, None),
+            (Some(401), false, Some("anti_passback".into())),
+            (Some(401), true, None),
+            (Some(401), true, None),
+        ]
+    );
+    let shown: Vec<_> = s["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["direction"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, vec!["entry", "entry", "exit", "entry"]);
+
+    let journal: Vec<_> = gate
+        .journal()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.event,
+                GateEvent::Admitted { .. } | GateEvent::Denied { .. }
+            )
+        })
+        .map(|e| (e.direction, matches!(e.event, GateEvent::Admitted { .. })))
+        .collect();
+    assert_eq!(
+        journal,
+        vec![
+            (Some(Direction::Entry), true),
+            (Some(Direction::Entry), false),
+            (Some(Direction::Exit), true),
+            (Some(Direction::Entry), true),
+        ]
+    );
+    assert_eq!(gate.terminate().code(), Some(0));
+    assert!(
+        !dir.path().join("exit-scanner").exists(),
+        "the exit reader's link is removed at stop"
+    );
+}
