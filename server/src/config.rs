@@ -17,17 +17,44 @@ use std::path::{Path, PathBuf};
 )]
 pub struct Cli {
     /// TOML configuration file.
-    #[arg(long, env = "GATEHOUSE_CONFIG")]
+    #[arg(long, env = "GATEHOUSE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "GATEHOUSE_LISTEN")]
     pub listen: Option<String>,
-    /// Directory for the database and the signing key [default: ./data].
-    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
+    /// Directory for the database and the signing keys [default: ./data].
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Password of the first manager account `admin`, used only when no staff account exists.
     #[arg(long, env = "GATEHOUSE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// What to do instead of serving (the default is to serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// An operation on the data directory instead of serving.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Signing keys: list, add, activate, retire. Safe while the server runs: it picks the
+    /// change up from the database and gates learn it within a second.
+    #[command(subcommand)]
+    Keys(crate::keys::console::KeysCommand),
+    /// Copies the database with SQLite's online backup API (safe while the server runs),
+    /// fsyncs it and checks it with `PRAGMA integrity_check`.
+    Backup {
+        /// The backup file to create, or an existing directory to create
+        /// `gatehouse-<UTC time>.db` in.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replaces the database with a backup, keeping the previous one as
+    /// `gatehouse.db.before-restore`; refused while a server runs on the data directory.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 /// The TOML file. Unknown keys are an error so a typo is not silently ignored.

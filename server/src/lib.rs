@@ -3,12 +3,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod changes;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
-pub mod signing;
+pub mod keys;
 pub mod startup;
 pub mod state;
 

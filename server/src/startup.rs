@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "gatehouse.db";
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -24,9 +27,13 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
-    /// The signing key file is unreadable or malformed.
+    /// No usable signing key: a key file is missing, unreadable or not the one the database
+    /// names.
     #[error("signing key: {0}")]
-    SigningKey(#[from] gatehouse_credential::KeyFileError),
+    SigningKey(#[from] crate::keys::KeyError),
+    /// Another server runs on the data directory (or its lock file cannot be opened).
+    #[error(transparent)]
+    DataDirLocked(#[from] crate::backup::BackupError),
     /// The database cannot be opened or migrated.
     #[error("database: {0}")]
     Database(#[from] DbError),
@@ -52,6 +59,8 @@ pub struct Application {
     router: axum::Router,
     state: AppState,
     shutdown_tx: watch::Sender<bool>,
+    /// Held while serving: `restore` refuses to run, and a second server to start, meanwhile.
+    data_dir_lock: crate::backup::DataDirLock,
     /// The generated password of `admin` on first start when none was configured; show it once.
     pub initial_admin_password: Option<String>,
 }
@@ -69,9 +78,20 @@ impl Application {
         std::fs::write(&probe, b"ok")
             .and_then(|()| std::fs::remove_file(&probe))
             .map_err(dir_err)?;
+        let data_dir_lock = crate::backup::DataDirLock::acquire(&dir)?;
 
-        let signer = crate::signing::load_or_create(&dir)?;
-        let db = Db::open(&dir.join("gatehouse.db"))?;
+        let db = Db::open(&dir.join(DB_FILE))?;
+        let key_dir = dir.clone();
+        let now = chrono::Utc::now();
+        let key = db
+            .call(move |c| {
+                let tx = c.savepoint()?;
+                let key = crate::keys::rotation::ensure_active(&tx, &key_dir, now)?;
+                tx.commit()?;
+                Ok::<_, crate::keys::KeyError>(key)
+            })
+            .await?;
+        tracing::info!(key_id = %key.key_id, fingerprint = %key.fingerprint(), "signing key active");
         let initial_admin_password = ensure_admin(&db, &config).await?;
         crate::domain::first_start(&db, chrono::Utc::now()).await?;
         // Personal data past the retention period is purged daily (server-desk).
@@ -87,18 +107,23 @@ impl Application {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = AppState {
             db,
-            signer: Arc::new(signer),
+            signer: Arc::new(crate::keys::SigningKeys::new(&dir)),
             config: Arc::new(config),
             throttle: Arc::new(Mutex::new(crate::auth::throttle::LoginThrottle::new())),
             metrics: crate::http::ops::metrics_handle(),
             shutdown: shutdown_rx,
         };
         let router = crate::http::router(state.clone())?;
+        tokio::spawn(notice_other_writers(
+            state.db.clone(),
+            state.shutdown.clone(),
+        ));
         Ok(Application {
             listener,
             router,
             state,
             shutdown_tx,
+            data_dir_lock,
             initial_admin_password,
         })
     }
@@ -120,6 +145,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown_tx = self.shutdown_tx;
+        let _lock = self.data_dir_lock;
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -130,6 +156,28 @@ impl Application {
                 let _ = shutdown_tx.send(true);
             })
             .await
+    }
+}
+
+/// How often the server looks for changes another process (`gatehouse-server keys …`)
+/// committed to the database, so that gates hear of them within a second.
+pub const OTHER_WRITERS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs an empty database call every [`OTHER_WRITERS_POLL`]: after each call the database
+/// thread compares the change log with what gates were told and wakes them if it grew, which
+/// is how a change committed by another process reaches the long polls.
+async fn notice_other_writers(db: Db, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(OTHER_WRITERS_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|down| *down) => return,
+        }
+        if let Err(e) = db.call(|_| Ok::<_, DbError>(())).await {
+            tracing::warn!(error = %e, "the database thread is gone; no longer watching for other writers");
+            return;
+        }
     }
 }
 

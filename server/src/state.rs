@@ -4,7 +4,6 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
 use chrono::{DateTime, Utc};
-use gatehouse_credential::Signer;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -14,8 +13,8 @@ use tokio::sync::watch;
 pub struct AppState {
     /// The database handle.
     pub db: Db,
-    /// The credential signing key.
-    pub signer: Arc<Signer>,
+    /// The credential signing keys (which one signs is read from the database).
+    pub signer: Arc<crate::keys::SigningKeys>,
     /// The configuration it started with.
     pub config: Arc<Config>,
     /// Recent login failures.

@@ -8,12 +8,12 @@ use super::refund::{CardFacts, CardState, LedgerKind};
 use super::renovation;
 use crate::auth::Actor;
 use crate::db::ts;
+use crate::keys::SigningKeys;
 use crate::{audit, changes};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{ChangeEvent, RevocationReason};
 use gatehouse_credential::{
-    BuildingScope, CardId, Claims, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
-    ZoneClasses, ZoneScope,
+    BuildingScope, CardId, Claims, Kind, ScheduleId, UtcMinute, ZoneClass, ZoneClasses, ZoneScope,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -201,7 +201,7 @@ fn new_short_id(tx: &Connection) -> rusqlite::Result<String> {
 /// Stores and signs a new card; audits it as `action`.
 pub fn issue(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     new: &NewCard,
     now: DateTime<Utc>,
@@ -225,7 +225,13 @@ pub fn issue(
     )?;
     let card_id = u32::try_from(tx.last_insert_rowid())
         .map_err(|_| DeskError::conflict("card_numbers_exhausted", "no card numbers are left"))?;
-    let credential = signer.issue(&new.claims(card_id))?;
+    let signed = signer.issue(tx, &new.claims(card_id))?;
+    // Which key signed it decides when that key may be retired.
+    tx.execute(
+        "UPDATE cards SET key_id = ?1 WHERE id = ?2",
+        params![signed.key_id.get(), card_id],
+    )?;
+    let credential = signed.text;
     audit::record(
         tx,
         actor,
@@ -288,7 +294,7 @@ fn worker_card(tx: &Connection, worker_id: i64, now: DateTime<Utc>) -> DeskResul
 /// Issues a worker's card; refused while the worker still holds an active one.
 pub fn issue_worker_card(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     worker_id: i64,
     now: DateTime<Utc>,
@@ -359,7 +365,7 @@ fn end_card(
 /// is issued.
 pub fn reprint(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     card_id: u32,
     now: DateTime<Utc>,
@@ -395,14 +401,12 @@ pub fn reprint(
 /// visitor pass: signed out), revoked at every gate.
 pub fn return_scanned(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     text: &str,
     now: DateTime<Utc>,
 ) -> DeskResult<Card> {
-    let mut ring = KeyRing::new();
-    ring.insert_signer(signer);
-    let credential = ring.verify(text.trim()).map_err(|e| {
+    let credential = signer.ring(tx)?.verify(text.trim()).map_err(|e| {
         DeskError::invalid(
             "unreadable_card",
             format!("the scan is not a valid card: {e}"),
@@ -596,7 +600,7 @@ pub fn outstanding(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Outs
 /// their ID number; refused (409 `already_collected`) once a card was printed for them.
 pub fn collect_at_kiosk(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     code: &str,
     last4: &str,

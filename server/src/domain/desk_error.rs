@@ -34,6 +34,9 @@ pub enum DeskError {
     /// The claims could not be signed (a programming or data error).
     #[error("cannot issue the credential: {0}")]
     Issue(#[from] gatehouse_credential::IssueError),
+    /// No usable signing key (missing or mismatched key file, no active key).
+    #[error("signing key: {0}")]
+    Keys(#[from] crate::keys::KeyError),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),

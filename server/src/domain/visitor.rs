@@ -8,8 +8,9 @@ use super::privacy;
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::{parse_ts, ts};
+use crate::keys::SigningKeys;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use gatehouse_credential::{KeyRing, Kind, Signer, UtcMinute};
+use gatehouse_credential::{Kind, UtcMinute};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +144,7 @@ pub struct VisitorPass {
 /// Registers a visitor and issues a pass; refused (neutrally) for a deny-listed visitor.
 pub fn register(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     v: &NewVisitor,
     now: DateTime<Utc>,
@@ -187,16 +188,14 @@ pub fn register(
 }
 
 /// The card a kiosk's sign-out names: credential text as scanned, or a short id as typed.
-pub fn find_pass(conn: &Connection, signer: &Signer, pass: &str) -> DeskResult<u32> {
+pub fn find_pass(conn: &Connection, signer: &SigningKeys, pass: &str) -> DeskResult<u32> {
     let pass = pass.trim();
     if pass.is_empty() {
         return Err(invalid(
             "pass is required: scan the pass or type its short id".into(),
         ));
     }
-    let mut ring = KeyRing::new();
-    ring.insert_signer(signer);
-    if let Ok(credential) = ring.verify(pass) {
+    if let Ok(credential) = signer.ring(conn)?.verify(pass) {
         return Ok(credential.claims.card_id.0);
     }
     conn.query_row(
@@ -211,7 +210,7 @@ pub fn find_pass(conn: &Connection, signer: &Signer, pass: &str) -> DeskResult<u
 /// Signs a pass out and returns (card, masked name).
 pub fn sign_out(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     pass: &str,
     now: DateTime<Utc>,
@@ -393,7 +392,7 @@ pub fn invite(
 /// Redeems an invite code at the kiosk: registers the visitor and issues the pass.
 pub fn redeem(
     tx: &Connection,
-    signer: &Signer,
+    signer: &SigningKeys,
     actor: &Actor,
     code: &str,
     now: DateTime<Utc>,

@@ -28,14 +28,13 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, ApiError> {
-    let keys = vec![state.signer.public_info()];
     let snapshot = state
         .db
         .call(move |c| {
             // One read transaction so the cursor matches the calendar and lockdown state.
             let tx = c.savepoint()?;
             let snapshot = GateSnapshot {
-                keys,
+                keys: crate::keys::published(&tx)?,
                 calendar: estate::calendar(&tx)?,
                 lockdown: estate::lockdown(&tx)?,
                 server_time: chrono::Utc::now(),

@@ -89,6 +89,7 @@ impl IntoResponse for DeskError {
                 return (StatusCode::FORBIDDEN, Json(body)).into_response();
             }
             DeskError::Issue(e) => ApiError::internal(e),
+            DeskError::Keys(e) => ApiError::internal(e),
             DeskError::Db(e) => ApiError::internal(e),
             DeskError::DbThread(e) => ApiError::internal(e),
         };

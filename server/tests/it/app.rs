@@ -110,6 +110,20 @@ impl TestApp {
         self.login("desk1", "desk-password-1").await
     }
 
+    /// The public keys the database publishes to gates (read through a second connection).
+    pub fn published_keys(&self) -> Vec<gatehouse_credential::PublicKeyInfo> {
+        let db = self.dir.path().join(gatehouse_server::startup::DB_FILE);
+        let conn = rusqlite::Connection::open(db).unwrap();
+        gatehouse_server::keys::published(&conn).unwrap()
+    }
+
+    /// The signing key stored in the data directory under `id`.
+    pub fn key_file(&self, id: u8) -> gatehouse_credential::Signer {
+        let id = gatehouse_credential::KeyId::new(id).unwrap();
+        gatehouse_credential::Signer::load(&gatehouse_server::keys::file::path(self.dir.path(), id))
+            .unwrap()
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(s) = self.stop.take() {

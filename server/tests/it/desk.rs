@@ -102,7 +102,7 @@ pub async fn gate_changes(app: &TestApp) -> Vec<Change> {
 }
 
 fn ring(app: &TestApp) -> KeyRing {
-    KeyRing::from_infos(&[app.state.signer.public_info()]).unwrap()
+    KeyRing::from_infos(&app.published_keys()).unwrap()
 }
 
 #[tokio::test]

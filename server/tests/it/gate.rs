@@ -45,7 +45,7 @@ async fn snapshot_has_the_signing_key_default_calendar_and_cursor() {
     let r = app.get("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(r.status(), 200);
     let s: GateSnapshot = r.json().await.unwrap();
-    assert_eq!(s.keys, vec![app.state.signer.public_info()]);
+    assert_eq!(s.keys, vec![app.key_file(0).public_info()]);
     assert_eq!(s.calendar.time_zone, chrono_tz::Asia::Shanghai);
     assert_eq!(s.calendar.schedules.len(), 1);
     assert_eq!(s.calendar.schedules[0].name, "renovation hours");

@@ -3,9 +3,11 @@
 
 mod app;
 mod authz;
+mod backup;
 mod browser;
 mod desk;
 mod estate;
 mod gate;
+mod keys;
 mod ops;
 mod platform;

@@ -78,7 +78,7 @@ async fn errors_are_json_with_code_and_message() {
 async fn restart_keeps_data_and_key_and_does_not_recreate_admin() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let key_before = app.state.signer.public_info();
+    let key_before = app.key_file(0).public_info();
     let r = app
         .post(
             "/api/v1/staff",
@@ -91,8 +91,8 @@ async fn restart_keeps_data_and_key_and_does_not_recreate_admin() {
     let config = gatehouse_server::Config::for_tests(dir.path());
     let app = crate::app::spawn_with(config, dir).await;
     assert_eq!(
-        app.state.signer.public_info(),
-        key_before,
+        app.published_keys(),
+        vec![key_before],
         "same key after restart"
     );
     app.login("kept", "kept-password").await;
