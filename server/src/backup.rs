@@ -221,11 +221,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// Copies `src` into a new file `dest` (mode 0600) in one backup step, makes it self-contained,
 /// checks it and fsyncs it.
 fn copy_verified(src: &Connection, dest: &Path) -> Result<(), BackupError> {
-    match std::fs::remove_file(dest) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(dest)(e)),
-    }
+    remove_if_present(dest)?;
     {
         // Personal data and password hashes: readable by the owner only.
         let mut options = std::fs::OpenOptions::new();
@@ -326,11 +322,7 @@ fn checked(path: &Path) -> Result<Checked, BackupError> {
 fn set_aside(data_dir: &Path, target: &Path) -> Result<PathBuf, BackupError> {
     let kept = data_dir.join(BEFORE_RESTORE);
     for old in [kept.clone(), sibling(&kept, "-wal"), sibling(&kept, "-shm")] {
-        match std::fs::remove_file(&old) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(&old)(e)),
-        }
+        remove_if_present(&old)?;
     }
     // Fold the WAL into the file if SQLite can; a damaged database keeps its WAL beside it.
     if let Ok(conn) = Connection::open(target) {
@@ -342,14 +334,19 @@ fn set_aside(data_dir: &Path, target: &Path) -> Result<PathBuf, BackupError> {
         std::fs::rename(&wal, sibling(&kept, "-wal")).map_err(io(&wal))?;
     }
     for stale in [wal, sibling(target, "-shm")] {
-        match std::fs::remove_file(&stale) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(&stale)(e)),
-        }
+        remove_if_present(&stale)?;
     }
     std::fs::hard_link(target, &kept).map_err(io(&kept))?;
     Ok(kept)
+}
+
+/// Deletes `path` if it exists.
+fn remove_if_present(path: &Path) -> Result<(), BackupError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(path)(e)),
+    }
 }
 
 /// Makes a rename in `path`'s directory durable.
