@@ -174,7 +174,8 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> Result<String, ConsoleErro
 fn row(key: &KeyRecord, in_use: &str, when: &dyn Fn(Option<DateTime<Utc>>) -> String) -> String {
     format!(
         "{:>2}  {:<9}  {:<16}  {:<16}  {:<16}  {:>13}  {}\n",
-        key.key_id,
+        // The number, not `KeyId`'s Display, which ignores the column width.
+        key.key_id.get(),
         key.state.as_str(),
         when(Some(key.created_at)),
         when(key.activated_at),
