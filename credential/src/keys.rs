@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::Path;
 
 /// Which signing key made a credential: 0–15, so keys can rotate while gates hold a set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
 pub struct KeyId(u8);
@@ -174,6 +175,7 @@ impl Signer {
 }
 
 /// A public key as it travels to gates and kiosks: its id and 64 hex digits.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicKeyInfo {
     /// The key's id, 0–15.

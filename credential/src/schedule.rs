@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A schedule's number as a credential carries it: 1–15 (0 means "no schedule").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
 pub struct ScheduleId(u8);
@@ -50,9 +51,11 @@ impl fmt::Display for ScheduleId {
 }
 
 /// Local hours on some weekdays: `start` inclusive, `end` exclusive, `start < end`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeWindow {
     /// The weekdays it applies to ("Mon" … "Sun").
+    #[cfg_attr(feature = "openapi", schema(schema_with = weekday_list_schema))]
     pub days: Vec<Weekday>,
     /// Local start time, e.g. "08:00:00".
     pub start: NaiveTime,
@@ -67,7 +70,21 @@ impl TimeWindow {
     }
 }
 
+/// Weekdays as chrono writes them ("Mon" … "Sun").
+#[cfg(feature = "openapi")]
+fn weekday_list_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])),
+        )
+        .build()
+}
+
 /// A named weekly schedule: the union of its windows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
     /// The id credentials carry.
@@ -117,9 +134,11 @@ pub enum ScheduleCheck {
 
 /// Everything needed to evaluate schedules: the estate's time zone, its schedules and its
 /// blackout dates (days when scheduled work is not allowed).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkCalendar {
     /// IANA time zone name of the estate, e.g. "Asia/Shanghai".
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "Asia/Shanghai"))]
     pub time_zone: Tz,
     /// The schedules credentials may name.
     pub schedules: Vec<Schedule>,

@@ -8,6 +8,7 @@ use std::fmt;
 pub const EPOCH_UNIX_SECONDS: i64 = 1_704_067_200;
 
 /// A UTC instant counted in whole minutes since 2024-01-01T00:00:00Z.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UtcMinute(pub u32);

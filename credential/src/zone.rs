@@ -9,6 +9,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 
 /// One class of door. The discriminant is the bit the class takes in [`ZoneClasses`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneClass {
@@ -148,6 +149,7 @@ impl ZoneScope {
 }
 
 /// The door a gate controls: what its config says it is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Zone {
     /// The building number.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of device an enrolment is for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
@@ -13,6 +14,7 @@ pub enum DeviceKind {
 }
 
 /// The request body of `POST /api/v1/devices/enrol`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EnrolRequest {
     /// The one-time enrolment token a manager created.
@@ -20,6 +22,7 @@ pub struct EnrolRequest {
 }
 
 /// The answer to an enrolment: the device's id and its API key, shown only this once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EnrolResponse {
     /// The device's id on the server.

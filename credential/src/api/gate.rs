@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What a gate needs to decide offline, besides the change stream.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateSnapshot {
     /// The public keys credentials may be signed with.
@@ -34,6 +35,7 @@ pub struct GateSnapshot {
 }
 
 /// Changes after a cursor.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeBatch {
     /// In increasing `seq` order.
@@ -43,6 +45,7 @@ pub struct ChangeBatch {
 }
 
 /// One change a gate must apply.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Strictly increasing, without gaps per server.
@@ -55,6 +58,7 @@ pub struct Change {
 }
 
 /// What a change does.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChangeEvent {
@@ -91,6 +95,7 @@ pub enum ChangeEvent {
 }
 
 /// Why a card was revoked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
@@ -107,6 +112,7 @@ pub enum RevocationReason {
 }
 
 /// Why a gate refused a scan. Each reason is distinct in the journal and on the server.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DenyReason {
@@ -162,6 +168,7 @@ impl DenyReason {
 }
 
 /// An alarm a gate raises.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmKind {
@@ -178,6 +185,7 @@ pub enum AlarmKind {
 }
 
 /// What one journal entry records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GateEvent {
@@ -206,6 +214,7 @@ pub enum GateEvent {
 }
 
 /// One decision or alarm as the gate journalled it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// Unique per entry, made by the gate; the server stores each id once.
@@ -227,6 +236,7 @@ pub struct JournalEntry {
 }
 
 /// The way a passage goes through a door that has an entry and an exit reader.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -237,6 +247,7 @@ pub enum Direction {
 }
 
 /// `POST /api/v1/gate/journal` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JournalUpload {
     /// At most 500 entries.
@@ -244,6 +255,7 @@ pub struct JournalUpload {
 }
 
 /// The answer to an upload: the ids now stored (including ones stored before).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JournalAck {
     /// Ids the gate may mark as sent.

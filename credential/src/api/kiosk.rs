@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A unit a visitor may choose.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitChoice {
     /// The unit's id.
@@ -26,6 +27,7 @@ pub struct UnitChoice {
 }
 
 /// A visitor registering at the kiosk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VisitorRequest {
     /// The visitor's name.
@@ -45,6 +47,7 @@ pub struct VisitorRequest {
 }
 
 /// A pre-registration code typed or scanned at the kiosk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InviteRedeem {
     /// The short code.
@@ -52,6 +55,7 @@ pub struct InviteRedeem {
 }
 
 /// A pass or card ready to show and print.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedPass {
     /// The card's number.
@@ -76,6 +80,7 @@ pub struct IssuedPass {
 }
 
 /// Signing out: the pass's text as scanned, or its short id as typed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SignOutRequest {
     /// A credential text or a short id.
@@ -83,6 +88,7 @@ pub struct SignOutRequest {
 }
 
 /// The answer to a sign-out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SignOutResponse {
     /// The pass signed out.
@@ -92,6 +98,7 @@ pub struct SignOutResponse {
 }
 
 /// A worker collecting their card.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WorkerCardRequest {
     /// The renovation's code, as given by the desk.

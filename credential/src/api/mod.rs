@@ -10,6 +10,7 @@ pub mod kiosk;
 use serde::{Deserialize, Serialize};
 
 /// The body of every error response: a stable code and a sentence a person can act on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable snake_case code, e.g. `not_found`, `refund_rules_unmet`.

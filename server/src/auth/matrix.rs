@@ -6,13 +6,22 @@
 //! every kind of caller. Add a row when you add a route (append to your section).
 
 use super::{Actor, Allow};
+use crate::domain::{
+    card, deposit, devices, estate, journal, refund, renovation, retention, staff, visitor, worker,
+};
 use crate::http::error::ApiError;
+use crate::http::openapi::{
+    BlackoutDate, CardNumber, DeviceId, DoorDevice, Io, RowId, ScheduleNumber, documents_body,
+    list, one, params,
+};
+use crate::http::{self, auth, control, renovations, visitors};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use gatehouse_credential::api::{device, gate, kiosk};
 
 /// One row of the matrix.
 #[derive(Debug)]
@@ -27,6 +36,8 @@ pub struct Rule {
     pub tag: &'static str,
     /// One line for the OpenAPI document.
     pub summary: &'static str,
+    /// Parameters, request and response bodies, for the OpenAPI document.
+    pub io: Io,
 }
 
 const fn rule(
@@ -35,6 +46,7 @@ const fn rule(
     allow: Allow,
     tag: &'static str,
     summary: &'static str,
+    io: Io,
 ) -> Rule {
     Rule {
         method,
@@ -42,6 +54,7 @@ const fn rule(
         allow,
         tag,
         summary,
+        io,
     }
 }
 
@@ -53,6 +66,8 @@ const GATE: Allow = Allow::GATE;
 const ANYONE: Allow = Allow::ANYONE;
 const STAFF: Allow = Allow::STAFF;
 const MANAGER: Allow = Allow::MANAGER;
+/// Pages, health and metrics: outside the `/api/v1` document.
+const NOT_API: Io = Io::NOT_API;
 
 /// Every route of the server.
 pub const MATRIX: &[Rule] = &[
@@ -63,14 +78,23 @@ pub const MATRIX: &[Rule] = &[
         ANYONE,
         "ops",
         "Liveness, version and database status",
+        NOT_API,
     ),
-    rule(GET, "/metrics", ANYONE, "ops", "Prometheus metrics"),
+    rule(
+        GET,
+        "/metrics",
+        ANYONE,
+        "ops",
+        "Prometheus metrics",
+        NOT_API,
+    ),
     rule(
         GET,
         "/api/openapi.json",
         ANYONE,
         "ops",
         "This OpenAPI document",
+        NOT_API,
     ),
     // staff authentication and accounts
     rule(
@@ -79,6 +103,7 @@ pub const MATRIX: &[Rule] = &[
         ANYONE,
         "auth",
         "Log in; returns a bearer token and sets the page cookie",
+        Io::ok(one::<auth::LoginResponse>).body(one::<auth::LoginRequest>),
     ),
     rule(
         POST,
@@ -86,6 +111,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "auth",
         "End the current session",
+        Io::NO_CONTENT,
     ),
     rule(
         GET,
@@ -93,14 +119,23 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "auth",
         "The logged-in staff member",
+        Io::ok(one::<auth::Me>),
     ),
-    rule(GET, "/api/v1/staff", MANAGER, "auth", "List staff accounts"),
+    rule(
+        GET,
+        "/api/v1/staff",
+        MANAGER,
+        "auth",
+        "List staff accounts",
+        Io::ok(list::<staff::StaffAccount>),
+    ),
     rule(
         POST,
         "/api/v1/staff",
         MANAGER,
         "auth",
         "Create a staff account",
+        Io::created(one::<staff::StaffAccount>).body(one::<auth::NewStaff>),
     ),
     // audit
     rule(
@@ -109,6 +144,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "audit",
         "Recent audit entries",
+        Io::ok(list::<crate::audit::Entry>).params(&[params::<http::audit::RecentQuery>]),
     ),
     rule(
         GET,
@@ -116,6 +152,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "audit",
         "Recompute the audit hash chain",
+        Io::ok(one::<crate::audit::Verification>),
     ),
     // devices
     rule(
@@ -124,14 +161,23 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "devices",
         "Create a kiosk or gate; returns a one-time enrolment token",
+        Io::created(one::<devices::NewDevice>).body(one::<http::devices::CreateDevice>),
     ),
-    rule(GET, "/api/v1/devices", MANAGER, "devices", "List devices"),
+    rule(
+        GET,
+        "/api/v1/devices",
+        MANAGER,
+        "devices",
+        "List devices",
+        Io::ok(list::<devices::DeviceInfo>),
+    ),
     rule(
         DELETE,
         "/api/v1/devices/{id}",
         MANAGER,
         "devices",
         "Revoke a device and its key",
+        Io::NO_CONTENT.params(&[params::<DeviceId>]),
     ),
     rule(
         POST,
@@ -139,6 +185,7 @@ pub const MATRIX: &[Rule] = &[
         ANYONE,
         "devices",
         "Exchange an enrolment token for the device's API key",
+        Io::ok(one::<device::EnrolResponse>).body(one::<device::EnrolRequest>),
     ),
     // estate layout and calendar
     rule(
@@ -147,6 +194,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "estate",
         "Buildings, units, zones, schedules, blackout dates, time zone, lockdown",
+        Io::ok(one::<estate::Estate>),
     ),
     rule(
         PUT,
@@ -154,6 +202,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Set the estate's IANA time zone",
+        Io::NO_CONTENT.body(one::<http::estate::TimeZoneBody>),
     ),
     rule(
         POST,
@@ -161,6 +210,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Add a building (number 0–254, floor range)",
+        Io::created(one::<estate::Building>).body(one::<estate::Building>),
     ),
     rule(
         POST,
@@ -168,6 +218,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Add a unit on a floor of a building",
+        Io::created(one::<estate::Unit>).body(one::<estate::Unit>),
     ),
     rule(
         POST,
@@ -175,6 +226,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Add a named zone (door, gate, lift floor)",
+        Io::created(one::<estate::NamedZone>).body(one::<estate::NamedZone>),
     ),
     rule(
         PUT,
@@ -182,6 +234,9 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Create or replace schedule 1–15",
+        Io::ok(one::<gatehouse_credential::Schedule>)
+            .body(one::<http::estate::ScheduleBody>)
+            .params(&[params::<ScheduleNumber>]),
     ),
     rule(
         POST,
@@ -189,6 +244,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Add a blackout date",
+        Io::created(one::<estate::Blackout>).body(one::<estate::Blackout>),
     ),
     rule(
         DELETE,
@@ -196,6 +252,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "estate",
         "Remove a blackout date",
+        Io::NO_CONTENT.params(&[params::<BlackoutDate>]),
     ),
     // gate sync and journal (gate devices only)
     rule(
@@ -204,6 +261,7 @@ pub const MATRIX: &[Rule] = &[
         GATE,
         "gate",
         "Keys, calendar, lockdown and the cursor they reflect",
+        Io::ok(one::<gate::GateSnapshot>),
     ),
     rule(
         GET,
@@ -211,6 +269,7 @@ pub const MATRIX: &[Rule] = &[
         GATE,
         "gate",
         "Changes after a cursor; long poll with wait_ms",
+        Io::ok(one::<gate::ChangeBatch>).params(&[params::<http::gate::ChangesQuery>]),
     ),
     rule(
         POST,
@@ -218,6 +277,7 @@ pub const MATRIX: &[Rule] = &[
         GATE,
         "gate",
         "Upload journal entries, stored once by id",
+        Io::ok(one::<gate::JournalAck>).body(one::<gate::JournalUpload>),
     ),
     // gate events for staff
     rule(
@@ -226,6 +286,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "events",
         "Gate events filtered by card, device, result, time",
+        Io::ok(list::<journal::EventRow>).params(&[params::<journal::EventFilter>]),
     ),
     rule(
         GET,
@@ -233,6 +294,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "events",
         "Gate events as CSV",
+        Io::CSV.params(&[params::<journal::EventFilter>]),
     ),
     // remote control (managers)
     rule(
@@ -241,6 +303,9 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "control",
         "Open one gate's door remotely",
+        Io::ok(one::<control::Pushed>)
+            .body(one::<control::UnlockBody>)
+            .params(&[params::<DoorDevice>]),
     ),
     rule(
         GET,
@@ -248,6 +313,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "control",
         "Whether the estate is in lockdown",
+        Io::ok(one::<control::Lockdown>),
     ),
     rule(
         PUT,
@@ -255,6 +321,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "control",
         "Switch estate-wide lockdown on or off",
+        Io::ok(one::<control::Pushed>).body(one::<control::Lockdown>),
     ),
     // front desk (server-desk): renovations, workers, cards, deposits, visitors, kiosk, retention
     rule(
@@ -263,6 +330,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "List renovations",
+        Io::ok(list::<renovation::Renovation>),
     ),
     rule(
         POST,
@@ -270,6 +338,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "Register a renovation (at most 3 months)",
+        Io::created(one::<renovation::Renovation>).body(one::<renovation::NewRenovation>),
     ),
     rule(
         GET,
@@ -277,6 +346,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "A renovation with workers, cards, extensions, ledger and refund rules",
+        Io::ok(one::<renovations::RenovationDetail>).params(&[params::<RowId>]),
     ),
     rule(
         PUT,
@@ -284,6 +354,9 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "Record checklist documents as received or missing",
+        Io::ok(one::<renovation::Renovation>)
+            .body(documents_body)
+            .params(&[params::<RowId>]),
     ),
     rule(
         PUT,
@@ -291,6 +364,9 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "Record inspection, occupancy, downstairs sign-off and presented papers",
+        Io::ok(one::<renovation::Renovation>)
+            .body(one::<renovation::Progress>)
+            .params(&[params::<RowId>]),
     ),
     rule(
         POST,
@@ -298,6 +374,9 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "Extend a renovation (at most 3 months more); cards follow without reprint",
+        Io::ok(one::<renovations::Extended>)
+            .body(one::<renovations::ExtendRequest>)
+            .params(&[params::<RowId>]),
     ),
     rule(
         POST,
@@ -305,6 +384,9 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "renovations",
         "Register a worker on a renovation",
+        Io::created(one::<worker::Worker>)
+            .body(one::<worker::NewWorker>)
+            .params(&[params::<RowId>]),
     ),
     rule(
         POST,
@@ -312,6 +394,9 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "deposits",
         "Record a deposit, rubbish-removal fee or deduction",
+        Io::created(one::<refund::LedgerLine>)
+            .body(one::<deposit::NewLine>)
+            .params(&[params::<RowId>]),
     ),
     rule(
         GET,
@@ -319,6 +404,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "deposits",
         "Every refund rule with met/unmet and why",
+        Io::ok(list::<refund::RuleResult>).params(&[params::<RowId>]),
     ),
     rule(
         POST,
@@ -326,6 +412,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "deposits",
         "Refund the deposit (409 unless every rule holds)",
+        Io::ok(one::<deposit::Refund>).params(&[params::<RowId>]),
     ),
     rule(
         POST,
@@ -333,6 +420,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Issue a worker's card",
+        Io::created(one::<card::Issued>).params(&[params::<RowId>]),
     ),
     rule(
         POST,
@@ -340,6 +428,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Take a card back by its scanned text",
+        Io::ok(one::<card::Card>).body(one::<renovations::ReturnRequest>),
     ),
     rule(
         GET,
@@ -347,6 +436,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Worker cards not yet returned, overdue first",
+        Io::ok(list::<card::Outstanding>),
     ),
     rule(
         POST,
@@ -354,6 +444,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Reprint a worker card (the old one is revoked)",
+        Io::created(one::<card::Issued>).params(&[params::<CardNumber>]),
     ),
     rule(
         POST,
@@ -361,6 +452,9 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Declare a card lost (revoked, fee deducted)",
+        Io::ok(one::<card::Card>)
+            .body(one::<renovations::LostRequest>)
+            .params(&[params::<CardNumber>]),
     ),
     rule(
         POST,
@@ -368,6 +462,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Revoke a card",
+        Io::ok(one::<card::Card>).params(&[params::<CardNumber>]),
     ),
     rule(
         POST,
@@ -375,6 +470,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "visitors",
         "Register a visitor and issue a pass",
+        Io::created(one::<visitor::VisitorPass>).body(one::<visitor::NewVisitor>),
     ),
     rule(
         GET,
@@ -382,6 +478,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "visitors",
         "Visitors on site now",
+        Io::ok(list::<visitor::OnSite>),
     ),
     rule(
         POST,
@@ -389,6 +486,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "visitors",
         "Sign a visitor pass out",
+        Io::ok(one::<card::Card>).params(&[params::<CardNumber>]),
     ),
     rule(
         POST,
@@ -396,6 +494,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "visitors",
         "Add a person to the visitor deny list",
+        Io::created(one::<visitors::Denied>).body(one::<visitor::NewDenial>),
     ),
     rule(
         POST,
@@ -403,6 +502,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "visitors",
         "Create a visitor invite code for the kiosk",
+        Io::created(one::<visitor::Invite>).body(one::<visitor::NewInvite>),
     ),
     rule(
         POST,
@@ -410,6 +510,7 @@ pub const MATRIX: &[Rule] = &[
         MANAGER,
         "retention",
         "Purge personal data past the retention period now",
+        Io::ok(one::<retention::PurgeReport>),
     ),
     rule(
         GET,
@@ -417,6 +518,7 @@ pub const MATRIX: &[Rule] = &[
         KIOSK_ONLY,
         "kiosk",
         "Units a visitor can pick",
+        Io::ok(list::<kiosk::UnitChoice>),
     ),
     rule(
         POST,
@@ -424,6 +526,7 @@ pub const MATRIX: &[Rule] = &[
         KIOSK_ONLY,
         "kiosk",
         "Register a visitor at the kiosk",
+        Io::created(one::<kiosk::IssuedPass>).body(one::<kiosk::VisitorRequest>),
     ),
     rule(
         POST,
@@ -431,6 +534,7 @@ pub const MATRIX: &[Rule] = &[
         KIOSK_ONLY,
         "kiosk",
         "Redeem an invite code",
+        Io::ok(one::<kiosk::IssuedPass>).body(one::<kiosk::InviteRedeem>),
     ),
     rule(
         POST,
@@ -438,6 +542,7 @@ pub const MATRIX: &[Rule] = &[
         KIOSK_ONLY,
         "kiosk",
         "Sign a visitor out by pass text or short id",
+        Io::ok(one::<kiosk::SignOutResponse>).body(one::<kiosk::SignOutRequest>),
     ),
     rule(
         POST,
@@ -445,15 +550,24 @@ pub const MATRIX: &[Rule] = &[
         KIOSK_ONLY,
         "kiosk",
         "A worker collects their card",
+        Io::ok(one::<kiosk::IssuedPass>).body(one::<kiosk::WorkerCardRequest>),
     ),
     // front-desk pages (server-desk)
-    rule(GET, "/login", ANYONE, "pages", "Front-desk log-in page"),
+    rule(
+        GET,
+        "/login",
+        ANYONE,
+        "pages",
+        "Front-desk log-in page",
+        NOT_API,
+    ),
     rule(
         GET,
         "/",
         STAFF,
         "pages",
         "Front-desk home (to the renovations page)",
+        NOT_API,
     ),
     rule(
         GET,
@@ -461,6 +575,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "Page: renovations and registration",
+        NOT_API,
     ),
     rule(
         GET,
@@ -468,6 +583,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "Page: one renovation with workers, cards, ledger and refund checklist",
+        NOT_API,
     ),
     rule(
         GET,
@@ -475,6 +591,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "Page: scan-to-return field for the desk scanner",
+        NOT_API,
     ),
     rule(
         GET,
@@ -482,6 +599,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "Page: visitors on site",
+        NOT_API,
     ),
     rule(
         GET,
@@ -489,6 +607,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "Page: outstanding and overdue worker cards",
+        NOT_API,
     ),
     rule(
         GET,
@@ -496,6 +615,7 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "CSV export of outstanding worker cards",
+        NOT_API,
     ),
 ];
 

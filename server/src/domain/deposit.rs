@@ -29,6 +29,7 @@ pub struct NewLine {
     pub note: String,
     /// The card a deduction is for.
     #[serde(default)]
+    #[schema(format = Int64, maximum = 4_294_967_295.0)]
     pub card_id: Option<u32>,
 }
 

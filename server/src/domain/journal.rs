@@ -73,6 +73,7 @@ pub fn store(
 #[into_params(parameter_in = Query)]
 pub struct EventFilter {
     /// Card number.
+    #[param(format = Int64, maximum = 4_294_967_295.0)]
     pub card: Option<u32>,
     /// Gate device id.
     pub device: Option<String>,
@@ -83,6 +84,7 @@ pub struct EventFilter {
     /// Until this instant (exclusive, RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// At most this many, newest first (default 200, at most 10 000).
+    #[param(format = Int64, maximum = 4_294_967_295.0)]
     pub limit: Option<u32>,
 }
 

@@ -18,7 +18,19 @@ use std::collections::BTreeMap;
 pub const MAX_PERIOD_MONTHS: u32 = 3;
 
 /// One item of the renovation file (the brief's checklist).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Document {
     /// The owner's application (装修申请表).

@@ -24,6 +24,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[into_params(parameter_in = Query)]
 pub struct RecentQuery {
     /// How many.
+    #[param(format = Int64, maximum = 4_294_967_295.0)]
     pub limit: Option<u32>,
 }
 

@@ -33,6 +33,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub struct UnlockBody {
     /// How long to hold the door open, 1–60 seconds (default 5).
     #[serde(default = "default_seconds")]
+    #[schema(minimum = 1, maximum = 60)]
     pub seconds: u32,
 }
 

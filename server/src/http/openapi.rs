@@ -10,7 +10,7 @@ use gatehouse_credential::api::ErrorBody;
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
@@ -124,6 +124,7 @@ pub struct RowId {
 #[into_params(parameter_in = Path)]
 pub struct CardNumber {
     /// The card's number.
+    #[param(format = Int64, maximum = 4_294_967_295.0)]
     pub id: u32,
 }
 
@@ -166,7 +167,7 @@ pub fn documents_body(defs: &mut Defs) -> RefOr<Schema> {
     use crate::domain::renovation::Document;
     let mut object = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .additional_properties(Some(false));
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     for d in Document::ALL {
         if let Ok(serde_json::Value::String(name)) = serde_json::to_value(d) {
             object = object.property(name, ObjectBuilder::new().schema_type(Type::Boolean));
@@ -225,7 +226,6 @@ pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
         let io = rule.io;
         let allowed: Vec<&str> = rule.allow.kinds().map(|k| k.name()).collect();
         let parameters: Vec<Parameter> = io.params.iter().flat_map(|p| p()).collect();
-        let has_path_params = rule.path.contains('{');
         let mut op = OperationBuilder::new()
             .tag(rule.tag)
             .summary(Some(rule.summary))
@@ -250,18 +250,19 @@ pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
             Reply::Empty | Reply::NotApi => success,
         };
         op = op.response(io.status.to_string(), success);
+        // Any route may meet a bad request, a wrong credential (a password or enrolment token
+        // on the open routes), an id that names nothing (in the path or the body) or a value
+        // out of range; writes may also conflict with the current state.
         let mut errors = vec![
             ("400", "Malformed request"),
+            ("401", "No or invalid credentials"),
+            ("404", "No such resource"),
             ("422", "Well-formed but invalid values"),
         ];
-        if has_path_params {
-            errors.push(("404", "No such resource"));
-        }
         if rule.method != Method::GET {
             errors.push(("409", "Conflicts with the current state"));
         }
         if !rule.allow.admits(ActorKind::Anonymous) {
-            errors.push(("401", "No or invalid credentials"));
             errors.push(("403", "Caller not allowed"));
             op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         }
@@ -308,4 +309,167 @@ pub fn document() -> OpenApi {
         tracing::error!(%clash, "OpenAPI schema names clash");
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        let (doc, clashes) = document_and_clashes();
+        assert!(clashes.is_empty(), "{clashes:?}");
+        serde_json::to_value(doc).unwrap()
+    }
+
+    /// Every `/api/v1` operation of the document with its method and path.
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((method.clone(), path.clone(), op.clone()));
+            }
+        }
+        out
+    }
+
+    fn resolves(doc: &Value, v: &Value, trail: &str) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+                    assert!(
+                        doc["components"]["schemas"][name].is_object(),
+                        "{trail}: {r} does not resolve"
+                    );
+                }
+                for (k, x) in map {
+                    resolves(doc, x, &format!("{trail}/{k}"));
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| resolves(doc, x, trail)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_api_row_describes_its_io_and_no_other_row_does() {
+        for rule in MATRIX {
+            let api = rule.path.starts_with("/api/v1/");
+            assert_eq!(
+                !matches!(rule.io.reply, Reply::NotApi),
+                api,
+                "{} {}",
+                rule.method,
+                rule.path
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_declares_path_parameters_bodies_and_error_schema() {
+        let doc = doc();
+        let ops = operations(&doc);
+        assert_eq!(
+            ops.len(),
+            MATRIX
+                .iter()
+                .filter(|r| r.path.starts_with("/api/v1/"))
+                .count()
+        );
+        for (method, path, op) in &ops {
+            let at = format!("{method} {path}");
+            let declared: Vec<(&str, &str)> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for name in path.split('{').skip(1).map(|s| &s[..s.find('}').unwrap()]) {
+                assert!(
+                    declared.contains(&(name, "path")),
+                    "{at}: path parameter {name} undeclared"
+                );
+            }
+            for (name, place) in &declared {
+                if *place == "path" {
+                    assert!(path.contains(&format!("{{{name}}}")), "{at}: stray {name}");
+                }
+            }
+            let rule = MATRIX
+                .iter()
+                .find(|r| r.path == path && r.method.as_str().eq_ignore_ascii_case(method))
+                .unwrap();
+            match rule.io.request {
+                Some(_) => assert!(
+                    op["requestBody"]["content"]["application/json"]["schema"].is_object(),
+                    "{at}: request body without a schema"
+                ),
+                None => assert!(op["requestBody"].is_null(), "{at}"),
+            }
+            let responses = op["responses"].as_object().unwrap();
+            let successes: Vec<_> = responses.keys().filter(|s| s.starts_with('2')).collect();
+            assert_eq!(successes.len(), 1, "{at}: one success status");
+            let status = successes[0];
+            if status != "204" {
+                let content = &responses[status.as_str()]["content"];
+                let schema = content
+                    .as_object()
+                    .and_then(|c| c.values().next())
+                    .map(|c| &c["schema"]);
+                assert!(
+                    schema.is_some_and(Value::is_object),
+                    "{at}: {status} without a schema"
+                );
+            } else {
+                assert!(responses["204"]["content"].is_null(), "{at}");
+            }
+            for (status, response) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{at}: {status}"
+                );
+            }
+        }
+        resolves(&doc, &doc, "");
+    }
+
+    #[test]
+    fn schemas_follow_serde_names_options_and_newtypes() {
+        let doc = doc();
+        let s = &doc["components"]["schemas"];
+        // ErrorBody: both fields required strings.
+        assert_eq!(
+            s["ErrorBody"]["required"],
+            serde_json::json!(["error", "message"])
+        );
+        // snake_case enums as strings.
+        let reasons = s["DenyReason"]["enum"].as_array().unwrap();
+        assert!(
+            reasons.contains(&Value::from("bad_signature")),
+            "{reasons:?}"
+        );
+        // Newtypes are their numbers.
+        assert_eq!(s["CardId"]["type"], "integer");
+        assert_eq!(s["UtcMinute"]["type"], "integer");
+        // Option and serde(default) fields are not required.
+        let required = s["VisitorRequest"]["required"].as_array().unwrap();
+        assert!(required.contains(&Value::from("name")));
+        assert!(!required.contains(&Value::from("phone")));
+        assert!(!required.contains(&Value::from("host_name")));
+        // Internally tagged enum: every variant names its `type`.
+        let variants = s["ChangeEvent"]["oneOf"].as_array().unwrap();
+        assert_eq!(variants.len(), 5);
+        for v in variants {
+            assert!(
+                v["properties"]["type"]["enum"].is_array(),
+                "untagged variant {v}"
+            );
+        }
+        // The documents checklist lists every item by its serde name.
+        assert!(s["DocumentChecklist"]["properties"]["floor_plans"].is_object());
+    }
 }

@@ -1,7 +1,6 @@
 //! Operations: health, metrics, the OpenAPI document.
 
 use super::Endpoint;
-use crate::auth::matrix::MATRIX;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -10,11 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{
-    ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, ResponseBuilder,
-};
+use utoipa::openapi::OpenApi;
 
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -86,74 +81,7 @@ async fn openapi_json() -> Json<OpenApi> {
     Json(openapi())
 }
 
-fn http_method(m: &Method) -> Option<HttpMethod> {
-    Some(match *m {
-        Method::GET => HttpMethod::Get,
-        Method::POST => HttpMethod::Post,
-        Method::PUT => HttpMethod::Put,
-        Method::DELETE => HttpMethod::Delete,
-        Method::PATCH => HttpMethod::Patch,
-        _ => return None,
-    })
-}
-
-/// The OpenAPI 3 document, generated from the authorization matrix: every `/api/v1` route with
-/// its summary, who may call it and the error answers it can give.
+/// The OpenAPI 3 document of every `/api/v1` route (see [`super::openapi`]).
 pub fn openapi() -> OpenApi {
-    let mut paths = Paths::new();
-    for rule in MATRIX.iter().filter(|r| r.path.starts_with("/api/v1/")) {
-        let Some(method) = http_method(&rule.method) else {
-            continue;
-        };
-        let allowed: Vec<&str> = rule.allow.kinds().map(|k| k.name()).collect();
-        let mut op = OperationBuilder::new()
-            .tag(rule.tag)
-            .summary(Some(rule.summary))
-            .description(Some(format!("Allowed callers: {}.", allowed.join(", "))))
-            .operation_id(Some(format!("{} {}", rule.method, rule.path)))
-            .response("200", ResponseBuilder::new().description("Success"))
-            .response(
-                "400",
-                ResponseBuilder::new().description("Malformed request (ErrorBody)"),
-            )
-            .response(
-                "422",
-                ResponseBuilder::new().description("Invalid values (ErrorBody)"),
-            );
-        if !rule.allow.admits(crate::auth::ActorKind::Anonymous) {
-            op = op
-                .response(
-                    "401",
-                    ResponseBuilder::new().description("No or invalid credentials (ErrorBody)"),
-                )
-                .response(
-                    "403",
-                    ResponseBuilder::new().description("Caller not allowed (ErrorBody)"),
-                )
-                .security(utoipa::openapi::security::SecurityRequirement::new(
-                    "bearer",
-                    Vec::<String>::new(),
-                ));
-        }
-        paths.add_path_operation(rule.path, vec![method], op.build());
-    }
-    OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("Gatehouse server")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "Front desk, devices and gate sync. Errors are {\"error\", \"message\"}.",
-                )),
-        )
-        .paths(paths)
-        .components(Some(
-            ComponentsBuilder::new()
-                .security_scheme(
-                    "bearer",
-                    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-                )
-                .build(),
-        ))
-        .build()
+    super::openapi::document()
 }
