@@ -2,6 +2,7 @@
 //! through the server, shows their QR code and prints them on an ESC/POS thermal printer.
 
 pub mod config;
+pub mod desk_alarm;
 pub mod flows;
 pub mod printer;
 pub mod scanner;
@@ -84,7 +85,9 @@ impl Application {
             scans,
             prints: Arc::default(),
             printer_alarm: Arc::new(Mutex::new(None)),
+            desk_alarms: desk_alarm::DeskAlarms::default(),
         };
+        web::api::spawn_paper_watch(state.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {

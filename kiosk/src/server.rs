@@ -1,7 +1,7 @@
 //! The kiosk's calls to the Gatehouse server, authenticated with the enrolled device key.
 
 use gatehouse_credential::api::ErrorBody;
-use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::device::{AlarmReport, DeviceKind, EnrolRequest, EnrolResponse};
 use gatehouse_credential::api::kiosk::{
     InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
     WorkerCardRequest,
@@ -162,6 +162,28 @@ impl ServerClient {
         body: &WorkerCardRequest,
     ) -> Result<IssuedPass, ServerError> {
         self.post("/api/v1/kiosk/worker-cards", body).await
+    }
+
+    /// `POST /api/v1/device/alarms`: raise or clear one of this kiosk's alarms.
+    pub async fn report_alarm(&self, report: &AlarmReport) -> Result<(), ServerError> {
+        let req = self
+            .http
+            .post(self.url("/api/v1/device/alarms"))
+            .json(report);
+        let resp = req
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
+        Err(refusal(status, &bytes))
     }
 
     fn url(&self, path: &str) -> reqwest::Url {

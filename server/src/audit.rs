@@ -35,11 +35,11 @@ pub fn record(
             rusqlite::Error::QueryReturnedNoRows => Ok(GENESIS.to_owned()),
             e => Err(e),
         })?;
-    let seq: i64 = tx.query_row(
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0) + 1",
-        [],
-        |r| r.get(0),
-    )?;
+    let seq: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0) + 1",
+        )?
+        .query_row([], |r| r.get(0))?;
     let entry = Entry {
         seq,
         at: ts(now),
@@ -49,20 +49,20 @@ pub fn record(
         details: details.to_string(),
     };
     let hash = entry.hash(&prev_hash);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            seq,
-            entry.at,
-            entry.actor,
-            entry.action,
-            entry.subject,
-            entry.details,
-            prev_hash,
-            hash
-        ],
-    )?;
+    )?
+    .execute(params![
+        seq,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.subject,
+        entry.details,
+        prev_hash,
+        hash
+    ])?;
     Ok(seq)
 }
 

@@ -191,34 +191,26 @@ fn on_site(system: &System) -> Vec<u64> {
         .collect()
 }
 
-/// Decisions the server stored for each device, counted by (card, result). (Other journal
-/// entries, such as a passage annulled because the simulated door never opened, are left out.)
+/// Decisions the server stored for each device, counted by (card, result), as the desk's
+/// events list reports them. (Other journal entries, such as a passage annulled because the
+/// simulated door never opened, are left out.) Each stored entry id appears once.
 fn server_journal(system: &System) -> BTreeMap<String, BTreeMap<(Option<i64>, String), i64>> {
-    let db = rusqlite::Connection::open_with_flags(
-        system.data_dir().join("server/gatehouse.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let mut stmt = db
-        .prepare(
-            "SELECT device_id, card_id, result, COUNT(*) FROM gate_events \
-             WHERE result IN ('admitted', 'denied') GROUP BY 1, 2, 3",
-        )
-        .unwrap();
-    let mut out: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })
-        .unwrap();
-    for row in rows {
-        let (device, card, result, n) = row.unwrap();
-        out.entry(device).or_default().insert((card, result), n);
+    let events = system.api.get("/api/v1/events?limit=10000").unwrap();
+    let events = events
+        .as_array()
+        .unwrap_or_else(|| panic!("events is not a list: {events}"));
+    let mut ids = std::collections::BTreeSet::new();
+    let mut out: BTreeMap<String, BTreeMap<_, _>> = BTreeMap::new();
+    for e in events {
+        let id = e["id"].as_str().unwrap().to_owned();
+        assert!(ids.insert(id.clone()), "entry {id} stored twice");
+        let result = e["result"].as_str().unwrap().to_owned();
+        if result != "admitted" && result != "denied" {
+            continue;
+        }
+        let device = e["device_id"].as_str().unwrap().to_owned();
+        let card = e["card_id"].as_i64();
+        *out.entry(device).or_default().entry((card, result)).or_insert(0) += 1;
     }
     out
 }

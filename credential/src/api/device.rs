@@ -34,3 +34,37 @@ pub struct EnrolResponse {
     /// The bearer token for every later call; the server keeps only its hash.
     pub api_key: String,
 }
+
+/// Something at a device that needs a person at the front desk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceAlarmKind {
+    /// The kiosk printer has no paper: passes are shown on screen only.
+    PaperOut,
+    /// The kiosk printer's roll is nearly used up.
+    PaperNearEnd,
+    /// The kiosk printer does not answer.
+    PrinterOffline,
+    /// A door stayed open past its allowed time.
+    DoorHeldOpen,
+    /// A door opened with no admit and no exit request.
+    DoorForced,
+    /// A gate does not trust its clock.
+    UntrustedClock,
+    /// A scanner vanished or cannot be opened.
+    ScannerLost,
+}
+
+/// `POST /api/v1/device/alarms` body: a device raises an alarm, or says its cause is gone.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmReport {
+    /// What.
+    pub kind: DeviceAlarmKind,
+    /// `true` raises (or confirms) the alarm, `false` clears it.
+    pub active: bool,
+    /// A short note for the desk, at most 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

@@ -48,7 +48,7 @@ pub struct ChangeBatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// Strictly increasing, without gaps per server.
+    /// Strictly increasing per server; gaps are changes pruned because no gate needs them.
     pub seq: u64,
     /// When it happened.
     pub at: DateTime<Utc>,

@@ -114,6 +114,8 @@ async fn show_and_print(state: KioskState, pass: IssuedPass) -> Result<Json<Pass
         let outcome = printing.printer.print(&slip).await;
         if outcome.needs_desk() {
             raise_printer_alarm(&printing, outcome, Some(card));
+        } else if let PrintOutcome::Printed(paper) = outcome {
+            tell_desk(&printing, paper);
         }
         lock(&printing.prints).insert(card, Some(outcome));
     });
@@ -137,14 +139,38 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// No server endpoint takes printer alarms yet, so the desk learns of them from this log
-/// line (target `gatehouse_kiosk::alarm`) and from the kiosk's `/health`.
+/// Logs the alarm (target `gatehouse_kiosk::alarm`), keeps it for `/health`, and tells the
+/// front desk through the server.
 fn raise_printer_alarm(state: &KioskState, outcome: PrintOutcome, card: Option<u32>) {
     let paper = match outcome {
         PrintOutcome::Printed(p) | PrintOutcome::NotPrinted(p) => p,
     };
     tracing::error!(target: "gatehouse_kiosk::alarm", ?outcome, ?card, "printer needs the front desk");
     *lock(&state.printer_alarm) = Some((Utc::now(), paper));
+    tell_desk(state, paper);
+}
+
+/// Brings the desk's view of the printer up to date, in the background.
+fn tell_desk(state: &KioskState, paper: PaperStatus) {
+    let state = state.clone();
+    tokio::spawn(async move { state.desk_alarms.tell(&state.server, paper).await });
+}
+
+/// How often the kiosk asks the printer while nobody uses it, so a refilled roll clears the
+/// desk's alarm (and an empty one raises it) without waiting for a visitor.
+pub const PAPER_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Checks the paper now and then every [`PAPER_WATCH_INTERVAL`], telling the desk of changes.
+pub fn spawn_paper_watch(state: KioskState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PAPER_WATCH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let paper = state.printer.status().await;
+            state.desk_alarms.tell(&state.server, paper).await;
+        }
+    });
 }
 
 pub async fn visitor(
@@ -250,7 +276,9 @@ pub async fn units(State(state): State<KioskState>) -> Result<Response, ApiError
 /// The paper sensor, asked when a person starts a flow.
 pub async fn status(State(state): State<KioskState>) -> Json<serde_json::Value> {
     let paper = state.printer.status().await;
-    if !matches!(paper, PaperStatus::Ok) {
+    if matches!(paper, PaperStatus::Ok) {
+        tell_desk(&state, paper);
+    } else {
         raise_printer_alarm(&state, PrintOutcome::NotPrinted(paper), None);
     }
     Json(json!({"paper": paper, "can_print": paper.can_print()}))

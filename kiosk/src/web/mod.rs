@@ -1,6 +1,6 @@
 //! The kiosk's own HTTP side: the embedded touch UI and the JSON endpoints the page calls.
 
-mod api;
+pub(crate) mod api;
 
 use crate::config::Language;
 use crate::printer::{PaperStatus, PrintOutcome, Printer};
@@ -40,6 +40,8 @@ pub struct KioskState {
     pub prints: Arc<Mutex<HashMap<u32, Option<PrintOutcome>>>>,
     /// The last printer alarm, for the health page.
     pub printer_alarm: Arc<Mutex<Option<PrinterAlarm>>>,
+    /// What the front desk has been told about the printer.
+    pub desk_alarms: crate::desk_alarm::DeskAlarms,
 }
 
 /// When the printer last needed the desk, and what it reported.

@@ -3,6 +3,7 @@
 use crate::escpos_reader::{Event, read};
 use crate::kiosk::{Options, TestKiosk, spawn};
 use crate::stub;
+use gatehouse_credential::api::device::DeviceAlarmKind;
 use gatehouse_credential::{Kind, Qr};
 use serde_json::{Value, json};
 
@@ -271,11 +272,59 @@ async fn paper_out_still_gives_the_pass_on_screen_prints_nothing_and_raises_the_
     let (_, health) = kiosk.get("/health").await;
     assert_eq!(health["last_printer_alarm"]["paper"], "out");
 
+    // The desk is told through the server: the kiosk raised paper_out there.
+    let raised = wait_for_alarm(&stub, 0, DeviceAlarmKind::PaperOut, true).await;
+    assert!(
+        raised,
+        "the server never heard of the empty roll: {:?}",
+        stub.alarms()
+    );
+
+    let since = stub.alarms().len();
     kiosk.set_paper("offline");
     let (_, pass) = kiosk.post("/api/visitors", visitor("Li Lei")).await;
     let outcome = kiosk.print_outcome(pass["card_id"].as_u64().unwrap()).await;
     assert_eq!(outcome["outcome"]["paper"], "offline");
     assert!(kiosk.printed().is_empty());
+    assert!(wait_for_alarm(&stub, since, DeviceAlarmKind::PrinterOffline, true).await);
+    assert!(wait_for_alarm(&stub, since, DeviceAlarmKind::PaperOut, false).await);
+
+    // Paper back: the next check clears the desk's alarm, once.
+    let since = stub.alarms().len();
+    kiosk.set_paper("ok");
+    let (status, _) = kiosk.get("/api/status").await;
+    assert_eq!(status, 200);
+    assert!(wait_for_alarm(&stub, since, DeviceAlarmKind::PrinterOffline, false).await);
+    let before = stub.alarms().len();
+    kiosk.get("/api/status").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        stub.alarms().len(),
+        before,
+        "nothing new to say, nothing sent"
+    );
+}
+
+/// Waits up to 3 s for the stub server to receive, after its first `since` reports, `kind`
+/// raised (`active`) or cleared.
+async fn wait_for_alarm(
+    stub: &stub::Stub,
+    since: usize,
+    kind: DeviceAlarmKind,
+    active: bool,
+) -> bool {
+    for _ in 0..60 {
+        if stub
+            .alarms()
+            .iter()
+            .skip(since)
+            .any(|r| r.kind == kind && r.active == active)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use gatehouse_credential::api::ErrorBody;
-use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::device::{AlarmReport, DeviceKind, EnrolRequest, EnrolResponse};
 use gatehouse_credential::api::kiosk::*;
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, KeyId, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
@@ -33,6 +33,8 @@ pub struct Ledger {
     passes: HashMap<String, (u32, String, String, bool)>,
     worker_collected: bool,
     enrolled: bool,
+    /// Every alarm report the kiosk sent, in order.
+    pub alarms: Vec<AlarmReport>,
 }
 
 #[derive(Clone)]
@@ -46,6 +48,11 @@ impl Stub {
         let mut ring = KeyRing::new();
         ring.insert_signer(&self.signer);
         ring
+    }
+
+    /// The alarm reports received so far.
+    pub fn alarms(&self) -> Vec<AlarmReport> {
+        self.ledger.lock().unwrap().alarms.clone()
     }
 
     pub fn is_signed_out(&self, short_id: &str) -> bool {
@@ -69,6 +76,7 @@ pub async fn spawn() -> (SocketAddr, Stub) {
         .route("/api/v1/kiosk/invites/redeem", post(invite))
         .route("/api/v1/kiosk/sign-out", post(sign_out))
         .route("/api/v1/kiosk/worker-cards", post(worker_card))
+        .route("/api/v1/device/alarms", post(alarm))
         .layer(middleware::from_fn(require_key));
     let app = Router::new()
         .route("/api/v1/devices/enrol", post(enrol))
@@ -147,6 +155,11 @@ fn unit_list() -> Vec<UnitChoice> {
             floor: 8,
         },
     ]
+}
+
+async fn alarm(State(stub): State<Stub>, Json(report): Json<AlarmReport>) -> StatusCode {
+    stub.ledger.lock().unwrap().alarms.push(report);
+    StatusCode::NO_CONTENT
 }
 
 async fn units() -> Json<Vec<UnitChoice>> {

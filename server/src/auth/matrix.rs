@@ -7,7 +7,8 @@
 
 use super::{Actor, Allow};
 use crate::domain::{
-    card, deposit, devices, estate, journal, refund, renovation, retention, staff, visitor, worker,
+    alarms, card, deposit, devices, estate, journal, refund, renovation, retention, staff, visitor,
+    worker,
 };
 use crate::http::error::ApiError;
 use crate::http::openapi::{
@@ -279,6 +280,31 @@ pub const MATRIX: &[Rule] = &[
         "Upload journal entries, stored once by id",
         Io::ok(one::<gate::JournalAck>).body(one::<gate::JournalUpload>),
     ),
+    // device alarms: devices raise and clear, staff see and acknowledge
+    rule(
+        POST,
+        "/api/v1/device/alarms",
+        Allow::KIOSK.or(Allow::GATE),
+        "alarms",
+        "Raise or clear an alarm of the calling device",
+        Io::NO_CONTENT.body(one::<device::AlarmReport>),
+    ),
+    rule(
+        GET,
+        "/api/v1/alarms",
+        STAFF,
+        "alarms",
+        "Alarms the desk has not yet seen or whose cause lasts, newest first",
+        Io::ok(list::<alarms::Alarm>),
+    ),
+    rule(
+        POST,
+        "/api/v1/alarms/{id}/acknowledge",
+        STAFF,
+        "alarms",
+        "A staff member has seen the alarm",
+        Io::ok(one::<alarms::Alarm>).params(&[params::<RowId>]),
+    ),
     // gate events for staff
     rule(
         GET,
@@ -495,6 +521,22 @@ pub const MATRIX: &[Rule] = &[
         "visitors",
         "Add a person to the visitor deny list",
         Io::created(one::<visitors::Denied>).body(one::<visitor::NewDenial>),
+    ),
+    rule(
+        GET,
+        "/api/v1/deny-list",
+        STAFF,
+        "visitors",
+        "The visitor deny list, names and phones masked",
+        Io::ok(list::<visitor::Denial>),
+    ),
+    rule(
+        DELETE,
+        "/api/v1/deny-list/{id}",
+        MANAGER,
+        "visitors",
+        "Remove a person from the deny list",
+        Io::NO_CONTENT.params(&[params::<RowId>]),
     ),
     rule(
         POST,

@@ -15,24 +15,18 @@ pub const COOKIE_NAME: &str = "gatehouse_session";
 /// Starts a session for `staff_id` and returns its token (shown once).
 pub fn create(conn: &Connection, staff_id: i64, now: DateTime<Utc>) -> rusqlite::Result<String> {
     let token = new_secret();
-    conn.execute(
-        "INSERT INTO sessions (token_hash, staff_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![secret_hash(&token), staff_id, ts(now), ts(now + SESSION_TTL)],
+    conn.prepare_cached("INSERT INTO sessions (token_hash, staff_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?.execute(params![secret_hash(&token), staff_id, ts(now), ts(now + SESSION_TTL)],
     )?;
     // Expired sessions are of no use to anyone; drop them while we are here.
-    conn.execute(
-        "DELETE FROM sessions WHERE expires_at <= ?1",
-        params![ts(now)],
-    )?;
+    conn.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+        .execute(params![ts(now)])?;
     Ok(token)
 }
 
 /// Ends the session whose token is `token`, if any.
 pub fn end(conn: &Connection, token: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM sessions WHERE token_hash = ?1",
-        params![secret_hash(token)],
-    )?;
+    conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+        .execute(params![secret_hash(token)])?;
     Ok(())
 }
 
@@ -154,9 +148,7 @@ mod tests {
     fn sessions_expire_and_end() {
         let conn = crate::db::open_in_memory().unwrap();
         let now = Utc::now();
-        conn.execute(
-            "INSERT INTO staff (username, role, password_hash, created_at) VALUES ('amy', 'desk', 'x', ?1)",
-            params![ts(now)],
+        conn.execute("INSERT INTO staff (username, role, password_hash, created_at) VALUES ('amy', 'desk', 'x', ?1)", params![ts(now)],
         )
         .unwrap();
         let token = create(&conn, 1, now).unwrap();

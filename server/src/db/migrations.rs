@@ -252,6 +252,24 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(state) WHERE state =
 ALTER TABLE cards ADD COLUMN key_id INTEGER NOT NULL DEFAULT 0;
 "#,
     ),
+    // Device alarms the desk must see (kiosk printer, gate door/scanner/clock).
+    M::up(
+        r#"
+CREATE TABLE device_alarms (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id        TEXT NOT NULL REFERENCES devices(id),
+    kind             TEXT NOT NULL,
+    detail           TEXT,
+    raised_at        TEXT NOT NULL,
+    last_reported_at TEXT NOT NULL,
+    cleared_at       TEXT,
+    acknowledged_by  TEXT,
+    acknowledged_at  TEXT
+);
+CREATE UNIQUE INDEX device_alarms_one_open ON device_alarms(device_id, kind) WHERE cleared_at IS NULL;
+CREATE INDEX device_alarms_unseen ON device_alarms(acknowledged_at, cleared_at);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -16,7 +16,7 @@ pub mod migrations;
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
@@ -89,6 +89,8 @@ fn configure(conn: &mut Connection) -> Result<(), DbError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Hot paths use `prepare_cached`; room for every statement the server runs often.
+    conn.set_prepared_statement_cache_capacity(256);
     migrations::MIGRATIONS.to_latest(conn)?;
     Ok(())
 }
@@ -351,9 +353,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
-        db.call(|c| c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from))
-            .await
-            .unwrap();
+        db.call(|c| {
+            c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
         let (release, holder) = hold(&db).await;
         let before = db.batches();
         let calls: Vec<_> = (1..=40)
@@ -370,7 +375,9 @@ mod tests {
             // Answered means committed: a second connection (another process) sees the row.
         }
         let other = Connection::open(&path).unwrap();
-        let n: i64 = other.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = other
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 41);
         let used = db.batches() - before;
         assert!(used <= 3, "41 queued writes took {used} commits");
@@ -379,9 +386,12 @@ mod tests {
     #[tokio::test]
     async fn a_failing_or_panicking_call_in_a_batch_loses_only_its_own_writes() {
         let db = Db::start(open_in_memory().unwrap()).unwrap();
-        db.call(|c| c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from))
-            .await
-            .unwrap();
+        db.call(|c| {
+            c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
         let (release, holder) = hold(&db).await;
         let d = db.clone();
         let good = tokio::spawn(async move { d.call(|c| insert(c, 1)).await });

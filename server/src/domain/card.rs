@@ -187,11 +187,9 @@ impl NewCard {
 fn new_short_id(tx: &Connection) -> rusqlite::Result<String> {
     loop {
         let code = super::privacy::random_code(6);
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM cards WHERE short_id = ?1)",
-            params![code],
-            |r| r.get(0),
-        )?;
+        let taken: bool = tx
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM cards WHERE short_id = ?1)")?
+            .query_row(params![code], |r| r.get(0))?;
         if !taken {
             return Ok(code);
         }
@@ -218,10 +216,8 @@ pub fn issue(
     } else {
         "worker"
     };
-    tx.execute(
-        "INSERT INTO cards (kind, worker_id, visitor_id, short_id, state, not_before, printed_not_after, not_after, issued_at, issued_by)
-         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?6, ?7, ?8)",
-        params![kind, new.worker_id, new.visitor_id, short_id, new.not_before.0, new.not_after.0, ts(now), actor.audit_name()],
+    tx.prepare_cached("INSERT INTO cards (kind, worker_id, visitor_id, short_id, state, not_before, printed_not_after, not_after, issued_at, issued_by)
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?6, ?7, ?8)")?.execute(params![kind, new.worker_id, new.visitor_id, short_id, new.not_before.0, new.not_after.0, ts(now), actor.audit_name()],
     )?;
     let card_id = u32::try_from(tx.last_insert_rowid())
         .map_err(|_| DeskError::conflict("card_numbers_exhausted", "no card numbers are left"))?;
@@ -336,10 +332,13 @@ fn end_card(
             ),
         ));
     }
-    tx.execute(
-        "UPDATE cards SET state = ?1, ended_at = ?2, ended_by = ?3 WHERE id = ?4",
-        params![state.as_str(), ts(now), actor.audit_name(), card.card_id],
-    )?;
+    tx.prepare_cached("UPDATE cards SET state = ?1, ended_at = ?2, ended_by = ?3 WHERE id = ?4")?
+        .execute(params![
+            state.as_str(),
+            ts(now),
+            actor.audit_name(),
+            card.card_id
+        ])?;
     let not_after = UtcMinute::floor(card.not_after).unwrap_or(UtcMinute(0));
     changes::append(
         tx,
@@ -390,10 +389,8 @@ pub fn reprint(
     )?;
     let new = worker_card(tx, worker_id, now)?;
     let issued = issue(tx, signer, actor, &new, now)?;
-    tx.execute(
-        "UPDATE cards SET replaced_by = ?1 WHERE id = ?2",
-        params![issued.card.card_id, card_id],
-    )?;
+    tx.prepare_cached("UPDATE cards SET replaced_by = ?1 WHERE id = ?2")?
+        .execute(params![issued.card.card_id, card_id])?;
     Ok(issued)
 }
 
@@ -418,10 +415,8 @@ pub fn return_scanned(
         _ => (CardState::Returned, RevocationReason::Returned),
     };
     if state == CardState::SignedOut {
-        tx.execute(
-            "UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2",
-            params![ts(now), card.visitor_id],
-        )?;
+        tx.prepare_cached("UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2")?
+            .execute(params![ts(now), card.visitor_id])?;
     }
     end_card(tx, actor, &card, state, reason, now)?;
     get(tx, card.card_id)
@@ -468,10 +463,8 @@ pub fn sign_out(
         RevocationReason::SignedOut,
         now,
     )?;
-    tx.execute(
-        "UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2",
-        params![ts(now), card.visitor_id],
-    )?;
+    tx.prepare_cached("UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2")?
+        .execute(params![ts(now), card.visitor_id])?;
     get(tx, card_id)
 }
 
@@ -508,10 +501,10 @@ pub fn declare_lost(
     }
     if card.state == CardState::Revoked {
         // Already dead at the gates; only the state and the fee change.
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE cards SET state = 'lost', ended_at = ?1, ended_by = ?2 WHERE id = ?3",
-            params![ts(now), actor.audit_name(), card_id],
-        )?;
+        )?
+        .execute(params![ts(now), actor.audit_name(), card_id])?;
         audit::record(
             tx,
             actor,
@@ -530,11 +523,9 @@ pub fn declare_lost(
             now,
         )?;
     }
-    let renovation_id: i64 = tx.query_row(
-        "SELECT renovation_id FROM workers WHERE id = ?1",
-        params![worker_id],
-        |r| r.get(0),
-    )?;
+    let renovation_id: i64 = tx
+        .prepare_cached("SELECT renovation_id FROM workers WHERE id = ?1")?
+        .query_row(params![worker_id], |r| r.get(0))?;
     super::deposit::add_line(
         tx,
         actor,
@@ -628,11 +619,9 @@ pub fn collect_at_kiosk(
             ));
         }
     };
-    let printed: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM cards WHERE worker_id = ?1)",
-        params![worker_id],
-        |row| row.get(0),
-    )?;
+    let printed: bool = tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM cards WHERE worker_id = ?1)")?
+        .query_row(params![worker_id], |row| row.get(0))?;
     if printed {
         return Err(DeskError::conflict(
             "already_collected",

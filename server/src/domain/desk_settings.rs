@@ -21,19 +21,14 @@ const ID_SALT: &str = "id_number_salt";
 pub const DEFAULT_RETENTION_DAYS: i64 = 180;
 
 fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT value FROM settings WHERE key = ?1",
-        params![key],
-        |r| r.get(0),
-    )
-    .optional()
+    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row(params![key], |r| r.get(0))
+        .optional()
 }
 
 /// Sets `key` to `value`.
 pub fn set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
+    conn.prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?.execute(params![key, value],
     )?;
     Ok(())
 }
@@ -112,13 +107,10 @@ fn unit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
 
 /// The unit `id`, or a 422 naming it.
 pub fn unit(conn: &Connection, id: i64) -> DeskResult<Unit> {
-    conn.query_row(
-        "SELECT id, label, building, floor FROM units WHERE id = ?1",
-        params![id],
-        unit_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| DeskError::invalid("unknown_unit", format!("there is no unit with id {id}")))
+    conn.prepare_cached("SELECT id, label, building, floor FROM units WHERE id = ?1")?
+        .query_row(params![id], unit_from_row)
+        .optional()?
+        .ok_or_else(|| DeskError::invalid("unknown_unit", format!("there is no unit with id {id}")))
 }
 
 /// Every unit, by label.

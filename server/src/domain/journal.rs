@@ -51,7 +51,7 @@ pub fn store(
         };
         let event = serde_json::to_string(&e.event)
             .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
-        inserted += stmt.execute(params![
+        let new = stmt.execute(params![
             e.id.to_string(),
             device_id,
             ts(e.at),
@@ -63,6 +63,11 @@ pub fn store(
             event,
             ts(now),
         ])? as u64;
+        // Only a first upload raises the desk alarm; a retried batch must not raise it again.
+        if new == 1 {
+            super::alarms::apply_gate_event(tx, device_id, &e.event, e.at)?;
+        }
+        inserted += new;
     }
     metrics::counter!("gate_journal_entries_stored_total").increment(inserted);
     Ok(entries.iter().map(|e| e.id).collect())

@@ -1,5 +1,6 @@
 //! The server's domain: plain functions over a SQLite connection or transaction, time passed in.
 
+pub mod alarms;
 pub mod devices;
 pub mod estate;
 pub mod journal;

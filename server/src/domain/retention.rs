@@ -80,7 +80,7 @@ pub fn purge(tx: &Connection, actor: &Actor, now: DateTime<Utc>) -> DeskResult<P
     Ok(report)
 }
 
-/// Runs [`purge`] once a day, the first time an hour after start, until the database closes.
+/// Runs [`purge`] and prunes the gate change log ([`crate::changes::prune`]) once a day, the first time an hour after start, until the database closes.
 pub async fn run_daily(db: crate::db::Db) {
     let day = std::time::Duration::from_secs(24 * 3600);
     let first = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
@@ -90,19 +90,19 @@ pub async fn run_daily(db: crate::db::Db) {
         let now = Utc::now();
         let result = db
             .call(move |c| {
-                let tx = c
-                    .savepoint()
-                    .map_err(super::desk_error::DeskError::from)?;
+                let tx = c.savepoint().map_err(super::desk_error::DeskError::from)?;
                 let report = purge(&tx, &Actor::Anonymous, now)?;
+                let changes = crate::changes::prune(&tx, now)?;
                 tx.commit().map_err(super::desk_error::DeskError::from)?;
-                Ok::<_, super::desk_error::DeskError>(report)
+                Ok::<_, super::desk_error::DeskError>((report, changes))
             })
             .await;
         match result {
-            Ok(r) => tracing::info!(
+            Ok((r, changes)) => tracing::info!(
                 visitors = r.visitors,
                 renovations = r.renovations,
                 workers = r.workers,
+                gate_changes_pruned = changes,
                 "retention purge ran"
             ),
             Err(super::desk_error::DeskError::DbThread(crate::db::DbError::Closed)) => break,

@@ -27,6 +27,7 @@ pub struct NewVisitor {
     /// Why they come.
     pub purpose: String,
     /// How many people, 1–20.
+    #[schema(minimum = 1, maximum = 20)]
     pub party_size: u8,
     /// Phone, optional.
     #[serde(default)]
@@ -154,10 +155,8 @@ pub fn register(
         tracing::warn!(deny_entry = entry, actor = %actor, "a deny-listed visitor tried to register");
         return Err(DeskError::SeeFrontDesk);
     }
-    tx.execute(
-        "INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, phone, registered_at, registered_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![c.name, c.unit.id, c.host_name, c.purpose, c.party_size, c.phone, ts(now), actor.audit_name()],
+    tx.prepare_cached("INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, phone, registered_at, registered_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![c.name, c.unit.id, c.host_name, c.purpose, c.party_size, c.phone, ts(now), actor.audit_name()],
     )?;
     let visitor_id = tx.last_insert_rowid();
     audit::record(
@@ -198,13 +197,10 @@ pub fn find_pass(conn: &Connection, signer: &SigningKeys, pass: &str) -> DeskRes
     if let Ok(credential) = signer.ring(conn)?.verify(pass) {
         return Ok(credential.claims.card_id.0);
     }
-    conn.query_row(
-        "SELECT id FROM cards WHERE short_id = ?1",
-        params![privacy::normalise_code(pass)],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| DeskError::NotFound("no pass matches what was scanned or typed".into()))
+    conn.prepare_cached("SELECT id FROM cards WHERE short_id = ?1")?
+        .query_row(params![privacy::normalise_code(pass)], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| DeskError::NotFound("no pass matches what was scanned or typed".into()))
 }
 
 /// Signs a pass out and returns (card, masked name).
@@ -217,11 +213,9 @@ pub fn sign_out(
 ) -> DeskResult<(card::Card, String)> {
     let card_id = find_pass(tx, signer, pass)?;
     let c = card::sign_out(tx, actor, card_id, now)?;
-    let name: Option<String> = tx.query_row(
-        "SELECT name FROM visitors WHERE id = ?1",
-        params![c.visitor_id],
-        |r| r.get(0),
-    )?;
+    let name: Option<String> = tx
+        .prepare_cached("SELECT name FROM visitors WHERE id = ?1")?
+        .query_row(params![c.visitor_id], |r| r.get(0))?;
     Ok((c, name.map(|n| privacy::mask_name(&n)).unwrap_or_default()))
 }
 
@@ -298,9 +292,7 @@ pub fn deny(tx: &Connection, actor: &Actor, d: &NewDenial, now: DateTime<Utc>) -
         Some(p) => Some(digits(&privacy::valid_phone(p).map_err(invalid)?)),
         None => None,
     };
-    tx.execute(
-        "INSERT INTO deny_list (name_key, name_masked, phone_digits, reason, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![name_key(&name), privacy::mask_name(&name), phone, reason, ts(now), actor.audit_name()],
+    tx.prepare_cached("INSERT INTO deny_list (name_key, name_masked, phone_digits, reason, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![name_key(&name), privacy::mask_name(&name), phone, reason, ts(now), actor.audit_name()],
     )?;
     let id = tx.last_insert_rowid();
     audit::record(
@@ -312,6 +304,65 @@ pub fn deny(tx: &Connection, actor: &Actor, d: &NewDenial, now: DateTime<Utc>) -
         now,
     )?;
     Ok(id)
+}
+
+/// A deny-list entry as staff see it: the name masked, the phone masked.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Denial {
+    /// Its id.
+    pub id: i64,
+    /// The name, masked (张*明).
+    pub name_masked: String,
+    /// The phone, masked, if one was given.
+    pub phone_masked: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// When added (UTC).
+    pub created_at: String,
+    /// Who added it.
+    pub created_by: String,
+}
+
+/// Every deny-list entry, newest first.
+pub fn denials(conn: &Connection) -> DeskResult<Vec<Denial>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, name_masked, phone_digits, reason, created_at, created_by
+         FROM deny_list ORDER BY id DESC",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(Denial {
+            id: r.get(0)?,
+            name_masked: r.get(1)?,
+            phone_masked: r
+                .get::<_, Option<String>>(2)?
+                .map(|p| privacy::mask_phone(&p)),
+            reason: r.get(3)?,
+            created_at: r.get(4)?,
+            created_by: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Removes a deny-list entry: the person may register again.
+pub fn undeny(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> DeskResult<()> {
+    let n = tx
+        .prepare_cached("DELETE FROM deny_list WHERE id = ?1")?
+        .execute([id])?;
+    if n == 0 {
+        return Err(DeskError::NotFound(format!(
+            "no deny-list entry with id {id}"
+        )));
+    }
+    audit::record(
+        tx,
+        actor,
+        "deny_list.remove",
+        &format!("deny:{id}"),
+        serde_json::json!({}),
+        now,
+    )?;
+    Ok(())
 }
 
 /// An invite the desk creates for a visitor to redeem at the kiosk.
@@ -357,11 +408,9 @@ pub fn invite(
     }
     let code = loop {
         let code = privacy::random_code(8);
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM invites WHERE code = ?1)",
-            params![code],
-            |r| r.get(0),
-        )?;
+        let taken: bool = tx
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM invites WHERE code = ?1)")?
+            .query_row(params![code], |r| r.get(0))?;
         if !taken {
             break code;
         }
@@ -370,9 +419,7 @@ pub fn invite(
         "name": c.name, "unit_id": c.unit.id, "host_name": c.host_name, "purpose": c.purpose,
         "party_size": c.party_size, "phone": c.phone,
     });
-    tx.execute(
-        "INSERT INTO invites (code, visitor, valid_on, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![code, body.to_string(), valid_on.to_string(), ts(now), actor.audit_name()],
+    tx.prepare_cached("INSERT INTO invites (code, visitor, valid_on, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![code, body.to_string(), valid_on.to_string(), ts(now), actor.audit_name()],
     )?;
     audit::record(
         tx,
@@ -427,9 +474,7 @@ pub fn redeem(
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })?;
     let pass = register(tx, signer, actor, &v, now)?;
-    tx.execute(
-        "UPDATE invites SET redeemed_at = ?1, visitor_id = ?2 WHERE code = ?3",
-        params![ts(now), pass.visitor_id, code],
-    )?;
+    tx.prepare_cached("UPDATE invites SET redeemed_at = ?1, visitor_id = ?2 WHERE code = ?3")?
+        .execute(params![ts(now), pass.visitor_id, code])?;
     Ok(pass)
 }

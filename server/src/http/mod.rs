@@ -1,6 +1,7 @@
 //! HTTP: one module per resource, each listing its [`Endpoint`]s; [`router`] joins them under
 //! the authorization matrix.
 
+pub mod alarms;
 pub mod audit;
 pub mod auth;
 pub mod control;
@@ -53,6 +54,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ops::endpoints(),
         auth::endpoints(),
         audit::endpoints(),
+        alarms::endpoints(),
         devices::endpoints(),
         estate::endpoints(),
         gate::endpoints(),

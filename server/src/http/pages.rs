@@ -54,6 +54,27 @@ button{background:#1f3a5f;color:#fff;border:0;border-radius:4px;padding:.45em 1e
 #scan{font-size:2em;width:100%;padding:.4em}#scan-result{font-size:2.4em;padding:1em;margin-top:.6em;text-align:center;font-weight:800}
 #scan-result.ok{background:#0a7d32;color:#fff}#scan-result.err{background:#b3261e;color:#fff}
 .cred{font-family:monospace;word-break:break-all;background:#fff8d6;padding:.5em}
+#alarms div{background:#b3261e;color:#fff;padding:.5em 1em;font-weight:700;display:flex;gap:1em;align-items:center}
+#alarms div.seen{background:#8a5a00}#alarms div.cleared{background:#5f6368}#alarms button{background:#fff;color:#1d1d1f;margin-left:auto}
+"#;
+
+/// Shows the device alarms the desk has not yet seen (or whose cause lasts) at the top of every
+/// page, refreshed every 10 s because the desk screen stays open all day; device text is put in
+/// with `textContent`, never as HTML.
+const ALARMS_SCRIPT: &str = r#"
+const ALARM_WORDS={paper_out:'打印机缺纸 printer out of paper',paper_near_end:'打印纸即将用完 paper nearly used up',
+ printer_offline:'打印机离线 printer offline',door_held_open:'门长时间未关 door held open',door_forced:'门被强行打开 door forced open',
+ untrusted_clock:'门禁时钟不可信 gate clock not trusted',scanner_lost:'扫码器断开 scanner disconnected'};
+async function loadAlarms(){const box=document.getElementById('alarms');if(!box)return;
+ let r;try{r=await fetch('/api/v1/alarms');}catch(e){return;}if(!r.ok)return;const list=await r.json();box.replaceChildren();
+ for(const a of list){const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
+  d.dataset.kind=a.kind;const t=document.createElement('span');
+  t.textContent='⚠ '+(ALARM_WORDS[a.kind]||a.kind)+' — '+a.device_name+' · '+new Date(a.raised_at).toLocaleString('zh-CN')+
+   (a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
+  d.append(t);if(!a.acknowledged_at){const b=document.createElement('button');b.textContent='知道了 Acknowledge';
+   b.onclick=async()=>{await fetch('/api/v1/alarms/'+a.id+'/acknowledge',{method:'POST'});loadAlarms();};d.append(b);}
+  box.append(d);}}
+loadAlarms();setInterval(loadAlarms,10000);
 "#;
 
 /// Posts a form's fields as JSON to its `data-api` with its `data-method`; numbers, booleans
@@ -89,12 +110,13 @@ fn page(title: &str, body: Markup) -> Markup {
                     a href="/desk/visitors" { "在场访客 Visitors on site" }
                     a href="/desk/cards/outstanding" { "未还卡 Outstanding cards" }
                 }
+                div #alarms {}
                 main {
                     h1 { (title) }
                     div #flash {}
                     (body)
                 }
-                script { (PreEscaped(SCRIPT)) }
+                script { (PreEscaped(SCRIPT)) (PreEscaped(ALARMS_SCRIPT)) }
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use gatehouse_credential::Kind;
 use gatehouse_credential::api::kiosk::{
     InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
@@ -33,6 +33,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             post(desk_sign_out),
         ),
         Endpoint::new(Method::POST, "/api/v1/deny-list", post(deny)),
+        Endpoint::new(Method::GET, "/api/v1/deny-list", get(denials)),
+        Endpoint::new(Method::DELETE, "/api/v1/deny-list/{id}", delete(undeny)),
         Endpoint::new(Method::POST, "/api/v1/invites", post(invite)),
         Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention)),
         Endpoint::new(Method::GET, "/api/v1/kiosk/units", get(kiosk_units)),
@@ -86,6 +88,20 @@ async fn desk_sign_out(
 pub struct Denied {
     /// Its id.
     pub id: i64,
+}
+
+async fn denials(State(state): State<AppState>) -> Result<Json<Vec<visitor::Denial>>, DeskError> {
+    Ok(Json(read(&state, visitor::denials).await?))
+}
+
+async fn undeny(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, DeskError> {
+    let now = state.now();
+    write(&state, move |tx| visitor::undeny(tx, &actor, id, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn deny(

@@ -855,6 +855,36 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "see_front_desk");
     assert!(!v["message"].as_str().unwrap().contains("deny"));
+    // Staff see the list masked; only a manager removes an entry, and then the person may
+    // register again.
+    let list: Vec<Value> = app
+        .get("/api/v1/deny-list", Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name_masked"], "赵**一");
+    assert_eq!(list[0]["reason"], "trespass");
+    let entry = list[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/deny-list/{entry}");
+    let r = app
+        .send(reqwest::Method::DELETE, &path, Some(&desk), None)
+        .await;
+    assert_eq!(r.status(), 403, "the desk cannot lift a ban");
+    let admin_token = app.admin().await;
+    let r = app
+        .send(reqwest::Method::DELETE, &path, Some(&admin_token), None)
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = app
+        .send(reqwest::Method::DELETE, &path, Some(&admin_token), None)
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .post("/api/v1/kiosk/visitors", Some(&kiosk), body.clone())
+        .await;
+    assert_eq!(r.status(), 201, "registers once off the list");
 
     // Invites: created by the desk, redeemed once at the kiosk.
     let r = app

@@ -1,6 +1,7 @@
 //! Integration tests: each spawns the real server on 127.0.0.1 port 0 with a fresh data dir
 //! and talks to it over HTTP.
 
+mod alarms;
 mod app;
 mod authz;
 mod backup;
@@ -9,5 +10,6 @@ mod desk;
 mod estate;
 mod gate;
 mod keys;
+mod openapi;
 mod ops;
 mod platform;

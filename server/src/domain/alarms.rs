@@ -1,0 +1,460 @@
+//! Device alarms the front desk must see: a kiosk's printer out of paper or offline, a gate's
+//! forced or held-open door, a lost scanner, an untrusted clock.
+//!
+//! A device raises an alarm and clears it when the cause is gone; staff acknowledge it. There is
+//! at most one uncleared alarm per device and kind, so a kiosk that reports "paper out" on every
+//! flow does not flood the desk. The desk sees an alarm until it is both cleared and
+//! acknowledged: a cleared but unseen alarm still tells the desk what happened.
+
+use super::desk_error::{DeskError, DeskResult};
+use crate::audit;
+use crate::auth::Actor;
+use crate::db::{parse_ts, ts};
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::device::{AlarmReport, DeviceAlarmKind};
+use gatehouse_credential::api::gate::{AlarmKind, GateEvent};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// The longest detail text a device may send.
+pub const MAX_DETAIL_CHARS: usize = 200;
+
+/// One alarm as the desk sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Alarm {
+    /// Row id, for acknowledging.
+    pub id: i64,
+    /// The device that raised it.
+    pub device_id: String,
+    /// The device's name, e.g. "Lobby kiosk".
+    pub device_name: String,
+    /// What is wrong.
+    pub kind: DeviceAlarmKind,
+    /// What the device added, if anything.
+    pub detail: Option<String>,
+    /// When first raised (UTC).
+    pub raised_at: DateTime<Utc>,
+    /// When the device last said it still holds (UTC).
+    pub last_reported_at: DateTime<Utc>,
+    /// When the device said the cause is gone.
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// Who at the desk acknowledged it.
+    pub acknowledged_by: Option<String>,
+    /// When.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+/// The stable text of a kind, as stored and as the API names it.
+pub fn kind_name(kind: DeviceAlarmKind) -> &'static str {
+    match kind {
+        DeviceAlarmKind::PaperOut => "paper_out",
+        DeviceAlarmKind::PaperNearEnd => "paper_near_end",
+        DeviceAlarmKind::PrinterOffline => "printer_offline",
+        DeviceAlarmKind::DoorHeldOpen => "door_held_open",
+        DeviceAlarmKind::DoorForced => "door_forced",
+        DeviceAlarmKind::UntrustedClock => "untrusted_clock",
+        DeviceAlarmKind::ScannerLost => "scanner_lost",
+    }
+}
+
+fn parse_kind(s: &str) -> Result<DeviceAlarmKind, rusqlite::Error> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// The words the desk page shows for a kind: (Chinese, English).
+pub fn kind_words(kind: DeviceAlarmKind) -> (&'static str, &'static str) {
+    match kind {
+        DeviceAlarmKind::PaperOut => ("打印机缺纸", "printer out of paper"),
+        DeviceAlarmKind::PaperNearEnd => ("打印纸即将用完", "paper roll nearly used up"),
+        DeviceAlarmKind::PrinterOffline => ("打印机离线", "printer offline"),
+        DeviceAlarmKind::DoorHeldOpen => ("门长时间未关", "door held open"),
+        DeviceAlarmKind::DoorForced => ("门被强行打开", "door forced open"),
+        DeviceAlarmKind::UntrustedClock => ("门禁时钟不可信", "gate clock not trusted"),
+        DeviceAlarmKind::ScannerLost => ("扫码器断开", "scanner disconnected"),
+    }
+}
+
+/// Records what a device reports: raises (or refreshes) an alarm, or clears it.
+pub fn report(
+    tx: &Connection,
+    actor: &Actor,
+    report: &AlarmReport,
+    now: DateTime<Utc>,
+) -> DeskResult<()> {
+    let Some(device) = actor.device() else {
+        return Err(DeskError::invalid(
+            "forbidden",
+            "only a device raises alarms",
+        ));
+    };
+    let detail = match report.detail.as_deref().map(str::trim) {
+        Some(d) if d.chars().count() > MAX_DETAIL_CHARS => {
+            return Err(DeskError::invalid(
+                "invalid_detail",
+                format!("detail is at most {MAX_DETAIL_CHARS} characters"),
+            ));
+        }
+        Some(d) if d.chars().any(char::is_control) => {
+            return Err(DeskError::invalid(
+                "invalid_detail",
+                "detail may not contain control characters",
+            ));
+        }
+        Some("") | None => None,
+        Some(d) => Some(d.to_owned()),
+    };
+    let change = if report.active {
+        Change::Raise
+    } else {
+        Change::Clear
+    };
+    Ok(set(
+        tx,
+        actor,
+        &device.id,
+        report.kind,
+        change,
+        detail,
+        now,
+    )?)
+}
+
+/// What a report does to the alarm of its device and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The cause holds: raise, or refresh the open alarm.
+    Raise,
+    /// The cause is gone.
+    Clear,
+    /// Something happened once (a forced door): a new alarm, already cleared, that the desk
+    /// sees until someone acknowledges it.
+    Momentary,
+}
+
+fn set(
+    tx: &Connection,
+    actor: &Actor,
+    device_id: &str,
+    kind: DeviceAlarmKind,
+    change: Change,
+    detail: Option<String>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    if change == Change::Momentary {
+        insert(tx, actor, device_id, kind, detail, now, Some(now))?;
+        return Ok(());
+    }
+    let active = change == Change::Raise;
+    let open: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM device_alarms WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
+        )?
+        .query_row(params![device_id, kind_name(kind)], |r| r.get(0))
+        .optional()?;
+    match (open, active) {
+        (Some(id), true) => {
+            tx.prepare_cached(
+                "UPDATE device_alarms SET last_reported_at = ?2, detail = COALESCE(?3, detail) WHERE id = ?1",
+            )?
+            .execute(params![id, ts(now), detail])?;
+        }
+        (None, true) => insert(tx, actor, device_id, kind, detail, now, None)?,
+        (Some(id), false) => {
+            tx.prepare_cached("UPDATE device_alarms SET cleared_at = ?2 WHERE id = ?1")?
+                .execute(params![id, ts(now)])?;
+            audit::record(
+                tx,
+                actor,
+                "alarm.clear",
+                &format!("alarm:{id}"),
+                serde_json::json!({ "kind": kind_name(kind) }),
+                now,
+            )?;
+        }
+        (None, false) => {}
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    tx: &Connection,
+    actor: &Actor,
+    device_id: &str,
+    kind: DeviceAlarmKind,
+    detail: Option<String>,
+    now: DateTime<Utc>,
+    cleared_at: Option<DateTime<Utc>>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO device_alarms (device_id, kind, detail, raised_at, last_reported_at, cleared_at)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+    )?
+    .execute(params![device_id, kind_name(kind), detail, ts(now), cleared_at.map(ts)])?;
+    let id = tx.last_insert_rowid();
+    tracing::warn!(
+        device = device_id,
+        kind = kind_name(kind),
+        "device alarm raised"
+    );
+    audit::record(
+        tx,
+        actor,
+        "alarm.raise",
+        &format!("alarm:{id}"),
+        serde_json::json!({ "kind": kind_name(kind) }),
+        now,
+    )?;
+    Ok(())
+}
+
+/// What a gate's journal entry means for the desk's alarms, if anything. A gate reports a
+/// forced or held-open door and a lost scanner once, so those are momentary; the clock has a
+/// recovery entry that clears its alarm.
+pub fn from_gate_event(event: &GateEvent) -> Option<(DeviceAlarmKind, Change)> {
+    let GateEvent::Alarm { alarm } = event else {
+        return None;
+    };
+    Some(match alarm {
+        AlarmKind::DoorHeldOpen => (DeviceAlarmKind::DoorHeldOpen, Change::Momentary),
+        AlarmKind::DoorForced => (DeviceAlarmKind::DoorForced, Change::Momentary),
+        AlarmKind::ScannerLost => (DeviceAlarmKind::ScannerLost, Change::Momentary),
+        AlarmKind::UntrustedClock => (DeviceAlarmKind::UntrustedClock, Change::Raise),
+        AlarmKind::ClockRecovered => (DeviceAlarmKind::UntrustedClock, Change::Clear),
+    })
+}
+
+/// Raises or clears the alarm a gate journal entry carries; call it once per entry, when the
+/// entry is first stored.
+pub fn apply_gate_event(
+    tx: &Connection,
+    device_id: &str,
+    event: &GateEvent,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let Some((kind, change)) = from_gate_event(event) else {
+        return Ok(());
+    };
+    let actor = Actor::Gate(crate::auth::Device {
+        id: device_id.to_owned(),
+        name: String::new(),
+    });
+    set(tx, &actor, device_id, kind, change, None, at)
+}
+
+const SELECT: &str =
+    "SELECT a.id, a.device_id, d.name, a.kind, a.detail, a.raised_at, a.last_reported_at,
+        a.cleared_at, a.acknowledged_by, a.acknowledged_at
+     FROM device_alarms a JOIN devices d ON d.id = a.device_id";
+
+fn row(r: &rusqlite::Row<'_>) -> Result<Alarm, rusqlite::Error> {
+    let opt_ts = |s: Option<String>| s.as_deref().map(parse_ts).transpose();
+    Ok(Alarm {
+        id: r.get(0)?,
+        device_id: r.get(1)?,
+        device_name: r.get(2)?,
+        kind: parse_kind(&r.get::<_, String>(3)?)?,
+        detail: r.get(4)?,
+        raised_at: parse_ts(&r.get::<_, String>(5)?)?,
+        last_reported_at: parse_ts(&r.get::<_, String>(6)?)?,
+        cleared_at: opt_ts(r.get(7)?)?,
+        acknowledged_by: r.get(8)?,
+        acknowledged_at: opt_ts(r.get(9)?)?,
+    })
+}
+
+/// Alarms the desk still has to see: not yet cleared, or not yet acknowledged. Newest first.
+pub fn open(conn: &Connection) -> DeskResult<Vec<Alarm>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{SELECT} WHERE a.cleared_at IS NULL OR a.acknowledged_at IS NULL
+         ORDER BY a.raised_at DESC, a.id DESC LIMIT 200"
+    ))?;
+    let rows = st.query_map([], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A staff member has seen the alarm. Acknowledging twice keeps the first acknowledgement.
+pub fn acknowledge(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> DeskResult<Alarm> {
+    let Some(staff) = actor.staff() else {
+        return Err(DeskError::invalid(
+            "forbidden",
+            "only staff acknowledge alarms",
+        ));
+    };
+    let changed = tx
+        .prepare_cached(
+            "UPDATE device_alarms SET acknowledged_by = ?2, acknowledged_at = ?3
+             WHERE id = ?1 AND acknowledged_at IS NULL",
+        )?
+        .execute(params![id, staff.username, ts(now)])?;
+    let alarm = tx
+        .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))?
+        .query_row([id], row)
+        .optional()?
+        .ok_or_else(|| DeskError::NotFound(format!("no alarm with id {id}")))?;
+    if changed == 1 {
+        audit::record(
+            tx,
+            actor,
+            "alarm.acknowledge",
+            &format!("alarm:{id}"),
+            serde_json::json!({ "kind": kind_name(alarm.kind) }),
+            now,
+        )?;
+    }
+    Ok(alarm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Device, Role, Staff};
+
+    fn setup() -> (Connection, Actor, Actor) {
+        let conn = crate::db::open_in_memory().unwrap();
+        conn.execute(
+            "INSERT INTO devices (id, kind, name, created_at, created_by) VALUES ('k1', 'kiosk', 'Lobby kiosk', '2026-01-01T00:00:00Z', 'test')",
+            [],
+        )
+        .unwrap();
+        let kiosk = Actor::Kiosk(Device {
+            id: "k1".into(),
+            name: "Lobby kiosk".into(),
+        });
+        let desk = Actor::Desk(Staff {
+            id: 1,
+            username: "li".into(),
+            role: Role::Desk,
+        });
+        (conn, kiosk, desk)
+    }
+
+    fn raise(kind: DeviceAlarmKind, active: bool) -> AlarmReport {
+        AlarmReport {
+            kind,
+            active,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn repeated_reports_keep_one_alarm_until_cleared_and_acknowledged() {
+        let (conn, kiosk, desk) = setup();
+        let t = |m: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(29_000_000 + m);
+        report(&conn, &kiosk, &raise(DeviceAlarmKind::PaperOut, true), t(0)).unwrap();
+        report(&conn, &kiosk, &raise(DeviceAlarmKind::PaperOut, true), t(5)).unwrap();
+        let open_now = open(&conn).unwrap();
+        assert_eq!(open_now.len(), 1);
+        assert_eq!(open_now[0].raised_at, t(0));
+        assert_eq!(open_now[0].last_reported_at, t(5));
+        assert_eq!(open_now[0].device_name, "Lobby kiosk");
+
+        report(
+            &conn,
+            &kiosk,
+            &raise(DeviceAlarmKind::PaperOut, false),
+            t(9),
+        )
+        .unwrap();
+        let cleared = open(&conn).unwrap();
+        assert_eq!(cleared.len(), 1, "cleared but not yet seen by the desk");
+        assert_eq!(cleared[0].cleared_at, Some(t(9)));
+
+        let seen = acknowledge(&conn, &desk, cleared[0].id, t(10)).unwrap();
+        assert_eq!(seen.acknowledged_by.as_deref(), Some("li"));
+        assert!(open(&conn).unwrap().is_empty());
+
+        // Raised again after it was cleared: a new alarm.
+        report(
+            &conn,
+            &kiosk,
+            &raise(DeviceAlarmKind::PaperOut, true),
+            t(20),
+        )
+        .unwrap();
+        assert_eq!(open(&conn).unwrap()[0].raised_at, t(20));
+    }
+
+    #[test]
+    fn an_acknowledged_alarm_stays_visible_while_the_cause_lasts() {
+        let (conn, kiosk, desk) = setup();
+        let now = Utc::now();
+        report(
+            &conn,
+            &kiosk,
+            &raise(DeviceAlarmKind::PrinterOffline, true),
+            now,
+        )
+        .unwrap();
+        let id = open(&conn).unwrap()[0].id;
+        acknowledge(&conn, &desk, id, now).unwrap();
+        let still = open(&conn).unwrap();
+        assert_eq!(still.len(), 1);
+        assert!(still[0].acknowledged_at.is_some() && still[0].cleared_at.is_none());
+    }
+
+    #[test]
+    fn bad_detail_is_refused_and_unknown_alarm_is_not_found() {
+        let (conn, kiosk, desk) = setup();
+        let mut r = raise(DeviceAlarmKind::PaperOut, true);
+        r.detail = Some("x".repeat(MAX_DETAIL_CHARS + 1));
+        assert!(report(&conn, &kiosk, &r, Utc::now()).is_err());
+        r.detail = Some("line\nbreak".into());
+        assert!(report(&conn, &kiosk, &r, Utc::now()).is_err());
+        assert!(open(&conn).unwrap().is_empty());
+        assert!(matches!(
+            acknowledge(&conn, &desk, 99, Utc::now()),
+            Err(DeskError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_forced_door_is_seen_until_acknowledged_and_each_one_counts() {
+        let (conn, _, desk) = setup();
+        conn.execute(
+            "INSERT INTO devices (id, kind, name, created_at, created_by) VALUES ('g1', 'gate', 'Entrance', '2026-01-01T00:00:00Z', 'test')",
+            [],
+        )
+        .unwrap();
+        let forced = GateEvent::Alarm {
+            alarm: AlarmKind::DoorForced,
+        };
+        let now = Utc::now();
+        apply_gate_event(&conn, "g1", &forced, now).unwrap();
+        apply_gate_event(&conn, "g1", &forced, now + chrono::Duration::minutes(1)).unwrap();
+        let seen = open(&conn).unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(
+            seen.iter()
+                .all(|a| a.cleared_at.is_some() && a.device_name == "Entrance")
+        );
+        for a in seen {
+            acknowledge(&conn, &desk, a.id, now).unwrap();
+        }
+        assert!(open(&conn).unwrap().is_empty());
+    }
+
+    #[test]
+    fn gate_alarms_map_to_desk_alarms_and_recovery_clears() {
+        assert_eq!(
+            from_gate_event(&GateEvent::Alarm {
+                alarm: AlarmKind::DoorForced
+            }),
+            Some((DeviceAlarmKind::DoorForced, Change::Momentary))
+        );
+        assert_eq!(
+            from_gate_event(&GateEvent::Alarm {
+                alarm: AlarmKind::ClockRecovered
+            }),
+            Some((DeviceAlarmKind::UntrustedClock, Change::Clear))
+        );
+        assert_eq!(from_gate_event(&GateEvent::Admitted { flag: None }), None);
+    }
+}

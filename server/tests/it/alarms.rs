@@ -1,0 +1,133 @@
+//! Device alarms: a kiosk's empty printer and a gate's forced door reach the desk, which
+//! acknowledges them; retried uploads do not raise an alarm twice.
+
+use crate::app::{TestApp, spawn_app};
+use crate::platform::enrol_device;
+use chrono::Utc;
+use gatehouse_credential::api::gate::{AlarmKind, GateEvent, JournalEntry};
+use serde_json::{Value, json};
+
+async fn open_alarms(app: &TestApp, desk: &str) -> Vec<Value> {
+    let r = app.get("/api/v1/alarms", Some(desk)).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_kiosk_printer_alarm_reaches_the_desk_until_cleared_and_acknowledged() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (kiosk_id, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let raise = json!({"kind": "paper_out", "active": true, "detail": "roll empty"});
+    for _ in 0..3 {
+        let r = app
+            .post("/api/v1/device/alarms", Some(&kiosk), raise.clone())
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    let alarms = open_alarms(&app, &desk).await;
+    assert_eq!(
+        alarms.len(),
+        1,
+        "one alarm however often it is reported: {alarms:?}"
+    );
+    assert_eq!(alarms[0]["kind"], "paper_out");
+    assert_eq!(alarms[0]["device_id"], kiosk_id.as_str());
+    assert_eq!(alarms[0]["detail"], "roll empty");
+    assert!(alarms[0]["cleared_at"].is_null());
+
+    let clear = json!({"kind": "paper_out", "active": false});
+    let r = app.post("/api/v1/device/alarms", Some(&kiosk), clear).await;
+    assert_eq!(r.status(), 204);
+    let alarms = open_alarms(&app, &desk).await;
+    assert!(
+        !alarms[0]["cleared_at"].is_null(),
+        "cleared, still shown until seen"
+    );
+
+    let id = alarms[0]["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/alarms/{id}/acknowledge"),
+            Some(&desk),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(seen["acknowledged_by"], "desk1");
+    assert!(open_alarms(&app, &desk).await.is_empty());
+
+    // The audit log names the device and the staff member.
+    let r = app.get("/api/v1/audit/verify", Some(&admin)).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[tokio::test]
+async fn bad_alarm_reports_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    for body in [
+        json!({"kind": "fire", "active": true}),
+        json!({"kind": "paper_out"}),
+        json!({"kind": "paper_out", "active": true, "detail": "x".repeat(201)}),
+    ] {
+        let r = app
+            .post("/api/v1/device/alarms", Some(&kiosk), body.clone())
+            .await;
+        assert!(
+            r.status().is_client_error(),
+            "{body} answered {}",
+            r.status()
+        );
+    }
+    // Staff cannot raise device alarms, and an unknown alarm cannot be acknowledged.
+    let r = app
+        .post(
+            "/api/v1/device/alarms",
+            Some(&desk),
+            json!({"kind": "paper_out", "active": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .post("/api/v1/alarms/999/acknowledge", Some(&desk), json!({}))
+        .await;
+    assert_eq!(r.status(), 404);
+    assert!(open_alarms(&app, &desk).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_is_retried() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
+    let forced = JournalEntry {
+        id: uuid::Uuid::new_v4(),
+        at: Utc::now(),
+        clock_trusted: true,
+        card_id: None,
+        kind: None,
+        event: GateEvent::Alarm {
+            alarm: AlarmKind::DoorForced,
+        },
+        direction: None,
+    };
+    let body = json!({ "entries": [forced] });
+    for _ in 0..2 {
+        let r = app
+            .post("/api/v1/gate/journal", Some(&gate), body.clone())
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let alarms = open_alarms(&app, &desk).await;
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(alarms[0]["kind"], "door_forced");
+    assert_eq!(alarms[0]["device_id"], gate_id.as_str());
+}
