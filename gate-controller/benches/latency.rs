@@ -8,8 +8,10 @@
 //!    append + fdatasync, and a 4 KiB overwrite + fsync (the call the bundled SQLite makes);
 //!    scans are `GATE_BENCH_GAP_MS` (default 10) apart — a real scanner needs ≈ 125 ms per pass
 //!    at 9600 baud and ≈ 11 ms at 115200;
-//! 2. the real binary's resident memory after 10,000 scans;
-//! 3. the real binary's start-up time to its ready line.
+//! 2. the journal commit alone, A/B in one run: SQLite's inline auto-checkpoint against the
+//!    background checkpointer the gate uses, commits alternating between the two journals;
+//! 3. the real binary's resident memory after 10,000 scans;
+//! 4. the real binary's start-up time to its ready line.
 
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, KeyId, Kind, Signer, UtcMinute, ZoneClass, ZoneClasses,
@@ -224,6 +226,56 @@ fn scan_latency(scans: usize, gap: Duration, base: Option<&Path>, label: &str) {
     runtime.block_on(running).unwrap().unwrap();
 }
 
+/// One journal commit (an admit entry, synchronous=FULL) timed with SQLite's inline
+/// auto-checkpoint and with the background checkpointer, alternating on the same disk.
+fn journal_commit_ab(commits: usize, gap: Duration) {
+    use gatehouse_gate::core::Entry;
+    use gatehouse_gate::journal::Journal;
+    let dir = tempfile::tempdir().unwrap();
+    let mut inline = Journal::open(&dir.path().join("inline.sqlite"), u64::MAX).unwrap();
+    let mut background = Journal::open(&dir.path().join("background.sqlite"), u64::MAX).unwrap();
+    let checkpointer = background.start_checkpointer().unwrap();
+    let entry = Entry {
+        card_id: Some(CardId(1)),
+        kind: Some(Kind::Visitor),
+        event: gatehouse_credential::api::gate::GateEvent::Admitted { flag: None },
+        direction: None,
+    };
+    let mut times = [Vec::new(), Vec::new()];
+    let now = chrono::Utc::now();
+    for i in 0..commits {
+        // Alternate which goes first, so neither always follows the other's fsync.
+        for which in [i % 2, 1 - i % 2] {
+            let journal = if which == 0 {
+                &mut inline
+            } else {
+                &mut background
+            };
+            let t = Instant::now();
+            journal.append(&entry, now, true).unwrap();
+            times[which].push(t.elapsed());
+        }
+        std::thread::sleep(gap);
+    }
+    for (label, samples) in ["inline auto-checkpoint", "background checkpointer"]
+        .into_iter()
+        .zip(times.iter_mut())
+    {
+        let (p50, p99, max) = summary(samples);
+        println!(
+            "journal commit on disk, {label}, {commits} commits {gap:?} apart: p50 {p50:?}, p99 {p99:?}, max {max:?}"
+        );
+    }
+    println!(
+        "  background checkpoints: {} (load average {})",
+        checkpointer
+            .stats
+            .checkpoints
+            .load(std::sync::atomic::Ordering::Relaxed),
+        load_average()
+    );
+}
+
 /// Spawns the binary, returns it and the time to its ready line.
 fn spawn_gate(dir: &Path) -> (std::process::Child, Duration) {
     let config = dir.join("gate.toml");
@@ -348,6 +400,7 @@ fn main() {
     if only_disk {
         return;
     }
+    journal_commit_ab(scans / 2, gap);
     // tmpfs makes fsync free: what the software itself costs.
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
