@@ -71,11 +71,29 @@ requests_served() {
 checks=not_a_server_error,status_code_conformance,content_type_conformance
 checks=$checks,response_schema_conformance,error_bodies_are_json_4xx
 
-# One schemathesis run in mode $1 with extra options. Logging out would end the token every
-# request uses.
+# Enrols a device of kind $1 (kiosk or gate) and prints its API key.
+device_key() {
+    local enrolment
+    enrolment="$(curl -sf -X POST "$base/api/v1/devices" -H "Authorization: Bearer $token" \
+        -H 'content-type: application/json' -d "{\"kind\": \"$1\", \"name\": \"schemathesis $1\"}" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["enrolment_token"])')"
+    curl -sf -X POST "$base/api/v1/devices/enrol" -H 'content-type: application/json' \
+        -d "{\"token\": \"$enrolment\"}" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])'
+}
+kiosk="$(device_key kiosk)"
+gate="$(device_key gate)"
+
+# One schemathesis run: mode $1, checks $2, as caller $3 (manager, kiosk or gate), with extra
+# options. Logging out would end the token every request uses.
 schemathesis() {
-    local mode="$1" checks="$2"
-    shift 2
+    local mode="$1" checks="$2" caller="$3" bearer
+    shift 3
+    case "$caller" in
+    manager) bearer="$token" ;;
+    kiosk) bearer="$kiosk" ;;
+    gate) bearer="$gate" ;;
+    esac
     # From the data directory, so schemathesis's own files land there and not in the tree.
     (cd "$data" && SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$here" "$venv/bin/st" run "$base/api/openapi.json" \
         --url "$base" \
@@ -88,19 +106,35 @@ schemathesis() {
         --exclude-path /api/v1/auth/logout \
         --generation-database none \
         --request-timeout 10 \
-        --header "Authorization: Bearer $token" \
-        --report ndjson --report-dir "$data/report-$mode" \
+        --header "Authorization: Bearer $bearer" \
+        --report ndjson --report-dir "$data/report-$mode-$caller" \
         --no-color \
         "$@")
 }
 
 started=$(date +%s)
 served_before="$(requests_served)"
-schemathesis positive "$checks"
+# The manager calls every route (device routes answer 403); each device calls its own routes.
+# The gate's long poll is left to the integration tests: any wait_ms is accepted (and capped at
+# 30 s), so generated calls would each hold a connection for up to 30 s.
+for caller in manager kiosk gate; do
+    case "$caller" in
+    manager) only=() ;;
+    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes) ;;
+    esac
+    schemathesis positive "$checks" "$caller" "${only[@]}"
+done
 before="$(audit_length)"
-# Malformed data must be refused with a 4xx. Running retention takes no input at all, so
-# nothing about it can be malformed: it stays in the positive run only.
-schemathesis negative "$checks,negative_data_rejection" --exclude-path /api/v1/retention/run
+# Malformed data must be refused with a 4xx and change nothing. Running retention takes no
+# input at all, so nothing about it can be malformed: it stays in the positive run only.
+for caller in manager kiosk gate; do
+    case "$caller" in
+    manager) only=() ;;
+    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes) ;;
+    esac
+    schemathesis negative "$checks,negative_data_rejection" "$caller" \
+        --exclude-path /api/v1/retention/run "${only[@]}"
+done
 after="$(audit_length)"
 elapsed=$(($(date +%s) - started))
 requests=$(($(requests_served) - served_before))
