@@ -253,5 +253,40 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
     assert!(b.rule_cell("CardsAccountedFor").await.contains("met"));
     assert!(!b.rule_cell("CardsAccountedFor").await.contains("unmet"));
     b.shot("4-renovation-card-returned").await;
+
+    // The kiosk runs out of paper: every desk page shows it until someone acknowledges it.
+    let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
+    let r = app
+        .post(
+            "/api/v1/device/alarms",
+            Some(&kiosk),
+            json!({"kind": "paper_out", "active": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    b.client.refresh().await.unwrap();
+    let banner = b.wait_for("#alarms .alarm").await.text().await.unwrap();
+    assert!(
+        banner.contains("打印机缺纸") && banner.contains("out of paper"),
+        "{banner}"
+    );
+    b.shot("5-alarm-banner").await;
+    b.client
+        .find(Locator::Css("#alarms .alarm button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let seen = b
+        .wait_for("#alarms .alarm.seen")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        seen.contains("desk1"),
+        "acknowledged by the one logged in: {seen}"
+    );
     let _ = b.client.clone().close().await;
 }
