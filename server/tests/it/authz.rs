@@ -21,7 +21,7 @@ pub async fn tokens(app: &TestApp) -> Vec<(ActorKind, Option<String>)> {
 }
 
 /// Fills path parameters with a placeholder.
-fn concrete(path: &str) -> String {
+pub fn concrete(path: &str) -> String {
     let mut out = String::new();
     let mut in_param = false;
     for c in path.chars() {

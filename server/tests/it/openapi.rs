@@ -2,7 +2,7 @@
 //! every route that reads a JSON body says so in the document.
 
 use crate::app::{TestApp, spawn_app};
-use crate::authz::tokens;
+use crate::authz::{concrete, tokens};
 use crate::desk::{card, renovation, seed_unit, worker};
 use gatehouse_server::auth::matrix::MATRIX;
 use reqwest::Method;
@@ -189,24 +189,6 @@ async fn real_answers_fit_the_served_schemas() {
         422,
     )
     .await;
-}
-
-/// Fills path parameters with `1`.
-fn concrete(path: &str) -> String {
-    let mut out = String::new();
-    let mut in_param = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_param = true;
-                out.push('1');
-            }
-            '}' => in_param = false,
-            _ if in_param => {}
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[tokio::test]
