@@ -87,8 +87,10 @@ enable=()
 if has_role server; then
   install_binary gatehouse-server
   install -m 0644 "$here/systemd/gatehouse-server.service" /lib/systemd/system/
+  # Nightly online backup of the database (deploy/OPERATIONS.md, "Backup and restore").
+  install -m 0644 "$here/systemd/gatehouse-backup.service" "$here/systemd/gatehouse-backup.timer" /lib/systemd/system/
   install_config server gatehouse
-  enable+=(gatehouse-server.service)
+  enable+=(gatehouse-server.service gatehouse-backup.timer)
 fi
 
 if has_role gate; then

@@ -16,11 +16,13 @@ fn tool_exists(name: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-const UNITS: [&str; 4] = [
+const UNITS: [&str; 6] = [
     "gatehouse-server.service",
     "gatehouse-gate.service",
     "gatehouse-kiosk.service",
     "gatehouse-kiosk-session.service",
+    "gatehouse-backup.service",
+    "gatehouse-backup.timer",
 ];
 
 /// The value of `key=` in a unit file's text, every occurrence.
