@@ -78,6 +78,7 @@ pub fn resolve(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::
         .optional()?;
     Ok(match device {
         Some((id, kind, name)) => {
+            crate::domain::devices::seen(conn, &id, now)?;
             let device = Device { id, name };
             if kind == "gate" {
                 Actor::Gate(device)

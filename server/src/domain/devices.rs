@@ -47,6 +47,23 @@ pub struct DeviceInfo {
     pub state: &'static str,
     /// When created (UTC).
     pub created_at: String,
+    /// When it last called the server (UTC, to the minute), if ever: a gate not seen for long
+    /// is offline and has not learned the latest revocations or keys.
+    pub last_seen_at: Option<String>,
+}
+
+/// How stale `last_seen_at` may get before a device's next request writes it again: one write
+/// a minute per device, not one per request.
+pub const LAST_SEEN_RESOLUTION: Duration = Duration::seconds(60);
+
+/// Notes that device `id` called now, at most once per [`LAST_SEEN_RESOLUTION`].
+pub fn seen(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE devices SET last_seen_at = ?2
+         WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?3)",
+    )?
+    .execute(params![id, ts(now), ts(now - LAST_SEEN_RESOLUTION)])?;
+    Ok(())
 }
 
 /// A new device and its one-time enrolment token.
@@ -192,7 +209,8 @@ pub fn enrol(
 /// Every device, newest first.
 pub fn list(conn: &Connection) -> Result<Vec<DeviceInfo>, DeviceError> {
     let mut stmt = conn.prepare(
-        "SELECT id, kind, name, zone, api_key_hash IS NOT NULL, revoked_at IS NOT NULL, created_at
+        "SELECT id, kind, name, zone, api_key_hash IS NOT NULL, revoked_at IS NOT NULL, created_at,
+                last_seen_at
          FROM devices ORDER BY created_at DESC",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -212,6 +230,7 @@ pub fn list(conn: &Connection) -> Result<Vec<DeviceInfo>, DeviceError> {
                 "awaiting_enrolment"
             },
             created_at: r.get(6)?,
+            last_seen_at: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

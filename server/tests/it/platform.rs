@@ -50,6 +50,16 @@ async fn enrolment_token_works_once_and_a_revoked_device_is_locked_out() {
         .post("/api/v1/devices/enrol", None, json!({"token": token}))
         .await;
     assert_eq!(r.status(), 401, "a token is single-use");
+    let list: Value = app
+        .get("/api/v1/devices", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list[0]["last_seen_at"].is_null(),
+        "not seen before it calls"
+    );
     // The gate is a gate: it may not list devices, staff may.
     assert_eq!(app.get("/api/v1/devices", Some(&key)).await.status(), 403);
     let list: Value = app
@@ -59,6 +69,10 @@ async fn enrolment_token_works_once_and_a_revoked_device_is_locked_out() {
         .await
         .unwrap();
     assert_eq!(list[0]["state"], "enrolled");
+    let seen = list[0]["last_seen_at"]
+        .as_str()
+        .expect("seen once it called");
+    assert!(seen.starts_with(&chrono::Utc::now().format("%Y-%m-%d").to_string()));
     assert_eq!(list[0]["zone"]["building"], 2);
     assert!(!list.to_string().contains(&key), "the key is never listed");
     // Revoked: the key no longer authenticates.
