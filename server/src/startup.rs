@@ -202,7 +202,7 @@ async fn ensure_admin(db: &Db, config: &Config) -> Result<Option<String>, Startu
         let tx = c.savepoint().map_err(|e| admin(&e))?;
         staff::create(
             &tx,
-            &Actor::Anonymous,
+            &Actor::System("first-start"),
             staff::ADMIN,
             Role::Manager,
             &hash,

@@ -72,13 +72,17 @@ pub enum Actor {
     Desk(Staff),
     /// A manager.
     Manager(Staff),
+    /// The server itself, for what no request asked: the first start, the daily retention job.
+    /// Never the caller of a request.
+    System(&'static str),
 }
 
 impl Actor {
     /// Which column of the authorization matrix this caller falls in.
     pub fn kind(&self) -> ActorKind {
         match self {
-            Actor::Anonymous => ActorKind::Anonymous,
+            // The server's own jobs never pass the matrix; they get no caller's rights.
+            Actor::Anonymous | Actor::System(_) => ActorKind::Anonymous,
             Actor::Kiosk(_) => ActorKind::Kiosk,
             Actor::Gate(_) => ActorKind::Gate,
             Actor::Desk(_) => ActorKind::Desk,
@@ -106,6 +110,7 @@ impl Actor {
     pub fn audit_name(&self) -> String {
         match self {
             Actor::Anonymous => "anonymous".to_owned(),
+            Actor::System(job) => format!("system:{job}"),
             Actor::Kiosk(d) => format!("kiosk:{}", d.id),
             Actor::Gate(d) => format!("gate:{}", d.id),
             Actor::Desk(s) => format!("desk:{}", s.username),

@@ -91,7 +91,7 @@ pub async fn run_daily(db: crate::db::Db) {
         let result = db
             .call(move |c| {
                 let tx = c.savepoint().map_err(super::desk_error::DeskError::from)?;
-                let report = purge(&tx, &Actor::Anonymous, now)?;
+                let report = purge(&tx, &Actor::System("daily-retention"), now)?;
                 let changes = crate::changes::prune(&tx, now)?;
                 tx.commit().map_err(super::desk_error::DeskError::from)?;
                 Ok::<_, super::desk_error::DeskError>((report, changes))

@@ -229,6 +229,19 @@ async fn staff_creation_is_validated_and_audited() {
     let newest = &log[0];
     assert_eq!(newest["action"], "staff.create");
     assert_eq!(newest["actor"], "manager:admin");
+    // The first manager was made by the server's first start, and the log says so.
+    let first_admin = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["action"] == "staff.create"
+                && e["details"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(r#""username":"admin""#))
+        })
+        .unwrap_or_else(|| panic!("no entry for the first manager: {log}"));
+    assert_eq!(first_admin["actor"], "system:first-start");
     assert!(
         !newest["details"]
             .as_str()
