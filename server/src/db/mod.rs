@@ -330,6 +330,19 @@ mod tests {
         Ok(())
     }
 
+    /// Creates the table `t (v)`, then holds the database thread as [`hold`] does.
+    async fn hold_with_table(
+        db: &Db,
+    ) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        db.call(|c| {
+            c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+        hold(db).await
+    }
+
     /// Holds the database thread inside one call until released, so later calls queue up.
     async fn hold(db: &Db) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
         let (release, held) = std::sync::mpsc::channel::<()>();
@@ -353,13 +366,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
-        db.call(|c| {
-            c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
-                .map_err(DbError::from)
-        })
-        .await
-        .unwrap();
-        let (release, holder) = hold(&db).await;
+        let (release, holder) = hold_with_table(&db).await;
         let before = db.batches();
         let calls: Vec<_> = (1..=40)
             .map(|v| {
@@ -372,8 +379,8 @@ mod tests {
         holder.await.unwrap();
         for call in calls {
             call.await.unwrap().unwrap();
-            // Answered means committed: a second connection (another process) sees the row.
         }
+        // Answered means committed: a second connection (another process) sees every row.
         let other = Connection::open(&path).unwrap();
         let n: i64 = other
             .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
@@ -386,13 +393,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_or_panicking_call_in_a_batch_loses_only_its_own_writes() {
         let db = Db::start(open_in_memory().unwrap()).unwrap();
-        db.call(|c| {
-            c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
-                .map_err(DbError::from)
-        })
-        .await
-        .unwrap();
-        let (release, holder) = hold(&db).await;
+        let (release, holder) = hold_with_table(&db).await;
         let d = db.clone();
         let good = tokio::spawn(async move { d.call(|c| insert(c, 1)).await });
         let d = db.clone();

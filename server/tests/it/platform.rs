@@ -50,24 +50,21 @@ async fn enrolment_token_works_once_and_a_revoked_device_is_locked_out() {
         .post("/api/v1/devices/enrol", None, json!({"token": token}))
         .await;
     assert_eq!(r.status(), 401, "a token is single-use");
-    let list: Value = app
-        .get("/api/v1/devices", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let devices = || async {
+        app.get("/api/v1/devices", Some(&admin))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let list = devices().await;
     assert!(
         list[0]["last_seen_at"].is_null(),
         "not seen before it calls"
     );
     // The gate is a gate: it may not list devices, staff may.
     assert_eq!(app.get("/api/v1/devices", Some(&key)).await.status(), 403);
-    let list: Value = app
-        .get("/api/v1/devices", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = devices().await;
     assert_eq!(list[0]["state"], "enrolled");
     let seen = list[0]["last_seen_at"]
         .as_str()
