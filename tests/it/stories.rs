@@ -210,7 +210,10 @@ fn server_journal(system: &System) -> BTreeMap<String, BTreeMap<(Option<i64>, St
         }
         let device = e["device_id"].as_str().unwrap().to_owned();
         let card = e["card_id"].as_i64();
-        *out.entry(device).or_default().entry((card, result)).or_insert(0) += 1;
+        *out.entry(device)
+            .or_default()
+            .entry((card, result))
+            .or_insert(0) += 1;
     }
     out
 }
