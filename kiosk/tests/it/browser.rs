@@ -104,7 +104,9 @@ async fn browser(test: &str) -> Option<Browser> {
 impl Browser {
     async fn click(&self, css: &str) {
         // As a person would: put the on-screen keyboard away before tapping under it.
-        let on_keyboard = css.starts_with("#keys") || css.starts_with("#surnames");
+        let on_keyboard = css.starts_with("#keys")
+            || css.starts_with("#surnames")
+            || css.starts_with("#candidates");
         if !on_keyboard
             && self
                 .js("return !document.getElementById('keyboard').hidden")
@@ -201,11 +203,17 @@ impl Browser {
     }
 
     /// Fills the visitor form up to the confirm button: unit 2-1203, first purpose, two people.
+    /// `name_keys` are on-screen keys; a non-ASCII character is tapped in the surname strip,
+    /// `pick:字` in the pinyin candidate bar.
     async fn fill_visitor(&self, name_keys: &[&str], typed: &str) {
         self.click("#btn-visitor").await;
         self.click("#name").await;
         for key in name_keys {
-            if key.chars().count() == 1 && !key.is_ascii() {
+            if let Some(hanzi) = key.strip_prefix("pick:") {
+                // A character from the pinyin candidate bar.
+                self.click(&format!("#candidates button[data-key='{hanzi}']"))
+                    .await;
+            } else if key.chars().count() == 1 && !key.is_ascii() {
                 self.click("#keys button[data-key='#surnames']").await;
                 self.click(&format!("#surnames button[data-surname='{key}']"))
                     .await;
@@ -265,8 +273,41 @@ async fn browser_visitor_in_chinese_gets_a_scannable_pass_and_the_same_credentia
     assert_eq!(b.js("return document.documentElement.lang").await, "zh-CN");
     assert_eq!(b.text("#btn-visitor").await, "访客登记");
     b.shot("welcome-zh").await;
-    // 张 from the surname strip, the given name typed (an input method or a hardware keyboard).
-    b.fill_visitor(&["张"], "小明").await;
+    // 张 from the surname strip, then the given name in pinyin on the on-screen keys, each
+    // character picked from the candidate bar: x-i-a-o → 小, m-i-n-g → 明.
+    b.fill_visitor(
+        &[
+            "张", "X", "I", "A", "O", "pick:小", "M", "I", "N", "G", "pick:明",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('name').value").await,
+        "张小明"
+    );
+    // The bar offers what the letters before the caret spell, and nothing once they are gone.
+    b.click("#name").await;
+    b.click("#keys button[data-key='W']").await;
+    b.click("#keys button[data-key='A']").await;
+    b.click("#keys button[data-key='N']").await;
+    b.click("#keys button[data-key='G']").await;
+    let offered = b
+        .js("return document.getElementById('candidates').textContent")
+        .await;
+    assert!(
+        offered.as_str().is_some_and(|o| o.contains('王')),
+        "{offered}"
+    );
+    b.shot("keyboard-pinyin-zh").await;
+    for _ in 0..4 {
+        b.click("#keys button[data-key='#back']").await;
+    }
+    assert_eq!(
+        b.js("return document.getElementById('candidates').hidden")
+            .await,
+        json!(true)
+    );
     assert_eq!(
         b.js("return document.getElementById('name').value").await,
         "张小明"

@@ -181,19 +181,52 @@ function pressKey(value) {
   input.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
+// Pinyin candidates: the letters just before the caret in a name field, if they spell a
+// syllable of PINYIN (pinyin.js), offer its characters; a tap replaces the letters with the
+// character, so "wang" + 王 + "fang" + 芳 types 王芳. Ignoring the bar keeps the letters
+// (English names).
+function pinyinBefore(input) {
+  if (!input || input.dataset.kb !== "text") { return ""; }
+  const m = /[A-Za-z]+$/.exec(input.value.slice(0, input.selectionStart == null ? input.value.length : input.selectionStart));
+  return m ? m[0] : "";
+}
+function showCandidates() {
+  const bar = $("candidates");
+  const letters = pinyinBefore(state.activeInput);
+  const chars = (letters && PINYIN[letters.toLowerCase()]) || "";
+  bar.innerHTML = "";
+  chars.split("").forEach((c) => { const b = key(c, c); b.dataset.candidate = letters.length; bar.appendChild(b); });
+  bar.hidden = chars === "";
+}
+function pickCandidate(ch, letters) {
+  const input = state.activeInput;
+  if (!input) { return; }
+  const end = input.selectionStart == null ? input.value.length : input.selectionStart;
+  input.setSelectionRange(end - letters, end);
+  typeInto(input, ch);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
 function showKeyboard(input) {
   state.activeInput = input;
   buildKeys();
   $("surnames").hidden = true;
   $("keyboard").hidden = false;
+  showCandidates();
 }
 function hideKeyboard() { $("keyboard").hidden = true; state.activeInput = null; }
+// A hardware keyboard types too: keep the candidates in step with the field.
+document.addEventListener("input", (e) => { if (e.target === state.activeInput) { showCandidates(); } });
 
 // A tap anywhere but an input or the keyboard puts the keyboard away, so it never hides a button.
 document.addEventListener("pointerdown", (e) => {
   if (!$("keyboard").hidden && !e.target.closest("#keyboard") && !(e.target.matches && e.target.matches("input[data-kb]"))) { hideKeyboard(); }
 }, true);
 document.addEventListener("focusin", (e) => { if (e.target.matches && e.target.matches("input[data-kb]")) { showKeyboard(e.target); } });
+// Tapping the field that still has the focus, after "hide", brings the keyboard back.
+document.addEventListener("click", (e) => {
+  if (e.target.matches && e.target.matches("input[data-kb]") && $("keyboard").hidden) { showKeyboard(e.target); }
+});
 // pointerdown + preventDefault keeps the focus (and caret) in the input while keys are tapped.
 $("keyboard").addEventListener("pointerdown", (e) => {
   const b = e.target.closest("button");
@@ -202,7 +235,10 @@ $("keyboard").addEventListener("pointerdown", (e) => {
   if (b.dataset.surname) {
     if (state.activeInput) { typeInto(state.activeInput, b.dataset.surname); state.activeInput.dispatchEvent(new Event("input", { bubbles: true })); }
     $("surnames").hidden = true;
+  } else if (b.dataset.candidate) {
+    pickCandidate(b.dataset.key, Number(b.dataset.candidate));
   } else { pressKey(b.dataset.key); }
+  showCandidates();
 });
 SURNAMES.split("").forEach((s) => { const b = key(s, s); b.dataset.surname = s; $("surnames").appendChild(b); });
 
