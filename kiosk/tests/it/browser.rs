@@ -7,98 +7,32 @@
 use crate::escpos_reader::read;
 use crate::kiosk::{Options, TestKiosk, spawn};
 use crate::stub;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One browser at a time: two cores are shared by everything.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Browser {
-    client: Client,
-    driver: Child,
-    _profile: tempfile::TempDir,
+    headless: gatehouse_test_browser::Browser,
     shots: PathBuf,
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+impl std::ops::Deref for Browser {
+    type Target = gatehouse_test_browser::Browser;
+    fn deref(&self) -> &Self::Target {
+        &self.headless
     }
 }
 
-fn find_tool(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-}
-
-/// Starts chromedriver on a free port and a headless Chromium session, or says why not.
+/// A headless Chromium for a kiosk screen (1280×1000), screenshots to a temporary folder.
 async fn browser(test: &str) -> Option<Browser> {
-    let chromium = find_tool(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver = find_tool(&["chromedriver"]);
-    let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        if std::env::var("GATEHOUSE_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("GATEHOUSE_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed");
-        }
-        eprintln!(
-            "SKIPPED browser test {test}: chromium/chromedriver not found (apt-get install -y chromium chromium-driver)"
-        );
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().unwrap();
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", "--hide-scrollbars", "--force-device-scale-factor=1",
-                     format!("--user-data-dir={}", profile.path().display())]
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let client = loop {
-        match ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("no WebDriver session: {e}"),
-        }
-    };
+    let headless = gatehouse_test_browser::headless(test, 1280, 1000).await?;
     let shots = std::env::temp_dir().join("gatehouse-kiosk-screens");
     std::fs::create_dir_all(&shots).unwrap();
-    Some(Browser {
-        client,
-        driver: child,
-        _profile: profile,
-        shots,
-    })
+    Some(Browser { headless, shots })
 }
 
 impl Browser {

@@ -6,90 +6,25 @@
 
 use crate::app::spawn_app;
 use crate::desk::{seed_unit, today};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Browser {
-    client: Client,
-    driver: Child,
-    _profile: tempfile::TempDir,
-}
+struct Browser(gatehouse_test_browser::Browser);
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+impl std::ops::Deref for Browser {
+    type Target = gatehouse_test_browser::Browser;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-fn find_tool(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-}
-
-/// Starts chromedriver on a free port and a headless Chromium session, or says why not.
+/// A headless Chromium the size of a front-desk screen (1280×1400).
 async fn browser(test: &str) -> Option<Browser> {
-    let chromium = find_tool(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver = find_tool(&["chromedriver"]);
-    let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        if std::env::var("GATEHOUSE_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("GATEHOUSE_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed");
-        }
-        eprintln!(
-            "SKIPPED browser test {test}: chromium/chromedriver not found (apt-get install -y chromium chromium-driver)"
-        );
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().unwrap();
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                     "--window-size=1280,1400", "--hide-scrollbars", "--force-device-scale-factor=1",
-                     format!("--user-data-dir={}", profile.path().display())]
-        }
-    });
-    let Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let client = loop {
-        match ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => break c,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                tokio::time::sleep(Duration::from_millis(200)).await
-            }
-            Err(e) => panic!("no WebDriver session: {e}"),
-        }
-    };
-    Some(Browser {
-        client,
-        driver: child,
-        _profile: profile,
-    })
+    gatehouse_test_browser::headless(test, 1280, 1400)
+        .await
+        .map(Browser)
 }
 
 impl Browser {
