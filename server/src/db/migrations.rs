@@ -270,6 +270,8 @@ CREATE UNIQUE INDEX device_alarms_one_open ON device_alarms(device_id, kind) WHE
 CREATE INDEX device_alarms_unseen ON device_alarms(acknowledged_at, cleared_at);
 "#,
     ),
+    // The direction of a scan at an entry/exit lane (gate journal entries carry it).
+    M::up("ALTER TABLE gate_events ADD COLUMN direction TEXT;"),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -38,8 +38,8 @@ pub fn store(
 ) -> rusqlite::Result<Vec<Uuid>> {
     let mut stmt = tx.prepare_cached(
         "INSERT OR IGNORE INTO gate_events
-         (id, device_id, at, clock_trusted, card_id, kind, result, reason, event, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         (id, device_id, at, clock_trusted, card_id, kind, result, reason, event, received_at, direction)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut inserted = 0u64;
     for e in entries {
@@ -62,6 +62,7 @@ pub fn store(
             reason,
             event,
             ts(now),
+            e.direction.and_then(snake),
         ])? as u64;
         // Only a first upload raises the desk alarm; a retried batch must not raise it again.
         if new == 1 {
@@ -116,12 +117,15 @@ pub struct EventRow {
     pub reason: Option<String>,
     /// The event's type, e.g. `denied`, `exit_request`, `alarm`.
     pub event: String,
+    /// `entry` or `exit` at a lane with two readers; absent at a one-reader door.
+    pub direction: Option<String>,
 }
 
 /// The events matching `f`, newest first.
 pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
     let mut sql = String::from(
-        "SELECT e.id, e.device_id, COALESCE(d.name, ''), e.at, e.clock_trusted, e.card_id, e.kind, e.result, e.reason, e.event
+        "SELECT e.id, e.device_id, COALESCE(d.name, ''), e.at, e.clock_trusted, e.card_id, e.kind, e.result, e.reason, e.event,
+                e.direction
          FROM gate_events e LEFT JOIN devices d ON d.id = e.device_id WHERE 1 = 1",
     );
     let mut args: Vec<Value> = Vec::new();
@@ -166,6 +170,7 @@ pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
                 .unwrap_or_default(),
+            direction: r.get(10)?,
         })
     })?;
     rows.collect()
@@ -188,7 +193,7 @@ fn csv_field(s: &str) -> String {
 /// The rows as CSV with a header line.
 pub fn to_csv(rows: &[EventRow]) -> String {
     let mut out = String::from(
-        "at,device_id,device_name,card_id,kind,result,reason,event,clock_trusted,id\n",
+        "at,device_id,device_name,card_id,kind,result,reason,event,direction,clock_trusted,id\n",
     );
     for r in rows {
         let fields = [
@@ -200,6 +205,7 @@ pub fn to_csv(rows: &[EventRow]) -> String {
             r.result.clone(),
             r.reason.clone().unwrap_or_default(),
             r.event.clone(),
+            r.direction.clone().unwrap_or_default(),
             r.clock_trusted.to_string(),
             r.id.clone(),
         ];

@@ -339,3 +339,47 @@ async fn shutdown_answers_waiting_long_polls_at_once() {
     );
     assert_eq!(poll.await.unwrap().unwrap(), 200);
 }
+
+#[tokio::test]
+async fn the_direction_of_a_lane_scan_is_stored_listed_and_exported() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let mut lane = entry(21, GateEvent::Admitted { flag: None }, 5);
+    lane.direction = Some(gatehouse_credential::api::gate::Direction::Exit);
+    let door = entry(22, GateEvent::Admitted { flag: None }, 4);
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&gate),
+            json!({ "entries": [lane, door] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let events: Vec<Value> = app
+        .get("/api/v1/events", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let direction = |card: u64| {
+        events
+            .iter()
+            .find(|e| e["card_id"] == card)
+            .map(|e| e["direction"].clone())
+            .unwrap()
+    };
+    assert_eq!(direction(21), "exit");
+    assert!(
+        direction(22).is_null(),
+        "a one-reader door has no direction"
+    );
+    let csv = app
+        .get("/api/v1/events.csv", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().next().unwrap().contains(",direction,"));
+    assert!(csv.lines().any(|l| l.contains(",exit,")), "{csv}");
+}
