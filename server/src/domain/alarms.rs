@@ -63,19 +63,6 @@ fn parse_kind(s: &str) -> Result<DeviceAlarmKind, rusqlite::Error> {
     })
 }
 
-/// The words the desk page shows for a kind: (Chinese, English).
-pub fn kind_words(kind: DeviceAlarmKind) -> (&'static str, &'static str) {
-    match kind {
-        DeviceAlarmKind::PaperOut => ("打印机缺纸", "printer out of paper"),
-        DeviceAlarmKind::PaperNearEnd => ("打印纸即将用完", "paper roll nearly used up"),
-        DeviceAlarmKind::PrinterOffline => ("打印机离线", "printer offline"),
-        DeviceAlarmKind::DoorHeldOpen => ("门长时间未关", "door held open"),
-        DeviceAlarmKind::DoorForced => ("门被强行打开", "door forced open"),
-        DeviceAlarmKind::UntrustedClock => ("门禁时钟不可信", "gate clock not trusted"),
-        DeviceAlarmKind::ScannerLost => ("扫码器断开", "scanner disconnected"),
-    }
-}
-
 /// Records what a device reports: raises (or refreshes) an alarm, or clears it.
 pub fn report(
     tx: &Connection,

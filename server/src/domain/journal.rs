@@ -176,20 +176,6 @@ pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow
     rows.collect()
 }
 
-/// Quotes a CSV field when needed; a leading formula character is defused for spreadsheets.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The rows as CSV with a header line.
 pub fn to_csv(rows: &[EventRow]) -> String {
     let mut out = String::from(
@@ -212,24 +198,11 @@ pub fn to_csv(rows: &[EventRow]) -> String {
         out.push_str(
             &fields
                 .iter()
-                .map(|f| csv_field(f))
+                .map(|f| crate::csv::field(f))
                 .collect::<Vec<_>>()
                 .join(","),
         );
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=cmd()"), "'=cmd()");
-        assert_eq!(csv_field("plain"), "plain");
-    }
 }

@@ -377,21 +377,6 @@ async fn outstanding_page(State(state): State<AppState>) -> Result<Markup, DeskE
     ))
 }
 
-/// One CSV field, quoted when it holds a separator, quote or line break; a leading formula
-/// character is neutralised so a spreadsheet does not run it.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The outstanding cards as CSV (masked names).
 pub fn outstanding_to_csv(list: &[Outstanding]) -> String {
     let mut out =
@@ -408,7 +393,7 @@ pub fn outstanding_to_csv(list: &[Outstanding]) -> String {
         ];
         out.push_str(
             &row.iter()
-                .map(|f| csv_field(f))
+                .map(|f| crate::csv::field(f))
                 .collect::<Vec<_>>()
                 .join(","),
         );
@@ -431,17 +416,4 @@ async fn outstanding_csv(State(state): State<AppState>) -> Result<Response, Desk
         outstanding_to_csv(&list),
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_field("2-1203"), "2-1203");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-    }
 }
