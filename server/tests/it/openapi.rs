@@ -93,37 +93,13 @@ async fn real_answers_fit_the_served_schemas() {
     let w = worker(&app, &admin, reno, "110101199001011234").await;
     card(&app, &admin, w).await;
     let path = format!("/api/v1/renovations/{reno}");
-    call_and_fit(
-        &app,
-        &doc,
-        (Method::GET, "/api/v1/renovations/{id}", &path),
-        &admin,
-        None,
-        200,
-    )
-    .await;
-    call_and_fit(
-        &app,
-        &doc,
-        (
-            Method::GET,
-            "/api/v1/cards/outstanding",
-            "/api/v1/cards/outstanding",
-        ),
-        &admin,
-        None,
-        200,
-    )
-    .await;
-    call_and_fit(
-        &app,
-        &doc,
-        (Method::GET, "/api/v1/estate", "/api/v1/estate"),
-        &admin,
-        None,
-        200,
-    )
-    .await;
+    for (route, uri) in [
+        ("/api/v1/renovations/{id}", path.as_str()),
+        ("/api/v1/cards/outstanding", "/api/v1/cards/outstanding"),
+        ("/api/v1/estate", "/api/v1/estate"),
+    ] {
+        call_and_fit(&app, &doc, (Method::GET, route, uri), &admin, None, 200).await;
+    }
 
     // A change for gates: lockdown on.
     call_and_fit(
