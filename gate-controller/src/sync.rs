@@ -445,27 +445,29 @@ impl Uploader {
                 let journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
                 journal.unsent(self.batch)
             };
-            let entries = match unsent {
-                Ok(e) => e,
+            let pending = match unsent {
+                Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the journal for upload");
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     continue;
                 }
             };
-            if entries.is_empty() {
+            if pending.is_empty() {
                 // New entries wake us; the timeout covers a missed wake-up.
                 let _ = tokio::time::timeout(Duration::from_secs(5), self.written.notified()).await;
                 continue;
             }
-            let sent: Vec<_> = entries.iter().map(|e| e.id).collect();
+            let sent: Vec<(uuid::Uuid, i64)> =
+                pending.iter().map(|p| (p.entry.id, p.seq)).collect();
+            let entries = pending.into_iter().map(|p| p.entry).collect();
             match self.client.upload(&JournalUpload { entries }).await {
                 Ok(ack) => {
                     backoff.reset();
-                    let stored: Vec<_> = ack
+                    let stored: Vec<i64> = ack
                         .stored
-                        .into_iter()
-                        .filter(|id| sent.contains(id))
+                        .iter()
+                        .filter_map(|id| sent.iter().find(|(s, _)| s == id).map(|(_, seq)| *seq))
                         .collect();
                     let marked = {
                         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
