@@ -6,13 +6,13 @@ use crate::config::Config;
 use crate::core::{Action, Decision, Direction, DoorContact, Gate, Level, SyncUpdate};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
-use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle};
+use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys};
 use crate::status::{self, AlarmRecord, DecisionRecord, GateStatus, RelayTransition, StatusState};
 use crate::sync::{SharedSyncStatus, SyncStatus, SyncTasks};
 use gatehouse_credential::api::gate::{AlarmKind, GateEvent};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{Notify, mpsc};
@@ -64,6 +64,8 @@ pub struct Application {
     checkpointer: Checkpointer,
     clock: Clock,
     gate: Gate,
+    /// The gate's keys as its readers see them.
+    keys: SharedKeys,
     scanner: ScannerHandle,
     scanner_rx: mpsc::Receiver<ScannerEvent>,
     /// The exit reader of an entry/exit pair, when configured.
@@ -111,11 +113,12 @@ impl Application {
         // A short queue: lines wait in the serial line's own buffer rather than in memory,
         // where a crash would lose them.
         let (scanner_tx, scanner_rx) = mpsc::channel(SCANNER_QUEUE);
-        let scanner = scanner::spawn(&config.scanner, scanner_tx)?;
+        let keys: SharedKeys = Arc::new(RwLock::new(gate.keys().clone()));
+        let scanner = scanner::spawn(&config.scanner, scanner_tx, Some(keys.clone()))?;
         let exit_scanner = match &config.exit_scanner {
             Some(exit) => {
                 let (tx, rx) = mpsc::channel(SCANNER_QUEUE);
-                Some((scanner::spawn(exit, tx)?, rx))
+                Some((scanner::spawn(exit, tx, Some(keys.clone()))?, rx))
             }
             None => None,
         };
@@ -141,6 +144,7 @@ impl Application {
             checkpointer,
             clock,
             gate,
+            keys,
             scanner,
             scanner_rx,
             exit_scanner,
@@ -178,6 +182,7 @@ impl Application {
             checkpointer,
             mut clock,
             mut gate,
+            keys,
             scanner,
             mut scanner_rx,
             exit_scanner,
@@ -256,6 +261,11 @@ impl Application {
                         clock.note_server_time(s.server_time);
                     }
                     gate.handle_sync(update, clock.wall(), Instant::now());
+                    if keys.read().unwrap_or_else(|p| p.into_inner()).generation
+                        != gate.keys().generation
+                    {
+                        *keys.write().unwrap_or_else(|p| p.into_inner()) = gate.keys().clone();
+                    }
                     let saved = journal
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -314,8 +324,9 @@ impl Shell {
         clock: &mut Clock,
     ) {
         match event {
-            ScannerEvent::Line { text, .. } => {
-                let decision = gate.handle_scan(&text, direction, clock.wall(), Instant::now());
+            ScannerEvent::Line { text, early, .. } => {
+                let decision =
+                    gate.handle_checked_scan(&text, early, direction, clock.wall(), Instant::now());
                 // Journal and relay first: the status page never shows a decision that is not
                 // yet durable.
                 self.perform(gate, pins, clock);

@@ -6,11 +6,13 @@
 //! serial port or over a pseudo-terminal the gate opens itself (the simulated scanner).
 
 use crate::config::ScannerConfig;
+use crate::core::{EarlyCheck, PublishedRing};
+use gatehouse_credential::MAX_TEXT_LEN;
 use serialport::{SerialPort, TTYPort};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -127,6 +129,14 @@ impl LineFramer {
         }
     }
 
+    /// The line received so far, if it is still printable text within the bound.
+    pub fn pending(&self) -> Option<&str> {
+        if self.overflow > 0 || self.not_text {
+            return None;
+        }
+        std::str::from_utf8(&self.buf).ok()
+    }
+
     fn finish(&mut self) -> Option<Frame> {
         let frame = if self.overflow > 0 {
             Some(Frame::Dropped(Dropped::TooLong { len: self.overflow }))
@@ -227,6 +237,8 @@ pub enum ScannerEvent {
         text: String,
         /// When it was complete.
         at: Instant,
+        /// The signature check made while the terminator was still on its way, if any.
+        early: Option<EarlyCheck>,
     },
     /// The device vanished or could not be opened.
     Lost {
@@ -287,11 +299,16 @@ enum Source {
     },
 }
 
+/// The gate's current keys, shared with its readers for early checks.
+pub type SharedKeys = Arc<RwLock<PublishedRing>>;
+
 /// Starts the reader thread. A simulated scanner's link exists when this returns; a real port
-/// that cannot be opened yet is retried in the background (reported as `Lost`).
+/// that cannot be opened yet is retried in the background (reported as `Lost`). With `keys`,
+/// a line of a credential's length is verified as soon as it is there, before its terminator.
 pub fn spawn(
     config: &ScannerConfig,
     tx: mpsc::Sender<ScannerEvent>,
+    keys: Option<SharedKeys>,
 ) -> Result<ScannerHandle, ScannerError> {
     let (source, link) = match (&config.port, &config.sim_link) {
         (Some(port), _) => (Source::Port(port.clone()), None),
@@ -317,6 +334,7 @@ pub fn spawn(
     let reader = Reader {
         config: config.clone(),
         tx,
+        keys,
         stop: stop.clone(),
         stats: stats.clone(),
     };
@@ -362,6 +380,7 @@ fn open_sim(link: &Path) -> Result<(TTYPort, TTYPort), ScannerError> {
 struct Reader {
     config: ScannerConfig,
     tx: mpsc::Sender<ScannerEvent>,
+    keys: Option<SharedKeys>,
     stop: Arc<AtomicBool>,
     stats: Arc<ScannerStats>,
 }
@@ -456,6 +475,7 @@ impl Reader {
         let mut framer = LineFramer::new(self.config.max_line, idle_gap);
         let mut debounce = Debounce::new(Duration::from_millis(self.config.debounce_ms));
         let mut buf = [0u8; 256];
+        let mut early: Option<EarlyCheck> = None;
         while !self.stop.load(Ordering::SeqCst) {
             match port.read(&mut buf) {
                 Ok(0) => {
@@ -468,14 +488,15 @@ impl Reader {
                     let now = Instant::now();
                     for &b in &buf[..n] {
                         if let Some(frame) = framer.push(b, now) {
-                            self.deliver(frame, now, &mut debounce);
+                            self.deliver(frame, now, &mut debounce, early.take());
                         }
                     }
+                    self.check_early(framer.pending(), &mut early);
                 }
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     let now = Instant::now();
                     if let Some(frame) = framer.idle(now) {
-                        self.deliver(frame, now, &mut debounce);
+                        self.deliver(frame, now, &mut debounce, early.take());
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -485,7 +506,26 @@ impl Reader {
         Ok(())
     }
 
-    fn deliver(&self, frame: Frame, at: Instant, debounce: &mut Debounce) {
+    /// Verifies a pending line of exactly a credential's length once, while its terminator
+    /// is still on the wire (one character time: ≈ 1 ms at 9600 baud).
+    fn check_early(&self, pending: Option<&str>, early: &mut Option<EarlyCheck>) {
+        let (Some(keys), Some(text)) = (&self.keys, pending) else {
+            return;
+        };
+        if text.len() != MAX_TEXT_LEN || early.as_ref().is_some_and(|e| e.text == text) {
+            return;
+        }
+        let keys = keys.read().unwrap_or_else(|p| p.into_inner());
+        *early = Some(EarlyCheck::of(text, &keys));
+    }
+
+    fn deliver(
+        &self,
+        frame: Frame,
+        at: Instant,
+        debounce: &mut Debounce,
+        early: Option<EarlyCheck>,
+    ) {
         match frame {
             Frame::Line(text) => {
                 if !debounce.accept(&text, at) {
@@ -494,7 +534,10 @@ impl Reader {
                     return;
                 }
                 self.stats.lines.fetch_add(1, Ordering::Relaxed);
-                let _ = self.tx.blocking_send(ScannerEvent::Line { text, at });
+                let early = early.filter(|e| e.text == text);
+                let _ = self
+                    .tx
+                    .blocking_send(ScannerEvent::Line { text, at, early });
             }
             Frame::Dropped(Dropped::TooLong { len }) => {
                 self.stats.dropped_too_long.fetch_add(1, Ordering::Relaxed);
@@ -629,13 +672,10 @@ mod tests {
         let _ = scanner.join();
     }
 
-    #[test]
-    fn simulated_scanner_reads_what_is_written_to_its_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let link = dir.path().join("scanner");
-        let config = crate::config::ScannerConfig {
+    fn sim_config(link: &Path) -> crate::config::ScannerConfig {
+        crate::config::ScannerConfig {
             port: None,
-            sim_link: Some(link.clone()),
+            sim_link: Some(link.to_owned()),
             baud: 9600,
             debounce_ms: 3000,
             idle_gap_ms: 100,
@@ -643,9 +683,80 @@ mod tests {
             gm65_setup: false,
             gm65_same_code_delay: 0x85,
             reopen_ms: 100,
+        }
+    }
+
+    #[test]
+    fn a_credential_whose_terminator_is_late_is_verified_before_it_arrives() {
+        use gatehouse_credential::{
+            BuildingScope, CardId, Claims, KeyId, KeyRing, Kind, Signer, UtcMinute, ZoneClasses,
+            ZoneScope,
         };
+        let signer = Signer::from_seed(KeyId::new(1).unwrap(), [7; 32]);
+        let minute = |s: &str| UtcMinute::floor(s.parse().unwrap()).unwrap();
+        let pass = |card| {
+            signer
+                .issue(&Claims {
+                    kind: Kind::Visitor,
+                    card_id: CardId(card),
+                    not_before: minute("2026-11-01T00:00:00Z"),
+                    not_after: minute("2026-12-01T00:00:00Z"),
+                    schedule: None,
+                    scope: ZoneScope {
+                        building: BuildingScope::Every,
+                        floor_lo: 0,
+                        floor_hi: 0,
+                        classes: ZoneClasses::of(&[]),
+                    },
+                })
+                .unwrap()
+        };
+        let mut ring = KeyRing::new();
+        ring.insert_signer(&signer);
+        let keys: SharedKeys = Arc::new(RwLock::new(PublishedRing {
+            generation: 3,
+            ring,
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("scanner");
         let (tx, mut rx) = mpsc::channel(16);
-        let handle = spawn(&config, tx).unwrap();
+        let _handle = spawn(&sim_config(&link), tx, Some(keys)).unwrap();
+        let mut w = std::fs::OpenOptions::new().write(true).open(&link).unwrap();
+        let mut next_line = || match rx.blocking_recv().unwrap() {
+            ScannerEvent::Line { text, early, .. } => (text, early),
+            other => panic!("{other:?}"),
+        };
+
+        // The body, then the terminator a character time later, as a 9600-baud line sends it.
+        let late = pass(1);
+        w.write_all(late.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        w.write_all(b"\r").unwrap();
+        let (text, early) = next_line();
+        assert_eq!(text, late);
+        let early = early.expect("checked before the terminator");
+        assert_eq!(early.generation, 3);
+        assert_eq!(early.verified.unwrap().claims.card_id, CardId(1));
+
+        // Body and terminator in one read: nothing to win, the core verifies.
+        w.write_all(format!("{}\r", pass(2)).as_bytes()).unwrap();
+        assert_eq!(next_line().1, None);
+
+        // A longer line that merely passed through a credential's length is not taken for it.
+        let longer = format!("{}X", pass(3));
+        w.write_all(&longer.as_bytes()[..MAX_TEXT_LEN]).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        w.write_all(b"X\r").unwrap();
+        assert_eq!(next_line(), (longer, None));
+    }
+
+    #[test]
+    fn simulated_scanner_reads_what_is_written_to_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("scanner");
+        let config = sim_config(&link);
+        let (tx, mut rx) = mpsc::channel(16);
+        let handle = spawn(&config, tx, None).unwrap();
         // Like `printf '%s\r' PASS > link`, twice: the second is debounced.
         for _ in 0..2 {
             let mut w = std::fs::OpenOptions::new().write(true).open(&link).unwrap();

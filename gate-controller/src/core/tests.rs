@@ -983,6 +983,55 @@ fn a_denied_verified_card_is_journalled_with_its_card_and_kind() {
 }
 
 #[test]
+fn an_early_check_counts_only_for_the_same_text_with_the_current_keys() {
+    let wall = WallClock::Trusted(START.parse().unwrap());
+    let visitor = credential("visitor");
+    let reason = |d: Decision| match d {
+        Decision::Admit { .. } => "admit".to_owned(),
+        Decision::Deny { reason, .. } => format!("{reason:?}"),
+    };
+
+    // The reader's check of this very text with the current keys is the one used (here one
+    // that says the signature is bad, so that using it shows).
+    let mut g = gate();
+    let mut early = EarlyCheck::of(&visitor, g.keys());
+    assert!(
+        early.verified.is_ok(),
+        "the reader verifies with the gate's keys"
+    );
+    early.verified = Err(CredentialError::BadSignature);
+    let d = g.handle_checked_scan(&visitor, Some(early.clone()), None, wall, Instant::now());
+    assert_eq!(reason(d), "BadSignature");
+
+    // A check of another text is ignored.
+    let mut g = gate();
+    let other = EarlyCheck {
+        text: credential("worker"),
+        ..early.clone()
+    };
+    let d = g.handle_checked_scan(&visitor, Some(other), None, wall, Instant::now());
+    assert_eq!(reason(d), "admit");
+
+    // A check made before sync replaced the keys is ignored: the card's key is gone.
+    let mut g = gate();
+    let stale = EarlyCheck::of(&visitor, g.keys());
+    g.handle_sync(
+        SyncUpdate::Snapshot(GateSnapshot {
+            keys: vec![Signer::from_seed(KeyId::new(2).unwrap(), [9; 32]).public_info()],
+            calendar: calendar(),
+            lockdown: false,
+            server_time: START.parse().unwrap(),
+            cursor: 0,
+        }),
+        wall,
+        Instant::now(),
+    );
+    assert_ne!(g.keys().generation, stale.generation);
+    let d = g.handle_checked_scan(&visitor, Some(stale), None, wall, Instant::now());
+    assert_eq!(reason(d), "UnknownKey");
+}
+
+#[test]
 fn core_does_no_io_and_reads_no_clock() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
     let forbidden = [
