@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::core::{Action, Decision, Direction, DoorContact, Gate, Level, SyncUpdate};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
-use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys};
+use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys, Sink};
 use crate::status::{self, AlarmRecord, DecisionRecord, GateStatus, RelayTransition, StatusState};
 use crate::sync::{SharedSyncStatus, SyncStatus, SyncTasks};
 use gatehouse_credential::api::gate::{AlarmKind, GateEvent};
@@ -42,9 +42,6 @@ pub enum AppError {
     Clock(#[from] clock::BadOffset),
 }
 
-/// Scanned lines read but not yet decided.
-const SCANNER_QUEUE: usize = 4;
-
 /// Environment the gate reads besides the config file.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
@@ -59,17 +56,17 @@ pub struct Env {
 pub struct Application {
     config: Config,
     env: Env,
-    pins: DoorPins,
+    door: SharedDoor,
+    /// Told by the readers after each decision.
+    door_changed: Arc<Notify>,
     journal: Arc<Mutex<Journal>>,
+    journal_written: Arc<Notify>,
     checkpointer: Checkpointer,
-    clock: Clock,
-    gate: Gate,
     /// The gate's keys as its readers see them.
     keys: SharedKeys,
     scanner: ScannerHandle,
-    scanner_rx: mpsc::Receiver<ScannerEvent>,
     /// The exit reader of an entry/exit pair, when configured.
-    exit_scanner: Option<(ScannerHandle, mpsc::Receiver<ScannerEvent>)>,
+    exit_scanner: Option<ScannerHandle>,
     listener: tokio::net::TcpListener,
     status: Arc<Mutex<GateStatus>>,
     sync_status: SharedSyncStatus,
@@ -109,19 +106,7 @@ impl Application {
             config.clock.ntp_flag.clone(),
         );
         let gate = Gate::new(config.door_policy(), synced);
-
-        // A short queue: lines wait in the serial line's own buffer rather than in memory,
-        // where a crash would lose them.
-        let (scanner_tx, scanner_rx) = mpsc::channel(SCANNER_QUEUE);
         let keys: SharedKeys = Arc::new(RwLock::new(gate.keys().clone()));
-        let scanner = scanner::spawn(&config.scanner, scanner_tx, Some(keys.clone()))?;
-        let exit_scanner = match &config.exit_scanner {
-            Some(exit) => {
-                let (tx, rx) = mpsc::channel(SCANNER_QUEUE);
-                Some((scanner::spawn(exit, tx, Some(keys.clone()))?, rx))
-            }
-            None => None,
-        };
         let listener = tokio::net::TcpListener::bind(config.status_listen)
             .await
             .map_err(|source| AppError::Io {
@@ -136,17 +121,45 @@ impl Application {
             configured: config.sync.is_some(),
             ..SyncStatus::default()
         }));
+        let journal = Arc::new(Mutex::new(journal));
+        let journal_written = Arc::new(Notify::new());
+        let door = Arc::new(Mutex::new(Door {
+            gate,
+            pins,
+            clock,
+            journal: journal.clone(),
+            written: journal_written.clone(),
+            status: status.clone(),
+            stopped: false,
+        }));
+        // The readers start last: from here on a scan is decided as soon as it is read (lines
+        // wait in the serial line's own buffer, never in a queue a crash would lose).
+        let door_changed = Arc::new(Notify::new());
+        // With an exit reader, the main reader is the entry one.
+        let entry = config.exit_scanner.as_ref().map(|_| Direction::Entry);
+        let scanner = scanner::spawn(
+            &config.scanner,
+            reader_sink(door.clone(), door_changed.clone(), entry),
+            Some(keys.clone()),
+        )?;
+        let exit_scanner = match &config.exit_scanner {
+            Some(exit) => Some(scanner::spawn(
+                exit,
+                reader_sink(door.clone(), door_changed.clone(), Some(Direction::Exit)),
+                Some(keys.clone()),
+            )?),
+            None => None,
+        };
         Ok(Application {
             config,
             env,
-            pins,
-            journal: Arc::new(Mutex::new(journal)),
+            door,
+            door_changed,
+            journal,
+            journal_written,
             checkpointer,
-            clock,
-            gate,
             keys,
             scanner,
-            scanner_rx,
             exit_scanner,
             listener,
             status,
@@ -169,7 +182,7 @@ impl Application {
 
     /// The sim pins, when the backend is `sim` (for in-process tests and benchmarks).
     pub fn sim(&self) -> Option<crate::door::SimControls> {
-        self.pins.sim.clone()
+        lock_door(&self.door).pins.sim.clone()
     }
 
     /// Serves until `shutdown` resolves, then locks the door.
@@ -177,27 +190,29 @@ impl Application {
         let Application {
             config,
             env,
-            mut pins,
+            door,
+            door_changed,
             journal,
+            journal_written,
             checkpointer,
-            mut clock,
-            mut gate,
             keys,
             scanner,
-            mut scanner_rx,
             exit_scanner,
             listener,
             status,
             sync_status,
         } = self;
-        let journal_written = Arc::new(Notify::new());
+        let (sim, cursor) = {
+            let d = lock_door(&door);
+            (d.pins.sim.clone(), d.gate.synced().cursor)
+        };
         let state = StatusState {
             gate: status.clone(),
             sync: sync_status.clone(),
             journal: journal.clone(),
             scanner: scanner.stats.clone(),
-            exit_scanner: exit_scanner.as_ref().map(|(h, _)| h.stats.clone()),
-            sim: pins.sim.clone(),
+            exit_scanner: exit_scanner.as_ref().map(|h| h.stats.clone()),
+            sim,
         };
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, status::router(state)).await {
@@ -216,83 +231,79 @@ impl Application {
                     config: sync_config,
                     data_dir: config.data_dir.clone(),
                     token,
-                    cursor: gate.synced().cursor,
+                    cursor,
                     updates: sync_tx,
                     journal: journal.clone(),
-                    journal_written: journal_written.clone(),
+                    journal_written,
                     status: sync_status.clone(),
                 }
                 .run(),
             )
         });
 
-        let mut shell = Shell {
-            journal: journal.clone(),
-            written: journal_written,
-            status: status.clone(),
-        };
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_clock_check = Instant::now();
-        // With an exit reader, the main reader is the entry one.
-        let (exit_scanner, mut exit_rx) = match exit_scanner {
-            Some((handle, rx)) => (Some(handle), Some(rx)),
-            None => (None, None),
-        };
-        let entry = exit_scanner.as_ref().map(|_| Direction::Entry);
-        gate.handle_clock(clock.wall());
+        {
+            let mut d = lock_door(&door);
+            let wall = d.clock.wall();
+            d.gate.handle_clock(wall);
+        }
         tokio::pin!(shutdown);
         loop {
-            shell.perform(&mut gate, &mut pins, &mut clock);
-            shell.publish(&gate, &clock);
-            let timeout = gate.poll_timeout();
+            let timeout = lock_door(&door).settle();
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                Some(event) = scanner_rx.recv() => {
-                    shell.scanned(event, entry, &mut gate, &mut pins, &mut clock);
-                }
-                Some(event) = recv_opt(&mut exit_rx) => {
-                    shell.scanned(event, Some(Direction::Exit), &mut gate, &mut pins, &mut clock);
-                }
-                () = sleep_until_opt(timeout) => gate.handle_timeout(Instant::now()),
+                // A reader decided: the next timer may have changed.
+                () = door_changed.notified() => {}
+                () = sleep_until_opt(timeout) => lock_door(&door).gate.handle_timeout(Instant::now()),
                 Some(update) = sync_rx.recv() => {
+                    let mut d = lock_door(&door);
                     if let SyncUpdate::Snapshot(s) = &update {
-                        clock.note_server_time(s.server_time);
+                        d.clock.note_server_time(s.server_time);
                     }
-                    gate.handle_sync(update, clock.wall(), Instant::now());
+                    let wall = d.clock.wall();
+                    d.gate.handle_sync(update, wall, Instant::now());
                     if keys.read().unwrap_or_else(|p| p.into_inner()).generation
-                        != gate.keys().generation
+                        != d.gate.keys().generation
                     {
-                        *keys.write().unwrap_or_else(|p| p.into_inner()) = gate.keys().clone();
+                        *keys.write().unwrap_or_else(|p| p.into_inner()) = d.gate.keys().clone();
                     }
                     let saved = journal
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .save_sync_state(gate.synced());
+                        .save_sync_state(d.gate.synced());
                     if let Err(e) = saved {
                         tracing::error!(error = %e, "cannot persist the sync state");
                     }
                 }
                 _ = ticker.tick() => {
                     let now = Instant::now();
-                    poll_inputs(&mut gate, &mut pins, now);
+                    let mut d = lock_door(&door);
+                    let Door { gate, pins, .. } = &mut *d;
+                    poll_inputs(gate, pins, now);
                     if now.duration_since(last_clock_check) >= Duration::from_secs(1) {
                         last_clock_check = now;
-                        gate.handle_clock(clock.wall());
-                        if let Some(t) = clock.checkpoint() {
-                            shell.save_trusted_time(t);
+                        let wall = d.clock.wall();
+                        d.gate.handle_clock(wall);
+                        if let Some(t) = d.clock.checkpoint() {
+                            d.save_trusted_time(t);
                         }
                     }
                 }
             }
         }
-        // Leave the door locked, whatever the core thought.
-        if let Err(e) = pins.set_relay(Level::Locked) {
-            tracing::error!(error = %e, "cannot lock the relay at shutdown");
-        }
-        if let Some(t) = clock.force_checkpoint() {
-            shell.save_trusted_time(t);
+        {
+            // Leave the door locked, whatever the core thought, and decide nothing more.
+            let mut d = lock_door(&door);
+            d.stopped = true;
+            if let Err(e) = d.pins.set_relay(Level::Locked) {
+                tracing::error!(error = %e, "cannot lock the relay at shutdown");
+            }
+            if let Some(t) = d.clock.force_checkpoint() {
+                d.save_trusted_time(t);
+            }
         }
         if let Some(t) = sync_task {
             t.abort();
@@ -306,41 +317,81 @@ impl Application {
     }
 }
 
-/// Executes actions and publishes status.
-struct Shell {
+/// Everything a decision touches. A reader decides on its own thread, so that a scan does not
+/// wait for another thread to wake up; the main loop takes the same lock for timers, inputs
+/// and sync, so inputs are still handled one at a time.
+struct Door {
+    gate: Gate,
+    pins: DoorPins,
+    clock: Clock,
     journal: Arc<Mutex<Journal>>,
+    /// Wakes the uploader.
     written: Arc<Notify>,
     status: Arc<Mutex<GateStatus>>,
+    /// Set at shutdown: nothing more is decided.
+    stopped: bool,
 }
 
-impl Shell {
+type SharedDoor = Arc<Mutex<Door>>;
+
+fn lock_door(door: &SharedDoor) -> std::sync::MutexGuard<'_, Door> {
+    door.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a reader for `direction` does with what it reads: decides on the spot, then tells
+/// the main loop, whose next timer may have changed.
+fn reader_sink(door: SharedDoor, changed: Arc<Notify>, direction: Option<Direction>) -> Sink {
+    Box::new(move |event| {
+        lock_door(&door).scanned(event, direction);
+        changed.notify_one();
+    })
+}
+
+impl Drop for Door {
+    fn drop(&mut self) {
+        // Whoever drops the door last (the main loop or a reader), the relay ends locked.
+        let _ = self.pins.set_relay(Level::Locked);
+    }
+}
+
+impl Door {
     /// One event from the reader for `direction`.
-    fn scanned(
-        &mut self,
-        event: ScannerEvent,
-        direction: Option<Direction>,
-        gate: &mut Gate,
-        pins: &mut DoorPins,
-        clock: &mut Clock,
-    ) {
+    fn scanned(&mut self, event: ScannerEvent, direction: Option<Direction>) {
+        if self.stopped {
+            return;
+        }
         match event {
             ScannerEvent::Line { text, early, .. } => {
+                let wall = self.clock.wall();
                 let decision =
-                    gate.handle_checked_scan(&text, early, direction, clock.wall(), Instant::now());
+                    self.gate
+                        .handle_checked_scan(&text, early, direction, wall, Instant::now());
                 // Journal and relay first: the status page never shows a decision that is not
                 // yet durable.
-                self.perform(gate, pins, clock);
-                self.record(&decision, direction, clock);
+                self.perform();
+                self.record(&decision, direction);
             }
             ScannerEvent::Lost { reason } => {
                 tracing::warn!(%reason, ?direction, "scanner lost");
-                gate.raise_alarm(AlarmKind::ScannerLost);
+                self.gate.raise_alarm(AlarmKind::ScannerLost);
+                self.perform();
             }
             ScannerEvent::Restored => tracing::info!(?direction, "scanner restored"),
         }
     }
 
-    fn perform(&mut self, gate: &mut Gate, pins: &mut DoorPins, clock: &mut Clock) {
+    /// Performs what the core asks for, publishes the status, and returns the core's next
+    /// timer.
+    fn settle(&mut self) -> Option<Instant> {
+        self.perform();
+        self.publish();
+        self.gate.poll_timeout()
+    }
+
+    fn perform(&mut self) {
+        let Door {
+            gate, pins, clock, ..
+        } = self;
         // Set when a journal write failed: the relay then stays locked for that decision.
         let mut journal_failed = false;
         while let Some(action) = gate.poll_action() {
@@ -387,8 +438,8 @@ impl Shell {
         }
     }
 
-    fn record(&self, decision: &Decision, direction: Option<Direction>, clock: &Clock) {
-        let at = clock.reading();
+    fn record(&self, decision: &Decision, direction: Option<Direction>) {
+        let at = self.clock.reading();
         let record = match decision {
             Decision::Admit { card, kind, flag } => {
                 tracing::info!(card = %card, kind = %kind, "admitted");
@@ -419,7 +470,8 @@ impl Shell {
         GateStatus::push(&mut s.decisions, record);
     }
 
-    fn publish(&self, gate: &Gate, clock: &Clock) {
+    fn publish(&self) {
+        let (gate, clock) = (&self.gate, &self.clock);
         let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
         s.relay = Some(gate.relay());
         s.door = Some(gate.door());
@@ -465,13 +517,6 @@ fn poll_inputs(gate: &mut Gate, pins: &mut DoorPins, now: Instant) {
     }
 }
 
-async fn recv_opt(rx: &mut Option<mpsc::Receiver<ScannerEvent>>) -> Option<ScannerEvent> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -498,6 +543,69 @@ fn install_panic_lock(relay: Arc<Mutex<DoorRelay<OutPin>>>) {
 mod tests {
     use super::*;
     use crate::door::SimPin;
+
+    #[test]
+    fn a_reader_decides_on_its_own_and_a_dropped_gate_leaves_the_relay_locked() {
+        use gatehouse_credential::{
+            BuildingScope, CardId, Claims, KeyId, Kind, Signer, UtcMinute, ZoneClass, ZoneClasses,
+            ZoneScope,
+        };
+        use std::io::Write;
+        let signer = Signer::from_seed(KeyId::new(1).unwrap(), [7; 32]);
+        let now = chrono::Utc::now();
+        let pass = signer
+            .issue(&Claims {
+                kind: Kind::Visitor,
+                card_id: CardId(5),
+                not_before: UtcMinute::floor(now - chrono::Duration::hours(1)).unwrap(),
+                not_after: UtcMinute::floor(now + chrono::Duration::hours(1)).unwrap(),
+                schedule: None,
+                scope: ZoneScope {
+                    building: BuildingScope::One(2),
+                    floor_lo: 0,
+                    floor_hi: 0,
+                    classes: ZoneClasses::of(&[ZoneClass::Entrance]),
+                },
+            })
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key = signer.public_info();
+        let config = Config::parse(&format!(
+            "data_dir = {:?}\nstatus_listen = \"127.0.0.1:0\"\n\
+             keys = [{{ key_id = {}, public_key = {:?} }}]\n\
+             [door]\nbuilding = 2\nclass = \"entrance\"\npulse_ms = 60000\n\
+             [scanner]\nsim_link = {:?}\n",
+            dir.path().join("data").display().to_string(),
+            key.key_id,
+            key.public_key,
+            dir.path().join("scanner").display().to_string(),
+        ))
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = runtime
+            .block_on(Application::build(config, Env::default()))
+            .unwrap();
+        let relay = app.sim().unwrap().relay;
+        // Nothing runs the main loop: the reader's thread decides and opens the door itself.
+        let mut scanner = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("scanner"))
+            .unwrap();
+        scanner.write_all(format!("{pass}\r").as_bytes()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !relay.is_set_high() && Instant::now() < deadline {
+            relay.wait_for_set(relay.set_count(), Duration::from_millis(100));
+        }
+        assert!(relay.is_set_high(), "unlocked for the one-minute pulse");
+        drop(app);
+        assert!(
+            !relay.is_set_high(),
+            "a gate that goes away leaves the door locked"
+        );
+    }
 
     #[test]
     fn a_panic_anywhere_leaves_the_relay_locked() {

@@ -16,7 +16,6 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::sync::mpsc;
 
 /// Why the scanner cannot be used.
 #[derive(Debug, Error)]
@@ -299,6 +298,9 @@ enum Source {
     },
 }
 
+/// Where a reader delivers what it reads, on its own thread.
+pub type Sink = Box<dyn Fn(ScannerEvent) + Send>;
+
 /// The gate's current keys, shared with its readers for early checks.
 pub type SharedKeys = Arc<RwLock<PublishedRing>>;
 
@@ -307,7 +309,7 @@ pub type SharedKeys = Arc<RwLock<PublishedRing>>;
 /// a line of a credential's length is verified as soon as it is there, before its terminator.
 pub fn spawn(
     config: &ScannerConfig,
-    tx: mpsc::Sender<ScannerEvent>,
+    sink: Sink,
     keys: Option<SharedKeys>,
 ) -> Result<ScannerHandle, ScannerError> {
     let (source, link) = match (&config.port, &config.sim_link) {
@@ -333,7 +335,7 @@ pub fn spawn(
     let stats = Arc::new(ScannerStats::default());
     let reader = Reader {
         config: config.clone(),
-        tx,
+        sink,
         keys,
         stop: stop.clone(),
         stats: stats.clone(),
@@ -379,7 +381,7 @@ fn open_sim(link: &Path) -> Result<(TTYPort, TTYPort), ScannerError> {
 
 struct Reader {
     config: ScannerConfig,
-    tx: mpsc::Sender<ScannerEvent>,
+    sink: Sink,
     keys: Option<SharedKeys>,
     stop: Arc<AtomicBool>,
     stats: Arc<ScannerStats>,
@@ -410,7 +412,7 @@ impl Reader {
             match self.open_port(path) {
                 Ok(mut port) => {
                     if lost_reported {
-                        let _ = self.tx.blocking_send(ScannerEvent::Restored);
+                        (self.sink)(ScannerEvent::Restored);
                     }
                     tracing::info!(port = path, "scanner open");
                     self.stats.connected.store(true, Ordering::SeqCst);
@@ -420,13 +422,13 @@ impl Reader {
                     };
                     self.stats.connected.store(false, Ordering::SeqCst);
                     tracing::warn!(port = path, %reason, "scanner lost; reopening");
-                    let _ = self.tx.blocking_send(ScannerEvent::Lost { reason });
+                    (self.sink)(ScannerEvent::Lost { reason });
                     lost_reported = true;
                 }
                 Err(e) => {
                     if !lost_reported {
                         tracing::warn!(error = %e, "scanner cannot be opened; retrying");
-                        let _ = self.tx.blocking_send(ScannerEvent::Lost {
+                        (self.sink)(ScannerEvent::Lost {
                             reason: e.to_string(),
                         });
                         lost_reported = true;
@@ -535,9 +537,7 @@ impl Reader {
                 }
                 self.stats.lines.fetch_add(1, Ordering::Relaxed);
                 let early = early.filter(|e| e.text == text);
-                let _ = self
-                    .tx
-                    .blocking_send(ScannerEvent::Line { text, at, early });
+                (self.sink)(ScannerEvent::Line { text, at, early });
             }
             Frame::Dropped(Dropped::TooLong { len }) => {
                 self.stats.dropped_too_long.fetch_add(1, Ordering::Relaxed);
@@ -672,6 +672,12 @@ mod tests {
         let _ = scanner.join();
     }
 
+    fn channel(tx: std::sync::mpsc::Sender<ScannerEvent>) -> Sink {
+        Box::new(move |event| {
+            let _ = tx.send(event);
+        })
+    }
+
     fn sim_config(link: &Path) -> crate::config::ScannerConfig {
         crate::config::ScannerConfig {
             port: None,
@@ -719,10 +725,10 @@ mod tests {
         }));
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("scanner");
-        let (tx, mut rx) = mpsc::channel(16);
-        let _handle = spawn(&sim_config(&link), tx, Some(keys)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _handle = spawn(&sim_config(&link), channel(tx), Some(keys)).unwrap();
         let mut w = std::fs::OpenOptions::new().write(true).open(&link).unwrap();
-        let mut next_line = || match rx.blocking_recv().unwrap() {
+        let next_line = || match rx.recv().unwrap() {
             ScannerEvent::Line { text, early, .. } => (text, early),
             other => panic!("{other:?}"),
         };
@@ -755,8 +761,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("scanner");
         let config = sim_config(&link);
-        let (tx, mut rx) = mpsc::channel(16);
-        let handle = spawn(&config, tx, None).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = spawn(&config, channel(tx), None).unwrap();
         // Like `printf '%s\r' PASS > link`, twice: the second is debounced.
         for _ in 0..2 {
             let mut w = std::fs::OpenOptions::new().write(true).open(&link).unwrap();
@@ -766,7 +772,7 @@ mod tests {
         w.write_all(b"PASS-2\r").unwrap();
         let mut got = Vec::new();
         while got.len() < 2 {
-            match rx.blocking_recv().unwrap() {
+            match rx.recv().unwrap() {
                 ScannerEvent::Line { text, .. } => got.push(text),
                 other => panic!("{other:?}"),
             }
