@@ -3,12 +3,13 @@
 
 use crate::clock::{self, Clock};
 use crate::config::Config;
-use crate::core::{Action, Decision, Direction, DoorContact, Gate, Level, SyncUpdate};
+use crate::core::{Action, Decision, Direction, DoorContact, Gate, Level, SyncUpdate, WallClock};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
 use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys, Sink};
 use crate::status::{self, AlarmRecord, DecisionRecord, GateStatus, RelayTransition, StatusState};
 use crate::sync::{SharedSyncStatus, SyncStatus, SyncTasks};
+use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{AlarmKind, GateEvent};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -100,12 +101,13 @@ impl Application {
                 clock::SIM_OFFSET_ENV
             );
         }
-        let clock = Clock::new(
+        let mut clock = Clock::new(
             journal.last_trusted_time()?,
             sim_offset,
             config.clock.ntp_flag.clone(),
         );
-        let gate = Gate::new(config.door_policy(), synced);
+        let mut gate = Gate::new(config.door_policy(), synced);
+        remember_passages(&mut gate, &journal, &mut clock)?;
         let keys: SharedKeys = Arc::new(RwLock::new(gate.keys().clone()));
         let listener = tokio::net::TcpListener::bind(config.status_listen)
             .await
@@ -491,6 +493,37 @@ impl Door {
             tracing::warn!(error = %e, "cannot persist the last trusted time");
         }
     }
+}
+
+/// Gives an anti-passback door back what it knew of recent passages before a restart.
+fn remember_passages(
+    gate: &mut Gate,
+    journal: &Journal,
+    clock: &mut Clock,
+) -> Result<(), AppError> {
+    if !gate.remembers_passages() {
+        return Ok(());
+    }
+    match clock.wall() {
+        WallClock::Trusted(now) => {
+            let window =
+                chrono::Duration::from_std(gate.passback_window()).unwrap_or(chrono::Duration::MAX);
+            let since = now
+                .checked_sub_signed(window)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let recent = journal.since(since)?;
+            let cards = gate.restore_passages(&recent, now, Instant::now());
+            tracing::info!(
+                cards,
+                "anti-passback: recent passages restored from the journal"
+            );
+        }
+        WallClock::Untrusted { .. } => tracing::warn!(
+            "anti-passback: the clock is not trusted, so the journal's recent passages cannot \
+             be dated; starting with none"
+        ),
+    }
+    Ok(())
 }
 
 fn poll_inputs(gate: &mut Gate, pins: &mut DoorPins, now: Instant) {

@@ -271,6 +271,15 @@ impl Journal {
         read_entries(&mut stmt, [])
     }
 
+    /// Entries made at or after `since` by the gate's clock, oldest first (sent or not).
+    pub fn since(&self, since: DateTime<Utc>) -> Result<Vec<JournalEntry>, JournalError> {
+        // `at` is RFC 3339 in UTC, which sorts as text; read once at start.
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, body FROM entry WHERE at >= ?1 ORDER BY seq")?;
+        read_entries(&mut stmt, [since.to_rfc3339()])
+    }
+
     /// The sync state last saved, or the empty state on first start.
     pub fn load_sync_state(&self) -> Result<SyncedState, JournalError> {
         match self.meta(SYNC_STATE)? {

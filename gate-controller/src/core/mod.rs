@@ -11,7 +11,7 @@ pub use state::{Revocation, SyncedState};
 
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{
-    AlarmKind, ChangeBatch, ChangeEvent, DenyReason, GateEvent, GateSnapshot,
+    AlarmKind, ChangeBatch, ChangeEvent, DenyReason, GateEvent, GateSnapshot, JournalEntry,
 };
 use gatehouse_credential::claims::Validity;
 use gatehouse_credential::schedule::ScheduleCheck;
@@ -214,7 +214,10 @@ struct Passage {
 struct LastPassage {
     /// `None` on a door with one reader.
     direction: Option<Direction>,
-    at: Instant,
+    /// Until when another passage in the same direction counts as passing back. (An end,
+    /// not a start: a passage restored from the journal after a reboot may be older than
+    /// the monotonic clock.)
+    until: Instant,
 }
 
 /// Past this many remembered cards, passages older than the window are dropped.
@@ -385,11 +388,12 @@ impl Gate {
                     GateEvent::Admitted { flag: flag.clone() },
                     direction,
                 );
-                let last = LastPassage { direction, at: now };
+                let last = LastPassage {
+                    direction,
+                    until: now + self.policy.anti_passback_window,
+                };
                 if self.last_passage.len() >= REMEMBERED_CARDS {
-                    let window = self.policy.anti_passback_window;
-                    self.last_passage
-                        .retain(|_, p| now.saturating_duration_since(p.at) < window);
+                    self.last_passage.retain(|_, p| p.until > now);
                 }
                 let before = self.last_passage.insert(*card, last);
                 self.passages.push(Passage {
@@ -535,6 +539,62 @@ impl Gate {
         }
     }
 
+    /// Rebuilds, from journal entries (oldest first), which way each card last passed within
+    /// the anti-passback window, so that a restart does not forget who is inside. `wall` must
+    /// be a trusted time; entries made under an untrusted clock are skipped (their age is
+    /// unknown). Returns how many cards are remembered.
+    pub fn restore_passages<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = &'a JournalEntry>,
+        wall: DateTime<Utc>,
+        now: Instant,
+    ) -> usize {
+        let window = self.policy.anti_passback_window;
+        // Each card's state before its latest restored admit, for a later annulment.
+        let mut before: HashMap<CardId, Option<LastPassage>> = HashMap::new();
+        for e in entries {
+            let Some(card) = e.card_id.filter(|_| e.clock_trusted) else {
+                continue;
+            };
+            match e.event {
+                GateEvent::Admitted { .. } => {
+                    // An entry "from the future" (the clock was set back since) counts as new.
+                    let age = (wall - e.at).to_std().unwrap_or(Duration::ZERO);
+                    let Some(left) = window.checked_sub(age) else {
+                        continue;
+                    };
+                    let last = LastPassage {
+                        direction: e.direction,
+                        until: now + left,
+                    };
+                    before.insert(card, self.last_passage.insert(card, last));
+                }
+                GateEvent::PassageAnnulled => match before.remove(&card) {
+                    Some(Some(previous)) => {
+                        self.last_passage.insert(card, previous);
+                    }
+                    Some(None) => {
+                        self.last_passage.remove(&card);
+                    }
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        self.last_passage.retain(|_, p| p.until > now);
+        self.last_passage.len()
+    }
+
+    /// Whether this door keeps passages for anti-passback.
+    pub fn remembers_passages(&self) -> bool {
+        self.policy.anti_passback != AntiPassback::Off
+    }
+
+    /// The anti-passback window.
+    pub fn passback_window(&self) -> Duration {
+        self.policy.anti_passback_window
+    }
+
     /// Journals an alarm the shell detected (e.g. the scanner vanished).
     pub fn raise_alarm(&mut self, alarm: AlarmKind) {
         self.alarm(alarm);
@@ -605,10 +665,10 @@ impl Gate {
         let mut flag = None;
         // One reader: any passage within the window repeats. Two readers: only one in the
         // same direction does (in, then in again without being seen going out).
-        let repeated = self.last_passage.get(&card).is_some_and(|p| {
-            p.direction == direction
-                && now.saturating_duration_since(p.at) < self.policy.anti_passback_window
-        });
+        let repeated = self
+            .last_passage
+            .get(&card)
+            .is_some_and(|p| p.direction == direction && now < p.until);
         if repeated {
             match self.policy.anti_passback {
                 AntiPassback::Off => {}

@@ -1032,6 +1032,71 @@ fn an_early_check_counts_only_for_the_same_text_with_the_current_keys() {
 }
 
 #[test]
+fn passages_restored_from_the_journal_keep_anti_passback_across_a_restart() {
+    let wall: DateTime<Utc> = START.parse().unwrap();
+    let minutes = |m: i64| wall - chrono::Duration::minutes(m);
+    let entry = |card: u32, at, event, direction, trusted| JournalEntry {
+        id: uuid::Uuid::now_v7(),
+        at,
+        clock_trusted: trusted,
+        card_id: Some(CardId(card)),
+        kind: Some(Kind::Visitor),
+        event,
+        direction,
+    };
+    let admitted = || GateEvent::Admitted { flag: None };
+    let entered = Some(Direction::Entry);
+    let journal = vec![
+        // Went in 2 minutes ago: still inside.
+        entry(8, minutes(2), admitted(), entered, true),
+        // Went in 11 minutes ago, outside the 10-minute window: forgotten.
+        entry(11, minutes(11), admitted(), entered, true),
+        // Admitted, but the door never opened: annulled.
+        entry(12, minutes(3), admitted(), entered, true),
+        entry(12, minutes(3), GateEvent::PassageAnnulled, entered, true),
+        // Made while the clock was wrong: its age is unknown.
+        entry(13, minutes(1), admitted(), entered, false),
+    ];
+    let hard_lane = || {
+        Gate::new(
+            DoorPolicy {
+                anti_passback: AntiPassback::Hard,
+                anti_passback_window: Duration::from_secs(600),
+                ..policy()
+            },
+            synced(),
+        )
+    };
+    let mut gate = hard_lane();
+    let now = Instant::now();
+    assert_eq!(gate.restore_passages(&journal, wall, now), 1);
+
+    let mut pass_as = |card: u32, direction| {
+        let text = signer().issue(&claims(card, Kind::Visitor, None)).unwrap();
+        match gate.handle_scan(&text, direction, WallClock::Trusted(wall), now) {
+            Decision::Admit { .. } => "admit".to_owned(),
+            Decision::Deny { reason, .. } => format!("{reason:?}"),
+        }
+    };
+    assert_eq!(
+        pass_as(8, entered),
+        "AntiPassback",
+        "still inside after the restart"
+    );
+    assert_eq!(pass_as(11, entered), "admit");
+    assert_eq!(pass_as(12, entered), "admit");
+    assert_eq!(pass_as(13, entered), "admit");
+    assert_eq!(pass_as(8, Some(Direction::Exit)), "admit", "and may leave");
+    // The window runs from the original passage, not from the restart.
+    let mut gate = hard_lane();
+    gate.restore_passages(&journal, wall, now);
+    let later = now + Duration::from_secs(8 * 60 + 1);
+    let text = signer().issue(&claims(8, Kind::Visitor, None)).unwrap();
+    let d = gate.handle_scan(&text, entered, WallClock::Trusted(wall), later);
+    assert!(matches!(d, Decision::Admit { .. }), "{d:?}");
+}
+
+#[test]
 fn core_does_no_io_and_reads_no_clock() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
     let forbidden = [

@@ -85,3 +85,41 @@ async fn entry_then_exit_then_entry_is_admitted_but_a_second_entry_is_denied() {
         "the exit reader's link is removed at stop"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_power_cut_the_lane_still_knows_who_is_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = || GateOptions {
+        exit_scanner: true,
+        extra_door: "anti_passback = \"hard\"\nanti_passback_minutes = 10".into(),
+        pulse_ms: 1500,
+        debounce_ms: 0,
+        ..GateOptions::default()
+    };
+    let card = pass(402);
+    let mut gate = GateProc::start(dir.path(), options());
+    gate.scan(&card);
+    gate.wait_for(5, "entry admitted", |s| !decisions(s).is_empty())
+        .await;
+    walk_through(&gate).await;
+    gate.kill9();
+    drop(gate);
+
+    let mut gate = GateProc::start(dir.path(), options());
+    gate.scan(&card);
+    gate.wait_for(5, "entry after the restart", |s| !decisions(s).is_empty())
+        .await;
+    gate.scan_exit(&card);
+    let s = gate
+        .wait_for(5, "exit after the restart", |s| decisions(s).len() >= 2)
+        .await;
+    assert_eq!(
+        decisions(&s),
+        vec![
+            (Some(402), false, Some("anti_passback".into())),
+            (Some(402), true, None),
+        ],
+        "in twice is refused across the restart; going out is not"
+    );
+    assert_eq!(gate.terminate().code(), Some(0));
+}
