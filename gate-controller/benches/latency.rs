@@ -275,6 +275,7 @@ fn journal_commit_ab(commits: usize, gap: Duration) {
         kind: Some(Kind::Visitor),
         event: gatehouse_credential::api::gate::GateEvent::Admitted { flag: None },
         direction: None,
+        area: None,
     };
     let mut times = [Vec::new(), Vec::new()];
     let now = chrono::Utc::now();

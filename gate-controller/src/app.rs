@@ -137,8 +137,11 @@ impl Application {
         // The readers start last: from here on a scan is decided as soon as it is read (lines
         // wait in the serial line's own buffer, never in a queue a crash would lose).
         let door_changed = Arc::new(Notify::new());
-        // With an exit reader, the main reader is the entry one.
-        let entry = config.exit_scanner.as_ref().map(|_| Direction::Entry);
+        // With an exit reader, the main reader is the entry one; a one-reader door may be one side of a pair across controllers.
+        let entry = match &config.exit_scanner {
+            Some(_) => Some(Direction::Entry),
+            None => config.door.direction,
+        };
         let scanner = scanner::spawn(
             &config.scanner,
             reader_sink(door.clone(), door_changed.clone(), entry),

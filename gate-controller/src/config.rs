@@ -2,7 +2,8 @@
 //! `gate-controller/gate.example.toml`; unknown keys are rejected so that a typo is an error,
 //! not a silently ignored setting.
 
-use crate::core::{AntiPassback, ClockPolicy, DoorPolicy};
+use crate::core::{AntiPassback, ClockPolicy, Direction, DoorPolicy};
+use gatehouse_credential::api::gate::AreaName;
 use gatehouse_credential::keys::PublicKeyInfo;
 use gatehouse_credential::{Zone, ZoneClass};
 use serde::Deserialize;
@@ -97,6 +98,14 @@ pub struct DoorConfig {
     /// How long the green/red LED stays on after a decision, ms (default 1000).
     #[serde(default = "default_feedback_ms")]
     pub feedback_ms: u64,
+    /// `entry` or `exit`: this one-reader door is one side of a pair whose other side is
+    /// another controller (with `[exit_scanner]` the two readers say it themselves).
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    /// The doors whose passages count together for anti-passback, told to each other
+    /// through the server (e.g. an entry turnstile and an exit turnstile on two controllers).
+    #[serde(default)]
+    pub anti_passback_area: Option<AreaName>,
 }
 
 /// `[scanner]`: exactly one of `port` and `sim_link`.
@@ -356,6 +365,43 @@ impl Config {
         if d.pulse_ms == 0 || d.pulse_ms > 60_000 {
             return bad(format!("[door] pulse_ms {} must be 1–60000", d.pulse_ms));
         }
+        if !(1..=86_400).contains(&d.held_open_alarm_secs) {
+            return bad(format!(
+                "[door] held_open_alarm_secs {} must be 1–86400",
+                d.held_open_alarm_secs
+            ));
+        }
+        if !(1..=1440).contains(&d.anti_passback_minutes) {
+            return bad(format!(
+                "[door] anti_passback_minutes {} must be 1–1440 (a day)",
+                d.anti_passback_minutes
+            ));
+        }
+        if d.feedback_ms > 60_000 {
+            return bad(format!(
+                "[door] feedback_ms {} exceeds 60000",
+                d.feedback_ms
+            ));
+        }
+        if d.direction.is_some() && self.exit_scanner.is_some() {
+            return bad(
+                "[door] direction is for a one-reader door; with [exit_scanner] the two readers \
+                 are the entry and the exit"
+                    .into(),
+            );
+        }
+        if d.anti_passback_area.is_some() && d.anti_passback == AntiPassback::Off {
+            return bad(
+                "[door] anti_passback_area needs anti_passback = \"soft\" or \"hard\"".into(),
+            );
+        }
+        if d.anti_passback_area.is_some() && self.sync.is_none() {
+            return bad(
+                "[door] anti_passback_area needs [sync]: the area's doors hear of each other's \
+                 passages through the server"
+                    .into(),
+            );
+        }
         if self.pins.backend == PinBackend::Rpi {
             if self.pins.relay.is_none() {
                 return bad("[pins] backend = \"rpi\" needs `relay` (a BCM pin number)".into());
@@ -398,6 +444,7 @@ impl Config {
             anti_passback_window: Duration::from_secs(d.anti_passback_minutes * 60),
             clock_policy: self.clock.policy,
             feedback: Duration::from_millis(d.feedback_ms),
+            area: d.anti_passback_area.clone(),
         }
     }
 }
@@ -465,5 +512,27 @@ mod tests {
         assert!(err(&exit).contains("[exit_scanner] must be a different device"));
         let exit = format!("{MINIMAL}\n[exit_scanner]\nbaud = 9600\n");
         assert!(err(&exit).contains("[exit_scanner] set `port`"));
+        let door = |extra: &str| MINIMAL.replace("building = 2", &format!("building = 2\n{extra}"));
+        assert!(err(&door("anti_passback_minutes = 0")).contains("must be 1–1440"));
+        assert!(err(&door("anti_passback_minutes = 99999999999999999")).contains("1–1440"));
+        assert!(err(&door("held_open_alarm_secs = 0")).contains("1–86400"));
+        assert!(err(&door("feedback_ms = 18446744073709551615")).contains("exceeds 60000"));
+        assert!(err(&door("direction = \"up\"")).contains("up"));
+        let lane = format!(
+            "{}\n[exit_scanner]\nport = \"/dev/ttyUSB1\"\n",
+            door("direction = \"entry\"")
+        );
+        assert!(err(&lane).contains("with [exit_scanner] the two readers"));
+        assert!(err(&door("anti_passback_area = \"Lobby 1\"")).contains("area name"));
+        let area = "anti_passback_area = \"lobby\"";
+        assert!(err(&door(area)).contains("needs anti_passback"));
+        let hard = format!("{area}\nanti_passback = \"hard\"");
+        assert!(err(&door(&hard)).contains("needs [sync]"));
+        let synced = format!(
+            "{}\n[sync]\nserver = \"http://10.0.0.2:8080\"\n",
+            door(&hard)
+        );
+        let c = Config::parse(&synced).unwrap();
+        assert_eq!(c.door_policy().area.unwrap().as_str(), "lobby");
     }
 }

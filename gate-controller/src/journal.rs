@@ -173,6 +173,7 @@ impl Journal {
             kind: entry.kind,
             event: entry.event.clone(),
             direction: entry.direction,
+            area: entry.area.clone(),
         };
         let body = serde_json::to_string(&full).map_err(|source| JournalError::Corrupt {
             what: full.id.to_string(),
@@ -536,6 +537,7 @@ mod tests {
                 reason: DenyReason::Expired,
             },
             direction: None,
+            area: None,
         }
     }
 
@@ -623,6 +625,7 @@ mod tests {
                     kind: None,
                     event: denied(card).event,
                     direction: None,
+                    area: None,
                 };
                 ids.push(e.id);
                 conn.execute(

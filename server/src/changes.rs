@@ -73,11 +73,14 @@ pub fn cursor(conn: &Connection) -> rusqlite::Result<u64> {
 pub const KEEP_AFTER_CARD_END: chrono::Duration = chrono::Duration::days(2);
 /// How long a remote unlock is kept: a gate that was away longer must not open on it anyway.
 pub const KEEP_REMOTE_UNLOCK: chrono::Duration = chrono::Duration::hours(1);
+/// How long an anti-passback area's passage is kept: a gate remembers passages at most a day.
+pub const KEEP_PASSAGE: chrono::Duration = chrono::Duration::hours(25);
 
 /// Deletes the changes no gate needs any more, so the log does not grow for ever: revocations
 /// and extensions of cards that ended (by their latest end) more than
 /// [`KEEP_AFTER_CARD_END`] ago — every gate denies such a card as expired anyway — remote
-/// unlocks older than [`KEEP_REMOTE_UNLOCK`], and every lockdown switch and snapshot notice
+/// unlocks older than [`KEEP_REMOTE_UNLOCK`], area passages older than [`KEEP_PASSAGE`], and
+/// every lockdown switch and snapshot notice
 /// but the newest of each. A gate reconnecting from an old cursor still gets every change
 /// that matters; the sequence numbers are never reused. Returns how many were deleted.
 pub fn prune(tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
@@ -115,6 +118,7 @@ pub fn prune(tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
                     .is_some_and(|end| *end + KEEP_AFTER_CARD_END < now)
             }
             ChangeEvent::RemoteUnlock { .. } => *at + KEEP_REMOTE_UNLOCK < now,
+            ChangeEvent::Passage { .. } => *at + KEEP_PASSAGE < now,
             ChangeEvent::Lockdown { .. } => !std::mem::replace(&mut newest_lockdown, false),
             ChangeEvent::SnapshotChanged => !std::mem::replace(&mut newest_snapshot, false),
         };
@@ -167,17 +171,35 @@ mod tests {
         )
         .unwrap();
         let lockdown = append(&conn, &ChangeEvent::Lockdown { active: false }, ago(2)).unwrap();
+        let passage = |at: DateTime<Utc>| ChangeEvent::Passage {
+            area: "lobby".to_owned().try_into().unwrap(),
+            card_id: CardId(4),
+            direction: None,
+            passed_at: at,
+            device_id: "g".into(),
+            annulled: false,
+        };
+        let old_passage = append(&conn, &passage(ago(2)), ago(2)).unwrap();
+        let hours = |h: i64| now - chrono::Duration::hours(h);
+        let recent_passage = append(&conn, &passage(hours(20)), hours(20)).unwrap();
         let snapshot_old = append(&conn, &ChangeEvent::SnapshotChanged, ago(9)).unwrap();
         let snapshot = append(&conn, &ChangeEvent::SnapshotChanged, ago(1)).unwrap();
         let top = cursor(&conn).unwrap();
 
-        assert_eq!(prune(&conn, now).unwrap(), 4);
+        assert_eq!(prune(&conn, now).unwrap(), 5);
         let kept: Vec<u64> = since(&conn, 0).unwrap().iter().map(|c| c.seq).collect();
         assert_eq!(
             kept,
-            vec![revoked_then_extended, extension, live, lockdown, snapshot]
+            vec![
+                revoked_then_extended,
+                extension,
+                live,
+                lockdown,
+                recent_passage,
+                snapshot
+            ]
         );
-        for gone in [old_lockdown, ended, old_unlock, snapshot_old] {
+        for gone in [old_lockdown, ended, old_unlock, old_passage, snapshot_old] {
             assert!(!kept.contains(&gone));
         }
         assert_eq!(cursor(&conn).unwrap(), top, "the cursor never moves back");

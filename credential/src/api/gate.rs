@@ -92,6 +92,78 @@ pub enum ChangeEvent {
     },
     /// Keys, schedules or blackout dates changed: fetch the snapshot again.
     SnapshotChanged,
+    /// A gate of an anti-passback area let a card through (or annulled that passage because
+    /// the door never opened): the area's other doors count it as their own, so that an
+    /// entry door and an exit door on different controllers work as a pair.
+    Passage {
+        /// The area whose doors share passages.
+        area: AreaName,
+        /// The card.
+        card_id: CardId,
+        /// Which way it went; absent for a door without a direction.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        direction: Option<Direction>,
+        /// When, by that gate's (trusted) clock. (`at` is the change's own time.)
+        passed_at: DateTime<Utc>,
+        /// The gate device that saw it (which applied it already).
+        device_id: String,
+        /// The door never opened: forget this passage.
+        #[serde(default)]
+        annulled: bool,
+    },
+}
+
+/// The name of an anti-passback area: the doors whose passages count together. 1–64
+/// characters of `a`–`z`, `0`–`9`, `-` and `_`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[a-z0-9_-]{1,64}$"))]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AreaName(String);
+
+impl AreaName {
+    /// The longest name.
+    pub const MAX_LEN: usize = 64;
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AreaName {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        if name.is_empty() || name.len() > Self::MAX_LEN {
+            return Err(format!(
+                "an area name has 1–{} characters; {:?} has {}",
+                Self::MAX_LEN,
+                name,
+                name.len()
+            ));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-' | '_'))
+        {
+            return Err(format!(
+                "an area name is made of a-z, 0-9, '-' and '_'; {name:?} has {c:?}"
+            ));
+        }
+        Ok(AreaName(name))
+    }
+}
+
+impl From<AreaName> for String {
+    fn from(a: AreaName) -> String {
+        a.0
+    }
+}
+
+impl std::fmt::Display for AreaName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Why a card was revoked.
@@ -233,6 +305,10 @@ pub struct JournalEntry {
     /// reader and for events that are not scans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
+    /// For a passage (admitted, or annulled) at a door of an anti-passback area: the area, so
+    /// that the server tells the area's other doors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<AreaName>,
 }
 
 /// The way a passage goes through a door that has an entry and an exit reader.
@@ -260,4 +336,26 @@ pub struct JournalUpload {
 pub struct JournalAck {
     /// Ids the gate may mark as sent.
     pub stored: Vec<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn area_names_are_short_lowercase_words() {
+        let parse = |s: &str| AreaName::try_from(s.to_owned());
+        assert_eq!(parse("lobby-1").unwrap().as_str(), "lobby-1");
+        assert!(parse("car_park").is_ok());
+        assert!(parse("").unwrap_err().contains("1–64"));
+        assert!(parse(&"a".repeat(65)).unwrap_err().contains("1–64"));
+        assert!(parse("Lobby").unwrap_err().contains("'L'"));
+        assert!(parse("大堂").is_err());
+        let bad: Result<JournalUpload, _> = serde_json::from_str(
+            r#"{"entries":[{"id":"0192f000-0000-7000-8000-000000000000","at":"2026-11-27T01:00:00Z",
+               "clock_trusted":true,"card_id":1,"kind":"visitor","event":{"type":"admitted"},
+               "area":"no spaces"}]}"#,
+        );
+        assert!(bad.unwrap_err().to_string().contains("area name"));
+    }
 }

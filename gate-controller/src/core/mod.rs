@@ -7,11 +7,12 @@
 mod state;
 
 pub use gatehouse_credential::api::gate::Direction;
-pub use state::{Revocation, SyncedState};
+pub use state::{AreaPassage, Revocation, SyncedState};
 
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{
-    AlarmKind, ChangeBatch, ChangeEvent, DenyReason, GateEvent, GateSnapshot, JournalEntry,
+    AlarmKind, AreaName, ChangeBatch, ChangeEvent, DenyReason, GateEvent, GateSnapshot,
+    JournalEntry,
 };
 use gatehouse_credential::claims::Validity;
 use gatehouse_credential::schedule::ScheduleCheck;
@@ -103,6 +104,8 @@ pub struct DoorPolicy {
     pub clock_policy: ClockPolicy,
     /// How long the green/red indicator stays on after a decision.
     pub feedback: Duration,
+    /// The anti-passback area this door shares passages with (through the server), if any.
+    pub area: Option<AreaName>,
 }
 
 /// The outcome of a scan: a denial is a value, not an error.
@@ -161,6 +164,8 @@ pub struct Entry {
     pub event: GateEvent,
     /// Which reader a scan (or an annulled passage) came from, on a door with two.
     pub direction: Option<Direction>,
+    /// The door's anti-passback area, on a passage (admitted or annulled).
+    pub area: Option<AreaName>,
 }
 
 /// Something the shell must do, in order.
@@ -218,6 +223,9 @@ struct LastPassage {
     /// not a start: a passage restored from the journal after a reboot may be older than
     /// the monotonic clock.)
     until: Instant,
+    /// When it happened by a trusted wall clock, if known: how another door's annulment
+    /// finds the passage it annuls.
+    at: Option<DateTime<Utc>>,
 }
 
 /// Past this many remembered cards, passages older than the window are dropped.
@@ -391,6 +399,7 @@ impl Gate {
                 let last = LastPassage {
                     direction,
                     until: now + self.policy.anti_passback_window,
+                    at: wall.is_trusted().then(|| wall.reading()),
                 };
                 if self.last_passage.len() >= REMEMBERED_CARDS {
                     self.last_passage.retain(|_, p| p.until > now);
@@ -500,6 +509,25 @@ impl Gate {
                         }
                         // The sync shell fetches the snapshot again.
                         ChangeEvent::SnapshotChanged => {}
+                        ChangeEvent::Passage {
+                            area,
+                            card_id,
+                            direction,
+                            passed_at: at,
+                            device_id,
+                            annulled,
+                        } => {
+                            // This gate's own passages are in its state already.
+                            let ours = self.synced.device_id.as_deref() == Some(&device_id);
+                            if self.policy.area.as_ref() == Some(&area) && !ours {
+                                let p = AreaPassage {
+                                    card_id,
+                                    direction,
+                                    at,
+                                };
+                                self.handle_area_passage(p, annulled, wall, now);
+                            }
+                        }
                     }
                 }
                 self.synced.cursor = self.synced.cursor.max(batch.cursor);
@@ -566,6 +594,7 @@ impl Gate {
                     let last = LastPassage {
                         direction: e.direction,
                         until: now + left,
+                        at: Some(e.at),
                     };
                     before.insert(card, self.last_passage.insert(card, last));
                 }
@@ -581,8 +610,62 @@ impl Gate {
                 _ => {}
             }
         }
+        // What the area's other doors reported (annulled ones are already gone).
+        for p in self.synced.area_passages.clone() {
+            self.note_area_passage(p, wall, now);
+        }
         self.last_passage.retain(|_, p| p.until > now);
         self.last_passage.len()
+    }
+
+    /// Takes another door's passage as this door's own if it is the newer one.
+    fn note_area_passage(&mut self, p: AreaPassage, wall: DateTime<Utc>, now: Instant) {
+        let age = (wall - p.at).to_std().unwrap_or(Duration::ZERO);
+        let Some(left) = self.policy.anti_passback_window.checked_sub(age) else {
+            return;
+        };
+        let last = LastPassage {
+            direction: p.direction,
+            until: now + left,
+            at: Some(p.at),
+        };
+        if self
+            .last_passage
+            .get(&p.card_id)
+            .is_none_or(|held| held.until <= last.until)
+        {
+            self.last_passage.insert(p.card_id, last);
+        }
+    }
+
+    /// Another door of this gate's anti-passback area let `p` through, or annulled it.
+    fn handle_area_passage(
+        &mut self,
+        p: AreaPassage,
+        annulled: bool,
+        wall: WallClock,
+        now: Instant,
+    ) {
+        // Without a trusted clock the passage cannot be dated against the window.
+        let WallClock::Trusted(wall) = wall else {
+            return;
+        };
+        let window = self.policy.anti_passback_window;
+        self.synced
+            .area_passages
+            .retain(|q| (wall - q.at).to_std().map_or(true, |age| age < window));
+        if annulled {
+            self.synced.area_passages.retain(|q| *q != p);
+            let held = self.last_passage.get(&p.card_id);
+            if held.is_some_and(|h| h.at == Some(p.at) && h.direction == p.direction) {
+                self.last_passage.remove(&p.card_id);
+            }
+            return;
+        }
+        if (wall - p.at).to_std().map_or(true, |age| age < window) {
+            self.synced.area_passages.push(p);
+            self.note_area_passage(p, wall, now);
+        }
     }
 
     /// Whether this door keeps passages for anti-passback.
@@ -697,7 +780,12 @@ impl Gate {
         event: GateEvent,
         direction: Option<Direction>,
     ) {
+        let passage = matches!(
+            event,
+            GateEvent::Admitted { .. } | GateEvent::PassageAnnulled
+        );
         self.actions.push_back(Action::Journal(Entry {
+            area: self.policy.area.clone().filter(|_| passage),
             card_id,
             kind,
             event,

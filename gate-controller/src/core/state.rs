@@ -1,6 +1,7 @@
 //! What sync has taught the gate, persisted so that it keeps deciding offline after a restart.
 
-use gatehouse_credential::api::gate::{GateSnapshot, RevocationReason};
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::gate::{Direction, GateSnapshot, RevocationReason};
 use gatehouse_credential::keys::PublicKeyInfo;
 use gatehouse_credential::{CardId, KeyRing, UtcMinute, WorkCalendar};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,21 @@ pub struct SyncedState {
     /// Cards whose window was moved to a new end.
     #[serde(default)]
     pub extended: BTreeMap<CardId, UtcMinute>,
+    /// Passages the other doors of this gate's anti-passback area reported, kept for the
+    /// anti-passback window so that a restart still knows them.
+    #[serde(default)]
+    pub area_passages: Vec<AreaPassage>,
+}
+
+/// A passage another door of the area reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaPassage {
+    /// The card.
+    pub card_id: CardId,
+    /// Which way it went, if the door has a direction.
+    pub direction: Option<Direction>,
+    /// When, by that door's trusted clock.
+    pub at: DateTime<Utc>,
 }
 
 impl SyncedState {

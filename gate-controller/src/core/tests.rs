@@ -133,6 +133,7 @@ fn policy() -> DoorPolicy {
         anti_passback_window: Duration::from_secs(600),
         clock_policy: ClockPolicy::DenyTimeDependent,
         feedback: Duration::from_secs(1),
+        area: None,
     }
 }
 
@@ -1043,6 +1044,7 @@ fn passages_restored_from_the_journal_keep_anti_passback_across_a_restart() {
         kind: Some(Kind::Visitor),
         event,
         direction,
+        area: None,
     };
     let admitted = || GateEvent::Admitted { flag: None };
     let entered = Some(Direction::Entry);
@@ -1094,6 +1096,92 @@ fn passages_restored_from_the_journal_keep_anti_passback_across_a_restart() {
     let text = signer().issue(&claims(8, Kind::Visitor, None)).unwrap();
     let d = gate.handle_scan(&text, entered, WallClock::Trusted(wall), later);
     assert!(matches!(d, Decision::Admit { .. }), "{d:?}");
+}
+
+#[test]
+fn doors_of_one_area_on_different_controllers_share_their_passages() {
+    let lobby: AreaName = "lobby".to_owned().try_into().unwrap();
+    let t0: DateTime<Utc> = START.parse().unwrap();
+    let start = Instant::now();
+    let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
+    let mono = |secs: u64| start + Duration::from_secs(secs);
+    let area_door = || {
+        Gate::new(
+            DoorPolicy {
+                anti_passback: AntiPassback::Hard,
+                anti_passback_window: Duration::from_secs(600),
+                area: Some(lobby.clone()),
+                ..policy()
+            },
+            synced(),
+        )
+    };
+    let told =
+        |seq: u64, area: &AreaName, card: u32, direction, secs: i64, device: &str, annulled| {
+            change(
+                seq,
+                at(secs),
+                ChangeEvent::Passage {
+                    area: area.clone(),
+                    card_id: CardId(card),
+                    direction: Some(direction),
+                    passed_at: at(secs),
+                    device_id: device.into(),
+                    annulled,
+                },
+            )
+        };
+    let scan = |gate: &mut Gate, card: u32, direction, secs: u64| {
+        let text = signer().issue(&claims(card, Kind::Visitor, None)).unwrap();
+        let wall = WallClock::Trusted(at(secs as i64));
+        match gate.handle_scan(&text, Some(direction), wall, mono(secs)) {
+            Decision::Admit { .. } => "admit".to_owned(),
+            Decision::Deny { reason, .. } => format!("{reason:?}"),
+        }
+    };
+    let (entry, exit) = (Direction::Entry, Direction::Exit);
+    let sync = |gate: &mut Gate, update, secs: u64| {
+        gate.handle_sync(update, WallClock::Trusted(at(secs as i64)), mono(secs));
+    };
+
+    // This controller is the lobby's entry turnstile; the exit turnstile is gate-2.
+    let mut g = area_door();
+    assert_eq!(scan(&mut g, 8, entry, 0), "admit");
+    assert_eq!(scan(&mut g, 8, entry, 5), "AntiPassback", "in twice");
+    // Card 8 went out through the other controller: it may come in again.
+    sync(&mut g, told(1, &lobby, 8, exit, 30, "gate-2", false), 31);
+    assert_eq!(scan(&mut g, 8, entry, 60), "admit");
+    // Card 9 came in through another entry door of the lobby: not in again here.
+    sync(&mut g, told(2, &lobby, 9, entry, 70, "gate-3", false), 71);
+    assert_eq!(scan(&mut g, 9, entry, 80), "AntiPassback");
+    // That passage was annulled (its door never opened): card 9 is not inside after all.
+    sync(&mut g, told(3, &lobby, 9, entry, 70, "gate-3", true), 85);
+    assert_eq!(scan(&mut g, 9, entry, 90), "admit");
+    // Another area's passages, and this gate's own passages coming back, change nothing.
+    let garage: AreaName = "garage".to_owned().try_into().unwrap();
+    sync(
+        &mut g,
+        told(4, &garage, 10, entry, 100, "gate-4", false),
+        101,
+    );
+    sync(
+        &mut g,
+        told(5, &lobby, 10, entry, 100, "gate-1", false),
+        101,
+    );
+    assert_eq!(scan(&mut g, 10, entry, 110), "admit");
+
+    // A restart keeps what the area told (the journal replay adds the gate's own passages).
+    let mut h = area_door();
+    sync(
+        &mut h,
+        told(1, &lobby, 12, entry, 200, "gate-3", false),
+        201,
+    );
+    let mut restarted = Gate::new(h.policy.clone(), h.synced().clone());
+    restarted.restore_passages(&[], at(300), mono(300));
+    assert_eq!(scan(&mut restarted, 12, entry, 310), "AntiPassback");
+    assert_eq!(scan(&mut restarted, 12, exit, 320), "admit");
 }
 
 #[test]

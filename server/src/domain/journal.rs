@@ -1,10 +1,10 @@
 //! Gate journal entries: stored exactly once by entry id, listed and exported for staff.
 
-use crate::db::ts;
+use crate::db::{parse_ts, ts};
 use chrono::{DateTime, Utc};
-use gatehouse_credential::api::gate::{GateEvent, JournalEntry};
+use gatehouse_credential::api::gate::{ChangeEvent, GateEvent, JournalEntry};
 use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -64,14 +64,57 @@ pub fn store(
             ts(now),
             e.direction.and_then(snake),
         ])? as u64;
-        // Only a first upload raises the desk alarm; a retried batch must not raise it again.
+        // Only a first upload raises the desk alarm or tells the area; a retried batch must
+        // not do either again.
         if new == 1 {
             super::alarms::apply_gate_event(tx, device_id, &e.event, e.at)?;
+            tell_area(tx, device_id, e, now)?;
         }
         inserted += new;
     }
     metrics::counter!("gate_journal_entries_stored_total").increment(inserted);
     Ok(entries.iter().map(|e| e.id).collect())
+}
+
+/// Tells the other doors of an anti-passback area of a passage (or its annulment) at
+/// `device_id`. Passages made under an untrusted clock are not told: their time is unknown.
+fn tell_area(
+    tx: &Connection,
+    device_id: &str,
+    e: &JournalEntry,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let (Some(area), Some(card_id), true) = (&e.area, e.card_id, e.clock_trusted) else {
+        return Ok(());
+    };
+    let (at, annulled) = match e.event {
+        // As stored (to the microsecond), so that an annulment names the very same time.
+        GateEvent::Admitted { .. } => (parse_ts(&ts(e.at))?, false),
+        // The other doors know the passage by the time it was admitted.
+        GateEvent::PassageAnnulled => {
+            let admitted: Option<String> = tx
+                .prepare_cached(
+                    "SELECT at FROM gate_events WHERE device_id = ?1 AND card_id = ?2
+                       AND result = 'admitted' AND at <= ?3 ORDER BY at DESC LIMIT 1",
+                )?
+                .query_row(params![device_id, card_id.0, ts(e.at)], |r| r.get(0))
+                .optional()?;
+            match admitted {
+                Some(at) => (parse_ts(&at)?, true),
+                None => return Ok(()),
+            }
+        }
+        _ => return Ok(()),
+    };
+    let passage = ChangeEvent::Passage {
+        area: area.clone(),
+        card_id,
+        direction: e.direction,
+        passed_at: at,
+        device_id: device_id.to_owned(),
+        annulled,
+    };
+    crate::changes::append(tx, &passage, now).map(|_| ())
 }
 
 /// Filters for the events list; every field optional.

@@ -455,6 +455,9 @@ mod tests {
         // Newtypes are their numbers.
         assert_eq!(s["CardId"]["type"], "integer");
         assert_eq!(s["UtcMinute"]["type"], "integer");
+        // A validated name says what it accepts.
+        assert_eq!(s["AreaName"]["type"], "string");
+        assert_eq!(s["AreaName"]["pattern"], "^[a-z0-9_-]{1,64}$");
         // Option and serde(default) fields are not required.
         let required = s["VisitorRequest"]["required"].as_array().unwrap();
         assert!(required.contains(&Value::from("name")));
@@ -462,7 +465,7 @@ mod tests {
         assert!(!required.contains(&Value::from("host_name")));
         // Internally tagged enum: every variant names its `type`.
         let variants = s["ChangeEvent"]["oneOf"].as_array().unwrap();
-        assert_eq!(variants.len(), 5);
+        assert_eq!(variants.len(), 6);
         for v in variants {
             assert!(
                 v["properties"]["type"]["enum"].is_array(),

@@ -118,6 +118,7 @@ async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_i
             alarm: AlarmKind::DoorForced,
         },
         direction: None,
+        area: None,
     };
     let body = json!({ "entries": [forced] });
     for _ in 0..2 {

@@ -199,6 +199,7 @@ fn entry(card: u32, event: GateEvent, minutes_ago: i64) -> JournalEntry {
         kind: Some(Kind::Worker),
         event,
         direction: None,
+        area: None,
     }
 }
 
@@ -382,4 +383,87 @@ async fn the_direction_of_a_lane_scan_is_stored_listed_and_exported() {
         .unwrap();
     assert!(csv.lines().next().unwrap().contains(",direction,"));
     assert!(csv.lines().any(|l| l.contains(",exit,")), "{csv}");
+}
+
+#[tokio::test]
+async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
+    use gatehouse_credential::api::gate::{AreaName, Direction};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (entry_id, entry_gate) = enrol_device(&app, &admin, "gate").await;
+    let (_, exit_gate) = enrol_device(&app, &admin, "gate").await;
+    let since = changes(&app, &exit_gate, 0, 5).await.cursor;
+    let lobby = AreaName::try_from("lobby".to_owned()).unwrap();
+
+    let mut went_in = entry(31, GateEvent::Admitted { flag: None }, 2);
+    went_in.direction = Some(Direction::Entry);
+    went_in.area = Some(lobby.clone());
+    // A door outside any area and a passage under an untrusted clock are not told.
+    let plain = entry(32, GateEvent::Admitted { flag: None }, 2);
+    let mut untrusted = went_in.clone();
+    untrusted.id = uuid::Uuid::new_v4();
+    untrusted.card_id = Some(CardId(33));
+    untrusted.clock_trusted = false;
+    let mut annulled = entry(31, GateEvent::PassageAnnulled, 1);
+    annulled.direction = Some(Direction::Entry);
+    annulled.area = Some(lobby.clone());
+    let upload = json!({ "entries": [went_in, plain, untrusted] });
+    for _ in 0..2 {
+        let r = app
+            .post("/api/v1/gate/journal", Some(&entry_gate), upload.clone())
+            .await;
+        assert_eq!(r.status(), 200, "a retried upload is acknowledged again");
+    }
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&entry_gate),
+            json!({ "entries": [annulled] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+
+    let told: Vec<ChangeEvent> = changes(&app, &exit_gate, since, 5)
+        .await
+        .changes
+        .into_iter()
+        .map(|c| c.event)
+        .filter(|e| matches!(e, ChangeEvent::Passage { .. }))
+        .collect();
+    let stored_at = |t: chrono::DateTime<Utc>| {
+        chrono::DateTime::parse_from_rfc3339(&t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let passage = |annulled| ChangeEvent::Passage {
+        area: lobby.clone(),
+        card_id: CardId(31),
+        direction: Some(Direction::Entry),
+        passed_at: stored_at(went_in.at),
+        device_id: entry_id.clone(),
+        annulled,
+    };
+    assert_eq!(
+        told,
+        vec![passage(false), passage(true)],
+        "one passage (not twice for the retried upload), then its annulment naming the \
+         passage's own time"
+    );
+
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&entry_gate),
+            json!({ "entries": [{
+                "id": uuid::Uuid::new_v4(), "at": Utc::now(), "clock_trusted": true,
+                "card_id": 34, "kind": "visitor", "event": {"type": "admitted"},
+                "area": "Lobby 1"
+            }] }),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        422,
+        "an area name with capitals and a space is refused"
+    );
 }
