@@ -364,3 +364,90 @@ fn crash_server_killed_mid_burst_of_issuances_loses_and_duplicates_no_pass() {
     let d = system.gates[0].scan(first).unwrap();
     assert_admitted(&d, "a pass issued before the server was killed");
 }
+
+/// Somebody walks through gate `gate`'s open door: the simulated door contact opens and
+/// closes, each held longer than the gate's input debounce.
+fn walk_through(system: &System, gate: usize) {
+    let url = format!("{}/sim/door", system.gates[gate].url());
+    for open in [true, false] {
+        expect_ok(
+            "POST /sim/door",
+            http_client()
+                .post(&url)
+                .json(&serde_json::json!({ "open": open })),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// Scans `pass` at `gate` every 50 ms until the gate admits it; the time it took.
+fn time_until_admitted(system: &mut System, gate: usize, pass: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let d = system.gates[gate].scan(pass).unwrap();
+        if d.admitted {
+            return start.elapsed();
+        }
+        assert_eq!(d.reason.as_deref(), Some("anti_passback"), "{d:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still refused after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_entry_door_and_an_exit_door_on_two_controllers_keep_anti_passback_together() {
+    let Some(mut system) = system_or_skip("paired doors", &[entrance(), entrance()], true) else {
+        return;
+    };
+    // Two turnstiles at the entrance, each on its own controller: gate 0 lets people in,
+    // gate 1 lets them out; they share the "lobby" anti-passback area through the server.
+    for (gate, direction) in [(0, "entry"), (1, "exit")] {
+        system.gates[gate].setup.door_extra = format!(
+            "direction = \"{direction}\"\nanti_passback = \"hard\"\nanti_passback_area = \"lobby\"\n"
+        );
+        system.restart_gate(gate, None, true).unwrap();
+    }
+    let unit = format!("{BUILDING}-{VISITED_FLOOR}01");
+    let pass = register_visitor(&system, "韩梅梅", &unit)["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let d = system.gates[0].scan(&pass).unwrap();
+    assert_admitted(&d, "in through the entry turnstile");
+    walk_through(&system, 0);
+    let d = system.gates[0].scan(&pass).unwrap();
+    assert_denied(&d, "anti_passback", "in again without going out");
+
+    let d = system.gates[1].scan(&pass).unwrap();
+    assert_admitted(&d, "out through the exit turnstile");
+    walk_through(&system, 1);
+    let d = system.gates[1].scan(&pass).unwrap();
+    assert_denied(&d, "anti_passback", "out twice");
+    // The entry turnstile hears of the exit from the server and lets the visitor in again.
+    let heard = time_until_admitted(&mut system, 0, &pass);
+    assert!(
+        heard < Duration::from_secs(1),
+        "the exit took {heard:?} to reach the entry"
+    );
+    walk_through(&system, 0);
+    // And the exit turnstile hears of that entry.
+    let heard = time_until_admitted(&mut system, 1, &pass);
+    assert!(
+        heard < Duration::from_secs(1),
+        "the entry took {heard:?} to reach the exit"
+    );
+    walk_through(&system, 1);
+
+    // A restart of the entry controller keeps what the area told it: the visitor is out.
+    system.restart_gate(0, None, true).unwrap();
+    let d = system.gates[0].scan(&pass).unwrap();
+    assert_admitted(&d, "in again after the entry controller restarted");
+    walk_through(&system, 0);
+    let d = system.gates[0].scan(&pass).unwrap();
+    assert_denied(&d, "anti_passback", "and in twice still refused");
+}

@@ -39,6 +39,8 @@ pub struct GateSetup {
     pub enrolment_token: Option<String>,
     /// Shifts the gate's wall clock (the gate's test-only `GATEHOUSE_SIM_CLOCK_OFFSET_SECS`).
     pub clock_offset_secs: Option<i64>,
+    /// More `[door]` lines (anti-passback, direction, area), empty by default.
+    pub door_extra: String,
 }
 
 impl GateSetup {
@@ -55,6 +57,7 @@ impl GateSetup {
             server: None,
             enrolment_token: None,
             clock_offset_secs: None,
+            door_extra: String::new(),
         }
     }
     /// The config file.
@@ -89,6 +92,7 @@ impl GateSetup {
         if let Some(floor) = self.zone.floor {
             t += &format!("floor = {floor}\n");
         }
+        t += &self.door_extra;
         t += &format!("\n[scanner]\ndebounce_ms = {}\n", self.debounce_ms);
         t += &match &self.scanner {
             ScannerSource::Port(p) => format!("port = {}\n", q(p)),
