@@ -663,7 +663,15 @@ impl Gate {
             return;
         }
         if (wall - p.at).to_std().map_or(true, |age| age < window) {
-            self.synced.area_passages.push(p);
+            // One per card, the newest: the list is saved with the sync state on every update.
+            let passages = &mut self.synced.area_passages;
+            if !passages
+                .iter()
+                .any(|q| q.card_id == p.card_id && q.at >= p.at)
+            {
+                passages.retain(|q| q.card_id != p.card_id);
+                passages.push(p);
+            }
             self.note_area_passage(p, wall, now);
         }
     }

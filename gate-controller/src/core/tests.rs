@@ -1170,6 +1170,24 @@ fn doors_of_one_area_on_different_controllers_share_their_passages() {
         101,
     );
     assert_eq!(scan(&mut g, 10, entry, 110), "admit");
+    // What is kept for a restart is each card's newest passage from elsewhere.
+    assert_eq!(
+        g.synced().area_passages,
+        vec![AreaPassage {
+            card_id: CardId(8),
+            direction: Some(exit),
+            at: at(30)
+        }],
+        "card 9's passage was annulled; others' areas and our own are not kept"
+    );
+    sync(&mut g, told(6, &lobby, 8, entry, 120, "gate-3", false), 121);
+    sync(&mut g, told(7, &lobby, 8, exit, 115, "gate-2", false), 122);
+    let kept: Vec<_> = g.synced().area_passages.iter().map(|p| p.at).collect();
+    assert_eq!(
+        kept,
+        vec![at(120)],
+        "one per card, the newest, even if told late"
+    );
 
     // A restart keeps what the area told (the journal replay adds the gate's own passages).
     let mut h = area_door();
