@@ -165,16 +165,7 @@ impl Journal {
         at: DateTime<Utc>,
         clock_trusted: bool,
     ) -> Result<JournalEntry, JournalError> {
-        let full = JournalEntry {
-            id: Uuid::now_v7(),
-            at,
-            clock_trusted,
-            card_id: entry.card_id,
-            kind: entry.kind,
-            event: entry.event.clone(),
-            direction: entry.direction,
-            area: entry.area.clone(),
-        };
+        let full = stamp(entry, at, clock_trusted);
         let body = serde_json::to_string(&full).map_err(|source| JournalError::Corrupt {
             what: full.id.to_string(),
             source,
@@ -514,6 +505,20 @@ fn read_entries(
     Ok(out)
 }
 
+/// The entry as it is stored and uploaded: with a new unique id and the wall time.
+fn stamp(entry: &Entry, at: DateTime<Utc>, clock_trusted: bool) -> JournalEntry {
+    JournalEntry {
+        id: Uuid::now_v7(),
+        at,
+        clock_trusted,
+        card_id: entry.card_id,
+        kind: entry.kind,
+        event: entry.event.clone(),
+        direction: entry.direction,
+        area: entry.area.clone(),
+    }
+}
+
 fn parse_body(id: String, body: &str) -> Result<JournalEntry, JournalError> {
     serde_json::from_str(body).map_err(|source| JournalError::Corrupt { what: id, source })
 }
@@ -617,16 +622,7 @@ mod tests {
                 .to_latest(&mut conn)
                 .unwrap();
             for card in 0..4u32 {
-                let e = JournalEntry {
-                    id: Uuid::now_v7(),
-                    at: now,
-                    clock_trusted: true,
-                    card_id: Some(CardId(card)),
-                    kind: None,
-                    event: denied(card).event,
-                    direction: None,
-                    area: None,
-                };
+                let e = stamp(&denied(card), now, true);
                 ids.push(e.id);
                 conn.execute(
                     "INSERT INTO entry (id, at, body, sent) VALUES (?1, ?2, ?3, ?4)",
