@@ -581,69 +581,6 @@ mod tests {
     use crate::door::SimPin;
 
     #[test]
-    fn a_reader_decides_on_its_own_and_a_dropped_gate_leaves_the_relay_locked() {
-        use gatehouse_credential::{
-            BuildingScope, CardId, Claims, KeyId, Kind, Signer, UtcMinute, ZoneClass, ZoneClasses,
-            ZoneScope,
-        };
-        use std::io::Write;
-        let signer = Signer::from_seed(KeyId::new(1).unwrap(), [7; 32]);
-        let now = chrono::Utc::now();
-        let pass = signer
-            .issue(&Claims {
-                kind: Kind::Visitor,
-                card_id: CardId(5),
-                not_before: UtcMinute::floor(now - chrono::Duration::hours(1)).unwrap(),
-                not_after: UtcMinute::floor(now + chrono::Duration::hours(1)).unwrap(),
-                schedule: None,
-                scope: ZoneScope {
-                    building: BuildingScope::One(2),
-                    floor_lo: 0,
-                    floor_hi: 0,
-                    classes: ZoneClasses::of(&[ZoneClass::Entrance]),
-                },
-            })
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let key = signer.public_info();
-        let config = Config::parse(&format!(
-            "data_dir = {:?}\nstatus_listen = \"127.0.0.1:0\"\n\
-             keys = [{{ key_id = {}, public_key = {:?} }}]\n\
-             [door]\nbuilding = 2\nclass = \"entrance\"\npulse_ms = 60000\n\
-             [scanner]\nsim_link = {:?}\n",
-            dir.path().join("data").display().to_string(),
-            key.key_id,
-            key.public_key,
-            dir.path().join("scanner").display().to_string(),
-        ))
-        .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let app = runtime
-            .block_on(Application::build(config, Env::default()))
-            .unwrap();
-        let relay = app.sim().unwrap().relay;
-        // Nothing runs the main loop: the reader's thread decides and opens the door itself.
-        let mut scanner = std::fs::OpenOptions::new()
-            .write(true)
-            .open(dir.path().join("scanner"))
-            .unwrap();
-        scanner.write_all(format!("{pass}\r").as_bytes()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !relay.is_set_high() && Instant::now() < deadline {
-            relay.wait_for_set(relay.set_count(), Duration::from_millis(100));
-        }
-        assert!(relay.is_set_high(), "unlocked for the one-minute pulse");
-        drop(app);
-        assert!(
-            !relay.is_set_high(),
-            "a gate that goes away leaves the door locked"
-        );
-    }
-
-    #[test]
     fn a_panic_anywhere_leaves_the_relay_locked() {
         let pin = SimPin::new();
         let relay = Arc::new(Mutex::new(

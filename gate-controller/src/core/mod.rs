@@ -22,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// How long the door may still open after the relay locked again without counting as forced
 /// (a latch releases a moment after the relay drops).

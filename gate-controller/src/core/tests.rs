@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 /// Friday 2026-11-27 09:00 in Shanghai: inside renovation hours.
 const START: &str = "2026-11-27T01:00:00Z";
 
-fn signer() -> Signer {
+pub(crate) fn signer() -> Signer {
     Signer::from_seed(KeyId::new(1).unwrap(), [7; 32])
 }
 
@@ -22,7 +22,7 @@ fn minute(s: &str) -> UtcMinute {
     UtcMinute::floor(s.parse().unwrap()).unwrap()
 }
 
-fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
+pub(crate) fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
     Claims {
         kind,
         card_id: CardId(card),

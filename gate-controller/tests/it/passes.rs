@@ -415,3 +415,45 @@ async fn with_the_server_away_the_gate_keeps_deciding_and_uploads_afterwards() {
         .collect();
     assert!(cards.contains(&700) && cards.contains(&701), "{cards:?}");
 }
+
+#[test]
+fn a_reader_decides_on_its_own_and_a_dropped_gate_leaves_the_relay_locked() {
+    use gatehouse_gate::app::{Application, Env};
+    use gatehouse_gate::config::Config;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("scanner");
+    let options = GateOptions {
+        pulse_ms: 60_000,
+        ..GateOptions::default()
+    };
+    let config = Config::load(&write_config(
+        dir.path(),
+        &options,
+        &Scanner::Sim(link.clone()),
+    ))
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime
+        .block_on(Application::build(config, Env::default()))
+        .unwrap();
+    let relay = app.sim().unwrap().relay;
+    // Nothing runs the main loop: the reader's thread decides and opens the door itself.
+    let mut scanner = std::fs::OpenOptions::new().write(true).open(&link).unwrap();
+    scanner
+        .write_all(format!("{}\r", pass(5)).as_bytes())
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !relay.is_set_high() && std::time::Instant::now() < deadline {
+        relay.wait_for_set(relay.set_count(), Duration::from_millis(100));
+    }
+    assert!(relay.is_set_high(), "unlocked for the one-minute pulse");
+    drop(app);
+    assert!(
+        !relay.is_set_high(),
+        "a gate that goes away leaves the door locked"
+    );
+}
