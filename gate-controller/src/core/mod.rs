@@ -228,6 +228,14 @@ struct LastPassage {
     at: Option<DateTime<Utc>>,
 }
 
+/// How much of the anti-passback `window` is left, at `wall`, for a passage made at `at`;
+/// `None` once it is over. A passage "from the future" (the clock was set back since) counts
+/// as new.
+fn time_left(window: Duration, at: DateTime<Utc>, wall: DateTime<Utc>) -> Option<Duration> {
+    let age = (wall - at).to_std().unwrap_or(Duration::ZERO);
+    window.checked_sub(age).filter(|left| !left.is_zero())
+}
+
 /// Past this many remembered cards, passages older than the window are dropped.
 const REMEMBERED_CARDS: usize = 4096;
 
@@ -586,9 +594,7 @@ impl Gate {
             };
             match e.event {
                 GateEvent::Admitted { .. } => {
-                    // An entry "from the future" (the clock was set back since) counts as new.
-                    let age = (wall - e.at).to_std().unwrap_or(Duration::ZERO);
-                    let Some(left) = window.checked_sub(age) else {
+                    let Some(left) = time_left(window, e.at, wall) else {
                         continue;
                     };
                     let last = LastPassage {
@@ -620,8 +626,7 @@ impl Gate {
 
     /// Takes another door's passage as this door's own if it is the newer one.
     fn note_area_passage(&mut self, p: AreaPassage, wall: DateTime<Utc>, now: Instant) {
-        let age = (wall - p.at).to_std().unwrap_or(Duration::ZERO);
-        let Some(left) = self.policy.anti_passback_window.checked_sub(age) else {
+        let Some(left) = time_left(self.policy.anti_passback_window, p.at, wall) else {
             return;
         };
         let last = LastPassage {
@@ -653,7 +658,7 @@ impl Gate {
         let window = self.policy.anti_passback_window;
         self.synced
             .area_passages
-            .retain(|q| (wall - q.at).to_std().map_or(true, |age| age < window));
+            .retain(|q| time_left(window, q.at, wall).is_some());
         if annulled {
             self.synced.area_passages.retain(|q| *q != p);
             let held = self.last_passage.get(&p.card_id);
@@ -662,7 +667,7 @@ impl Gate {
             }
             return;
         }
-        if (wall - p.at).to_std().map_or(true, |age| age < window) {
+        if time_left(window, p.at, wall).is_some() {
             // One per card, the newest: the list is saved with the sync state on every update.
             let passages = &mut self.synced.area_passages;
             if !passages
