@@ -178,13 +178,32 @@ struct DoorInput {
     open: bool,
 }
 
+/// How long `POST /sim/door` waits for the gate to see the contact it drove.
+const SIM_DOOR_SEEN_WITHIN: Duration = Duration::from_secs(2);
+
+/// Drives the simulated door contact and answers once the gate has seen it (after its input
+/// debounce), so that a caller's next step happens with the door as it asked: an open and a
+/// close posted back to back are a person walking through, not a bounce the gate ignores.
 async fn sim_door(State(state): State<StatusState>, Json(input): Json<DoorInput>) -> StatusCode {
-    match &state.sim {
-        Some(sim) => {
-            sim.door_contact.drive(input.open);
-            StatusCode::NO_CONTENT
+    let Some(sim) = &state.sim else {
+        return StatusCode::NOT_FOUND;
+    };
+    sim.door_contact.drive(input.open);
+    let want = if input.open {
+        DoorContact::Open
+    } else {
+        DoorContact::Closed
+    };
+    let deadline = tokio::time::Instant::now() + SIM_DOOR_SEEN_WITHIN;
+    loop {
+        let seen = state.gate.lock().unwrap_or_else(|p| p.into_inner()).door;
+        if seen == Some(want) {
+            return StatusCode::NO_CONTENT;
         }
-        None => StatusCode::NOT_FOUND,
+        if tokio::time::Instant::now() >= deadline {
+            return StatusCode::GATEWAY_TIMEOUT;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -365,22 +365,6 @@ fn crash_server_killed_mid_burst_of_issuances_loses_and_duplicates_no_pass() {
     assert_admitted(&d, "a pass issued before the server was killed");
 }
 
-/// Somebody walks through gate `gate`'s open door: the simulated door contact opens and
-/// closes, each held longer than the gate's input debounce.
-fn walk_through(system: &System, gate: usize) {
-    let url = format!("{}/sim/door", system.gates[gate].url());
-    for open in [true, false] {
-        expect_ok(
-            "POST /sim/door",
-            http_client()
-                .post(&url)
-                .json(&serde_json::json!({ "open": open })),
-        )
-        .unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    }
-}
-
 /// Scans `pass` at `gate` every 50 ms until the gate admits it; the time it took.
 fn time_until_admitted(system: &mut System, gate: usize, pass: &str) -> Duration {
     let start = Instant::now();
@@ -419,13 +403,13 @@ fn an_entry_door_and_an_exit_door_on_two_controllers_keep_anti_passback_together
 
     let d = system.gates[0].scan(&pass).unwrap();
     assert_admitted(&d, "in through the entry turnstile");
-    walk_through(&system, 0);
+    system.gates[0].walk_through().unwrap();
     let d = system.gates[0].scan(&pass).unwrap();
     assert_denied(&d, "anti_passback", "in again without going out");
 
     let d = system.gates[1].scan(&pass).unwrap();
     assert_admitted(&d, "out through the exit turnstile");
-    walk_through(&system, 1);
+    system.gates[1].walk_through().unwrap();
     let d = system.gates[1].scan(&pass).unwrap();
     assert_denied(&d, "anti_passback", "out twice");
     // The entry turnstile hears of the exit from the server and lets the visitor in again.
@@ -434,20 +418,20 @@ fn an_entry_door_and_an_exit_door_on_two_controllers_keep_anti_passback_together
         heard < Duration::from_secs(1),
         "the exit took {heard:?} to reach the entry"
     );
-    walk_through(&system, 0);
+    system.gates[0].walk_through().unwrap();
     // And the exit turnstile hears of that entry.
     let heard = time_until_admitted(&mut system, 1, &pass);
     assert!(
         heard < Duration::from_secs(1),
         "the entry took {heard:?} to reach the exit"
     );
-    walk_through(&system, 1);
+    system.gates[1].walk_through().unwrap();
 
     // A restart of the entry controller keeps what the area told it: the visitor is out.
     system.restart_gate(0, None, true).unwrap();
     let d = system.gates[0].scan(&pass).unwrap();
     assert_admitted(&d, "in again after the entry controller restarted");
-    walk_through(&system, 0);
+    system.gates[0].walk_through().unwrap();
     let d = system.gates[0].scan(&pass).unwrap();
     assert_denied(&d, "anti_passback", "and in twice still refused");
 }

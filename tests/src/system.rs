@@ -59,6 +59,21 @@ impl StoryGate {
         self.process.url()
     }
 
+    /// Somebody walks through its door: the simulated door contact opens and closes (the gate
+    /// answers each once it has seen it).
+    pub fn walk_through(&self) -> Result<()> {
+        let url = format!("{}/sim/door", self.url());
+        for open in [true, false] {
+            crate::server::expect_ok(
+                "POST /sim/door",
+                crate::server::http_client()
+                    .post(&url)
+                    .json(&serde_json::json!({ "open": open })),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Scans `text` and returns the gate's decision on it.
     pub fn scan(&mut self, text: &str) -> Result<gate::Decision> {
         let before = gate::last_decision(self.process.url())?;
