@@ -128,6 +128,11 @@ impl LineFramer {
         }
     }
 
+    /// How many bytes of the current line have been kept so far.
+    pub fn pending_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The line received so far, if it is still printable text within the bound.
     pub fn pending(&self) -> Option<&str> {
         if self.overflow > 0 || self.not_text {
@@ -493,7 +498,7 @@ impl Reader {
                             self.deliver(frame, now, &mut debounce, early.take());
                         }
                     }
-                    self.check_early(framer.pending(), &mut early);
+                    self.check_early(&framer, &mut early);
                 }
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     let now = Instant::now();
@@ -510,11 +515,19 @@ impl Reader {
 
     /// Verifies a pending line of exactly a credential's length once, while its terminator
     /// is still on the wire (one character time: ≈ 1 ms at 9600 baud).
-    fn check_early(&self, pending: Option<&str>, early: &mut Option<EarlyCheck>) {
-        let (Some(keys), Some(text)) = (&self.keys, pending) else {
+    fn check_early(&self, framer: &LineFramer, early: &mut Option<EarlyCheck>) {
+        // The length first: this runs after every read, byte by byte at 9600 baud.
+        let Some(keys) = self
+            .keys
+            .as_ref()
+            .filter(|_| framer.pending_len() == MAX_TEXT_LEN)
+        else {
             return;
         };
-        if text.len() != MAX_TEXT_LEN || early.as_ref().is_some_and(|e| e.text == text) {
+        let Some(text) = framer.pending() else {
+            return;
+        };
+        if early.as_ref().is_some_and(|e| e.text == text) {
             return;
         }
         let keys = keys.read().unwrap_or_else(|p| p.into_inner());
