@@ -107,7 +107,7 @@ pub fn prune(tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
             *end = (*end).max(not_after.to_datetime());
         }
     }
-    let (mut newest_lockdown, mut newest_snapshot) = (true, true);
+    let (mut newest_lockdown, mut newest_evacuation, mut newest_snapshot) = (true, true, true);
     let mut delete = tx.prepare("DELETE FROM gate_changes WHERE seq = ?1")?;
     let mut deleted = 0;
     for (seq, at, event) in &rows {
@@ -120,6 +120,7 @@ pub fn prune(tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
             ChangeEvent::RemoteUnlock { .. } => *at + KEEP_REMOTE_UNLOCK < now,
             ChangeEvent::Passage { .. } => *at + KEEP_PASSAGE < now,
             ChangeEvent::Lockdown { .. } => !std::mem::replace(&mut newest_lockdown, false),
+            ChangeEvent::Evacuation { .. } => !std::mem::replace(&mut newest_evacuation, false),
             ChangeEvent::SnapshotChanged => !std::mem::replace(&mut newest_snapshot, false),
         };
         if moot {

@@ -54,6 +54,14 @@ pub enum DeviceAlarmKind {
     UntrustedClock,
     /// A scanner vanished or cannot be opened.
     ScannerLost,
+    /// The kiosk printer's cover is open or it is offline for another cause it reports.
+    PrinterCoverOpen,
+    /// A scanner module lost its settings (a reset) or does not answer setup commands.
+    ScannerMisconfigured,
+    /// A gate's fire-alarm input is active: its releasing doors stand open.
+    FireAlarm,
+    /// A gate's trusted time was corrected back by the server's: it had run ahead.
+    ClockCorrected,
 }
 
 /// `POST /api/v1/device/alarms` body: a device raises an alarm, or says its cause is gone.

@@ -28,6 +28,9 @@ pub struct GateSnapshot {
     pub calendar: WorkCalendar,
     /// Whether the estate is in lockdown.
     pub lockdown: bool,
+    /// Whether the desk has called an evacuation: doors with `fire_release` stand released.
+    #[serde(default)]
+    pub evacuation: bool,
     /// The server's clock when it answered, for the gate's clock check.
     pub server_time: DateTime<Utc>,
     /// The highest change sequence number at the time of the snapshot.
@@ -80,6 +83,12 @@ pub enum ChangeEvent {
     },
     /// Estate-wide lockdown switched on or off: while on, gates admit nobody.
     Lockdown {
+        /// On or off.
+        active: bool,
+    },
+    /// The desk started or ended an evacuation: while on, every door whose `fire_release` is
+    /// set stands released, whatever lockdown says.
+    Evacuation {
         /// On or off.
         active: bool,
     },
@@ -254,6 +263,16 @@ pub enum AlarmKind {
     ClockRecovered,
     /// The scanner vanished or could not be opened.
     ScannerLost,
+    /// The scanner module lost its settings (a reset reloaded its factory defaults) or does
+    /// not answer setup commands; the gate re-applied them or could not.
+    ScannerMisconfigured,
+    /// The fire-alarm input is active (or its supervised loop is cut): releasing doors stand open.
+    FireAlarm,
+    /// The fire-alarm input is quiet again.
+    FireAlarmCleared,
+    /// The server's confirmed time moved the gate's last trusted time back: the clock had
+    /// been trusted while it was ahead.
+    ClockCorrected,
 }
 
 /// What one journal entry records.

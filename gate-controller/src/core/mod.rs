@@ -515,6 +515,8 @@ impl Gate {
                                 self.unlock(now, Duration::from_secs(u64::from(seconds)));
                             }
                         }
+                        // Not acted on by the gate yet.
+                        ChangeEvent::Evacuation { .. } => {}
                         // The sync shell fetches the snapshot again.
                         ChangeEvent::SnapshotChanged => {}
                         ChangeEvent::Passage {

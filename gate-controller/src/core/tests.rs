@@ -1021,6 +1021,7 @@ fn an_early_check_counts_only_for_the_same_text_with_the_current_keys() {
             keys: vec![Signer::from_seed(KeyId::new(2).unwrap(), [9; 32]).public_info()],
             calendar: calendar(),
             lockdown: false,
+            evacuation: false,
             server_time: START.parse().unwrap(),
             cursor: 0,
         }),

@@ -116,6 +116,7 @@ pub async fn start(signer: &Signer) -> (SocketAddr, Stub) {
             keys: vec![signer.public_info()],
             calendar: calendar(),
             lockdown: false,
+            evacuation: false,
             server_time: Utc::now(),
             cursor: 0,
         }),

@@ -54,6 +54,10 @@ pub fn kind_name(kind: DeviceAlarmKind) -> &'static str {
         DeviceAlarmKind::DoorForced => "door_forced",
         DeviceAlarmKind::UntrustedClock => "untrusted_clock",
         DeviceAlarmKind::ScannerLost => "scanner_lost",
+        DeviceAlarmKind::PrinterCoverOpen => "printer_cover_open",
+        DeviceAlarmKind::ScannerMisconfigured => "scanner_misconfigured",
+        DeviceAlarmKind::FireAlarm => "fire_alarm",
+        DeviceAlarmKind::ClockCorrected => "clock_corrected",
     }
 }
 
@@ -210,6 +214,12 @@ pub fn from_gate_event(event: &GateEvent) -> Option<(DeviceAlarmKind, Change)> {
         AlarmKind::ScannerLost => (DeviceAlarmKind::ScannerLost, Change::Momentary),
         AlarmKind::UntrustedClock => (DeviceAlarmKind::UntrustedClock, Change::Raise),
         AlarmKind::ClockRecovered => (DeviceAlarmKind::UntrustedClock, Change::Clear),
+        AlarmKind::ScannerMisconfigured => {
+            (DeviceAlarmKind::ScannerMisconfigured, Change::Momentary)
+        }
+        AlarmKind::FireAlarm => (DeviceAlarmKind::FireAlarm, Change::Raise),
+        AlarmKind::FireAlarmCleared => (DeviceAlarmKind::FireAlarm, Change::Clear),
+        AlarmKind::ClockCorrected => (DeviceAlarmKind::ClockCorrected, Change::Momentary),
     })
 }
 

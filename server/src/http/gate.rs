@@ -37,6 +37,8 @@ async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, A
                 keys: crate::keys::published(&tx)?,
                 calendar: estate::calendar(&tx)?,
                 lockdown: estate::lockdown(&tx)?,
+                // Evacuation is not recorded by the server yet.
+                evacuation: false,
                 server_time: chrono::Utc::now(),
                 cursor: changes::cursor(&tx)?,
             };
