@@ -6,6 +6,7 @@
 pub mod device;
 pub mod gate;
 pub mod kiosk;
+pub mod muster;
 
 use serde::{Deserialize, Serialize};
 
