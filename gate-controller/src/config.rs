@@ -106,6 +106,15 @@ pub struct DoorConfig {
     /// through the server (e.g. an entry turnstile and an exit turnstile on two controllers).
     #[serde(default)]
     pub anti_passback_area: Option<AreaName>,
+    /// Whether a fire alarm or an evacuation releases this door (default: true for
+    /// `class = "entrance"`, false otherwise). Set it on every door on an escape route.
+    #[serde(default)]
+    pub fire_release: Option<bool>,
+    /// Keep a fire release after the alarm clears until a person resets it
+    /// (`POST /fire/reset` on the status endpoint); default false: the door locks again as
+    /// soon as the fire panel's alarm clears (the panel itself latches until reset there).
+    #[serde(default)]
+    pub fire_latch: bool,
 }
 
 /// `[scanner]`: exactly one of `port` and `sim_link`.
@@ -189,6 +198,15 @@ pub struct PinsConfig {
     /// Buzzer output (sounds with the red LED).
     #[serde(default)]
     pub buzzer: Option<u8>,
+    /// Fire-alarm input from the fire panel's dry contact, with pull-up. Wire a normally
+    /// closed contact to ground: the loop reads low while all is well, and an alarm or a cut
+    /// wire reads high.
+    #[serde(default)]
+    pub fire_alarm: Option<u8>,
+    /// The fire input reads high in alarm (default true, the supervised loop above). Set
+    /// false only for a contact that closes to ground on alarm: a cut wire then goes unseen.
+    #[serde(default = "default_true")]
+    pub fire_alarm_high: bool,
     /// An input must hold a level this long to count, ms (default 50).
     #[serde(default = "default_input_debounce_ms")]
     pub input_debounce_ms: u64,
@@ -445,6 +463,8 @@ impl Config {
             clock_policy: self.clock.policy,
             feedback: Duration::from_millis(d.feedback_ms),
             area: d.anti_passback_area.clone(),
+            fire_release: d.fire_release.unwrap_or(d.class == ZoneClass::Entrance),
+            fire_latch: d.fire_latch,
         }
     }
 }
@@ -473,6 +493,33 @@ mod tests {
         assert_eq!(c.pins.backend, PinBackend::Sim);
         assert!(c.sync.is_none());
         assert!(c.exit_scanner.is_none(), "one reader unless configured");
+        assert!(c.door_policy().fire_release, "an entrance releases on fire");
+        assert!(!c.door_policy().fire_latch);
+        let pins = Config::parse(&format!("{MINIMAL}\n[pins]\nbackend = \"sim\"\n")).unwrap();
+        assert_eq!(
+            (pins.pins.fire_alarm, pins.pins.fire_alarm_high),
+            (None, true)
+        );
+    }
+
+    #[test]
+    fn fire_release_defaults_by_door_class_and_can_be_set() {
+        let floor = MINIMAL.replace("\"entrance\"", "\"floor\"\nfloor = 12");
+        assert!(!Config::parse(&floor).unwrap().door_policy().fire_release);
+        let escape = floor.replace("floor = 12", "floor = 12\nfire_release = true");
+        assert!(Config::parse(&escape).unwrap().door_policy().fire_release);
+        let held = MINIMAL.replace(
+            "building = 2",
+            "building = 2\nfire_release = false\nfire_latch = true",
+        );
+        let p = Config::parse(&held).unwrap().door_policy();
+        assert!(!p.fire_release && p.fire_latch);
+        let pins = format!("{MINIMAL}\n[pins]\nfire_alarm = 22\nfire_alarm_high = false\n");
+        let c = Config::parse(&pins).unwrap();
+        assert_eq!(
+            (c.pins.fire_alarm, c.pins.fire_alarm_high),
+            (Some(22), false)
+        );
     }
 
     #[test]

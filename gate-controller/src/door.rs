@@ -323,6 +323,8 @@ pub struct SimControls {
     pub door_contact: SimPin,
     /// Exit button: high = pressed.
     pub exit_button: SimPin,
+    /// Fire-alarm loop: high = alarm (as the supervised loop reads when opened or cut).
+    pub fire_alarm: SimPin,
 }
 
 /// Every pin of one door.
@@ -334,6 +336,8 @@ pub struct DoorPins {
     pub door_contact: Option<Input>,
     /// Exit button (active = pressed).
     pub exit_button: Option<Input>,
+    /// Fire-alarm input (active = alarm).
+    pub fire_alarm: Option<Input>,
     green: Option<OutPin>,
     red: Option<OutPin>,
     buzzer: Option<OutPin>,
@@ -358,6 +362,7 @@ impl DoorPins {
                     relay: Arc::new(Mutex::new(relay)),
                     door_contact: Some(input(&sim.door_contact)),
                     exit_button: Some(input(&sim.exit_button)),
+                    fire_alarm: Some(input(&sim.fire_alarm)),
                     green: Some(OutPin::Sim(SimPin::new())),
                     red: Some(OutPin::Sim(SimPin::new())),
                     buzzer: None,
@@ -417,6 +422,7 @@ impl DoorPins {
         Ok(DoorPins {
             door_contact: input(config.door_contact, config.door_open_high)?,
             exit_button: input(config.exit_button, !config.exit_button_active_low)?,
+            fire_alarm: input(config.fire_alarm, config.fire_alarm_high)?,
             green: output(config.green_led)?,
             red: output(config.red_led)?,
             buzzer: output(config.buzzer)?,

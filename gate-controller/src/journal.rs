@@ -543,6 +543,7 @@ mod tests {
             },
             direction: None,
             area: None,
+            unlocks: false,
         }
     }
 
