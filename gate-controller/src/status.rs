@@ -182,6 +182,10 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
         },
         "scanner": scanner_json(&state.scanner),
         "exit_scanner": state.exit_scanner.as_deref().map(scanner_json),
+        // When the simulated fire loop changed, to time the release against.
+        "sim": state.sim.as_ref().map(|sim| serde_json::json!({
+            "fire_alarm_transitions": sim.fire_alarm.transitions(),
+        })),
     }))
 }
 

@@ -2,6 +2,7 @@
 //! server that speaks the gate API contract of `credential::api::gate`.
 
 mod crash;
+mod emergency;
 mod lanes;
 mod passes;
 mod reachable;
