@@ -259,6 +259,10 @@ impl Application {
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_clock_check = Instant::now();
+        // systemd restarts a gate whose door loop stops petting (which locks the relay): pet
+        // at half the interval, only from this loop and only after it has handled its inputs.
+        let pet_every = sd_notify::watchdog_enabled().map(|d| d / 2);
+        let mut last_pet: Option<Instant> = None;
         {
             let mut d = lock_door(&door);
             let wall = d.clock.wall();
@@ -299,6 +303,14 @@ impl Application {
                     let mut d = lock_door(&door);
                     let Door { gate, pins, .. } = &mut *d;
                     poll_inputs(gate, pins, now);
+                    let due = pet_every
+                        .is_some_and(|every| last_pet.is_none_or(|t| now.duration_since(t) >= every));
+                    if due {
+                        last_pet = Some(now);
+                        if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
+                            tracing::warn!(error = %e, "cannot pet the systemd watchdog");
+                        }
+                    }
                     if now.duration_since(last_clock_check) >= Duration::from_secs(1) {
                         last_clock_check = now;
                         d.flush_backlog();
@@ -511,6 +523,10 @@ impl Door {
                     tracing::warn!("latched fire release reset by a person at the gate");
                 }
                 let _ = reply.send(reset);
+            }
+            LocalInput::Stall(pause) => {
+                tracing::warn!(?pause, "SIMULATION ONLY: the door loop stalls");
+                std::thread::sleep(pause);
             }
         }
     }

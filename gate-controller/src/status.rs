@@ -96,6 +96,9 @@ pub struct GateStatus {
 pub enum LocalInput {
     /// A person ends a latched fire release; the answer says whether there was one.
     FireReset(tokio::sync::oneshot::Sender<bool>),
+    /// Simulation only: the door loop stops for this long, holding the door state, as a
+    /// deadlocked or hung loop would (to test the watchdog).
+    Stall(Duration),
 }
 
 impl GateStatus {
@@ -135,6 +138,7 @@ pub fn router(state: StatusState) -> Router {
     if state.sim.is_some() {
         router = router
             .route("/sim/fire", post(sim_fire))
+            .route("/sim/stall", post(sim_stall))
             .route("/sim/door", post(sim_door))
             .route("/sim/exit", post(sim_exit));
     }
@@ -210,6 +214,24 @@ async fn fire_reset(State(state): State<StatusState>) -> StatusCode {
     match rx.await {
         Ok(true) => StatusCode::NO_CONTENT,
         Ok(false) => StatusCode::CONFLICT,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// `POST /sim/stall` body.
+#[derive(Deserialize)]
+struct StallInput {
+    ms: u64,
+}
+
+/// Stalls the door loop (at most 60 s); answers at once.
+async fn sim_stall(State(state): State<StatusState>, Json(input): Json<StallInput>) -> StatusCode {
+    if state.sim.is_none() || input.ms > 60_000 {
+        return StatusCode::BAD_REQUEST;
+    }
+    let pause = Duration::from_millis(input.ms);
+    match state.local.send(LocalInput::Stall(pause)).await {
+        Ok(()) => StatusCode::ACCEPTED,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

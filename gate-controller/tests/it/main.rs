@@ -9,3 +9,4 @@ mod reachable;
 mod stub;
 mod support;
 mod unplug;
+mod watchdog;
