@@ -84,6 +84,9 @@ impl Application {
         // The relay is driven to "locked" before anything else can fail or take time.
         let pins = DoorPins::open(&config.pins)?;
         install_panic_lock(pins.relay.clone());
+        if let Some(exit) = &pins.exit_relay {
+            install_panic_lock(exit.clone());
+        }
         ignore_file_size_signal();
 
         std::fs::create_dir_all(&config.data_dir).map_err(|source| AppError::Io {
@@ -330,6 +333,9 @@ impl Application {
             if let Err(e) = d.pins.set_relay(Level::Locked) {
                 tracing::error!(error = %e, "cannot lock the relay at shutdown");
             }
+            if let Err(e) = d.pins.set_exit_relay(Level::Locked) {
+                tracing::error!(error = %e, "cannot lock the exit relay at shutdown");
+            }
             if let Some(t) = d.clock.force_checkpoint() {
                 d.save_trusted_time(t);
             }
@@ -395,6 +401,7 @@ impl Drop for Door {
     fn drop(&mut self) {
         // Whoever drops the door last (the main loop or a reader), the relay ends locked.
         let _ = self.pins.set_relay(Level::Locked);
+        let _ = self.pins.set_exit_relay(Level::Locked);
     }
 }
 
@@ -457,7 +464,21 @@ impl Door {
                         );
                     }
                 }
-                Action::Relay(Level::Unlocked) if hold_unlock => hold_unlock = false,
+                Action::Relay(Level::Unlocked) | Action::ExitRelay(Level::Unlocked)
+                    if hold_unlock =>
+                {
+                    hold_unlock = false
+                }
+                Action::ExitRelay(level) => {
+                    hold_unlock = false;
+                    if let Err(e) = self.pins.set_exit_relay(level) {
+                        tracing::error!(error = %e, ?level, "exit relay failed");
+                    }
+                    let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                    let at = self.clock.reading();
+                    let t = RelayTransition { at, level };
+                    GateStatus::push(&mut s.exit_relay_transitions, t);
+                }
                 Action::Relay(level) => {
                     hold_unlock = false;
                     match self.pins.set_relay(level) {

@@ -115,6 +115,11 @@ pub struct DoorConfig {
     /// soon as the fire panel's alarm clears (the panel itself latches until reset there).
     #[serde(default)]
     pub fire_latch: bool,
+    /// A turnstile lane with `[exit_scanner]`: each direction has its own relay, pulsed for
+    /// `pulse_ms` (200–500, a turnstile controller's "open A" / "open B" dry contact); the
+    /// exit direction's relay is `[pins] exit_relay`. No door contact is watched.
+    #[serde(default)]
+    pub turnstile: bool,
 }
 
 /// `[scanner]`: exactly one of `port` and `sim_link`.
@@ -177,6 +182,9 @@ pub struct PinsConfig {
     /// The relay board switches on a low level (many do); also flips for fail-safe locks.
     #[serde(default)]
     pub relay_active_low: bool,
+    /// The exit direction's relay of a turnstile lane (`[door] turnstile`), same polarity.
+    #[serde(default)]
+    pub exit_relay: Option<u8>,
     /// Door contact (reed switch) input, with pull-up; absent means no contact is wired.
     #[serde(default)]
     pub door_contact: Option<u8>,
@@ -408,6 +416,24 @@ impl Config {
                     .into(),
             );
         }
+        if d.turnstile {
+            if self.exit_scanner.is_none() {
+                return bad(
+                    "[door] turnstile needs [exit_scanner]: one reader per direction".into(),
+                );
+            }
+            if !(200..=500).contains(&d.pulse_ms) {
+                return bad(format!(
+                    "[door] turnstile pulse_ms {} must be 200–500 (an open A / open B pulse)",
+                    d.pulse_ms
+                ));
+            }
+            if self.pins.backend == PinBackend::Rpi && self.pins.exit_relay.is_none() {
+                return bad("[door] turnstile needs [pins] exit_relay (a BCM pin number)".into());
+            }
+        } else if self.pins.exit_relay.is_some() {
+            return bad("[pins] exit_relay is for [door] turnstile = true".into());
+        }
         if d.anti_passback_area.is_some() && d.anti_passback == AntiPassback::Off {
             return bad(
                 "[door] anti_passback_area needs anti_passback = \"soft\" or \"hard\"".into(),
@@ -456,8 +482,8 @@ impl Config {
             },
             pulse: Duration::from_millis(d.pulse_ms),
             held_open_limit: Duration::from_secs(d.held_open_alarm_secs),
-            has_door_contact: self.pins.door_contact.is_some()
-                || self.pins.backend == PinBackend::Sim,
+            has_door_contact: !d.turnstile
+                && (self.pins.door_contact.is_some() || self.pins.backend == PinBackend::Sim),
             anti_passback: d.anti_passback,
             anti_passback_window: Duration::from_secs(d.anti_passback_minutes * 60),
             clock_policy: self.clock.policy,
@@ -465,6 +491,7 @@ impl Config {
             area: d.anti_passback_area.clone(),
             fire_release: d.fire_release.unwrap_or(d.class == ZoneClass::Entrance),
             fire_latch: d.fire_latch,
+            exit_relay: d.turnstile,
         }
     }
 }
@@ -581,5 +608,14 @@ mod tests {
         );
         let c = Config::parse(&synced).unwrap();
         assert_eq!(c.door_policy().area.unwrap().as_str(), "lobby");
+        let exit = "[exit_scanner]\nport = \"/dev/ttyUSB1\"\n";
+        assert!(err(&door("turnstile = true")).contains("needs [exit_scanner]"));
+        let slow = format!("{}\n{exit}", door("turnstile = true"));
+        assert!(err(&slow).contains("must be 200–500"));
+        let lane = format!("{}\n{exit}", door("turnstile = true\npulse_ms = 300"));
+        let p = Config::parse(&lane).unwrap().door_policy();
+        assert!(p.exit_relay && !p.has_door_contact);
+        let stray = format!("{MINIMAL}\n[pins]\nexit_relay = 23\n");
+        assert!(err(&stray).contains("exit_relay is for"));
     }
 }

@@ -69,6 +69,8 @@ pub struct GateStatus {
     pub door: Option<DoorContact>,
     /// Recent relay transitions, oldest first.
     pub relay_transitions: VecDeque<RelayTransition>,
+    /// Recent transitions of a turnstile lane's exit relay, oldest first.
+    pub exit_relay_transitions: VecDeque<RelayTransition>,
     /// Recent decisions, oldest first.
     pub decisions: VecDeque<DecisionRecord>,
     /// Recent alarms, oldest first.
@@ -159,6 +161,7 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
             "relay": gate.relay,
             "contact": gate.door,
             "relay_transitions": gate.relay_transitions,
+            "exit_relay_transitions": gate.exit_relay_transitions,
         },
         "decisions": gate.decisions,
         "alarms": gate.alarms,

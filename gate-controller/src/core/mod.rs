@@ -110,6 +110,9 @@ pub struct DoorPolicy {
     pub fire_release: bool,
     /// Whether a fire release holds after the alarm clears until a person resets it.
     pub fire_latch: bool,
+    /// A turnstile lane: the exit reader's admits pulse a relay of their own ("open B"), the
+    /// entry reader's the main relay ("open A").
+    pub exit_relay: bool,
 }
 
 /// The outcome of a scan: a denial is a value, not an error.
@@ -184,6 +187,8 @@ pub enum Action {
     Journal(Entry),
     /// Drive the relay.
     Relay(Level),
+    /// Drive the exit direction's relay of a turnstile lane.
+    ExitRelay(Level),
     /// Drive the LEDs and buzzer.
     Indicator(Indicator),
 }
@@ -290,6 +295,8 @@ pub struct Gate {
     actions: VecDeque<Action>,
     relay: Level,
     lock_at: Option<Instant>,
+    /// When the exit relay of a turnstile lane locks again.
+    exit_lock_at: Option<Instant>,
     /// When the last unlock was decided, until the shell reports the relay moved.
     unlock_decided_at: Option<Instant>,
     authorised_until: Option<Instant>,
@@ -330,6 +337,9 @@ impl Gate {
         };
         let mut actions = VecDeque::new();
         actions.push_back(Action::Relay(Level::Locked));
+        if policy.exit_relay {
+            actions.push_back(Action::ExitRelay(Level::Locked));
+        }
         let mut gate = Gate {
             policy,
             synced,
@@ -337,6 +347,7 @@ impl Gate {
             actions,
             relay: Level::Locked,
             lock_at: None,
+            exit_lock_at: None,
             unlock_decided_at: None,
             authorised_until: None,
             passages: Vec::new(),
@@ -426,10 +437,15 @@ impl Gate {
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.lock_at, self.held_alarm_at, self.indicator_off_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.lock_at,
+            self.exit_lock_at,
+            self.held_alarm_at,
+            self.indicator_off_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Notes the clock's state; raises an alarm when it turns untrusted or recovers.
@@ -504,7 +520,12 @@ impl Gate {
                     last,
                     before,
                 });
-                self.unlock(now, self.policy.pulse);
+                if self.policy.exit_relay && direction == Some(Direction::Exit) {
+                    self.exit_lock_at = Some(now + self.policy.pulse);
+                    self.actions.push_back(Action::ExitRelay(Level::Unlocked));
+                } else {
+                    self.unlock(now, self.policy.pulse);
+                }
                 self.indicate(Indicator::Granted, now);
             }
             Decision::Deny { reason, card, kind } => {
@@ -646,6 +667,10 @@ impl Gate {
             self.authorised_until = Some(now + OPEN_GRACE);
             self.actions.push_back(Action::Relay(Level::Locked));
             self.settle_passages();
+        }
+        if self.exit_lock_at.is_some_and(|t| now >= t) {
+            self.exit_lock_at = None;
+            self.actions.push_back(Action::ExitRelay(Level::Locked));
         }
         if self.held_alarm_at.is_some_and(|t| now >= t) {
             self.held_alarm_at = None;
@@ -926,6 +951,9 @@ impl Gate {
     }
 
     fn lock_now(&mut self) {
+        if self.exit_lock_at.take().is_some() {
+            self.actions.push_back(Action::ExitRelay(Level::Locked));
+        }
         // Lockdown cannot hold a door released for an emergency.
         if self.relay == Level::Unlocked && !self.released {
             self.lock_at = None;
@@ -949,6 +977,9 @@ impl Gate {
                 self.relay = Level::Locked;
                 self.authorised_until = Some(now + OPEN_GRACE);
                 self.actions.push_back(Action::Relay(Level::Locked));
+                if self.policy.exit_relay {
+                    self.actions.push_back(Action::ExitRelay(Level::Locked));
+                }
                 if self.door == DoorContact::Open {
                     self.held_alarm_at = Some(now + self.policy.held_open_limit);
                 }
@@ -966,6 +997,11 @@ impl Gate {
         self.unlock_decided_at = None;
         self.held_alarm_at = None;
         self.actions.push_back(Action::Relay(Level::Unlocked));
+        // A turnstile lane is free both ways.
+        if self.policy.exit_relay {
+            self.exit_lock_at = None;
+            self.actions.push_back(Action::ExitRelay(Level::Unlocked));
+        }
         // Admits in progress count as passages: the door is open to everyone now.
         self.passages.clear();
     }

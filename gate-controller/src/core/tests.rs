@@ -136,6 +136,7 @@ fn policy() -> DoorPolicy {
         area: None,
         fire_release: true,
         fire_latch: false,
+        exit_relay: false,
     }
 }
 
@@ -164,6 +165,8 @@ fn render(action: &Action) -> String {
     match action {
         Action::Relay(Level::Locked) => "relay locked".into(),
         Action::Relay(Level::Unlocked) => "relay unlocked".into(),
+        Action::ExitRelay(Level::Locked) => "exit relay locked".into(),
+        Action::ExitRelay(Level::Unlocked) => "exit relay unlocked".into(),
         Action::Indicator(i) => {
             format!("led {}", serde_json::to_value(i).unwrap().as_str().unwrap())
         }
@@ -1445,6 +1448,51 @@ fn a_snapshot_starts_and_ends_an_evacuation() {
         0ms relay unlocked
         1000ms relay locked
         2000ms relay unlocked
+        ",
+    );
+}
+
+#[test]
+fn a_turnstile_lane_pulses_one_relay_per_direction() {
+    let mut p = policy();
+    p.exit_relay = true;
+    p.has_door_contact = false;
+    p.pulse = Duration::from_millis(300);
+    let t = play(
+        Gate::new(p, synced()),
+        "
+        0s   scan visitor in
+        1s   scan visitor out
+        2s   scan worker out
+        2.1s lockdown on
+        3s   lockdown off
+        4s   fire on
+        5s   fire off
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms exit relay locked
+        0ms => admit card=8
+        0ms journal admitted card=8 in
+        0ms relay unlocked
+        300ms relay locked
+        1000ms => admit card=8
+        1000ms journal admitted card=8 out
+        1000ms exit relay unlocked
+        1300ms exit relay locked
+        2000ms => admit card=7
+        2000ms journal admitted card=7 out
+        2000ms exit relay unlocked
+        2100ms exit relay locked
+        4000ms relay unlocked
+        4000ms exit relay unlocked
+        4000ms journal alarm alarm=fire_alarm
+        5000ms journal alarm alarm=fire_alarm_cleared
+        5000ms relay locked
+        5000ms exit relay locked
         ",
     );
 }
