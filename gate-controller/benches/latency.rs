@@ -14,7 +14,10 @@
 //! 2. the journal commit alone, A/B in one run: SQLite's inline auto-checkpoint against the
 //!    background checkpointer the gate uses, commits alternating between the two journals;
 //! 3. the real binary's resident memory after 10,000 scans;
-//! 4. the real binary's start-up time to its ready line.
+//! 4. the real binary's start-up time to its ready line;
+//! 5. fire input → relay: the simulated fire loop opened → the relay pin unlocked, p50/p99
+//!    over `GATE_BENCH_FIRES` (default 200) alarms, each cleared again before the next
+//!    (`GATE_BENCH_ONLY=fire` runs only this). The input debounce (50 ms) is part of it.
 
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, KeyId, Kind, Signer, UtcMinute, ZoneClass, ZoneClasses,
@@ -412,6 +415,60 @@ fn startup(runs: usize) {
     );
 }
 
+/// Fire input change → relay unlocked, through the shell the binary runs.
+fn fire_latency(fires: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    // An explicit [pins] section: the documented input debounce (50 ms) applies.
+    let text = format!("{}[pins]\nbackend = \"sim\"\n", config_text(dir.path()));
+    let config = Config::parse(&text).unwrap();
+    assert_eq!(config.pins.input_debounce_ms, 50);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime
+        .block_on(Application::build(config, Env::default()))
+        .unwrap();
+    let sim = app.sim().unwrap();
+    let load_before = load_average();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = runtime.spawn(app.run(async {
+        let _ = stop_rx.await;
+    }));
+    let mut latencies = Vec::with_capacity(fires);
+    for _ in 0..fires {
+        for alarm in [true, false] {
+            let mut before = sim.relay.set_count();
+            sim.fire_alarm.drive(alarm);
+            let changed = sim.fire_alarm.transitions().last().unwrap().mono;
+            // Wait for the relay to reach the level the alarm asks for (the shell's start-up
+            // "locked" may come first).
+            let set = loop {
+                before = sim
+                    .relay
+                    .wait_for_set(before, Duration::from_secs(5))
+                    .expect("relay never moved");
+                let set = *sim.relay.transitions().last().unwrap();
+                if set.high == alarm {
+                    break set;
+                }
+            };
+            if alarm {
+                latencies.push(set.mono - changed);
+            }
+        }
+    }
+    let _ = stop_tx.send(());
+    runtime.block_on(running).unwrap().unwrap();
+    let (p50, p99, max) = summary(&mut latencies);
+    println!(
+        "fire input → relay unlocked, {fires} alarms (debounce 50 ms, inputs polled every 10 ms): \
+         p50 {p50:?}, p99 {p99:?}, max {max:?}; load before {load_before}, after {}",
+        load_average()
+    );
+}
+
 fn main() {
     // `cargo test --benches` passes flags; run the full set only under `cargo bench`.
     let scans: usize = std::env::var("GATE_BENCH_SCANS")
@@ -430,6 +487,14 @@ fn main() {
     }
     // `GATE_BENCH_ONLY=disk` runs only the on-disk latency (for quick comparisons).
     let only_disk = std::env::var("GATE_BENCH_ONLY").is_ok_and(|v| v == "disk");
+    let fires = std::env::var("GATE_BENCH_FIRES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    if std::env::var("GATE_BENCH_ONLY").is_ok_and(|v| v == "fire") {
+        fire_latency(fires);
+        return;
+    }
     if !only_disk {
         startup(20);
     }
@@ -445,4 +510,5 @@ fn main() {
         scan_latency(scans, gap, Some(shm), "tmpfs", Arrival::OneWrite);
     }
     memory_after_scans(scans);
+    fire_latency(fires);
 }
