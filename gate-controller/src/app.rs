@@ -471,8 +471,9 @@ impl Door {
                 }
                 Action::ExitRelay(level) => {
                     hold_unlock = false;
-                    if let Err(e) = self.pins.set_exit_relay(level) {
-                        tracing::error!(error = %e, ?level, "exit relay failed");
+                    match self.pins.set_exit_relay(level) {
+                        Ok(()) => self.gate.handle_exit_relay_moved(level, Instant::now()),
+                        Err(e) => tracing::error!(error = %e, ?level, "exit relay failed"),
                     }
                     let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
                     let at = self.clock.reading();

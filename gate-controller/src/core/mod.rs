@@ -297,6 +297,8 @@ pub struct Gate {
     lock_at: Option<Instant>,
     /// When the exit relay of a turnstile lane locks again.
     exit_lock_at: Option<Instant>,
+    /// When its last unlock was decided, until the shell reports the relay moved.
+    exit_decided_at: Option<Instant>,
     /// When the last unlock was decided, until the shell reports the relay moved.
     unlock_decided_at: Option<Instant>,
     authorised_until: Option<Instant>,
@@ -348,6 +350,7 @@ impl Gate {
             relay: Level::Locked,
             lock_at: None,
             exit_lock_at: None,
+            exit_decided_at: None,
             unlock_decided_at: None,
             authorised_until: None,
             passages: Vec::new(),
@@ -522,6 +525,7 @@ impl Gate {
                 });
                 if self.policy.exit_relay && direction == Some(Direction::Exit) {
                     self.exit_lock_at = Some(now + self.policy.pulse);
+                    self.exit_decided_at = Some(now);
                     self.actions.push_back(Action::ExitRelay(Level::Unlocked));
                 } else {
                     self.unlock(now, self.policy.pulse);
@@ -692,6 +696,16 @@ impl Gate {
         }
         if let (Some(decided), Some(lock_at)) = (self.unlock_decided_at.take(), self.lock_at) {
             self.lock_at = Some(lock_at + now.saturating_duration_since(decided));
+        }
+    }
+
+    /// As [`Gate::handle_relay_moved`], for a turnstile lane's exit relay.
+    pub fn handle_exit_relay_moved(&mut self, level: Level, now: Instant) {
+        if level != Level::Unlocked {
+            return;
+        }
+        if let (Some(decided), Some(lock_at)) = (self.exit_decided_at.take(), self.exit_lock_at) {
+            self.exit_lock_at = Some(lock_at + now.saturating_duration_since(decided));
         }
     }
 
