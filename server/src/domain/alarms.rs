@@ -80,6 +80,16 @@ pub fn report(
             "only a device raises alarms",
         ));
     };
+    if !may_report(actor, report.kind) {
+        return Err(DeskError::invalid(
+            "alarm_kind_not_allowed",
+            format!(
+                "a {} cannot have the alarm `{}`",
+                actor.kind().name(),
+                kind_name(report.kind)
+            ),
+        ));
+    }
     let detail = match report.detail.as_deref().map(str::trim) {
         Some(d) if d.chars().count() > MAX_DETAIL_CHARS => {
             return Err(DeskError::invalid(
@@ -110,6 +120,29 @@ pub fn report(
         detail,
         now,
     )?)
+}
+
+/// Whether `actor` (a device) can have an alarm of `kind`: a kiosk only its printer's, a gate
+/// only its door's, clock's, scanner's and the fire alarm input's.
+pub fn may_report(actor: &Actor, kind: DeviceAlarmKind) -> bool {
+    use DeviceAlarmKind as K;
+    match actor {
+        Actor::Kiosk(_) => matches!(
+            kind,
+            K::PaperOut | K::PaperNearEnd | K::PrinterOffline | K::PrinterCoverOpen
+        ),
+        Actor::Gate(_) => matches!(
+            kind,
+            K::DoorHeldOpen
+                | K::DoorForced
+                | K::UntrustedClock
+                | K::ScannerLost
+                | K::ScannerMisconfigured
+                | K::FireAlarm
+                | K::ClockCorrected
+        ),
+        _ => false,
+    }
 }
 
 /// What a report does to the alarm of its device and kind.

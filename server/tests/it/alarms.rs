@@ -132,3 +132,37 @@ async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_i
     assert_eq!(alarms[0]["kind"], "door_forced");
     assert_eq!(alarms[0]["device_id"], gate_id.as_str());
 }
+
+#[tokio::test]
+async fn a_device_may_raise_only_the_alarms_its_role_can_have() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    for (device, kind) in [
+        (&kiosk, "door_forced"),
+        (&kiosk, "fire_alarm"),
+        (&gate, "paper_out"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/device/alarms",
+                Some(device),
+                json!({"kind": kind, "active": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{kind}");
+        assert_eq!(crate::app::error_code(r).await, "alarm_kind_not_allowed");
+    }
+    assert!(open_alarms(&app, &desk).await.is_empty());
+    let r = app
+        .post(
+            "/api/v1/device/alarms",
+            Some(&kiosk),
+            json!({"kind": "printer_cover_open", "active": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(open_alarms(&app, &desk).await.len(), 1);
+}
