@@ -65,6 +65,9 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// `data_dir = "/var/lib/gatehouse"`.
     pub data_dir: Option<PathBuf>,
+    /// `overstay_grace_minutes = 120`: how long after a visitor pass ends it is signed out
+    /// automatically.
+    pub overstay_grace_minutes: Option<u32>,
     /// `trusted_proxies = ["127.0.0.1"]`: reverse proxies whose client address header is
     /// believed.
     pub trusted_proxies: Option<Vec<String>>,
@@ -177,6 +180,8 @@ pub struct Config {
     pub client_address: ClientAddress,
     /// Bounds on client connections.
     pub limits: crate::connections::ConnectionLimits,
+    /// How long after its end an overstaying visitor pass is signed out automatically.
+    pub overstay_grace: chrono::Duration,
 }
 
 /// What is wrong with the configuration.
@@ -217,6 +222,7 @@ impl Config {
             admin_password: None,
             client_address: ClientAddress::default(),
             limits: crate::connections::ConnectionLimits::default(),
+            overstay_grace: crate::domain::overstay::DEFAULT_GRACE,
         }
     }
 
@@ -289,6 +295,16 @@ impl Config {
             Some(secs) => std::time::Duration::from_secs(secs),
             None => defaults.header_read_timeout,
         };
+        let overstay_grace = match file.overstay_grace_minutes {
+            None => crate::domain::overstay::DEFAULT_GRACE,
+            Some(m) if (1..=7 * 24 * 60).contains(&m) => chrono::Duration::minutes(i64::from(m)),
+            Some(m) => {
+                return Err(ConfigError::Invalid {
+                    key: "overstay_grace_minutes",
+                    message: format!("{m} is not 1–10080 minutes (up to a week)"),
+                });
+            }
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -298,6 +314,7 @@ impl Config {
                 max_connections,
                 header_read_timeout,
             },
+            overstay_grace,
         })
     }
 }
@@ -320,6 +337,10 @@ mod tests {
         let d = Config::merge(Cli::default(), FileConfig::default()).unwrap();
         assert_eq!(d.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(d.data_dir, PathBuf::from("./data"));
+        assert_eq!(d.overstay_grace, chrono::Duration::hours(2));
+        let file: FileConfig = toml::from_str("overstay_grace_minutes = 30").unwrap();
+        let c = Config::merge(Cli::default(), file).unwrap();
+        assert_eq!(c.overstay_grace, chrono::Duration::minutes(30));
     }
 
     #[test]
@@ -350,6 +371,9 @@ mod tests {
             ..Cli::default()
         };
         assert!(Config::merge(cli, FileConfig::default()).is_err());
+        let file: FileConfig = toml::from_str("overstay_grace_minutes = 0").unwrap();
+        let e = Config::merge(Cli::default(), file).unwrap_err().to_string();
+        assert!(e.contains("overstay_grace_minutes"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::renovations::{load_detail, read};
 use crate::domain::card::{self, Outstanding};
 use crate::domain::desk_error::DeskError;
 use crate::domain::renovation::{self, Document};
-use crate::domain::{privacy, visitor};
+use crate::domain::{overstay, privacy, visitor};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{Method, header};
@@ -47,14 +47,31 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The pages' style sheet.
 async fn desk_css() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
+    static SHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sheet =
+        SHEET.get_or_init(|| [CSS, super::emergency::CSS, super::muster::PRINT_CSS].concat());
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        sheet.as_str(),
+    )
 }
 
 /// The pages' script: the form and alarm code every page uses, then each page's own part,
 /// which acts only when its page's elements are present.
 async fn desk_js() -> impl IntoResponse {
     static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let js = JS.get_or_init(|| [SCRIPT, ALARMS_SCRIPT, LOGIN_SCRIPT, RETURN_SCRIPT].concat());
+    let js = JS.get_or_init(|| {
+        [
+            SCRIPT,
+            ALARMS_SCRIPT,
+            LOGIN_SCRIPT,
+            RETURN_SCRIPT,
+            MUSTER_SCRIPT,
+            // Last: it expects the emergency bar, which the log-in page does not have.
+            super::emergency::SCRIPT,
+        ]
+        .concat()
+    });
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         js.as_str(),
@@ -75,6 +92,12 @@ const LOGIN_SCRIPT: &str = r#"
 {const lf=document.getElementById('login');if(lf&&lf.tagName==='FORM')lf.addEventListener('submit',async ev=>{ev.preventDefault();
  const r=await api('POST','/api/v1/auth/login',{username:document.getElementById('username').value,password:document.getElementById('password').value});
  if(r.ok)location='/desk/renovations';else flash(false,(r.v&&r.v.message)||'HTTP '+r.status);});}
+"#;
+
+/// The roll call page's print and refresh buttons.
+const MUSTER_SCRIPT: &str = r#"
+{const p=document.getElementById('print-muster'),r=document.getElementById('reload-muster');
+if(p)p.addEventListener('click',()=>window.print());if(r)r.addEventListener('click',()=>location.reload());}
 "#;
 
 /// The return page's scan field.
@@ -109,14 +132,14 @@ button{background:#1f3a5f;color:#fff;border:0;border-radius:4px;padding:.45em 1e
 
 /// Shows the device alarms the desk has not yet seen (or whose cause lasts) at the top of every
 /// page, refreshed every 10 s because the desk screen stays open all day; device text is put in
-/// with `textContent`, never as HTML.
+/// with `textContent`, never as HTML. Fire alarms are left to the emergency bar above it.
 const ALARMS_SCRIPT: &str = r#"
 const ALARM_WORDS={paper_out:'打印机缺纸 printer out of paper',paper_near_end:'打印纸即将用完 paper nearly used up',
  printer_offline:'打印机离线 printer offline',door_held_open:'门长时间未关 door held open',door_forced:'门被强行打开 door forced open',
  untrusted_clock:'门禁时钟不可信 gate clock not trusted',scanner_lost:'扫码器断开 scanner disconnected'};
 async function loadAlarms(){const box=document.getElementById('alarms');if(!box)return;
  let r;try{r=await fetch('/api/v1/alarms');}catch(e){return;}if(!r.ok)return;const list=await r.json();box.replaceChildren();
- for(const a of list){const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
+ for(const a of list){if(a.kind==='fire_alarm')continue;const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
   d.dataset.kind=a.kind;const t=document.createElement('span');
   t.textContent='⚠ '+(ALARM_WORDS[a.kind]||a.kind)+' — '+a.device_name+' · '+new Date(a.raised_at).toLocaleString('zh-CN')+
    (a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
@@ -143,7 +166,8 @@ document.addEventListener('submit',async ev=>{const f=ev.target;if(!f.dataset.ap
  else flash(false,(r.v&&r.v.message)||('HTTP '+r.status));});
 "#;
 
-fn page(title: &str, body: Markup) -> Markup {
+/// A desk page: navigation, the emergency bar, alarms, then `body`.
+pub(crate) fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -158,8 +182,10 @@ fn page(title: &str, body: Markup) -> Markup {
                     a href="/desk/return" { "扫码交卡 Return cards" }
                     a href="/desk/visitors" { "在场访客 Visitors on site" }
                     a href="/desk/cards/outstanding" { "未还卡 Outstanding cards" }
+                    a href="/desk/muster" { "点名 Roll call" }
                     a href="/desk/password" { "修改密码 Password" }
                 }
+                (super::emergency::desk_bar())
                 div #alarms {}
                 main {
                     h1 { (title) }
@@ -391,7 +417,11 @@ async fn return_page() -> Markup {
 
 async fn visitors_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
-    let list = read(&state, move |c| visitor::on_site(c, now)).await?;
+    let grace = state.config.overstay_grace;
+    let (list, overstays) = read(&state, move |c| {
+        Ok((visitor::on_site(c, now)?, overstay::list(c, grace)?))
+    })
+    .await?;
     Ok(page(
         "在场访客 Visitors on site",
         html! {
@@ -403,6 +433,18 @@ async fn visitors_page(State(state): State<AppState>) -> Result<Markup, DeskErro
                         td { (v.name_masked) } td { (v.unit_label) } td { (v.host_masked.clone().unwrap_or_default()) } td { (v.purpose) }
                         td { (v.party_size) } td { (local(v.registered_at)) } td { (local(v.not_after)) }
                         td { form.inline data-api={ "/api/v1/visitors/cards/" (v.card_id) "/sign-out" } { button type="submit" { "签离 Sign out" } } }
+                    }
+                }
+            }
+            h2 { "超时未签离 Overstays (pass ended, not signed out)" }
+            p { "通行证到期后 " (grace.num_minutes()) " 分钟自动签离。 Signed out automatically " (grace.num_minutes()) " minutes after the pass ends." }
+            table #overstays {
+                tr { th { "访客 Visitor" } th { "房号 Unit" } th { "被访人 Host" } th { "到期 Ended" } th { "自动签离 Auto sign-out" } th {} }
+                @for o in &overstays {
+                    tr data-card=(o.card_id) {
+                        td { (o.name_masked) } td { (o.unit_label) } td { (o.host_masked.clone().unwrap_or_default()) }
+                        td.unmet { (local(o.not_after)) } td { (local(o.sign_out_at)) }
+                        td { form.inline data-api={ "/api/v1/visitors/cards/" (o.card_id) "/sign-out" } { button type="submit" { "签离 Sign out" } } }
                     }
                 }
             }

@@ -135,6 +135,7 @@ async fn pages_carry_security_headers_and_no_inline_script_or_style() {
         "/desk/visitors",
         "/desk/cards/outstanding",
         "/desk/password",
+        "/desk/muster",
     ] {
         let r = app
             .client
