@@ -142,7 +142,7 @@ async function loadAlarms(){const box=document.getElementById('alarms');if(!box)
  for(const a of list){if(a.kind==='fire_alarm')continue;const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
   d.dataset.kind=a.kind;const t=document.createElement('span');
   t.textContent='⚠ '+(ALARM_WORDS[a.kind]||a.kind)+' — '+a.device_name+' · '+new Date(a.raised_at).toLocaleString('zh-CN')+
-   (a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
+   (a.repeats>1?' ×'+a.repeats:'')+(a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
   d.append(t);if(!a.acknowledged_at){const b=document.createElement('button');b.textContent='知道了 Acknowledge';
    b.onclick=async()=>{await fetch('/api/v1/alarms/'+a.id+'/acknowledge',{method:'POST'});loadAlarms();};d.append(b);}
   box.append(d);}}
