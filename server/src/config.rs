@@ -68,6 +68,82 @@ pub struct FileConfig {
     /// `overstay_grace_minutes = 120`: how long after a visitor pass ends it is signed out
     /// automatically.
     pub overstay_grace_minutes: Option<u32>,
+    /// `trusted_proxies = ["127.0.0.1"]`: reverse proxies whose client address header is
+    /// believed.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// `client_address_header = "X-Forwarded-For"`: where those proxies put the client's
+    /// address (the last entry of a list is used: the one the proxy itself added).
+    pub client_address_header: Option<String>,
+    /// `max_connections = 4096`: most client connections open at once (never more than the
+    /// process's file limit allows).
+    pub max_connections: Option<usize>,
+    /// `header_read_timeout_secs = 10`: a connection that sends no complete request head for
+    /// this long (also while idle between requests) is closed.
+    pub header_read_timeout_secs: Option<u64>,
+}
+
+/// How the server learns a client's address: the TCP peer, or, when the peer is a trusted
+/// reverse proxy, the address that proxy puts in a header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientAddress {
+    /// Proxies whose header is believed; empty: the header is never read.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The header (lowercase), set exactly when `trusted_proxies` is not empty.
+    pub header: Option<axum::http::HeaderName>,
+}
+
+impl ClientAddress {
+    fn from_file(file: &FileConfig) -> Result<ClientAddress, ConfigError> {
+        let proxies = file.trusted_proxies.clone().unwrap_or_default();
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| ConfigError::Invalid {
+                    key: "trusted_proxies",
+                    message: format!("`{p}` is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
+        let header = file
+            .client_address_header
+            .as_deref()
+            .map(|h| {
+                axum::http::HeaderName::try_from(h).map_err(|_| ConfigError::Invalid {
+                    key: "client_address_header",
+                    message: format!("`{h}` is not a header name"),
+                })
+            })
+            .transpose()?;
+        if header.is_some() == trusted_proxies.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "client_address_header",
+                message: "set both client_address_header and trusted_proxies, or neither".into(),
+            });
+        }
+        Ok(ClientAddress {
+            trusted_proxies,
+            header,
+        })
+    }
+
+    /// The client's address: the header's (last) entry when `peer` is a trusted proxy and
+    /// the entry is an address, else `peer` itself.
+    pub fn of(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        let Some(header) = &self.header else {
+            return peer;
+        };
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        headers
+            .get_all(header)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(peer)
+    }
 }
 
 /// A secret that never prints.
@@ -100,6 +176,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The first manager's password, if given.
     pub admin_password: Option<Secret>,
+    /// Where a client's address comes from (login throttling keys on it).
+    pub client_address: ClientAddress,
+    /// Bounds on client connections.
+    pub limits: crate::connections::ConnectionLimits,
     /// How long after its end an overstaying visitor pass is signed out automatically.
     pub overstay_grace: chrono::Duration,
 }
@@ -140,6 +220,8 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             admin_password: None,
+            client_address: ClientAddress::default(),
+            limits: crate::connections::ConnectionLimits::default(),
             overstay_grace: crate::domain::overstay::DEFAULT_GRACE,
         }
     }
@@ -166,6 +248,7 @@ impl Config {
 
     /// Flags and env win over the file, the file over defaults.
     pub fn merge(cli: Cli, file: FileConfig) -> Result<Config, ConfigError> {
+        let client_address = ClientAddress::from_file(&file)?;
         let listen_text = cli
             .listen
             .or(file.listen)
@@ -189,16 +272,29 @@ impl Config {
             .filter(|p| !p.is_empty())
             .map(Secret::new);
         if let Some(p) = &admin_password {
-            if p.expose().chars().count() < crate::auth::password::MIN_LEN {
+            crate::auth::password::check(p.expose()).map_err(|e| ConfigError::Invalid {
+                key: "GATEHOUSE_ADMIN_PASSWORD",
+                message: e.to_string(),
+            })?;
+        }
+        let defaults = crate::connections::ConnectionLimits::default();
+        let max_connections = file.max_connections.unwrap_or(defaults.max_connections);
+        if max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "max_connections",
+                message: "must be at least 1".into(),
+            });
+        }
+        let header_read_timeout = match file.header_read_timeout_secs {
+            Some(0) => {
                 return Err(ConfigError::Invalid {
-                    key: "GATEHOUSE_ADMIN_PASSWORD",
-                    message: format!(
-                        "must be at least {} characters long",
-                        crate::auth::password::MIN_LEN
-                    ),
+                    key: "header_read_timeout_secs",
+                    message: "must be at least 1".into(),
                 });
             }
-        }
+            Some(secs) => std::time::Duration::from_secs(secs),
+            None => defaults.header_read_timeout,
+        };
         let overstay_grace = match file.overstay_grace_minutes {
             None => crate::domain::overstay::DEFAULT_GRACE,
             Some(m) if (1..=7 * 24 * 60).contains(&m) => chrono::Duration::minutes(i64::from(m)),
@@ -213,6 +309,11 @@ impl Config {
             listen,
             data_dir,
             admin_password,
+            client_address,
+            limits: crate::connections::ConnectionLimits {
+                max_connections,
+                header_read_timeout,
+            },
             overstay_grace,
         })
     }
@@ -265,8 +366,31 @@ mod tests {
             .to_string();
         assert!(e.contains("GATEHOUSE_ADMIN_PASSWORD"), "{e}");
         assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+        let cli = Cli {
+            admin_password: Some("password123".into()),
+            ..Cli::default()
+        };
+        assert!(Config::merge(cli, FileConfig::default()).is_err());
         let file: FileConfig = toml::from_str("overstay_grace_minutes = 0").unwrap();
         let e = Config::merge(Cli::default(), file).unwrap_err().to_string();
         assert!(e.contains("overstay_grace_minutes"), "{e}");
+    }
+
+    #[test]
+    fn client_address_header_is_believed_only_from_a_trusted_proxy() {
+        let file: FileConfig = toml::from_str(
+            "trusted_proxies = [\"10.0.0.1\"]\nclient_address_header = \"X-Forwarded-For\"",
+        )
+        .unwrap();
+        let c = Config::merge(Cli::default(), file).unwrap().client_address;
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "1.2.3.4, 203.0.113.9".parse().unwrap());
+        let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let other: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(c.of(proxy, &h).to_string(), "203.0.113.9");
+        assert_eq!(c.of(other, &h), other);
+        assert_eq!(ClientAddress::default().of(proxy, &h), proxy);
+        let half: FileConfig = toml::from_str("client_address_header = \"X-Real-IP\"").unwrap();
+        assert!(Config::merge(Cli::default(), half).is_err());
     }
 }

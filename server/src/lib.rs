@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backup;
 pub mod changes;
 pub mod config;
+pub mod connections;
 pub mod csv;
 pub mod db;
 pub mod domain;

@@ -151,18 +151,33 @@ impl Application {
     ) -> std::io::Result<()> {
         let shutdown_tx = self.shutdown_tx;
         let _lock = self.data_dir_lock;
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
+        let mut limits = self.state.config.limits;
+        if let Some(nofile) = crate::connections::file_limit() {
+            limits = limits.within_file_limit(nofile);
+        }
+        tracing::info!(
+            max_connections = limits.max_connections,
+            header_read_timeout = ?limits.header_read_timeout,
+            "connection limits"
+        );
+        crate::connections::serve(
+            self.listener,
+            self.router,
+            limits,
+            async move {
                 shutdown.await;
                 tracing::info!("shutting down");
                 let _ = shutdown_tx.send(true);
-            })
-            .await
+            },
+            SHUTDOWN_DRAIN,
+        )
+        .await
     }
 }
+
+/// How long requests in flight may take to finish once shutdown begins (below the unit's
+/// `TimeoutStopSec`).
+pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How often the server looks for changes another process (`gatehouse-server keys …`)
 /// committed to the database, so that gates hear of them within a second.

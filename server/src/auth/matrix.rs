@@ -138,6 +138,34 @@ pub const MATRIX: &[Rule] = &[
         "Create a staff account",
         Io::created(one::<staff::StaffAccount>).body(one::<auth::NewStaff>),
     ),
+    rule(
+        POST,
+        "/api/v1/auth/password",
+        STAFF,
+        "auth",
+        "Change one's own password; every session of the account ends and a new one starts",
+        Io::ok(one::<auth::LoginResponse>).body(one::<auth::ChangePassword>),
+    ),
+    rule(
+        POST,
+        "/api/v1/staff/{id}/password",
+        MANAGER,
+        "auth",
+        "Set another account's password; its sessions end",
+        Io::NO_CONTENT
+            .body(one::<auth::ResetPassword>)
+            .params(&[params::<RowId>]),
+    ),
+    rule(
+        PUT,
+        "/api/v1/staff/{id}/disabled",
+        MANAGER,
+        "auth",
+        "Disable (its sessions end) or enable a staff account",
+        Io::ok(one::<staff::StaffAccount>)
+            .body(one::<auth::SetDisabled>)
+            .params(&[params::<RowId>]),
+    ),
     // audit
     rule(
         GET,
@@ -657,6 +685,30 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "pages",
         "CSV export of outstanding worker cards",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/static/desk.css",
+        ANYONE,
+        "pages",
+        "The front-desk pages' style sheet",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/static/desk.js",
+        ANYONE,
+        "pages",
+        "The front-desk pages' script",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/password",
+        STAFF,
+        "pages",
+        "Page: change one's own password",
         NOT_API,
     ),
     // emergencies: evacuation, fire alarms, muster list (roll call)

@@ -1,18 +1,47 @@
-//! Login rate limiting: a pure record of recent failures per key (username, client address).
+//! Login rate limiting: a pure record of recent failures per (account, client address) pair.
 //! Time is passed in; the caller holds it behind a mutex.
+//!
+//! An attempt is counted when it starts, before the slow password hash, so guesses sent at the
+//! same moment cannot all be checked; a successful login forgives the pair's attempts. After
+//! [`FREE_ATTEMPTS`] the pair must wait, each time twice as long (up to [`MAX_DELAY`]). Only
+//! that pair waits: the owner of an account, coming from another address, is never locked out
+//! by someone guessing elsewhere.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Failed attempts allowed per key inside [`WINDOW`].
-pub const MAX_FAILURES: usize = 5;
-/// How long a failure counts.
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Attempts a pair may make without waiting.
+pub const FREE_ATTEMPTS: u32 = 5;
+/// The wait after the first attempt beyond the free ones; it doubles with each further one.
+pub const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts of one pair.
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// A pair that has not tried for this long starts afresh.
+pub const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 
-/// Recent login failures by key.
+/// How many pairs are kept before the stale ones are dropped.
+const PRUNE_ABOVE: usize = 10_000;
+
+#[derive(Debug)]
+struct Pair {
+    attempts: u32,
+    last: Instant,
+    next_allowed: Instant,
+}
+
+/// Recent login attempts by (account, client address).
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    failures: HashMap<String, VecDeque<Instant>>,
+    pairs: HashMap<(String, String), Pair>,
+}
+
+/// The wait imposed after a pair's `attempts`-th unforgiven attempt.
+pub fn delay_after(attempts: u32) -> Duration {
+    if attempts < FREE_ATTEMPTS {
+        return Duration::ZERO;
+    }
+    let doublings = (attempts - FREE_ATTEMPTS).min(20);
+    FIRST_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY)
 }
 
 impl LoginThrottle {
@@ -21,45 +50,38 @@ impl LoginThrottle {
         Self::default()
     }
 
-    /// `Some(wait)` if any of `keys` has used up its attempts at `now`.
-    pub fn blocked(&mut self, keys: &[&str], now: Instant) -> Option<Duration> {
-        keys.iter()
-            .filter_map(|key| {
-                let list = self.failures.get_mut(*key)?;
-                while list
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-                {
-                    list.pop_front();
-                }
-                if list.len() >= MAX_FAILURES {
-                    list.front()
-                        .map(|first| WINDOW.saturating_sub(now.duration_since(*first)))
-                } else {
-                    None
-                }
-            })
-            .max()
+    /// Starts an attempt of `account` from `client` at `now`: counts it at once and returns
+    /// `Ok`, or `Err(wait)` (counting nothing) if the pair must wait first. `account` is
+    /// compared as given; fold its case before calling.
+    pub fn begin(&mut self, account: &str, client: &str, now: Instant) -> Result<(), Duration> {
+        if self.pairs.len() > PRUNE_ABOVE {
+            self.pairs
+                .retain(|_, p| now.saturating_duration_since(p.last) < FORGET_AFTER);
+        }
+        let pair = self
+            .pairs
+            .entry((account.to_owned(), client.to_owned()))
+            .or_insert(Pair {
+                attempts: 0,
+                last: now,
+                next_allowed: now,
+            });
+        if now.saturating_duration_since(pair.last) >= FORGET_AFTER {
+            pair.attempts = 0;
+            pair.next_allowed = now;
+        }
+        if now < pair.next_allowed {
+            return Err(pair.next_allowed - now);
+        }
+        pair.attempts += 1;
+        pair.last = now;
+        pair.next_allowed = now + delay_after(pair.attempts);
+        Ok(())
     }
 
-    /// Records a failed attempt against each of `keys`.
-    pub fn fail(&mut self, keys: &[&str], now: Instant) {
-        for key in keys {
-            self.failures
-                .entry((*key).to_owned())
-                .or_default()
-                .push_back(now);
-        }
-        // Bound memory under a flood of distinct names.
-        if self.failures.len() > 10_000 {
-            self.failures
-                .retain(|_, l| l.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
-        }
-    }
-
-    /// Forgets the failures of `key` after a successful login.
-    pub fn succeed(&mut self, key: &str) {
-        self.failures.remove(key);
+    /// Forgives the pair's attempts after a successful login.
+    pub fn succeed(&mut self, account: &str, client: &str) {
+        self.pairs.remove(&(account.to_owned(), client.to_owned()));
     }
 }
 
@@ -68,28 +90,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_block_until_the_window_passes() {
+    fn attempts_beyond_the_free_ones_wait_twice_as_long_each_time() {
         let mut t = LoginThrottle::new();
         let t0 = Instant::now();
-        for i in 0..MAX_FAILURES {
-            assert_eq!(t.blocked(&["alice"], t0), None, "attempt {i}");
-            t.fail(&["alice"], t0);
+        for i in 0..FREE_ATTEMPTS {
+            assert_eq!(t.begin("alice", "10.0.0.9", t0), Ok(()), "attempt {i}");
         }
-        let wait = t.blocked(&["alice"], t0 + Duration::from_secs(60)).unwrap();
-        assert_eq!(wait, WINDOW - Duration::from_secs(60));
-        assert_eq!(t.blocked(&["bob"], t0), None, "other users are unaffected");
-        assert_eq!(t.blocked(&["alice"], t0 + WINDOW), None);
+        // Counted before any check: the next one at the same instant must wait.
+        assert_eq!(t.begin("alice", "10.0.0.9", t0), Err(FIRST_DELAY));
+        let t1 = t0 + FIRST_DELAY;
+        assert_eq!(t.begin("alice", "10.0.0.9", t1), Ok(()));
+        assert_eq!(t.begin("alice", "10.0.0.9", t1), Err(FIRST_DELAY * 2));
+        assert_eq!(delay_after(FREE_ATTEMPTS + 30), MAX_DELAY);
     }
 
     #[test]
-    fn success_clears_the_count() {
+    fn another_address_or_account_is_not_slowed() {
         let mut t = LoginThrottle::new();
         let t0 = Instant::now();
-        for _ in 0..MAX_FAILURES - 1 {
-            t.fail(&["alice"], t0);
+        for _ in 0..10 {
+            let _ = t.begin("admin", "203.0.113.5", t0);
         }
-        t.succeed("alice");
-        t.fail(&["alice"], t0);
-        assert_eq!(t.blocked(&["alice"], t0), None);
+        assert!(t.begin("admin", "203.0.113.5", t0).is_err());
+        assert_eq!(t.begin("admin", "198.51.100.7", t0), Ok(()));
+        assert_eq!(t.begin("bob", "203.0.113.5", t0), Ok(()));
+    }
+
+    #[test]
+    fn success_forgives_and_a_quiet_hour_forgets() {
+        let mut t = LoginThrottle::new();
+        let t0 = Instant::now();
+        for _ in 0..FREE_ATTEMPTS {
+            t.begin("alice", "a", t0).unwrap();
+        }
+        t.succeed("alice", "a");
+        for _ in 0..FREE_ATTEMPTS {
+            assert_eq!(t.begin("alice", "a", t0), Ok(()));
+        }
+        assert!(t.begin("alice", "a", t0).is_err());
+        assert_eq!(t.begin("alice", "a", t0 + FORGET_AFTER), Ok(()));
     }
 }

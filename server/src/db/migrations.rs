@@ -292,6 +292,9 @@ CREATE TABLE visitor_overstays (
 );
 "#,
     ),
+    // server-security: how often a device reported the same momentary alarm before the desk
+    // acknowledged it (repeats collapse into one row).
+    M::up("ALTER TABLE device_alarms ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;"),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

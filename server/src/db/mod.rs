@@ -32,6 +32,9 @@ pub enum DbError {
     /// The database thread has stopped (the server is shutting down).
     #[error("the database thread has stopped")]
     Closed,
+    /// The database file could not be created or made private to its owner.
+    #[error("database file: {0}")]
+    File(#[from] std::io::Error),
     /// A call panicked on the database thread; the transaction was rolled back.
     #[error("a database call panicked")]
     Panicked,
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Db {
 
 /// Opens `path`, sets the pragmas and applies every migration.
 pub fn open_connection(path: &Path) -> Result<Connection, DbError> {
+    make_private(path)?;
     let mut conn = Connection::open(path)?;
     configure(&mut conn)?;
     Ok(conn)
@@ -81,6 +85,34 @@ pub fn open_in_memory() -> Result<Connection, DbError> {
     let mut conn = Connection::open_in_memory()?;
     configure(&mut conn)?;
     Ok(conn)
+}
+
+/// Creates the database file readable by its owner only (0600) whatever the umask, and
+/// tightens an existing one and its `-wal` and `-shm` files: they hold personal data. SQLite
+/// gives the `-wal` and `-shm` files it creates the database file's mode.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+    }
+    let mut names = vec![path.as_os_str().to_owned()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        names.push(name);
+    }
+    for name in names {
+        let file = Path::new(&name);
+        if file.exists() {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 fn configure(conn: &mut Connection) -> Result<(), DbError> {

@@ -34,8 +34,10 @@ pub struct Alarm {
     pub detail: Option<String>,
     /// When first raised (UTC).
     pub raised_at: DateTime<Utc>,
-    /// When the device last said it still holds (UTC).
+    /// When the device last said it still holds, or last repeated it (UTC).
     pub last_reported_at: DateTime<Utc>,
+    /// How many times it was reported before the desk acknowledged it (1 for most).
+    pub repeats: i64,
     /// When the device said the cause is gone.
     pub cleared_at: Option<DateTime<Utc>>,
     /// Who at the desk acknowledged it.
@@ -80,6 +82,16 @@ pub fn report(
             "only a device raises alarms",
         ));
     };
+    if !may_report(actor, report.kind) {
+        return Err(DeskError::invalid(
+            "alarm_kind_not_allowed",
+            format!(
+                "a {} cannot have the alarm `{}`",
+                actor.kind().name(),
+                kind_name(report.kind)
+            ),
+        ));
+    }
     let detail = match report.detail.as_deref().map(str::trim) {
         Some(d) if d.chars().count() > MAX_DETAIL_CHARS => {
             return Err(DeskError::invalid(
@@ -112,6 +124,29 @@ pub fn report(
     )?)
 }
 
+/// Whether `actor` (a device) can have an alarm of `kind`: a kiosk only its printer's, a gate
+/// only its door's, clock's, scanner's and the fire alarm input's.
+pub fn may_report(actor: &Actor, kind: DeviceAlarmKind) -> bool {
+    use DeviceAlarmKind as K;
+    match actor {
+        Actor::Kiosk(_) => matches!(
+            kind,
+            K::PaperOut | K::PaperNearEnd | K::PrinterOffline | K::PrinterCoverOpen
+        ),
+        Actor::Gate(_) => matches!(
+            kind,
+            K::DoorHeldOpen
+                | K::DoorForced
+                | K::UntrustedClock
+                | K::ScannerLost
+                | K::ScannerMisconfigured
+                | K::FireAlarm
+                | K::ClockCorrected
+        ),
+        _ => false,
+    }
+}
+
 /// What a report does to the alarm of its device and kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -134,7 +169,18 @@ fn set(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     if change == Change::Momentary {
-        insert(tx, actor, device_id, kind, detail, now, Some(now))?;
+        // Repeats the desk has not yet acknowledged collapse into one alarm with a count, so
+        // one device's flood cannot push other alarms out of the desk's list.
+        let repeated = tx
+            .prepare_cached(
+                "UPDATE device_alarms SET repeats = repeats + 1, last_reported_at = ?3
+                 WHERE device_id = ?1 AND kind = ?2 AND acknowledged_at IS NULL
+                   AND cleared_at IS NOT NULL",
+            )?
+            .execute(params![device_id, kind_name(kind), ts(now)])?;
+        if repeated == 0 {
+            insert(tx, actor, device_id, kind, detail, now, Some(now))?;
+        }
         return Ok(());
     }
     let active = change == Change::Raise;
@@ -243,7 +289,7 @@ pub fn apply_gate_event(
 
 const SELECT: &str =
     "SELECT a.id, a.device_id, d.name, a.kind, a.detail, a.raised_at, a.last_reported_at,
-        a.cleared_at, a.acknowledged_by, a.acknowledged_at
+        a.cleared_at, a.acknowledged_by, a.acknowledged_at, a.repeats
      FROM device_alarms a JOIN devices d ON d.id = a.device_id";
 
 fn row(r: &rusqlite::Row<'_>) -> Result<Alarm, rusqlite::Error> {
@@ -259,6 +305,7 @@ fn row(r: &rusqlite::Row<'_>) -> Result<Alarm, rusqlite::Error> {
         cleared_at: opt_ts(r.get(7)?)?,
         acknowledged_by: r.get(8)?,
         acknowledged_at: opt_ts(r.get(9)?)?,
+        repeats: r.get(10)?,
     })
 }
 
@@ -438,7 +485,9 @@ mod tests {
         apply_gate_event(&conn, "g1", &forced, now).unwrap();
         apply_gate_event(&conn, "g1", &forced, now + chrono::Duration::minutes(1)).unwrap();
         let seen = open(&conn).unwrap();
-        assert_eq!(seen.len(), 2);
+        // Repeats before the desk acknowledges collapse into one alarm that counts them.
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].repeats, 2);
         assert!(
             seen.iter()
                 .all(|a| a.cleared_at.is_some() && a.device_name == "Entrance")
@@ -447,6 +496,10 @@ mod tests {
             acknowledge(&conn, &desk, a.id, now).unwrap();
         }
         assert!(open(&conn).unwrap().is_empty());
+        // Once acknowledged, the next forced door is a new alarm.
+        apply_gate_event(&conn, "g1", &forced, now + chrono::Duration::minutes(2)).unwrap();
+        let again = open(&conn).unwrap();
+        assert_eq!((again.len(), again[0].repeats), (1, 1));
     }
 
     #[test]

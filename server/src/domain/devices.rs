@@ -102,9 +102,9 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<NewDevice, DeviceError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(DeviceError::Invalid(
-            "a device name is 1–64 characters".into(),
+            "a device name is 1–64 characters, none of them control characters".into(),
         ));
     }
     if zone.is_some() && kind != DeviceKind::Gate {

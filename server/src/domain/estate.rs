@@ -297,6 +297,15 @@ pub fn add_blackout(
     b: &Blackout,
     now: DateTime<Utc>,
 ) -> Result<(), EstateError> {
+    // Past dates are kept for the record; the far past and far future are typing mistakes.
+    let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
+    let latest = now.date_naive() + chrono::Days::new(5 * 366);
+    if b.date < earliest || b.date > latest {
+        return Err(EstateError::Invalid(format!(
+            "a blackout date lies between {earliest} and {latest}; {} does not",
+            b.date
+        )));
+    }
     let n = tx.execute(
         "INSERT OR IGNORE INTO blackout_dates (date, note) VALUES (?1, ?2)",
         params![b.date.to_string(), b.note],

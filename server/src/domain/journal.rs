@@ -249,3 +249,44 @@ pub fn to_csv(rows: &[EventRow]) -> String {
     }
     out
 }
+
+/// The longest free-text flag a gate may put on an admission.
+pub const MAX_FLAG_CHARS: usize = 64;
+
+/// The earliest time a journal entry made with a trusted clock may carry.
+pub fn earliest_trusted() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_577_836_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC) // 2020-01-01
+}
+
+/// Checks an upload's entries before anything is stored: a flag is short and has no control
+/// characters; a time is not in the future by more than a day, and not before 2020 when the
+/// gate's clock was trusted (an untrusted clock may be as early as 1970, where a Pi without a
+/// real-time clock starts). The error names the entry.
+pub fn check(entries: &[JournalEntry], now: DateTime<Utc>) -> Result<(), String> {
+    let latest = now + chrono::Duration::days(1);
+    for e in entries {
+        if let GateEvent::Admitted { flag: Some(flag) } = &e.event {
+            if flag.chars().count() > MAX_FLAG_CHARS || flag.chars().any(char::is_control) {
+                return Err(format!(
+                    "entry {}: a flag is at most {MAX_FLAG_CHARS} characters without control characters",
+                    e.id
+                ));
+            }
+        }
+        let earliest = if e.clock_trusted {
+            earliest_trusted()
+        } else {
+            DateTime::UNIX_EPOCH
+        };
+        if e.at < earliest || e.at > latest {
+            return Err(format!(
+                "entry {}: its time {} is outside {} … {}",
+                e.id,
+                ts(e.at),
+                ts(earliest),
+                ts(latest)
+            ));
+        }
+    }
+    Ok(())
+}

@@ -21,6 +21,8 @@ pub struct StaffAccount {
     pub role: Role,
     /// When created (UTC).
     pub created_at: String,
+    /// When disabled (UTC); a disabled account cannot log in.
+    pub disabled_at: Option<String>,
 }
 
 /// Why a staff account cannot be created.
@@ -32,6 +34,12 @@ pub enum StaffError {
     /// The name is not acceptable.
     #[error("a username is 2–32 letters, digits, `.`, `-` or `_`")]
     BadName,
+    /// No account has this id.
+    #[error("there is no staff account {0}")]
+    NotFound(i64),
+    /// A manager tried to disable their own account.
+    #[error("you cannot disable your own account; ask another manager")]
+    OwnAccount,
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
@@ -57,12 +65,7 @@ pub fn create(
     if !valid_username(username) {
         return Err(StaffError::BadName);
     }
-    let taken: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM staff WHERE username = ?1)",
-        params![username],
-        |r| r.get(0),
-    )?;
-    if taken {
+    if find(tx, username)?.is_some() {
         return Err(StaffError::Taken(username.to_owned()));
     }
     tx.execute(
@@ -86,15 +89,42 @@ pub fn any(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row("SELECT EXISTS(SELECT 1 FROM staff)", [], |r| r.get(0))
 }
 
-/// The active account named `username` and its password hash.
+/// How usernames are compared: without regard to case (`ADMIN` is `admin`).
+pub fn fold(username: &str) -> String {
+    username.to_lowercase()
+}
+
+/// The id of the account named `username` (case folded), disabled or not. Staff tables are
+/// small, and SQLite folds only ASCII, so the comparison is made here.
+fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<i64>> {
+    let wanted = fold(username);
+    let mut stmt = conn.prepare_cached("SELECT id, username FROM staff")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (id, name) = row?;
+        if fold(&name) == wanted {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// The active account named `username` (case folded) and its password hash.
 pub fn for_login(conn: &Connection, username: &str) -> rusqlite::Result<Option<(Staff, String)>> {
+    let Some(id) = find(conn, username)? else {
+        return Ok(None);
+    };
     conn.query_row(
-        "SELECT id, username, role, password_hash FROM staff WHERE username = ?1 AND disabled_at IS NULL",
-        params![username],
+        "SELECT id, username, role, password_hash FROM staff WHERE id = ?1 AND disabled_at IS NULL",
+        params![id],
         |r| {
             let role: String = r.get(2)?;
             Ok((
-                Staff { id: r.get(0)?, username: r.get(1)?, role: Role::parse(&role).unwrap_or(Role::Desk) },
+                Staff {
+                    id: r.get(0)?,
+                    username: r.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::Desk),
+                },
                 r.get(3)?,
             ))
         },
@@ -102,10 +132,93 @@ pub fn for_login(conn: &Connection, username: &str) -> rusqlite::Result<Option<(
     .optional()
 }
 
+/// The password hash of account `id`, if it exists.
+pub fn password_hash(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT password_hash FROM staff WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Sets account `id`'s password (already hashed), ends all its sessions, and audits it as
+/// `action` (`staff.password_change` by its owner, `staff.password_reset` by a manager).
+pub fn set_password(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    password_hash: &str,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StaffError> {
+    let changed = tx.execute(
+        "UPDATE staff SET password_hash = ?2 WHERE id = ?1",
+        params![id, password_hash],
+    )?;
+    if changed == 0 {
+        return Err(StaffError::NotFound(id));
+    }
+    end_sessions(tx, id)?;
+    audit::record(
+        tx,
+        actor,
+        action,
+        &format!("staff:{id}"),
+        serde_json::json!({}),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Disables (or enables again) account `id`; disabling ends its sessions. Audited.
+pub fn set_disabled(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<StaffAccount, StaffError> {
+    if disabled && actor.staff().is_some_and(|s| s.id == id) {
+        return Err(StaffError::OwnAccount);
+    }
+    let changed = tx.execute(
+        "UPDATE staff SET disabled_at = CASE WHEN ?2 THEN coalesce(disabled_at, ?3) END WHERE id = ?1",
+        params![id, disabled, ts(now)],
+    )?;
+    if changed == 0 {
+        return Err(StaffError::NotFound(id));
+    }
+    if disabled {
+        end_sessions(tx, id)?;
+    }
+    audit::record(
+        tx,
+        actor,
+        if disabled {
+            "staff.disable"
+        } else {
+            "staff.enable"
+        },
+        &format!("staff:{id}"),
+        serde_json::json!({}),
+        now,
+    )?;
+    list(tx)?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or(StaffError::NotFound(id))
+}
+
+fn end_sessions(tx: &Connection, id: i64) -> rusqlite::Result<usize> {
+    tx.execute("DELETE FROM sessions WHERE staff_id = ?1", params![id])
+}
+
 /// Every account, by name.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<StaffAccount>> {
-    let mut stmt =
-        conn.prepare("SELECT id, username, role, created_at FROM staff ORDER BY username")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, username, role, created_at, disabled_at FROM staff ORDER BY username",
+    )?;
     let rows = stmt.query_map([], |r| {
         let role: String = r.get(2)?;
         Ok(StaffAccount {
@@ -113,6 +226,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<StaffAccount>> {
             username: r.get(1)?,
             role: Role::parse(&role).unwrap_or(Role::Desk),
             created_at: r.get(3)?,
+            disabled_at: r.get(4)?,
         })
     })?;
     rows.collect()

@@ -2,7 +2,7 @@
 
 use super::Endpoint;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use crate::auth::{Actor, Role, password, session};
 use crate::domain::staff::{self, StaffAccount, StaffError};
 use crate::state::AppState;
@@ -10,9 +10,9 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 /// This module's endpoints.
@@ -23,6 +23,17 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/auth/me", get(me)),
         Endpoint::new(Method::GET, "/api/v1/staff", get(list_staff)),
         Endpoint::new(Method::POST, "/api/v1/staff", post(create_staff)),
+        Endpoint::new(Method::POST, "/api/v1/auth/password", post(change_password)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/staff/{id}/password",
+            post(reset_password),
+        ),
+        Endpoint::new(
+            Method::PUT,
+            "/api/v1/staff/{id}/disabled",
+            put(set_disabled),
+        ),
     ]
 }
 
@@ -52,30 +63,26 @@ impl From<StaffError> for ApiError {
                 message: e.to_string(),
             },
             StaffError::BadName => ApiError::invalid(e.to_string()),
+            StaffError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            StaffError::OwnAccount => ApiError::Conflict {
+                code: "own_account",
+                message: e.to_string(),
+            },
             StaffError::Db(e) => ApiError::internal(e),
         }
     }
 }
 
-/// Logs a staff member in. Failed attempts are limited per username and per client address.
+/// Logs a staff member in. Attempts are limited per (account, client address) pair and
+/// counted before the password is checked.
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user_key = format!("user:{}", body.username.to_lowercase());
-    let ip_key = format!("ip:{}", peer.ip());
-    let keys = [user_key.as_str(), ip_key.as_str()];
-    let blocked = state
-        .throttle
-        .lock()
-        .map(|mut t| t.blocked(&keys, Instant::now()))
-        .unwrap_or(None);
-    if let Some(wait) = blocked {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
+    let client = state.config.client_address.of(peer.ip(), &headers);
+    let attempt = Attempt::begin(&state, &body.username, client)?;
     let username = body.username.clone();
     let account = state
         .db
@@ -85,33 +92,103 @@ async fn login(
     let hash = account
         .as_ref()
         .map_or_else(|| password::decoy_hash().to_owned(), |(_, h)| h.clone());
-    let given = body.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = verify(body.password, hash).await?;
     let staff = match account {
         Some((staff, _)) if matches => staff,
         _ => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.fail(&keys, Instant::now());
-            }
             metrics::counter!("login_failures_total").increment(1);
             return Err(ApiError::Unauthorized("wrong username or password".into()));
         }
     };
-    if let Ok(mut t) = state.throttle.lock() {
-        t.succeed(&user_key);
-    }
+    attempt.succeed(&state);
     let now = state.now();
     let (staff_id, role) = (staff.id, staff.role);
     let token = state
         .db
         .call(move |c| session::create(c, staff_id, now).map_err(ApiError::from))
         .await?;
-    Ok((
+    Ok(signed_in(token, role))
+}
+
+/// A login attempt counted against its (account, client address) pair.
+struct Attempt {
+    account: String,
+    client: String,
+}
+
+impl Attempt {
+    /// Counts the attempt, or refuses it with 429 if the pair must wait.
+    fn begin(state: &AppState, username: &str, client: IpAddr) -> Result<Attempt, ApiError> {
+        let attempt = Attempt {
+            account: staff::fold(username),
+            client: client.to_string(),
+        };
+        let mut throttle = state
+            .throttle
+            .lock()
+            .map_err(|_| ApiError::internal(std::io::Error::other("login throttle poisoned")))?;
+        throttle
+            .begin(&attempt.account, &attempt.client, Instant::now())
+            .map_err(|wait| {
+                metrics::counter!("login_throttled_total").increment(1);
+                ApiError::TooManyRequests {
+                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                }
+            })?;
+        Ok(attempt)
+    }
+
+    /// Forgives the pair's attempts.
+    fn succeed(self, state: &AppState) {
+        if let Ok(mut t) = state.throttle.lock() {
+            t.succeed(&self.account, &self.client);
+        }
+    }
+}
+
+/// Runs `f` in a transaction and commits it if it succeeds.
+async fn write<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    state
+        .db
+        .call(move |c| {
+            let tx = c.savepoint()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+}
+
+/// Checks `given` against `hash` off the async threads (argon2 is slow on purpose).
+async fn verify(given: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || password::verify(&given, &hash))
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// Hashes a new password off the async threads; a weak one is a 422 with code `weak_password`.
+async fn hash_new(given: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || password::hash(&given))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| match e {
+            password::PasswordError::Hash(_) => ApiError::internal(e),
+            weak => ApiError::Unprocessable {
+                code: "weak_password",
+                message: weak.to_string(),
+            },
+        })
+}
+
+/// The answer to a successful login: the token in the body and in the page cookie.
+fn signed_in(token: String, role: Role) -> impl IntoResponse {
+    (
         [(header::SET_COOKIE, session::cookie(&token))],
         Json(LoginResponse { token, role }),
-    ))
+    )
 }
 
 async fn logout(
@@ -174,29 +251,118 @@ async fn create_staff(
     actor: Actor,
     ApiJson(body): ApiJson<NewStaff>,
 ) -> Result<(StatusCode, Json<StaffAccount>), ApiError> {
-    let given = body.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&given))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e {
-            password::PasswordError::TooShort => ApiError::invalid(e.to_string()),
-            other => ApiError::internal(other),
-        })?;
+    let hash = hash_new(body.password).await?;
     let now = state.now();
     let (username, role) = (body.username, body.role);
-    let account = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let id = staff::create(&tx, &actor, &username, role, &hash, now)?;
-            tx.commit()?;
-            Ok::<_, ApiError>(StaffAccount {
-                id,
-                username,
-                role,
-                created_at: crate::db::ts(now),
-            })
+    let account = write(&state, move |tx| {
+        let id = staff::create(tx, &actor, &username, role, &hash, now)?;
+        Ok(StaffAccount {
+            id,
+            username,
+            role,
+            created_at: crate::db::ts(now),
+            disabled_at: None,
         })
-        .await?;
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// `POST /api/v1/auth/password` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChangePassword {
+    /// The password used now.
+    pub current_password: String,
+    /// The new one: at least 10 characters, not one of the commonest.
+    pub new_password: String,
+}
+
+/// `POST /api/v1/staff/{id}/password` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResetPassword {
+    /// The new password: at least 10 characters, not one of the commonest.
+    pub new_password: String,
+}
+
+/// `PUT /api/v1/staff/{id}/disabled` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SetDisabled {
+    /// `true` disables the account (its sessions end), `false` enables it again.
+    pub disabled: bool,
+}
+
+/// Changes the caller's own password. Every session of the account ends; the answer carries a
+/// fresh one (token and cookie). A wrong current password counts as a failed login.
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    actor: Actor,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> Result<impl IntoResponse, ApiError> {
+    let me = actor
+        .staff()
+        .cloned()
+        .ok_or_else(|| ApiError::Forbidden("staff only".into()))?;
+    let client = state.config.client_address.of(peer.ip(), &headers);
+    let attempt = Attempt::begin(&state, &me.username, client)?;
+    let id = me.id;
+    let current = state
+        .db
+        .call(move |c| staff::password_hash(c, id).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no staff account {id}")))?;
+    if !verify(body.current_password, current).await? {
+        metrics::counter!("login_failures_total").increment(1);
+        return Err(ApiError::Unauthorized(
+            "the current password is wrong".into(),
+        ));
+    }
+    attempt.succeed(&state);
+    let hash = hash_new(body.new_password).await?;
+    let now = state.now();
+    let token = write(&state, move |tx| {
+        staff::set_password(tx, &actor, id, &hash, "staff.password_change", now)?;
+        Ok(session::create(tx, id, now)?)
+    })
+    .await?;
+    Ok(signed_in(token, me.role))
+}
+
+/// A manager sets another account's password; its sessions end.
+async fn reset_password(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ResetPassword>,
+) -> Result<StatusCode, ApiError> {
+    let hash = hash_new(body.new_password).await?;
+    let now = state.now();
+    write(&state, move |tx| {
+        Ok(staff::set_password(
+            tx,
+            &actor,
+            id,
+            &hash,
+            "staff.password_reset",
+            now,
+        )?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A manager disables or re-enables an account (not their own).
+async fn set_disabled(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<SetDisabled>,
+) -> Result<Json<StaffAccount>, ApiError> {
+    let now = state.now();
+    let account = write(&state, move |tx| {
+        Ok(staff::set_disabled(tx, &actor, id, body.disabled, now)?)
+    })
+    .await?;
+    Ok(Json(account))
 }

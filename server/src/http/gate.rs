@@ -116,6 +116,7 @@ async fn upload_journal(
         .map(|d| d.id.clone())
         .ok_or_else(|| ApiError::Forbidden("only a gate uploads its journal".into()))?;
     let now = state.now();
+    journal::check(&upload.entries, now).map_err(ApiError::invalid)?;
     let stored = state
         .db
         .call(move |c| {

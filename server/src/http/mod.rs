@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod audit;
 pub mod auth;
+pub mod browser_safety;
 pub mod control;
 pub mod devices;
 pub mod error;
@@ -111,11 +112,20 @@ pub fn router(state: AppState) -> Result<Router, RouterError> {
     Ok(router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(browser_safety::same_origin))
+        .layer(middleware::from_fn(browser_safety::security_headers))
         .layer(middleware::from_fn(count_requests))
+        // A client that sends a request head and then stalls its body is cut off.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            REQUEST_BODY_TIMEOUT,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state))
 }
+
+/// How long a request body may take to arrive.
+pub const REQUEST_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such route".into())

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_credential::api::muster::{MusterKind, MusterList};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 /// This module's endpoints.
@@ -71,7 +71,7 @@ async fn found(
 
 /// On paper: A4, no navigation, alarms or buttons; a box to tick by hand for everyone not yet
 /// found; table headers repeated on every page, no row split across two.
-const PRINT_CSS: &str = r#"
+pub(crate) const PRINT_CSS: &str = r#"
 .found td{background:#d9f5e1}.box{font-size:1.3em}
 @media print{@page{size:A4;margin:12mm}
  nav,#emergency-bar,#alarms,#notices,#flash,dialog,form,.no-print{display:none!important}
@@ -98,14 +98,13 @@ async fn muster_page(State(state): State<AppState>) -> Result<Markup, DeskError>
     Ok(page(
         "点名 Roll call (muster list)",
         html! {
-            style { (PreEscaped(PRINT_CSS)) }
             p #muster-summary {
                 "名单生成于 List made at " (m.generated_at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")) " · "
                 (m.people.len()) " 人可能在内 people may be inside · 已找到 found " (found)
             }
             p.no-print {
-                button type="button" onclick="window.print()" { "打印 Print" } " "
-                button type="button" onclick="location.reload()" { "刷新 Refresh" }
+                button type="button" #print-muster { "打印 Print" } " "
+                button type="button" #reload-muster { "刷新 Refresh" }
             }
             h2 { "按楼栋楼层 By building and floor" }
             table #muster-counts {

@@ -1,5 +1,7 @@
 //! The front-desk web pages: server-rendered with maud (escaped by default), labelled in
-//! Chinese and English, with their CSS and script inline in the binary (no CDN). Forms post
+//! Chinese and English, with their CSS and script in the binary (no CDN), served as
+//! `/static/desk.css` and `/static/desk.js` because the pages' content security policy
+//! allows no inline style or script. Forms post
 //! JSON to the `/api/v1` endpoints with the session cookie, so the pages add no second way
 //! to change state. Names, IDs and phones are masked.
 
@@ -16,7 +18,7 @@ use axum::http::{Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -37,8 +39,78 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/desk/cards/outstanding.csv",
             get(outstanding_csv),
         ),
+        Endpoint::new(Method::GET, "/static/desk.css", get(desk_css)),
+        Endpoint::new(Method::GET, "/static/desk.js", get(desk_js)),
+        Endpoint::new(Method::GET, "/desk/password", get(password_page)),
     ]
 }
+
+/// The pages' style sheet.
+async fn desk_css() -> impl IntoResponse {
+    static SHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sheet =
+        SHEET.get_or_init(|| [CSS, super::emergency::CSS, super::muster::PRINT_CSS].concat());
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        sheet.as_str(),
+    )
+}
+
+/// The pages' script: the form and alarm code every page uses, then each page's own part,
+/// which acts only when its page's elements are present.
+async fn desk_js() -> impl IntoResponse {
+    static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let js = JS.get_or_init(|| {
+        [
+            SCRIPT,
+            ALARMS_SCRIPT,
+            LOGIN_SCRIPT,
+            RETURN_SCRIPT,
+            MUSTER_SCRIPT,
+            // Last: it expects the emergency bar, which the log-in page does not have.
+            super::emergency::SCRIPT,
+        ]
+        .concat()
+    });
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        js.as_str(),
+    )
+}
+
+/// The `<head>` links to the style sheet and the `<script>` at the end of every page.
+fn stylesheet() -> Markup {
+    html! { link rel="stylesheet" href="/static/desk.css"; }
+}
+
+fn script() -> Markup {
+    html! { script src="/static/desk.js" {} }
+}
+
+/// The log-in page's form.
+const LOGIN_SCRIPT: &str = r#"
+{const lf=document.getElementById('login');if(lf&&lf.tagName==='FORM')lf.addEventListener('submit',async ev=>{ev.preventDefault();
+ const r=await api('POST','/api/v1/auth/login',{username:document.getElementById('username').value,password:document.getElementById('password').value});
+ if(r.ok)location='/desk/renovations';else flash(false,(r.v&&r.v.message)||'HTTP '+r.status);});}
+"#;
+
+/// The roll call page's print and refresh buttons.
+const MUSTER_SCRIPT: &str = r#"
+{const p=document.getElementById('print-muster'),r=document.getElementById('reload-muster');
+if(p)p.addEventListener('click',()=>window.print());if(r)r.addEventListener('click',()=>location.reload());}
+"#;
+
+/// The return page's scan field.
+const RETURN_SCRIPT: &str = r#"
+{const scan=document.getElementById('scan'),out=document.getElementById('scan-result');
+function beep(ok){try{const a=new AudioContext(),o=a.createOscillator(),g=a.createGain();o.frequency.value=ok?880:220;o.type=ok?'sine':'square';
+ g.gain.value=0.6;o.connect(g);g.connect(a.destination);o.start();o.stop(a.currentTime+(ok?0.2:0.7));}catch(e){}}
+if(scan&&out)scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value;scan.value='';if(!text.trim())return;
+ const r=await api('POST','/api/v1/cards/return',{credential:text});
+ if(r.ok){out.className='ok';out.textContent='✔ 卡 #'+r.v.card_id+' 已交回 Card #'+r.v.card_id+' returned';beep(true);}
+ else{out.className='err';out.textContent='✘ '+((r.v&&r.v.message)||('HTTP '+r.status));beep(false);}
+ scan.focus();});}
+"#;
 
 const CSS: &str = r#"
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
@@ -70,7 +142,7 @@ async function loadAlarms(){const box=document.getElementById('alarms');if(!box)
  for(const a of list){if(a.kind==='fire_alarm')continue;const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
   d.dataset.kind=a.kind;const t=document.createElement('span');
   t.textContent='⚠ '+(ALARM_WORDS[a.kind]||a.kind)+' — '+a.device_name+' · '+new Date(a.raised_at).toLocaleString('zh-CN')+
-   (a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
+   (a.repeats>1?' ×'+a.repeats:'')+(a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
   d.append(t);if(!a.acknowledged_at){const b=document.createElement('button');b.textContent='知道了 Acknowledge';
    b.onclick=async()=>{await fetch('/api/v1/alarms/'+a.id+'/acknowledge',{method:'POST'});loadAlarms();};d.append(b);}
   box.append(d);}}
@@ -102,7 +174,7 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 title { (title) " — Gatehouse 物业前台" }
-                style { (PreEscaped(CSS)) (PreEscaped(super::emergency::CSS)) }
+                (stylesheet())
             }
             body {
                 nav {
@@ -111,6 +183,7 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
                     a href="/desk/visitors" { "在场访客 Visitors on site" }
                     a href="/desk/cards/outstanding" { "未还卡 Outstanding cards" }
                     a href="/desk/muster" { "点名 Roll call" }
+                    a href="/desk/password" { "修改密码 Password" }
                 }
                 (super::emergency::desk_bar())
                 div #alarms {}
@@ -119,7 +192,7 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
                     div #flash {}
                     (body)
                 }
-                script { (PreEscaped(SCRIPT)) (PreEscaped(ALARMS_SCRIPT)) (PreEscaped(super::emergency::SCRIPT)) }
+                (script())
             }
         }
     }
@@ -139,7 +212,7 @@ async fn login() -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
-            head { meta charset="utf-8"; title { "登录 Log in — Gatehouse" } style { (PreEscaped(CSS)) } }
+            head { meta charset="utf-8"; title { "登录 Log in — Gatehouse" } (stylesheet()) }
             body {
                 main {
                     h1 { "物业前台登录 Front desk log in" }
@@ -150,10 +223,7 @@ async fn login() -> Markup {
                         button type="submit" #login-button { "登录 Log in" }
                     }
                 }
-                script { (PreEscaped(SCRIPT)) (PreEscaped(r#"
-document.getElementById('login').addEventListener('submit',async ev=>{ev.preventDefault();
- const r=await api('POST','/api/v1/auth/login',{username:document.getElementById('username').value,password:document.getElementById('password').value});
- if(r.ok)location='/desk/renovations';else flash(false,(r.v&&r.v.message)||'HTTP '+r.status);});"#)) }
+                (script())
             }
         }
     }
@@ -311,6 +381,22 @@ async fn renovation_page(
     ))
 }
 
+/// Changing one's own password; the answer carries a fresh session, so the page reloads
+/// logged in.
+async fn password_page() -> Markup {
+    page(
+        "修改密码 Change password",
+        html! {
+            p { "新密码至少 10 个字符，不能是常见密码。修改后其他设备上的登录会退出。 At least 10 characters, not a common password. Other sessions of your account end." }
+            form #change-password class="inline" data-api="/api/v1/auth/password" {
+                label { "当前密码 Current password" input name="current_password" type="password" autocomplete="current-password" required; }
+                label { "新密码 New password" input name="new_password" type="password" autocomplete="new-password" minlength="10" required; }
+                button type="submit" { "修改 Change" }
+            }
+        },
+    )
+}
+
 fn doc_key(d: Document) -> String {
     serde_json::to_value(d)
         .ok()
@@ -325,15 +411,6 @@ async fn return_page() -> Markup {
             p { "将卡放到扫码器下；每扫一次交回一张卡。 Hold the card under the desk scanner: one scan returns one card." }
             input #scan autofocus autocomplete="off" placeholder="扫码 Scan…";
             div #scan-result {}
-            script { (PreEscaped(r#"
-const scan=document.getElementById('scan'),out=document.getElementById('scan-result');
-function beep(ok){try{const a=new AudioContext(),o=a.createOscillator(),g=a.createGain();o.frequency.value=ok?880:220;o.type=ok?'sine':'square';
- g.gain.value=0.6;o.connect(g);g.connect(a.destination);o.start();o.stop(a.currentTime+(ok?0.2:0.7));}catch(e){}}
-scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value;scan.value='';if(!text.trim())return;
- const r=await api('POST','/api/v1/cards/return',{credential:text});
- if(r.ok){out.className='ok';out.textContent='✔ 卡 #'+r.v.card_id+' 已交回 Card #'+r.v.card_id+' returned';beep(true);}
- else{out.className='err';out.textContent='✘ '+((r.v&&r.v.message)||('HTTP '+r.status));beep(false);}
- scan.focus();});"#)) }
         },
     )
 }

@@ -7,6 +7,32 @@ use chrono::Utc;
 use gatehouse_credential::api::gate::{AlarmKind, GateEvent, JournalEntry};
 use serde_json::{Value, json};
 
+/// A gate's journal entry: its door was forced, now.
+fn forced_door() -> JournalEntry {
+    JournalEntry {
+        id: uuid::Uuid::new_v4(),
+        at: Utc::now(),
+        clock_trusted: true,
+        card_id: None,
+        kind: None,
+        event: GateEvent::Alarm {
+            alarm: AlarmKind::DoorForced,
+        },
+        direction: None,
+        area: None,
+    }
+}
+
+/// A device reports an alarm of `kind` as active; returns the status.
+async fn raise(app: &TestApp, device: &str, kind: &str) -> reqwest::Response {
+    app.post(
+        "/api/v1/device/alarms",
+        Some(device),
+        json!({"kind": kind, "active": true}),
+    )
+    .await
+}
+
 async fn open_alarms(app: &TestApp, desk: &str) -> Vec<Value> {
     let r = app.get("/api/v1/alarms", Some(desk)).await;
     assert_eq!(r.status(), 200);
@@ -108,18 +134,7 @@ async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_i
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
-    let forced = JournalEntry {
-        id: uuid::Uuid::new_v4(),
-        at: Utc::now(),
-        clock_trusted: true,
-        card_id: None,
-        kind: None,
-        event: GateEvent::Alarm {
-            alarm: AlarmKind::DoorForced,
-        },
-        direction: None,
-        area: None,
-    };
+    let forced = forced_door();
     let body = json!({ "entries": [forced] });
     for _ in 0..2 {
         let r = app
@@ -131,4 +146,54 @@ async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_i
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     assert_eq!(alarms[0]["kind"], "door_forced");
     assert_eq!(alarms[0]["device_id"], gate_id.as_str());
+}
+
+#[tokio::test]
+async fn a_device_may_raise_only_the_alarms_its_role_can_have() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    for (device, kind) in [
+        (&kiosk, "door_forced"),
+        (&kiosk, "fire_alarm"),
+        (&gate, "paper_out"),
+    ] {
+        let r = raise(&app, device, kind).await;
+        assert_eq!(r.status(), 422, "{kind}");
+        assert_eq!(crate::app::error_code(r).await, "alarm_kind_not_allowed");
+    }
+    assert!(open_alarms(&app, &desk).await.is_empty());
+    assert_eq!(
+        raise(&app, &kiosk, "printer_cover_open").await.status(),
+        204
+    );
+    assert_eq!(open_alarms(&app, &desk).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_flood_of_forced_door_alarms_is_one_alarm_with_a_count_and_hides_no_other() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
+    assert_eq!(raise(&app, &kiosk, "paper_out").await.status(), 204);
+    let flood: Vec<JournalEntry> = (0..300).map(|_| forced_door()).collect();
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&gate),
+            json!({ "entries": flood }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let alarms = open_alarms(&app, &desk).await;
+    let kinds: Vec<&str> = alarms.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"paper_out"), "{kinds:?}");
+    let forced = alarms.iter().find(|a| a["kind"] == "door_forced").unwrap();
+    assert_eq!(forced["device_id"], gate_id.as_str());
+    assert_eq!(forced["repeats"], 300);
 }

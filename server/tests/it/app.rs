@@ -77,6 +77,16 @@ impl TestApp {
         self.send(Method::POST, path, token, Some(body)).await
     }
 
+    /// `GET path` as JSON.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// `GET path` as text.
+    pub async fn get_text(&self, path: &str, token: Option<&str>) -> String {
+        self.get(path, token).await.text().await.unwrap()
+    }
+
     /// Logs in and returns the bearer token.
     pub async fn login(&self, username: &str, password: &str) -> String {
         let r = self
@@ -134,6 +144,15 @@ impl TestApp {
         }
         self.dir
     }
+}
+
+/// The text of `field` in each element of the JSON array `list`.
+pub fn texts(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The `error` code of an error body.

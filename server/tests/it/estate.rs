@@ -192,3 +192,31 @@ async fn calendar_changes_reach_gates_through_the_snapshot() {
         .await;
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn far_off_blackout_dates_and_device_names_with_control_characters_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for date in ["1900-01-01", "9999-12-31", "+10000-01-01"] {
+        let r = app
+            .post(
+                "/api/v1/blackout-dates",
+                Some(&admin),
+                json!({ "date": date }),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{date}");
+    }
+    for name in ["door\u{0}one", "door\none"] {
+        let r = app
+            .post(
+                "/api/v1/devices",
+                Some(&admin),
+                json!({"kind": "gate", "name": name}),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{name:?}");
+    }
+    let calendar = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert!(!calendar.to_string().contains("1900-01-01"), "{calendar}");
+}

@@ -467,3 +467,64 @@ async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
         "an area name with capitals and a space is refused"
     );
 }
+
+#[tokio::test]
+async fn a_journal_with_a_huge_flag_or_an_impossible_time_is_refused_and_formulas_are_neutralised()
+{
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let upload = |e: JournalEntry| json!({ "entries": [e] });
+    let huge = entry(
+        7,
+        GateEvent::Admitted {
+            flag: Some("x".repeat(1_000_000)),
+        },
+        1,
+    );
+    let mut year_one = entry(7, GateEvent::Admitted { flag: None }, 1);
+    year_one.at = "0001-01-01T00:00:00Z".parse().unwrap();
+    let mut far_future = entry(7, GateEvent::Admitted { flag: None }, 1);
+    far_future.at = "9999-12-31T00:00:00Z".parse().unwrap();
+    for bad in [huge, year_one, far_future] {
+        let r = app
+            .post("/api/v1/gate/journal", Some(&gate), upload(bad))
+            .await;
+        assert_eq!(r.status(), 422);
+    }
+    let events = app.get_json("/api/v1/events", Some(&admin)).await;
+    assert_eq!(events, json!([]), "nothing stored");
+
+    // A flag that a spreadsheet would run, hidden behind a tab or spaces.
+    for flag in ["\t=HYPERLINK(1)", "  =cmd()", " @SUM(1)"] {
+        let e = entry(
+            7,
+            GateEvent::Admitted {
+                flag: Some(flag.to_owned()),
+            },
+            1,
+        );
+        let r = app
+            .post("/api/v1/gate/journal", Some(&gate), upload(e))
+            .await;
+        if flag.starts_with('\t') {
+            assert_eq!(r.status(), 422, "a tab is a control character");
+        } else {
+            assert_eq!(r.status(), 200);
+        }
+    }
+    let csv = app.get_text("/api/v1/events.csv", Some(&admin)).await;
+    for line in csv.lines().skip(1) {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.trim_start().starts_with(['=', '+', '@']) || cell.starts_with('\''),
+                "a formula cell in {line}"
+            );
+        }
+    }
+    assert!(
+        csv.contains("'  =cmd()") && csv.contains("' @SUM(1)"),
+        "{csv}"
+    );
+}

@@ -1,11 +1,15 @@
 //! Integration tests: each spawns the real server on 127.0.0.1 port 0 with a fresh data dir
 //! and talks to it over HTTP.
 
+mod accounts;
 mod alarms;
 mod app;
+mod at_rest;
 mod authz;
 mod backup;
 mod browser;
+mod connections;
+mod csrf;
 mod desk;
 mod emergency;
 mod estate;
