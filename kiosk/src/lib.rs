@@ -48,6 +48,16 @@ pub struct Application {
 impl Application {
     /// Loads the device key (enrolling if needed), opens the printer and binds the listener.
     pub async fn build(config: KioskConfig) -> Result<Self, StartError> {
+        let port = printer::port::open(&config.printer.backend);
+        Self::build_with_port(config, port).await
+    }
+
+    /// [`Application::build`] with a printer link made elsewhere (tests drive an emulated
+    /// printer on a socket); the configuration's backend is not opened.
+    pub async fn build_with_port(
+        config: KioskConfig,
+        port: Box<dyn printer::port::PrinterPort>,
+    ) -> Result<Self, StartError> {
         let server = server::ServerClient::connect(
             config.server_url.clone(),
             &config.device.credential_path,
@@ -76,7 +86,11 @@ impl Application {
         }
         let state = web::KioskState {
             server,
-            printer: printer::Printer::new(printer::port::open(&config.printer)),
+            printer: printer::Printer::new(
+                port,
+                config.printer.status_query,
+                config.printer.settings,
+            ),
             estate_name: config.estate.name.clone(),
             time_zone: config.estate.time_zone,
             idle_timeout_secs: config.idle_timeout.as_secs(),

@@ -276,7 +276,7 @@ pub async fn units(State(state): State<KioskState>) -> Result<Response, ApiError
 /// The paper sensor, asked when a person starts a flow.
 pub async fn status(State(state): State<KioskState>) -> Json<serde_json::Value> {
     let paper = state.printer.status().await;
-    if matches!(paper, PaperStatus::Ok) {
+    if matches!(paper, PaperStatus::Ok | PaperStatus::Unchecked) {
         tell_desk(&state, paper);
     } else {
         raise_printer_alarm(&state, PrintOutcome::NotPrinted(paper), None);

@@ -5,8 +5,11 @@
 mod escpos_reader;
 
 mod browser;
+mod decode;
+mod fake_printer;
 mod flows;
 mod kiosk;
 mod process;
 mod scanner;
 mod stub;
+mod usb_printer;
