@@ -101,6 +101,17 @@ pub struct PrinterConfig {
     pub settings: crate::printer::escpos::PrintSettings,
 }
 
+/// Keeping and printing the muster list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MusterConfig {
+    /// The PIN a staff member enters on the kiosk to print the list; none: no staff printing.
+    pub staff_pin: Option<String>,
+    /// How often the copy is refreshed from the server.
+    pub refresh: Duration,
+    /// Whether a fire alarm or evacuation reported by the server prints the list at once.
+    pub print_on_emergency: bool,
+}
+
 /// An optional serial QR scanner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScannerConfig {
@@ -134,6 +145,8 @@ pub struct KioskConfig {
     pub printer: PrinterConfig,
     /// The optional QR scanner.
     pub scanner: Option<ScannerConfig>,
+    /// The muster list copy.
+    pub muster: MusterConfig,
     /// Back to the welcome screen after this long without a touch.
     pub idle_timeout: Duration,
     /// The languages offered; the first is the default.
@@ -154,6 +167,8 @@ struct RawConfig {
     printer: RawPrinter,
     #[serde(default)]
     scanner: Option<RawScanner>,
+    #[serde(default)]
+    muster: RawMuster,
     #[serde(default = "default_idle")]
     idle_timeout_secs: u64,
     #[serde(default = "default_languages")]
@@ -189,6 +204,31 @@ struct RawPrinter {
     qr: String,
     #[serde(default = "default_true")]
     cutter: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMuster {
+    #[serde(default)]
+    staff_pin: Option<String>,
+    #[serde(default = "default_muster_refresh")]
+    refresh_secs: u64,
+    #[serde(default = "default_true")]
+    print_on_emergency: bool,
+}
+
+impl Default for RawMuster {
+    fn default() -> Self {
+        RawMuster {
+            staff_pin: None,
+            refresh_secs: default_muster_refresh(),
+            print_on_emergency: true,
+        }
+    }
+}
+
+fn default_muster_refresh() -> u64 {
+    30
 }
 
 #[derive(Deserialize)]
@@ -342,6 +382,22 @@ impl KioskConfig {
             }
             None => None,
         };
+        if let Some(pin) = &raw.muster.staff_pin
+            && !(pin.len() >= 4 && pin.len() <= 12 && pin.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid("muster.staff_pin", "must be 4 to 12 digits".into()));
+        }
+        if !(1..=3600).contains(&raw.muster.refresh_secs) {
+            return Err(invalid(
+                "muster.refresh_secs",
+                format!("{} is outside 1–3600 seconds", raw.muster.refresh_secs),
+            ));
+        }
+        let muster = MusterConfig {
+            staff_pin: raw.muster.staff_pin,
+            refresh: Duration::from_secs(raw.muster.refresh_secs),
+            print_on_emergency: raw.muster.print_on_emergency,
+        };
         if !(5..=3600).contains(&raw.idle_timeout_secs) {
             return Err(invalid(
                 "idle_timeout_secs",
@@ -375,6 +431,7 @@ impl KioskConfig {
             },
             printer,
             scanner,
+            muster,
             idle_timeout: Duration::from_secs(raw.idle_timeout_secs),
             languages: raw.languages,
             estate: Estate {
@@ -424,6 +481,9 @@ name = "翠湖花园"
         assert!(matches!(c.printer.backend, PrinterBackend::File { .. }));
         assert!(c.printer.status_query);
         assert_eq!(c.printer.settings, PrintSettings::default());
+        assert_eq!(c.muster.staff_pin, None);
+        assert_eq!(c.muster.refresh, Duration::from_secs(30));
+        assert!(c.muster.print_on_emergency);
     }
 
     #[test]
@@ -479,6 +539,10 @@ name = "翠湖花园"
                 "server_url",
             ),
             (format!("listen = \"0.0.0.0:80\"\n{MINIMAL}"), "listen"),
+            (
+                format!("{MINIMAL}[muster]\nstaff_pin = \"12a4\"\n"),
+                "muster.staff_pin",
+            ),
             (
                 format!("idle_timeout_secs = 1\n{MINIMAL}"),
                 "idle_timeout_secs",

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod desk_alarm;
 pub mod flows;
+pub mod muster;
 pub mod printer;
 pub mod scanner;
 pub mod server;
@@ -100,8 +101,11 @@ impl Application {
             prints: Arc::default(),
             printer_alarm: Arc::new(Mutex::new(None)),
             desk_alarms: desk_alarm::DeskAlarms::default(),
+            muster: Arc::default(),
+            muster_config: config.muster.clone(),
         };
         web::api::spawn_paper_watch(state.clone());
+        web::api::spawn_muster_watch(state.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {

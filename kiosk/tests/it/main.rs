@@ -9,6 +9,7 @@ mod decode;
 mod fake_printer;
 mod flows;
 mod kiosk;
+mod muster;
 mod process;
 mod scanner;
 mod stub;
