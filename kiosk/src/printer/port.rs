@@ -12,8 +12,8 @@ use thiserror::Error;
 /// How long a printer has to answer a `DLE EOT` query.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// How long one slip may take to leave the kiosk. A printer that takes no data for this long
-/// (paper out mid-slip, a full buffer, a hang) gets its job withdrawn, not queued for later.
+/// How long a printer may take no data in the middle of a slip. One that stalls this long
+/// (paper out mid-slip, a hang) gets the slip withdrawn, not queued for later.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why bytes did not reach the printer.
@@ -217,7 +217,7 @@ impl<D: Read + Write + AsRawFd + Send> UsbPrinter<D> {
         }
     }
 
-    /// Overrides how long a printer may take to accept one slip.
+    /// Overrides how long a printer may take no data in the middle of a slip.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
@@ -261,16 +261,22 @@ fn wait_ready(fd: RawFd, events: libc::c_short, deadline: Instant) -> std::io::R
     }
 }
 
-/// Writes all of `bytes` to a non-blocking `dev` before `deadline`.
-fn write_before<D: Write + AsRawFd>(
+/// Writes all of `bytes` to a non-blocking `dev`, failing when it takes nothing for `stall`
+/// (a long slip may take a while to print through a small buffer; a stopped printer takes
+/// nothing at all).
+fn write_all_unless_stalled<D: Write + AsRawFd>(
     dev: &mut D,
     mut bytes: &[u8],
-    deadline: Instant,
+    stall: Duration,
 ) -> std::io::Result<()> {
+    let mut deadline = Instant::now() + stall;
     while !bytes.is_empty() {
         match dev.write(bytes) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
+            Ok(n) => {
+                bytes = &bytes[n..];
+                deadline = Instant::now() + stall;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 if !wait_ready(dev.as_raw_fd(), libc::POLLOUT, deadline)? {
                     return Err(std::io::Error::new(
@@ -302,7 +308,7 @@ impl<D: Read + Write + AsRawFd> StatusLink for Timed<'_, D> {
             }
         }
         let deadline = Instant::now() + self.timeout;
-        write_before(self.dev, &query, deadline)?;
+        write_all_unless_stalled(self.dev, &query, self.timeout)?;
         loop {
             if !wait_ready(self.dev.as_raw_fd(), libc::POLLIN, deadline)? {
                 return Err(std::io::Error::new(
@@ -328,10 +334,10 @@ impl<D: Read + Write + AsRawFd> StatusLink for Timed<'_, D> {
 
 impl<D: Read + Write + AsRawFd + Send> PrinterPort for UsbPrinter<D> {
     fn send(&mut self, bytes: &[u8]) -> Result<(), PortError> {
-        let deadline = Instant::now() + self.write_timeout;
+        let stall = self.write_timeout;
         let result = self
             .dev()
-            .and_then(|d| write_before(d, bytes, deadline).map_err(PortError::from));
+            .and_then(|d| write_all_unless_stalled(d, bytes, stall).map_err(PortError::from));
         if result.is_err() {
             self.discard_pending();
         }
