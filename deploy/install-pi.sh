@@ -113,6 +113,14 @@ if has_role kiosk; then
   install -m 0644 "$here/systemd/gatehouse-kiosk.service" /lib/systemd/system/
   install -m 0644 "$here/systemd/gatehouse-kiosk-session.service" /lib/systemd/system/
   install -D -m 0755 "$here/kiosk-session/kiosk-browser" /usr/lib/gatehouse/kiosk-browser
+  install -D -m 0755 "$here/kiosk-session/kiosk-rotation" /usr/lib/gatehouse/kiosk-rotation
+  # Chromium's managed policy: no DevTools, no printing dialog, no downloads, no pop-ups, and
+  # only the kiosk's own origin (from --kiosk-url when given).
+  origin="$(printf '%s' "${kiosk_url:-http://127.0.0.1:8090/}" | sed -E 's#^(https?://[^/]+).*#\1#')"
+  install -d -m 0755 /etc/chromium/policies/managed
+  sed "s#http://127.0.0.1:8090#$origin#" "$here/kiosk-session/chromium-policy.json" \
+    >/etc/chromium/policies/managed/gatehouse-kiosk.json
+  chmod 0644 /etc/chromium/policies/managed/gatehouse-kiosk.json
   install_config kiosk gatehouse-kiosk
   if [ -n "$kiosk_url" ]; then
     echo "GATEHOUSE_KIOSK_URL=$kiosk_url" >/etc/gatehouse/kiosk-session.env

@@ -1,5 +1,6 @@
 //! The kiosk's TOML configuration, parsed into typed values or rejected with a clear message.
 
+use crate::printer::escpos::{PrintSettings, QrMode};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,19 @@ pub enum PrinterBackend {
         /// e.g. 9600.
         baud: u32,
     },
+    /// A USB printer-class device (the kernel's usblp driver), e.g. `/dev/usb/lp0`.
+    Usb {
+        /// The device node.
+        port: String,
+    },
+    /// Whatever `port` turns out to be when it appears: a tty is driven as `Serial`, any
+    /// other character device as `Usb`.
+    Auto {
+        /// e.g. `/dev/gatehouse-printer`.
+        port: String,
+        /// The speed, if it is a serial port.
+        baud: u32,
+    },
     /// Append the exact byte stream to a file (tests and the demo).
     File {
         /// The output file.
@@ -73,6 +87,29 @@ pub enum PrinterBackend {
         /// answers to a paper-status query; absent means `ok`.
         status_path: Option<PathBuf>,
     },
+}
+
+/// The thermal printer: where it is and what the model can do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrinterConfig {
+    /// How bytes reach it.
+    pub backend: PrinterBackend,
+    /// Whether it answers `DLE EOT` status queries; a unidirectional printer (`false`) is
+    /// printed to without asking, and its paper is never reported.
+    pub status_query: bool,
+    /// QR mode and cutter.
+    pub settings: crate::printer::escpos::PrintSettings,
+}
+
+/// Keeping and printing the muster list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MusterConfig {
+    /// The PIN a staff member enters on the kiosk to print the list; none: no staff printing.
+    pub staff_pin: Option<String>,
+    /// How often the copy is refreshed from the server.
+    pub refresh: Duration,
+    /// Whether a fire alarm or evacuation reported by the server prints the list at once.
+    pub print_on_emergency: bool,
 }
 
 /// An optional serial QR scanner.
@@ -105,9 +142,11 @@ pub struct KioskConfig {
     /// How the kiosk authenticates to the server.
     pub device: DeviceAuth,
     /// The thermal printer.
-    pub printer: PrinterBackend,
+    pub printer: PrinterConfig,
     /// The optional QR scanner.
     pub scanner: Option<ScannerConfig>,
+    /// The muster list copy.
+    pub muster: MusterConfig,
     /// Back to the welcome screen after this long without a touch.
     pub idle_timeout: Duration,
     /// The languages offered; the first is the default.
@@ -128,6 +167,8 @@ struct RawConfig {
     printer: RawPrinter,
     #[serde(default)]
     scanner: Option<RawScanner>,
+    #[serde(default)]
+    muster: RawMuster,
     #[serde(default = "default_idle")]
     idle_timeout_secs: u64,
     #[serde(default = "default_languages")]
@@ -157,6 +198,37 @@ struct RawPrinter {
     path: Option<PathBuf>,
     #[serde(default)]
     status_path: Option<PathBuf>,
+    #[serde(default = "default_true")]
+    status_query: bool,
+    #[serde(default = "default_qr")]
+    qr: String,
+    #[serde(default = "default_true")]
+    cutter: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMuster {
+    #[serde(default)]
+    staff_pin: Option<String>,
+    #[serde(default = "default_muster_refresh")]
+    refresh_secs: u64,
+    #[serde(default = "default_true")]
+    print_on_emergency: bool,
+}
+
+impl Default for RawMuster {
+    fn default() -> Self {
+        RawMuster {
+            staff_pin: None,
+            refresh_secs: default_muster_refresh(),
+            print_on_emergency: true,
+        }
+    }
+}
+
+fn default_muster_refresh() -> u64 {
+    30
 }
 
 #[derive(Deserialize)]
@@ -185,6 +257,12 @@ fn default_idle() -> u64 {
 }
 fn default_languages() -> Vec<Language> {
     vec![Language::ZhCn, Language::En]
+}
+fn default_true() -> bool {
+    true
+}
+fn default_qr() -> String {
+    "native".into()
 }
 fn default_baud() -> u32 {
     9600
@@ -245,29 +323,54 @@ impl KioskConfig {
         {
             return Err(invalid("device.enrolment_token", "is empty".into()));
         }
-        let printer = match raw.printer.backend.as_str() {
-            "serial" => {
-                let port = raw.printer.port.ok_or_else(|| {
-                    invalid("printer.port", "required for backend \"serial\"".into())
-                })?;
-                check_baud("printer.baud", raw.printer.baud)?;
-                PrinterBackend::Serial {
-                    port,
-                    baud: raw.printer.baud,
-                }
-            }
+        let kind = raw.printer.backend.as_str();
+        let port = || {
+            raw.printer
+                .port
+                .clone()
+                .ok_or_else(|| invalid("printer.port", format!("required for backend {kind:?}")))
+        };
+        let baud = || check_baud("printer.baud", raw.printer.baud).map(|()| raw.printer.baud);
+        let backend = match kind {
+            "serial" => PrinterBackend::Serial {
+                port: port()?,
+                baud: baud()?,
+            },
+            "usb" => PrinterBackend::Usb { port: port()? },
+            "auto" => PrinterBackend::Auto {
+                port: port()?,
+                baud: baud()?,
+            },
             "file" => PrinterBackend::File {
-                path: raw.printer.path.ok_or_else(|| {
+                path: raw.printer.path.clone().ok_or_else(|| {
                     invalid("printer.path", "required for backend \"file\"".into())
                 })?,
-                status_path: raw.printer.status_path,
+                status_path: raw.printer.status_path.clone(),
             },
             other => {
                 return Err(invalid(
                     "printer.backend",
-                    format!("{other:?}: expected \"serial\" or \"file\""),
+                    format!("{other:?}: expected \"auto\", \"usb\", \"serial\" or \"file\""),
                 ));
             }
+        };
+        let qr = match raw.printer.qr.as_str() {
+            "native" => QrMode::Native,
+            "raster" => QrMode::Raster,
+            other => {
+                return Err(invalid(
+                    "printer.qr",
+                    format!("{other:?}: expected \"native\" or \"raster\""),
+                ));
+            }
+        };
+        let printer = PrinterConfig {
+            backend,
+            status_query: raw.printer.status_query,
+            settings: PrintSettings {
+                qr,
+                cutter: raw.printer.cutter,
+            },
         };
         let scanner = match raw.scanner {
             Some(s) => {
@@ -278,6 +381,22 @@ impl KioskConfig {
                 })
             }
             None => None,
+        };
+        if let Some(pin) = &raw.muster.staff_pin
+            && !(pin.len() >= 4 && pin.len() <= 12 && pin.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid("muster.staff_pin", "must be 4 to 12 digits".into()));
+        }
+        if !(1..=3600).contains(&raw.muster.refresh_secs) {
+            return Err(invalid(
+                "muster.refresh_secs",
+                format!("{} is outside 1–3600 seconds", raw.muster.refresh_secs),
+            ));
+        }
+        let muster = MusterConfig {
+            staff_pin: raw.muster.staff_pin,
+            refresh: Duration::from_secs(raw.muster.refresh_secs),
+            print_on_emergency: raw.muster.print_on_emergency,
         };
         if !(5..=3600).contains(&raw.idle_timeout_secs) {
             return Err(invalid(
@@ -312,6 +431,7 @@ impl KioskConfig {
             },
             printer,
             scanner,
+            muster,
             idle_timeout: Duration::from_secs(raw.idle_timeout_secs),
             languages: raw.languages,
             estate: Estate {
@@ -358,7 +478,12 @@ name = "翠湖花园"
         assert_eq!(c.listen, "127.0.0.1:8090".parse().unwrap());
         assert_eq!(c.estate.time_zone, chrono_tz::Asia::Shanghai);
         assert!(c.scanner.is_none());
-        assert!(matches!(c.printer, PrinterBackend::File { .. }));
+        assert!(matches!(c.printer.backend, PrinterBackend::File { .. }));
+        assert!(c.printer.status_query);
+        assert_eq!(c.printer.settings, PrintSettings::default());
+        assert_eq!(c.muster.staff_pin, None);
+        assert_eq!(c.muster.refresh, Duration::from_secs(30));
+        assert!(c.muster.print_on_emergency);
     }
 
     #[test]
@@ -369,7 +494,7 @@ name = "翠湖花园"
         ) + "[scanner]\nport = \"/dev/ttyACM0\"\n";
         let c = KioskConfig::parse(&text).unwrap();
         assert_eq!(
-            c.printer,
+            c.printer.backend,
             PrinterBackend::Serial {
                 port: "/dev/ttyUSB0".into(),
                 baud: 19200
@@ -379,14 +504,45 @@ name = "翠湖花园"
     }
 
     #[test]
+    fn a_usb_printer_without_status_or_cutter_printing_raster_qr_is_read() {
+        let text = MINIMAL.replace(
+            "backend = \"file\"\npath = \"/tmp/printer.bin\"",
+            "backend = \"usb\"\nport = \"/dev/usb/lp0\"\nstatus_query = false\nqr = \"raster\"\ncutter = false",
+        );
+        let c = KioskConfig::parse(&text).unwrap();
+        assert_eq!(
+            c.printer,
+            PrinterConfig {
+                backend: PrinterBackend::Usb {
+                    port: "/dev/usb/lp0".into()
+                },
+                status_query: false,
+                settings: PrintSettings {
+                    qr: QrMode::Raster,
+                    cutter: false
+                },
+            }
+        );
+    }
+
+    #[test]
     fn bad_values_are_named_in_the_error() {
         let cases = [
-            (MINIMAL.replace("file\"", "usb\""), "printer.backend"),
+            (MINIMAL.replace("file\"", "lpd\""), "printer.backend"),
+            (MINIMAL.replace("file\"", "usb\""), "printer.port"),
+            (
+                MINIMAL.replace("[estate]", "qr = \"bitmap\"\n[estate]"),
+                "printer.qr",
+            ),
             (
                 MINIMAL.replace("server_url = \"http", "server_url = \"ftp"),
                 "server_url",
             ),
             (format!("listen = \"0.0.0.0:80\"\n{MINIMAL}"), "listen"),
+            (
+                format!("{MINIMAL}[muster]\nstaff_pin = \"12a4\"\n"),
+                "muster.staff_pin",
+            ),
             (
                 format!("idle_timeout_secs = 1\n{MINIMAL}"),
                 "idle_timeout_secs",
@@ -406,12 +562,13 @@ name = "翠湖花园"
     fn the_shipped_example_parses() {
         let c = KioskConfig::parse(include_str!("../kiosk.example.toml")).unwrap();
         assert_eq!(
-            c.printer,
-            PrinterBackend::Serial {
-                port: "/dev/ttyUSB0".into(),
+            c.printer.backend,
+            PrinterBackend::Auto {
+                port: "/dev/gatehouse-printer".into(),
                 baud: 9600
             }
         );
+        assert!(c.printer.status_query);
         assert_eq!(c.device.enrolment_token, None);
     }
 

@@ -10,16 +10,18 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// Every alarm kind the kiosk's printer can raise.
-pub const PRINTER_ALARMS: [DeviceAlarmKind; 3] = [
+pub const PRINTER_ALARMS: [DeviceAlarmKind; 4] = [
     DeviceAlarmKind::PaperOut,
     DeviceAlarmKind::PaperNearEnd,
     DeviceAlarmKind::PrinterOffline,
+    DeviceAlarmKind::PrinterCoverOpen,
 ];
 
 /// The alarm a paper status stands for, if any.
 pub fn alarm_for(paper: PaperStatus) -> Option<DeviceAlarmKind> {
     match paper {
-        PaperStatus::Ok => None,
+        PaperStatus::Ok | PaperStatus::Unchecked => None,
+        PaperStatus::CoverOpen => Some(DeviceAlarmKind::PrinterCoverOpen),
         PaperStatus::NearEnd => Some(DeviceAlarmKind::PaperNearEnd),
         PaperStatus::Out => Some(DeviceAlarmKind::PaperOut),
         PaperStatus::Offline => Some(DeviceAlarmKind::PrinterOffline),
@@ -108,6 +110,24 @@ mod tests {
     }
 
     #[test]
+    fn an_open_cover_is_reported_like_paper_out_and_cleared_when_closed() {
+        let r = reports(Some(&set(&[])), PaperStatus::CoverOpen);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].kind, r[0].active),
+            (DeviceAlarmKind::PrinterCoverOpen, true)
+        );
+        let r = reports(
+            Some(&set(&[DeviceAlarmKind::PrinterCoverOpen])),
+            PaperStatus::Ok,
+        );
+        assert_eq!(
+            (r[0].kind, r[0].active),
+            (DeviceAlarmKind::PrinterCoverOpen, false)
+        );
+    }
+
+    #[test]
     fn nothing_is_sent_when_nothing_changed() {
         assert!(reports(Some(&set(&[DeviceAlarmKind::PaperOut])), PaperStatus::Out).is_empty());
         assert!(reports(Some(&set(&[])), PaperStatus::Ok).is_empty());
@@ -116,10 +136,10 @@ mod tests {
     #[test]
     fn after_a_restart_everything_is_said_once() {
         let r = reports(None, PaperStatus::Ok);
-        assert_eq!(r.len(), 3);
+        assert_eq!(r.len(), 4);
         assert!(r.iter().all(|r| !r.active));
         let r = reports(None, PaperStatus::Out);
-        assert_eq!(r.len(), 3);
-        assert_eq!((r[2].kind, r[2].active), (DeviceAlarmKind::PaperOut, true));
+        assert_eq!(r.len(), 4);
+        assert_eq!((r[3].kind, r[3].active), (DeviceAlarmKind::PaperOut, true));
     }
 }

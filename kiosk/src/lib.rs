@@ -4,6 +4,7 @@
 pub mod config;
 pub mod desk_alarm;
 pub mod flows;
+pub mod muster;
 pub mod printer;
 pub mod scanner;
 pub mod server;
@@ -48,6 +49,16 @@ pub struct Application {
 impl Application {
     /// Loads the device key (enrolling if needed), opens the printer and binds the listener.
     pub async fn build(config: KioskConfig) -> Result<Self, StartError> {
+        let port = printer::port::open(&config.printer.backend);
+        Self::build_with_port(config, port).await
+    }
+
+    /// [`Application::build`] with a printer link made elsewhere (tests drive an emulated
+    /// printer on a socket); the configuration's backend is not opened.
+    pub async fn build_with_port(
+        config: KioskConfig,
+        port: Box<dyn printer::port::PrinterPort>,
+    ) -> Result<Self, StartError> {
         let server = server::ServerClient::connect(
             config.server_url.clone(),
             &config.device.credential_path,
@@ -76,7 +87,11 @@ impl Application {
         }
         let state = web::KioskState {
             server,
-            printer: printer::Printer::new(printer::port::open(&config.printer)),
+            printer: printer::Printer::new(
+                port,
+                config.printer.status_query,
+                config.printer.settings,
+            ),
             estate_name: config.estate.name.clone(),
             time_zone: config.estate.time_zone,
             idle_timeout_secs: config.idle_timeout.as_secs(),
@@ -86,8 +101,11 @@ impl Application {
             prints: Arc::default(),
             printer_alarm: Arc::new(Mutex::new(None)),
             desk_alarms: desk_alarm::DeskAlarms::default(),
+            muster: Arc::default(),
+            muster_config: config.muster.clone(),
         };
         web::api::spawn_paper_watch(state.clone());
+        web::api::spawn_muster_watch(state.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {

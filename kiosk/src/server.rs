@@ -6,6 +6,7 @@ use gatehouse_credential::api::kiosk::{
     InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
     WorkerCardRequest,
 };
+use gatehouse_credential::api::muster::MusterList;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -162,6 +163,23 @@ impl ServerClient {
         body: &WorkerCardRequest,
     ) -> Result<IssuedPass, ServerError> {
         self.post("/api/v1/kiosk/worker-cards", body).await
+    }
+
+    /// `GET /api/v1/muster`: the list, and the `Gatehouse-Emergency` header's value if any.
+    pub async fn muster(&self) -> Result<(MusterList, Option<String>), ServerError> {
+        let sent = self
+            .http
+            .get(self.url("/api/v1/muster"))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await;
+        let emergency = sent.as_ref().ok().and_then(|resp| {
+            resp.headers()
+                .get(crate::muster::EMERGENCY_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        Ok((read_answer(sent).await?, emergency))
     }
 
     /// `POST /api/v1/device/alarms`: raise or clear one of this kiosk's alarms.

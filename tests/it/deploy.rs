@@ -51,12 +51,14 @@ fn verify_unit(unit_text: &str, name: &str, dir: &Path) -> (bool, String) {
             &format!("{} ", stand_in.display()),
         );
     }
-    let browser = bin.join("kiosk-browser");
-    std::fs::copy("/bin/true", &browser).unwrap();
-    text = text.replace(
-        "/usr/lib/gatehouse/kiosk-browser",
-        &browser.display().to_string(),
-    );
+    for script in ["kiosk-browser", "kiosk-rotation"] {
+        let stand_in = bin.join(script);
+        std::fs::copy("/bin/true", &stand_in).unwrap();
+        text = text.replace(
+            &format!("/usr/lib/gatehouse/{script}"),
+            &stand_in.display().to_string(),
+        );
+    }
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     let out = Command::new("systemd-analyze")
@@ -205,6 +207,7 @@ fn shell_scripts_are_shellcheck_clean_and_parse() {
         "install-pi.sh",
         "cross-build.sh",
         "kiosk-session/kiosk-browser",
+        "kiosk-session/kiosk-rotation",
     ];
     for s in scripts {
         let path = deploy_dir().join(s);

@@ -22,6 +22,10 @@ pub enum Event {
     CharSize(u8),
     /// `ESC d n`.
     FeedLines(u8),
+    /// `ESC 2`: back to the default line spacing.
+    DefaultLineSpacing,
+    /// `GS v 0`: a raster bit image.
+    Raster(RasterImage),
     /// A QR symbol printed (`GS ( k` fn 181) with the settings in force.
     QrPrinted(QrSymbol),
     /// `GS V`.
@@ -44,6 +48,26 @@ pub struct QrSymbol {
     pub error_correction: Option<u8>,
     /// The stored data (fn 180).
     pub payload: Vec<u8>,
+}
+
+/// A `GS v 0` image as the printer would lay it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RasterImage {
+    /// Dots across (8 per data byte of a row).
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// Scale mode m (0 normal, 1 double width, 2 double height, 3 quadruple).
+    pub mode: u8,
+    /// One bool per dot, row by row; true = black.
+    pub dots: Vec<bool>,
+}
+
+impl RasterImage {
+    /// Whether the dot at (x, y) is black.
+    pub fn black(&self, x: usize, y: usize) -> bool {
+        self.dots[y * self.width + x]
+    }
 }
 
 /// Everything a byte stream does.
@@ -73,6 +97,17 @@ impl Printout {
             .iter()
             .filter_map(|e| match e {
                 Event::QrPrinted(q) => Some(q),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The raster images printed.
+    pub fn rasters(&self) -> Vec<&RasterImage> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Raster(r) => Some(r),
                 _ => None,
             })
             .collect()
@@ -203,6 +238,7 @@ impl Reader<'_> {
                 let n = self.byte()?;
                 self.out.events.push(Event::FeedLines(n));
             }
+            b'2' => self.out.events.push(Event::DefaultLineSpacing),
             other => return Err(self.err(format!("unknown ESC {other:#04x}"))),
         }
         Ok(())
@@ -239,6 +275,31 @@ impl Reader<'_> {
                 let hi = usize::from(self.byte()?);
                 let body = self.take(lo + 256 * hi)?.to_vec();
                 self.symbol(&body)?;
+            }
+            b'v' => {
+                if self.byte()? != b'0' {
+                    return Err(self.err("only GS v 0 is known"));
+                }
+                let mode = self.byte()?;
+                if !matches!(mode, 0..=3 | 48..=51) {
+                    return Err(self.err(format!("GS v 0 mode {mode}")));
+                }
+                let x = usize::from(self.byte()?) + 256 * usize::from(self.byte()?);
+                let y = usize::from(self.byte()?) + 256 * usize::from(self.byte()?);
+                if x == 0 || y == 0 {
+                    return Err(self.err("GS v 0 with an empty image"));
+                }
+                let data = self.take(x * y)?;
+                let dots = data
+                    .iter()
+                    .flat_map(|byte| (0..8).map(move |bit| byte & (0x80 >> bit) != 0))
+                    .collect();
+                self.out.events.push(Event::Raster(RasterImage {
+                    width: x * 8,
+                    height: y,
+                    mode: mode % 48,
+                    dots,
+                }));
             }
             other => return Err(self.err(format!("unknown GS {other:#04x}"))),
         }

@@ -6,7 +6,7 @@ pub mod escpos_reader;
 pub mod port;
 pub mod ticket;
 
-pub use escpos::{PaperStatus, Ticket};
+pub use escpos::{PaperStatus, PrintSettings, QrMode, Ticket};
 
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -24,7 +24,10 @@ pub enum PrintOutcome {
 impl PrintOutcome {
     /// Whether the desk must be told (no slip, or the roll is about to run out).
     pub fn needs_desk(self) -> bool {
-        !matches!(self, PrintOutcome::Printed(PaperStatus::Ok))
+        !matches!(
+            self,
+            PrintOutcome::Printed(PaperStatus::Ok | PaperStatus::Unchecked)
+        )
     }
 }
 
@@ -32,40 +35,76 @@ impl PrintOutcome {
 #[derive(Clone)]
 pub struct Printer {
     port: Arc<Mutex<Box<dyn port::PrinterPort>>>,
+    status_query: bool,
+    settings: PrintSettings,
 }
 
 impl Printer {
-    /// Wraps a backend.
-    pub fn new(port: Box<dyn port::PrinterPort>) -> Self {
+    /// Wraps a backend; `status_query` false for a printer that never answers `DLE EOT`.
+    pub fn new(
+        port: Box<dyn port::PrinterPort>,
+        status_query: bool,
+        settings: PrintSettings,
+    ) -> Self {
         Printer {
             port: Arc::new(Mutex::new(port)),
+            status_query,
+            settings,
         }
     }
 
-    /// Asks the paper sensor (`DLE EOT 4`).
+    /// Asks the printer's status (`DLE EOT 2` and `4`), or [`PaperStatus::Unchecked`] for a
+    /// printer that is never asked.
     pub async fn status(&self) -> PaperStatus {
+        if !self.status_query {
+            return PaperStatus::Unchecked;
+        }
         let mut port = self.port.clone().lock_owned().await;
         tokio::task::spawn_blocking(move || port.paper_status())
             .await
             .unwrap_or(PaperStatus::Offline)
     }
 
-    /// Checks the paper, prints the slip if it can, and checks again.
+    /// Prints the slip now or not at all (see [`print_now`]).
     pub async fn print(&self, ticket: &Ticket) -> PrintOutcome {
-        let bytes = escpos::render(ticket);
+        let bytes = escpos::render(ticket, &self.settings);
+        let status_query = self.status_query;
         let mut port = self.port.clone().lock_owned().await;
-        tokio::task::spawn_blocking(move || {
-            let before = port.paper_status();
-            if !before.can_print() {
-                return PrintOutcome::NotPrinted(before);
-            }
-            if let Err(e) = port.send(&bytes) {
-                tracing::warn!(error = %e, "printing failed");
-                return PrintOutcome::NotPrinted(PaperStatus::Offline);
-            }
-            PrintOutcome::Printed(port.paper_status())
-        })
-        .await
-        .unwrap_or(PrintOutcome::NotPrinted(PaperStatus::Offline))
+        tokio::task::spawn_blocking(move || print_now(port.as_mut(), &bytes, status_query))
+            .await
+            .unwrap_or(PrintOutcome::NotPrinted(PaperStatus::Offline))
     }
+}
+
+/// One slip, now or never: a pass that comes out later (after the roll is refilled) would be
+/// in the wrong hands. So nothing is sent unless the printer says it can print; a send that
+/// fails or stalls is withdrawn; and when the printer reports paper out or cover open right
+/// after the slip, whatever it still holds is withdrawn too and the slip counts as not
+/// printed (the visitor is told to use the screen). A printer that is never asked
+/// (`status_query = false`) gets the slip without a check: it cannot say it is empty.
+pub fn print_now(
+    port: &mut dyn port::PrinterPort,
+    bytes: &[u8],
+    status_query: bool,
+) -> PrintOutcome {
+    if status_query {
+        let before = port.paper_status();
+        if !before.can_print() {
+            return PrintOutcome::NotPrinted(before);
+        }
+    }
+    if let Err(e) = port.send(bytes) {
+        tracing::warn!(error = %e, "printing failed; the slip is withdrawn");
+        port.discard_pending();
+        return PrintOutcome::NotPrinted(PaperStatus::Offline);
+    }
+    if !status_query {
+        return PrintOutcome::Printed(PaperStatus::Unchecked);
+    }
+    let after = port.paper_status();
+    if matches!(after, PaperStatus::Out | PaperStatus::CoverOpen) {
+        port.discard_pending();
+        return PrintOutcome::NotPrinted(after);
+    }
+    PrintOutcome::Printed(after)
 }

@@ -57,7 +57,7 @@ pub fn ticket_for(pass: &IssuedPass, estate: &str, tz: chrono_tz::Tz) -> Ticket 
     Ticket {
         heading: estate.to_owned(),
         title: title.to_owned(),
-        credential: pass.credential.clone(),
+        credential: Some(pass.credential.clone()),
         lines,
     }
 }
@@ -92,7 +92,7 @@ mod tests {
                 .contains(&"Valid until 2026-11-27 23:59".to_string())
         );
         assert!(t.title.contains("VISITOR"));
-        assert_eq!(t.credential, "ABC");
+        assert_eq!(t.credential.as_deref(), Some("ABC"));
     }
 
     #[test]

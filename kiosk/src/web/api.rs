@@ -276,7 +276,7 @@ pub async fn units(State(state): State<KioskState>) -> Result<Response, ApiError
 /// The paper sensor, asked when a person starts a flow.
 pub async fn status(State(state): State<KioskState>) -> Json<serde_json::Value> {
     let paper = state.printer.status().await;
-    if matches!(paper, PaperStatus::Ok) {
+    if matches!(paper, PaperStatus::Ok | PaperStatus::Unchecked) {
         tell_desk(&state, paper);
     } else {
         raise_printer_alarm(&state, PrintOutcome::NotPrinted(paper), None);
@@ -310,4 +310,105 @@ pub async fn scans(
         .filter_map(|line| line.ok())
         .map(|line| Ok(Event::default().event("scan").data(line)));
     Sse::new(lines).keep_alive(KeepAlive::default())
+}
+
+/// Keeps the muster copy fresh and prints it when the server reports an emergency starting.
+pub fn spawn_muster_watch(state: KioskState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.muster_config.refresh);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut auto = crate::muster::AutoPrint::default();
+        loop {
+            tick.tick().await;
+            let (list, header) = match state.server.muster().await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    // The last copy stays: that is what it is for.
+                    tracing::warn!(error = %e, "muster list not refreshed; keeping the last copy");
+                    continue;
+                }
+            };
+            let emergency = header.as_deref().and_then(|h| {
+                let parsed = crate::muster::Emergency::from_header(h);
+                if parsed.is_none() {
+                    tracing::warn!(value = h, "unknown emergency header from the server");
+                }
+                parsed
+            });
+            *lock(&state.muster) = Some(crate::muster::MusterCopy {
+                list,
+                fetched_at: Utc::now(),
+            });
+            if auto.observe(emergency) && state.muster_config.print_on_emergency {
+                tracing::error!(target: "gatehouse_kiosk::alarm", ?emergency, "emergency: printing the muster list");
+                print_muster(&state, emergency).await;
+            }
+        }
+    });
+}
+
+/// Prints the current copy; `None` when there is none yet.
+async fn print_muster(
+    state: &KioskState,
+    why: Option<crate::muster::Emergency>,
+) -> Option<(PrintOutcome, DateTime<Utc>)> {
+    let copy = lock(&state.muster).clone()?;
+    let slip =
+        crate::muster::muster_ticket(&copy, &state.estate_name, state.time_zone, Utc::now(), why);
+    let outcome = state.printer.print(&slip).await;
+    if outcome.needs_desk() {
+        raise_printer_alarm(state, outcome, None);
+    }
+    Some((outcome, copy.list.generated_at))
+}
+
+/// Whether a copy is held and how old it is (no names: the page is public).
+pub async fn muster_status(State(state): State<KioskState>) -> Json<serde_json::Value> {
+    let copy = lock(&state.muster).clone();
+    Json(json!({
+        "staff_print": state.muster_config.staff_pin.is_some(),
+        "list_as_of": copy.as_ref().map(|c| c.list.generated_at),
+        "fetched_at": copy.as_ref().map(|c| c.fetched_at),
+        "people": copy.as_ref().map(|c| c.list.people.len()),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct MusterPrintForm {
+    #[serde(default)]
+    pin: String,
+}
+
+/// A staff member asks for the list with the PIN; it prints from the copy, server or not.
+pub async fn muster_print(
+    State(state): State<KioskState>,
+    Json(form): Json<MusterPrintForm>,
+) -> Response {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        (status, Json(json!({"error": code, "message": message}))).into_response()
+    };
+    let Some(pin) = &state.muster_config.staff_pin else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "no_staff_pin",
+            "no staff PIN is configured on this kiosk",
+        );
+    };
+    if !crate::muster::pin_matches(pin, &form.pin) {
+        tracing::warn!("muster list asked for with a wrong PIN");
+        return refuse(StatusCode::FORBIDDEN, "wrong_pin", "wrong PIN");
+    }
+    match print_muster(&state, None).await {
+        None => refuse(
+            StatusCode::CONFLICT,
+            "no_copy",
+            "the kiosk has no copy of the list yet",
+        ),
+        Some((outcome, as_of)) => Json(json!({
+            "outcome": outcome,
+            "list_as_of": as_of,
+            "desk_needed": outcome.needs_desk(),
+        }))
+        .into_response(),
+    }
 }

@@ -46,6 +46,10 @@ pub struct KioskState {
     pub printer_alarm: Arc<Mutex<Option<PrinterAlarm>>>,
     /// What the front desk has been told about the printer.
     pub desk_alarms: crate::desk_alarm::DeskAlarms,
+    /// The latest muster list copy, in memory only (personal data).
+    pub muster: Arc<Mutex<Option<crate::muster::MusterCopy>>>,
+    /// PIN, refresh interval, printing on emergencies.
+    pub muster_config: crate::config::MusterConfig,
 }
 
 /// When the printer last needed the desk, and what it reported.
@@ -79,6 +83,8 @@ pub fn router(state: KioskState) -> Router {
         .route("/api/worker-cards", post(api::worker_card))
         .route("/api/prints/{card_id}", get(api::print_outcome))
         .route("/api/scans", get(api::scans))
+        .route("/api/muster", get(api::muster_status))
+        .route("/api/muster/print", post(api::muster_print))
         .with_state(state)
 }
 

@@ -599,3 +599,65 @@ async fn browser_scanning_a_pass_at_the_welcome_screen_signs_it_out() {
     assert!(stub.is_signed_out(pass["short_id"].as_str().unwrap()));
     b.client.clone().close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_right_click_or_a_long_press_opens_no_menu_and_selects_nothing() {
+    use fantoccini::actions::{
+        InputSource, MOUSE_BUTTON_LEFT, MOUSE_BUTTON_RIGHT, MouseActions, PointerAction,
+        TouchActions,
+    };
+    let _one = ONE_BROWSER.lock().await;
+    let Some(b) = browser("no-menu").await else {
+        return;
+    };
+    let (kiosk, _stub) = kiosk_with_stub(Options::default()).await;
+    b.open(&kiosk).await;
+    // Record, after the page's own handlers, whether each context menu was cancelled: an
+    // uncancelled contextmenu event is what opens Chromium's menu (copy, print, inspect…).
+    b.js("window.menus = []; window.addEventListener('contextmenu', e => menus.push(e.defaultPrevented)); return true")
+        .await;
+    let title = b.client.find(Locator::Css("h1")).await.unwrap();
+    let right_click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: title.clone(),
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_RIGHT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_RIGHT,
+        });
+    b.client.perform_actions(right_click).await.unwrap();
+    let long_press = TouchActions::new("finger".into())
+        .then(PointerAction::MoveToElement {
+            element: title,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .pause(Duration::from_millis(1500))
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    b.client.perform_actions(long_press).await.unwrap();
+    let menus = b.js("return menus").await;
+    let menus = menus.as_array().unwrap();
+    assert!(!menus.is_empty(), "the right click reached the page");
+    assert!(
+        menus.iter().all(|prevented| prevented == &json!(true)),
+        "every context menu cancelled: {menus:?}"
+    );
+    assert_eq!(
+        b.js("return window.getSelection().toString()").await,
+        json!(""),
+        "a long press selects no text"
+    );
+    assert_eq!(b.active_screen().await, "screen-welcome");
+    b.client.clone().close().await.unwrap();
+}

@@ -3,6 +3,7 @@
 use gatehouse_credential::api::device::{DeviceKind, EnrolResponse};
 use gatehouse_kiosk::Application;
 use gatehouse_kiosk::config::KioskConfig;
+use gatehouse_kiosk::printer::port::PrinterPort;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,12 @@ pub struct Options {
     pub pre_enrolled: bool,
     pub scanner_port: Option<String>,
     pub logo_svg: Option<&'static str>,
+    /// An emulated printer link instead of the configured file printer.
+    pub printer_port: Option<Box<dyn PrinterPort>>,
+    /// More `[printer]` keys, e.g. `qr = "raster"`.
+    pub printer_toml: &'static str,
+    /// More top-level tables, e.g. a `[muster]` section.
+    pub extra_toml: &'static str,
 }
 
 impl Default for Options {
@@ -28,6 +35,9 @@ impl Default for Options {
             pre_enrolled: true,
             scanner_port: None,
             logo_svg: None,
+            printer_port: None,
+            printer_toml: "",
+            extra_toml: "",
         }
     }
 }
@@ -114,9 +124,12 @@ credential_path = "{cred}"
 backend = "file"
 path = "{printer}"
 status_path = "{status}"
+{printer_extra}
 [estate]
 name = "翠湖花园"
-{logo}{scanner}"#,
+{logo}{scanner}{extra}"#,
+        printer_extra = opts.printer_toml,
+        extra = opts.extra_toml,
         idle = opts.idle_timeout_secs,
         cred = credential.display(),
         printer = dir.join("printer.bin").display(),
@@ -139,13 +152,16 @@ pub fn write_credential(dir: &std::path::Path) {
     .unwrap();
 }
 
-pub async fn spawn(server: &str, opts: Options) -> TestKiosk {
+pub async fn spawn(server: &str, mut opts: Options) -> TestKiosk {
     let dir = tempfile::tempdir().unwrap();
     if opts.pre_enrolled {
         write_credential(dir.path());
     }
     let config = KioskConfig::parse(&config_text(dir.path(), server, &opts)).unwrap();
-    let app = Application::build(config).await.unwrap();
+    let app = match opts.printer_port.take() {
+        Some(port) => Application::build_with_port(config, port).await.unwrap(),
+        None => Application::build(config).await.unwrap(),
+    };
     let addr = app.local_addr();
     tokio::spawn(app.run(std::future::pending()));
     TestKiosk {

@@ -5,8 +5,12 @@
 mod escpos_reader;
 
 mod browser;
+mod decode;
+mod fake_printer;
 mod flows;
 mod kiosk;
+mod muster;
 mod process;
 mod scanner;
 mod stub;
+mod usb_printer;

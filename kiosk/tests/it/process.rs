@@ -65,7 +65,7 @@ async fn the_binary_prints_its_ready_line_serves_and_exits_0_on_sigterm() {
 async fn a_bad_config_stops_the_binary_with_a_message_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("kiosk.toml");
-    std::fs::write(&config, "server_url = \"http://127.0.0.1:1\"\n[device]\ncredential_path = \"x\"\n[printer]\nbackend = \"usb\"\n[estate]\nname = \"e\"\n").unwrap();
+    std::fs::write(&config, "server_url = \"http://127.0.0.1:1\"\n[device]\ncredential_path = \"x\"\n[printer]\nbackend = \"lpd\"\n[estate]\nname = \"e\"\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gatehouse-kiosk"))
         .arg("--config")
         .arg(&config)

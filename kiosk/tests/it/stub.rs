@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use gatehouse_credential::api::ErrorBody;
 use gatehouse_credential::api::device::{AlarmReport, DeviceKind, EnrolRequest, EnrolResponse};
 use gatehouse_credential::api::kiosk::*;
+use gatehouse_credential::api::muster::{MusterCount, MusterKind, MusterList, MusterPerson};
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, KeyId, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
     ZoneClasses, ZoneScope,
@@ -35,6 +36,8 @@ pub struct Ledger {
     enrolled: bool,
     /// Every alarm report the kiosk sent, in order.
     pub alarms: Vec<AlarmReport>,
+    /// The `Gatehouse-Emergency` header value sent with the muster list, if any.
+    pub emergency: Option<&'static str>,
 }
 
 #[derive(Clone)]
@@ -65,11 +68,14 @@ impl Stub {
     }
 }
 
-pub async fn spawn() -> (SocketAddr, Stub) {
-    let stub = Stub {
+fn new_stub() -> Stub {
+    Stub {
         signer: Arc::new(Signer::from_seed(KeyId::new(1).unwrap(), [7u8; 32])),
         ledger: Arc::default(),
-    };
+    }
+}
+
+fn app(stub: &Stub) -> Router {
     let kiosk = Router::new()
         .route("/api/v1/kiosk/units", get(units))
         .route("/api/v1/kiosk/visitors", post(visitors))
@@ -77,15 +83,63 @@ pub async fn spawn() -> (SocketAddr, Stub) {
         .route("/api/v1/kiosk/sign-out", post(sign_out))
         .route("/api/v1/kiosk/worker-cards", post(worker_card))
         .route("/api/v1/device/alarms", post(alarm))
+        .route("/api/v1/muster", get(muster))
         .layer(middleware::from_fn(require_key));
-    let app = Router::new()
+    Router::new()
         .route("/api/v1/devices/enrol", post(enrol))
         .merge(kiosk)
-        .with_state(stub.clone());
+        .with_state(stub.clone())
+}
+
+pub async fn spawn() -> (SocketAddr, Stub) {
+    let stub = new_stub();
+    let app = app(&stub);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, stub)
+}
+
+/// A stub on its own thread and runtime, so that [`Stopper::stop`] ends it as a crash would:
+/// its listener and every open connection close at once.
+pub struct Stopper(
+    Option<tokio::sync::oneshot::Sender<()>>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+impl Stopper {
+    pub fn stop(mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.1.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+pub fn spawn_stoppable() -> (SocketAddr, Stub, Stopper) {
+    let stub = new_stub();
+    let app = app(&stub);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            tokio::select! {
+                _ = axum::serve(listener, app) => {}
+                _ = rx => {}
+            }
+        });
+        // Dropping the runtime here cancels every connection task.
+    });
+    (addr, stub, Stopper(Some(tx), Some(thread)))
 }
 
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
@@ -313,4 +367,56 @@ async fn worker_card(State(stub): State<Stub>, Json(req): Json<WorkerCardRequest
     let unit = unit_list().remove(1);
     let extended = NaiveDate::from_ymd_opt(2027, 3, 31);
     Json(issue(&stub, Kind::Worker, "李建国", &unit, extended)).into_response()
+}
+
+async fn muster(State(stub): State<Stub>) -> Response {
+    let ledger = stub.ledger.lock().unwrap();
+    let now = Utc::now();
+    let mut people: Vec<MusterPerson> = ledger
+        .passes
+        .values()
+        .filter(|p| !p.3)
+        .map(|p| MusterPerson {
+            kind: MusterKind::Visitor,
+            card_id: p.0,
+            name_masked: p.1.clone(),
+            unit: Some("2-1203".into()),
+            building: Some("2".into()),
+            floor: Some(12),
+            host: None,
+            since: now - Duration::minutes(30),
+            last_door: Some("大堂 Lobby".into()),
+            last_seen_at: Some(now - Duration::minutes(29)),
+            found_at: None,
+            found_by: None,
+        })
+        .collect();
+    people.push(MusterPerson {
+        kind: MusterKind::Worker,
+        card_id: 77,
+        name_masked: "李*国".into(),
+        unit: Some("2-1504".into()),
+        building: Some("2".into()),
+        floor: Some(15),
+        host: Some("安居装饰".into()),
+        since: now - Duration::hours(2),
+        last_door: None,
+        last_seen_at: None,
+        found_at: None,
+        found_by: None,
+    });
+    let list = MusterList {
+        generated_at: now,
+        time_zone: "Asia/Shanghai".into(),
+        counts: vec![MusterCount {
+            building: Some("2".into()),
+            floor: None,
+            count: people.len() as u32,
+        }],
+        people,
+    };
+    match ledger.emergency {
+        Some(value) => ([("gatehouse-emergency", value)], Json(list)).into_response(),
+        None => Json(list).into_response(),
+    }
 }

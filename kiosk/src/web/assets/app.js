@@ -216,6 +216,13 @@ function showKeyboard(input) {
 }
 function hideKeyboard() { $("keyboard").hidden = true; state.activeInput = null; }
 // A hardware keyboard types too: keep the candidates in step with the field.
+// No way out of the kiosk: a right click or a long press opens no menu (copy, search, print,
+// inspect) and selects nothing.
+document.addEventListener("contextmenu", (e) => e.preventDefault(), { capture: true });
+document.addEventListener("selectstart", (e) => {
+  const el = e.target.nodeType === 1 ? e.target : e.target.parentElement;
+  if (!el || !el.closest("input, textarea")) { e.preventDefault(); }
+}, { capture: true });
 document.addEventListener("input", (e) => { if (e.target === state.activeInput) { showCandidates(); } });
 
 // A tap anywhere but an input or the keyboard puts the keyboard away, so it never hides a button.

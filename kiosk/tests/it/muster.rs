@@ -1,0 +1,121 @@
+//! The muster list printed at the kiosk from its copy: by a staff member with the PIN after
+//! the server has gone, and by itself when the server reports a fire alarm.
+
+use crate::escpos_reader::read;
+use crate::kiosk::{Options, TestKiosk, spawn};
+use crate::stub;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const MUSTER: &str = "[muster]\nstaff_pin = \"2468\"\nrefresh_secs = 1\n";
+
+async fn kiosk_at(addr: std::net::SocketAddr) -> TestKiosk {
+    spawn(
+        &format!("http://{addr}"),
+        Options {
+            extra_toml: MUSTER,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+/// Waits until `f` holds of the kiosk's muster status.
+async fn until_status(kiosk: &TestKiosk, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..250 {
+        let (_, status) = kiosk.get("/api/muster").await;
+        if f(&status) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The printed text, once a slip with `needle` has come out.
+async fn printed_text_with(kiosk: &TestKiosk, needle: &str) -> String {
+    for _ in 0..250 {
+        if let Ok(p) = read(&kiosk.printed())
+            && p.text().contains(needle)
+        {
+            return p.text();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "no slip with {needle:?}; printed: {:?}",
+        read(&kiosk.printed())
+    );
+}
+
+#[tokio::test]
+async fn staff_print_the_muster_list_with_the_pin_after_the_server_has_stopped() {
+    let (addr, _stub, server) = stub::spawn_stoppable();
+    let kiosk = kiosk_at(addr).await;
+    let (status, pass) = kiosk
+        .post(
+            "/api/visitors",
+            json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{pass}");
+    // A copy fetched after the visitor came in.
+    let status = until_status(&kiosk, "a copy with the visitor", |s| s["people"] == 2).await;
+    let as_of = status["list_as_of"].as_str().unwrap().to_owned();
+    server.stop();
+    let before = kiosk.printed().len();
+
+    let (code, body) = kiosk
+        .post("/api/muster/print", json!({"pin": "1357"}))
+        .await;
+    assert_eq!((code, body["error"].as_str()), (403, Some("wrong_pin")));
+    assert_eq!(
+        kiosk.printed().len(),
+        before,
+        "nothing printed on a wrong PIN"
+    );
+
+    let (code, body) = kiosk
+        .post("/api/muster/print", json!({"pin": "2468"}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["outcome"], json!({"result": "printed", "paper": "ok"}));
+    let text = printed_text_with(&kiosk, "MUSTER LIST").await;
+    let local = chrono::DateTime::parse_from_rfc3339(&as_of)
+        .unwrap()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    for needle in [
+        format!("List as of: {local}"),
+        format!("[ ] 张*明 访客 Visitor No.{}", pass["card_id"]),
+        "[ ] 李*国 施工 Worker No.77".into(),
+        "2-1504 / 安居装饰".into(),
+        "共 2 人 People: 2".into(),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_fire_alarm_reported_by_the_server_prints_the_list_once() {
+    let (addr, stub) = stub::spawn().await;
+    let kiosk = kiosk_at(addr).await;
+    until_status(&kiosk, "a first copy", |s| s["people"] == 1).await;
+    assert!(read(&kiosk.printed()).unwrap_or_default().text().is_empty());
+    stub.ledger.lock().unwrap().emergency = Some("fire_alarm");
+    let text = printed_text_with(&kiosk, "Printed on fire alarm").await;
+    assert!(text.contains("李*国"), "{text}");
+    // Further refreshes while the alarm lasts print nothing more.
+    let first = until_status(&kiosk, "a copy", |s| !s["fetched_at"].is_null()).await;
+    until_status(&kiosk, "another refresh", |s| {
+        s["fetched_at"] != first["fetched_at"]
+    })
+    .await;
+    let slips = read(&kiosk.printed())
+        .unwrap()
+        .text()
+        .matches("MUSTER LIST")
+        .count();
+    assert_eq!(slips, 1);
+}
