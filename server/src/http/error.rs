@@ -171,11 +171,19 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn internal_errors_are_opaque() {
+    #[tokio::test]
+    async fn internal_errors_are_opaque() {
         let e = ApiError::internal(std::io::Error::other("disk on fire at /secret/path"));
         let r = e.into_response();
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 64 * 1024).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "internal", "{body}");
+        let text = body.to_string();
+        assert!(
+            !text.contains("disk on fire") && !text.contains("/secret/path"),
+            "the cause leaked to the caller: {text}"
+        );
     }
 
     #[test]
