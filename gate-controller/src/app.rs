@@ -485,6 +485,7 @@ impl Door {
         s.lockdown = gate.synced().lockdown;
         s.clock_trusted = gate.clock_trusted();
         s.clock_reading = Some(clock.reading());
+        s.clock_reason = clock.reason();
     }
 
     fn save_trusted_time(&self, t: chrono::DateTime<chrono::Utc>) {

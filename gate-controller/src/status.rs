@@ -82,6 +82,8 @@ pub struct GateStatus {
     pub clock_reading: Option<DateTime<Utc>>,
     /// The simulation offset, if set.
     pub clock_sim_offset_secs: Option<i64>,
+    /// Why the clock is trusted or not.
+    pub clock_reason: Option<crate::clock::Reason>,
 }
 
 impl GateStatus {
@@ -154,6 +156,7 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
             "trusted": gate.clock_trusted,
             "reading": gate.clock_reading,
             "sim_offset_secs": gate.clock_sim_offset_secs,
+            "reason": gate.clock_reason,
         },
         "journal": { "pending_uploads": pending },
         "scanner": scanner_json(&state.scanner),

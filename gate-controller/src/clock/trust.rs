@@ -87,7 +87,7 @@ pub struct Inputs {
 
 /// Why the clock is trusted or not; shown on the status page and logged when it changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// The server's time agrees within the tolerance.
     ServerAgrees,
