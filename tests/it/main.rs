@@ -4,6 +4,7 @@
 //! Stories whose server endpoints do not exist yet skip with a NOTICE; set
 //! `GATEHOUSE_E2E_REQUIRE=1` to make a skip a failure.
 
+mod clock;
 mod demo;
 mod deploy;
 mod programs;
