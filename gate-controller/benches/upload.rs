@@ -46,6 +46,7 @@ fn entry(i: usize) -> Entry {
         event,
         direction: None,
         area: None,
+        unlocks: false,
     }
 }
 
