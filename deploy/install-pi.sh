@@ -135,6 +135,52 @@ if has_role kiosk; then
   enable+=(gatehouse-kiosk.service gatehouse-kiosk-session.service)
 fi
 
+# Time on the estate LAN (OPERATIONS.md): the server host serves NTP with chrony; gates and
+# kiosks take their time from it with systemd-timesyncd. GATEHOUSE_NTP_SERVER overrides the
+# host taken from the installed config; GATEHOUSE_LAN_NTP=no leaves the server's NTP alone.
+estate_server_host() {
+  local f url
+  for f in /etc/gatehouse/gate.toml /etc/gatehouse/kiosk.toml; do
+    [ -r "$f" ] || continue
+    url="$(sed -n 's/^[[:space:]]*\(server\|server_url\)[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\2/p' "$f" | head -n1)"
+    # http://host:8080/… → host (an IPv6 literal keeps its brackets off).
+    url="${url#*://}"; url="${url%%/*}"
+    case "$url" in \[*) url="${url#[}"; url="${url%%]*}" ;; *) url="${url%%:*}" ;; esac
+    [ -n "$url" ] && { echo "$url"; return 0; }
+  done
+  return 1
+}
+
+setup_estate_time() {
+  if has_role server && [ "${GATEHOUSE_LAN_NTP:-yes}" != no ]; then
+    if ! command -v chronyd >/dev/null 2>&1; then
+      # On Debian, chrony replaces systemd-timesyncd on this host.
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chrony >/dev/null
+    fi
+    install -D -m 0644 "$here/chrony/gatehouse-lan-ntp.conf" /etc/chrony/conf.d/gatehouse-lan-ntp.conf
+    systemctl restart chrony.service || true
+    echo "install-pi: this host serves NTP to the LAN (chrony, UDP port 123)."
+  fi
+  if { has_role gate || has_role kiosk; } && ! has_role server; then
+    local host="${GATEHOUSE_NTP_SERVER:-}"
+    [ -n "$host" ] || host="$(estate_server_host)" || true
+    if [ -z "$host" ]; then
+      echo "install-pi: no server in /etc/gatehouse/*.toml yet: set it, then re-run to point NTP at it" >&2
+      return 0
+    fi
+    if [ -d /etc/systemd ] && systemctl cat systemd-timesyncd.service >/dev/null 2>&1; then
+      install -d -m 0755 /etc/systemd/timesyncd.conf.d
+      sed "s/@ESTATE_SERVER@/$host/" "$here/timesyncd/gatehouse-estate-ntp.conf" \
+        >/etc/systemd/timesyncd.conf.d/gatehouse-estate-ntp.conf
+      systemctl restart systemd-timesyncd.service || true
+      echo "install-pi: NTP from $host (systemd-timesyncd)."
+    else
+      echo "install-pi: systemd-timesyncd is not installed: point this host's NTP client at $host" >&2
+    fi
+  fi
+}
+setup_estate_time
+
 systemctl daemon-reload
 systemctl enable "${enable[@]}"
 echo "install-pi: installed ${enable[*]}."

@@ -3,9 +3,7 @@
 
 use crate::clock::{self, Clock};
 use crate::config::Config;
-use crate::core::{
-    Action, Decision, Direction, DoorContact, Entry, Gate, Level, SyncUpdate, WallClock,
-};
+use crate::core::{Action, Decision, Direction, DoorContact, Entry, Gate, Level, WallClock};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
 use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys, Sink};
@@ -110,11 +108,7 @@ impl Application {
                 clock::SIM_OFFSET_ENV
             );
         }
-        let mut clock = Clock::new(
-            journal.last_trusted_time()?,
-            sim_offset,
-            config.clock.ntp_flag.clone(),
-        );
+        let mut clock = Clock::new(journal.last_trusted_time()?, sim_offset, &config.clock);
         let mut gate = Gate::new(config.door_policy(), synced);
         remember_passages(&mut gate, &journal, &mut clock)?;
         let keys: SharedKeys = Arc::new(RwLock::new(gate.keys().clone()));
@@ -218,9 +212,13 @@ impl Application {
             status,
             sync_status,
         } = self;
-        let (sim, cursor) = {
+        let (sim, cursor, server_time) = {
             let d = lock_door(&door);
-            (d.pins.sim.clone(), d.gate.synced().cursor)
+            (
+                d.pins.sim.clone(),
+                d.gate.synced().cursor,
+                d.clock.server_time_feed(),
+            )
         };
         let (local_tx, mut local_rx) = mpsc::channel(8);
         let state = StatusState {
@@ -254,6 +252,7 @@ impl Application {
                     journal: journal.clone(),
                     journal_written,
                     status: sync_status.clone(),
+                    server_time,
                 }
                 .run(),
             )
@@ -283,9 +282,6 @@ impl Application {
                 Some(input) = local_rx.recv() => lock_door(&door).local(input),
                 Some(update) = sync_rx.recv() => {
                     let mut d = lock_door(&door);
-                    if let SyncUpdate::Snapshot(s) = &update {
-                        d.clock.note_server_time(s.server_time);
-                    }
                     let wall = d.clock.wall();
                     d.gate.handle_sync(update, wall, Instant::now());
                     if keys.read().unwrap_or_else(|p| p.into_inner()).generation
@@ -319,6 +315,9 @@ impl Application {
                         d.flush_backlog();
                         let wall = d.clock.wall();
                         d.gate.handle_clock(wall);
+                        if d.clock.take_correction().is_some() {
+                            d.gate.raise_alarm(AlarmKind::ClockCorrected);
+                        }
                         if let Some(t) = d.clock.checkpoint() {
                             d.save_trusted_time(t);
                         }
@@ -597,6 +596,7 @@ impl Door {
         s.journal_backlog = self.backlog.len();
         s.clock_trusted = gate.clock_trusted();
         s.clock_reading = Some(clock.reading());
+        s.clock_reason = clock.reason();
     }
 
     fn save_trusted_time(&self, t: chrono::DateTime<chrono::Utc>) {

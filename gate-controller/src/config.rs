@@ -2,6 +2,7 @@
 //! `gate-controller/gate.example.toml`; unknown keys are rejected so that a typo is an error,
 //! not a silently ignored setting.
 
+use crate::clock::NtpSourceKind;
 use crate::core::{AntiPassback, ClockPolicy, Direction, DoorPolicy};
 use gatehouse_credential::api::gate::AreaName;
 use gatehouse_credential::keys::PublicKeyInfo;
@@ -241,17 +242,68 @@ pub struct SyncConfig {
     pub max_backoff_secs: u64,
 }
 
-/// `[clock]`
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `[clock]`: when the wall clock is trusted (see `clock.rs`).
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockConfig {
     /// `deny_time_dependent` (default) or `assume_last_trusted`.
     #[serde(default)]
     pub policy: ClockPolicy,
-    /// A file whose existence means the OS clock is NTP-synchronised, e.g.
-    /// `/run/systemd/timesync/synchronized`; unset means "cannot be read".
+    /// Where NTP status is read: `auto` (default), `kernel`, `chrony`, `timesyncd` or `none`.
+    /// Unset with `ntp_flag` set means `timesyncd`.
+    #[serde(default)]
+    pub ntp: Option<NtpSourceKind>,
+    /// The flag file `timesyncd` (and `auto` when it falls back to timesyncd) looks at
+    /// (default `/run/systemd/timesync/synchronized`).
     #[serde(default)]
     pub ntp_flag: Option<PathBuf>,
+    /// How far the clock may be from the server's time and still be right, seconds
+    /// (default 120).
+    #[serde(default = "default_server_tolerance_secs")]
+    pub server_tolerance_secs: u64,
+    /// How long a server time seen in an answer stays evidence, seconds (default 3600).
+    #[serde(default = "default_server_evidence_secs")]
+    pub server_evidence_secs: u64,
+    /// Trust a clock that a battery-backed RTC set at boot (the kernel's `hctosys`) as if NTP
+    /// had synchronised it (default false; for a Pi 5 with its RTC battery fitted).
+    #[serde(default)]
+    pub trust_rtc: bool,
+    /// SIMULATION ONLY, `[pins] backend = "sim"` only: a file holding whole seconds added to
+    /// the wall clock, re-read every quarter second (end-to-end tests of clock steps).
+    #[serde(default)]
+    pub sim_offset_file: Option<PathBuf>,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            policy: ClockPolicy::default(),
+            ntp: None,
+            ntp_flag: None,
+            server_tolerance_secs: default_server_tolerance_secs(),
+            server_evidence_secs: default_server_evidence_secs(),
+            trust_rtc: false,
+            sim_offset_file: None,
+        }
+    }
+}
+
+impl ClockConfig {
+    /// The NTP source setting with the `ntp_flag` shorthand applied.
+    pub fn ntp_source(&self) -> NtpSourceKind {
+        match (self.ntp, &self.ntp_flag) {
+            (Some(kind), _) => kind,
+            (None, Some(_)) => NtpSourceKind::Timesyncd,
+            (None, None) => NtpSourceKind::Auto,
+        }
+    }
+}
+
+fn default_server_tolerance_secs() -> u64 {
+    120
+}
+fn default_server_evidence_secs() -> u64 {
+    3600
 }
 
 /// `[journal]`
@@ -370,6 +422,21 @@ impl Config {
         Ok(config)
     }
 
+    fn validate_clock(&self) -> Result<(), ConfigError> {
+        let c = &self.clock;
+        let bad = |m: &str| Err(ConfigError::Invalid(format!("[clock] {m}")));
+        if c.sim_offset_file.is_some() && self.pins.backend != PinBackend::Sim {
+            return bad("sim_offset_file is for simulation only ([pins] backend = \"sim\")");
+        }
+        if !(1..=3600).contains(&c.server_tolerance_secs) {
+            return bad("server_tolerance_secs must be 1–3600");
+        }
+        if !(60..=86_400).contains(&c.server_evidence_secs) {
+            return bad("server_evidence_secs must be 60–86400");
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         self.scanner.validate("scanner")?;
@@ -381,6 +448,7 @@ impl Config {
                 return bad("[exit_scanner] must be a different device from [scanner]".into());
             }
         }
+        self.validate_clock()?;
         let d = &self.door;
         if d.class == ZoneClass::Floor && d.floor.is_none() {
             return bad("[door] class = \"floor\" needs `floor`".into());
@@ -560,6 +628,36 @@ mod tests {
         assert_eq!(
             (exit.baud, exit.debounce_ms, exit.max_line),
             (9600, 3000, 512)
+        );
+    }
+
+    #[test]
+    fn clock_section_defaults_shorthand_and_checks() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.clock.ntp_source(), NtpSourceKind::Auto);
+        assert_eq!(
+            (c.clock.server_tolerance_secs, c.clock.server_evidence_secs),
+            (120, 3600)
+        );
+        assert!(!c.clock.trust_rtc);
+        let clock = |lines: &str| Config::parse(&format!("{MINIMAL}\n[clock]\n{lines}\n"));
+        let flag = clock("ntp_flag = \"/run/x\"").unwrap();
+        assert_eq!(flag.clock.ntp_source(), NtpSourceKind::Timesyncd);
+        assert_eq!(
+            clock("ntp = \"chrony\"").unwrap().clock.ntp_source(),
+            NtpSourceKind::Chrony
+        );
+        let err = |lines: &str| clock(lines).unwrap_err().to_string();
+        assert!(err("ntp = \"ntpd\"").contains("ntpd"));
+        assert!(err("server_tolerance_secs = 0").contains("1–3600"));
+        let sim_file = "sim_offset_file = \"/tmp/offset\"";
+        assert!(clock(sim_file).is_ok());
+        let on_a_pi =
+            format!("{MINIMAL}\n[pins]\nbackend = \"rpi\"\nrelay = 17\n[clock]\n{sim_file}\n");
+        let err = Config::parse(&on_a_pi).unwrap_err().to_string();
+        assert!(
+            err.contains("simulation only") || err.contains("rpi"),
+            "{err}"
         );
     }
 

@@ -91,6 +91,8 @@ pub struct GateStatus {
     pub journal_failing: bool,
     /// Entries waiting in memory for the journal.
     pub journal_backlog: usize,
+    /// Why the clock is trusted or not.
+    pub clock_reason: Option<crate::clock::Reason>,
 }
 
 /// What the endpoint asks of the door's owner.
@@ -180,6 +182,7 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
             "trusted": gate.clock_trusted,
             "reading": gate.clock_reading,
             "sim_offset_secs": gate.clock_sim_offset_secs,
+            "reason": gate.clock_reason,
         },
         "emergency": gate.emergency,
         "journal": {

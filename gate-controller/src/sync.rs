@@ -3,6 +3,7 @@
 //! acknowledged. Everything here is optional for the door: offline, the gate keeps deciding on
 //! the last synced state, which the main loop persists.
 
+use crate::clock::{ServerTime, ServerTimeFeed};
 use crate::config::SyncConfig;
 use crate::core::SyncUpdate;
 use crate::journal::Journal;
@@ -15,7 +16,7 @@ use gatehouse_credential::api::gate::{
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{Notify, mpsc};
 
@@ -138,6 +139,8 @@ pub struct GateClient {
     http: reqwest::Client,
     base: String,
     key: Option<DeviceKey>,
+    /// Where the server's time, seen in each answer, goes (for the clock).
+    server_time: Option<ServerTimeFeed>,
 }
 
 impl GateClient {
@@ -150,7 +153,38 @@ impl GateClient {
             http,
             base: server.trim_end_matches('/').to_owned(),
             key: None,
+            server_time: None,
         })
+    }
+
+    /// Reports the server's time from every answer to `feed`: the snapshot's `server_time`,
+    /// else the HTTP `Date` header (one-second resolution; every answer has one, and the long
+    /// poll answers at least every `wait_ms`). The request's round trip bounds when the
+    /// server stamped it.
+    pub fn with_server_time(mut self, feed: ServerTimeFeed) -> Self {
+        self.server_time = Some(feed);
+        self
+    }
+
+    fn observe(&self, at: Option<DateTime<Utc>>, resolution: chrono::Duration, sent: Instant) {
+        if let (Some(feed), Some(at)) = (&self.server_time, at) {
+            feed.observe(ServerTime {
+                at,
+                resolution,
+                sent,
+                received: Instant::now(),
+            });
+        }
+    }
+
+    /// Notes the `Date` header of an answer whose request left at `sent`.
+    fn observe_date(&self, sent: Instant, r: &reqwest::Response) {
+        let at = r
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date);
+        self.observe(at, chrono::Duration::seconds(1), sent);
     }
 
     /// Uses the stored device key, or enrols with `token` and stores the new key.
@@ -194,16 +228,29 @@ impl GateClient {
 
     /// `GET /api/v1/gate/snapshot`.
     pub async fn snapshot(&self) -> Result<GateSnapshot, SyncError> {
+        let sent = Instant::now();
         let r = self
             .get("/api/v1/gate/snapshot")
             .timeout(Duration::from_secs(10))
             .send()
             .await?;
-        Ok(checked(r).await?.json().await?)
+        // The answer's head has arrived: the server stamped its body before that.
+        let received = Instant::now();
+        let snapshot: GateSnapshot = checked(r).await?.json().await?;
+        if let Some(feed) = &self.server_time {
+            feed.observe(ServerTime {
+                at: snapshot.server_time,
+                resolution: chrono::Duration::zero(),
+                sent,
+                received,
+            });
+        }
+        Ok(snapshot)
     }
 
     /// `GET /api/v1/gate/changes?since=N&wait_ms=W` (long poll).
     pub async fn changes(&self, since: u64, wait_ms: u64) -> Result<ChangeBatch, SyncError> {
+        let sent = Instant::now();
         let r = self
             .get(&format!(
                 "/api/v1/gate/changes?since={since}&wait_ms={wait_ms}"
@@ -211,6 +258,7 @@ impl GateClient {
             .timeout(Duration::from_millis(wait_ms) + Duration::from_secs(10))
             .send()
             .await?;
+        self.observe_date(sent, &r);
         Ok(checked(r).await?.json().await?)
     }
 
@@ -224,8 +272,18 @@ impl GateClient {
         if let Some(k) = &self.key {
             req = req.bearer_auth(&k.api_key);
         }
-        Ok(checked(req.send().await?).await?.json().await?)
+        let sent = Instant::now();
+        let r = req.send().await?;
+        self.observe_date(sent, &r);
+        Ok(checked(r).await?.json().await?)
     }
+}
+
+/// An HTTP `Date` (IMF-fixdate, e.g. `Thu, 03 Dec 2026 09:36:05 GMT`), or `None`.
+pub fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc2822(value.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Turns a non-2xx answer into `Refused` with the server's message.
@@ -303,6 +361,8 @@ pub struct SyncTasks {
     pub journal_written: Arc<Notify>,
     /// Shared status.
     pub status: SharedSyncStatus,
+    /// Where the server times seen in answers go.
+    pub server_time: ServerTimeFeed,
 }
 
 impl SyncTasks {
@@ -312,7 +372,7 @@ impl SyncTasks {
         let max = Duration::from_secs(self.config.max_backoff_secs.max(1));
         let mut backoff = Backoff::new(max);
         let mut client = match GateClient::new(&self.config.server) {
-            Ok(c) => c,
+            Ok(c) => c.with_server_time(self.server_time.clone()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot build the HTTP client; sync disabled");
                 return;
@@ -500,6 +560,17 @@ impl Uploader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_parse_as_servers_send_them() {
+        // hyper's format (RFC 9110 IMF-fixdate).
+        assert_eq!(
+            parse_http_date("Thu, 03 Dec 2026 09:36:05 GMT"),
+            Some("2026-12-03T09:36:05Z".parse().unwrap())
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+        assert_eq!(parse_http_date(""), None);
+    }
 
     #[test]
     fn backoff_doubles_to_the_ceiling_and_resets() {

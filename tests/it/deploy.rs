@@ -549,3 +549,41 @@ fn program_units_rate_ok_in_systemd_analyze_security() {
         assert!(out.status.success(), "{name} is exposed above 2.0: {last}");
     }
 }
+
+#[test]
+fn gate_unit_lets_the_gate_ask_the_kernel_whether_ntp_synchronised_the_clock() {
+    // The gate's default NTP source is adjtimex(2) with modes = 0; a unit whose filter denies
+    // it would have the gate killed (SIGSYS) or refused. systemd itself says what the filter lets through.
+    let text =
+        std::fs::read_to_string(deploy_dir().join("systemd/gatehouse-gate.service")).unwrap();
+    assert!(
+        !unit_values(&text, "ProtectClock").contains(&"yes"),
+        "ProtectClock=yes refuses even a read-only adjtimex"
+    );
+    if !tool_exists("systemd-analyze") {
+        eprintln!("NOTICE: systemd-analyze is not installed; the syscall filter is not decoded");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("gatehouse-gate.service");
+    std::fs::write(
+        &path,
+        text.replace("/usr/bin/gatehouse-gate ", "/bin/true "),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let rating = String::from_utf8_lossy(&out.stdout);
+    let clock = rating
+        .lines()
+        .find(|l| l.contains("SystemCallFilter=~@clock"))
+        .unwrap_or_else(|| panic!("no @clock line in:\n{rating}"));
+    assert!(clock.contains("adjtimex is allowed"), "{clock}");
+    assert!(
+        rating.contains("Service processes cannot change the system clock"),
+        "no CAP_SYS_TIME:\n{rating}"
+    );
+}

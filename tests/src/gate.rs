@@ -41,6 +41,8 @@ pub struct GateSetup {
     pub clock_offset_secs: Option<i64>,
     /// More `[door]` lines (anti-passback, direction, area), empty by default.
     pub door_extra: String,
+    /// `[clock]` lines (NTP source, sim offset file), empty by default.
+    pub clock_extra: String,
 }
 
 impl GateSetup {
@@ -58,6 +60,7 @@ impl GateSetup {
             enrolment_token: None,
             clock_offset_secs: None,
             door_extra: String::new(),
+            clock_extra: String::new(),
         }
     }
     /// The config file.
@@ -107,6 +110,9 @@ impl GateSetup {
             if let Some(token) = &self.enrolment_token {
                 t += &format!("enrolment_token = {token:?}\n");
             }
+        }
+        if !self.clock_extra.is_empty() {
+            t += &format!("\n[clock]\n{}\n", self.clock_extra);
         }
         for k in &self.keys {
             t += &format!(
@@ -187,6 +193,26 @@ impl GateStatus {
                     })
                     .collect()
             })
+            .unwrap_or_default()
+    }
+
+    /// Whether the gate trusts its wall clock (`None` before its first look).
+    pub fn clock_trusted(&self) -> Option<bool> {
+        self.0["clock"]["trusted"].as_bool()
+    }
+
+    /// Why the gate trusts its clock or not (e.g. `server_agrees`, `behind_last_trusted`).
+    pub fn clock_reason(&self) -> Option<String> {
+        self.0["clock"]["reason"]["kind"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The recent alarms' kinds (e.g. `untrusted_clock`), oldest first.
+    pub fn alarms(&self) -> Vec<String> {
+        self.0["alarms"]
+            .as_array()
+            .map(|list| list.iter().map(|a| text(&a["alarm"])).collect())
             .unwrap_or_default()
     }
 
