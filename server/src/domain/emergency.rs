@@ -140,6 +140,22 @@ pub fn state(conn: &Connection, actor: &Actor) -> rusqlite::Result<EmergencyStat
     })
 }
 
+/// What the muster answer tells a kiosk in its `Gatehouse-Emergency` header: `fire_alarm`
+/// while a gate's fire alarm is active, else `evacuation` while one lasts, else nothing. The
+/// kiosk prints its muster copy when one starts.
+pub fn muster_signal(conn: &Connection) -> rusqlite::Result<Option<&'static str>> {
+    let fire = alarms::open_of_kind(conn, DeviceAlarmKind::FireAlarm)?
+        .iter()
+        .any(|a| a.cleared_at.is_none());
+    Ok(if fire {
+        Some("fire_alarm")
+    } else if evacuation_active(conn)? {
+        Some("evacuation")
+    } else {
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,7 +176,9 @@ mod tests {
         let e = ApiError::internal(std::io::Error::other("disk on fire at /secret/path"));
         let r = e.into_response();
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(r.into_body(), 64 * 1024).await.unwrap();
+        let body = axum::body::to_bytes(r.into_body(), 64 * 1024)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"], "internal", "{body}");
         let text = body.to_string();

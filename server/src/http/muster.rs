@@ -44,11 +44,28 @@ pub struct MusterEntry {
     pub card_id: u32,
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<MusterList>, DeskError> {
+/// The header that names an active emergency on the muster answer.
+pub const EMERGENCY_HEADER: &str = "gatehouse-emergency";
+
+async fn list(
+    State(state): State<AppState>,
+) -> Result<(axum::http::HeaderMap, Json<MusterList>), DeskError> {
     let now = state.now();
-    Ok(Json(
-        read(&state, move |c| Ok(muster::list(c, now)?)).await?,
-    ))
+    let (signal, list) = read(&state, move |c| {
+        Ok((
+            crate::domain::emergency::muster_signal(c)?,
+            muster::list(c, now)?,
+        ))
+    })
+    .await?;
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(signal) = signal {
+        headers.insert(
+            EMERGENCY_HEADER,
+            axum::http::HeaderValue::from_static(signal),
+        );
+    }
+    Ok((headers, Json(list)))
 }
 
 async fn found(

@@ -260,3 +260,31 @@ async fn a_fire_alarm_from_any_gate_is_in_the_emergency_state_above_a_flood_of_o
     let s = emergency_state(&app, &desk).await;
     assert_eq!(s["fire_alarms"], json!([]));
 }
+
+#[tokio::test]
+async fn the_muster_answer_tells_the_kiosk_of_a_fire_alarm_then_of_an_evacuation() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, gate) = enrol_device(&app, &admin, "gate").await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let signal = |r: reqwest::Response| {
+        assert_eq!(r.status(), 200);
+        r.headers()
+            .get("gatehouse-emergency")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let muster = || app.get("/api/v1/muster", Some(&kiosk));
+    assert_eq!(signal(muster().await), None, "no emergency, no header");
+    report_alarm(&app, &gate, "fire_alarm", true).await;
+    assert_eq!(signal(muster().await).as_deref(), Some("fire_alarm"));
+    assert_eq!(evacuate(&app, &admin, true).await.status(), 200);
+    assert_eq!(
+        signal(muster().await).as_deref(),
+        Some("fire_alarm"),
+        "the fire alarm outranks the evacuation"
+    );
+    report_alarm(&app, &gate, "fire_alarm", false).await;
+    assert_eq!(signal(muster().await).as_deref(), Some("evacuation"));
+    assert_eq!(evacuate(&app, &admin, false).await.status(), 200);
+    assert_eq!(signal(muster().await), None);
+}
