@@ -16,6 +16,11 @@ pub mod renovation;
 pub mod retention;
 pub mod visitor;
 pub mod worker;
+// card custody and the deposit ledger
+pub mod custody;
+#[cfg(test)]
+mod desk_walk;
+pub mod ledger;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

@@ -55,6 +55,20 @@ impl Browser {
         path
     }
 
+    /// Logs in as desk1 on the log-in page shown, with a screenshot named `shot`.
+    async fn log_in(&self, shot: &str) {
+        self.type_in("#username", "desk1").await;
+        self.type_in("#password", "desk-password-1").await;
+        self.shot(shot).await;
+        self.client
+            .find(Locator::Css("#login-button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     async fn rule_cell(&self, rule: &str) -> String {
         let css = format!("#refund-check tr[data-rule='{rule}'] td:nth-child(2)");
         self.wait_for(&css).await.text().await.unwrap()
@@ -86,16 +100,7 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
             .path()
             .ends_with("/login")
     );
-    b.type_in("#username", "desk1").await;
-    b.type_in("#password", "desk-password-1").await;
-    b.shot("1-login").await;
-    b.client
-        .find(Locator::Css("#login-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.log_in("1-login").await;
     b.wait_for("#register").await;
 
     // Register a renovation through the form.
@@ -223,5 +228,98 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
         seen.contains("desk1"),
         "acknowledged by the one logged in: {seen}"
     );
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_code() {
+    let Some(b) = browser("desk return by number").await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let id = crate::desk::renovation(&app, &desk).await;
+    let (revoked, revoked_text) = crate::desk::card(
+        &app,
+        &desk,
+        crate::desk::worker(&app, &desk, id, "110105194912310021").await,
+    )
+    .await;
+    let (damaged, _) = crate::desk::card(
+        &app,
+        &desk,
+        crate::desk::worker(&app, &desk, id, "110105194912310039").await,
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/v1/cards/{revoked}/revoke"),
+            Some(&desk),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let code = crate::desk::short_id(&app, &desk, id, damaged).await;
+    let detail = crate::desk::detail(&app, &desk, id).await;
+    let renovation_code = detail["renovation"]["code"].as_str().unwrap().to_owned();
+
+    let base = format!("http://{}", app.addr);
+    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.log_in("return-login").await;
+    b.wait_for("#register").await;
+    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.wait_for("#scan").await;
+
+    // The revoked card, scanned: returned, and the page says it had been revoked.
+    b.type_in("#scan", &format!("{revoked_text}\u{E007}")).await;
+    let result = b.wait_for("#scan-result.ok").await.text().await.unwrap();
+    assert!(
+        result.contains(&format!("#{revoked}")) && result.contains("was revoked"),
+        "{result}"
+    );
+
+    // The damaged card: its printed code typed by hand shows the holder first.
+    b.type_in("#scan", &format!("{}\u{E007}", code.to_lowercase()))
+        .await;
+    let who = b
+        .wait_for("#confirm:not([hidden]) #confirm-card")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        who.contains(&format!("#{damaged}"))
+            && who.contains("张*明")
+            && who.contains(&renovation_code),
+        "{who}"
+    );
+    assert!(!who.contains("张三明"), "the name is masked: {who}");
+    b.shot("return-typed-confirm").await;
+    b.client
+        .find(Locator::Css("#confirm-return"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = b.wait_for("#scan-result.ok").await.text().await.unwrap();
+    assert!(
+        result.contains(&format!("#{damaged}")) && result.contains("returned"),
+        "{result}"
+    );
+    b.shot("return-typed-done").await;
+
+    // Both are back: the renovation's card rule holds.
+    let rules: Value = app
+        .get(
+            &format!("/api/v1/renovations/{id}/refund-check"),
+            Some(&desk),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules[2]["met"], true, "{}", rules[2]);
     let _ = b.client.clone().close().await;
 }

@@ -6,6 +6,7 @@ mod app;
 mod authz;
 mod backup;
 mod browser;
+mod custody;
 mod desk;
 mod estate;
 mod gate;
