@@ -2,9 +2,11 @@
 //! server that speaks the gate API contract of `credential::api::gate`.
 
 mod crash;
+mod emergency;
 mod lanes;
 mod passes;
 mod reachable;
 mod stub;
 mod support;
 mod unplug;
+mod watchdog;
