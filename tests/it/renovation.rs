@@ -468,9 +468,16 @@ fn renovation_workers_enter_on_schedule_the_card_outlives_its_print_and_the_refu
     .unwrap();
     assert_eq!(unmet(&desk, id), []);
 
-    let refund = desk
+    // The clerk asks; a manager approves and the refund is paid (the default setting).
+    let asked = desk
         .post(&format!("/api/v1/renovations/{id}/refund"), &json!({}))
         .unwrap();
+    assert_eq!(asked["status"], "awaiting_approval", "{asked}");
+    let refund = admin
+        .post(&format!("/api/v1/renovations/{id}/refund"), &json!({}))
+        .unwrap();
+    assert_eq!(refund["status"], "paid", "{refund}");
+    assert_eq!(refund["approved_by"], "manager:admin", "{refund}");
     assert_eq!(refund["deposit_cents"], 500000, "{refund}");
     assert_eq!(
         refund["deductions_cents"], 5000,

@@ -6,6 +6,7 @@
 //! every kind of caller. Add a row when you add a route (append to your section).
 
 use super::{Actor, Allow};
+use crate::domain::ledger;
 use crate::domain::{
     alarms, card, deposit, devices, emergency, estate, journal, muster, overstay, refund,
     renovation, retention, staff, visitor, worker,
@@ -449,7 +450,7 @@ pub const MATRIX: &[Rule] = &[
         "deposits",
         "Record a deposit, rubbish-removal fee or deduction",
         Io::created(one::<refund::LedgerLine>)
-            .body(one::<deposit::NewLine>)
+            .body(one::<ledger::NewLine>)
             .params(&[params::<RowId>]),
     ),
     rule(
@@ -465,7 +466,7 @@ pub const MATRIX: &[Rule] = &[
         "/api/v1/renovations/{id}/refund",
         STAFF,
         "deposits",
-        "Refund the deposit (409 unless every rule holds)",
+        "Refund the deposit (409 unless every rule holds; a desk clerk's refund may await approval)",
         Io::ok(one::<deposit::Refund>).params(&[params::<RowId>]),
     ),
     rule(
@@ -474,15 +475,17 @@ pub const MATRIX: &[Rule] = &[
         STAFF,
         "cards",
         "Issue a worker's card",
-        Io::created(one::<card::Issued>).params(&[params::<RowId>]),
+        Io::created(one::<card::Issued>)
+            .body(one::<renovations::IssueRequest>)
+            .params(&[params::<RowId>]),
     ),
     rule(
         POST,
         "/api/v1/cards/return",
         STAFF,
         "cards",
-        "Take a card back by its scanned text",
-        Io::ok(one::<card::Card>).body(one::<renovations::ReturnRequest>),
+        "Take a card back by its scan, number or printed code, whatever happened to it",
+        Io::ok(one::<card::Returned>).body(one::<renovations::ReturnRequest>),
     ),
     rule(
         GET,
@@ -517,6 +520,56 @@ pub const MATRIX: &[Rule] = &[
         "cards",
         "Revoke a card",
         Io::ok(one::<card::Card>).params(&[params::<CardNumber>]),
+    ),
+    rule(
+        GET,
+        "/api/v1/cards/lookup",
+        STAFF,
+        "cards",
+        "Find a card by typed number, printed code or scan: holder (masked) and renovation",
+        Io::ok(one::<card::CardView>).params(&[params::<renovations::LookupQuery>]),
+    ),
+    rule(
+        GET,
+        "/api/v1/cards/overdue-alarms",
+        STAFF,
+        "cards",
+        "Overdue worker cards not yet acknowledged (each raised once)",
+        Io::ok(list::<card::OverdueAlarm>),
+    ),
+    rule(
+        POST,
+        "/api/v1/cards/{id}/overdue/acknowledge",
+        STAFF,
+        "cards",
+        "A staff member has seen an overdue card's alarm",
+        Io::NO_CONTENT.params(&[params::<CardNumber>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/ledger/{id}/reverse",
+        MANAGER,
+        "deposits",
+        "Reverse a deduction, with a reason",
+        Io::created(one::<refund::LedgerLine>)
+            .body(one::<renovations::ReverseRequest>)
+            .params(&[params::<RowId>]),
+    ),
+    rule(
+        GET,
+        "/api/v1/settings/refund-approval",
+        STAFF,
+        "deposits",
+        "Who must approve a refund a desk clerk pays",
+        Io::ok(one::<renovations::RefundApproval>),
+    ),
+    rule(
+        PUT,
+        "/api/v1/settings/refund-approval",
+        MANAGER,
+        "deposits",
+        "Set who must approve a refund a desk clerk pays",
+        Io::ok(one::<renovations::RefundApproval>).body(one::<renovations::RefundApproval>),
     ),
     rule(
         POST,

@@ -292,9 +292,63 @@ CREATE TABLE visitor_overstays (
 );
 "#,
     ),
-    // server-security: how often a device reported the same momentary alarm before the desk
+    // How often a device reported the same momentary alarm before the desk
     // acknowledged it (repeats collapse into one row).
     M::up("ALTER TABLE device_alarms ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;"),
+    // Deposit ledger with itemised deductions (category), reversals of a deduction, the
+    // approver of a refund; refund requests awaiting approval; overdue worker-card alarms and
+    // manager overrides. The ledger is rebuilt (SQLite cannot widen a CHECK) with its ids.
+    M::up(
+        r#"
+DROP TRIGGER ledger_no_update;
+DROP TRIGGER ledger_no_delete;
+CREATE TABLE ledger_v2 (
+    id            INTEGER PRIMARY KEY,
+    renovation_id INTEGER NOT NULL REFERENCES renovations(id),
+    kind          TEXT NOT NULL CHECK (kind IN ('deposit', 'rubbish_fee', 'deduction', 'reversal', 'refund')),
+    category      TEXT CHECK (category IN ('lost_card', 'damage', 'cleaning', 'violation', 'other')),
+    amount_cents  INTEGER NOT NULL CHECK (amount_cents >= 0),
+    receipt_no    TEXT,
+    note          TEXT NOT NULL DEFAULT '',
+    card_id       INTEGER REFERENCES cards(id),
+    reverses      INTEGER UNIQUE REFERENCES ledger_v2(id),
+    approved_by   TEXT,
+    at            TEXT NOT NULL,
+    by            TEXT NOT NULL,
+    CHECK ((kind = 'deduction') = (category IS NOT NULL)),
+    CHECK ((kind = 'reversal') = (reverses IS NOT NULL))
+);
+INSERT INTO ledger_v2 (id, renovation_id, kind, category, amount_cents, receipt_no, note, card_id, at, by)
+    SELECT id, renovation_id, kind,
+           CASE WHEN kind <> 'deduction' THEN NULL WHEN card_id IS NOT NULL THEN 'lost_card' ELSE 'other' END,
+           amount_cents, receipt_no, note, card_id, at, by
+    FROM ledger;
+DROP TABLE ledger;
+ALTER TABLE ledger_v2 RENAME TO ledger;
+CREATE INDEX ledger_by_renovation ON ledger(renovation_id);
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TABLE refund_requests (
+    id            INTEGER PRIMARY KEY,
+    renovation_id INTEGER NOT NULL REFERENCES renovations(id),
+    amount_cents  INTEGER NOT NULL,
+    requested_by  TEXT NOT NULL,
+    requested_at  TEXT NOT NULL,
+    decided_by    TEXT,
+    decided_at    TEXT
+);
+CREATE UNIQUE INDEX refund_requests_one_open ON refund_requests(renovation_id) WHERE decided_at IS NULL;
+CREATE TABLE overdue_cards (
+    card_id         INTEGER PRIMARY KEY REFERENCES cards(id),
+    renovation_id   INTEGER NOT NULL REFERENCES renovations(id),
+    raised_at       TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT
+);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -2,15 +2,17 @@
 //! change of their state — reprint, return, lost, revoke, sign-out — each in one transaction
 //! with its audit entry and the gate change that makes it take effect at the doors.
 
+use super::custody::{self, Action, CardState, Fee, Refusal};
 use super::desk_error::{DeskError, DeskResult};
 use super::desk_settings;
-use super::refund::{CardFacts, CardState, LedgerKind};
+use super::ledger::{self, LedgerLine};
+use super::refund::CardFacts;
 use super::renovation;
 use crate::auth::Actor;
 use crate::db::ts;
 use crate::keys::SigningKeys;
 use crate::{audit, changes};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_credential::api::gate::{ChangeEvent, RevocationReason};
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, Kind, ScheduleId, UtcMinute, ZoneClass, ZoneClasses, ZoneScope,
@@ -49,7 +51,7 @@ pub struct Card {
     pub issued_at: String,
     /// Who issued it.
     pub issued_by: String,
-    /// When its state last changed away from active.
+    /// When its state last changed.
     pub ended_at: Option<String>,
     /// Who changed it.
     pub ended_by: Option<String>,
@@ -243,7 +245,12 @@ pub fn issue(
 }
 
 /// The validity of a new worker card of `renovation_id` issued at `now`.
-fn worker_card(tx: &Connection, worker_id: i64, now: DateTime<Utc>) -> DeskResult<NewCard> {
+fn worker_card(
+    tx: &Connection,
+    worker_id: i64,
+    now: DateTime<Utc>,
+    overdue_override: Option<(&Actor, &str)>,
+) -> DeskResult<NewCard> {
     let renovation_id: i64 = tx
         .query_row(
             "SELECT renovation_id FROM workers WHERE id = ?1 AND purged_at IS NULL",
@@ -253,14 +260,35 @@ fn worker_card(tx: &Connection, worker_id: i64, now: DateTime<Utc>) -> DeskResul
         .optional()?
         .ok_or_else(|| DeskError::NotFound(format!("there is no worker {worker_id}")))?;
     let r = renovation::get(tx, renovation_id)?;
-    if r.status != renovation::Status::Active {
-        return Err(DeskError::conflict(
-            "renovation_finished",
-            format!(
-                "renovation {} has passed inspection; no new worker cards",
-                r.id
-            ),
-        ));
+    renovation::allows(&r, renovation::Activity::IssueCard)?;
+    let overdue = overdue_of(tx, &r, now)?;
+    if !overdue.is_empty() {
+        match overdue_override {
+            Some((actor @ Actor::Manager(_), reason)) if !reason.trim().is_empty() => {
+                audit::record(
+                    tx,
+                    actor,
+                    "card.overdue_override",
+                    &format!("renovation:{}", r.id),
+                    serde_json::json!({"worker": worker_id, "overdue_cards": overdue, "reason": reason.trim()}),
+                    now,
+                )?;
+            }
+            _ => {
+                return Err(DeskError::conflict(
+                    "cards_overdue",
+                    format!(
+                        "card(s) {} of renovation {} are overdue (still out after their end): get them back (call the contractor) before issuing new cards, or ask a manager to override with a reason",
+                        overdue
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        r.id,
+                    ),
+                ));
+            }
+        }
     }
     let tz = desk_settings::time_zone(tx)?;
     let start = desk_settings::local_midnight(tz, r.start_date).max(now);
@@ -287,12 +315,15 @@ fn worker_card(tx: &Connection, worker_id: i64, now: DateTime<Utc>) -> DeskResul
     })
 }
 
-/// Issues a worker's card; refused while the worker still holds an active one.
+/// Issues a worker's card; refused while the worker still holds an active one, and while a
+/// card of the renovation is overdue unless a manager overrides with `overdue_override` (a
+/// reason, audited).
 pub fn issue_worker_card(
     tx: &Connection,
     signer: &SigningKeys,
     actor: &Actor,
     worker_id: i64,
+    overdue_override: Option<&str>,
     now: DateTime<Utc>,
 ) -> DeskResult<Issued> {
     let active: Option<u32> = tx
@@ -308,60 +339,122 @@ pub fn issue_worker_card(
             format!("worker {worker_id} already holds active card {id}; reprint it instead"),
         ));
     }
-    let new = worker_card(tx, worker_id, now)?;
+    let new = worker_card(
+        tx,
+        worker_id,
+        now,
+        overdue_override.map(|reason| (actor, reason)),
+    )?;
     issue(tx, signer, actor, &new, now)
 }
 
-/// Ends an active card: sets its state, records who, tells the gates.
-fn end_card(
+/// The gate's reason for a card that stops opening doors by moving to `to`.
+fn gate_reason(to: CardState) -> RevocationReason {
+    match to {
+        CardState::Returned => RevocationReason::Returned,
+        CardState::Lost => RevocationReason::Lost,
+        CardState::Reissued => RevocationReason::Reissued,
+        CardState::SignedOut => RevocationReason::SignedOut,
+        CardState::Active | CardState::Revoked => RevocationReason::Revoked,
+    }
+}
+
+/// The renovation a worker card belongs to.
+fn renovation_of(tx: &Connection, card: &Card) -> DeskResult<Option<i64>> {
+    let Some(worker_id) = card.worker_id else {
+        return Ok(None);
+    };
+    Ok(Some(
+        tx.prepare_cached("SELECT renovation_id FROM workers WHERE id = ?1")?
+            .query_row(params![worker_id], |r| r.get(0))?,
+    ))
+}
+
+/// The refusal of `action` on `card` as the clerk reads it: the card, its state, what to do.
+fn refused(card: &Card, action: Action, why: Refusal) -> DeskError {
+    let since = match (&card.ended_at, &card.ended_by) {
+        (Some(at), Some(by)) => format!(" since {at} ({by})"),
+        _ => String::new(),
+    };
+    // The kiosk reads a pass already signed out by this code.
+    let code = match (card.kind, why) {
+        (Kind::Visitor, Refusal::AlreadyBack) => "card_not_active",
+        _ => why.code(),
+    };
+    DeskError::conflict(
+        code,
+        format!(
+            "card {} ({}) is {}{}{since}: {}",
+            card.card_id,
+            card.short_id,
+            if why == Refusal::WrongKind {
+                ""
+            } else {
+                "already "
+            },
+            card.state.words(),
+            custody::advice(why, action, card.state)
+        ),
+    )
+}
+
+/// Moves `card` by `action` through the custody table: its new state and who made it, the
+/// gate change if it stopped opening doors, the lost-card fee charged or reversed, the audit
+/// entry. `fee_cents` is the fee a move into `lost` charges.
+fn apply(
     tx: &Connection,
     actor: &Actor,
     card: &Card,
-    state: CardState,
-    reason: RevocationReason,
+    action: Action,
+    fee_cents: i64,
     now: DateTime<Utc>,
-) -> DeskResult<()> {
-    if card.state != CardState::Active {
-        return Err(DeskError::conflict(
-            "card_not_active",
-            format!(
-                "card {} is already {} (since {})",
-                card.card_id,
-                card.state.as_str().replace('_', " "),
-                card.ended_at.as_deref().unwrap_or("?")
-            ),
-        ));
-    }
+) -> DeskResult<Option<LedgerLine>> {
+    let step = custody::next(card.state, card.kind == Kind::Visitor, action)
+        .map_err(|why| refused(card, action, why))?;
     tx.prepare_cached("UPDATE cards SET state = ?1, ended_at = ?2, ended_by = ?3 WHERE id = ?4")?
         .execute(params![
-            state.as_str(),
+            step.to.as_str(),
             ts(now),
             actor.audit_name(),
             card.card_id
         ])?;
-    let not_after = UtcMinute::floor(card.not_after).unwrap_or(UtcMinute(0));
-    changes::append(
-        tx,
-        &ChangeEvent::Revoked {
-            card_id: CardId(card.card_id),
-            reason,
-            not_after,
-        },
-        now,
-    )?;
+    if step.from.opens_doors() {
+        let not_after = UtcMinute::floor(card.not_after).unwrap_or(UtcMinute(0));
+        changes::append(
+            tx,
+            &ChangeEvent::Revoked {
+                card_id: CardId(card.card_id),
+                reason: gate_reason(step.to),
+                not_after,
+            },
+            now,
+        )?;
+    }
     audit::record(
         tx,
         actor,
-        &format!("card.{}", state.as_str()),
+        &format!("card.{}", step.to.as_str()),
         &format!("card:{}", card.card_id),
-        serde_json::json!({"reason": reason}),
+        serde_json::json!({"from": step.from, "reason": gate_reason(step.to)}),
         now,
     )?;
-    Ok(())
+    let renovation = renovation_of(tx, card)?;
+    Ok(match (step.fee, renovation) {
+        (Fee::Charge, Some(r)) => Some(ledger::charge_card_fee(
+            tx,
+            actor,
+            r,
+            card.card_id,
+            fee_cents,
+            now,
+        )?),
+        (Fee::Reverse, Some(r)) => ledger::reverse_card_fee(tx, actor, r, card.card_id, now)?,
+        _ => None,
+    })
 }
 
-/// Reprints a worker card: the old one is revoked (`reissued`), a new one with the same end
-/// is issued.
+/// Reprints a worker card: the old one is superseded (`reissued`, dead at every gate, still
+/// returnable), a new one with the same end is issued.
 pub fn reprint(
     tx: &Connection,
     signer: &SigningKeys,
@@ -372,30 +465,185 @@ pub fn reprint(
     let old = get(tx, card_id)?;
     let worker_id = match (old.kind, old.worker_id) {
         (Kind::Worker, Some(w)) => w,
-        _ => {
-            return Err(DeskError::conflict(
-                "not_a_worker_card",
-                format!("card {card_id} is a visitor pass; issue a new pass instead"),
-            ));
-        }
+        _ => return Err(refused(&old, Action::Reprint, Refusal::WrongKind)),
     };
-    end_card(
-        tx,
-        actor,
-        &old,
-        CardState::Reissued,
-        RevocationReason::Reissued,
-        now,
-    )?;
-    let new = worker_card(tx, worker_id, now)?;
+    custody::next(old.state, false, Action::Reprint)
+        .map_err(|why| refused(&old, Action::Reprint, why))?;
+    let new = worker_card(tx, worker_id, now, None)?;
+    apply(tx, actor, &old, Action::Reprint, 0, now)?;
     let issued = issue(tx, signer, actor, &new, now)?;
     tx.prepare_cached("UPDATE cards SET replaced_by = ?1 WHERE id = ?2")?
         .execute(params![issued.card.card_id, card_id])?;
     Ok(issued)
 }
 
-/// Takes back the card whose credential text was scanned: verified, marked returned (a
-/// visitor pass: signed out), revoked at every gate.
+/// How the desk names a card: the scanned credential text, or what the clerk typed from the
+/// card (its number, or the code printed after 编号 No.).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CardRef {
+    /// The text the desk scanner read.
+    Scan(String),
+    /// The card's number.
+    Number(u32),
+    /// The short code printed on the card.
+    Code(String),
+}
+
+impl CardRef {
+    /// Reads what was typed or scanned into one field: a credential-length text is a scan;
+    /// `#12` or `12` a card number; six characters of the printed alphabet the short code.
+    pub fn from_field(text: &str) -> DeskResult<CardRef> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(DeskError::invalid(
+                "card_required",
+                "scan the card, or type the number printed after 编号 No.",
+            ));
+        }
+        if t.chars().count() > 16 {
+            return Ok(CardRef::Scan(t.to_owned()));
+        }
+        let code = super::privacy::normalise_code(t);
+        if code.len() == SHORT_ID_LEN && code.bytes().all(|b| SHORT_ID_ALPHABET.contains(&b)) {
+            return Ok(CardRef::Code(code));
+        }
+        let digits = t.trim_start_matches(['#', '№']).trim();
+        match digits.parse::<u32>() {
+            Ok(n) => Ok(CardRef::Number(n)),
+            Err(_) => Err(DeskError::invalid(
+                "unreadable_card",
+                format!(
+                    "\"{t}\" is neither a card number nor the code printed on a card: type the code after 编号 No. (6 letters and digits) or scan the card again"
+                ),
+            )),
+        }
+    }
+}
+
+/// The length of the short code printed on a card.
+const SHORT_ID_LEN: usize = 6;
+/// The characters of a short code (no 0, O, 1, I or L to misread).
+const SHORT_ID_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// The card `r` names: a scan is verified against the published keys first.
+pub fn find(tx: &Connection, signer: &SigningKeys, r: &CardRef) -> DeskResult<Card> {
+    match r {
+        CardRef::Scan(text) => {
+            let credential = signer.ring(tx)?.verify(text.trim()).map_err(|_| {
+                DeskError::invalid(
+                    "unreadable_card",
+                    "the scan is not a card of this estate, or it was read incompletely: scan it again, or type the code printed after 编号 No.",
+                )
+            })?;
+            get(tx, credential.claims.card_id.0)
+        }
+        CardRef::Number(n) => get(tx, *n).map_err(|_| {
+            DeskError::NotFound(format!(
+                "there is no card {n}: check the number, or type the code printed after 编号 No."
+            ))
+        }),
+        CardRef::Code(code) => {
+            let id: Option<u32> = tx
+                .prepare_cached("SELECT id FROM cards WHERE short_id = ?1")?
+                .query_row(params![code], |r| r.get(0))
+                .optional()?;
+            match (id, code.parse::<u32>()) {
+                (Some(id), _) => get(tx, id),
+                // Six digits that are no card's code may still be a card number.
+                (None, Ok(n)) => find(tx, signer, &CardRef::Number(n)),
+                (None, Err(_)) => Err(DeskError::NotFound(format!(
+                    "no card has the code {code}: check it against the card (编号 No.)"
+                ))),
+            }
+        }
+    }
+}
+
+/// A card with who holds it and for which renovation, masked, for the desk to confirm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CardView {
+    /// The card.
+    #[serde(flatten)]
+    pub card: Card,
+    /// The holder's name, masked.
+    pub holder_masked: String,
+    /// The renovation of a worker card.
+    pub renovation_id: Option<i64>,
+    /// Its kiosk code.
+    pub renovation_code: Option<String>,
+    /// The unit.
+    pub unit_label: String,
+}
+
+/// `card` with its holder and renovation.
+pub fn view(tx: &Connection, card: Card) -> DeskResult<CardView> {
+    let (name, renovation_id, renovation_code, unit_label): (
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        String,
+    ) = match (card.worker_id, card.visitor_id) {
+        (Some(w), _) => tx
+            .prepare_cached(
+                "SELECT w.name, r.id, r.code, u.label FROM workers w JOIN renovations r ON r.id = w.renovation_id
+                 JOIN units u ON u.id = r.unit_id WHERE w.id = ?1",
+            )?
+            .query_row(params![w], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?,
+        (None, Some(v)) => tx
+            .prepare_cached(
+                "SELECT v.name, NULL, NULL, u.label FROM visitors v JOIN units u ON u.id = v.unit_id WHERE v.id = ?1",
+            )?
+            .query_row(params![v], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?,
+        (None, None) => (None, None, None, String::new()),
+    };
+    Ok(CardView {
+        holder_masked: name
+            .map(|n| super::privacy::mask_name(&n))
+            .unwrap_or_default(),
+        renovation_id,
+        renovation_code,
+        unit_label,
+        card,
+    })
+}
+
+/// A card taken back at the desk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Returned {
+    /// The card as it is now, with holder and renovation.
+    #[serde(flatten)]
+    pub view: CardView,
+    /// The state it was in before (a revoked, lost or superseded card comes back too).
+    pub was: CardState,
+    /// The lost-card fee reversed because the card is back, in cents.
+    pub fee_reversed_cents: Option<i64>,
+}
+
+/// Takes back the card `r` names, whatever happened to it (revoked, lost, superseded,
+/// expired): it is returned (a visitor pass: signed out), stops at every gate if it still
+/// opened doors, and a lost card's fee is reversed.
+pub fn take_back(
+    tx: &Connection,
+    signer: &SigningKeys,
+    actor: &Actor,
+    r: &CardRef,
+    now: DateTime<Utc>,
+) -> DeskResult<Returned> {
+    let card = find(tx, signer, r)?;
+    let was = card.state;
+    let reversed = apply(tx, actor, &card, Action::Return, 0, now)?;
+    if card.kind == Kind::Visitor {
+        tx.prepare_cached("UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2")?
+            .execute(params![ts(now), card.visitor_id])?;
+    }
+    Ok(Returned {
+        view: view(tx, get(tx, card.card_id)?)?,
+        was,
+        fee_reversed_cents: reversed.map(|l| l.amount_cents),
+    })
+}
+
+/// Takes back the card whose credential text was scanned.
 pub fn return_scanned(
     tx: &Connection,
     signer: &SigningKeys,
@@ -403,23 +651,11 @@ pub fn return_scanned(
     text: &str,
     now: DateTime<Utc>,
 ) -> DeskResult<Card> {
-    let credential = signer.ring(tx)?.verify(text.trim()).map_err(|e| {
-        DeskError::invalid(
-            "unreadable_card",
-            format!("the scan is not a valid card: {e}"),
-        )
-    })?;
-    let card = get(tx, credential.claims.card_id.0)?;
-    let (state, reason) = match card.kind {
-        Kind::Visitor => (CardState::SignedOut, RevocationReason::SignedOut),
-        _ => (CardState::Returned, RevocationReason::Returned),
-    };
-    if state == CardState::SignedOut {
-        tx.prepare_cached("UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2")?
-            .execute(params![ts(now), card.visitor_id])?;
-    }
-    end_card(tx, actor, &card, state, reason, now)?;
-    get(tx, card.card_id)
+    Ok(
+        take_back(tx, signer, actor, &CardRef::Scan(text.to_owned()), now)?
+            .view
+            .card,
+    )
 }
 
 /// Revokes a card (staff decision; the card has not come back).
@@ -430,14 +666,7 @@ pub fn revoke(
     now: DateTime<Utc>,
 ) -> DeskResult<Card> {
     let card = get(tx, card_id)?;
-    end_card(
-        tx,
-        actor,
-        &card,
-        CardState::Revoked,
-        RevocationReason::Revoked,
-        now,
-    )?;
+    apply(tx, actor, &card, Action::Revoke, 0, now)?;
     get(tx, card_id)
 }
 
@@ -455,36 +684,15 @@ pub fn sign_out(
             format!("card {card_id} is a worker card; return it at the desk"),
         ));
     }
-    end_card(
-        tx,
-        actor,
-        &card,
-        CardState::SignedOut,
-        RevocationReason::SignedOut,
-        now,
-    )?;
+    apply(tx, actor, &card, Action::SignOut, 0, now)?;
     tx.prepare_cached("UPDATE visitors SET signed_out_at = ?1 WHERE id = ?2")?
         .execute(params![ts(now), card.visitor_id])?;
     get(tx, card_id)
 }
 
-/// Declares a worker card lost: revoked at once, the replacement fee deducted from the
-/// renovation's deposit. A revoked card that never came back may also be declared lost.
-pub fn declare_lost(
-    tx: &Connection,
-    actor: &Actor,
-    card_id: u32,
-    fee_cents: Option<i64>,
-    now: DateTime<Utc>,
-) -> DeskResult<Card> {
-    let mut card = get(tx, card_id)?;
-    let Some(worker_id) = card.worker_id else {
-        return Err(DeskError::conflict(
-            "not_a_worker_card",
-            format!("card {card_id} is a visitor pass; sign it out instead"),
-        ));
-    };
-    let default_fee: Option<i64> = tx
+/// The replacement fee of a lost card: the `lost_card_fee_cents` setting, else 50 yuan.
+pub fn default_fee(tx: &Connection) -> DeskResult<i64> {
+    let set: Option<i64> = tx
         .query_row(
             "SELECT value FROM settings WHERE key = ?1",
             params![LOST_CARD_FEE],
@@ -492,58 +700,43 @@ pub fn declare_lost(
         )
         .optional()?
         .and_then(|v| v.parse().ok());
-    let fee = fee_cents.or(default_fee).unwrap_or(5000);
-    if fee <= 0 {
-        return Err(DeskError::invalid(
-            "invalid",
-            "fee_cents must be more than 0",
-        ));
-    }
-    if card.state == CardState::Revoked {
-        // Already dead at the gates; only the state and the fee change.
-        tx.prepare_cached(
-            "UPDATE cards SET state = 'lost', ended_at = ?1, ended_by = ?2 WHERE id = ?3",
-        )?
-        .execute(params![ts(now), actor.audit_name(), card_id])?;
-        audit::record(
-            tx,
-            actor,
-            "card.lost",
-            &format!("card:{card_id}"),
-            serde_json::json!({"was": "revoked"}),
-            now,
-        )?;
-    } else {
-        end_card(
-            tx,
-            actor,
-            &card,
-            CardState::Lost,
-            RevocationReason::Lost,
-            now,
-        )?;
-    }
-    let renovation_id: i64 = tx
-        .prepare_cached("SELECT renovation_id FROM workers WHERE id = ?1")?
-        .query_row(params![worker_id], |r| r.get(0))?;
-    super::deposit::add_line(
-        tx,
-        actor,
-        renovation_id,
-        &super::deposit::NewLine {
-            kind: LedgerKind::Deduction,
-            amount_cents: fee,
-            receipt_no: None,
-            note: format!("replacement fee for lost card {card_id}"),
-            card_id: Some(card_id),
-        },
-        now,
-    )?;
-    card = get(tx, card_id)?;
-    Ok(card)
+    Ok(set.unwrap_or(5000))
 }
 
-/// A card still out past its end or still active, for the desk's outstanding list.
+/// Declares a worker card lost: it stops at every gate at once if it still opened doors, and
+/// the replacement fee is deducted from the deposit (shown as owed if the deposit does not
+/// cover it). A revoked or superseded card that never came back may be declared lost too.
+pub fn declare_lost(
+    tx: &Connection,
+    actor: &Actor,
+    card_id: u32,
+    fee_cents: Option<i64>,
+    now: DateTime<Utc>,
+) -> DeskResult<Card> {
+    let card = get(tx, card_id)?;
+    let fee = match fee_cents {
+        Some(f) => f,
+        None => default_fee(tx)?,
+    };
+    if !(1..=super::ledger::MAX_AMOUNT_CENTS).contains(&fee) {
+        return Err(DeskError::invalid(
+            "invalid",
+            "fee_cents must be more than 0 (and at most 10 million yuan)",
+        ));
+    }
+    if let Some(r) = renovation_of(tx, &card)? {
+        if renovation::get(tx, r)?.status == renovation::Status::Refunded {
+            return Err(DeskError::conflict(
+                "renovation_closed",
+                format!("renovation {r} was refunded and is closed; card {card_id} stays as it is"),
+            ));
+        }
+    }
+    apply(tx, actor, &card, Action::DeclareLost, fee, now)?;
+    get(tx, card_id)
+}
+
+/// A worker card not back at the desk, for the desk's outstanding list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Outstanding {
     /// The card.
@@ -556,14 +749,28 @@ pub struct Outstanding {
     pub unit_label: String,
     /// The worker's masked name.
     pub holder_masked: String,
-    /// Whether its end has passed (it should have come back).
+    /// The renovation's last day (as extended).
+    pub renovation_end: NaiveDate,
+    /// Whether the card's end has passed (the renovation's end with extensions; a revoked
+    /// card keeps its end): it should be back.
     pub overdue: bool,
+    /// The contractor, to call about an overdue card.
+    pub contractor: Option<String>,
+    /// The site supervisor's phone, for an overdue card only (the desk calls it).
+    pub contact_phone: Option<String>,
 }
 
-/// Worker cards not yet returned (active or revoked without coming back), overdue first.
+/// Whether a card not back is overdue at `now`: past the end it was valid to — the
+/// renovation's end with its extensions for a card in use; a revoked card keeps the end it had
+/// (extensions move only cards in use), so it falls overdue while the work goes on.
+fn is_overdue(card: &Card, now: DateTime<Utc>) -> bool {
+    card.state.blocks_refund() && card.not_after <= now
+}
+
+/// Worker cards not back at the desk (active, or revoked without coming back), overdue first.
 pub fn outstanding(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Outstanding>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {}, r.id, r.code, u.label, w.name FROM cards c
+        "SELECT {}, r.id, r.code, u.label, w.name, r.end_date, r.contractor, r.supervisor_phone FROM cards c
          JOIN workers w ON w.id = c.worker_id JOIN renovations r ON r.id = w.renovation_id JOIN units u ON u.id = r.unit_id
          WHERE c.state IN ('active', 'revoked') ORDER BY c.not_after, c.id",
         CARD_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ")
@@ -571,20 +778,50 @@ pub fn outstanding(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Outs
     let rows = stmt.query_map([], |r| {
         let card = card_from_row(r)?;
         let name: Option<String> = r.get(17)?;
-        Ok(Outstanding {
-            overdue: card.not_after <= now,
-            card,
-            renovation_id: r.get(14)?,
-            renovation_code: r.get(15)?,
-            unit_label: r.get(16)?,
-            holder_masked: name
-                .map(|n| super::privacy::mask_name(&n))
-                .unwrap_or_default(),
-        })
+        let end: String = r.get(18)?;
+        Ok((
+            Outstanding {
+                card,
+                renovation_id: r.get(14)?,
+                renovation_code: r.get(15)?,
+                unit_label: r.get(16)?,
+                holder_masked: name
+                    .map(|n| super::privacy::mask_name(&n))
+                    .unwrap_or_default(),
+                renovation_end: NaiveDate::MIN,
+                overdue: false,
+                contractor: r.get(19)?,
+                contact_phone: None,
+            },
+            end,
+            r.get::<_, Option<String>>(20)?,
+        ))
     })?;
-    let mut list: Vec<Outstanding> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut list = Vec::new();
+    for row in rows {
+        let (mut o, end, phone) = row?;
+        o.renovation_end = end
+            .parse()
+            .map_err(|_| DeskError::invalid("invalid", "a stored end date is unreadable"))?;
+        o.overdue = is_overdue(&o.card, now);
+        o.contact_phone = phone.filter(|_| o.overdue);
+        list.push(o);
+    }
     list.sort_by_key(|o| !o.overdue);
     Ok(list)
+}
+
+/// The cards of renovation `r` that are overdue at `now`.
+pub fn overdue_of(
+    conn: &Connection,
+    r: &renovation::Renovation,
+    now: DateTime<Utc>,
+) -> DeskResult<Vec<u32>> {
+    Ok(of_renovation(conn, r.id)?
+        .into_iter()
+        .filter(|c| is_overdue(c, now))
+        .map(|c| c.card_id)
+        .collect())
 }
 
 /// A worker collecting their card at the kiosk with the renovation code and the last 4 of
@@ -628,7 +865,109 @@ pub fn collect_at_kiosk(
             "this card was printed before; a reprint needs the front desk",
         ));
     }
-    let issued = issue_worker_card(tx, signer, actor, worker_id, now)?;
+    let issued = issue_worker_card(tx, signer, actor, worker_id, None, now)?;
     let name = super::worker::name(tx, worker_id)?;
     Ok((issued, super::privacy::mask_name(&name), r.unit.label))
+}
+
+/// An overdue worker card the desk is told about once (the alarm stays until acknowledged).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OverdueAlarm {
+    /// The card still out.
+    pub card_id: u32,
+    /// Its renovation.
+    pub renovation_id: i64,
+    /// The renovation's kiosk code.
+    pub renovation_code: String,
+    /// The unit.
+    pub unit_label: String,
+    /// The worker's masked name.
+    pub holder_masked: String,
+    /// The renovation's last day (as extended).
+    pub renovation_end: NaiveDate,
+    /// The contractor.
+    pub contractor: Option<String>,
+    /// The site supervisor's phone, to call.
+    pub contact_phone: Option<String>,
+    /// When the server noticed it (UTC, stored form).
+    pub raised_at: String,
+}
+
+/// Raises the alarm once for every card that became overdue (the server's own audit entry
+/// `card.overdue`), and returns the overdue alarms the desk has not acknowledged. An alarm
+/// whose card came back in the meantime is no longer shown.
+pub fn overdue_alarms(tx: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<OverdueAlarm>> {
+    let system = Actor::System("overdue");
+    let mut shown = Vec::new();
+    for o in outstanding(tx, now)?.into_iter().filter(|o| o.overdue) {
+        let raised = tx
+            .prepare_cached(
+                "INSERT INTO overdue_cards (card_id, renovation_id, raised_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(card_id) DO NOTHING",
+            )?
+            .execute(params![o.card.card_id, o.renovation_id, ts(now)])?;
+        if raised == 1 {
+            audit::record(
+                tx,
+                &system,
+                "card.overdue",
+                &format!("card:{}", o.card.card_id),
+                serde_json::json!({"renovation": o.renovation_id, "end": o.renovation_end}),
+                now,
+            )?;
+        }
+        let (raised_at, seen): (String, Option<String>) = tx
+            .prepare_cached(
+                "SELECT raised_at, acknowledged_at FROM overdue_cards WHERE card_id = ?1",
+            )?
+            .query_row(params![o.card.card_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if seen.is_none() {
+            shown.push(OverdueAlarm {
+                card_id: o.card.card_id,
+                renovation_id: o.renovation_id,
+                renovation_code: o.renovation_code,
+                unit_label: o.unit_label,
+                holder_masked: o.holder_masked,
+                renovation_end: o.renovation_end,
+                contractor: o.contractor,
+                contact_phone: o.contact_phone,
+                raised_at,
+            });
+        }
+    }
+    Ok(shown)
+}
+
+/// A staff member has seen the overdue alarm of `card_id` (audited once).
+pub fn acknowledge_overdue(
+    tx: &Connection,
+    actor: &Actor,
+    card_id: u32,
+    now: DateTime<Utc>,
+) -> DeskResult<()> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE overdue_cards SET acknowledged_by = ?1, acknowledged_at = ?2
+             WHERE card_id = ?3 AND acknowledged_at IS NULL",
+        )?
+        .execute(params![actor.audit_name(), ts(now), card_id])?;
+    let known: bool = tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM overdue_cards WHERE card_id = ?1)")?
+        .query_row(params![card_id], |r| r.get(0))?;
+    if !known {
+        return Err(DeskError::NotFound(format!(
+            "card {card_id} has no overdue alarm"
+        )));
+    }
+    if changed == 1 {
+        audit::record(
+            tx,
+            actor,
+            "card.overdue_acknowledge",
+            &format!("card:{card_id}"),
+            serde_json::json!({}),
+            now,
+        )?;
+    }
+    Ok(())
 }

@@ -1,166 +1,167 @@
-//! The renovation deposit ledger (装修保证金, 垃圾清运费, deductions) and the refund itself,
-//! paid only when every rule of [`super::refund::refund_check`] holds.
+//! The deposit refund (装修保证金退还): paid only when every rule of
+//! [`super::refund::refund_check`] holds, at most once, and — by default — only with a second
+//! person's approval: a desk clerk's refund waits for a manager (setting `refund_approval`:
+//! `manager`, the default; `second_person`, any other staff member; `none`, the clerk alone).
+//! Both names go on the ledger line and in the audit log.
 
 use super::desk_error::{DeskError, DeskResult};
-use super::refund::{Ledger, LedgerKind, LedgerLine, RuleResult, refund_check};
+use super::ledger::{self, Ledger, LedgerKind, LedgerLine};
+use super::refund::{RuleResult, refund_check};
 use super::{card, desk_settings, renovation};
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::ts;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-/// The largest single amount accepted: 10 million yuan, in cents.
-const MAX_AMOUNT_CENTS: i64 = 1_000_000_000;
+/// Settings key: who must approve a refund a desk clerk pays.
+pub const REFUND_APPROVAL: &str = "refund_approval";
 
-/// A line the desk records.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
-pub struct NewLine {
-    /// `deposit`, `rubbish_fee` or `deduction` (a refund has its own endpoint).
-    pub kind: LedgerKind,
-    /// Amount in cents, > 0.
-    pub amount_cents: i64,
-    /// Receipt number (required for money received).
-    #[serde(default)]
-    pub receipt_no: Option<String>,
-    /// Why, for a deduction.
-    #[serde(default)]
-    pub note: String,
-    /// The card a deduction is for.
-    #[serde(default)]
-    #[schema(format = Int64, maximum = 4_294_967_295.0)]
-    pub card_id: Option<u32>,
+/// Who must approve a refund requested by a desk clerk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// A manager (the safe default). A manager's own refund is paid at once.
+    #[default]
+    Manager,
+    /// Any staff member other than the one who asked.
+    SecondPerson,
+    /// Nobody: the clerk pays alone (not recommended).
+    None,
 }
 
-/// Records one ledger line and audits it.
-pub fn add_line(
+impl Approval {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Approval::Manager => "manager",
+            Approval::SecondPerson => "second_person",
+            Approval::None => "none",
+        }
+    }
+}
+
+/// The estate's refund approval setting.
+pub fn approval(conn: &Connection) -> DeskResult<Approval> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            params![REFUND_APPROVAL],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match v.as_deref() {
+        Some("second_person") => Approval::SecondPerson,
+        Some("none") => Approval::None,
+        _ => Approval::Manager,
+    })
+}
+
+/// A manager changes the refund approval setting (audited).
+pub fn set_approval(
     tx: &Connection,
     actor: &Actor,
-    renovation_id: i64,
-    line: &NewLine,
+    to: Approval,
     now: DateTime<Utc>,
-) -> DeskResult<LedgerLine> {
-    let r = renovation::get(tx, renovation_id)?;
-    if r.status == renovation::Status::Refunded {
-        return Err(DeskError::conflict(
-            "renovation_closed",
-            format!("renovation {renovation_id} was refunded and is closed"),
-        ));
-    }
-    if line.kind == LedgerKind::Refund {
-        return Err(DeskError::invalid(
-            "invalid",
-            "a refund is paid through POST /api/v1/renovations/{id}/refund",
-        ));
-    }
-    if !(1..=MAX_AMOUNT_CENTS).contains(&line.amount_cents) {
-        return Err(DeskError::invalid(
-            "invalid",
-            format!("amount_cents must be between 1 and {MAX_AMOUNT_CENTS}"),
-        ));
-    }
-    let receipt = line
-        .receipt_no
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    if matches!(line.kind, LedgerKind::Deposit | LedgerKind::RubbishFee) && receipt.is_none() {
-        return Err(DeskError::invalid(
-            "receipt_required",
-            "money received needs its receipt_no",
-        ));
-    }
-    if line.kind == LedgerKind::Deduction && line.note.trim().is_empty() {
-        return Err(DeskError::invalid(
-            "invalid",
-            "a deduction needs a note saying why",
-        ));
-    }
-    if line.kind == LedgerKind::Deposit && ledger(tx, renovation_id)?.deposit() > 0 {
-        return Err(DeskError::conflict(
-            "deposit_recorded",
-            "a deposit is already recorded for this renovation",
-        ));
-    }
-    tx.execute(
-        "INSERT INTO ledger (renovation_id, kind, amount_cents, receipt_no, note, card_id, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![renovation_id, line.kind.as_str(), line.amount_cents, receipt, line.note.trim(), line.card_id, ts(now), actor.audit_name()],
-    )?;
-    let id = tx.last_insert_rowid();
+) -> DeskResult<Approval> {
+    desk_settings::set(tx, REFUND_APPROVAL, to.as_str())?;
     audit::record(
         tx,
         actor,
-        &format!("ledger.{}", line.kind.as_str()),
-        &format!("renovation:{renovation_id}"),
-        serde_json::json!({"line": id, "amount_cents": line.amount_cents, "receipt_no": receipt, "card": line.card_id}),
+        "settings.refund_approval",
+        "settings",
+        serde_json::json!({"refund_approval": to}),
         now,
     )?;
-    Ok(LedgerLine {
-        id,
-        kind: line.kind,
-        amount_cents: line.amount_cents,
-        receipt_no: receipt,
-        note: line.note.trim().to_owned(),
-        card_id: line.card_id,
-        at: ts(now),
-        by: actor.audit_name(),
-    })
-}
-
-/// The ledger of a renovation.
-pub fn ledger(conn: &Connection, renovation_id: i64) -> DeskResult<Ledger> {
-    let mut stmt = conn.prepare(
-        "SELECT id, kind, amount_cents, receipt_no, note, card_id, at, by FROM ledger WHERE renovation_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map(params![renovation_id], |r| {
-        let kind: String = r.get(1)?;
-        Ok(LedgerLine {
-            id: r.get(0)?,
-            kind: LedgerKind::parse(&kind).unwrap_or(LedgerKind::Deduction),
-            amount_cents: r.get(2)?,
-            receipt_no: r.get(3)?,
-            note: r.get(4)?,
-            card_id: r.get(5)?,
-            at: r.get(6)?,
-            by: r.get(7)?,
-        })
-    })?;
-    Ok(Ledger {
-        lines: rows.collect::<rusqlite::Result<_>>()?,
-    })
+    Ok(to)
 }
 
 /// The refund rules for renovation `id` today (local date).
 pub fn check(conn: &Connection, id: i64, now: DateTime<Utc>) -> DeskResult<Vec<RuleResult>> {
     let r = renovation::get(conn, id)?;
     let cards = card::of_renovation(conn, id)?;
-    let ledger = ledger(conn, id)?;
+    let ledger = ledger::ledger(conn, id)?;
     let today = desk_settings::local_date(desk_settings::time_zone(conn)?, now);
     Ok(refund_check(&r, &card::facts(&cards), &ledger, today))
 }
 
-/// A refund paid.
+/// Whether the refund was paid or waits for approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Paid: the ledger has its refund line.
+    Paid,
+    /// Requested by a desk clerk; a manager (or a second person) must confirm it.
+    AwaitingApproval,
+}
+
+/// A refund paid or requested, with every ledger line behind its amount (the slip).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Refund {
+    /// Paid, or waiting for approval.
+    pub status: RefundStatus,
     /// The renovation.
     pub renovation_id: i64,
     /// The deposit received.
     pub deposit_cents: i64,
-    /// The sum of deductions.
+    /// The sum of deductions (reversed ones included).
     pub deductions_cents: i64,
-    /// Paid back: deposit − deductions.
+    /// The sum of reversals.
+    pub reversals_cents: i64,
+    /// Paid back: deposit − deductions + reversals, never below zero.
     pub amount_cents: i64,
-    /// Who paid it.
+    /// What the deductions exceed the deposit by (owed by the owner).
+    pub owed_cents: i64,
+    /// Who asked for it.
     pub by: String,
-    /// When (UTC).
+    /// Who approved it (a manager or the second person), once paid.
+    pub approved_by: Option<String>,
+    /// When (UTC): paid, or requested.
     pub at: String,
+    /// Every ledger line, in order.
+    pub lines: Vec<LedgerLine>,
     /// The rules as they stood.
     pub rules: Vec<RuleResult>,
 }
 
-/// Pays the deposit back if, and only if, every rule holds; records amount and staff member.
+/// An open refund request: who asked and when.
+fn open_request(tx: &Connection, id: i64) -> DeskResult<Option<(i64, String, String)>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT id, requested_by, requested_at FROM refund_requests WHERE renovation_id = ?1 AND decided_at IS NULL",
+        )?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+fn slip(
+    status: RefundStatus,
+    id: i64,
+    book: Ledger,
+    by: String,
+    approved_by: Option<String>,
+    at: String,
+    rules: Vec<RuleResult>,
+) -> Refund {
+    Refund {
+        status,
+        renovation_id: id,
+        deposit_cents: book.deposit(),
+        deductions_cents: book.deductions(),
+        reversals_cents: book.reversals(),
+        amount_cents: book.refundable(),
+        owed_cents: book.owed(),
+        by,
+        approved_by,
+        at,
+        lines: book.lines,
+        rules,
+    }
+}
+
+/// Pays the deposit back if, and only if, every rule holds, once. A desk clerk's refund is
+/// recorded as a request when the approval setting asks for one; the approver's call (a
+/// manager, or under `second_person` any other staff member) pays it.
 pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> DeskResult<Refund> {
     let r = renovation::get(tx, id)?;
     if r.status == renovation::Status::Refunded {
@@ -173,12 +174,78 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
     if rules.iter().any(|x| !x.met) {
         return Err(DeskError::RefundRefused(rules));
     }
-    let ledger = ledger(tx, id)?;
-    let amount = ledger.refundable();
-    tx.execute(
-        "INSERT INTO ledger (renovation_id, kind, amount_cents, receipt_no, note, card_id, at, by) VALUES (?1, 'refund', ?2, NULL, 'deposit refunded', NULL, ?3, ?4)",
-        params![id, amount, ts(now), actor.audit_name()],
-    )?;
+    let me = actor.audit_name();
+    let request = open_request(tx, id)?;
+    let policy = approval(tx)?;
+    let is_manager = matches!(actor, Actor::Manager(_));
+    let approves = match (&request, policy) {
+        (_, Approval::None) => true,
+        (_, _) if is_manager => true,
+        (Some((_, by, _)), Approval::SecondPerson) => *by != me,
+        _ => false,
+    };
+    let book = ledger::ledger(tx, id)?;
+    if !approves {
+        if let Some((_, by, at)) = request {
+            return Err(DeskError::conflict(
+                "awaiting_approval",
+                format!(
+                    "the refund was requested by {by} at {at} and waits for {}",
+                    match policy {
+                        Approval::SecondPerson => "another staff member to confirm it",
+                        _ => "a manager to approve it",
+                    }
+                ),
+            ));
+        }
+        tx.prepare_cached(
+            "INSERT INTO refund_requests (renovation_id, amount_cents, requested_by, requested_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, book.refundable(), me, ts(now)])?;
+        audit::record(
+            tx,
+            actor,
+            "renovation.refund_request",
+            &format!("renovation:{id}"),
+            serde_json::json!({"amount_cents": book.refundable(), "approval": policy}),
+            now,
+        )?;
+        return Ok(slip(
+            RefundStatus::AwaitingApproval,
+            id,
+            book,
+            me,
+            None,
+            ts(now),
+            rules,
+        ));
+    }
+    let (by, approved_by) = match &request {
+        Some((req, by, _)) => {
+            tx.prepare_cached(
+                "UPDATE refund_requests SET decided_by = ?1, decided_at = ?2 WHERE id = ?3",
+            )?
+            .execute(params![me, ts(now), req])?;
+            (by.clone(), Some(me.clone()))
+        }
+        None if is_manager => (me.clone(), Some(me.clone())),
+        None => (me.clone(), None),
+    };
+    let amount = book.refundable();
+    let paid = LedgerLine {
+        id: 0,
+        kind: LedgerKind::Refund,
+        category: None,
+        amount_cents: amount,
+        receipt_no: None,
+        note: "deposit refunded".into(),
+        card_id: None,
+        reverses: None,
+        approved_by: approved_by.clone(),
+        at: ts(now),
+        by: by.clone(),
+    };
+    ledger::insert(tx, actor, id, paid, now)?;
     tx.execute(
         "UPDATE renovations SET refunded_at = ?1 WHERE id = ?2",
         params![ts(now), id],
@@ -188,16 +255,21 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
         actor,
         "renovation.refund",
         &format!("renovation:{id}"),
-        serde_json::json!({"deposit_cents": ledger.deposit(), "deductions_cents": ledger.deductions(), "amount_cents": amount}),
+        serde_json::json!({
+            "deposit_cents": book.deposit(), "deductions_cents": book.deductions(),
+            "reversals_cents": book.reversals(), "amount_cents": amount,
+            "requested_by": by, "approved_by": approved_by,
+        }),
         now,
     )?;
-    Ok(Refund {
-        renovation_id: id,
-        deposit_cents: ledger.deposit(),
-        deductions_cents: ledger.deductions(),
-        amount_cents: amount,
-        by: actor.audit_name(),
-        at: ts(now),
+    let book = ledger::ledger(tx, id)?;
+    Ok(slip(
+        RefundStatus::Paid,
+        id,
+        book,
+        by,
+        approved_by,
+        ts(now),
         rules,
-    })
+    ))
 }

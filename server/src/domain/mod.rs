@@ -20,6 +20,11 @@ pub mod worker;
 pub mod emergency;
 pub mod muster;
 pub mod overstay;
+// card custody and the deposit ledger
+pub mod custody;
+#[cfg(test)]
+mod desk_walk;
+pub mod ledger;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

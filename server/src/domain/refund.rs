@@ -2,6 +2,8 @@
 //! cards, its ledger and today's local date, say for every rule of the brief whether it holds
 //! and why, in words a front-desk clerk can read to the owner.
 
+pub use super::custody::CardState;
+pub use super::ledger::{Ledger, LedgerKind, LedgerLine};
 use super::renovation::{Document, Renovation};
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
@@ -84,52 +86,6 @@ impl RuleResult {
     }
 }
 
-/// Where a worker card stands, as far as the refund is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CardState {
-    /// Issued and still opening doors.
-    Active,
-    /// Handed back at the desk.
-    Returned,
-    /// Declared lost.
-    Lost,
-    /// Revoked by staff (the card itself has not come back).
-    Revoked,
-    /// Replaced by a reprint (the old paper is void; the new card counts).
-    Reissued,
-    /// A visitor who signed out.
-    SignedOut,
-}
-
-impl CardState {
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            CardState::Active => "active",
-            CardState::Returned => "returned",
-            CardState::Lost => "lost",
-            CardState::Revoked => "revoked",
-            CardState::Reissued => "reissued",
-            CardState::SignedOut => "signed_out",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            CardState::Active,
-            CardState::Returned,
-            CardState::Lost,
-            CardState::Revoked,
-            CardState::Reissued,
-            CardState::SignedOut,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-    }
-}
-
 /// What the refund rules need to know of one worker card.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CardFacts {
@@ -137,117 +93,6 @@ pub struct CardFacts {
     pub card_id: u32,
     /// Its state.
     pub state: CardState,
-}
-
-/// The kind of a ledger line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LedgerKind {
-    /// The renovation deposit (装修保证金) received.
-    Deposit,
-    /// The rubbish-removal fee (垃圾清运费) received; not refundable.
-    RubbishFee,
-    /// A deduction from the deposit (lost card, damage, rubbish).
-    Deduction,
-    /// The deposit paid back.
-    Refund,
-}
-
-impl LedgerKind {
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LedgerKind::Deposit => "deposit",
-            LedgerKind::RubbishFee => "rubbish_fee",
-            LedgerKind::Deduction => "deduction",
-            LedgerKind::Refund => "refund",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            LedgerKind::Deposit,
-            LedgerKind::RubbishFee,
-            LedgerKind::Deduction,
-            LedgerKind::Refund,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
-/// One line of a renovation's money ledger; amounts in cents (分), always positive.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct LedgerLine {
-    /// Database id.
-    pub id: i64,
-    /// What it is.
-    pub kind: LedgerKind,
-    /// Amount in cents, > 0.
-    pub amount_cents: i64,
-    /// The receipt number, for money received.
-    pub receipt_no: Option<String>,
-    /// Why (for deductions), in words.
-    pub note: String,
-    /// The lost card a deduction is for.
-    pub card_id: Option<u32>,
-    /// When (UTC, stored form).
-    pub at: String,
-    /// Which staff member.
-    pub by: String,
-}
-
-/// A renovation's ledger.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Ledger {
-    /// Lines in the order recorded.
-    pub lines: Vec<LedgerLine>,
-}
-
-impl Ledger {
-    fn sum(&self, kind: LedgerKind) -> i64 {
-        self.lines
-            .iter()
-            .filter(|l| l.kind == kind)
-            .map(|l| l.amount_cents)
-            .sum()
-    }
-
-    /// Deposit received.
-    pub fn deposit(&self) -> i64 {
-        self.sum(LedgerKind::Deposit)
-    }
-
-    /// Sum of deductions.
-    pub fn deductions(&self) -> i64 {
-        self.sum(LedgerKind::Deduction)
-    }
-
-    /// What a refund pays: deposit − deductions, never below zero.
-    pub fn refundable(&self) -> i64 {
-        (self.deposit() - self.deductions()).max(0)
-    }
-
-    /// Whether the deposit has been paid back already.
-    pub fn refunded(&self) -> bool {
-        self.lines.iter().any(|l| l.kind == LedgerKind::Refund)
-    }
-
-    /// The deposit's receipt number, if recorded.
-    pub fn deposit_receipt(&self) -> Option<&str> {
-        self.lines
-            .iter()
-            .find(|l| l.kind == LedgerKind::Deposit)
-            .and_then(|l| l.receipt_no.as_deref())
-    }
-
-    /// Whether a deduction line names `card_id`.
-    pub fn has_card_fee(&self, card_id: u32) -> bool {
-        self.lines
-            .iter()
-            .any(|l| l.kind == LedgerKind::Deduction && l.card_id == Some(card_id))
-    }
 }
 
 fn list(ids: impl Iterator<Item = String>) -> String {
@@ -312,17 +157,13 @@ fn check_one(
             }
         }
         Rule::CardsAccountedFor => {
-            let counted: Vec<&CardFacts> = cards
+            // Custody decides: a card back at the desk counts whatever happened to it, a card
+            // superseded by a reprint is void at every gate, a lost card counts once its fee
+            // stands.
+            let out: Vec<&CardFacts> = cards.iter().filter(|c| c.state.blocks_refund()).collect();
+            let unpaid: Vec<&CardFacts> = cards
                 .iter()
-                .filter(|c| c.state != CardState::Reissued)
-                .collect();
-            let out: Vec<&&CardFacts> = counted
-                .iter()
-                .filter(|c| matches!(c.state, CardState::Active | CardState::Revoked))
-                .collect();
-            let unpaid: Vec<&&CardFacts> = counted
-                .iter()
-                .filter(|c| c.state == CardState::Lost && !ledger.has_card_fee(c.card_id))
+                .filter(|c| c.state == CardState::Lost && !ledger.card_fee_charged(c.card_id))
                 .collect();
             let mut problems = Vec::new();
             if !out.is_empty() {
@@ -339,19 +180,14 @@ fn check_one(
                 ));
             }
             if problems.is_empty() {
-                let returned = counted
-                    .iter()
-                    .filter(|c| c.state == CardState::Returned)
-                    .count();
-                let lost = counted
-                    .iter()
-                    .filter(|c| c.state == CardState::Lost)
-                    .count();
+                let count = |s: CardState| cards.iter().filter(|c| c.state == s).count();
                 RuleResult::new(
                     rule,
                     true,
                     format!(
-                        "{returned} card(s) returned, {lost} declared lost with the fee deducted"
+                        "{} card(s) returned, {} declared lost with the fee deducted",
+                        count(CardState::Returned),
+                        count(CardState::Lost)
                     ),
                 )
             } else {
@@ -409,6 +245,7 @@ fn check_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ledger::Category;
     use crate::domain::renovation::tests::sample;
 
     fn d(s: &str) -> NaiveDate {
@@ -419,10 +256,17 @@ mod tests {
         LedgerLine {
             id: 0,
             kind,
+            category: (kind == LedgerKind::Deduction).then_some(if card.is_some() {
+                Category::LostCard
+            } else {
+                Category::Damage
+            }),
             amount_cents: amount,
             receipt_no: receipt.map(str::to_owned),
             note: String::new(),
             card_id: card,
+            reverses: None,
+            approved_by: None,
             at: String::new(),
             by: String::new(),
         }

@@ -464,15 +464,67 @@ fn refuse_if_closed(r: &Renovation) -> DeskResult<()> {
     Ok(())
 }
 
-/// Facts recorded on the way to a refund; absent fields stay as they are.
+/// What may still happen to a renovation's work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    /// Register another worker.
+    AddWorker,
+    /// Issue or reprint a worker card.
+    IssueCard,
+    /// Extend the period.
+    Extend,
+}
+
+impl Activity {
+    const fn words(self) -> &'static str {
+        match self {
+            Activity::AddWorker => "no new workers",
+            Activity::IssueCard => "no new worker cards",
+            Activity::Extend => "no extensions",
+        }
+    }
+}
+
+/// The one rule for what may happen after the inspection: once the inspection passed the work
+/// is over — no new workers, cards or extensions (returns, losses and the refund go on); once
+/// refunded, the file is closed. The error says how to undo a mistaken inspection date.
+pub fn allows(r: &Renovation, what: Activity) -> DeskResult<()> {
+    refuse_if_closed(r)?;
+    match r.inspection_passed_on {
+        Some(d) => Err(DeskError::conflict(
+            "renovation_finished",
+            format!(
+                "renovation {} passed inspection on {d}, so the work is over: {}. If the inspection date was recorded by mistake, a manager clears it (inspection_passed_on: null, with a reason)",
+                r.id,
+                what.words()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Reads a field that is present into `Some`, so that `null` (clear) and absent (keep) differ.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Facts recorded on the way to a refund; absent fields stay as they are. A date not yet
+/// recorded may be set by any staff member; changing a recorded date, or clearing it with
+/// `null`, is a manager's correction and needs a `reason`.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Progress {
-    /// The date the inspection passed.
-    #[serde(default)]
-    pub inspection_passed_on: Option<NaiveDate>,
-    /// The date the owner moved in.
-    #[serde(default)]
-    pub occupied_on: Option<NaiveDate>,
+    /// The date the inspection passed (`null` clears it).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub inspection_passed_on: Option<Option<NaiveDate>>,
+    /// The date the owner moved in (`null` clears it).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub occupied_on: Option<Option<NaiveDate>>,
     /// Whether the downstairs owner signed off.
     #[serde(default)]
     pub downstairs_signed_off: Option<bool>,
@@ -482,9 +534,61 @@ pub struct Progress {
     /// Whether the deposit receipt was presented.
     #[serde(default)]
     pub receipt_presented: Option<bool>,
+    /// Why a recorded date is corrected or cleared (a manager's correction).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
-/// Records inspection, occupancy, sign-off and presented papers.
+/// The date rules of a renovation's progress: the inspection on or after the start, the
+/// occupancy on or after the inspection, neither in the future, the downstairs sign-off only
+/// after an inspection.
+pub fn check_progress(
+    start: NaiveDate,
+    inspection: Option<NaiveDate>,
+    occupied: Option<NaiveDate>,
+    downstairs_signed_off: bool,
+    today: NaiveDate,
+) -> DeskResult<()> {
+    for (name, d) in [
+        ("inspection_passed_on", inspection),
+        ("occupied_on", occupied),
+    ] {
+        if let Some(d) = d.filter(|d| *d > today) {
+            return Err(DeskError::invalid(
+                "date_in_future",
+                format!("{name} {d} is in the future (today is {today})"),
+            ));
+        }
+    }
+    if let Some(i) = inspection.filter(|i| *i < start) {
+        return Err(DeskError::invalid(
+            "inspection_before_start",
+            format!("the inspection on {i} is before the renovation started on {start}"),
+        ));
+    }
+    match (inspection, occupied) {
+        (None, Some(o)) => Err(DeskError::invalid(
+            "occupancy_without_inspection",
+            format!(
+                "occupancy on {o} needs the inspection date first (occupancy follows the inspection)"
+            ),
+        )),
+        (Some(i), Some(o)) if o < i => Err(DeskError::invalid(
+            "occupancy_before_inspection",
+            format!(
+                "occupancy on {o} is before the inspection on {i}; the owner moves in after the inspection"
+            ),
+        )),
+        (None, _) if downstairs_signed_off => Err(DeskError::invalid(
+            "signoff_before_inspection",
+            "the downstairs owner signs off after the inspection: record the inspection date first",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Records inspection, occupancy, sign-off and presented papers; a recorded date is changed
+/// or cleared only by a manager with a reason. The renovation's state follows its dates.
 pub fn set_progress(
     tx: &Connection,
     actor: &Actor,
@@ -495,31 +599,41 @@ pub fn set_progress(
 ) -> DeskResult<Renovation> {
     let r = get(tx, id)?;
     refuse_if_closed(&r)?;
-    for (name, d) in [
-        ("inspection_passed_on", p.inspection_passed_on),
-        ("occupied_on", p.occupied_on),
-    ] {
-        if let Some(d) = d {
-            if d > today {
-                return Err(DeskError::invalid(
-                    "date_in_future",
-                    format!("{name} {d} is in the future"),
+    let reason = p.reason.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let mut corrected = serde_json::Map::new();
+    let mut resolve = |name: &str, old: Option<NaiveDate>, new: Option<Option<NaiveDate>>| {
+        let Some(new) = new else { return Ok(old) };
+        if old.is_some() && new != old {
+            if !matches!(actor, Actor::Manager(_)) || reason.is_none() {
+                return Err(DeskError::conflict(
+                    "correction_needs_manager",
+                    format!(
+                        "{name} is recorded as {}: only a manager changes or clears a recorded date, with a reason",
+                        old.map(|d| d.to_string()).unwrap_or_default()
+                    ),
                 ));
             }
+            corrected.insert(name.to_owned(), serde_json::json!({"from": old, "to": new}));
         }
-    }
+        Ok(new)
+    };
+    let inspection = resolve(
+        "inspection_passed_on",
+        r.inspection_passed_on,
+        p.inspection_passed_on,
+    )?;
+    let occupied = resolve("occupied_on", r.occupied_on, p.occupied_on)?;
+    let downstairs = p.downstairs_signed_off.unwrap_or(r.downstairs_signed_off);
+    check_progress(r.start_date, inspection, occupied, downstairs, today)?;
     tx.execute(
-        "UPDATE renovations SET
-            inspection_passed_on = COALESCE(?1, inspection_passed_on),
-            occupied_on = COALESCE(?2, occupied_on),
-            downstairs_signed_off = COALESCE(?3, downstairs_signed_off),
+        "UPDATE renovations SET inspection_passed_on = ?1, occupied_on = ?2, downstairs_signed_off = ?3,
             certificate_presented = COALESCE(?4, certificate_presented),
             receipt_presented = COALESCE(?5, receipt_presented)
          WHERE id = ?6",
         params![
-            p.inspection_passed_on.map(|d| d.to_string()),
-            p.occupied_on.map(|d| d.to_string()),
-            p.downstairs_signed_off,
+            inspection.map(|d| d.to_string()),
+            occupied.map(|d| d.to_string()),
+            downstairs,
             p.certificate_presented,
             p.receipt_presented,
             id
@@ -533,7 +647,7 @@ pub fn set_progress(
         serde_json::json!({
             "inspection_passed_on": p.inspection_passed_on, "occupied_on": p.occupied_on,
             "downstairs_signed_off": p.downstairs_signed_off, "certificate_presented": p.certificate_presented,
-            "receipt_presented": p.receipt_presented,
+            "receipt_presented": p.receipt_presented, "corrected": corrected, "reason": reason,
         }),
         now,
     )?;
@@ -573,7 +687,7 @@ pub fn extend(
     now: DateTime<Utc>,
 ) -> DeskResult<(Renovation, Vec<CardId>)> {
     let r = get(tx, id)?;
-    refuse_if_closed(&r)?;
+    allows(&r, Activity::Extend)?;
     check_extension(r.end_date, new_end)?;
     tx.execute(
         "INSERT INTO renovation_extensions (renovation_id, previous_end, new_end, approved_by, at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -55,12 +55,7 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> DeskResult<Worker> {
     let r = renovation::get(tx, renovation_id)?;
-    if r.status != renovation::Status::Active {
-        return Err(DeskError::conflict(
-            "renovation_finished",
-            format!("renovation {renovation_id} is no longer active"),
-        ));
-    }
+    renovation::allows(&r, renovation::Activity::AddWorker)?;
     let name = privacy::required_text("name", &new.name, 64)
         .map_err(|m| DeskError::invalid("invalid", m))?;
     let phone = privacy::valid_phone(&new.phone).map_err(|m| DeskError::invalid("invalid", m))?;

@@ -98,6 +98,14 @@ pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The cause of a JSON body rejection, stated once: axum's error wraps serde's (with the
+/// field's path), which wraps serde_json's, and each layer repeats the text below it.
+fn json_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    e.source()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string())
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -142,10 +150,10 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         use axum::extract::rejection::JsonRejection as J;
         match r {
             J::JsonDataError(e) => {
-                ApiError::invalid(format!("the JSON body does not fit: {}", cause_chain(&e)))
+                ApiError::invalid(format!("the JSON body does not fit: {}", json_cause(&e)))
             }
             J::JsonSyntaxError(e) => {
-                ApiError::BadRequest(format!("the body is not valid JSON: {}", cause_chain(&e)))
+                ApiError::BadRequest(format!("the body is not valid JSON: {}", json_cause(&e)))
             }
             J::MissingJsonContentType(_) => ApiError::BadRequest(
                 "send the body as JSON with `Content-Type: application/json`".into(),
@@ -186,6 +194,31 @@ mod tests {
             !text.contains("disk on fire") && !text.contains("/secret/path"),
             "the cause leaked to the caller: {text}"
         );
+    }
+
+    #[test]
+    fn a_json_body_error_states_its_cause_once() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            credential: String,
+            inner: Option<Inner>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            n: u32,
+        }
+        let cases: [(&[u8], &str); 3] = [
+            (b"{}", "missing field `credential`"),
+            (br#"{"credential": "x", "inner": {"n": -1}}"#, "inner.n"),
+            (b"{\"credential\": ", "EOF while parsing"),
+        ];
+        for (body, cause) in cases {
+            let rejection = axum::Json::<Body>::from_bytes(body).unwrap_err();
+            let message = ApiError::from(rejection).to_string();
+            assert_eq!(message.matches(cause).count(), 1, "{message}");
+        }
     }
 
     #[test]

@@ -7,9 +7,10 @@
 
 use super::Endpoint;
 use super::extract::ApiPath;
-use super::renovations::{load_detail, read};
+use super::renovations::{LedgerView, load_detail, read};
 use crate::domain::card::{self, Outstanding};
 use crate::domain::desk_error::DeskError;
+use crate::domain::ledger::{Category, LedgerKind};
 use crate::domain::renovation::{self, Document};
 use crate::domain::{overstay, privacy, visitor};
 use crate::state::AppState;
@@ -67,6 +68,7 @@ async fn desk_js() -> impl IntoResponse {
             LOGIN_SCRIPT,
             RETURN_SCRIPT,
             MUSTER_SCRIPT,
+            OVERDUE_SCRIPT,
             // Last: it expects the emergency bar, which the log-in page does not have.
             super::emergency::SCRIPT,
         ]
@@ -100,18 +102,6 @@ const MUSTER_SCRIPT: &str = r#"
 if(p)p.addEventListener('click',()=>window.print());if(r)r.addEventListener('click',()=>location.reload());}
 "#;
 
-/// The return page's scan field.
-const RETURN_SCRIPT: &str = r#"
-{const scan=document.getElementById('scan'),out=document.getElementById('scan-result');
-function beep(ok){try{const a=new AudioContext(),o=a.createOscillator(),g=a.createGain();o.frequency.value=ok?880:220;o.type=ok?'sine':'square';
- g.gain.value=0.6;o.connect(g);g.connect(a.destination);o.start();o.stop(a.currentTime+(ok?0.2:0.7));}catch(e){}}
-if(scan&&out)scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value;scan.value='';if(!text.trim())return;
- const r=await api('POST','/api/v1/cards/return',{credential:text});
- if(r.ok){out.className='ok';out.textContent='✔ 卡 #'+r.v.card_id+' 已交回 Card #'+r.v.card_id+' returned';beep(true);}
- else{out.className='err';out.textContent='✘ '+((r.v&&r.v.message)||('HTTP '+r.status));beep(false);}
- scan.focus();});}
-"#;
-
 const CSS: &str = r#"
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
 nav{background:#1f3a5f;padding:.6em 1em}nav a{color:#fff;margin-right:1.4em;text-decoration:none;font-weight:600}
@@ -127,7 +117,9 @@ button{background:#1f3a5f;color:#fff;border:0;border-radius:4px;padding:.45em 1e
 #scan-result.ok{background:#0a7d32;color:#fff}#scan-result.err{background:#b3261e;color:#fff}
 .cred{font-family:monospace;word-break:break-all;background:#fff8d6;padding:.5em}
 #alarms div{background:#b3261e;color:#fff;padding:.5em 1em;font-weight:700;display:flex;gap:1em;align-items:center}
-#alarms div.seen{background:#8a5a00}#alarms div.cleared{background:#5f6368}#alarms button{background:#fff;color:#1d1d1f;margin-left:auto}
+#alarms div.seen{background:#8a5a00}
+#overdue-alarms div{background:#8a3a00;color:#fff;padding:.5em 1em;font-weight:700;display:flex;gap:1em;align-items:center}
+#overdue-alarms button{background:#fff;color:#1d1d1f;margin-left:auto}#alarms div.cleared{background:#5f6368}#alarms button{background:#fff;color:#1d1d1f;margin-left:auto}
 "#;
 
 /// Shows the device alarms the desk has not yet seen (or whose cause lasts) at the top of every
@@ -197,6 +189,21 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
         }
     }
 }
+
+/// Adds overdue worker cards to the alarm banner, each once until acknowledged, with the
+/// contractor's phone to call.
+const OVERDUE_SCRIPT: &str = r#"
+async function loadOverdue(){let box=document.getElementById('overdue-alarms');
+ if(!box){const top=document.getElementById('alarms');if(!top)return;box=document.createElement('div');box.id='overdue-alarms';top.after(box);}
+ let r;try{r=await fetch('/api/v1/cards/overdue-alarms');}catch(e){return;}if(!r.ok)return;const list=await r.json();
+ box.replaceChildren();
+ for(const a of list){const d=document.createElement('div');d.className='alarm overdue';d.dataset.card=a.card_id;const t=document.createElement('span');
+  t.textContent='⚠ 逾期未还卡 card overdue — #'+a.card_id+' '+a.holder_masked+' · '+a.renovation_code+' '+a.unit_label+' · 完工 ended '+a.renovation_end+
+   ' · '+(a.contractor||'')+' '+(a.contact_phone||'');
+  const b=document.createElement('button');b.textContent='知道了 Acknowledge';
+  b.onclick=async()=>{await fetch('/api/v1/cards/'+a.card_id+'/overdue/acknowledge',{method:'POST'});loadOverdue();};d.append(t,b);box.append(d);}}
+loadOverdue();setInterval(loadOverdue,10000);
+"#;
 
 fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono_tz::Asia::Shanghai)
@@ -356,22 +363,21 @@ async fn renovation_page(
                 label { "楼下业主签字 Downstairs signed off" input type="checkbox" name="downstairs_signed_off" checked[r.downstairs_signed_off]; }
                 label { "登记证原件 Certificate presented" input type="checkbox" name="certificate_presented" checked[r.certificate_presented]; }
                 label { "保证金收据 Receipt presented" input type="checkbox" name="receipt_presented" checked[r.receipt_presented]; }
+                label { "更正原因 Reason for a correction (经理 manager)" input name="reason" data-type="opt"; }
                 button type="submit" { "保存 Save" }
             }
 
             h2 { "保证金台账 Deposit ledger" }
-            table #ledger {
-                tr { th { "类别 Kind" } th { "金额 Amount" } th { "收据 Receipt" } th { "说明 Note" } th { "经办 By" } th { "时间 At" } }
-                @for l in &d.ledger.lines {
-                    tr { td { (l.kind.as_str()) } td { (cents(l.amount_cents)) } td { (l.receipt_no.clone().unwrap_or_default()) }
-                         td { (l.note) } td { (l.by) } td { (l.at) } }
-                }
-                tr { th { "可退 Refundable" } td colspan="5" { (cents(d.ledger.refundable_cents)) " = " (cents(d.ledger.deposit_cents)) " − " (cents(d.ledger.deductions_cents)) } }
-            }
+            (ledger_table(&d.ledger))
             form.inline data-api={ (api) "/ledger" } {
                 label { "类别 Kind" select name="kind" {
                     option value="deposit" { "装修保证金 Deposit" } option value="rubbish_fee" { "垃圾清运费 Rubbish fee" }
                     option value="deduction" { "扣款 Deduction" } } }
+                label { "扣款项目 Deduction for" select name="category" data-type="opt" {
+                    option value="" { "—" }
+                    @for c in [Category::Damage, Category::Cleaning, Category::Violation, Category::LostCard, Category::Other] {
+                        option value=(c.as_str()) { (c.words()) } } } }
+                label { "卡号 Card (补卡费 lost card fee)" input name="card_id" data-type="int"; }
                 label { "金额 Amount (¥)" input name="amount_cents" data-type="cents" required; }
                 label { "收据号 Receipt no." input name="receipt_no" data-type="opt"; }
                 label { "说明 Note" input name="note"; }
@@ -397,6 +403,29 @@ async fn password_page() -> Markup {
     )
 }
 
+/// Every ledger line and the totals: what the refund slip shows.
+fn ledger_table(l: &LedgerView) -> Markup {
+    html! {
+        table #ledger {
+            tr { th { "#" } th { "类别 Kind" } th { "项目 For" } th { "金额 Amount" } th { "收据 Receipt" } th { "说明 Note" } th { "经办 By" } th { "时间 At" } }
+            @for x in &l.lines {
+                tr data-kind=(x.kind.as_str()) {
+                    td { (x.id) } td { (x.kind.words()) }
+                    td { (x.category.map(Category::words).unwrap_or_default())
+                         @if let Some(c) = x.card_id { " · 卡 card #" (c) }
+                         @if let Some(r) = x.reverses { " · 冲回 reverses #" (r) } }
+                    td { @if matches!(x.kind, LedgerKind::Deduction | LedgerKind::Refund) { "−" } (cents(x.amount_cents)) }
+                    td { (x.receipt_no.clone().unwrap_or_default()) } td { (x.note) }
+                    td { (x.by) @if let Some(a) = &x.approved_by { " · 批准 approved: " (a) } } td { (x.at) }
+                }
+            }
+            tr #refundable { th colspan="3" { "可退 Refundable" } td colspan="5" { (cents(l.refundable_cents)) " = " (cents(l.deposit_cents))
+                " − " (cents(l.deductions_cents)) " + " (cents(l.reversals_cents)) } }
+            @if l.owed_cents > 0 { tr #owed { th colspan="3" { "业主应补 Owed by the owner" } td.unmet colspan="5" { (cents(l.owed_cents)) } } }
+        }
+    }
+}
+
 fn doc_key(d: Document) -> String {
     serde_json::to_value(d)
         .ok()
@@ -408,12 +437,44 @@ async fn return_page() -> Markup {
     page(
         "扫码交卡 Return cards",
         html! {
-            p { "将卡放到扫码器下；每扫一次交回一张卡。 Hold the card under the desk scanner: one scan returns one card." }
-            input #scan autofocus autocomplete="off" placeholder="扫码 Scan…";
+            p { "将卡放到扫码器下；每扫一次交回一张卡。二维码损坏时，输入卡上的编号或卡号并按回车，核对持卡人后确认。" br;
+                "Hold the card under the desk scanner: one scan returns one card. If the QR code is damaged, type the code printed after 编号 No. (or the card number) and press Enter, check the holder, then confirm." }
+            input #scan autofocus autocomplete="off" placeholder="扫码或输入编号 Scan, or type the number…";
+            div #return-confirm hidden {
+                p #return-card {}
+                button #return-yes type="button" { "确认交回 Confirm return" }
+                " "
+                button #return-no type="button" { "取消 Cancel" }
+            }
             div #scan-result {}
         },
     )
 }
+
+/// The return page: a scan (credential-length text) is returned at once; a typed number or
+/// printed code is looked up first and returned only after the clerk confirms the holder.
+const RETURN_SCRIPT: &str = r#"
+{const scan=document.getElementById('scan'),out=document.getElementById('scan-result'),box=document.getElementById('return-confirm'),
+ who=document.getElementById('return-card');let pending=null;
+if(scan&&out&&box&&who){
+function beep(ok){try{const a=new AudioContext(),o=a.createOscillator(),g=a.createGain();o.frequency.value=ok?880:220;o.type=ok?'sine':'square';
+ g.gain.value=0.6;o.connect(g);g.connect(a.destination);o.start();o.stop(a.currentTime+(ok?0.2:0.7));}catch(e){}}
+function fail(r){out.className='err';out.textContent='✘ '+((r.v&&r.v.message)||('HTTP '+r.status));beep(false);scan.focus();}
+const WAS={revoked:'已停用 was revoked',lost:'已挂失 was declared lost',reissued:'已补打 was superseded by a reprint'};
+async function giveBack(body){box.hidden=true;pending=null;const r=await api('POST','/api/v1/cards/return',body);if(!r.ok)return fail(r);
+ const c=r.v;let t='✔ 卡 #'+c.card_id+' 已交回 Card #'+c.card_id+' returned';if(WAS[c.was])t+=' ('+WAS[c.was]+')';
+ if(c.fee_reversed_cents)t+=' · 补卡费已冲回 fee reversed ¥'+(c.fee_reversed_cents/100).toFixed(2);
+ out.className='ok';out.textContent=t;beep(true);scan.focus();}
+scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value.trim();scan.value='';if(!text)return;
+ if(text.length>16)return giveBack({credential:text});
+ const r=await api('GET','/api/v1/cards/lookup?q='+encodeURIComponent(text));if(!r.ok)return fail(r);const c=r.v;pending=c.card_id;
+ who.textContent='卡 Card #'+c.card_id+' · 编号 No. '+c.short_id+' · '+c.holder_masked+' · '+(c.renovation_code?'装修 renovation '+c.renovation_code+' · ':'')+
+  c.unit_label+' · '+c.state;
+ out.className='';out.textContent='';box.hidden=false;document.getElementById('return-yes').focus();});
+document.getElementById('return-yes').addEventListener('click',()=>{if(pending!==null)giveBack({card_id:pending});});
+document.getElementById('return-no').addEventListener('click',()=>{box.hidden=true;pending=null;scan.focus();});
+}}
+"#;
 
 async fn visitors_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
@@ -460,12 +521,13 @@ async fn outstanding_page(State(state): State<AppState>) -> Result<Markup, DeskE
         html! {
             p { a href="/desk/cards/outstanding.csv" { "导出 CSV Export CSV" } }
             table #outstanding {
-                tr { th { "卡 Card" } th { "装修 Renovation" } th { "房号 Unit" } th { "持卡人 Holder" } th { "状态 State" } th { "有效至 Until" } th { "逾期 Overdue" } }
+                tr { th { "卡 Card" } th { "装修 Renovation" } th { "房号 Unit" } th { "持卡人 Holder" } th { "状态 State" } th { "完工 Ends" } th { "逾期 Overdue" } th { "施工单位电话 Contractor phone" } }
                 @for o in &list {
-                    tr {
+                    tr data-card=(o.card.card_id) {
                         td { "#" (o.card.card_id) } td { a href={ "/desk/renovations/" (o.renovation_id) } { (o.renovation_code) } }
-                        td { (o.unit_label) } td { (o.holder_masked) } td { (o.card.state.as_str()) } td { (local(o.card.not_after)) }
+                        td { (o.unit_label) } td { (o.holder_masked) } td { (o.card.state.words()) } td { (o.renovation_end) }
                         @if o.overdue { td.unmet { "逾期 overdue" } } @else { td { "—" } }
+                        td { (o.contractor.clone().unwrap_or_default()) " " (o.contact_phone.clone().unwrap_or_default()) }
                     }
                 }
             }

@@ -2,12 +2,13 @@
 
 use super::Endpoint;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Actor;
-use crate::domain::card::{self, Card, Issued, Outstanding};
-use crate::domain::deposit::{self, NewLine, Refund};
+use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
+use crate::domain::deposit::{self, Approval, Refund};
 use crate::domain::desk_error::DeskError;
-use crate::domain::refund::{Ledger, LedgerLine, RuleResult};
+use crate::domain::ledger::{self, Ledger, LedgerLine, NewLine};
+use crate::domain::refund::RuleResult;
 use crate::domain::renovation::{self, Document, Extension, NewRenovation, Progress, Renovation};
 use crate::domain::worker::{self, NewWorker, Worker};
 use crate::state::AppState;
@@ -68,6 +69,32 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/reprint", post(reprint)),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/lost", post(lost)),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/revoke", post(revoke)),
+        Endpoint::new(Method::GET, "/api/v1/cards/lookup", get(lookup)),
+        Endpoint::new(
+            Method::GET,
+            "/api/v1/cards/overdue-alarms",
+            get(overdue_alarms),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/cards/{id}/overdue/acknowledge",
+            post(acknowledge_overdue),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/ledger/{id}/reverse",
+            post(reverse_line),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/v1/settings/refund-approval",
+            get(refund_approval),
+        ),
+        Endpoint::new(
+            Method::PUT,
+            "/api/v1/settings/refund-approval",
+            put(set_refund_approval),
+        ),
     ]
 }
 
@@ -155,10 +182,14 @@ pub struct LedgerView {
     pub lines: Vec<LedgerLine>,
     /// Deposit received, cents.
     pub deposit_cents: i64,
-    /// Deductions, cents.
+    /// Deductions (reversed ones included), cents.
     pub deductions_cents: i64,
+    /// Reversals, cents.
+    pub reversals_cents: i64,
     /// What a refund would pay now, cents.
     pub refundable_cents: i64,
+    /// What the deductions exceed the deposit by, owed by the owner, cents.
+    pub owed_cents: i64,
 }
 
 impl From<Ledger> for LedgerView {
@@ -166,7 +197,9 @@ impl From<Ledger> for LedgerView {
         LedgerView {
             deposit_cents: l.deposit(),
             deductions_cents: l.deductions(),
+            reversals_cents: l.reversals(),
             refundable_cents: l.refundable(),
+            owed_cents: l.owed(),
             lines: l.lines,
         }
     }
@@ -203,7 +236,7 @@ pub fn load_detail(
         workers: worker::of_renovation(conn, id)?,
         cards: card::of_renovation(conn, id)?,
         extensions: renovation::extensions(conn, id)?,
-        ledger: deposit::ledger(conn, id)?.into(),
+        ledger: ledger::ledger(conn, id)?.into(),
         refund_check: deposit::check(conn, id, now)?,
         renovation,
     })
@@ -301,7 +334,7 @@ async fn add_ledger_line(
 ) -> Result<(StatusCode, Json<LedgerLine>), DeskError> {
     let now = state.now();
     let line = write(&state, move |tx| {
-        deposit::add_line(tx, &actor, id, &body, now)
+        ledger::add_line(tx, &actor, id, &body, now)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(line)))
@@ -328,15 +361,25 @@ async fn refund(
     ))
 }
 
+/// `POST /api/v1/workers/{id}/card` body (may be `{}`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct IssueRequest {
+    /// A manager's reason to issue a card while cards of the renovation are overdue (audited).
+    #[serde(default)]
+    pub overdue_override: Option<String>,
+}
+
 async fn issue_card(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(worker_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<IssueRequest>,
 ) -> Result<(StatusCode, Json<Issued>), DeskError> {
     let now = state.now();
     let signer = state.signer.clone();
     let issued = write(&state, move |tx| {
-        card::issue_worker_card(tx, &signer, &actor, worker_id, now)
+        let reason = body.overdue_override.as_deref();
+        card::issue_worker_card(tx, &signer, &actor, worker_id, reason, now)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(issued)))
@@ -356,26 +399,115 @@ async fn reprint(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
-/// `POST /api/v1/cards/return` body: the card's text as the desk scanner read it.
+/// `POST /api/v1/cards/return` body: exactly one of the scanned text (a short typed code or
+/// number in this field is read as typed), the card's number, or the code printed on it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReturnRequest {
-    /// The credential text.
-    pub credential: String,
+    /// The credential text as the desk scanner read it.
+    #[serde(default)]
+    pub credential: Option<String>,
+    /// The card's number, for a damaged or faded card.
+    #[serde(default)]
+    #[schema(format = Int64, maximum = 4_294_967_295.0)]
+    pub card_id: Option<u32>,
+    /// The code printed on the card after 编号 No.
+    #[serde(default)]
+    pub short_id: Option<String>,
+}
+
+impl ReturnRequest {
+    fn card_ref(&self) -> Result<CardRef, DeskError> {
+        match (&self.credential, self.card_id, &self.short_id) {
+            (Some(text), None, None) => CardRef::from_field(text),
+            (None, Some(n), None) => Ok(CardRef::Number(n)),
+            (None, None, Some(code)) => CardRef::from_field(code),
+            _ => Err(DeskError::invalid(
+                "card_required",
+                "send one of credential (the scan), card_id or short_id",
+            )),
+        }
+    }
 }
 
 async fn return_card(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<ReturnRequest>,
-) -> Result<Json<Card>, DeskError> {
+) -> Result<Json<Returned>, DeskError> {
     let now = state.now();
     let signer = state.signer.clone();
+    let by = body.card_ref()?;
     Ok(Json(
         write(&state, move |tx| {
-            card::return_scanned(tx, &signer, &actor, &body.credential, now)
+            card::take_back(tx, &signer, &actor, &by, now)
         })
         .await?,
     ))
+}
+
+/// `GET /api/v1/cards/lookup` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupQuery {
+    /// What was typed or scanned: a card number, the printed code, or the scan.
+    pub q: String,
+}
+
+async fn lookup(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LookupQuery>,
+) -> Result<Json<CardView>, DeskError> {
+    let signer = state.signer.clone();
+    let by = CardRef::from_field(&query.q)?;
+    Ok(Json(
+        read(&state, move |c| card::view(c, card::find(c, &signer, &by)?)).await?,
+    ))
+}
+
+/// `POST /api/v1/ledger/{id}/reverse` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReverseRequest {
+    /// Why the deduction is undone.
+    pub reason: String,
+}
+
+async fn reverse_line(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ReverseRequest>,
+) -> Result<(StatusCode, Json<LedgerLine>), DeskError> {
+    let now = state.now();
+    let (_, line) = write(&state, move |tx| {
+        ledger::reverse(tx, &actor, id, &body.reason, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(line)))
+}
+
+/// The refund approval setting.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefundApproval {
+    /// Who must approve a refund a desk clerk pays.
+    pub refund_approval: Approval,
+}
+
+async fn refund_approval(State(state): State<AppState>) -> Result<Json<RefundApproval>, DeskError> {
+    let refund_approval = read(&state, deposit::approval).await?;
+    Ok(Json(RefundApproval { refund_approval }))
+}
+
+async fn set_refund_approval(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<RefundApproval>,
+) -> Result<Json<RefundApproval>, DeskError> {
+    let now = state.now();
+    let refund_approval = write(&state, move |tx| {
+        deposit::set_approval(tx, &actor, body.refund_approval, now)
+    })
+    .await?;
+    Ok(Json(RefundApproval { refund_approval }))
 }
 
 /// `POST /api/v1/cards/{id}/lost` body.
@@ -417,4 +549,26 @@ async fn outstanding(State(state): State<AppState>) -> Result<Json<Vec<Outstandi
     Ok(Json(
         read(&state, move |c| card::outstanding(c, now)).await?,
     ))
+}
+
+async fn overdue_alarms(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<card::OverdueAlarm>>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| card::overdue_alarms(tx, now)).await?,
+    ))
+}
+
+async fn acknowledge_overdue(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(card_id): ApiPath<u32>,
+) -> Result<StatusCode, DeskError> {
+    let now = state.now();
+    write(&state, move |tx| {
+        card::acknowledge_overdue(tx, &actor, card_id, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

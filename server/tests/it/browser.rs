@@ -456,3 +456,97 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
     assert_eq!(snapshot["evacuation"], false);
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_code() {
+    let Some(b) = browser("desk return by number").await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let id = crate::desk::renovation(&app, &desk).await;
+    let (revoked, revoked_text) = crate::desk::card(
+        &app,
+        &desk,
+        crate::desk::worker(&app, &desk, id, "110105194912310021").await,
+    )
+    .await;
+    let (damaged, _) = crate::desk::card(
+        &app,
+        &desk,
+        crate::desk::worker(&app, &desk, id, "110105194912310039").await,
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/v1/cards/{revoked}/revoke"),
+            Some(&desk),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let code = crate::desk::short_id(&app, &desk, id, damaged).await;
+    let detail = crate::desk::detail(&app, &desk, id).await;
+    let renovation_code = detail["renovation"]["code"].as_str().unwrap().to_owned();
+
+    let base = format!("http://{}", app.addr);
+    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.log_in("desk1", "desk-password-1", Some("return-login"))
+        .await;
+    b.wait_for("#register").await;
+    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.wait_for("#scan").await;
+
+    // The revoked card, scanned: returned, and the page says it had been revoked.
+    b.type_in("#scan", &format!("{revoked_text}\u{E007}")).await;
+    let result = b.wait_for("#scan-result.ok").await.text().await.unwrap();
+    assert!(
+        result.contains(&format!("#{revoked}")) && result.contains("was revoked"),
+        "{result}"
+    );
+
+    // The damaged card: its printed code typed by hand shows the holder first.
+    b.type_in("#scan", &format!("{}\u{E007}", code.to_lowercase()))
+        .await;
+    let who = b
+        .wait_for("#return-confirm:not([hidden]) #return-card")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        who.contains(&format!("#{damaged}"))
+            && who.contains("张*明")
+            && who.contains(&renovation_code),
+        "{who}"
+    );
+    assert!(!who.contains("张三明"), "the name is masked: {who}");
+    b.shot("return-typed-confirm").await;
+    b.client
+        .find(Locator::Css("#return-yes"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = b.wait_for("#scan-result.ok").await.text().await.unwrap();
+    assert!(
+        result.contains(&format!("#{damaged}")) && result.contains("returned"),
+        "{result}"
+    );
+    b.shot("return-typed-done").await;
+
+    // Both are back: the renovation's card rule holds.
+    let rules: Value = app
+        .get(
+            &format!("/api/v1/renovations/{id}/refund-check"),
+            Some(&desk),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules[2]["met"], true, "{}", rules[2]);
+    let _ = b.client.clone().close().await;
+}

@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod connections;
 mod csrf;
+mod custody;
 mod desk;
 mod emergency;
 mod estate;
