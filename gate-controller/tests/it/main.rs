@@ -2,6 +2,8 @@
 //! server that speaks the gate API contract of `credential::api::gate`.
 
 mod crash;
+mod gm65;
+mod gm65_emulator;
 mod lanes;
 mod passes;
 mod reachable;
