@@ -276,6 +276,7 @@ fn journal_commit_ab(commits: usize, gap: Duration) {
         event: gatehouse_credential::api::gate::GateEvent::Admitted { flag: None },
         direction: None,
         area: None,
+        unlocks: true,
     };
     let mut times = [Vec::new(), Vec::new()];
     let now = chrono::Utc::now();

@@ -3,14 +3,19 @@
 
 use crate::clock::{self, Clock};
 use crate::config::Config;
-use crate::core::{Action, Decision, Direction, DoorContact, Gate, Level, SyncUpdate, WallClock};
+use crate::core::{
+    Action, Decision, Direction, DoorContact, Entry, Gate, Level, SyncUpdate, WallClock,
+};
 use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
 use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys, Sink};
-use crate::status::{self, AlarmRecord, DecisionRecord, GateStatus, RelayTransition, StatusState};
+use crate::status::{
+    self, AlarmRecord, DecisionRecord, GateStatus, LocalInput, RelayTransition, StatusState,
+};
 use crate::sync::{SharedSyncStatus, SyncStatus, SyncTasks};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{AlarmKind, GateEvent};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -79,6 +84,10 @@ impl Application {
         // The relay is driven to "locked" before anything else can fail or take time.
         let pins = DoorPins::open(&config.pins)?;
         install_panic_lock(pins.relay.clone());
+        if let Some(exit) = &pins.exit_relay {
+            install_panic_lock(exit.clone());
+        }
+        ignore_file_size_signal();
 
         std::fs::create_dir_all(&config.data_dir).map_err(|source| AppError::Io {
             what: format!("cannot create data dir {}", config.data_dir.display()),
@@ -133,6 +142,8 @@ impl Application {
             written: journal_written.clone(),
             status: status.clone(),
             stopped: false,
+            backlog: VecDeque::new(),
+            journal_failing: false,
         }));
         // The readers start last: from here on a scan is decided as soon as it is read (lines
         // wait in the serial line's own buffer, never in a queue a crash would lose).
@@ -211,7 +222,9 @@ impl Application {
             let d = lock_door(&door);
             (d.pins.sim.clone(), d.gate.synced().cursor)
         };
+        let (local_tx, mut local_rx) = mpsc::channel(8);
         let state = StatusState {
+            local: local_tx,
             gate: status.clone(),
             sync: sync_status.clone(),
             journal: journal.clone(),
@@ -249,6 +262,10 @@ impl Application {
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_clock_check = Instant::now();
+        // systemd restarts a gate whose door loop stops petting (which locks the relay): pet
+        // at half the interval, only from this loop and only after it has handled its inputs.
+        let pet_every = sd_notify::watchdog_enabled().map(|d| d / 2);
+        let mut last_pet: Option<Instant> = None;
         {
             let mut d = lock_door(&door);
             let wall = d.clock.wall();
@@ -263,6 +280,7 @@ impl Application {
                 // A reader decided: the next timer may have changed.
                 () = door_changed.notified() => {}
                 () = sleep_until_opt(timeout) => lock_door(&door).gate.handle_timeout(Instant::now()),
+                Some(input) = local_rx.recv() => lock_door(&door).local(input),
                 Some(update) = sync_rx.recv() => {
                     let mut d = lock_door(&door);
                     if let SyncUpdate::Snapshot(s) = &update {
@@ -288,8 +306,17 @@ impl Application {
                     let mut d = lock_door(&door);
                     let Door { gate, pins, .. } = &mut *d;
                     poll_inputs(gate, pins, now);
+                    let due = pet_every
+                        .is_some_and(|every| last_pet.is_none_or(|t| now.duration_since(t) >= every));
+                    if due {
+                        last_pet = Some(now);
+                        if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
+                            tracing::warn!(error = %e, "cannot pet the systemd watchdog");
+                        }
+                    }
                     if now.duration_since(last_clock_check) >= Duration::from_secs(1) {
                         last_clock_check = now;
+                        d.flush_backlog();
                         let wall = d.clock.wall();
                         d.gate.handle_clock(wall);
                         if let Some(t) = d.clock.checkpoint() {
@@ -305,6 +332,9 @@ impl Application {
             d.stopped = true;
             if let Err(e) = d.pins.set_relay(Level::Locked) {
                 tracing::error!(error = %e, "cannot lock the relay at shutdown");
+            }
+            if let Err(e) = d.pins.set_exit_relay(Level::Locked) {
+                tracing::error!(error = %e, "cannot lock the exit relay at shutdown");
             }
             if let Some(t) = d.clock.force_checkpoint() {
                 d.save_trusted_time(t);
@@ -335,7 +365,22 @@ struct Door {
     status: Arc<Mutex<GateStatus>>,
     /// Set at shutdown: nothing more is decided.
     stopped: bool,
+    /// Entries the journal could not take yet (read-only or full storage), oldest first,
+    /// with the time they happened; written before any newer entry once it can.
+    backlog: VecDeque<Unwritten>,
+    /// The last journal write failed (logged once per outage).
+    journal_failing: bool,
 }
+
+/// A journal entry waiting for storage.
+struct Unwritten {
+    entry: Entry,
+    at: DateTime<Utc>,
+    trusted: bool,
+}
+
+/// How many unwritten entries are kept in memory while storage fails; the oldest go first.
+const BACKLOG_LIMIT: usize = 10_000;
 
 type SharedDoor = Arc<Mutex<Door>>;
 
@@ -356,6 +401,7 @@ impl Drop for Door {
     fn drop(&mut self) {
         // Whoever drops the door last (the main loop or a reader), the relay ends locked.
         let _ = self.pins.set_relay(Level::Locked);
+        let _ = self.pins.set_exit_relay(Level::Locked);
     }
 }
 
@@ -399,51 +445,114 @@ impl Door {
     }
 
     fn perform(&mut self) {
-        let Door {
-            gate, pins, clock, ..
-        } = self;
-        // Set when a journal write failed: the relay then stays locked for that decision.
-        let mut journal_failed = false;
-        while let Some(action) = gate.poll_action() {
+        // Set when an admission's entry could not be written: its unlock does not happen.
+        let mut hold_unlock = false;
+        while let Some(action) = self.gate.poll_action() {
             match action {
                 Action::Journal(entry) => {
-                    let wall = clock.wall();
-                    let written = self
-                        .journal
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .append(&entry, wall.reading(), wall.is_trusted());
-                    match written {
-                        Ok(full) => {
-                            self.written.notify_one();
-                            if let GateEvent::Alarm { alarm } = full.event {
-                                tracing::warn!(?alarm, "alarm");
-                                let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-                                GateStatus::push(&mut s.alarms, AlarmRecord { at: full.at, alarm });
-                            }
-                            journal_failed = false;
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "journal write failed; door stays locked");
-                            journal_failed = true;
-                        }
+                    let unlocks = entry.unlocks;
+                    let wall = self.clock.wall();
+                    if self.backlog.len() == BACKLOG_LIMIT {
+                        self.backlog.pop_front();
+                        tracing::error!("journal backlog full; the oldest unwritten entry is lost");
+                    }
+                    self.backlog.push_back(Unwritten {
+                        entry,
+                        at: wall.reading(),
+                        trusted: wall.is_trusted(),
+                    });
+                    self.flush_backlog();
+                    hold_unlock = unlocks && !self.backlog.is_empty();
+                    if hold_unlock {
+                        tracing::error!(
+                            "journal write failed; the door stays locked for this admit"
+                        );
                     }
                 }
-                Action::Relay(Level::Unlocked) if journal_failed => {}
+                Action::Relay(Level::Unlocked) | Action::ExitRelay(Level::Unlocked)
+                    if hold_unlock =>
+                {
+                    hold_unlock = false
+                }
+                Action::ExitRelay(level) => {
+                    hold_unlock = false;
+                    if let Err(e) = self.pins.set_exit_relay(level) {
+                        tracing::error!(error = %e, ?level, "exit relay failed");
+                    }
+                    let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                    let at = self.clock.reading();
+                    let t = RelayTransition { at, level };
+                    GateStatus::push(&mut s.exit_relay_transitions, t);
+                }
                 Action::Relay(level) => {
-                    match pins.set_relay(level) {
-                        Ok(()) => gate.handle_relay_moved(level, Instant::now()),
+                    hold_unlock = false;
+                    match self.pins.set_relay(level) {
+                        Ok(()) => self.gate.handle_relay_moved(level, Instant::now()),
                         Err(e) => tracing::error!(error = %e, ?level, "relay failed"),
                     }
                     let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-                    let at = clock.reading();
+                    let at = self.clock.reading();
                     GateStatus::push(&mut s.relay_transitions, RelayTransition { at, level });
                 }
                 Action::Indicator(i) => {
-                    if let Err(e) = pins.indicate(i) {
+                    if let Err(e) = self.pins.indicate(i) {
                         tracing::warn!(error = %e, "indicator failed");
                     }
                 }
+            }
+        }
+    }
+
+    /// Writes the waiting entries in order until the journal refuses one.
+    fn flush_backlog(&mut self) {
+        while let Some(next) = self.backlog.front() {
+            let written = self
+                .journal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .append(&next.entry, next.at, next.trusted);
+            match written {
+                Ok(full) => {
+                    self.backlog.pop_front();
+                    self.written.notify_one();
+                    if let GateEvent::Alarm { alarm } = full.event {
+                        tracing::warn!(?alarm, "alarm");
+                        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                        GateStatus::push(&mut s.alarms, AlarmRecord { at: full.at, alarm });
+                    }
+                    if self.journal_failing {
+                        self.journal_failing = false;
+                        tracing::info!("journal writable again");
+                    }
+                }
+                Err(e) => {
+                    if !self.journal_failing {
+                        self.journal_failing = true;
+                        tracing::error!(
+                            error = %e,
+                            "journal write failed; entries wait in memory, admits stay locked, \
+                             egress and fire release still work"
+                        );
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// An input from the local status endpoint.
+    fn local(&mut self, input: LocalInput) {
+        match input {
+            LocalInput::FireReset(reply) => {
+                let reset = self.gate.reset_fire(Instant::now());
+                if reset {
+                    tracing::warn!("latched fire release reset by a person at the gate");
+                }
+                let _ = reply.send(reset);
+            }
+            LocalInput::Stall(pause) => {
+                tracing::warn!(?pause, "SIMULATION ONLY: the door loop stalls");
+                std::thread::sleep(pause);
             }
         }
     }
@@ -487,6 +596,9 @@ impl Door {
         s.door = Some(gate.door());
         s.cursor = gate.synced().cursor;
         s.lockdown = gate.synced().lockdown;
+        s.emergency = gate.emergency();
+        s.journal_failing = self.journal_failing;
+        s.journal_backlog = self.backlog.len();
         s.clock_trusted = gate.clock_trusted();
         s.clock_reading = Some(clock.reading());
     }
@@ -535,6 +647,14 @@ fn remember_passages(
 }
 
 fn poll_inputs(gate: &mut Gate, pins: &mut DoorPins, now: Instant) {
+    // The fire input first: its release goes out before anything else this tick.
+    if let Some(fire) = pins.fire_alarm.as_mut() {
+        match fire.poll(now) {
+            Ok(Some(active)) => gate.handle_fire(active, now),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "fire-alarm input unreadable"),
+        }
+    }
     if let Some(contact) = pins.door_contact.as_mut() {
         match contact.poll(now) {
             Ok(Some(open)) => gate.handle_door(
@@ -562,6 +682,15 @@ async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// A write past `RLIMIT_FSIZE` must fail like a full disk, not kill the gate (SIGXFSZ's
+/// default action), so that a door keeps its egress whatever happens to storage.
+fn ignore_file_size_signal() {
+    // SAFETY: SIG_IGN runs no handler code; the disposition is process-wide.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -106,6 +106,20 @@ pub struct DoorConfig {
     /// through the server (e.g. an entry turnstile and an exit turnstile on two controllers).
     #[serde(default)]
     pub anti_passback_area: Option<AreaName>,
+    /// Whether a fire alarm or an evacuation releases this door (default: true for
+    /// `class = "entrance"`, false otherwise). Set it on every door on an escape route.
+    #[serde(default)]
+    pub fire_release: Option<bool>,
+    /// Keep a fire release after the alarm clears until a person resets it
+    /// (`POST /fire/reset` on the status endpoint); default false: the door locks again as
+    /// soon as the fire panel's alarm clears (the panel itself latches until reset there).
+    #[serde(default)]
+    pub fire_latch: bool,
+    /// A turnstile lane with `[exit_scanner]`: each direction has its own relay, pulsed for
+    /// `pulse_ms` (200–500, a turnstile controller's "open A" / "open B" dry contact); the
+    /// exit direction's relay is `[pins] exit_relay`. No door contact is watched.
+    #[serde(default)]
+    pub turnstile: bool,
 }
 
 /// `[scanner]`: exactly one of `port` and `sim_link`.
@@ -172,6 +186,9 @@ pub struct PinsConfig {
     /// lock: a fail-safe maglock is wired to the relay's NC contact instead.
     #[serde(default)]
     pub relay_active_low: bool,
+    /// The exit direction's relay of a turnstile lane (`[door] turnstile`), same polarity.
+    #[serde(default)]
+    pub exit_relay: Option<u8>,
     /// Door contact (reed switch) input, with pull-up; absent means no contact is wired.
     #[serde(default)]
     pub door_contact: Option<u8>,
@@ -193,6 +210,15 @@ pub struct PinsConfig {
     /// Buzzer output (sounds with the red LED).
     #[serde(default)]
     pub buzzer: Option<u8>,
+    /// Fire-alarm input from the fire panel's dry contact, with pull-up. Wire a normally
+    /// closed contact to ground: the loop reads low while all is well, and an alarm or a cut
+    /// wire reads high.
+    #[serde(default)]
+    pub fire_alarm: Option<u8>,
+    /// The fire input reads high in alarm (default true, the supervised loop above). Set
+    /// false only for a contact that closes to ground on alarm: a cut wire then goes unseen.
+    #[serde(default = "default_true")]
+    pub fire_alarm_high: bool,
     /// An input must hold a level this long to count, ms (default 50).
     #[serde(default = "default_input_debounce_ms")]
     pub input_debounce_ms: u64,
@@ -394,6 +420,24 @@ impl Config {
                     .into(),
             );
         }
+        if d.turnstile {
+            if self.exit_scanner.is_none() {
+                return bad(
+                    "[door] turnstile needs [exit_scanner]: one reader per direction".into(),
+                );
+            }
+            if !(200..=500).contains(&d.pulse_ms) {
+                return bad(format!(
+                    "[door] turnstile pulse_ms {} must be 200–500 (an open A / open B pulse)",
+                    d.pulse_ms
+                ));
+            }
+            if self.pins.backend == PinBackend::Rpi && self.pins.exit_relay.is_none() {
+                return bad("[door] turnstile needs [pins] exit_relay (a BCM pin number)".into());
+            }
+        } else if self.pins.exit_relay.is_some() {
+            return bad("[pins] exit_relay is for [door] turnstile = true".into());
+        }
         if d.anti_passback_area.is_some() && d.anti_passback == AntiPassback::Off {
             return bad(
                 "[door] anti_passback_area needs anti_passback = \"soft\" or \"hard\"".into(),
@@ -442,13 +486,16 @@ impl Config {
             },
             pulse: Duration::from_millis(d.pulse_ms),
             held_open_limit: Duration::from_secs(d.held_open_alarm_secs),
-            has_door_contact: self.pins.door_contact.is_some()
-                || self.pins.backend == PinBackend::Sim,
+            has_door_contact: !d.turnstile
+                && (self.pins.door_contact.is_some() || self.pins.backend == PinBackend::Sim),
             anti_passback: d.anti_passback,
             anti_passback_window: Duration::from_secs(d.anti_passback_minutes * 60),
             clock_policy: self.clock.policy,
             feedback: Duration::from_millis(d.feedback_ms),
             area: d.anti_passback_area.clone(),
+            fire_release: d.fire_release.unwrap_or(d.class == ZoneClass::Entrance),
+            fire_latch: d.fire_latch,
+            exit_relay: d.turnstile,
         }
     }
 }
@@ -477,6 +524,33 @@ mod tests {
         assert_eq!(c.pins.backend, PinBackend::Sim);
         assert!(c.sync.is_none());
         assert!(c.exit_scanner.is_none(), "one reader unless configured");
+        assert!(c.door_policy().fire_release, "an entrance releases on fire");
+        assert!(!c.door_policy().fire_latch);
+        let pins = Config::parse(&format!("{MINIMAL}\n[pins]\nbackend = \"sim\"\n")).unwrap();
+        assert_eq!(
+            (pins.pins.fire_alarm, pins.pins.fire_alarm_high),
+            (None, true)
+        );
+    }
+
+    #[test]
+    fn fire_release_defaults_by_door_class_and_can_be_set() {
+        let floor = MINIMAL.replace("\"entrance\"", "\"floor\"\nfloor = 12");
+        assert!(!Config::parse(&floor).unwrap().door_policy().fire_release);
+        let escape = floor.replace("floor = 12", "floor = 12\nfire_release = true");
+        assert!(Config::parse(&escape).unwrap().door_policy().fire_release);
+        let held = MINIMAL.replace(
+            "building = 2",
+            "building = 2\nfire_release = false\nfire_latch = true",
+        );
+        let p = Config::parse(&held).unwrap().door_policy();
+        assert!(!p.fire_release && p.fire_latch);
+        let pins = format!("{MINIMAL}\n[pins]\nfire_alarm = 22\nfire_alarm_high = false\n");
+        let c = Config::parse(&pins).unwrap();
+        assert_eq!(
+            (c.pins.fire_alarm, c.pins.fire_alarm_high),
+            (Some(22), false)
+        );
     }
 
     #[test]
@@ -538,5 +612,14 @@ mod tests {
         );
         let c = Config::parse(&synced).unwrap();
         assert_eq!(c.door_policy().area.unwrap().as_str(), "lobby");
+        let exit = "[exit_scanner]\nport = \"/dev/ttyUSB1\"\n";
+        assert!(err(&door("turnstile = true")).contains("needs [exit_scanner]"));
+        let slow = format!("{}\n{exit}", door("turnstile = true"));
+        assert!(err(&slow).contains("must be 200–500"));
+        let lane = format!("{}\n{exit}", door("turnstile = true\npulse_ms = 300"));
+        let p = Config::parse(&lane).unwrap().door_policy();
+        assert!(p.exit_relay && !p.has_door_contact);
+        let stray = format!("{MINIMAL}\n[pins]\nexit_relay = 23\n");
+        assert!(err(&stray).contains("exit_relay is for"));
     }
 }

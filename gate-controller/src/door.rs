@@ -323,6 +323,10 @@ pub struct SimControls {
     pub door_contact: SimPin,
     /// Exit button: high = pressed.
     pub exit_button: SimPin,
+    /// Fire-alarm loop: high = alarm (as the supervised loop reads when opened or cut).
+    pub fire_alarm: SimPin,
+    /// The exit direction's relay of a turnstile lane.
+    pub exit_relay: SimPin,
 }
 
 /// Every pin of one door.
@@ -330,10 +334,14 @@ pub struct SimControls {
 pub struct DoorPins {
     /// The lock relay, shared with the panic hook so that a panic leaves the door locked.
     pub relay: Arc<Mutex<DoorRelay<OutPin>>>,
+    /// A turnstile lane's exit relay, shared with the panic hook likewise.
+    pub exit_relay: Option<Arc<Mutex<DoorRelay<OutPin>>>>,
     /// Door contact (active = open).
     pub door_contact: Option<Input>,
     /// Exit button (active = pressed).
     pub exit_button: Option<Input>,
+    /// Fire-alarm input (active = alarm).
+    pub fire_alarm: Option<Input>,
     green: Option<OutPin>,
     red: Option<OutPin>,
     buzzer: Option<OutPin>,
@@ -349,6 +357,7 @@ impl DoorPins {
             PinBackend::Sim => {
                 let sim = SimControls::default();
                 let relay = DoorRelay::new(OutPin::Sim(sim.relay.clone()), false)?;
+                let exit_relay = DoorRelay::new(OutPin::Sim(sim.exit_relay.clone()), false)?;
                 let input = |pin: &SimPin| Input {
                     pin: InPin::Sim(pin.clone()),
                     active_high: true,
@@ -356,8 +365,10 @@ impl DoorPins {
                 };
                 Ok(DoorPins {
                     relay: Arc::new(Mutex::new(relay)),
+                    exit_relay: Some(Arc::new(Mutex::new(exit_relay))),
                     door_contact: Some(input(&sim.door_contact)),
                     exit_button: Some(input(&sim.exit_button)),
+                    fire_alarm: Some(input(&sim.fire_alarm)),
                     green: Some(OutPin::Sim(SimPin::new())),
                     red: Some(OutPin::Sim(SimPin::new())),
                     buzzer: None,
@@ -388,18 +399,22 @@ impl DoorPins {
             .relay
             .ok_or_else(|| DoorError::Unsupported("[pins] relay is required for rpi".into()))?;
         let gpio = Gpio::new().map_err(err(relay_pin))?;
-        // Claim the relay first and in its locked level: a floating pin may open the door.
-        let mut out = if config.relay_active_low {
-            gpio.get(relay_pin)
-                .map_err(err(relay_pin))?
-                .into_output_high()
-        } else {
-            gpio.get(relay_pin)
-                .map_err(err(relay_pin))?
-                .into_output_low()
+        // Claim a relay in its locked level at once: a floating pin may open the door.
+        let claim_relay = |n: u8| -> Result<DoorRelay<OutPin>, DoorError> {
+            let pin = gpio.get(n).map_err(err(n))?;
+            let mut out = if config.relay_active_low {
+                pin.into_output_high()
+            } else {
+                pin.into_output_low()
+            };
+            out.set_reset_on_drop(false);
+            DoorRelay::new(OutPin::Rpi(out), config.relay_active_low)
         };
-        out.set_reset_on_drop(false);
-        let relay = DoorRelay::new(OutPin::Rpi(out), config.relay_active_low)?;
+        let relay = claim_relay(relay_pin)?;
+        let exit_relay = match config.exit_relay {
+            Some(n) => Some(Arc::new(Mutex::new(claim_relay(n)?))),
+            None => None,
+        };
         let input = |pin: Option<u8>, active_high: bool| -> Result<Option<Input>, DoorError> {
             pin.map(|n| {
                 Ok(Input {
@@ -417,10 +432,12 @@ impl DoorPins {
         Ok(DoorPins {
             door_contact: input(config.door_contact, config.door_open_high)?,
             exit_button: input(config.exit_button, !config.exit_button_active_low)?,
+            fire_alarm: input(config.fire_alarm, config.fire_alarm_high)?,
             green: output(config.green_led)?,
             red: output(config.red_led)?,
             buzzer: output(config.buzzer)?,
             relay: Arc::new(Mutex::new(relay)),
+            exit_relay,
             sim: None,
         })
     }
@@ -431,6 +448,14 @@ impl DoorPins {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .set(level)
+    }
+
+    /// Drives the turnstile lane's exit relay (none configured: nothing to drive).
+    pub fn set_exit_relay(&self, level: Level) -> Result<(), DoorError> {
+        match &self.exit_relay {
+            Some(relay) => relay.lock().unwrap_or_else(|p| p.into_inner()).set(level),
+            None => Ok(()),
+        }
     }
 
     /// Drives the LEDs and buzzer.

@@ -417,21 +417,32 @@ struct CheckpointWorker {
 
 impl CheckpointWorker {
     fn run(self) {
+        // Storage refusing writes: said once, retried once a second.
+        let mut failing = false;
         while !self.stop.load(Ordering::SeqCst) {
             let commits = self.activity.commits.load(Ordering::Relaxed);
             if checkpoint_due(commits, self.activity.idle()) {
-                match self.checkpoint() {
-                    Ok(true) => {
-                        self.activity.commits.fetch_sub(commits, Ordering::Relaxed);
-                        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-                        self.restart_if_idle();
+                let result = self.checkpoint();
+                if failing && result.is_ok() {
+                    tracing::info!("journal checkpoints work again");
+                }
+                failing = match (&result, failing) {
+                    (Err(e), false) => {
+                        tracing::warn!(error = %e, "journal checkpoint failed; retrying every second");
+                        true
                     }
-                    // A reader still uses the WAL's end: try again on the next round.
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "journal checkpoint failed"),
+                    (r, _) => r.is_err(),
+                };
+                // Otherwise a reader still uses the WAL's end: try again on the next round.
+                if let Ok(true) = result {
+                    self.activity.commits.fetch_sub(commits, Ordering::Relaxed);
+                    self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+                    self.restart_if_idle();
                 }
             }
-            let pause = if commits >= CHECKPOINT_SOFT_COMMITS {
+            let pause = if failing {
+                Duration::from_secs(1)
+            } else if commits >= CHECKPOINT_SOFT_COMMITS {
                 Duration::from_millis(1)
             } else {
                 Duration::from_millis(50)
@@ -543,6 +554,7 @@ mod tests {
             },
             direction: None,
             area: None,
+            unlocks: false,
         }
     }
 

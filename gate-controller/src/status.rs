@@ -1,7 +1,8 @@
-//! The local status endpoint: `GET /status` (JSON) for installers and tests; with the sim pin
-//! backend also `POST /sim/door` and `POST /sim/exit` to drive the simulated inputs.
+//! The local status endpoint: `GET /status` (JSON) for installers and tests, `POST /fire/reset`
+//! to end a latched fire release at the gate; with the sim pin backend also `POST /sim/door`,
+//! `POST /sim/exit` and `POST /sim/fire` to drive the simulated inputs.
 
-use crate::core::{Direction, DoorContact, Level};
+use crate::core::{Direction, DoorContact, Emergency, Level};
 use crate::door::SimControls;
 use crate::journal::Journal;
 use crate::scanner::ScannerStats;
@@ -68,6 +69,8 @@ pub struct GateStatus {
     pub door: Option<DoorContact>,
     /// Recent relay transitions, oldest first.
     pub relay_transitions: VecDeque<RelayTransition>,
+    /// Recent transitions of a turnstile lane's exit relay, oldest first.
+    pub exit_relay_transitions: VecDeque<RelayTransition>,
     /// Recent decisions, oldest first.
     pub decisions: VecDeque<DecisionRecord>,
     /// Recent alarms, oldest first.
@@ -82,6 +85,22 @@ pub struct GateStatus {
     pub clock_reading: Option<DateTime<Utc>>,
     /// The simulation offset, if set.
     pub clock_sim_offset_secs: Option<i64>,
+    /// Fire alarm, evacuation and release.
+    pub emergency: Emergency,
+    /// The journal's last write failed.
+    pub journal_failing: bool,
+    /// Entries waiting in memory for the journal.
+    pub journal_backlog: usize,
+}
+
+/// What the endpoint asks of the door's owner.
+#[derive(Debug)]
+pub enum LocalInput {
+    /// A person ends a latched fire release; the answer says whether there was one.
+    FireReset(tokio::sync::oneshot::Sender<bool>),
+    /// Simulation only: the door loop stops for this long, holding the door state, as a
+    /// deadlocked or hung loop would (to test the watchdog).
+    Stall(Duration),
 }
 
 impl GateStatus {
@@ -97,6 +116,8 @@ impl GateStatus {
 /// Shared by the main loop and the endpoint.
 #[derive(Clone)]
 pub struct StatusState {
+    /// Inputs for the door's owner.
+    pub local: tokio::sync::mpsc::Sender<LocalInput>,
     /// Published by the main loop.
     pub gate: Arc<Mutex<GateStatus>>,
     /// Sync's own status.
@@ -113,9 +134,13 @@ pub struct StatusState {
 
 /// The router.
 pub fn router(state: StatusState) -> Router {
-    let mut router = Router::new().route("/status", get(status));
+    let mut router = Router::new()
+        .route("/status", get(status))
+        .route("/fire/reset", post(fire_reset));
     if state.sim.is_some() {
         router = router
+            .route("/sim/fire", post(sim_fire))
+            .route("/sim/stall", post(sim_stall))
             .route("/sim/door", post(sim_door))
             .route("/sim/exit", post(sim_exit));
     }
@@ -136,6 +161,7 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
             "relay": gate.relay,
             "contact": gate.door,
             "relay_transitions": gate.relay_transitions,
+            "exit_relay_transitions": gate.exit_relay_transitions,
         },
         "decisions": gate.decisions,
         "alarms": gate.alarms,
@@ -155,9 +181,18 @@ async fn status(State(state): State<StatusState>) -> Json<serde_json::Value> {
             "reading": gate.clock_reading,
             "sim_offset_secs": gate.clock_sim_offset_secs,
         },
-        "journal": { "pending_uploads": pending },
+        "emergency": gate.emergency,
+        "journal": {
+            "pending_uploads": pending,
+            "failing": gate.journal_failing,
+            "unwritten": gate.journal_backlog,
+        },
         "scanner": scanner_json(&state.scanner),
         "exit_scanner": state.exit_scanner.as_deref().map(scanner_json),
+        // When the simulated fire loop changed, to time the release against.
+        "sim": state.sim.as_ref().map(|sim| serde_json::json!({
+            "fire_alarm_transitions": sim.fire_alarm.transitions(),
+        })),
     }))
 }
 
@@ -171,6 +206,68 @@ fn scanner_json(s: &ScannerStats) -> serde_json::Value {
         "gm65_setup_ok": s.setup_ok.load(Ordering::Relaxed),
         "baud": s.baud.load(Ordering::Relaxed),
     })
+}
+
+/// Ends a latched fire release: 204 when it was reset, 409 when there is none to reset or
+/// the alarm is still active.
+async fn fire_reset(State(state): State<StatusState>) -> StatusCode {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if state.local.send(LocalInput::FireReset(tx)).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    match rx.await {
+        Ok(true) => StatusCode::NO_CONTENT,
+        Ok(false) => StatusCode::CONFLICT,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// `POST /sim/stall` body.
+#[derive(Deserialize)]
+struct StallInput {
+    ms: u64,
+}
+
+/// Stalls the door loop (at most 60 s); answers at once.
+async fn sim_stall(State(state): State<StatusState>, Json(input): Json<StallInput>) -> StatusCode {
+    if state.sim.is_none() || input.ms > 60_000 {
+        return StatusCode::BAD_REQUEST;
+    }
+    let pause = Duration::from_millis(input.ms);
+    match state.local.send(LocalInput::Stall(pause)).await {
+        Ok(()) => StatusCode::ACCEPTED,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// `POST /sim/fire` body.
+#[derive(Deserialize)]
+struct FireInput {
+    active: bool,
+}
+
+/// Drives the simulated fire loop (high = alarm) and answers once the gate has seen it.
+async fn sim_fire(State(state): State<StatusState>, Json(input): Json<FireInput>) -> StatusCode {
+    let Some(sim) = &state.sim else {
+        return StatusCode::NOT_FOUND;
+    };
+    sim.fire_alarm.drive(input.active);
+    wait_seen(&state, |g| g.emergency.fire_alarm == input.active).await
+}
+
+/// Waits until the published status satisfies `seen`: 204, or 504 after
+/// [`SIM_DOOR_SEEN_WITHIN`].
+async fn wait_seen(state: &StatusState, seen: impl Fn(&GateStatus) -> bool) -> StatusCode {
+    let deadline = tokio::time::Instant::now() + SIM_DOOR_SEEN_WITHIN;
+    loop {
+        if seen(&state.gate.lock().unwrap_or_else(|p| p.into_inner())) {
+            return StatusCode::NO_CONTENT;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return StatusCode::GATEWAY_TIMEOUT;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// `POST /sim/door` body.
@@ -195,17 +292,7 @@ async fn sim_door(State(state): State<StatusState>, Json(input): Json<DoorInput>
     } else {
         DoorContact::Closed
     };
-    let deadline = tokio::time::Instant::now() + SIM_DOOR_SEEN_WITHIN;
-    loop {
-        let seen = state.gate.lock().unwrap_or_else(|p| p.into_inner()).door;
-        if seen == Some(want) {
-            return StatusCode::NO_CONTENT;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return StatusCode::GATEWAY_TIMEOUT;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_seen(&state, |g| g.door == Some(want)).await
 }
 
 async fn sim_exit(State(state): State<StatusState>) -> StatusCode {

@@ -1,6 +1,10 @@
 //! Revocation propagation: how long from the commit of a revocation until each of 100
 //! long-polling gates has it. Run: `cargo bench -p gatehouse-server --bench propagation`
 //! (release). `PROPAGATION_GATES` and `PROPAGATION_ROUNDS` override 100 and 50.
+//!
+//! `PROPAGATION_CHANGE=evacuation` measures an evacuation instead, as the desk makes it: from
+//! sending `POST /api/v1/evacuation` (and, every other round, the manager's `DELETE`) until
+//! each gate has the change.
 
 use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, RevocationReason};
 use gatehouse_credential::{CardId, UtcMinute};
@@ -25,6 +29,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let gates = env_or("PROPAGATION_GATES", 100);
     let rounds = env_or("PROPAGATION_ROUNDS", 50);
+    let evacuation = std::env::var("PROPAGATION_CHANGE").as_deref() == Ok("evacuation");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_tests(dir.path());
     config.admin_password = Some(Secret::new("bench-admin-password"));
@@ -89,29 +94,46 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let card = CardId(1000 + round as u32);
         let t0 = Instant::now();
-        let seq = state
-            .db
-            .call(move |c| {
-                let tx = c.savepoint()?;
-                let seq = changes::append(
-                    &tx,
-                    &ChangeEvent::Revoked {
-                        card_id: card,
-                        reason: RevocationReason::Lost,
-                        not_after: UtcMinute(10_000_000),
-                    },
-                    chrono::Utc::now(),
-                )?;
-                tx.commit()?;
-                Ok::<_, gatehouse_server::db::DbError>(seq)
-            })
-            .await
-            .expect("revocation committed");
+        let seq = if evacuation {
+            let request = if round % 2 == 0 {
+                client.post(format!("{base}/api/v1/evacuation"))
+            } else {
+                client.delete(format!("{base}/api/v1/evacuation"))
+            };
+            let answer: Value = request
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .expect("evacuation")
+                .json()
+                .await
+                .expect("evacuation body");
+            answer["seq"].as_u64().expect("the evacuation switched")
+        } else {
+            state
+                .db
+                .call(move |c| {
+                    let tx = c.savepoint()?;
+                    let seq = changes::append(
+                        &tx,
+                        &ChangeEvent::Revoked {
+                            card_id: card,
+                            reason: RevocationReason::Lost,
+                            not_after: UtcMinute(10_000_000),
+                        },
+                        chrono::Utc::now(),
+                    )?;
+                    tx.commit()?;
+                    Ok::<_, gatehouse_server::db::DbError>(seq)
+                })
+                .await
+                .expect("revocation committed")
+        };
         for poll in polls {
             let (at, batch) = poll.await.expect("poll task");
             assert!(
                 batch.changes.iter().any(|c| c.seq == seq),
-                "every gate got the revocation"
+                "every gate got the change"
             );
             samples.push(at.saturating_duration_since(t0));
         }
@@ -120,7 +142,12 @@ async fn main() {
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "revocation propagation to {gates} long-polling gates, {rounds} rounds ({} samples): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "{} propagation to {gates} long-polling gates, {rounds} rounds ({} samples): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        if evacuation {
+            "evacuation"
+        } else {
+            "revocation"
+        },
         samples.len(),
         ms(percentile(&samples, 0.50)),
         ms(percentile(&samples, 0.99)),

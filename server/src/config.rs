@@ -65,6 +65,9 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// `data_dir = "/var/lib/gatehouse"`.
     pub data_dir: Option<PathBuf>,
+    /// `overstay_grace_minutes = 120`: how long after a visitor pass ends it is signed out
+    /// automatically.
+    pub overstay_grace_minutes: Option<u32>,
 }
 
 /// A secret that never prints.
@@ -97,6 +100,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The first manager's password, if given.
     pub admin_password: Option<Secret>,
+    /// How long after its end an overstaying visitor pass is signed out automatically.
+    pub overstay_grace: chrono::Duration,
 }
 
 /// What is wrong with the configuration.
@@ -135,6 +140,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             admin_password: None,
+            overstay_grace: crate::domain::overstay::DEFAULT_GRACE,
         }
     }
 
@@ -193,10 +199,21 @@ impl Config {
                 });
             }
         }
+        let overstay_grace = match file.overstay_grace_minutes {
+            None => crate::domain::overstay::DEFAULT_GRACE,
+            Some(m) if (1..=7 * 24 * 60).contains(&m) => chrono::Duration::minutes(i64::from(m)),
+            Some(m) => {
+                return Err(ConfigError::Invalid {
+                    key: "overstay_grace_minutes",
+                    message: format!("{m} is not 1–10080 minutes (up to a week)"),
+                });
+            }
+        };
         Ok(Config {
             listen,
             data_dir,
             admin_password,
+            overstay_grace,
         })
     }
 }
@@ -219,6 +236,10 @@ mod tests {
         let d = Config::merge(Cli::default(), FileConfig::default()).unwrap();
         assert_eq!(d.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(d.data_dir, PathBuf::from("./data"));
+        assert_eq!(d.overstay_grace, chrono::Duration::hours(2));
+        let file: FileConfig = toml::from_str("overstay_grace_minutes = 30").unwrap();
+        let c = Config::merge(Cli::default(), file).unwrap();
+        assert_eq!(c.overstay_grace, chrono::Duration::minutes(30));
     }
 
     #[test]
@@ -244,5 +265,8 @@ mod tests {
             .to_string();
         assert!(e.contains("GATEHOUSE_ADMIN_PASSWORD"), "{e}");
         assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+        let file: FileConfig = toml::from_str("overstay_grace_minutes = 0").unwrap();
+        let e = Config::merge(Cli::default(), file).unwrap_err().to_string();
+        assert!(e.contains("overstay_grace_minutes"), "{e}");
     }
 }

@@ -1,5 +1,5 @@
 //! The Gatehouse server: the front desk's system of record, the credential signer and the
-//! source of gate sync. See `README-dev.md` for where things go.
+//! source of gate sync. See `README.md` for where things go.
 
 pub mod audit;
 pub mod auth;

@@ -96,6 +96,11 @@ impl Application {
         crate::domain::first_start(&db, chrono::Utc::now()).await?;
         // Personal data past the retention period is purged daily (server-desk).
         tokio::spawn(crate::domain::retention::run_daily(db.clone()));
+        // Overstaying visitor passes are noticed and, after the grace, signed out.
+        tokio::spawn(crate::domain::overstay::run(
+            db.clone(),
+            config.overstay_grace,
+        ));
 
         let listener =
             TcpListener::bind(config.listen)

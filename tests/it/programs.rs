@@ -125,7 +125,10 @@ fn offline_gate_admits_a_signed_pass_pulses_the_relay_and_denies_forgeries() {
         (false, Some("wrong_zone")),
         "{w:?}"
     );
-    std::thread::sleep(Duration::from_millis(700));
+    // The gate drains a decision's actions before it reads the next line: once a later line is
+    // decided, any relay move the denials caused would be visible.
+    pty.scan("END OF DENIALS").unwrap();
+    gate::next_decision(&url, Some(&w), Duration::from_secs(5)).unwrap();
     let after = GateStatus::fetch(&url).unwrap();
     assert_eq!(
         after.relay_transitions(),
@@ -317,8 +320,18 @@ fn gate_shrugs_off_garbage_torn_and_forged_lines_and_still_admits_a_valid_pass()
     pty.scan(&format!("{pass}{pass}")).unwrap();
     pty.scan(&format!("' OR 1=1; --{pass}")).unwrap();
 
-    // Let the gate work through the noise, then check it stayed shut and alive.
-    std::thread::sleep(Duration::from_millis(1500));
+    // A valid pass for another building last: once it is decided, every line before it is.
+    pty.scan(&signer.visitor_pass(77, 3, 5).unwrap()).unwrap();
+    wait_for(
+        "the gate to decide the last line",
+        Duration::from_secs(30),
+        || {
+            let status = GateStatus::fetch(&url).ok()?;
+            let last = status.decisions().last()?.clone();
+            (last.card_id == Some(77)).then_some(())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", gate.log_tail(30)));
     assert!(gate.is_running(), "the gate died:\n{}", gate.log_tail(30));
     let status = GateStatus::fetch(&url).unwrap();
     assert!(

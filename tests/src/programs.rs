@@ -58,13 +58,15 @@ pub fn bin_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The path of `program`'s binary, building the programs with `cargo build --bins` when it is
-/// missing. The build goes to a separate target dir: the running `cargo test` holds the lock
-/// on the main one.
+/// The path of `program`'s binary. The one next to the running executable is used only when it
+/// is newer than every source file it is built from (a `cargo test --workspace` builds it
+/// first); otherwise the programs are built with `cargo build --bins` into a separate target
+/// dir (the running `cargo test` holds the lock on the main one), so a story never runs a
+/// stale program.
 pub fn binary(program: Program) -> Result<PathBuf> {
     let dir = bin_dir()?;
     let path = dir.join(program.binary());
-    if path.is_file() {
+    if std::env::var_os("GATEHOUSE_BIN_DIR").is_some() || is_fresh(&path, program) {
         return Ok(path);
     }
     let release = dir.file_name().is_some_and(|n| n == "release");
@@ -72,47 +74,61 @@ pub fn binary(program: Program) -> Result<PathBuf> {
     let built = side_target
         .join(if release { "release" } else { "debug" })
         .join(program.binary());
-    if built.is_file() {
-        return Ok(built);
-    }
-    build_programs(Some(&side_target), release).map_err(|message| {
-        HarnessError::MissingProgram {
+    // One build per test process: cargo itself decides what is out of date.
+    static SIDE_BUILD: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    SIDE_BUILD
+        .get_or_init(|| build_programs(Some(&side_target), release))
+        .clone()
+        .map_err(|message| HarnessError::MissingProgram {
             name: program.binary().into(),
             dir: dir.display().to_string(),
             message,
-        }
-    })?;
-    if built.is_file() {
-        return Ok(built);
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap_or(Path::new("."));
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(workspace)
-        .args(["build", "--bins"])
-        .env("CARGO_TARGET_DIR", &side_target);
-    for p in Program::ALL {
-        cmd.args(["-p", p.binary()]);
-    }
-    if release {
-        cmd.arg("--release");
-    }
-    let missing = |message: String| HarnessError::MissingProgram {
-        name: program.binary().into(),
-        dir: dir.display().to_string(),
-        message,
-    };
-    let out = cmd.output().map_err(|e| missing(e.to_string()))?;
-    if !out.status.success() {
-        return Err(missing(String::from_utf8_lossy(&out.stderr).into_owned()));
-    }
+        })?;
     if built.is_file() {
         Ok(built)
     } else {
-        Err(missing(
-            "the build succeeded but produced no such binary".into(),
-        ))
+        Err(HarnessError::MissingProgram {
+            name: program.binary().into(),
+            dir: side_target.display().to_string(),
+            message: "the build succeeded but produced no such binary".into(),
+        })
+    }
+}
+
+/// Whether `binary` exists and is newer than the sources of `program` and of the crates it uses.
+fn is_fresh(binary: &Path, program: Program) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let crate_dir = match program {
+        Program::Server => "server",
+        Program::Gate => "gate-controller",
+        Program::Kiosk => "kiosk",
+    };
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for root in [crate_dir, "credential"] {
+        for sub in ["src", "Cargo.toml"] {
+            newest_mtime(&workspace.join(root).join(sub), &mut newest);
+        }
+    }
+    newest_mtime(&workspace.join("Cargo.lock"), &mut newest);
+    newest <= built
+}
+
+/// Raises `newest` to the modification time of `path` or of any file below it.
+fn newest_mtime(path: &Path, newest: &mut std::time::SystemTime) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            newest_mtime(&entry.path(), newest);
+        }
+    } else if let Ok(t) = meta.modified() {
+        *newest = (*newest).max(t);
     }
 }
 

@@ -6,11 +6,10 @@ use crate::gate::{self, GateSetup, ScannerSource};
 use crate::kiosk::{self, KioskFiles};
 use crate::process::Running;
 use crate::scanner::ScannerPty;
-use crate::server::{self, ADMIN_PASSWORD, Api, http_client, send};
+use crate::server::{self, ADMIN_PASSWORD, Api};
 use crate::{HarnessError, Result};
 use gatehouse_credential::Zone;
 use gatehouse_credential::api::device::DeviceKind;
-use serde_json::json;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,25 +20,6 @@ pub fn free_port() -> Result<u16> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(HarnessError::io("finding a free port"))
-}
-
-/// The routes of `calls` (`"POST /api/v1/devices"`) that the server does not have: it answers
-/// them `no such route`.
-pub fn missing_routes(base: &str, calls: &[&str]) -> Result<Vec<String>> {
-    let http = http_client();
-    let mut missing = Vec::new();
-    for call in calls {
-        let (method, path) = call.split_once(' ').unwrap_or(("GET", call));
-        let req = match method {
-            "POST" => http.post(format!("{base}{path}")).json(&json!({})),
-            _ => http.get(format!("{base}{path}")),
-        };
-        let (status, body) = send(call, req)?;
-        if status == 404 && body["message"] == "no such route" {
-            missing.push((*call).to_owned());
-        }
-    }
-    Ok(missing)
 }
 
 /// One enrolled gate and the pty its scanner is on.
@@ -103,21 +83,9 @@ pub struct System {
     pub kiosk_files: KioskFiles,
 }
 
-/// Everything a story needs from the server, as `METHOD path`.
-pub const STORY_ROUTES: [&str; 6] = [
-    "GET /api/v1/estate",
-    "POST /api/v1/devices",
-    "POST /api/v1/devices/enrol",
-    "POST /api/v1/buildings",
-    "POST /api/v1/units",
-    "POST /api/v1/zones",
-];
-
 impl System {
-    /// Starts the server; returns the routes among `needed` it lacks (then nothing else runs).
-    pub fn start_server(
-        needed: &[&str],
-    ) -> Result<(tempfile::TempDir, String, Running, Vec<String>)> {
+    /// Starts the server alone, on a fresh data dir and a fixed free port.
+    pub fn start_server() -> Result<(tempfile::TempDir, String, Running)> {
         let dir = tempfile::Builder::new()
             .prefix("gatehouse-e2e-")
             .tempdir()
@@ -127,11 +95,18 @@ impl System {
         std::fs::create_dir_all(&server_dir)
             .map_err(HarnessError::io("creating the server dir"))?;
         let server = Running::start(server::launch(&server_dir, &listen, ADMIN_PASSWORD))?;
-        let missing = missing_routes(server.url(), needed)?;
-        Ok((dir, listen, server, missing))
+        Ok((dir, listen, server))
     }
 
-    /// The whole system: the estate, one gate per zone in `gate_zones`, and a kiosk when asked.
+    /// The whole system on a new server: the estate, one gate per zone in `gate_zones`, and a
+    /// kiosk when asked.
+    pub fn launch(gate_zones: &[Zone], with_kiosk: bool) -> Result<System> {
+        let (dir, listen, server) = System::start_server()?;
+        System::start(dir, listen, server, gate_zones, with_kiosk)
+    }
+
+    /// The whole system around a server already started: the estate, one gate per zone in
+    /// `gate_zones`, and a kiosk when asked.
     pub fn start(
         dir: tempfile::TempDir,
         server_listen: String,

@@ -106,6 +106,13 @@ pub struct DoorPolicy {
     pub feedback: Duration,
     /// The anti-passback area this door shares passages with (through the server), if any.
     pub area: Option<AreaName>,
+    /// Whether a fire alarm or an evacuation releases this door (a door on an escape route).
+    pub fire_release: bool,
+    /// Whether a fire release holds after the alarm clears until a person resets it.
+    pub fire_latch: bool,
+    /// A turnstile lane: the exit reader's admits pulse a relay of their own ("open B"), the
+    /// entry reader's the main relay ("open A").
+    pub exit_relay: bool,
 }
 
 /// The outcome of a scan: a denial is a value, not an error.
@@ -166,15 +173,22 @@ pub struct Entry {
     pub direction: Option<Direction>,
     /// The door's anti-passback area, on a passage (admitted or annulled).
     pub area: Option<AreaName>,
+    /// The relay unlock that follows is this entry's admission: it must not happen unless
+    /// the entry is durable. Egress and alarms never hold the relay.
+    pub unlocks: bool,
 }
 
 /// Something the shell must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Write this entry durably; it always comes before the relay move it explains.
+    /// Write this entry durably. An admission's entry comes before the relay move it
+    /// explains, and that move waits for it; egress (an exit request, a fire or evacuation
+    /// release) moves the relay first and is journalled after, so it never waits for storage.
     Journal(Entry),
     /// Drive the relay.
     Relay(Level),
+    /// Drive the exit direction's relay of a turnstile lane.
+    ExitRelay(Level),
     /// Drive the LEDs and buzzer.
     Indicator(Indicator),
 }
@@ -281,6 +295,8 @@ pub struct Gate {
     actions: VecDeque<Action>,
     relay: Level,
     lock_at: Option<Instant>,
+    /// When the exit relay of a turnstile lane locks again.
+    exit_lock_at: Option<Instant>,
     /// When the last unlock was decided, until the shell reports the relay moved.
     unlock_decided_at: Option<Instant>,
     authorised_until: Option<Instant>,
@@ -290,6 +306,25 @@ pub struct Gate {
     held_alarm_at: Option<Instant>,
     indicator_off_at: Option<Instant>,
     clock_trusted: Option<bool>,
+    /// The fire-alarm input as last reported.
+    fire_alarm: bool,
+    /// A latched fire release still waiting for its reset.
+    fire_latched: bool,
+    /// Whether the door stands released for an emergency (fire or evacuation).
+    released: bool,
+}
+
+/// The emergency state, for the status page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Emergency {
+    /// The fire-alarm input is in alarm.
+    pub fire_alarm: bool,
+    /// A latched fire release waits for its reset (the alarm may have cleared).
+    pub fire_latched: bool,
+    /// The desk has called an evacuation.
+    pub evacuation: bool,
+    /// This door stands released because of one of them.
+    pub released: bool,
 }
 
 impl Gate {
@@ -302,13 +337,17 @@ impl Gate {
         };
         let mut actions = VecDeque::new();
         actions.push_back(Action::Relay(Level::Locked));
-        Gate {
+        if policy.exit_relay {
+            actions.push_back(Action::ExitRelay(Level::Locked));
+        }
+        let mut gate = Gate {
             policy,
             synced,
             ring,
             actions,
             relay: Level::Locked,
             lock_at: None,
+            exit_lock_at: None,
             unlock_decided_at: None,
             authorised_until: None,
             passages: Vec::new(),
@@ -317,7 +356,15 @@ impl Gate {
             held_alarm_at: None,
             indicator_off_at: None,
             clock_trusted: None,
+            fire_alarm: false,
+            fire_latched: false,
+            released: false,
+        };
+        // A gate restarted during an evacuation releases at once, right after locking.
+        if gate.must_release() {
+            gate.release();
         }
+        gate
     }
 
     /// The state sync has built up, for persisting and for the status page.
@@ -345,6 +392,44 @@ impl Gate {
         self.clock_trusted
     }
 
+    /// The fire alarm, evacuation and release state.
+    pub fn emergency(&self) -> Emergency {
+        Emergency {
+            fire_alarm: self.fire_alarm,
+            fire_latched: self.fire_latched,
+            evacuation: self.synced.evacuation,
+            released: self.released,
+        }
+    }
+
+    /// The fire-alarm input changed (`active`: in alarm, or its loop is cut). A releasing
+    /// door's relay is unlocked before anything else, the alarm journalled after it.
+    pub fn handle_fire(&mut self, active: bool, now: Instant) {
+        if active == self.fire_alarm {
+            return;
+        }
+        self.fire_alarm = active;
+        if active {
+            self.fire_latched = self.policy.fire_release && self.policy.fire_latch;
+            self.update_release(now);
+            self.alarm(AlarmKind::FireAlarm);
+        } else {
+            self.alarm(AlarmKind::FireAlarmCleared);
+            self.update_release(now);
+        }
+    }
+
+    /// A person reset a latched fire release. Returns whether there was one to reset; a
+    /// reset while the alarm is still active is refused (returns `false`).
+    pub fn reset_fire(&mut self, now: Instant) -> bool {
+        if !self.fire_latched || self.fire_alarm {
+            return false;
+        }
+        self.fire_latched = false;
+        self.update_release(now);
+        true
+    }
+
     /// The next action to perform, in order.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -352,10 +437,15 @@ impl Gate {
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.lock_at, self.held_alarm_at, self.indicator_off_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.lock_at,
+            self.exit_lock_at,
+            self.held_alarm_at,
+            self.indicator_off_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Notes the clock's state; raises an alarm when it turns untrusted or recovers.
@@ -397,6 +487,15 @@ impl Gate {
         self.handle_clock(wall);
         let decision = self.decide(line, early, direction, wall, now);
         match &decision {
+            // The door stands open for an emergency: the scan is journalled, nothing changes.
+            Decision::Admit { card, kind, flag } if self.released => {
+                self.journal_scan(
+                    Some(*card),
+                    Some(*kind),
+                    GateEvent::Admitted { flag: flag.clone() },
+                    direction,
+                );
+            }
             Decision::Admit { card, kind, flag } => {
                 self.journal_scan(
                     Some(*card),
@@ -404,6 +503,7 @@ impl Gate {
                     GateEvent::Admitted { flag: flag.clone() },
                     direction,
                 );
+                self.hold_unlock_for_journal();
                 let last = LastPassage {
                     direction,
                     until: now + self.policy.anti_passback_window,
@@ -420,7 +520,12 @@ impl Gate {
                     last,
                     before,
                 });
-                self.unlock(now, self.policy.pulse);
+                if self.policy.exit_relay && direction == Some(Direction::Exit) {
+                    self.exit_lock_at = Some(now + self.policy.pulse);
+                    self.actions.push_back(Action::ExitRelay(Level::Unlocked));
+                } else {
+                    self.unlock(now, self.policy.pulse);
+                }
                 self.indicate(Indicator::Granted, now);
             }
             Decision::Deny { reason, card, kind } => {
@@ -453,16 +558,20 @@ impl Gate {
                 } else {
                     self.alarm(AlarmKind::DoorForced);
                 }
-                self.held_alarm_at = Some(now + self.policy.held_open_limit);
+                // A released door is meant to stand open.
+                if !self.released {
+                    self.held_alarm_at = Some(now + self.policy.held_open_limit);
+                }
             }
             DoorContact::Closed => self.held_alarm_at = None,
         }
     }
 
-    /// Someone pressed the request-to-exit button.
+    /// Someone pressed the request-to-exit button: the relay opens first and the request is
+    /// journalled after, so that egress never waits for (or fails with) storage.
     pub fn handle_exit_button(&mut self, now: Instant) {
-        self.journal(None, None, GateEvent::ExitRequest);
         self.unlock(now, self.policy.pulse);
+        self.journal(None, None, GateEvent::ExitRequest);
     }
 
     /// Applies what sync learnt. `wall` decides whether a remote unlock is still fresh.
@@ -476,6 +585,8 @@ impl Gate {
                     generation: self.ring.generation + 1,
                     ring: self.synced.key_ring(),
                 };
+                // A gate reconnecting during an evacuation is released at once.
+                self.update_release(now);
                 if self.synced.lockdown && !lockdown_before {
                     self.lock_now();
                 }
@@ -512,11 +623,14 @@ impl Gate {
                                 && (wall.reading() - change.at).num_seconds().abs() <= 60;
                             if ours && fresh && !self.synced.lockdown {
                                 self.journal(None, None, GateEvent::RemoteUnlock);
+                                self.hold_unlock_for_journal();
                                 self.unlock(now, Duration::from_secs(u64::from(seconds)));
                             }
                         }
-                        // Not acted on by the gate yet.
-                        ChangeEvent::Evacuation { .. } => {}
+                        ChangeEvent::Evacuation { active } => {
+                            self.synced.evacuation = active;
+                            self.update_release(now);
+                        }
                         // The sync shell fetches the snapshot again.
                         ChangeEvent::SnapshotChanged => {}
                         ChangeEvent::Passage {
@@ -553,6 +667,10 @@ impl Gate {
             self.authorised_until = Some(now + OPEN_GRACE);
             self.actions.push_back(Action::Relay(Level::Locked));
             self.settle_passages();
+        }
+        if self.exit_lock_at.is_some_and(|t| now >= t) {
+            self.exit_lock_at = None;
+            self.actions.push_back(Action::ExitRelay(Level::Locked));
         }
         if self.held_alarm_at.is_some_and(|t| now >= t) {
             self.held_alarm_at = None;
@@ -805,7 +923,15 @@ impl Gate {
             kind,
             event,
             direction,
+            unlocks: false,
         }));
+    }
+
+    /// Marks the entry just queued as the one the next unlock waits for.
+    fn hold_unlock_for_journal(&mut self) {
+        if let Some(Action::Journal(e)) = self.actions.back_mut() {
+            e.unlocks = true;
+        }
     }
 
     fn alarm(&mut self, alarm: AlarmKind) {
@@ -813,6 +939,10 @@ impl Gate {
     }
 
     fn unlock(&mut self, now: Instant, hold: Duration) {
+        // Released for an emergency: already open, and no pulse may end the release.
+        if self.released {
+            return;
+        }
         let until = now + hold;
         self.lock_at = Some(self.lock_at.map_or(until, |t| t.max(until)));
         self.unlock_decided_at = Some(now);
@@ -821,12 +951,59 @@ impl Gate {
     }
 
     fn lock_now(&mut self) {
-        if self.relay == Level::Unlocked {
+        if self.exit_lock_at.take().is_some() {
+            self.actions.push_back(Action::ExitRelay(Level::Locked));
+        }
+        // Lockdown cannot hold a door released for an emergency.
+        if self.relay == Level::Unlocked && !self.released {
             self.lock_at = None;
             self.relay = Level::Locked;
             self.actions.push_back(Action::Relay(Level::Locked));
             self.settle_passages();
         }
+    }
+
+    /// Whether a fire alarm (active or latched) or an evacuation must hold this door open.
+    fn must_release(&self) -> bool {
+        self.policy.fire_release && (self.fire_alarm || self.fire_latched || self.synced.evacuation)
+    }
+
+    /// Starts or ends the emergency release as the inputs now require.
+    fn update_release(&mut self, now: Instant) {
+        match (self.released, self.must_release()) {
+            (false, true) => self.release(),
+            (true, false) => {
+                self.released = false;
+                self.relay = Level::Locked;
+                self.authorised_until = Some(now + OPEN_GRACE);
+                self.actions.push_back(Action::Relay(Level::Locked));
+                if self.policy.exit_relay {
+                    self.actions.push_back(Action::ExitRelay(Level::Locked));
+                }
+                if self.door == DoorContact::Open {
+                    self.held_alarm_at = Some(now + self.policy.held_open_limit);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Unlocks and holds: no pulse, no held-open alarm. The relay is commanded even if the
+    /// core believes it unlocked already (an admit whose journal write failed left it shut).
+    fn release(&mut self) {
+        self.released = true;
+        self.relay = Level::Unlocked;
+        self.lock_at = None;
+        self.unlock_decided_at = None;
+        self.held_alarm_at = None;
+        self.actions.push_back(Action::Relay(Level::Unlocked));
+        // A turnstile lane is free both ways.
+        if self.policy.exit_relay {
+            self.exit_lock_at = None;
+            self.actions.push_back(Action::ExitRelay(Level::Unlocked));
+        }
+        // Admits in progress count as passages: the door is open to everyone now.
+        self.passages.clear();
     }
 
     /// At the end of a pulse: admits after which the door never opened are annulled.

@@ -31,6 +31,10 @@ pub struct SyncedState {
     /// Whether the estate is in lockdown.
     #[serde(default)]
     pub lockdown: bool,
+    /// Whether the desk has called an evacuation (kept so that a gate that cannot reach the
+    /// server keeps the emergency state it last had).
+    #[serde(default)]
+    pub evacuation: bool,
     /// The cursor of the snapshot last applied.
     #[serde(default)]
     pub snapshot_cursor: u64,
@@ -79,6 +83,7 @@ impl SyncedState {
         self.calendar = snapshot.calendar;
         if snapshot.cursor >= self.cursor {
             self.lockdown = snapshot.lockdown;
+            self.evacuation = snapshot.evacuation;
         }
         self.snapshot_cursor = snapshot.cursor;
         if let Some(now) = UtcMinute::floor(snapshot.server_time) {

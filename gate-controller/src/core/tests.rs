@@ -134,6 +134,9 @@ fn policy() -> DoorPolicy {
         clock_policy: ClockPolicy::DenyTimeDependent,
         feedback: Duration::from_secs(1),
         area: None,
+        fire_release: true,
+        fire_latch: false,
+        exit_relay: false,
     }
 }
 
@@ -162,6 +165,8 @@ fn render(action: &Action) -> String {
     match action {
         Action::Relay(Level::Locked) => "relay locked".into(),
         Action::Relay(Level::Unlocked) => "relay unlocked".into(),
+        Action::ExitRelay(Level::Locked) => "exit relay locked".into(),
+        Action::ExitRelay(Level::Unlocked) => "exit relay unlocked".into(),
         Action::Indicator(i) => {
             format!("led {}", serde_json::to_value(i).unwrap().as_str().unwrap())
         }
@@ -242,6 +247,34 @@ fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
             ["door", "open"] => gate.handle_door(DoorContact::Open, now),
             ["door", "closed"] => gate.handle_door(DoorContact::Closed, now),
             ["exit"] => gate.handle_exit_button(now),
+            ["fire", "on"] => gate.handle_fire(true, now),
+            ["fire", "off"] => gate.handle_fire(false, now),
+            ["fire", "reset"] => {
+                let reset = gate.reset_fire(now);
+                let _ = writeln!(
+                    out,
+                    "{:>6} => reset {reset}",
+                    format!("{}ms", t.as_millis())
+                );
+            }
+            ["evacuation", on] => {
+                let seq = gate.synced().cursor + 1;
+                let ev = ChangeEvent::Evacuation {
+                    active: *on == "on",
+                };
+                gate.handle_sync(change(seq, reading, ev), wall, now);
+            }
+            ["snapshot", "evacuation", on] => {
+                let snapshot = GateSnapshot {
+                    keys: vec![signer().public_info()],
+                    calendar: calendar(),
+                    lockdown: gate.synced().lockdown,
+                    evacuation: *on == "on",
+                    server_time: reading,
+                    cursor: gate.synced().cursor,
+                };
+                gate.handle_sync(SyncUpdate::Snapshot(snapshot), wall, now);
+            }
             ["tick"] => {}
             ["wall", at] => {
                 wall_base = at.parse().unwrap();
@@ -754,8 +787,8 @@ fn lockdown_denies_valid_cards_and_locks_an_open_relay() {
         1000ms journal passage_annulled card=8
         2000ms => deny lockdown card=8
         2000ms journal denied reason=lockdown card=8
-        3000ms journal exit_request
         3000ms relay unlocked
+        3000ms journal exit_request
         6000ms relay locked
         10000ms => admit card=8
         10000ms journal admitted card=8
@@ -812,8 +845,8 @@ fn door_forced_held_open_and_exit_button() {
         "
         0ms relay locked
         0ms journal alarm alarm=door_forced
-        10000ms journal exit_request
         10000ms relay unlocked
+        10000ms journal exit_request
         13000ms relay locked
         41000ms journal alarm alarm=door_held_open
         ",
@@ -1239,4 +1272,227 @@ fn core_does_no_io_and_reads_no_clock() {
         checked += 1;
     }
     assert!(checked >= 2, "core sources not found in {}", dir.display());
+}
+
+#[test]
+fn fire_alarm_releases_before_journalling_and_holds_until_it_clears() {
+    let t = play(
+        gate(),
+        "
+        0s   scan visitor
+        1s   fire on
+        5s   tick
+        6s   scan worker
+        7s   exit
+        8s   door open
+        60s  lockdown on
+        90s  fire off
+        ",
+    );
+    // The relay moves before the alarm entry; the pulse of the earlier admit does not lock
+    // the released door at 3 s; scans and the exit button are journalled and change nothing;
+    // an open door raises no held-open alarm; lockdown cannot hold it; the clear relocks.
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms => admit card=8
+        0ms journal admitted card=8
+        0ms relay unlocked
+        1000ms relay unlocked
+        1000ms journal alarm alarm=fire_alarm
+        6000ms => admit card=7
+        6000ms journal admitted card=7
+        7000ms journal exit_request
+        90000ms journal alarm alarm=fire_alarm_cleared
+        90000ms relay locked
+        ",
+    );
+}
+
+#[test]
+fn a_latched_fire_release_waits_for_a_reset_after_the_alarm_clears() {
+    let mut p = policy();
+    p.fire_latch = true;
+    let t = play(
+        Gate::new(p, synced()),
+        "
+        0s  fire on
+        1s  fire reset
+        2s  fire off
+        3s  scan visitor
+        4s  fire reset
+        5s  fire reset
+        9s  scan visitor
+        15s tick
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms relay unlocked
+        0ms journal alarm alarm=fire_alarm
+        1000ms => reset false
+        2000ms journal alarm alarm=fire_alarm_cleared
+        3000ms => admit card=8
+        3000ms journal admitted card=8
+        4000ms => reset true
+        4000ms relay locked
+        5000ms => reset false
+        9000ms => admit card=8
+        9000ms journal admitted card=8
+        9000ms relay unlocked
+        12000ms relay locked
+        12000ms journal passage_annulled card=8
+        ",
+    );
+}
+
+#[test]
+fn a_door_off_the_escape_route_only_journals_the_fire_alarm() {
+    let mut p = policy();
+    p.fire_release = false;
+    let t = play(
+        Gate::new(p, synced()),
+        "
+        0s  fire on
+        1s  scan visitor
+        2s  evacuation on
+        9s  fire off
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms journal alarm alarm=fire_alarm
+        1000ms => admit card=8
+        1000ms journal admitted card=8
+        1000ms relay unlocked
+        4000ms relay locked
+        4000ms journal passage_annulled card=8
+        9000ms journal alarm alarm=fire_alarm_cleared
+        ",
+    );
+}
+
+#[test]
+fn evacuation_outranks_lockdown_and_survives_a_restart() {
+    let t = play(
+        gate(),
+        "
+        0s  lockdown on
+        1s  evacuation on
+        2s  scan visitor
+        3s  evacuation off
+        4s  exit
+        9s  tick
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        1000ms relay unlocked
+        2000ms => deny lockdown card=8
+        2000ms journal denied reason=lockdown card=8
+        3000ms relay locked
+        4000ms relay unlocked
+        4000ms journal exit_request
+        7000ms relay locked
+        ",
+    );
+    // The evacuation is part of the saved sync state: a gate restarted while it lasts locks
+    // first, then releases at once, with no server.
+    let mut g = gate();
+    g.handle_sync(
+        change(
+            1,
+            START.parse().unwrap(),
+            ChangeEvent::Evacuation { active: true },
+        ),
+        WallClock::Trusted(START.parse().unwrap()),
+        Instant::now(),
+    );
+    assert!(g.synced().evacuation);
+    let restarted = play(
+        Gate::new(policy(), g.synced().clone()),
+        "1s fire on\n2s fire off",
+    );
+    expect(
+        &restarted,
+        "
+        0ms relay locked
+        0ms relay unlocked
+        1000ms journal alarm alarm=fire_alarm
+        2000ms journal alarm alarm=fire_alarm_cleared
+        ",
+    );
+}
+
+#[test]
+fn a_snapshot_starts_and_ends_an_evacuation() {
+    let t = play(
+        gate(),
+        "
+        0s  snapshot evacuation on
+        1s  snapshot evacuation off
+        2s  evacuation on
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms relay unlocked
+        1000ms relay locked
+        2000ms relay unlocked
+        ",
+    );
+}
+
+#[test]
+fn a_turnstile_lane_pulses_one_relay_per_direction() {
+    let mut p = policy();
+    p.exit_relay = true;
+    p.has_door_contact = false;
+    p.pulse = Duration::from_millis(300);
+    let t = play(
+        Gate::new(p, synced()),
+        "
+        0s   scan visitor in
+        1s   scan visitor out
+        2s   scan worker out
+        2.1s lockdown on
+        3s   lockdown off
+        4s   fire on
+        5s   fire off
+        ",
+    );
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms exit relay locked
+        0ms => admit card=8
+        0ms journal admitted card=8 in
+        0ms relay unlocked
+        300ms relay locked
+        1000ms => admit card=8
+        1000ms journal admitted card=8 out
+        1000ms exit relay unlocked
+        1300ms exit relay locked
+        2000ms => admit card=7
+        2000ms journal admitted card=7 out
+        2000ms exit relay unlocked
+        2100ms exit relay locked
+        4000ms relay unlocked
+        4000ms exit relay unlocked
+        4000ms journal alarm alarm=fire_alarm
+        5000ms journal alarm alarm=fire_alarm_cleared
+        5000ms relay locked
+        5000ms exit relay locked
+        ",
+    );
 }

@@ -124,3 +124,62 @@ async fn after_a_power_cut_the_lane_still_knows_who_is_inside() {
     );
     assert_eq!(gate.terminate().code(), Some(0));
 }
+
+/// The levels and times of one relay's transitions on the status page.
+fn transitions(s: &serde_json::Value, relay: &str) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+    s["door"][relay]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["level"].as_str().unwrap().to_owned(),
+                t["at"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turnstile_lane_pulses_open_a_for_entries_and_open_b_for_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gate = GateProc::start(
+        dir.path(),
+        GateOptions {
+            exit_scanner: true,
+            extra_door: "turnstile = true".into(),
+            pulse_ms: 300,
+            ..GateOptions::default()
+        },
+    );
+    let pulsed = |relay: &'static str| {
+        move |s: &serde_json::Value| {
+            transitions(s, relay).last().map(|t| t.0.as_str()) == Some("locked")
+                && transitions(s, relay).len() == 3
+        }
+    };
+    gate.scan(&pass(501));
+    let s = gate
+        .wait_for(5, "open A", pulsed("relay_transitions"))
+        .await;
+    assert_eq!(transitions(&s, "exit_relay_transitions").len(), 1, "{s:#}");
+    gate.scan_exit(&pass(502));
+    let s = gate
+        .wait_for(5, "open B", pulsed("exit_relay_transitions"))
+        .await;
+    assert_eq!(
+        transitions(&s, "relay_transitions").len(),
+        3,
+        "A moved once: {s:#}"
+    );
+    for relay in ["relay_transitions", "exit_relay_transitions"] {
+        let t = transitions(&s, relay);
+        let levels: Vec<&str> = t.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(levels, ["locked", "unlocked", "locked"], "{relay}");
+        let pulse = t[2].1 - t[1].1;
+        assert!(
+            pulse >= chrono::Duration::milliseconds(300) && pulse < chrono::Duration::seconds(2),
+            "{relay} pulse {pulse}"
+        );
+    }
+}

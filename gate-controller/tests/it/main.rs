@@ -2,6 +2,7 @@
 //! server that speaks the gate API contract of `credential::api::gate`.
 
 mod crash;
+mod emergency;
 mod gm65;
 mod gm65_emulator;
 mod lanes;
@@ -10,3 +11,4 @@ mod reachable;
 mod stub;
 mod support;
 mod unplug;
+mod watchdog;

@@ -186,7 +186,17 @@ async fn snapshot(State(stub): State<Stub>, headers: HeaderMap) -> Response {
     }
     let mut snapshot = (*stub.snapshot).clone();
     snapshot.server_time = Utc::now();
-    snapshot.cursor = stub.lock().changes.len() as u64;
+    // As the server does: the snapshot carries the lockdown and evacuation states in force.
+    let inner = stub.lock();
+    snapshot.cursor = inner.changes.len() as u64;
+    for change in &inner.changes {
+        match change.event {
+            ChangeEvent::Lockdown { active } => snapshot.lockdown = active,
+            ChangeEvent::Evacuation { active } => snapshot.evacuation = active,
+            _ => {}
+        }
+    }
+    drop(inner);
     Json(snapshot).into_response()
 }
 

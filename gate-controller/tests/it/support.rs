@@ -57,6 +57,8 @@ pub struct GateOptions {
     pub wait_ms: u64,
     /// A second, exit reader: the gate opens a pty for it at `DIR/exit-scanner`.
     pub exit_scanner: bool,
+    /// More environment for the gate process.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for GateOptions {
@@ -70,6 +72,7 @@ impl Default for GateOptions {
             use_port: false,
             wait_ms: 2000,
             exit_scanner: false,
+            env: Vec::new(),
         }
     }
 }
@@ -166,6 +169,7 @@ impl GateProc {
                     .open(dir.join("gate.log"))
                     .unwrap(),
             ));
+        cmd.envs(o.env.iter().map(|(k, v)| (k, v)));
         match o.clock_offset_secs {
             Some(s) => cmd.env("GATEHOUSE_SIM_CLOCK_OFFSET_SECS", s.to_string()),
             None => cmd.env_remove("GATEHOUSE_SIM_CLOCK_OFFSET_SECS"),

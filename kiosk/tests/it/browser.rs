@@ -385,8 +385,11 @@ async fn browser_idle_reset_wipes_every_field_and_returns_to_welcome() {
         b.js("return document.getElementById('phone').value").await,
         "13800138000"
     );
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(b.active_screen().await, "screen-welcome");
+    b.until(
+        "the idle reset",
+        "return document.querySelector('.screen.active').id === 'screen-welcome'",
+    )
+    .await;
     let leftovers = b
         .js("return Array.from(document.querySelectorAll('input')).filter(i => i.value !== '').map(i => i.id)")
         .await;
@@ -415,8 +418,11 @@ async fn browser_idle_reset_wipes_every_field_and_returns_to_welcome() {
         "return !!document.querySelector('#pass-qr svg')",
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(b.active_screen().await, "screen-welcome");
+    b.until(
+        "the idle reset of the pass screen",
+        "return document.querySelector('.screen.active').id === 'screen-welcome'",
+    )
+    .await;
     assert_eq!(
         b.js("return document.querySelector('#pass-qr').innerHTML")
             .await,
@@ -427,6 +433,15 @@ async fn browser_idle_reset_wipes_every_field_and_returns_to_welcome() {
             .await,
         ""
     );
+
+    // A reset adds no event listener: a kiosk up for a day resets hundreds of times.
+    let added = b
+        .js("let added = 0; const add = EventTarget.prototype.addEventListener; \
+             EventTarget.prototype.addEventListener = function (...a) { added += 1; return add.apply(this, a); }; \
+             for (let i = 0; i < 20; i++) { resetAll(); } \
+             EventTarget.prototype.addEventListener = add; return added;")
+        .await;
+    assert_eq!(added, json!(0), "listeners added by 20 resets");
     b.client.clone().close().await.unwrap();
 }
 

@@ -7,8 +7,8 @@
 
 use super::{Actor, Allow};
 use crate::domain::{
-    alarms, card, deposit, devices, estate, journal, refund, renovation, retention, staff, visitor,
-    worker,
+    alarms, card, deposit, devices, emergency, estate, journal, muster, overstay, refund,
+    renovation, retention, staff, visitor, worker,
 };
 use crate::http::error::ApiError;
 use crate::http::openapi::{
@@ -658,6 +658,71 @@ pub const MATRIX: &[Rule] = &[
         "pages",
         "CSV export of outstanding worker cards",
         NOT_API,
+    ),
+    // emergencies: evacuation, fire alarms, muster list (roll call)
+    rule(
+        POST,
+        "/api/v1/evacuation",
+        STAFF,
+        "emergency",
+        "Start an evacuation: every door whose fire_release is set is released",
+        Io::ok(one::<http::emergency::EvacuationSwitched>),
+    ),
+    rule(
+        DELETE,
+        "/api/v1/evacuation",
+        MANAGER,
+        "emergency",
+        "End the evacuation",
+        Io::ok(one::<http::emergency::EvacuationSwitched>),
+    ),
+    rule(
+        GET,
+        "/api/v1/emergency",
+        STAFF,
+        "emergency",
+        "The evacuation and the fire alarms every desk page shows first",
+        Io::ok(one::<emergency::EmergencyState>),
+    ),
+    rule(
+        GET,
+        "/api/v1/muster",
+        STAFF.or(KIOSK_ONLY),
+        "emergency",
+        "Everyone who may be inside now, with ticks and counts by building and floor",
+        Io::ok(one::<gatehouse_credential::api::muster::MusterList>),
+    ),
+    rule(
+        POST,
+        "/api/v1/muster/{kind}/{card_id}/found",
+        STAFF,
+        "emergency",
+        "Tick a person off as found in the current roll call",
+        Io::ok(one::<muster::Tick>).params(&[params::<http::muster::MusterEntry>]),
+    ),
+    rule(
+        GET,
+        "/desk/muster",
+        STAFF,
+        "pages",
+        "Page: the muster list (roll call), ticks, A4 print",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/api/v1/visitors/overstays",
+        STAFF,
+        "visitors",
+        "Visitor passes past their end and not signed out",
+        Io::ok(list::<overstay::Overstay>),
+    ),
+    rule(
+        POST,
+        "/api/v1/visitors/overstays/{id}/acknowledge",
+        STAFF,
+        "visitors",
+        "A staff member has seen an overstay notice",
+        Io::NO_CONTENT.params(&[params::<CardNumber>]),
     ),
 ];
 

@@ -272,6 +272,26 @@ CREATE INDEX device_alarms_unseen ON device_alarms(acknowledged_at, cleared_at);
     ),
     // The direction of a scan at an entry/exit lane (gate journal entries carry it).
     M::up("ALTER TABLE gate_events ADD COLUMN direction TEXT;"),
+    // Emergencies: muster ticks (who found whom, when) and the overstay notice of each pass.
+    M::up(
+        r#"
+CREATE TABLE muster_found (
+    id       INTEGER PRIMARY KEY,
+    kind     TEXT NOT NULL CHECK (kind IN ('visitor', 'worker')),
+    card_id  INTEGER NOT NULL REFERENCES cards(id),
+    found_at TEXT NOT NULL,
+    found_by TEXT NOT NULL
+);
+CREATE INDEX muster_found_by_time ON muster_found(found_at);
+CREATE TABLE visitor_overstays (
+    card_id         INTEGER PRIMARY KEY REFERENCES cards(id),
+    noticed_at      TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    signed_out_at   TEXT
+);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

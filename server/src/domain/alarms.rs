@@ -272,6 +272,17 @@ pub fn open(conn: &Connection) -> DeskResult<Vec<Alarm>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Alarms of one kind the desk still has to see, newest first, with no limit: the fire alarms
+/// must never be crowded out by a flood of others.
+pub fn open_of_kind(conn: &Connection, kind: DeviceAlarmKind) -> rusqlite::Result<Vec<Alarm>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{SELECT} WHERE a.kind = ?1 AND (a.cleared_at IS NULL OR a.acknowledged_at IS NULL)
+         ORDER BY a.raised_at DESC, a.id DESC"
+    ))?;
+    let rows = st.query_map([kind_name(kind)], row)?;
+    rows.collect()
+}
+
 /// A staff member has seen the alarm. Acknowledging twice keeps the first acknowledgement.
 pub fn acknowledge(
     tx: &Connection,

@@ -16,6 +16,10 @@ pub mod renovation;
 pub mod retention;
 pub mod visitor;
 pub mod worker;
+// emergencies: evacuation, fire alarms, muster list, overstays
+pub mod emergency;
+pub mod muster;
+pub mod overstay;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::auth::Actor;
-use crate::domain::{devices, estate};
+use crate::domain::{devices, emergency, estate};
 use crate::state::AppState;
 use crate::{audit, changes};
 use axum::Json;
@@ -46,6 +46,9 @@ fn default_seconds() -> u32 {
 pub struct Pushed {
     /// Its sequence number in the gate change log (none when nothing changed).
     pub seq: Option<u64>,
+    /// What else the operator must know, e.g. that an evacuation keeps doors released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 async fn unlock(
@@ -88,7 +91,10 @@ async fn unlock(
             Ok(seq)
         })
         .await?;
-    Ok(Json(Pushed { seq: Some(seq) }))
+    Ok(Json(Pushed {
+        seq: Some(seq),
+        notice: None,
+    }))
 }
 
 /// Lockdown state.
@@ -112,14 +118,17 @@ async fn set_lockdown(
     ApiJson(body): ApiJson<Lockdown>,
 ) -> Result<Json<Pushed>, ApiError> {
     let now = state.now();
-    let seq = state
+    let (seq, evacuating) = state
         .db
         .call(move |c| {
             let tx = c.savepoint()?;
             let seq = estate::set_lockdown(&tx, &actor, body.active, now)?;
+            let evacuating = emergency::evacuation_active(&tx)?;
             tx.commit()?;
-            Ok::<_, ApiError>(seq)
+            Ok::<_, ApiError>((seq, evacuating))
         })
         .await?;
-    Ok(Json(Pushed { seq }))
+    // Evacuation outranks lockdown: the lockdown is recorded, but released doors stay released.
+    let notice = (body.active && evacuating).then(|| emergency::RELEASED_DOORS_STAY.to_owned());
+    Ok(Json(Pushed { seq, notice }))
 }

@@ -37,8 +37,7 @@ async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, A
                 keys: crate::keys::published(&tx)?,
                 calendar: estate::calendar(&tx)?,
                 lockdown: estate::lockdown(&tx)?,
-                // Evacuation is not recorded by the server yet.
-                evacuation: false,
+                evacuation: crate::domain::emergency::evacuation_active(&tx)?,
                 server_time: chrono::Utc::now(),
                 cursor: changes::cursor(&tx)?,
             };

@@ -16,6 +16,10 @@ pub mod ops;
 pub mod pages;
 pub mod renovations;
 pub mod visitors;
+// emergencies: evacuation, muster list
+pub mod emergency;
+pub mod muster;
+pub mod overstays;
 
 use crate::auth::matrix;
 use crate::state::AppState;
@@ -63,6 +67,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         renovations::endpoints(),
         visitors::endpoints(),
         pages::endpoints(),
+        emergency::endpoints(),
+        muster::endpoints(),
+        overstays::endpoints(),
     ]
     .into_iter()
     .flatten()

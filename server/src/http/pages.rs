@@ -9,7 +9,7 @@ use super::renovations::{load_detail, read};
 use crate::domain::card::{self, Outstanding};
 use crate::domain::desk_error::DeskError;
 use crate::domain::renovation::{self, Document};
-use crate::domain::{privacy, visitor};
+use crate::domain::{overstay, privacy, visitor};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{Method, header};
@@ -60,14 +60,14 @@ button{background:#1f3a5f;color:#fff;border:0;border-radius:4px;padding:.45em 1e
 
 /// Shows the device alarms the desk has not yet seen (or whose cause lasts) at the top of every
 /// page, refreshed every 10 s because the desk screen stays open all day; device text is put in
-/// with `textContent`, never as HTML.
+/// with `textContent`, never as HTML. Fire alarms are left to the emergency bar above it.
 const ALARMS_SCRIPT: &str = r#"
 const ALARM_WORDS={paper_out:'打印机缺纸 printer out of paper',paper_near_end:'打印纸即将用完 paper nearly used up',
  printer_offline:'打印机离线 printer offline',door_held_open:'门长时间未关 door held open',door_forced:'门被强行打开 door forced open',
  untrusted_clock:'门禁时钟不可信 gate clock not trusted',scanner_lost:'扫码器断开 scanner disconnected'};
 async function loadAlarms(){const box=document.getElementById('alarms');if(!box)return;
  let r;try{r=await fetch('/api/v1/alarms');}catch(e){return;}if(!r.ok)return;const list=await r.json();box.replaceChildren();
- for(const a of list){const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
+ for(const a of list){if(a.kind==='fire_alarm')continue;const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
   d.dataset.kind=a.kind;const t=document.createElement('span');
   t.textContent='⚠ '+(ALARM_WORDS[a.kind]||a.kind)+' — '+a.device_name+' · '+new Date(a.raised_at).toLocaleString('zh-CN')+
    (a.detail?' · '+a.detail:'')+(a.cleared_at?' (已恢复 resolved)':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
@@ -94,14 +94,15 @@ document.addEventListener('submit',async ev=>{const f=ev.target;if(!f.dataset.ap
  else flash(false,(r.v&&r.v.message)||('HTTP '+r.status));});
 "#;
 
-fn page(title: &str, body: Markup) -> Markup {
+/// A desk page: navigation, the emergency bar, alarms, then `body`.
+pub(crate) fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
             head {
                 meta charset="utf-8";
                 title { (title) " — Gatehouse 物业前台" }
-                style { (PreEscaped(CSS)) }
+                style { (PreEscaped(CSS)) (PreEscaped(super::emergency::CSS)) }
             }
             body {
                 nav {
@@ -109,14 +110,16 @@ fn page(title: &str, body: Markup) -> Markup {
                     a href="/desk/return" { "扫码交卡 Return cards" }
                     a href="/desk/visitors" { "在场访客 Visitors on site" }
                     a href="/desk/cards/outstanding" { "未还卡 Outstanding cards" }
+                    a href="/desk/muster" { "点名 Roll call" }
                 }
+                (super::emergency::desk_bar())
                 div #alarms {}
                 main {
                     h1 { (title) }
                     div #flash {}
                     (body)
                 }
-                script { (PreEscaped(SCRIPT)) (PreEscaped(ALARMS_SCRIPT)) }
+                script { (PreEscaped(SCRIPT)) (PreEscaped(ALARMS_SCRIPT)) (PreEscaped(super::emergency::SCRIPT)) }
             }
         }
     }
@@ -337,7 +340,11 @@ scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.prevent
 
 async fn visitors_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
-    let list = read(&state, move |c| visitor::on_site(c, now)).await?;
+    let grace = state.config.overstay_grace;
+    let (list, overstays) = read(&state, move |c| {
+        Ok((visitor::on_site(c, now)?, overstay::list(c, grace)?))
+    })
+    .await?;
     Ok(page(
         "在场访客 Visitors on site",
         html! {
@@ -349,6 +356,18 @@ async fn visitors_page(State(state): State<AppState>) -> Result<Markup, DeskErro
                         td { (v.name_masked) } td { (v.unit_label) } td { (v.host_masked.clone().unwrap_or_default()) } td { (v.purpose) }
                         td { (v.party_size) } td { (local(v.registered_at)) } td { (local(v.not_after)) }
                         td { form.inline data-api={ "/api/v1/visitors/cards/" (v.card_id) "/sign-out" } { button type="submit" { "签离 Sign out" } } }
+                    }
+                }
+            }
+            h2 { "超时未签离 Overstays (pass ended, not signed out)" }
+            p { "通行证到期后 " (grace.num_minutes()) " 分钟自动签离。 Signed out automatically " (grace.num_minutes()) " minutes after the pass ends." }
+            table #overstays {
+                tr { th { "访客 Visitor" } th { "房号 Unit" } th { "被访人 Host" } th { "到期 Ended" } th { "自动签离 Auto sign-out" } th {} }
+                @for o in &overstays {
+                    tr data-card=(o.card_id) {
+                        td { (o.name_masked) } td { (o.unit_label) } td { (o.host_masked.clone().unwrap_or_default()) }
+                        td.unmet { (local(o.not_after)) } td { (local(o.sign_out_at)) }
+                        td { form.inline data-api={ "/api/v1/visitors/cards/" (o.card_id) "/sign-out" } { button type="submit" { "签离 Sign out" } } }
                     }
                 }
             }

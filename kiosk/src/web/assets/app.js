@@ -98,13 +98,7 @@ function resetAll() {
   state.generation += 1; // an answer still on its way is dropped, not shown to the next person
   document.querySelectorAll("input").forEach((i) => { i.value = ""; });
   document.querySelectorAll(".error").forEach((e) => { e.hidden = true; e.textContent = ""; });
-  // Typing part of a unit number narrows the list (large estates have hundreds of units).
-$("unit-filter").addEventListener("input", () => {
-  const want = $("unit-filter").value.toUpperCase();
-  document.querySelectorAll(".unit-option").forEach((b) => { b.hidden = !b.textContent.toUpperCase().includes(want); });
-});
-
-document.querySelectorAll(".chip").forEach((c) => c.classList.remove("chosen"));
+  document.querySelectorAll(".chip").forEach((c) => c.classList.remove("chosen"));
   $("unit-btn").classList.remove("chosen");
   $("unit-btn").dataset.label = "";
   state.party = 1; $("party").textContent = "1"; state.purposeKey = null;
@@ -116,6 +110,12 @@ document.querySelectorAll(".chip").forEach((c) => c.classList.remove("chosen"));
   applyLang();
   show("welcome");
 }
+
+// Typing part of a unit number narrows the list (large estates have hundreds of units).
+$("unit-filter").addEventListener("input", () => {
+  const want = $("unit-filter").value.toUpperCase();
+  document.querySelectorAll(".unit-option").forEach((b) => { b.hidden = !b.textContent.toUpperCase().includes(want); });
+});
 
 function touched() { state.lastTouch = Date.now(); }
 ["pointerdown", "keydown", "input"].forEach((ev) => document.addEventListener(ev, touched, true));

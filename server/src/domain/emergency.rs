@@ -1,0 +1,188 @@
+//! Emergencies: the evacuation the desk calls, and the fire alarms gates raise.
+//!
+//! An evacuation is a switch like lockdown, kept in `settings` with who started it and when,
+//! audited, and pushed to gates as [`ChangeEvent::Evacuation`]. While it is on, every door
+//! whose `fire_release` is set stands released, whatever lockdown says: evacuation outranks
+//! lockdown. Starting an evacuation also starts a new roll call (see [`super::muster`]).
+
+use super::alarms::{self, Alarm};
+use crate::audit;
+use crate::auth::Actor;
+use crate::changes;
+use crate::db::{parse_ts, ts};
+use chrono::{DateTime, Utc};
+use gatehouse_credential::api::device::DeviceAlarmKind;
+use gatehouse_credential::api::gate::ChangeEvent;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// Settings key of the evacuation switch (`true`/`false`).
+pub const EVACUATION_KEY: &str = "evacuation";
+/// Settings key: when the current (or last) evacuation started (UTC).
+pub const EVACUATION_SINCE_KEY: &str = "evacuation_since";
+/// Settings key: who started it (audit name).
+pub const EVACUATION_BY_KEY: &str = "evacuation_by";
+
+/// What a lockdown answer says while an evacuation holds the doors open.
+pub const RELEASED_DOORS_STAY: &str = "an evacuation is on: every door whose fire_release is set \
+     stays released; lockdown holds only the other doors until the evacuation ends";
+
+/// The evacuation state as the desk sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Evacuation {
+    /// Whether an evacuation is on.
+    pub active: bool,
+    /// When the current one started (absent when none is on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// Who started it, e.g. `desk:li`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+}
+
+fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row(params![key], |r| r.get(0))
+        .optional()
+}
+
+fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
+/// Whether an evacuation is on.
+pub fn evacuation_active(conn: &Connection) -> rusqlite::Result<bool> {
+    Ok(setting(conn, EVACUATION_KEY)?.as_deref() == Some("true"))
+}
+
+/// When the last evacuation started, whether or not it is still on.
+pub fn last_started(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    setting(conn, EVACUATION_SINCE_KEY)?
+        .as_deref()
+        .map(parse_ts)
+        .transpose()
+}
+
+/// The evacuation state.
+pub fn evacuation(conn: &Connection) -> rusqlite::Result<Evacuation> {
+    if !evacuation_active(conn)? {
+        return Ok(Evacuation {
+            active: false,
+            since: None,
+            started_by: None,
+        });
+    }
+    Ok(Evacuation {
+        active: true,
+        since: last_started(conn)?,
+        started_by: setting(conn, EVACUATION_BY_KEY)?,
+    })
+}
+
+/// Starts or ends the evacuation and tells the gates; audited. Returns the change's seq, or
+/// none when it was already in that state (a second "start" changes nothing, so the roll call
+/// it began is kept).
+pub fn set_evacuation(
+    tx: &Connection,
+    actor: &Actor,
+    active: bool,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<u64>> {
+    if evacuation_active(tx)? == active {
+        return Ok(None);
+    }
+    set_setting(tx, EVACUATION_KEY, if active { "true" } else { "false" })?;
+    if active {
+        set_setting(tx, EVACUATION_SINCE_KEY, &ts(now))?;
+        set_setting(tx, EVACUATION_BY_KEY, &actor.audit_name())?;
+    }
+    tracing::warn!(active, actor = %actor, "evacuation switched");
+    audit::record(
+        tx,
+        actor,
+        if active {
+            "estate.evacuation.start"
+        } else {
+            "estate.evacuation.end"
+        },
+        "estate",
+        serde_json::json!({ "active": active }),
+        now,
+    )?;
+    changes::append(tx, &ChangeEvent::Evacuation { active }, now).map(Some)
+}
+
+/// What the desk must see above everything else: the evacuation, and every fire alarm that
+/// is active or not yet acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EmergencyState {
+    /// The evacuation.
+    pub evacuation: Evacuation,
+    /// Fire alarms from gates: active first, then cleared but not yet seen; newest first.
+    pub fire_alarms: Vec<Alarm>,
+    /// Whether the caller may end the evacuation (managers only).
+    pub can_end_evacuation: bool,
+}
+
+/// The emergency state for `actor`.
+pub fn state(conn: &Connection, actor: &Actor) -> rusqlite::Result<EmergencyState> {
+    let mut fire_alarms = alarms::open_of_kind(conn, DeviceAlarmKind::FireAlarm)?;
+    fire_alarms.sort_by_key(|a| a.cleared_at.is_some());
+    Ok(EmergencyState {
+        evacuation: evacuation(conn)?,
+        fire_alarms,
+        can_end_evacuation: matches!(actor, Actor::Manager(_)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Role, Staff};
+
+    #[test]
+    fn evacuation_is_switched_once_remembered_and_pushed() {
+        let conn = crate::db::open_in_memory().unwrap();
+        let desk = Actor::Desk(Staff {
+            id: 2,
+            username: "li".into(),
+            role: Role::Desk,
+        });
+        let now = Utc::now();
+        assert!(!evacuation(&conn).unwrap().active);
+        let seq = set_evacuation(&conn, &desk, true, now).unwrap();
+        assert!(seq.is_some());
+        assert_eq!(
+            set_evacuation(&conn, &desk, true, now + chrono::Duration::minutes(1)).unwrap(),
+            None,
+            "a second start changes nothing"
+        );
+        let e = evacuation(&conn).unwrap();
+        assert!(e.active);
+        assert_eq!(e.since.map(ts), Some(ts(now)));
+        assert_eq!(e.started_by.as_deref(), Some("desk:li"));
+        let pushed = changes::since(&conn, 0).unwrap();
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(pushed[0].event, ChangeEvent::Evacuation { active: true });
+
+        set_evacuation(&conn, &desk, false, now).unwrap();
+        assert_eq!(
+            evacuation(&conn).unwrap(),
+            Evacuation {
+                active: false,
+                since: None,
+                started_by: None
+            }
+        );
+        assert_eq!(
+            last_started(&conn).unwrap().map(ts),
+            Some(ts(now)),
+            "the last start is kept for the roll call"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! Overstaying visitors: the list the desk sees and the notice it acknowledges (see
+//! [`crate::domain::overstay`]).
+
+use super::Endpoint;
+use super::extract::ApiPath;
+use super::renovations::read;
+use crate::auth::Actor;
+use crate::domain::desk_error::DeskError;
+use crate::domain::overstay::{self, Overstay};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
+
+/// This module's endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/visitors/overstays", get(list)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/visitors/overstays/{id}/acknowledge",
+            post(acknowledge),
+        ),
+    ]
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<Overstay>>, DeskError> {
+    let grace = state.config.overstay_grace;
+    Ok(Json(read(&state, move |c| overstay::list(c, grace)).await?))
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(card_id): ApiPath<u32>,
+) -> Result<StatusCode, DeskError> {
+    let now = state.now();
+    state
+        .db
+        .call(move |c| {
+            let tx = c.savepoint()?;
+            overstay::acknowledge(&tx, &actor, card_id, now)?;
+            tx.commit()?;
+            Ok::<_, DeskError>(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
