@@ -71,19 +71,25 @@ for role in "${roles[@]}"; do
   install -D -m 0644 "$here/OPERATIONS.md" "/usr/share/doc/gatehouse-$role/OPERATIONS.md"
 done
 install -D -m 0644 "$here/udev/99-gatehouse.rules" /etc/udev/rules.d/99-gatehouse.rules
+# What this box is, for the rules above: a gate names its scanner, a kiosk its printer.
+{
+  echo "# Written by install-pi.sh: the roles of this box, read by 99-gatehouse.rules."
+  echo "ENV{GATEHOUSE_BOX}=\"${roles[*]}\""
+} >/etc/udev/rules.d/90-gatehouse-role.rules
 
 local_rules=/etc/udev/rules.d/98-gatehouse-local.rules
 if [ -n "$scanner_path" ] || [ -n "$printer_path" ]; then
   {
     echo "# Written by install-pi.sh: pins the device roles to physical ports."
-    [ -n "$scanner_path" ] && echo "ENV{ID_PATH}==\"$scanner_path\", ENV{GATEHOUSE_ROLE}=\"scanner\""
-    [ -n "$printer_path" ] && echo "ENV{ID_PATH}==\"$printer_path\", ENV{GATEHOUSE_ROLE}=\"printer\""
+    [ -n "$scanner_path" ] && echo "ENV{ID_PATH}==\"$scanner_path\", ENV{GATEHOUSE_ROLE}=\"scanner\", OPTIONS+=\"link_priority=100\""
+    [ -n "$printer_path" ] && echo "ENV{ID_PATH}==\"$printer_path\", ENV{GATEHOUSE_ROLE}=\"printer\", OPTIONS+=\"link_priority=100\""
   } >"$local_rules"
 fi
 udevadm control --reload || true
 udevadm trigger --subsystem-match=tty --subsystem-match=usbmisc --subsystem-match=gpio || true
 
 enable=()
+reboot_needed=0
 if has_role server; then
   install_binary gatehouse-server
   install -m 0644 "$here/systemd/gatehouse-server.service" /lib/systemd/system/
@@ -98,9 +104,10 @@ if has_role gate; then
   install -m 0644 "$here/systemd/gatehouse-gate.service" /lib/systemd/system/
   install_config gate gatehouse-gate
   if is_pi; then
-    # The scanner on the GPIO UART: hardware on, login console off.
-    raspi-config nonint do_serial_hw 0
-    raspi-config nonint do_serial_cons 1
+    # The scanner's UART (ttyAMA0), no serial console, the relay's locked level from
+    # power-on, the hardware watchdog. Re-run deploy/gate-boot-config.sh after editing [pins].
+    "$here/gate-boot-config.sh" --config /etc/gatehouse/gate.toml
+    reboot_needed=1
   fi
   enable+=(gatehouse-gate.service)
 fi
@@ -186,3 +193,8 @@ systemctl enable "${enable[@]}"
 echo "install-pi: installed ${enable[*]}."
 echo "install-pi: edit /etc/gatehouse/*.toml, enrol the device (see OPERATIONS.md), then:"
 echo "  systemctl start ${enable[*]}"
+if [ "$reboot_needed" -eq 1 ]; then
+  echo "install-pi: REBOOT NEEDED: the UART, serial console, relay pin and watchdog settings"
+  echo "  take effect at the next boot. Edit [pins] in /etc/gatehouse/gate.toml first, re-run"
+  echo "  $here/gate-boot-config.sh if you change the relay pin, then: sudo reboot"
+fi

@@ -427,6 +427,11 @@ impl Door {
                 self.perform();
             }
             ScannerEvent::Restored => tracing::info!(?direction, "scanner restored"),
+            ScannerEvent::Misconfigured { reason } => {
+                tracing::warn!(%reason, ?direction, "scanner misconfigured");
+                self.gate.raise_alarm(AlarmKind::ScannerMisconfigured);
+                self.perform();
+            }
         }
     }
 

@@ -134,7 +134,8 @@ pub struct ScannerConfig {
     /// so `printf '%s\r' "$PASS" > PATH` scans a pass.
     #[serde(default)]
     pub sim_link: Option<PathBuf>,
-    /// Baud rate, 8N1 (default 9600).
+    /// Baud rate, 8N1 (default 9600); with `gm65_setup`, the speed read at when the module
+    /// does not answer (a GM65 is found at 115200 or 9600 and switched to 115200).
     #[serde(default = "default_baud")]
     pub baud: u32,
     /// The same text again within this time is ignored, ms (default 3000).
@@ -146,12 +147,14 @@ pub struct ScannerConfig {
     /// Longest line accepted, bytes (default 512); longer lines are dropped.
     #[serde(default = "default_max_line")]
     pub max_line: usize,
-    /// Configure a GM65-class scanner at start: disable its setting barcodes and set its
-    /// same-code delay; every command's acknowledgement is checked (default false).
-    #[serde(default)]
+    /// Set up a GM65-class scanner on a real port (default true): find it at 115200 or 9600,
+    /// put it in serial output, continuous mode, CR tail, setting barcodes closed, 115200
+    /// baud, save that to its EEPROM, and check it every minute. A scanner that does not
+    /// answer is read as it is, with an alarm; set false for a scanner of another kind.
+    #[serde(default = "default_true")]
     pub gm65_setup: bool,
-    /// The GM65 same-code delay register value (0x0013), in units of 100 ms when bit 7 is
-    /// set (default 0x85, about 5 s).
+    /// The GM65 same-code delay register (0x0013): bit 7 on, bits 6–0 in 100 ms
+    /// (default 0x85 = 0.5 s; 0xB2 = 5 s).
     #[serde(default = "default_gm65_delay")]
     pub gm65_same_code_delay: u8,
     /// Wait between attempts to reopen a vanished scanner, ms (default 1000).
@@ -180,7 +183,8 @@ pub struct PinsConfig {
     /// The lock relay's pin (required for `rpi`).
     #[serde(default)]
     pub relay: Option<u8>,
-    /// The relay board switches on a low level (many do); also flips for fail-safe locks.
+    /// The relay board switches on a low level (many do). It describes the board, never the
+    /// lock: a fail-safe maglock is wired to the relay's NC contact instead.
     #[serde(default)]
     pub relay_active_low: bool,
     /// The exit direction's relay of a turnstile lane (`[door] turnstile`), same polarity.

@@ -7,6 +7,7 @@
 
 use crate::config::ScannerConfig;
 use crate::core::{EarlyCheck, PublishedRing};
+use crate::gm65::{Event, Options, Output, Setup};
 use gatehouse_credential::MAX_TEXT_LEN;
 use serialport::{SerialPort, TTYPort};
 use std::io::{self, Read, Write};
@@ -38,14 +39,6 @@ pub enum ScannerError {
         path: PathBuf,
         /// What is wrong.
         message: String,
-    },
-    /// A GM65 command was not acknowledged.
-    #[error("GM65 setup: {what} was not acknowledged (got {got:02X?})")]
-    NoAck {
-        /// Which command.
-        what: &'static str,
-        /// What came back instead.
-        got: Vec<u8>,
     },
 }
 
@@ -128,6 +121,14 @@ impl LineFramer {
         }
     }
 
+    /// Forgets the line received so far (it came at a speed the port has left).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.overflow = 0;
+        self.not_text = false;
+        self.last_byte = None;
+    }
+
     /// How many bytes of the current line have been kept so far.
     pub fn pending_len(&self) -> usize {
         self.buf.len()
@@ -185,53 +186,6 @@ impl Debounce {
     }
 }
 
-/// The GM65 acknowledgement of a command.
-pub const GM65_ACK: [u8; 7] = [0x02, 0x00, 0x00, 0x01, 0x00, 0x33, 0x31];
-
-/// A GM65 "write register" frame for one data byte; `AB CD` skips the CRC check.
-pub fn gm65_write_register(addr: u16, value: u8) -> [u8; 9] {
-    let [hi, lo] = addr.to_be_bytes();
-    [0x7E, 0x00, 0x08, 0x01, hi, lo, value, 0xAB, 0xCD]
-}
-
-/// The frames sent at start: disable setting barcodes (register 0x0003, value 0x03 as in
-/// public GM65 drivers) and set the same-code delay (register 0x0013). Settings are not saved
-/// to flash: they are sent again at every open, which spares the flash.
-pub fn gm65_setup_frames(same_code_delay: u8) -> [(&'static str, [u8; 9]); 2] {
-    [
-        (
-            "disable setting barcodes",
-            gm65_write_register(0x0003, 0x03),
-        ),
-        (
-            "same-code delay",
-            gm65_write_register(0x0013, same_code_delay),
-        ),
-    ]
-}
-
-/// Sends the setup frames and checks every acknowledgement (1 s each).
-pub fn gm65_setup<P: Read + Write>(port: &mut P, same_code_delay: u8) -> Result<(), ScannerError> {
-    for (what, frame) in gm65_setup_frames(same_code_delay) {
-        port.write_all(&frame)?;
-        let mut got = Vec::with_capacity(GM65_ACK.len());
-        let deadline = Instant::now() + Duration::from_secs(1);
-        let mut byte = [0u8; 16];
-        while got.len() < GM65_ACK.len() && Instant::now() < deadline {
-            match port.read(&mut byte[..GM65_ACK.len() - got.len()]) {
-                Ok(0) => break,
-                Ok(n) => got.extend_from_slice(&byte[..n]),
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if got != GM65_ACK {
-            return Err(ScannerError::NoAck { what, got });
-        }
-    }
-    Ok(())
-}
-
 /// What the reader thread reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScannerEvent {
@@ -251,6 +205,12 @@ pub enum ScannerEvent {
     },
     /// The device is back.
     Restored,
+    /// A GM65-class module could not be set up, did not answer, or lost its settings; the
+    /// gate keeps reading lines.
+    Misconfigured {
+        /// What is wrong, for the log and the desk.
+        reason: String,
+    },
 }
 
 /// Counters for the status page.
@@ -268,6 +228,8 @@ pub struct ScannerStats {
     pub connected: AtomicBool,
     /// Whether the GM65 setup succeeded (false when disabled or failed).
     pub setup_ok: AtomicBool,
+    /// The baud rate the port is read at.
+    pub baud: AtomicU64,
 }
 
 /// The running reader; dropping it stops the thread and removes the simulated link.
@@ -384,6 +346,44 @@ fn open_sim(link: &Path) -> Result<(TTYPort, TTYPort), ScannerError> {
     Ok((master, slave))
 }
 
+/// The line state of one open port.
+struct Lines {
+    framer: LineFramer,
+    debounce: Debounce,
+    early: Option<EarlyCheck>,
+}
+
+/// The GM65 setup the config asks for: probe the target speed, the configured one, then the
+/// factory default; read at the configured speed when nothing answers.
+pub fn gm65_options(config: &ScannerConfig) -> Options {
+    let mut probe = vec![GM65_BAUD];
+    for baud in [config.baud, 9600] {
+        if !probe.contains(&baud) {
+            probe.push(baud);
+        }
+    }
+    Options {
+        same_code_delay: config.gm65_same_code_delay,
+        baud: GM65_BAUD,
+        probe,
+        fallback_baud: config.baud,
+        crc: true,
+    }
+}
+
+/// The speed a GM65 is switched to: a 122-character credential takes 11 ms on the wire
+/// instead of 128 ms at 9600.
+pub const GM65_BAUD: u32 = 115200;
+
+fn alarm_reason(event: &Event) -> String {
+    match event {
+        Event::NoAnswer { .. } => "scanner does not answer GM65 setup commands".into(),
+        Event::Reset => "scanner lost its settings; set up again".into(),
+        Event::Failed { what } => format!("scanner setup failed: {what}"),
+        other => format!("{other:?}"),
+    }
+}
+
 struct Reader {
     config: ScannerConfig,
     sink: Sink,
@@ -403,9 +403,8 @@ impl Reader {
     fn run(self, source: Source) {
         match source {
             Source::Sim { mut master, _slave } => {
-                let _ = master.set_timeout(self.poll_interval());
                 self.stats.connected.store(true, Ordering::SeqCst);
-                let _ = self.read_until_lost(&mut master);
+                let _ = self.read_until_lost(&mut master, None);
             }
             Source::Port(path) => self.run_port(&path),
         }
@@ -415,13 +414,13 @@ impl Reader {
         let mut lost_reported = false;
         while !self.stop.load(Ordering::SeqCst) {
             match self.open_port(path) {
-                Ok(mut port) => {
+                Ok((mut port, setup)) => {
                     if lost_reported {
                         (self.sink)(ScannerEvent::Restored);
                     }
                     tracing::info!(port = path, "scanner open");
                     self.stats.connected.store(true, Ordering::SeqCst);
-                    let reason = match self.read_until_lost(&mut port) {
+                    let reason = match self.read_until_lost(&mut port, setup) {
                         Ok(()) => return,
                         Err(e) => e.to_string(),
                     };
@@ -444,46 +443,54 @@ impl Reader {
         }
     }
 
-    fn open_port(&self, path: &str) -> Result<TTYPort, ScannerError> {
-        let err = |source| ScannerError::Port {
-            path: path.to_owned(),
-            source,
-        };
-        let mut port = serialport::new(path, self.config.baud)
+    /// Opens the port, with the GM65 setup when it is on (it starts probing at once).
+    fn open_port(&self, path: &str) -> Result<(TTYPort, Option<Setup>), ScannerError> {
+        let setup = self
+            .config
+            .gm65_setup
+            .then(|| Setup::new(gm65_options(&self.config), Instant::now()));
+        let baud = setup.as_ref().map_or(self.config.baud, Setup::baud);
+        let port = serialport::new(path, baud)
             .data_bits(serialport::DataBits::Eight)
             .parity(serialport::Parity::None)
             .stop_bits(serialport::StopBits::One)
             .flow_control(serialport::FlowControl::None)
-            .timeout(Duration::from_millis(100))
+            .timeout(self.poll_interval())
             .open_native()
-            .map_err(err)?;
-        if self.config.gm65_setup {
-            match gm65_setup(&mut port, self.config.gm65_same_code_delay) {
-                Ok(()) => {
-                    self.stats.setup_ok.store(true, Ordering::SeqCst);
-                    tracing::info!("GM65 scanner configured: setting barcodes disabled");
-                }
-                Err(e) => {
-                    // Keep reading scans: a door that stops working is worse; the status page
-                    // and the log say the scanner is not locked down.
-                    self.stats.setup_ok.store(false, Ordering::SeqCst);
-                    tracing::error!(error = %e, "GM65 setup failed; setting barcodes may be enabled");
-                }
-            }
-        }
-        port.set_timeout(self.poll_interval()).map_err(err)?;
-        Ok(port)
+            .map_err(|source| ScannerError::Port {
+                path: path.to_owned(),
+                source,
+            })?;
+        self.stats.baud.store(u64::from(baud), Ordering::Relaxed);
+        self.stats.setup_ok.store(false, Ordering::SeqCst);
+        Ok((port, setup))
     }
 
-    /// Reads until the device fails (`Err`) or the reader is stopped (`Ok`).
-    fn read_until_lost<P: Read>(&self, port: &mut P) -> io::Result<()> {
+    /// Reads until the device fails (`Err`) or the reader is stopped (`Ok`), driving the GM65
+    /// setup, if any, between reads.
+    fn read_until_lost(&self, port: &mut TTYPort, mut setup: Option<Setup>) -> io::Result<()> {
         let idle_gap =
             (self.config.idle_gap_ms > 0).then(|| Duration::from_millis(self.config.idle_gap_ms));
-        let mut framer = LineFramer::new(self.config.max_line, idle_gap);
-        let mut debounce = Debounce::new(Duration::from_millis(self.config.debounce_ms));
+        let mut lines = Lines {
+            framer: LineFramer::new(self.config.max_line, idle_gap),
+            debounce: Debounce::new(Duration::from_millis(self.config.debounce_ms)),
+            early: None,
+        };
         let mut buf = [0u8; 256];
-        let mut early: Option<EarlyCheck> = None;
         while !self.stop.load(Ordering::SeqCst) {
+            if let Some(setup) = setup.as_mut() {
+                self.drive_setup(port, setup, &mut lines)?;
+            }
+            // Wake for the setup's next timer as well as for the idle gap.
+            let wait =
+                setup
+                    .as_ref()
+                    .and_then(Setup::poll_timeout)
+                    .map_or(self.poll_interval(), |t| {
+                        t.saturating_duration_since(Instant::now())
+                            .clamp(Duration::from_millis(1), self.poll_interval())
+                    });
+            port.set_timeout(wait)?;
             match port.read(&mut buf) {
                 Ok(0) => {
                     return Err(io::Error::new(
@@ -491,26 +498,114 @@ impl Reader {
                         "device closed",
                     ));
                 }
-                Ok(n) => {
-                    let now = Instant::now();
-                    for &b in &buf[..n] {
-                        if let Some(frame) = framer.push(b, now) {
-                            self.deliver(frame, now, &mut debounce, early.take());
-                        }
-                    }
-                    self.check_early(&framer, &mut early);
-                }
+                Ok(n) => self.consume(&buf[..n], setup.as_mut(), &mut lines),
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     let now = Instant::now();
-                    if let Some(frame) = framer.idle(now) {
-                        self.deliver(frame, now, &mut debounce, early.take());
+                    if let Some(frame) = lines.framer.idle(now) {
+                        self.deliver(frame, now, &mut lines.debounce, lines.early.take());
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+            if let Some(setup) = setup.as_mut() {
+                setup.handle_timeout(Instant::now());
+            }
         }
         Ok(())
+    }
+
+    /// Hands received bytes to the setup (which keeps the module's replies) and the rest to
+    /// the framer.
+    fn consume(&self, bytes: &[u8], mut setup: Option<&mut Setup>, lines: &mut Lines) {
+        let now = Instant::now();
+        for &b in bytes {
+            let b = match setup.as_deref_mut() {
+                Some(setup) => setup.input(b, now),
+                None => Some(b),
+            };
+            if let Some(frame) = b.and_then(|b| lines.framer.push(b, now)) {
+                self.deliver(frame, now, &mut lines.debounce, lines.early.take());
+            }
+        }
+        self.check_early(&lines.framer, &mut lines.early);
+    }
+
+    /// Performs what the setup asks for: speed changes, commands (after draining what was
+    /// already received, so a late reply is not taken for the new command's), reports.
+    fn drive_setup(
+        &self,
+        port: &mut TTYPort,
+        setup: &mut Setup,
+        lines: &mut Lines,
+    ) -> io::Result<()> {
+        while let Some(output) = setup.poll_output() {
+            match output {
+                Output::Baud(baud) => {
+                    port.set_baud_rate(baud).map_err(io::Error::from)?;
+                    // What is pending came at the old speed: noise that would spoil the next
+                    // scan's line.
+                    lines.framer.clear();
+                    lines.early = None;
+                    self.stats.baud.store(u64::from(baud), Ordering::Relaxed);
+                    tracing::debug!(baud, "scanner port speed");
+                }
+                Output::Send(frame) => {
+                    let mut buf = [0u8; 256];
+                    port.set_timeout(Duration::ZERO)?;
+                    while port.bytes_to_read().map_err(io::Error::from)? > 0 {
+                        match port.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => self.consume(&buf[..n], Some(&mut *setup), lines),
+                            Err(e) if e.kind() == io::ErrorKind::TimedOut => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    port.write_all(&frame)?;
+                }
+                Output::Event(event) => self.report(event),
+            }
+        }
+        Ok(())
+    }
+
+    fn report(&self, event: Event) {
+        match &event {
+            Event::Found { baud } => tracing::info!(baud, "GM65 scanner answered"),
+            Event::Configured { baud, written } if written.is_empty() => {
+                self.stats.setup_ok.store(true, Ordering::SeqCst);
+                tracing::info!(baud, "GM65 scanner holds every setting the gate needs");
+            }
+            Event::Configured { baud, written } => {
+                self.stats.setup_ok.store(true, Ordering::SeqCst);
+                tracing::info!(
+                    baud,
+                    written = written.join(", "),
+                    "GM65 scanner set up and saved to its EEPROM"
+                );
+            }
+            Event::NoAnswer { baud } => tracing::error!(
+                baud,
+                "the scanner does not answer GM65 commands at any speed: it is not a GM65-class \
+                 module, or its RX line is not wired; reading lines without setup (setting \
+                 barcodes may be enabled; set gm65_setup = false for a scanner of another kind)"
+            ),
+            Event::Reset => tracing::error!(
+                "the GM65 scanner lost its settings (a reset, or a module swapped): setting \
+                 barcodes were open; setting it up again"
+            ),
+            Event::Failed { what } => tracing::error!(
+                what,
+                "GM65 setup: not acknowledged after every attempt; setting barcodes may be \
+                 enabled; trying again at the next check"
+            ),
+        }
+        if event.is_alarm() {
+            self.stats.setup_ok.store(false, Ordering::SeqCst);
+            (self.sink)(ScannerEvent::Misconfigured {
+                reason: alarm_reason(&event),
+            });
+        }
     }
 
     /// Verifies a pending line of exactly a credential's length once, while its terminator
@@ -638,51 +733,6 @@ mod tests {
         assert!(d.accept("A", s(3000)));
         assert!(d.accept("B", s(3100)));
         assert!(d.accept("A", s(3200)), "a different text in between resets");
-    }
-
-    /// A GM65 played on the master side of a pty: reads frames, answers `reply`. The master is
-    /// handed back rather than closed, so the last answer is not cut off by a hang-up.
-    fn fake_gm65(mut master: TTYPort, reply: Vec<u8>) -> JoinHandle<(Vec<[u8; 9]>, TTYPort)> {
-        std::thread::spawn(move || {
-            master.set_timeout(Duration::from_secs(2)).unwrap();
-            let mut seen = Vec::new();
-            for _ in 0..2 {
-                let mut frame = [0u8; 9];
-                if master.read_exact(&mut frame).is_err() {
-                    break;
-                }
-                seen.push(frame);
-                master.write_all(&reply).unwrap();
-            }
-            (seen, master)
-        })
-    }
-
-    #[test]
-    fn gm65_setup_checks_every_ack_over_a_pty() {
-        let (master, mut slave) = TTYPort::pair().unwrap();
-        let scanner = fake_gm65(master, GM65_ACK.to_vec());
-        slave.set_timeout(Duration::from_millis(100)).unwrap();
-        gm65_setup(&mut slave, 0x85).unwrap();
-        let (frames, _master) = scanner.join().unwrap();
-        assert_eq!(
-            frames,
-            vec![
-                [0x7E, 0x00, 0x08, 0x01, 0x00, 0x03, 0x03, 0xAB, 0xCD],
-                [0x7E, 0x00, 0x08, 0x01, 0x00, 0x13, 0x85, 0xAB, 0xCD],
-            ]
-        );
-
-        let (master, mut slave) = TTYPort::pair().unwrap();
-        let scanner = fake_gm65(master, vec![0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00]);
-        slave.set_timeout(Duration::from_millis(100)).unwrap();
-        let err = gm65_setup(&mut slave, 0x85).unwrap_err();
-        assert!(
-            err.to_string().contains("disable setting barcodes"),
-            "{err}"
-        );
-        drop(slave);
-        let _ = scanner.join();
     }
 
     fn channel(tx: std::sync::mpsc::Sender<ScannerEvent>) -> Sink {

@@ -207,6 +207,7 @@ fn scanner_json(s: &ScannerStats) -> serde_json::Value {
         "dropped_not_text": s.dropped_not_text.load(Ordering::Relaxed),
         "debounced": s.debounced.load(Ordering::Relaxed),
         "gm65_setup_ok": s.setup_ok.load(Ordering::Relaxed),
+        "baud": s.baud.load(Ordering::Relaxed),
     })
 }
 

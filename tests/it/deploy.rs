@@ -141,6 +141,27 @@ fn gate_unit_reaches_gpio_and_serial_and_stops_with_a_signal_it_catches() {
         allowed.contains("gpiomem") && allowed.contains("char-ttyAMA"),
         "{allowed}"
     );
+    // A Pi 5 maps /dev/gpiomem0 (RP1): without it the gate fails to start and restarts forever.
+    for device in ["/dev/gpiomem rw", "/dev/gpiomem0 rw", "char-gpiochip rw"] {
+        assert!(
+            unit_values(&text, "DeviceAllow").contains(&device),
+            "DeviceAllow={device} missing: {allowed}"
+        );
+    }
+    // Nothing delays the start: a box without network or scanner is locked and observable at
+    // once (the gate retries both itself).
+    for key in ["After", "Wants", "Requires", "BindsTo"] {
+        for value in unit_values(&text, key) {
+            assert!(
+                !value.contains("network-online") && !value.contains(".device"),
+                "{key}={value}"
+            );
+        }
+    }
+    // A stalled gate is killed and restarted; the gate pets the watchdog from its door loop.
+    assert_eq!(unit_values(&text, "WatchdogSec"), vec!["10s"]);
+    assert_eq!(unit_values(&text, "Type"), vec!["notify"]);
+    assert_eq!(unit_values(&text, "NotifyAccess"), vec!["main"]);
 }
 
 #[test]
@@ -205,6 +226,7 @@ fn udev_rules_name_the_scanner_and_printer_and_open_gpio_to_its_group() {
 fn shell_scripts_are_shellcheck_clean_and_parse() {
     let scripts = [
         "install-pi.sh",
+        "gate-boot-config.sh",
         "cross-build.sh",
         "kiosk-session/kiosk-browser",
         "kiosk-session/kiosk-rotation",
@@ -586,4 +608,558 @@ fn gate_unit_lets_the_gate_ask_the_kernel_whether_ntp_synchronised_the_clock() {
         rating.contains("Service processes cannot change the system clock"),
         "no CAP_SYS_TIME:\n{rating}"
     );
+}
+
+/// Runs deploy/gate-boot-config.sh on a fake root holding a Bookworm boot partition.
+fn gate_boot_config(root: &Path, gate_toml: &str) -> std::process::Output {
+    std::fs::create_dir_all(root.join("etc/gatehouse")).unwrap();
+    std::fs::write(root.join("etc/gatehouse/gate.toml"), gate_toml).unwrap();
+    Command::new("bash")
+        .arg(deploy_dir().join("gate-boot-config.sh"))
+        .arg("--root")
+        .arg(root)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn gate_boot_config_sets_uart_console_relay_level_and_watchdog_in_a_fake_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let boot = root.join("boot/firmware");
+    std::fs::create_dir_all(&boot).unwrap();
+    // As Raspberry Pi OS Bookworm ships them.
+    let config_txt = "dtparam=audio=on\ncamera_auto_detect=1\n\n[cm4]\notg_mode=1\n\n[all]\n";
+    std::fs::write(boot.join("config.txt"), config_txt).unwrap();
+    std::fs::write(
+        boot.join("cmdline.txt"),
+        "console=serial0,115200 console=tty1 root=PARTUUID=3e2d-02 rootfstype=ext4 fsck.repair=yes rootwait\n",
+    )
+    .unwrap();
+
+    // The example config: relay on BCM 17, a relay board that switches on high.
+    let example = std::fs::read_to_string(deploy_dir().join("config/gate.example.toml")).unwrap();
+    let out = gate_boot_config(root, &example);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("REBOOT NEEDED"), "{stdout}");
+    let config = std::fs::read_to_string(boot.join("config.txt")).unwrap();
+    assert!(
+        config.starts_with(config_txt),
+        "the image's own lines are kept:\n{config}"
+    );
+    let lines: Vec<&str> = config.lines().collect();
+    // The model filter (`[all]`, `[pi5]`, …) a line of ours is under.
+    let filter = |l: &str| {
+        let at = lines
+            .iter()
+            .rposition(|x| *x == l)
+            .unwrap_or_else(|| panic!("{l}:\n{config}"));
+        *lines[..at]
+            .iter()
+            .rev()
+            .find(|x| x.starts_with('['))
+            .unwrap()
+    };
+    // The [cm4] filter is closed before our lines, which hold for every model …
+    assert_eq!(filter("dtoverlay=disable-bt"), "[all]");
+    assert_eq!(filter("enable_uart=1"), "[all]");
+    // … except uart0, which only a Pi 5 needs; the relay line is back under [all], holding
+    // the relay low (its locked level).
+    assert_eq!(filter("dtparam=uart0=on"), "[pi5]");
+    assert_eq!(filter("gpio=17=op,dl"), "[all]");
+    let cmdline = std::fs::read_to_string(boot.join("cmdline.txt")).unwrap();
+    assert_eq!(
+        cmdline,
+        "console=tty1 root=PARTUUID=3e2d-02 rootfstype=ext4 fsck.repair=yes rootwait\n"
+    );
+    let watchdog =
+        std::fs::read_to_string(root.join("etc/systemd/system.conf.d/gatehouse-watchdog.conf"))
+            .unwrap();
+    assert!(
+        watchdog.contains("[Manager]\nRuntimeWatchdogSec=10s\n"),
+        "{watchdog}"
+    );
+
+    // Run again for an active-low board on BCM 4: one block, the new level.
+    let gate = "data_dir = \"/var/lib/gatehouse-gate\"\n[pins]\nbackend = \"rpi\"\nrelay = 4 # lock\nrelay_active_low = true\n";
+    let out = gate_boot_config(root, gate);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = std::fs::read_to_string(boot.join("config.txt")).unwrap();
+    assert_eq!(
+        config
+            .matches("gatehouse-gate (gate-boot-config.sh)")
+            .count(),
+        1
+    );
+    assert!(
+        config.contains("\ngpio=4=op,dh\n") && !config.contains("gpio=17"),
+        "{config}"
+    );
+
+    // No relay pin configured: refused, nothing changed.
+    let out = gate_boot_config(root, "[pins]\nbackend = \"sim\"\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[pins] relay"));
+    assert_eq!(
+        std::fs::read_to_string(boot.join("config.txt")).unwrap(),
+        config
+    );
+}
+
+/// One device of a mocked sysfs in umockdev's record format: its path, then its properties
+/// (`E:`), attributes (`A:`) and links (`L:`), one a line.
+struct Mock(&'static str, &'static [&'static str]);
+
+/// The sysfs of a box as umockdev records it, the parents after their children.
+fn umockdev_record(devices: &[Mock]) -> String {
+    devices
+        .iter()
+        .map(|Mock(path, lines)| format!("P: {path}\n{}\n\n", lines.join("\n")))
+        .collect()
+}
+
+/// Runs `udevadm test --action=add` for each of `syspaths`, in order, with our rules and a
+/// role file saying `box_roles`, over a umockdev testbed bind-mounted on /sys inside a private
+/// mount namespace (udevadm test really creates links: /dev and /run are fresh tmpfs there).
+/// Returns the `/dev/gatehouse-*` links and where they point, and udevadm's output.
+fn udev_links(
+    box_roles: &str,
+    devices: &[Mock],
+    syspaths: &[&str],
+) -> (Vec<(String, String)>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    std::fs::copy(
+        deploy_dir().join("udev/99-gatehouse.rules"),
+        rules.join("99-gatehouse.rules"),
+    )
+    .unwrap();
+    // As install-pi.sh writes it.
+    std::fs::write(
+        rules.join("90-gatehouse-role.rules"),
+        format!("ENV{{GATEHOUSE_BOX}}=\"{box_roles}\"\n"),
+    )
+    .unwrap();
+    // The groups the rules name, as sysusers creates them on the box.
+    let mut group = std::fs::read_to_string("/etc/group").unwrap();
+    for g in ["gpio", "dialout", "lp"] {
+        if !group.lines().any(|l| l.starts_with(&format!("{g}:"))) {
+            group.push_str(&format!("{g}:x:{}:\n", 900 + g.len()));
+        }
+    }
+    std::fs::write(dir.path().join("group"), group).unwrap();
+    let record = dir.path().join("box.umockdev");
+    std::fs::write(&record, umockdev_record(devices)).unwrap();
+    let script = r#"
+set -e
+d="$1"; shift
+mount --bind "$UMOCKDEV_DIR/sys" /sys
+mount -t tmpfs tmpfs /dev
+mount -t tmpfs tmpfs /run
+mount --bind "$d/rules" /etc/udev/rules.d
+for r in /usr/lib/udev/rules.d /lib/udev/rules.d; do [ -d "$r" ] && mount --bind "$d/empty" "$r"; done
+mount --bind "$d/group" /etc/group
+# umockdev's /sys is a tmpfs, not sysfs.
+export SYSTEMD_DEVICE_VERIFY_SYSFS=0
+# The device nodes, as devtmpfs makes them before udev runs (udev ranks a shared link's
+# claimants only among devices whose node exists).
+for syspath in "$@"; do
+  name=$(sed -n 's/^DEVNAME=//p' "$syspath/uevent"); name=${name#/dev/}; mm=$(cat "$syspath/dev")
+  mkdir -p "/dev/$(dirname "$name")"
+  mknod "/dev/$name" c "${mm%%:*}" "${mm##*:}"
+done
+for syspath in "$@"; do
+  echo "=== $syspath"
+  udevadm test --action=add "$syspath" 2>&1
+done
+echo "=== links"
+for l in /dev/gatehouse-*; do [ -L "$l" ] && echo "LINK $l $(readlink "$l")"; done
+true
+"#;
+    let out = Command::new("umockdev-run")
+        .arg("-d")
+        .arg(&record)
+        // Without umockdev's preload: /sys itself is the testbed here, and the shell must see
+        // the /dev that udevadm writes.
+        .args([
+            "--",
+            "env",
+            "-u",
+            "LD_PRELOAD",
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(dir.path())
+        .args(syspaths)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let links = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("LINK /dev/"))
+        .map(|l| {
+            let (name, target) = l.split_once(' ').unwrap();
+            (name.to_owned(), target.to_owned())
+        })
+        .collect();
+    (links, text)
+}
+
+fn links(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+const PI4_MINI_UART: Mock = Mock(
+    "/devices/platform/soc/fe215040.serial/tty/ttyS0",
+    &[
+        "N: ttyS0",
+        "E: DEVNAME=/dev/ttyS0",
+        "E: MAJOR=4",
+        "E: MINOR=64",
+        "E: SUBSYSTEM=tty",
+        "A: dev=4:64",
+    ],
+);
+const PI4_MINI_UART_PARENT: Mock = Mock(
+    "/devices/platform/soc/fe215040.serial",
+    &[
+        "E: DRIVER=bcm2835-aux-uart",
+        "E: SUBSYSTEM=platform",
+        "L: driver=../../../../bus/platform/drivers/bcm2835-aux-uart",
+    ],
+);
+const PI4_PL011: Mock = Mock(
+    "/devices/platform/soc/fe201000.serial/tty/ttyAMA0",
+    &[
+        "N: ttyAMA0",
+        "E: DEVNAME=/dev/ttyAMA0",
+        "E: MAJOR=204",
+        "E: MINOR=64",
+        "E: SUBSYSTEM=tty",
+        "A: dev=204:64",
+    ],
+);
+const PI4_PL011_PARENT: Mock = Mock(
+    "/devices/platform/soc/fe201000.serial",
+    &[
+        "E: DRIVER=uart-pl011",
+        "E: SUBSYSTEM=amba",
+        "L: driver=../../../../bus/amba/drivers/uart-pl011",
+    ],
+);
+const PI5_UART0: Mock = Mock(
+    "/devices/platform/axi/1000120000.pcie/1f00030000.serial/tty/ttyAMA0",
+    &[
+        "N: ttyAMA0",
+        "E: DEVNAME=/dev/ttyAMA0",
+        "E: MAJOR=204",
+        "E: MINOR=64",
+        "E: SUBSYSTEM=tty",
+        "A: dev=204:64",
+    ],
+);
+const PI5_UART0_PARENT: Mock = Mock(
+    "/devices/platform/axi/1000120000.pcie/1f00030000.serial",
+    &["E: DRIVER=uart-pl011", "E: SUBSYSTEM=amba"],
+);
+const PI5_DEBUG_UART: Mock = Mock(
+    "/devices/platform/axi/107d001000.serial/tty/ttyAMA10",
+    &[
+        "N: ttyAMA10",
+        "E: DEVNAME=/dev/ttyAMA10",
+        "E: MAJOR=204",
+        "E: MINOR=74",
+        "E: SUBSYSTEM=tty",
+        "A: dev=204:74",
+    ],
+);
+const PI5_DEBUG_UART_PARENT: Mock = Mock(
+    "/devices/platform/axi/107d001000.serial",
+    &["E: DRIVER=uart-pl011", "E: SUBSYSTEM=amba"],
+);
+const PI5_GPIOMEM: Mock = Mock(
+    "/devices/platform/axi/1000120000.pcie/1f000d0000.gpio/rpi-gpiomem/gpiomem0",
+    &[
+        "N: gpiomem0",
+        "E: DEVNAME=/dev/gpiomem0",
+        "E: MAJOR=239",
+        "E: MINOR=0",
+        "E: SUBSYSTEM=rpi-gpiomem",
+        "A: dev=239:0",
+    ],
+);
+const PI5_GPIOMEM_PARENT: Mock = Mock(
+    "/devices/platform/axi/1000120000.pcie/1f000d0000.gpio",
+    &["E: DRIVER=rpi-gpiomem", "E: SUBSYSTEM=platform"],
+);
+/// A CH340 USB-serial dongle (1a86:7523) on a Pi 4's USB.
+const CH340_TTY: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2/1-1.2:1.0/ttyUSB0/tty/ttyUSB0",
+    &[
+        "N: ttyUSB0",
+        "E: DEVNAME=/dev/ttyUSB0",
+        "E: MAJOR=188",
+        "E: MINOR=0",
+        "E: SUBSYSTEM=tty",
+        "A: dev=188:0",
+    ],
+);
+const CH340_PORT: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2/1-1.2:1.0/ttyUSB0",
+    &["E: DRIVER=ch341-uart", "E: SUBSYSTEM=usb-serial"],
+);
+const CH340_INTERFACE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2/1-1.2:1.0",
+    &[
+        "E: DEVTYPE=usb_interface",
+        "E: DRIVER=ch341",
+        "E: SUBSYSTEM=usb",
+        "A: bInterfaceClass=ff",
+    ],
+);
+const CH340_DEVICE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2",
+    &[
+        "E: DEVTYPE=usb_device",
+        "E: SUBSYSTEM=usb",
+        "A: idVendor=1a86",
+        "A: idProduct=7523",
+        "A: manufacturer=QinHeng Electronics",
+    ],
+);
+/// A PL2303 adapter (067b:2303): not one of the scanner dongles.
+const PL2303_TTY: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3/1-1.3:1.0/ttyUSB1/tty/ttyUSB1",
+    &[
+        "N: ttyUSB1",
+        "E: DEVNAME=/dev/ttyUSB1",
+        "E: MAJOR=188",
+        "E: MINOR=1",
+        "E: SUBSYSTEM=tty",
+        "A: dev=188:1",
+    ],
+);
+const PL2303_PORT: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3/1-1.3:1.0/ttyUSB1",
+    &["E: DRIVER=pl2303", "E: SUBSYSTEM=usb-serial"],
+);
+const PL2303_INTERFACE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3/1-1.3:1.0",
+    &["E: DEVTYPE=usb_interface", "E: SUBSYSTEM=usb"],
+);
+const PL2303_DEVICE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3",
+    &[
+        "E: DEVTYPE=usb_device",
+        "E: SUBSYSTEM=usb",
+        "A: idVendor=067b",
+        "A: idProduct=2303",
+    ],
+);
+/// A receipt printer in USB CDC ACM mode.
+const CDC_PRINTER_TTY: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.4/1-1.4:1.0/tty/ttyACM0",
+    &[
+        "N: ttyACM0",
+        "E: DEVNAME=/dev/ttyACM0",
+        "E: MAJOR=166",
+        "E: MINOR=0",
+        "E: SUBSYSTEM=tty",
+        "A: dev=166:0",
+    ],
+);
+const CDC_PRINTER_INTERFACE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.4/1-1.4:1.0",
+    &[
+        "E: DEVTYPE=usb_interface",
+        "E: DRIVER=cdc_acm",
+        "E: SUBSYSTEM=usb",
+        "A: bInterfaceClass=02",
+    ],
+);
+const CDC_PRINTER_DEVICE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.4",
+    &[
+        "E: DEVTYPE=usb_device",
+        "E: SUBSYSTEM=usb",
+        "A: idVendor=0483",
+        "A: idProduct=5740",
+    ],
+);
+/// A USB printer-class receipt printer (usblp).
+const USBLP: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.1/1-1.1:1.0/usbmisc/lp0",
+    &[
+        "N: usb/lp0",
+        "E: DEVNAME=/dev/usb/lp0",
+        "E: MAJOR=180",
+        "E: MINOR=0",
+        "E: SUBSYSTEM=usbmisc",
+        "A: dev=180:0",
+    ],
+);
+const USBLP_INTERFACE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.1/1-1.1:1.0",
+    &[
+        "E: DEVTYPE=usb_interface",
+        "E: DRIVER=usblp",
+        "E: SUBSYSTEM=usb",
+        "A: bInterfaceClass=07",
+    ],
+);
+const USBLP_DEVICE: Mock = Mock(
+    "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.1",
+    &[
+        "E: DEVTYPE=usb_device",
+        "E: SUBSYSTEM=usb",
+        "A: idVendor=0416",
+        "A: idProduct=5011",
+    ],
+);
+
+#[test]
+#[ignore = "needs umockdev-run, udevadm and unshare -m (Debian packages umockdev, udev)"]
+fn udev_names_the_gpio_uart_by_pi_model_and_never_the_pi5_debug_port() {
+    // Pi 4 with Bluetooth on: the GPIO UART is the mini UART, ttyS0.
+    let (got, log) = udev_links(
+        "gate",
+        &[PI4_MINI_UART, PI4_MINI_UART_PARENT],
+        &["/sys/class/tty/ttyS0"],
+    );
+    assert_eq!(got, links(&[("gatehouse-scanner", "ttyS0")]), "{log}");
+    // Pi 4 with disable-bt: the PL011, ttyAMA0.
+    let (got, log) = udev_links(
+        "gate",
+        &[PI4_PL011, PI4_PL011_PARENT],
+        &["/sys/class/tty/ttyAMA0"],
+    );
+    assert_eq!(got, links(&[("gatehouse-scanner", "ttyAMA0")]), "{log}");
+    // Pi 5: uart0 is the scanner, in either order, never the debug connector; gpiomem0 goes
+    // to group gpio.
+    let pi5 = [
+        PI5_UART0,
+        PI5_UART0_PARENT,
+        PI5_DEBUG_UART,
+        PI5_DEBUG_UART_PARENT,
+        PI5_GPIOMEM,
+        PI5_GPIOMEM_PARENT,
+    ];
+    for order in [
+        ["/sys/class/tty/ttyAMA10", "/sys/class/tty/ttyAMA0"],
+        ["/sys/class/tty/ttyAMA0", "/sys/class/tty/ttyAMA10"],
+    ] {
+        let (got, log) = udev_links("gate", &pi5, &order);
+        assert_eq!(got, links(&[("gatehouse-scanner", "ttyAMA0")]), "{log}");
+    }
+    let (_, log) = udev_links(
+        "gate",
+        &pi5,
+        &["/sys/devices/platform/axi/1000120000.pcie/1f000d0000.gpio/rpi-gpiomem/gpiomem0"],
+    );
+    assert!(
+        log.contains("gpiomem0: /etc/udev/rules.d/99-gatehouse.rules"),
+        "{log}"
+    );
+    assert!(log.contains("MODE 0660"), "{log}");
+    // A box the installer has not given a role names nothing.
+    let (got, log) = udev_links(
+        "",
+        &[PI4_PL011, PI4_PL011_PARENT],
+        &["/sys/class/tty/ttyAMA0"],
+    );
+    assert_eq!(got, links(&[]), "{log}");
+}
+
+#[test]
+#[ignore = "needs umockdev-run, udevadm and unshare -m (Debian packages umockdev, udev)"]
+fn udev_prefers_a_known_usb_scanner_dongle_over_the_gpio_uart_whatever_the_order() {
+    let gate = [
+        PI4_PL011,
+        PI4_PL011_PARENT,
+        CH340_TTY,
+        CH340_PORT,
+        CH340_INTERFACE,
+        CH340_DEVICE,
+        PL2303_TTY,
+        PL2303_PORT,
+        PL2303_INTERFACE,
+        PL2303_DEVICE,
+    ];
+    let (usb, uart, other) = (
+        "/sys/class/tty/ttyUSB0",
+        "/sys/class/tty/ttyAMA0",
+        "/sys/class/tty/ttyUSB1",
+    );
+    for order in [[uart, usb, other], [usb, uart, other], [other, usb, uart]] {
+        let (got, log) = udev_links("gate", &gate, &order);
+        assert_eq!(
+            got,
+            links(&[("gatehouse-scanner", "ttyUSB0")]),
+            "{order:?}\n{log}"
+        );
+    }
+    // The same dongle on a kiosk is its serial printer; the GPIO UART its desk scanner.
+    let (got, log) = udev_links("kiosk", &gate, &[usb, uart]);
+    assert_eq!(
+        got,
+        links(&[
+            ("gatehouse-printer", "ttyUSB0"),
+            ("gatehouse-scanner", "ttyAMA0")
+        ]),
+        "{log}"
+    );
+}
+
+#[test]
+#[ignore = "needs umockdev-run, udevadm and unshare -m (Debian packages umockdev, udev)"]
+fn udev_names_a_kiosks_cdc_or_usblp_printer_and_usblp_wins_when_both_are_there() {
+    let kiosk = [
+        CDC_PRINTER_TTY,
+        CDC_PRINTER_INTERFACE,
+        CDC_PRINTER_DEVICE,
+        USBLP,
+        USBLP_INTERFACE,
+        USBLP_DEVICE,
+    ];
+    let (cdc, lp) = ("/sys/class/tty/ttyACM0", "/sys/class/usbmisc/lp0");
+    let (got, log) = udev_links("kiosk", &kiosk, &[cdc]);
+    assert_eq!(got, links(&[("gatehouse-printer", "ttyACM0")]), "{log}");
+    for order in [[cdc, lp], [lp, cdc]] {
+        let (got, log) = udev_links("kiosk", &kiosk, &order);
+        assert_eq!(
+            got,
+            links(&[("gatehouse-printer", "usb/lp0")]),
+            "{order:?}\n{log}"
+        );
+        assert!(
+            log.contains("lp0: /etc/udev/rules.d/99-gatehouse.rules"),
+            "{log}"
+        );
+    }
+    // On a gate, a CDC ACM device is a scanner in virtual-COM mode.
+    let (got, log) = udev_links("gate", &kiosk, &[cdc, lp]);
+    assert_eq!(got, links(&[("gatehouse-scanner", "ttyACM0")]), "{log}");
 }

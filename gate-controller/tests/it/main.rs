@@ -3,6 +3,8 @@
 
 mod crash;
 mod emergency;
+mod gm65;
+mod gm65_emulator;
 mod lanes;
 mod passes;
 mod reachable;
