@@ -41,7 +41,8 @@ pub struct GateSetup {
     pub clock_offset_secs: Option<i64>,
     /// More `[door]` lines (anti-passback, direction, area), empty by default.
     pub door_extra: String,
-    /// `[clock]` lines (NTP source, sim offset file), empty by default.
+    /// `[clock]` lines (NTP source, sim offset file). By default `ntp = "none"`: the test
+    /// machine's own NTP state must not decide whether a simulated gate trusts its clock.
     pub clock_extra: String,
 }
 
@@ -60,7 +61,7 @@ impl GateSetup {
             enrolment_token: None,
             clock_offset_secs: None,
             door_extra: String::new(),
-            clock_extra: String::new(),
+            clock_extra: "ntp = \"none\"\n".into(),
         }
     }
     /// The config file.
