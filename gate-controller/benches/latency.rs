@@ -60,7 +60,8 @@ fn config_text(dir: &Path) -> String {
         "data_dir = {:?}\nstatus_listen = \"127.0.0.1:0\"\n\
          keys = [{{ key_id = {}, public_key = {:?} }}]\n\
          [door]\nbuilding = 2\nclass = \"entrance\"\npulse_ms = 1\n\
-         [scanner]\nsim_link = {:?}\ndebounce_ms = 0\nidle_gap_ms = 0\n",
+         [scanner]\nsim_link = {:?}\ndebounce_ms = 0\nidle_gap_ms = 0\n\
+         [clock]\nntp = \"none\"\n",
         dir.join("data").display().to_string(),
         k.key_id,
         k.public_key,

@@ -128,11 +128,14 @@ pub fn write_config(dir: &Path, o: &GateOptions, scanner: &Scanner) -> PathBuf {
     let text = format!(
         "data_dir = {data:?}\nstatus_listen = \"127.0.0.1:0\"\n{keys}\n\
          [door]\nbuilding = 2\nclass = \"entrance\"\npulse_ms = {pulse}\n{extra}\n\
-         [scanner]\n{scanner_line}\ndebounce_ms = {debounce}\nidle_gap_ms = 0\n\n{exit}{sync}",
+         [scanner]\n{scanner_line}\ndebounce_ms = {debounce}\nidle_gap_ms = 0\n\n{exit}{sync}\n\
+         [clock]\n{clock}",
         data = dir.join("data").display().to_string(),
         pulse = o.pulse_ms,
         extra = o.extra_door,
         debounce = o.debounce_ms,
+        // The test machine's own NTP state must not decide whether the gate trusts its clock.
+        clock = "ntp = \"none\"\n",
     );
     let path = dir.join("gate.toml");
     std::fs::write(&path, text).unwrap();
