@@ -85,7 +85,8 @@ kiosk="$(device_key kiosk)"
 gate="$(device_key gate)"
 
 # One schemathesis run: mode $1, checks $2, as caller $3 (manager, kiosk or gate), with extra
-# options. Logging out would end the token every request uses.
+# options. Logging out, or a password change or reset (which ends every session of the
+# account), would end the token every request uses.
 schemathesis() {
     local mode="$1" checks="$2" caller="$3" bearer
     shift 3
@@ -104,6 +105,8 @@ schemathesis() {
         --workers 1 \
         --checks "$checks" \
         --exclude-path /api/v1/auth/logout \
+        --exclude-path /api/v1/auth/password \
+        --exclude-path '/api/v1/staff/{id}/password' \
         --generation-database none \
         --request-timeout 10 \
         --header "Authorization: Bearer $bearer" \
@@ -125,15 +128,16 @@ for caller in manager kiosk gate; do
     schemathesis positive "$checks" "$caller" "${only[@]}"
 done
 before="$(audit_length)"
-# Malformed data must be refused with a 4xx and change nothing. Running retention takes no
-# input at all, so nothing about it can be malformed: it stays in the positive run only.
+# Malformed data must be refused with a 4xx and change nothing. Running retention and starting
+# or ending an evacuation take no input at all, so nothing about them can be malformed: they
+# stay in the positive run only.
 for caller in manager kiosk gate; do
     case "$caller" in
     manager) only=() ;;
     *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes) ;;
     esac
     schemathesis negative "$checks,negative_data_rejection" "$caller" \
-        --exclude-path /api/v1/retention/run "${only[@]}"
+        --exclude-path /api/v1/retention/run --exclude-path /api/v1/evacuation "${only[@]}"
 done
 after="$(audit_length)"
 elapsed=$(($(date +%s) - started))

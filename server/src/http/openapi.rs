@@ -266,7 +266,8 @@ pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
             errors.push(("403", "Caller not allowed"));
             op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         }
-        if rule.path == "/api/v1/auth/login" {
+        // Both check a password, so both are throttled.
+        if matches!(rule.path, "/api/v1/auth/login" | "/api/v1/auth/password") {
             errors.push(("429", "Too many failed attempts; see Retry-After"));
         }
         for (status, description) in errors {
