@@ -212,19 +212,21 @@ pub fn next(from: CardState, is_pass: bool, action: Action) -> Result<Transition
 /// What the clerk should do instead, after `refusal` of `action` on a card in `state`.
 pub fn advice(refusal: Refusal, action: Action, state: CardState) -> &'static str {
     match (refusal, action) {
-        (Refusal::AlreadyBack, _) => "nothing more to do: the desk holds it",
+        (Refusal::AlreadyBack, _) => "nothing more to do: the desk holds it (卡已在前台，无需操作)",
         (Refusal::WrongKind, A::DeclareLost | A::Reprint) => {
-            "a visitor pass is not declared lost or reprinted: sign it out and issue a new pass"
+            "a visitor pass is not declared lost or reprinted: sign it out and issue a new pass (访客通行证不能挂失或补打：请签离后重新发证)"
         }
-        (Refusal::WrongKind, _) => "a worker card is taken back with Return at the desk",
+        (Refusal::WrongKind, _) => {
+            "a worker card is taken back with Return at the desk (施工人员卡请在前台用“交卡”收回)"
+        }
         (Refusal::AlreadyDead, A::Reprint) => {
-            "it no longer opens doors: issue the worker a new card instead"
+            "it no longer opens doors: issue the worker a new card instead (此卡已失效：请为该人员发新卡)"
         }
         (Refusal::AlreadyDead, _) if state == CardState::Lost => {
-            "if it has turned up, take it back with Return (the fee is reversed)"
+            "if it has turned up, take it back with Return (the fee is reversed) (如已找回，请用“交卡”收回，补卡费将冲回)"
         }
         (Refusal::AlreadyDead, _) => {
-            "it no longer opens doors; when it comes back, take it with Return"
+            "it no longer opens doors; when it comes back, take it with Return (此卡已失效；交回时请用“交卡”收回)"
         }
     }
 }
@@ -232,6 +234,34 @@ pub fn advice(refusal: Refusal, action: Action, state: CardState) -> &'static st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_tells_the_clerk_what_to_do_in_chinese_too() {
+        let states = [
+            S::Active,
+            S::Returned,
+            S::Lost,
+            S::Revoked,
+            S::Reissued,
+            S::SignedOut,
+        ];
+        let actions = [A::Return, A::Revoke, A::DeclareLost, A::Reprint, A::SignOut];
+        for is_pass in [false, true] {
+            for from in states {
+                for action in actions {
+                    if let Err(why) = next(from, is_pass, action) {
+                        let advice = advice(why, action, from);
+                        assert!(
+                            advice
+                                .chars()
+                                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                            "{from:?} {action:?}: {advice}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_card_the_desk_holds_can_always_be_returned() {
