@@ -539,7 +539,7 @@ pub fn find(tx: &Connection, signer: &SigningKeys, r: &CardRef) -> DeskResult<Ca
         }
         CardRef::Number(n) => get(tx, *n).map_err(|_| {
             DeskError::NotFound(format!(
-                "there is no card {n}: check the number, or type the code printed after 编号 No."
+                "there is no card {n}: check the number, or type the code printed after 编号 No. (没有卡号为 {n} 的卡：请核对，或输入卡上“编号”后的代码)"
             ))
         }),
         CardRef::Code(code) => {
@@ -552,7 +552,7 @@ pub fn find(tx: &Connection, signer: &SigningKeys, r: &CardRef) -> DeskResult<Ca
                 // Six digits that are no card's code may still be a card number.
                 (None, Ok(n)) => find(tx, signer, &CardRef::Number(n)),
                 (None, Err(_)) => Err(DeskError::NotFound(format!(
-                    "no card has the code {code}: check it against the card (编号 No.)"
+                    "no card has the code {code}: check it against the card (编号 No.) (没有编号为 {code} 的卡：请与卡上的编号核对)"
                 ))),
             }
         }
