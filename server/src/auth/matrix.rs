@@ -3,7 +3,7 @@
 //! The router is built from this table: a handler registered without a row here makes startup
 //! fail, and the layer that admits or refuses a caller takes its set from the row. The
 //! integration test `authz::matrix_is_enforced_for_every_route_and_actor` calls every row as
-//! every kind of caller. Add a row when you add a route (append to your section).
+//! every kind of caller. Add a row when you add a route, in the section of its resource.
 
 use super::{Actor, Allow};
 use crate::domain::ledger;
@@ -378,7 +378,7 @@ pub const MATRIX: &[Rule] = &[
         "Switch estate-wide lockdown on or off",
         Io::ok(one::<control::Pushed>).body(one::<control::Lockdown>),
     ),
-    // front desk (server-desk): renovations, workers, cards, deposits, visitors, kiosk, retention
+    // front desk: renovations, workers, cards, deposits, visitors, kiosk, retention
     rule(
         GET,
         "/api/v1/renovations",
@@ -675,7 +675,7 @@ pub const MATRIX: &[Rule] = &[
         "A worker collects their card",
         Io::ok(one::<kiosk::IssuedPass>).body(one::<kiosk::WorkerCardRequest>),
     ),
-    // front-desk pages (server-desk)
+    // front-desk pages
     rule(
         GET,
         "/login",
