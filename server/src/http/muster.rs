@@ -4,7 +4,7 @@
 use super::Endpoint;
 use super::extract::ApiPath;
 use super::pages::page;
-use super::renovations::read;
+use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::domain::desk_error::DeskError;
 use crate::domain::muster::{self, Tick};
@@ -74,15 +74,10 @@ async fn found(
     ApiPath(entry): ApiPath<MusterEntry>,
 ) -> Result<Json<Tick>, DeskError> {
     let now = state.now();
-    let tick = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let tick = muster::found(&tx, &actor, entry.kind, entry.card_id, now)?;
-            tx.commit()?;
-            Ok::<_, DeskError>(tick)
-        })
-        .await?;
+    let tick = write(&state, move |tx| {
+        muster::found(tx, &actor, entry.kind, entry.card_id, now)
+    })
+    .await?;
     Ok(Json(tick))
 }
 

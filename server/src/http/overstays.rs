@@ -3,7 +3,7 @@
 
 use super::Endpoint;
 use super::extract::ApiPath;
-use super::renovations::read;
+use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::domain::desk_error::DeskError;
 use crate::domain::overstay::{self, Overstay};
@@ -36,14 +36,9 @@ async fn acknowledge(
     ApiPath(card_id): ApiPath<u32>,
 ) -> Result<StatusCode, DeskError> {
     let now = state.now();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            overstay::acknowledge(&tx, &actor, card_id, now)?;
-            tx.commit()?;
-            Ok::<_, DeskError>(())
-        })
-        .await?;
+    write(&state, move |tx| {
+        overstay::acknowledge(tx, &actor, card_id, now)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
