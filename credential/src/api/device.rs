@@ -62,6 +62,12 @@ pub enum DeviceAlarmKind {
     FireAlarm,
     /// A gate's trusted time was corrected back by the server's: it had run ahead.
     ClockCorrected,
+    /// Someone at a kiosk guessed worker-card details until the renovation's kiosk collection
+    /// was locked (raised by the server, never by a device).
+    WorkerCardGuessing,
+    /// A visitor at a kiosk gave no phone and matches a deny-list entry (that has one) by name:
+    /// the desk checks who it is (raised by the server).
+    DenyListCheck,
 }
 
 /// `POST /api/v1/device/alarms` body: a device raises an alarm, or says its cause is gone.

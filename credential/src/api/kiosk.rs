@@ -6,7 +6,9 @@
 //! - `POST /api/v1/kiosk/invites/redeem` with [`InviteRedeem`] → [`IssuedPass`].
 //! - `POST /api/v1/kiosk/sign-out` with [`SignOutRequest`] → [`SignOutResponse`].
 //! - `POST /api/v1/kiosk/worker-cards` with [`WorkerCardRequest`] → [`IssuedPass`]; 409
-//!   `already_collected` when the card was printed before (a reprint needs the desk).
+//!   `already_collected` when the card was printed before (a reprint needs the desk); 409
+//!   `collection_locked` after too many wrong attempts for the renovation (the desk releases
+//!   it); 429 when this kiosk made too many wrong attempts lately.
 
 use crate::claims::{CardId, Kind};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -105,4 +107,8 @@ pub struct WorkerCardRequest {
     pub renovation_code: String,
     /// The last 4 characters of the worker's ID number.
     pub id_last4: String,
+    /// The one-time collection code (6–12 digits) the front desk gave the contractor for this
+    /// worker; the server refuses a collection without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_code: Option<String>,
 }

@@ -29,6 +29,30 @@ pub enum ApiError {
     Notice(Notice),
     /// Something inside the kiosk failed.
     Internal(String),
+    /// The body is not the JSON the call takes (400 `bad_request`).
+    BadRequest(String),
+    /// The request names a host or comes from a page that is not the kiosk's own (403
+    /// `foreign_origin`).
+    ForeignOrigin(String),
+}
+
+/// A JSON body whose rejection (not JSON, wrong shape, wrong content type) is answered as JSON
+/// like every other error.
+pub struct Body<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Body<T>
+where
+    Json<T>: axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -52,6 +76,14 @@ impl IntoResponse for ApiError {
                 };
                 (status, json!({"error": n.code(), "message": message}))
             }
+            ApiError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "bad_request", "message": message}),
+            ),
+            ApiError::ForeignOrigin(message) => (
+                StatusCode::FORBIDDEN,
+                json!({"error": "foreign_origin", "message": message}),
+            ),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "kiosk internal error");
                 (
@@ -175,7 +207,7 @@ pub fn spawn_paper_watch(state: KioskState) {
 
 pub async fn visitor(
     State(state): State<KioskState>,
-    Json(form): Json<flows::visitor::VisitorForm>,
+    Body(form): Body<flows::visitor::VisitorForm>,
 ) -> Result<Json<PassAnswer>, ApiError> {
     let request = form.validate()?;
     let pass = state
@@ -194,7 +226,7 @@ pub struct InviteForm {
 
 pub async fn invite(
     State(state): State<KioskState>,
-    Json(form): Json<InviteForm>,
+    Body(form): Body<InviteForm>,
 ) -> Result<Json<PassAnswer>, ApiError> {
     let request = flows::invite::parse_code(&form.code)?;
     let pass = state
@@ -211,13 +243,16 @@ pub struct WorkerForm {
     renovation_code: String,
     #[serde(default)]
     id_last4: String,
+    #[serde(default)]
+    collection_code: String,
 }
 
 pub async fn worker_card(
     State(state): State<KioskState>,
-    Json(form): Json<WorkerForm>,
+    Body(form): Body<WorkerForm>,
 ) -> Result<Json<PassAnswer>, ApiError> {
-    let request = flows::worker::parse_request(&form.renovation_code, &form.id_last4)?;
+    let request =
+        flows::worker::parse_request(&form.renovation_code, &form.id_last4, &form.collection_code)?;
     let pass = state
         .server
         .collect_worker_card(&request)
@@ -234,7 +269,7 @@ pub struct SignOutForm {
 
 pub async fn sign_out(
     State(state): State<KioskState>,
-    Json(form): Json<SignOutForm>,
+    Body(form): Body<SignOutForm>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let request = flows::sign_out::parse_pass(&form.pass)?;
     let done = state
@@ -382,7 +417,7 @@ pub struct MusterPrintForm {
 /// A staff member asks for the list with the PIN; it prints from the copy, server or not.
 pub async fn muster_print(
     State(state): State<KioskState>,
-    Json(form): Json<MusterPrintForm>,
+    Body(form): Body<MusterPrintForm>,
 ) -> Response {
     let refuse = |status: StatusCode, code: &str, message: &str| {
         (status, Json(json!({"error": code, "message": message}))).into_response()
@@ -410,5 +445,90 @@ pub async fn muster_print(
             "desk_needed": outcome.needs_desk(),
         }))
         .into_response(),
+    }
+}
+
+/// Whether `host` (a `Host` header, or an origin's host and port) names this machine's loopback
+/// interface, the only one the kiosk serves.
+fn loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// The page's own origin only: a request must name a loopback `Host` (so a foreign name that
+/// resolves to 127.0.0.1 — DNS rebinding — is refused), and an `Origin`, when sent, must be
+/// that same `http://` host. Another web page open on the kiosk's browser cannot drive it.
+pub fn origin_refusal(headers: &axum::http::HeaderMap) -> Option<ApiError> {
+    use axum::http::header::{HOST, ORIGIN};
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !loopback_host(host) {
+        return Some(ApiError::ForeignOrigin(format!(
+            "the kiosk answers only for its own address, not {host:?}"
+        )));
+    }
+    match headers.get(ORIGIN).map(|o| o.to_str().unwrap_or("")) {
+        None => None,
+        Some(origin) if origin.strip_prefix("http://") == Some(host) => None,
+        Some(origin) => Some(ApiError::ForeignOrigin(format!(
+            "requests from {origin:?} are refused; only the kiosk's own page may call it"
+        ))),
+    }
+}
+
+/// Refuses requests [`origin_refusal`] finds foreign, before any handler runs.
+pub async fn same_origin(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match origin_refusal(req.headers()) {
+        Some(refusal) => {
+            tracing::warn!(uri = %req.uri(), "foreign request refused");
+            refusal.into_response()
+        }
+        None => next.run(req).await,
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(host: &str, origin: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_str(host).unwrap());
+        if let Some(o) = origin {
+            h.insert("origin", HeaderValue::from_str(o).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_the_kiosks_own_page_passes() {
+        for (host, origin) in [
+            ("127.0.0.1:8080", None),
+            ("localhost:8080", Some("http://localhost:8080")),
+            ("[::1]:8080", Some("http://[::1]:8080")),
+            ("127.0.0.1", None),
+        ] {
+            assert!(origin_refusal(&headers(host, origin)).is_none(), "{host}");
+        }
+        for (host, origin) in [
+            ("evil.example:8080", None),
+            ("127.0.0.1.evil.example", None),
+            ("127.0.0.1:8080", Some("https://evil.example")),
+            ("127.0.0.1:8080", Some("null")),
+            ("127.0.0.1:8080", Some("http://127.0.0.1:9999")),
+            ("127.0.0.1:8080", Some("https://127.0.0.1:8080")),
+        ] {
+            assert!(
+                origin_refusal(&headers(host, origin)).is_some(),
+                "{host} {origin:?}"
+            );
+        }
+        assert!(origin_refusal(&HeaderMap::new()).is_some());
     }
 }

@@ -85,6 +85,7 @@ pub fn router(state: KioskState) -> Router {
         .route("/api/scans", get(api::scans))
         .route("/api/muster", get(api::muster_status))
         .route("/api/muster/print", post(api::muster_print))
+        .layer(axum::middleware::from_fn(api::same_origin))
         .with_state(state)
 }
 

@@ -530,6 +530,11 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     for k in ["1", "2", "3", "X"] {
         b.click(&format!("#keys button[data-key='{k}']")).await;
     }
+    // The one-time collection code, on the digit keypad.
+    b.click("#collection-code").await;
+    for k in stub::COLLECTION_CODE.chars() {
+        b.click(&format!("#keys button[data-key='{k}']")).await;
+    }
     b.shot("worker-form-zh").await;
     b.click("#worker-confirm").await;
     b.until(

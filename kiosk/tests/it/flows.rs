@@ -182,7 +182,7 @@ async fn sign_out_by_short_id_or_scanned_pass_and_not_twice() {
 #[tokio::test]
 async fn a_worker_card_prints_once_with_its_extension_and_a_second_try_needs_the_desk() {
     let (kiosk, stub) = kiosk_and_stub().await;
-    let form = json!({"renovation_code": "r-2026-001", "id_last4": "123x"});
+    let form = json!({"renovation_code": "r-2026-001", "id_last4": "123x", "collection_code": "2468 1357"});
     let (status, card) = kiosk.post("/api/worker-cards", form.clone()).await;
     assert_eq!(status, 200, "{card}");
     let verified = stub
@@ -217,10 +217,88 @@ async fn a_worker_card_prints_once_with_its_extension_and_a_second_try_needs_the
     let (status, body) = kiosk
         .post(
             "/api/worker-cards",
-            json!({"renovation_code": "R-1", "id_last4": "12"}),
+            json!({"renovation_code": "R-1", "id_last4": "12", "collection_code": "24681357"}),
         )
         .await;
     assert_eq!((status, body["field"].as_str()), (400, Some("id_last4")));
+    let (status, body) = kiosk
+        .post(
+            "/api/worker-cards",
+            json!({"renovation_code": "R-1", "id_last4": "123X"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("collection_code"))
+    );
+}
+
+/// Sends `request` as raw bytes (so `Host` and `Origin` are exactly what a hostile page or a
+/// rebinding DNS name would send) and returns the status, content type and body.
+async fn raw(kiosk: &TestKiosk, request: String) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(kiosk.addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+fn post_form(host: &str, origin: Option<&str>, body: &str) -> String {
+    let origin = origin
+        .map(|o| format!("Origin: {o}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "POST /api/visitors HTTP/1.1\r\nHost: {host}\r\n{origin}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn only_the_kiosks_own_page_may_call_it_and_bad_json_is_answered_in_json() {
+    let (kiosk, _stub) = kiosk_and_stub().await;
+    let own = kiosk.addr.to_string();
+    let form = visitor("张小明").to_string();
+    // A page on another site, or a DNS name rebound to 127.0.0.1, is refused before any pass.
+    for (host, origin) in [
+        (own.as_str(), Some("https://evil.example")),
+        (own.as_str(), Some("null")),
+        ("evil.example", None),
+        ("evil.example", Some("http://evil.example")),
+    ] {
+        let (status, kind, body) = raw(&kiosk, post_form(host, origin, &form)).await;
+        assert_eq!(status, 403, "{host} {origin:?}: {body}");
+        assert!(kind.starts_with("application/json"), "{kind}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"], "foreign_origin");
+    }
+    assert!(
+        kiosk.printed().is_empty(),
+        "nothing was printed for a foreign caller"
+    );
+    // The page itself still works.
+    let own_origin = format!("http://{own}");
+    let (status, _, body) = raw(&kiosk, post_form(&own, Some(&own_origin), &form)).await;
+    assert_eq!(status, 200, "{body}");
+    // Malformed JSON gets a JSON error, as the README promises.
+    for bad in ["{\"name\": ", "[1, 2]", "not json"] {
+        let (status, kind, body) = raw(&kiosk, post_form(&own, None, bad)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(kind.starts_with("application/json"), "{bad}: {kind}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"], "bad_request", "{bad}");
+    }
 }
 
 #[tokio::test]

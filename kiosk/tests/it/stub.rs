@@ -25,6 +25,8 @@ pub const ENROL_TOKEN: &str = "enrol-me-once";
 pub const INVITE_CODE: &str = "INV2026A";
 pub const RENOVATION: &str = "R-2026-001";
 pub const ID_LAST4: &str = "123X";
+/// The worker's one-time collection code, as the desk gave it.
+pub const COLLECTION_CODE: &str = "24681357";
 pub const DENIED_NAME: &str = "黑名单";
 
 #[derive(Default)]
@@ -354,7 +356,10 @@ async fn sign_out(State(stub): State<Stub>, Json(req): Json<SignOutRequest>) -> 
 }
 
 async fn worker_card(State(stub): State<Stub>, Json(req): Json<WorkerCardRequest>) -> Response {
-    if req.renovation_code != RENOVATION || req.id_last4 != ID_LAST4 {
+    if req.renovation_code != RENOVATION
+        || req.id_last4 != ID_LAST4
+        || req.collection_code.as_deref() != Some(COLLECTION_CODE)
+    {
         return refuse(StatusCode::NOT_FOUND, "not_found", "no such worker");
     }
     if std::mem::replace(&mut stub.ledger.lock().unwrap().worker_collected, true) {

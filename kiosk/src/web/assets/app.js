@@ -10,7 +10,7 @@ const T = {
     p_visit: "探亲访友", p_delivery: "快递外卖", p_repair: "维修服务", p_business: "商务洽谈",
     party: "来访人数", phone: "手机号（选填）", back: "返回", confirm: "确认", agree_confirm: "同意并确认",
     invite_help: "请输入或扫描预约码。", code: "预约码", signout_help: "请在扫码器上扫描通行证，或输入通行证上的编号。",
-    short_id: "编号", renovation_code: "装修备案号", id_last4: "身份证号后4位", valid: "有效期",
+    short_id: "编号", renovation_code: "装修备案号", id_last4: "身份证号后4位", collection_code: "取卡验证码（前台提供）", valid: "有效期",
     done: "完成", ok: "好的", please_wait: "请稍候…", visitor_pass: "访客通行证", worker_pass: "人员临时出入卡",
     paper_warning: "打印机暂时无法打印：通行证将只显示在屏幕上。",
     printing: "正在打印凭条…", printed: "已打印，请取走凭条。",
@@ -24,7 +24,7 @@ const T = {
     input_title: "请检查输入", kb_surnames: "常用姓氏", kb_space: "空格", kb_hide: "收起",
     err_name: "请填写姓名。", err_unit_id: "请选择到访单元。", err_purpose: "请选择或填写来访事由。",
     err_party_size: "人数须为1到20。", err_phone: "手机号只能是5到20位数字。", err_code: "请输入有效的号码。",
-    err_pass: "请输入通行证编号。", err_renovation_code: "请输入装修备案号。", err_id_last4: "请输入身份证号后4位（数字，末位可为X）。",
+    err_pass: "请输入通行证编号。", err_renovation_code: "请输入装修备案号。", err_id_last4: "请输入身份证号后4位（数字，末位可为X）。", err_collection_code: "请输入前台提供的取卡验证码（6至12位数字）。",
     err_host_name: "被访人姓名过长。",
     lang_other: "English"
   },
@@ -38,7 +38,7 @@ const T = {
     party: "Party size", phone: "Mobile (optional)", back: "Back", confirm: "Confirm", agree_confirm: "Agree and confirm",
     invite_help: "Type or scan your invitation code.", code: "Code",
     signout_help: "Scan your pass at the scanner, or type the number printed on it.", short_id: "Number",
-    renovation_code: "Renovation code", id_last4: "Last 4 characters of your ID", valid: "Valid",
+    renovation_code: "Renovation code", id_last4: "Last 4 characters of your ID", collection_code: "Collection code (from the front desk)", valid: "Valid",
     done: "Done", ok: "OK", please_wait: "Please wait…", visitor_pass: "Visitor pass", worker_pass: "Worker card",
     paper_warning: "The printer cannot print right now: your pass will be shown on screen only.",
     printing: "Printing your slip…", printed: "Printed — please take your slip.",
@@ -53,7 +53,7 @@ const T = {
     err_name: "Please enter your name.", err_unit_id: "Please pick the unit you visit.", err_purpose: "Please pick or type a purpose.",
     err_party_size: "Party size must be 1 to 20.", err_phone: "Mobile number: 5 to 20 digits only.", err_code: "Please enter a valid code.",
     err_pass: "Please enter the pass number.", err_renovation_code: "Please enter the renovation code.",
-    err_id_last4: "Enter the last 4 characters of your ID (digits; the last may be X).", err_host_name: "The name of the person visited is too long.",
+    err_id_last4: "Enter the last 4 characters of your ID (digits; the last may be X).", err_collection_code: "Enter the collection code the front desk gave you (6 to 12 digits).", err_host_name: "The name of the person visited is too long.",
     lang_other: "中文"
   }
 };
@@ -394,7 +394,7 @@ $("invite-confirm").addEventListener("click", async () => {
   if (r) { showPass(r.data, r.started); }
 });
 $("worker-confirm").addEventListener("click", async () => {
-  const r = await submit("/api/worker-cards", { renovation_code: $("renovation-code").value, id_last4: $("id-last4").value },
+  const r = await submit("/api/worker-cards", { renovation_code: $("renovation-code").value, id_last4: $("id-last4").value, collection_code: $("collection-code").value },
     $("worker-error"), $("worker-confirm"));
   if (r) { showPass(r.data, r.started); }
 });
