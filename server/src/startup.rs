@@ -80,6 +80,7 @@ impl Application {
             .map_err(dir_err)?;
         let data_dir_lock = crate::backup::DataDirLock::acquire(&dir)?;
 
+        let personal = crate::keys::personal::PersonalKey::load_or_create(&dir)?;
         let db = Db::open(&dir.join(DB_FILE))?;
         let key_dir = dir.clone();
         let now = chrono::Utc::now();
@@ -113,6 +114,7 @@ impl Application {
         let state = AppState {
             db,
             signer: Arc::new(crate::keys::SigningKeys::new(&dir)),
+            personal: Arc::new(personal),
             config: Arc::new(config),
             throttle: Arc::new(Mutex::new(crate::auth::throttle::LoginThrottle::new())),
             metrics: crate::http::ops::metrics_handle(),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub db: Db,
     /// The credential signing keys (which one signs is read from the database).
     pub signer: Arc<crate::keys::SigningKeys>,
+    /// The personal-data key (keyed hashes of what is matched but not kept).
+    pub personal: Arc<crate::keys::personal::PersonalKey>,
     /// The configuration it started with.
     pub config: Arc<Config>,
     /// Recent login failures.

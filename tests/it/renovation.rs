@@ -251,7 +251,8 @@ fn renovation_workers_enter_on_schedule_the_card_outlives_its_print_and_the_refu
     assert!(!missing_docs.contains(&json!("application")), "{detail}");
     assert_eq!(detail["ledger"]["deposit_cents"], 500000, "{detail}");
 
-    // Three workers; each collects their card at the kiosk with the code and their ID's end.
+    // Three workers; each collects their card at the kiosk with the code, their ID's end and
+    // the collection code the desk gave.
     let ids = [
         "110105194912310021",
         "110105194912310039",
@@ -259,16 +260,19 @@ fn renovation_workers_enter_on_schedule_the_card_outlives_its_print_and_the_refu
     ];
     let mut cards = Vec::new();
     for (n, id_number) in ids.iter().enumerate() {
-        desk.post(
-            &format!("/api/v1/renovations/{id}/workers"),
-            &json!({"name": format!("张三{n}"), "phone": "13912345678", "id_number": id_number}),
-        )
-        .unwrap();
+        let worker = desk
+            .post(
+                &format!("/api/v1/renovations/{id}/workers"),
+                &json!({"name": format!("张三{n}"), "phone": "13912345678", "id_number": id_number}),
+            )
+            .unwrap();
+        // The desk gives the contractor each worker's one-time collection code.
+        let collection = worker["collection_code"].as_str().unwrap().to_owned();
         let pass = send(
             "POST /api/worker-cards",
             http_client()
                 .post(format!("{}/api/worker-cards", system.kiosk_url().unwrap()))
-                .json(&json!({"renovation_code": code, "id_last4": &id_number[14..]})),
+                .json(&json!({"renovation_code": code, "id_last4": &id_number[14..], "collection_code": collection})),
         )
         .unwrap();
         assert_eq!(pass.0, 200, "{}", pass.1);

@@ -9,7 +9,7 @@ use gatehouse_e2e::scanner::ScannerPty;
 use gatehouse_e2e::server::{expect_ok, http_client};
 use gatehouse_e2e::system::System;
 use gatehouse_e2e::wait_for;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -390,6 +390,16 @@ fn an_entry_door_and_an_exit_door_on_two_controllers_keep_anti_passback_together
         );
         system.restart_gate(gate, None, true).unwrap();
     }
+    // The manager makes both controllers members of the area (only members' passages count).
+    let members: Vec<String> = system
+        .gates
+        .iter()
+        .map(|g| GateStatus::fetch(g.url()).unwrap().device_id().unwrap())
+        .collect();
+    system
+        .api
+        .put("/api/v1/areas/lobby", &json!({ "gates": members }))
+        .unwrap();
     let unit = format!("{BUILDING}-{VISITED_FLOOR}01");
     let pass = register_visitor(&system, "韩梅梅", &unit)["credential"]
         .as_str()

@@ -8,13 +8,13 @@
 use super::{Actor, Allow};
 use crate::domain::ledger;
 use crate::domain::{
-    alarms, card, deposit, devices, emergency, estate, journal, muster, overstay, refund,
-    renovation, retention, staff, visitor, worker,
+    alarms, areas, card, collection, deposit, devices, emergency, estate, journal, muster,
+    overstay, refund, renovation, retention, staff, visitor, worker,
 };
 use crate::http::error::ApiError;
 use crate::http::openapi::{
-    BlackoutDate, CardNumber, DeviceId, DoorDevice, Io, RowId, ScheduleNumber, documents_body,
-    list, one, params,
+    AreaPath, BlackoutDate, CardNumber, DeviceId, DoorDevice, Io, RowId, ScheduleNumber,
+    documents_body, list, one, params,
 };
 use crate::http::{self, auth, control, renovations, visitors};
 use crate::state::AppState;
@@ -208,6 +208,24 @@ pub const MATRIX: &[Rule] = &[
         "devices",
         "Revoke a device and its key",
         Io::NO_CONTENT.params(&[params::<DeviceId>]),
+    ),
+    rule(
+        GET,
+        "/api/v1/areas",
+        MANAGER,
+        "devices",
+        "Anti-passback areas and their member gates",
+        Io::ok(list::<areas::Area>),
+    ),
+    rule(
+        PUT,
+        "/api/v1/areas/{area}",
+        MANAGER,
+        "devices",
+        "Set an anti-passback area's gates; only members' passages reach its doors",
+        Io::ok(one::<areas::Area>)
+            .body(one::<areas::Members>)
+            .params(&[params::<AreaPath>]),
     ),
     rule(
         POST,
@@ -478,6 +496,22 @@ pub const MATRIX: &[Rule] = &[
         Io::created(one::<card::Issued>)
             .body(one::<renovations::IssueRequest>)
             .params(&[params::<RowId>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/workers/{id}/collection-code",
+        STAFF,
+        "cards",
+        "Give a worker a new one-time kiosk collection code (the old one stops working)",
+        Io::created(one::<collection::CollectionCode>).params(&[params::<RowId>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/renovations/{id}/collection-release",
+        STAFF,
+        "cards",
+        "Release a renovation's kiosk collection locked after wrong attempts",
+        Io::NO_CONTENT.params(&[params::<RowId>]),
     ),
     rule(
         POST,

@@ -349,6 +349,41 @@ CREATE TABLE overdue_cards (
 );
 "#,
     ),
+    // Worker-card collection at the kiosk: a one-time collection code per worker (its keyed
+    // hash only), the wrong attempts per renovation (locked after a few until the desk
+    // releases it) and per kiosk.
+    M::up(
+        r#"
+ALTER TABLE workers ADD COLUMN collection_code_hash TEXT;
+ALTER TABLE renovations ADD COLUMN collect_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE renovations ADD COLUMN collect_locked_at TEXT;
+CREATE TABLE kiosk_collect_failures (
+    id        INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX kiosk_collect_failures_by_device ON kiosk_collect_failures(device_id, at);
+"#,
+    ),
+    // Anti-passback areas: which gates belong to which area, set by a manager; only a member's
+    // passages reach the area's other doors. Gates whose passages the server already passed on
+    // (the change log keeps a day of them) start as members, so an upgrade keeps working.
+    M::up(
+        r#"
+CREATE TABLE area_members (
+    area      TEXT NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    set_by    TEXT NOT NULL,
+    set_at    TEXT NOT NULL,
+    PRIMARY KEY (area, device_id)
+);
+INSERT OR IGNORE INTO area_members (area, device_id, set_by, set_at)
+    SELECT DISTINCT json_extract(c.event, '$.area'), json_extract(c.event, '$.device_id'),
+           'system:upgrade', c.at
+    FROM gate_changes c JOIN devices d ON d.id = json_extract(c.event, '$.device_id')
+    WHERE json_extract(c.event, '$.type') = 'passage' AND d.kind = 'gate';
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

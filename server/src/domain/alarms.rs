@@ -60,6 +60,8 @@ pub fn kind_name(kind: DeviceAlarmKind) -> &'static str {
         DeviceAlarmKind::ScannerMisconfigured => "scanner_misconfigured",
         DeviceAlarmKind::FireAlarm => "fire_alarm",
         DeviceAlarmKind::ClockCorrected => "clock_corrected",
+        DeviceAlarmKind::WorkerCardGuessing => "worker_card_guessing",
+        DeviceAlarmKind::DenyListCheck => "deny_list_check",
     }
 }
 
@@ -245,6 +247,27 @@ fn insert(
         now,
     )?;
     Ok(())
+}
+
+/// Records an alarm the server itself notices at `device_id`, with `detail` for the desk (no
+/// device may report these kinds): shown until acknowledged, repeats collapse into one.
+pub fn raise_for_desk(
+    tx: &Connection,
+    actor: &Actor,
+    device_id: &str,
+    kind: DeviceAlarmKind,
+    detail: String,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    set(
+        tx,
+        actor,
+        device_id,
+        kind,
+        Change::Momentary,
+        Some(detail),
+        now,
+    )
 }
 
 /// What a gate's journal entry means for the desk's alarms, if anything. A gate reports a

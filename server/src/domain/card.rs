@@ -824,52 +824,6 @@ pub fn overdue_of(
         .collect())
 }
 
-/// A worker collecting their card at the kiosk with the renovation code and the last 4 of
-/// their ID number; refused (409 `already_collected`) once a card was printed for them.
-pub fn collect_at_kiosk(
-    tx: &Connection,
-    signer: &SigningKeys,
-    actor: &Actor,
-    code: &str,
-    last4: &str,
-    now: DateTime<Utc>,
-) -> DeskResult<(Issued, String, String)> {
-    let not_found = || {
-        DeskError::NotFound(
-            "no worker matches this renovation code and ID number; see the front desk".into(),
-        )
-    };
-    let r = renovation::by_code(tx, code)?.ok_or_else(not_found)?;
-    let last4 = super::privacy::normalise_id(last4);
-    let workers: Vec<i64> = {
-        let mut stmt = tx.prepare("SELECT id FROM workers WHERE renovation_id = ?1 AND id_last4 = ?2 AND purged_at IS NULL")?;
-        let rows = stmt.query_map(params![r.id, last4], |row| row.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let worker_id = match workers.as_slice() {
-        [] => return Err(not_found()),
-        [one] => *one,
-        _ => {
-            return Err(DeskError::conflict(
-                "ambiguous",
-                "two workers match; please see the front desk",
-            ));
-        }
-    };
-    let printed: bool = tx
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM cards WHERE worker_id = ?1)")?
-        .query_row(params![worker_id], |row| row.get(0))?;
-    if printed {
-        return Err(DeskError::conflict(
-            "already_collected",
-            "this card was printed before; a reprint needs the front desk",
-        ));
-    }
-    let issued = issue_worker_card(tx, signer, actor, worker_id, None, now)?;
-    let name = super::worker::name(tx, worker_id)?;
-    Ok((issued, super::privacy::mask_name(&name), r.unit.label))
-}
-
 /// An overdue worker card the desk is told about once (the alarm stays until acknowledged).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OverdueAlarm {

@@ -31,6 +31,12 @@ pub enum DeskError {
     /// A deny-listed visitor (403 `see_front_desk`; the message stays neutral).
     #[error("please see the front desk")]
     SeeFrontDesk,
+    /// Too many wrong attempts lately (429 with `Retry-After`).
+    #[error("too many wrong attempts; try again in {retry_after_secs} seconds")]
+    Throttled {
+        /// Seconds until the next attempt may be made.
+        retry_after_secs: u64,
+    },
     /// The claims could not be signed (a programming or data error).
     #[error("cannot issue the credential: {0}")]
     Issue(#[from] gatehouse_credential::IssueError),
@@ -74,3 +80,7 @@ impl DeskError {
 
 /// Front-desk results.
 pub type DeskResult<T> = Result<T, DeskError>;
+
+/// A result whose refusal must still be committed (a counted wrong attempt, a desk alarm): the
+/// outer error rolls the transaction back, the inner one is answered after the commit.
+pub type Refusable<T> = DeskResult<Result<T, DeskError>>;

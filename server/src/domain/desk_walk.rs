@@ -152,6 +152,7 @@ impl World {
             .map(|i| {
                 worker::create(
                     &conn,
+                    &crate::keys::personal::PersonalKey::generate(),
                     &desk,
                     r.id,
                     &NewWorker {

@@ -77,7 +77,8 @@ pub fn store(
 }
 
 /// Tells the other doors of an anti-passback area of a passage (or its annulment) at
-/// `device_id`. Passages made under an untrusted clock are not told: their time is unknown.
+/// `device_id`, if that gate is one of the area's members. Passages made under an untrusted
+/// clock are not told: their time is unknown.
 fn tell_area(
     tx: &Connection,
     device_id: &str,
@@ -87,6 +88,13 @@ fn tell_area(
     let (Some(area), Some(card_id), true) = (&e.area, e.card_id, e.clock_trusted) else {
         return Ok(());
     };
+    if !super::areas::is_member(tx, area, device_id)? {
+        // Kept in the journal as the gate reported it, but never passed on: only the area's
+        // own gates may make its doors count a passage.
+        tracing::warn!(device = device_id, area = %area, "passage from a gate outside its area not passed on");
+        metrics::counter!("area_passages_refused_total").increment(1);
+        return Ok(());
+    }
     let (at, annulled) = match e.event {
         // As stored (to the microsecond), so that an annulment names the very same time.
         GateEvent::Admitted { .. } => (parse_ts(&ts(e.at))?, false),

@@ -1,12 +1,14 @@
 //! The server's domain: plain functions over a SQLite connection or transaction, time passed in.
 
 pub mod alarms;
+pub mod areas;
 pub mod devices;
 pub mod estate;
 pub mod journal;
 pub mod staff;
 // front desk (server-desk)
 pub mod card;
+pub mod collection;
 pub mod deposit;
 pub mod desk_error;
 pub mod desk_settings;
@@ -29,11 +31,13 @@ pub mod ledger;
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};
 
-/// Seeds what a fresh database needs (estate defaults); does nothing on later starts.
+/// Seeds what a fresh database needs (estate defaults) and brings stored keys up to date
+/// (deny-list name keys); does nothing more on later starts.
 pub async fn first_start(db: &Db, _now: DateTime<Utc>) -> Result<(), DbError> {
     db.call(|c| {
         let tx = c.savepoint()?;
         estate::seed_defaults(&tx)?;
+        visitor::refold_deny_list(&tx)?;
         tx.commit()?;
         Ok::<_, DbError>(())
     })

@@ -2,6 +2,8 @@
 //! number, and the short random codes people type.
 
 use sha2::{Digest, Sha256};
+use unicode_general_category::{GeneralCategory, get_general_category};
+use unicode_normalization::UnicodeNormalization;
 
 /// A name with its middle hidden: "张三明" → "张*明", "李四" → "李*", "Alice" → "A***e".
 pub fn mask_name(name: &str) -> String {
@@ -157,5 +159,69 @@ mod tests {
         assert_eq!(required_text("owner", " 王 ", 10).unwrap(), "王");
         assert!(valid_phone("138 1234 5678").is_ok());
         assert!(valid_phone("call me").is_err());
+    }
+}
+
+/// Whether `c` is a format character (general category Cf: zero-width space and joiners,
+/// direction marks, the byte-order mark…): invisible, so it has no place in a name.
+fn is_format(c: char) -> bool {
+    get_general_category(c) == GeneralCategory::Format
+}
+
+/// Default-ignorable characters outside Cf that render as nothing: variation selectors, the
+/// combining grapheme joiner and the Hangul fillers (Unicode's DerivedCoreProperties).
+fn is_invisible_other(c: char) -> bool {
+    matches!(c, '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// Checks a person's name (or another person-typed label) like [`required_text`], and also
+/// refuses invisible format characters, which would let two names look alike and differ.
+pub fn person_text(field: &str, value: &str, max: usize) -> Result<String, String> {
+    let v = required_text(field, value, max)?;
+    if v.chars().any(|c| is_format(c) || is_invisible_other(c)) {
+        return Err(format!("{field} contains invisible formatting characters"));
+    }
+    Ok(v)
+}
+
+/// The form of a name the deny list stores and matches on: Unicode NFKC (full-width and other
+/// compatibility forms folded to their plain letters), then without whitespace, control,
+/// format or other invisible characters, in lower case. "张 黑名", "张\u{200B}黑名" and "ＺＨＡＮＧ"
+/// fold to the same key as "张黑名" and "zhang".
+pub fn name_key(name: &str) -> String {
+    name.nfkc()
+        .filter(|c| {
+            !c.is_whitespace() && !c.is_control() && !is_format(*c) && !is_invisible_other(*c)
+        })
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .nfkc()
+        .collect()
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_names_fold_to_one_key_and_invisible_characters_are_refused() {
+        let key = name_key("张黑名");
+        for variant in [
+            "张\u{200B}黑名",
+            "张 黑名",
+            "张\u{3000}黑名",
+            "\u{FEFF}张黑名\u{FE0F}",
+        ] {
+            assert_eq!(name_key(variant), key, "{variant:?}");
+        }
+        assert_eq!(name_key("ＪＯＨＮ　Ｓｍｉｔｈ"), name_key("john smith"));
+        assert_eq!(name_key("ﾀﾛｳ"), name_key("タロウ"));
+        assert_ne!(name_key("张黑明"), key);
+        for bad in ["张\u{200B}黑名", "a\u{202E}b", "x\u{2060}y", "a\u{FE0F}"] {
+            assert!(person_text("name", bad, 64).is_err(), "{bad:?}");
+        }
+        assert!(person_text("name", "a\u{7}b", 64).is_err());
+        assert_eq!(person_text("name", " 张黑名 ", 64).unwrap(), "张黑名");
     }
 }

@@ -2,7 +2,7 @@
 //! invites redeemed at the kiosk, sign-out, and who is on site now.
 
 use super::card::{self, Issued, NewCard};
-use super::desk_error::{DeskError, DeskResult};
+use super::desk_error::{DeskError, DeskResult, Refusable};
 use super::desk_settings::{self, Unit};
 use super::privacy;
 use crate::audit;
@@ -56,7 +56,7 @@ fn invalid(m: String) -> DeskError {
 }
 
 fn check(conn: &Connection, v: &NewVisitor) -> DeskResult<Checked> {
-    let name = privacy::required_text("name", &v.name, 64).map_err(invalid)?;
+    let name = privacy::person_text("name", &v.name, 64).map_err(invalid)?;
     let unit = desk_settings::unit(conn, v.unit_id)?;
     let host_name = match v
         .host_name
@@ -64,7 +64,7 @@ fn check(conn: &Connection, v: &NewVisitor) -> DeskResult<Checked> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(h) => Some(privacy::required_text("host_name", h, 64).map_err(invalid)?),
+        Some(h) => Some(privacy::person_text("host_name", h, 64).map_err(invalid)?),
         None => None,
     };
     let purpose = privacy::required_text("purpose", &v.purpose, 128).map_err(invalid)?;
@@ -85,33 +85,155 @@ fn check(conn: &Connection, v: &NewVisitor) -> DeskResult<Checked> {
     })
 }
 
-fn name_key(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 fn digits(phone: &str) -> String {
     phone.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// Whether a deny-list entry matches: same name, and same phone when the entry has one.
-fn denied(conn: &Connection, name: &str, phone: Option<&str>) -> rusqlite::Result<Option<i64>> {
+/// How a visitor matches the deny list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DenyMatch {
+    /// The name matches an entry without a phone, or one whose phone is the visitor's.
+    Full(i64),
+    /// The name matches an entry with a phone, and the visitor gave none: someone must check.
+    PhoneMissing(i64),
+}
+
+/// Whether a deny-list entry matches: the same name (as [`privacy::name_key`] folds it), and the
+/// same phone when both have one. An entry with a phone still matches a visitor who gave none,
+/// for the desk to check.
+fn denied(
+    conn: &Connection,
+    name: &str,
+    phone: Option<&str>,
+) -> rusqlite::Result<Option<DenyMatch>> {
     let mut stmt =
         conn.prepare_cached("SELECT id, phone_digits FROM deny_list WHERE name_key = ?1")?;
-    let rows = stmt.query_map(params![name_key(name)], |r| {
+    let rows = stmt.query_map(params![privacy::name_key(name)], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
     })?;
+    let visitor_phone = phone.map(digits).filter(|p| !p.is_empty());
+    let mut found = None;
     for row in rows {
         let (id, entry_phone) = row?;
-        match entry_phone {
-            None => return Ok(Some(id)),
-            Some(p) if phone.map(digits).as_deref() == Some(p.as_str()) => return Ok(Some(id)),
-            Some(_) => {}
+        match (entry_phone, visitor_phone.as_deref()) {
+            (None, _) => return Ok(Some(DenyMatch::Full(id))),
+            (Some(p), Some(v)) if p == v => return Ok(Some(DenyMatch::Full(id))),
+            (Some(_), None) => found = found.or(Some(DenyMatch::PhoneMissing(id))),
+            (Some(_), Some(_)) => {}
         }
     }
-    Ok(None)
+    Ok(found)
+}
+
+/// Refuses a deny-listed visitor: neutrally at the kiosk (the desk is alarmed when only the
+/// phone was missing, to check who it is), with the reason at the desk.
+fn refuse_if_denied(
+    tx: &Connection,
+    actor: &Actor,
+    c: &Checked,
+    now: DateTime<Utc>,
+) -> Refusable<()> {
+    let Some(found) = denied(tx, &c.name, c.phone.as_deref())? else {
+        return Ok(Ok(()));
+    };
+    let (entry, phone_missing) = match found {
+        DenyMatch::Full(id) => (id, false),
+        DenyMatch::PhoneMissing(id) => (id, true),
+    };
+    tracing::warn!(deny_entry = entry, phone_missing, actor = %actor, "a visitor matching the deny list tried to register");
+    if actor.staff().is_some() {
+        return Ok(Err(if phone_missing {
+            DeskError::conflict(
+                "deny_list_phone_needed",
+                format!(
+                    "the name matches deny-list entry {entry}, which has a phone number: ask for the visitor's phone"
+                ),
+            )
+        } else {
+            DeskError::conflict("deny_listed", "this visitor is on the deny list")
+        }));
+    }
+    if let (true, Some(device)) = (phone_missing, actor.device()) {
+        audit::record(
+            tx,
+            actor,
+            "visitor.deny_list_check",
+            &format!("deny:{entry}"),
+            serde_json::json!({ "phone_missing": true }),
+            now,
+        )?;
+        super::alarms::raise_for_desk(
+            tx,
+            actor,
+            &device.id,
+            gatehouse_credential::api::device::DeviceAlarmKind::DenyListCheck,
+            format!(
+                "visitor {} gave no phone and matches deny-list entry {entry} by name: check who it is",
+                privacy::mask_name(&c.name)
+            ),
+            now,
+        )?;
+    }
+    Ok(Err(DeskError::SeeFrontDesk))
+}
+
+/// Recomputes every deny-list key with the current [`privacy::name_key`] (keys stored before it
+/// folded Unicode forms are brought up to date at start; the fold is idempotent).
+pub fn refold_deny_list(tx: &Connection) -> rusqlite::Result<usize> {
+    let rows: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT id, name_key FROM deny_list")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut changed = 0;
+    for (id, key) in rows {
+        let folded = privacy::name_key(&key);
+        if folded != key {
+            tx.execute(
+                "UPDATE deny_list SET name_key = ?2 WHERE id = ?1",
+                params![id, folded],
+            )?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Passes one kiosk may issue within [`KIOSK_WINDOW_MINUTES`].
+pub const KIOSK_PASSES: i64 = 20;
+/// People (party sizes added up) one kiosk may let in within [`KIOSK_WINDOW_MINUTES`].
+pub const KIOSK_PEOPLE: i64 = 60;
+/// The window of a kiosk's issuance limits.
+pub const KIOSK_WINDOW_MINUTES: i64 = 10;
+
+/// How long a kiosk must wait before issuing a pass for `party` more people, if it must: a
+/// kiosk is a public terminal, and a person at it must not print passes by the hundred. The
+/// desk is not limited.
+fn kiosk_issuance_wait(
+    tx: &Connection,
+    actor: &Actor,
+    party: u8,
+    now: DateTime<Utc>,
+) -> DeskResult<Option<u64>> {
+    if !matches!(actor, Actor::Kiosk(_)) {
+        return Ok(None);
+    }
+    let since = now - Duration::minutes(KIOSK_WINDOW_MINUTES);
+    let (passes, people, oldest): (i64, i64, Option<String>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(party_size), 0), MIN(registered_at) FROM visitors
+             WHERE registered_at > ?1 AND registered_by = ?2",
+        )?
+        .query_row(params![ts(since), actor.audit_name()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if passes < KIOSK_PASSES && people + i64::from(party) <= KIOSK_PEOPLE {
+        return Ok(None);
+    }
+    let oldest = oldest.as_deref().map(parse_ts).transpose()?.unwrap_or(now);
+    let free_at = oldest + Duration::minutes(KIOSK_WINDOW_MINUTES);
+    tracing::warn!(actor = %actor, passes, people, "kiosk pass issuance limited");
+    Ok(Some((free_at - now).num_seconds().max(1).unsigned_abs()))
 }
 
 /// The end of a visitor pass issued at `now`: the configured length, or the end of the local day.
@@ -142,18 +264,21 @@ pub struct VisitorPass {
     pub unit_label: String,
 }
 
-/// Registers a visitor and issues a pass; refused (neutrally) for a deny-listed visitor.
+/// Registers a visitor and issues a pass; refused (neutrally at the kiosk) for a deny-listed
+/// visitor, a refusal committed with the desk alarm it may raise.
 pub fn register(
     tx: &Connection,
     signer: &SigningKeys,
     actor: &Actor,
     v: &NewVisitor,
     now: DateTime<Utc>,
-) -> DeskResult<VisitorPass> {
+) -> Refusable<VisitorPass> {
     let c = check(tx, v)?;
-    if let Some(entry) = denied(tx, &c.name, c.phone.as_deref())? {
-        tracing::warn!(deny_entry = entry, actor = %actor, "a deny-listed visitor tried to register");
-        return Err(DeskError::SeeFrontDesk);
+    if let Some(retry_after_secs) = kiosk_issuance_wait(tx, actor, c.party_size, now)? {
+        return Err(DeskError::Throttled { retry_after_secs });
+    }
+    if let Err(refusal) = refuse_if_denied(tx, actor, &c, now)? {
+        return Ok(Err(refusal));
     }
     tx.prepare_cached("INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, phone, registered_at, registered_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![c.name, c.unit.id, c.host_name, c.purpose, c.party_size, c.phone, ts(now), actor.audit_name()],
@@ -178,12 +303,12 @@ pub fn register(
         floor: c.unit.floor,
     };
     let issued = card::issue(tx, signer, actor, &new, now)?;
-    Ok(VisitorPass {
+    Ok(Ok(VisitorPass {
         visitor_id,
         issued,
         holder_masked: privacy::mask_name(&c.name),
         unit_label: c.unit.label,
-    })
+    }))
 }
 
 /// The card a kiosk's sign-out names: credential text as scanned, or a short id as typed.
@@ -286,13 +411,13 @@ pub struct NewDenial {
 
 /// Adds a deny-list entry and returns its id.
 pub fn deny(tx: &Connection, actor: &Actor, d: &NewDenial, now: DateTime<Utc>) -> DeskResult<i64> {
-    let name = privacy::required_text("name", &d.name, 64).map_err(invalid)?;
+    let name = privacy::person_text("name", &d.name, 64).map_err(invalid)?;
     let reason = privacy::required_text("reason", &d.reason, 256).map_err(invalid)?;
     let phone = match d.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(p) => Some(digits(&privacy::valid_phone(p).map_err(invalid)?)),
         None => None,
     };
-    tx.prepare_cached("INSERT INTO deny_list (name_key, name_masked, phone_digits, reason, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![name_key(&name), privacy::mask_name(&name), phone, reason, ts(now), actor.audit_name()],
+    tx.prepare_cached("INSERT INTO deny_list (name_key, name_masked, phone_digits, reason, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![privacy::name_key(&name), privacy::mask_name(&name), phone, reason, ts(now), actor.audit_name()],
     )?;
     let id = tx.last_insert_rowid();
     audit::record(
@@ -395,12 +520,7 @@ pub fn invite(
     now: DateTime<Utc>,
 ) -> DeskResult<Invite> {
     let c = check(tx, &i.visitor)?;
-    if denied(tx, &c.name, c.phone.as_deref())?.is_some() {
-        return Err(DeskError::conflict(
-            "deny_listed",
-            "this visitor is on the deny list",
-        ));
-    }
+    refuse_if_denied(tx, actor, &c, now)??;
     let today = desk_settings::local_date(desk_settings::time_zone(tx)?, now);
     let valid_on = i.valid_on.unwrap_or(today);
     if valid_on < today {
@@ -443,7 +563,7 @@ pub fn redeem(
     actor: &Actor,
     code: &str,
     now: DateTime<Utc>,
-) -> DeskResult<VisitorPass> {
+) -> Refusable<VisitorPass> {
     let code = privacy::normalise_code(code);
     let row: Option<(String, String, Option<String>)> = tx
         .query_row(
@@ -473,8 +593,11 @@ pub fn redeem(
     let v: NewVisitor = serde_json::from_str(&visitor).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })?;
-    let pass = register(tx, signer, actor, &v, now)?;
+    let pass = match register(tx, signer, actor, &v, now)? {
+        Ok(pass) => pass,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     tx.prepare_cached("UPDATE invites SET redeemed_at = ?1, visitor_id = ?2 WHERE code = ?3")?
         .execute(params![ts(now), pass.visitor_id, code])?;
-    Ok(pass)
+    Ok(Ok(pass))
 }

@@ -2,10 +2,11 @@
 //! last 4 characters.
 
 use super::desk_error::{DeskError, DeskResult};
-use super::{desk_settings, privacy, renovation};
+use super::{collection, desk_settings, privacy, renovation};
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::ts;
+use crate::keys::personal::PersonalKey;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -44,11 +45,16 @@ pub struct Worker {
     pub created_at: String,
     /// Who registered the worker.
     pub created_by: String,
+    /// The one-time code the worker types at the kiosk to collect their card: present only in
+    /// the answer to the registration, for the desk to give the contractor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_code: Option<String>,
 }
 
 /// Registers a worker on a renovation and audits it (ids only).
 pub fn create(
     tx: &Connection,
+    key: &PersonalKey,
     actor: &Actor,
     renovation_id: i64,
     new: &NewWorker,
@@ -56,7 +62,7 @@ pub fn create(
 ) -> DeskResult<Worker> {
     let r = renovation::get(tx, renovation_id)?;
     renovation::allows(&r, renovation::Activity::AddWorker)?;
-    let name = privacy::required_text("name", &new.name, 64)
+    let name = privacy::person_text("name", &new.name, 64)
         .map_err(|m| DeskError::invalid("invalid", m))?;
     let phone = privacy::valid_phone(&new.phone).map_err(|m| DeskError::invalid("invalid", m))?;
     let id_number = privacy::normalise_id(&new.id_number);
@@ -92,6 +98,7 @@ pub fn create(
         serde_json::json!({"renovation": renovation_id}),
         now,
     )?;
+    let code = collection::new_code(tx, key, actor, id, now)?;
     Ok(Worker {
         id,
         renovation_id,
@@ -100,6 +107,7 @@ pub fn create(
         id_last4: last4,
         created_at: ts(now),
         created_by: actor.audit_name(),
+        collection_code: Some(code.collection_code),
     })
 }
 
@@ -114,6 +122,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Worker> {
         id_last4: r.get(4)?,
         created_at: r.get(5)?,
         created_by: r.get(6)?,
+        collection_code: None,
     })
 }
 

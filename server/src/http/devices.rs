@@ -3,15 +3,19 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::renovations::{read, write};
 use crate::auth::Actor;
+use crate::domain::areas::{self, Area, Members};
+use crate::domain::desk_error::DeskError;
 use crate::domain::devices::{self, DeviceError, DeviceInfo, NewDevice};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use gatehouse_credential::Zone;
 use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::gate::AreaName;
 use serde::Deserialize;
 
 /// This module's endpoints.
@@ -21,6 +25,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/devices", get(list)),
         Endpoint::new(Method::DELETE, "/api/v1/devices/{id}", delete(revoke)),
         Endpoint::new(Method::POST, "/api/v1/devices/enrol", post(enrol)),
+        Endpoint::new(Method::GET, "/api/v1/areas", get(areas)),
+        Endpoint::new(Method::PUT, "/api/v1/areas/{area}", put(set_area)),
     ]
 }
 
@@ -108,4 +114,22 @@ async fn enrol(
         .await?;
     tracing::info!(device = %enrolled.device_id, kind = ?enrolled.kind, "device enrolled");
     Ok(Json(enrolled))
+}
+
+async fn areas(State(state): State<AppState>) -> Result<Json<Vec<Area>>, DeskError> {
+    Ok(Json(read(&state, areas::list).await?))
+}
+
+async fn set_area(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(area): ApiPath<String>,
+    ApiJson(body): ApiJson<Members>,
+) -> Result<Json<Area>, DeskError> {
+    let area =
+        AreaName::try_from(area).map_err(|e| DeskError::invalid("invalid", e.to_string()))?;
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| areas::set(tx, &actor, &area, &body, now)).await?,
+    ))
 }

@@ -136,6 +136,15 @@ pub struct DeviceId {
     pub id: String,
 }
 
+/// `{area}` of an anti-passback area.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AreaPath {
+    /// The area's name: 1–64 of a-z, 0-9, '-' and '_'.
+    #[param(pattern = "^[a-z0-9_-]{1,64}$")]
+    pub area: String,
+}
+
 /// `{device_id}` of the gate whose door opens.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -266,9 +275,16 @@ pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
             errors.push(("403", "Caller not allowed"));
             op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         }
-        // Both check a password, so both are throttled.
-        if matches!(rule.path, "/api/v1/auth/login" | "/api/v1/auth/password") {
-            errors.push(("429", "Too many failed attempts; see Retry-After"));
+        // Both check a password, so both are throttled; a kiosk is limited in the wrong
+        // worker-card attempts and the visitor passes it may make.
+        if matches!(
+            rule.path,
+            "/api/v1/auth/login"
+                | "/api/v1/auth/password"
+                | "/api/v1/kiosk/worker-cards"
+                | "/api/v1/kiosk/visitors"
+        ) {
+            errors.push(("429", "Too many attempts or passes; see Retry-After"));
         }
         for (status, description) in errors {
             op = op.response(

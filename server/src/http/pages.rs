@@ -128,7 +128,9 @@ button{background:#1f3a5f;color:#fff;border:0;border-radius:4px;padding:.45em 1e
 const ALARMS_SCRIPT: &str = r#"
 const ALARM_WORDS={paper_out:'打印机缺纸 printer out of paper',paper_near_end:'打印纸即将用完 paper nearly used up',
  printer_offline:'打印机离线 printer offline',door_held_open:'门长时间未关 door held open',door_forced:'门被强行打开 door forced open',
- untrusted_clock:'门禁时钟不可信 gate clock not trusted',scanner_lost:'扫码器断开 scanner disconnected'};
+ untrusted_clock:'门禁时钟不可信 gate clock not trusted',scanner_lost:'扫码器断开 scanner disconnected',
+ worker_card_guessing:'自助取卡多次输错已锁定 kiosk worker-card collection locked after wrong attempts',
+ deny_list_check:'访客姓名与黑名单相符，请核实 visitor name matches the deny list: check who it is'};
 async function loadAlarms(){const box=document.getElementById('alarms');if(!box)return;
  let r;try{r=await fetch('/api/v1/alarms');}catch(e){return;}if(!r.ok)return;const list=await r.json();box.replaceChildren();
  for(const a of list){if(a.kind==='fire_alarm')continue;const d=document.createElement('div');d.className='alarm'+(a.acknowledged_at?' seen':'')+(a.cleared_at?' cleared':'');
@@ -153,7 +155,7 @@ document.addEventListener('submit',async ev=>{const f=ev.target;if(!f.dataset.ap
   if(el.dataset.type==='int')v=v===''?null:parseInt(v,10);if(el.dataset.type==='cents')v=v===''?null:Math.round(parseFloat(v)*100);
   if(el.dataset.type==='opt'&&v==='')continue;body[el.name]=v;}
  const r=await api(f.dataset.method||'POST',f.dataset.api,body);
- if(r.ok){if(f.dataset.show&&r.v){flash(true,f.dataset.show+': '+(r.v.credential||JSON.stringify(r.v)));return;}
+ if(r.ok){if(f.dataset.show&&r.v){flash(true,f.dataset.show+': '+(r.v.credential||r.v.collection_code||JSON.stringify(r.v)));return;}
   if(f.dataset.go&&r.v&&r.v.id!==undefined){location=f.dataset.go+r.v.id;return;}location.reload();}
  else flash(false,(r.v&&r.v.message)||('HTTP '+r.status));});
 "#;
@@ -301,6 +303,10 @@ async fn renovation_page(
                 tr { th { "状态 Status" } td #status { (format!("{:?}", r.status).to_lowercase()) } }
                 tr { th { "自助取卡码 Kiosk code" } td { strong { (r.code) } } }
             }
+            @if let Some(at) = &d.collection_locked_at {
+                p.unmet #collection-locked { "自助取卡多次输错，已锁定 Kiosk collection locked after wrong attempts (" (at) ") "
+                    form.inline data-api={ (api) "/collection-release" } { button type="submit" { "解除锁定 Release" } } }
+            }
 
             h2 { "退还保证金核对 Refund checklist" }
             table #refund-check {
@@ -324,7 +330,8 @@ async fn renovation_page(
                         td { @for c in d.cards.iter().filter(|c| c.worker_id == Some(w.id)) {
                             span.card data-card=(c.card_id) { "#" (c.card_id) " " (c.state.as_str()) " (至 until " (local(c.not_after)) ")" } br;
                         } }
-                        td { form.inline data-api={ "/api/v1/workers/" (w.id) "/card" } data-show="卡 Card" { button type="submit" { "发卡 Issue card" } } }
+                        td { form.inline data-api={ "/api/v1/workers/" (w.id) "/card" } data-show="卡 Card" { button type="submit" { "发卡 Issue card" } }
+                            form.inline data-api={ "/api/v1/workers/" (w.id) "/collection-code" } data-show="取卡验证码 Collection code" { button type="submit" { "新取卡验证码 New collection code" } } }
                     }
                 }
             }
@@ -333,7 +340,7 @@ async fn renovation_page(
                     label { "补卡费 Fee (¥)" input name="fee_cents" data-type="cents" value="50"; }
                     button type="submit" { "挂失 Declare lost" } }
             }
-            form.inline data-api={ (api) "/workers" } {
+            form.inline data-api={ (api) "/workers" } data-show="已登记，取卡验证码 Registered; collection code" {
                 label { "姓名 Name" input name="name" required; }
                 label { "电话 Phone" input name="phone" required; }
                 label { "身份证号 ID number" input name="id_number" required autocomplete="off"; }

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Actor;
 use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
+use crate::domain::collection::{self, CollectionCode};
 use crate::domain::deposit::{self, Approval, Refund};
 use crate::domain::desk_error::DeskError;
 use crate::domain::ledger::{self, Ledger, LedgerLine, NewLine};
@@ -64,6 +65,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             post(refund),
         ),
         Endpoint::new(Method::POST, "/api/v1/workers/{id}/card", post(issue_card)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/workers/{id}/collection-code",
+            post(new_collection_code),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/renovations/{id}/collection-release",
+            post(release_collection),
+        ),
         Endpoint::new(Method::POST, "/api/v1/cards/return", post(return_card)),
         Endpoint::new(Method::GET, "/api/v1/cards/outstanding", get(outstanding)),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/reprint", post(reprint)),
@@ -114,6 +125,9 @@ impl IntoResponse for DeskError {
                     message: "please see the front desk".into(),
                 };
                 return (StatusCode::FORBIDDEN, Json(body)).into_response();
+            }
+            DeskError::Throttled { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
             }
             DeskError::Issue(e) => ApiError::internal(e),
             DeskError::Keys(e) => ApiError::internal(e),
@@ -222,6 +236,8 @@ pub struct RenovationDetail {
     pub ledger: LedgerView,
     /// Every refund rule with met/unmet and why.
     pub refund_check: Vec<RuleResult>,
+    /// When kiosk collection of its cards was locked after wrong attempts (UTC), if it is.
+    pub collection_locked_at: Option<String>,
 }
 
 /// Loads everything about renovation `id`.
@@ -238,6 +254,7 @@ pub fn load_detail(
         extensions: renovation::extensions(conn, id)?,
         ledger: ledger::ledger(conn, id)?.into(),
         refund_check: deposit::check(conn, id, now)?,
+        collection_locked_at: collection::locked_at(conn, id)?,
         renovation,
     })
 }
@@ -322,7 +339,11 @@ async fn add_worker(
     ApiJson(body): ApiJson<NewWorker>,
 ) -> Result<(StatusCode, Json<Worker>), DeskError> {
     let now = state.now();
-    let w = write(&state, move |tx| worker::create(tx, &actor, id, &body, now)).await?;
+    let key = state.personal.clone();
+    let w = write(&state, move |tx| {
+        worker::create(tx, &key, &actor, id, &body, now)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(w)))
 }
 
@@ -383,6 +404,30 @@ async fn issue_card(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(issued)))
+}
+
+async fn new_collection_code(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(worker_id): ApiPath<i64>,
+) -> Result<(StatusCode, Json<CollectionCode>), DeskError> {
+    let now = state.now();
+    let key = state.personal.clone();
+    let code = write(&state, move |tx| {
+        collection::new_code(tx, &key, &actor, worker_id, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+async fn release_collection(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, DeskError> {
+    let now = state.now();
+    write(&state, move |tx| collection::release(tx, &actor, id, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn reprint(

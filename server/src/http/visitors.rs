@@ -9,7 +9,7 @@ use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
 use crate::domain::retention::{self, PurgeReport};
 use crate::domain::visitor::{self, Invite, NewDenial, NewInvite, NewVisitor, OnSite, VisitorPass};
-use crate::domain::{desk_settings, renovation};
+use crate::domain::{collection, desk_settings, renovation};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -63,7 +63,7 @@ async fn register(
     let pass = write(&state, move |tx| {
         visitor::register(tx, &signer, &actor, &body, now)
     })
-    .await?;
+    .await??;
     Ok((StatusCode::CREATED, Json(pass)))
 }
 
@@ -181,7 +181,7 @@ async fn kiosk_visitor(
     let pass = write(&state, move |tx| {
         visitor::register(tx, &signer, &actor, &v, now)
     })
-    .await?;
+    .await??;
     Ok((StatusCode::CREATED, Json(to_issued(pass))))
 }
 
@@ -195,7 +195,7 @@ async fn kiosk_redeem(
     let pass = write(&state, move |tx| {
         visitor::redeem(tx, &signer, &actor, &body.code, now)
     })
-    .await?;
+    .await??;
     Ok(Json(to_issued(pass)))
 }
 
@@ -223,22 +223,26 @@ async fn kiosk_worker_card(
 ) -> Result<Json<IssuedPass>, DeskError> {
     let now = state.now();
     let signer = state.signer.clone();
+    let key = state.personal.clone();
     let (issued, holder_masked, unit_label, extended_to) = write(&state, move |tx| {
-        let (issued, holder, unit) = card::collect_at_kiosk(
-            tx,
-            &signer,
-            &actor,
-            &body.renovation_code,
-            &body.id_last4,
-            now,
-        )?;
+        let attempt = collection::Attempt {
+            renovation_code: &body.renovation_code,
+            id_last4: &body.id_last4,
+            collection_code: body.collection_code.as_deref(),
+        };
+        // A refusal still commits: the wrong attempt it counted must stay counted.
+        let (issued, holder, unit) =
+            match collection::collect(tx, &signer, &key, &actor, &attempt, now)? {
+                Ok(collected) => collected,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
         let r = renovation::by_code(tx, &body.renovation_code)?;
         let extended_to = r
             .filter(|r| r.end_date != r.original_end_date)
             .map(|r| r.end_date);
-        Ok((issued, holder, unit, extended_to))
+        Ok(Ok((issued, holder, unit, extended_to)))
     })
-    .await?;
+    .await??;
     Ok(Json(IssuedPass {
         card_id: gatehouse_credential::CardId(issued.card.card_id),
         kind: Kind::Worker,

@@ -24,7 +24,7 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> KeyError + '_ {
 }
 
 /// Creates `keys/` (mode 0700) if needed, owned like the data directory.
-fn ensure_dir(data_dir: &Path) -> Result<PathBuf, KeyError> {
+pub(crate) fn ensure_dir(data_dir: &Path) -> Result<PathBuf, KeyError> {
     let dir = data_dir.join(DIR);
     if !dir.is_dir() {
         let mut builder = std::fs::DirBuilder::new();

@@ -16,6 +16,7 @@
 
 pub mod console;
 pub mod file;
+pub mod personal;
 pub mod rotation;
 
 use crate::db::{parse_ts, ts};

@@ -999,8 +999,15 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
     let id = renovation(&app, &desk).await;
-    worker(&app, &desk, id, "11010519491231002X").await;
+    let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
+    let path = format!("/api/v1/workers/{w}/collection-code");
+    let r = app.post(&path, Some(&desk), json!({})).await;
+    assert_eq!(r.status(), 201, "the desk asks for a new collection code");
+    let collection = r.json::<Value>().await.unwrap()["collection_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let detail: Value = app
         .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
         .await
@@ -1012,7 +1019,7 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
         .post(
             "/api/v1/kiosk/worker-cards",
             Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "9999"}),
+            json!({"renovation_code": code, "id_last4": "9999", "collection_code": collection}),
         )
         .await;
     assert_eq!(r.status(), 404);
@@ -1020,7 +1027,7 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
         .post(
             "/api/v1/kiosk/worker-cards",
             Some(&kiosk),
-            json!({"renovation_code": code.to_lowercase(), "id_last4": "002x"}),
+            json!({"renovation_code": code.to_lowercase(), "id_last4": "002x", "collection_code": collection}),
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -1032,7 +1039,7 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
         .post(
             "/api/v1/kiosk/worker-cards",
             Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "002X"}),
+            json!({"renovation_code": code, "id_last4": "002X", "collection_code": collection}),
         )
         .await;
     assert_eq!(error_code(r).await, "already_collected");

@@ -391,9 +391,10 @@ async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (entry_id, entry_gate) = enrol_device(&app, &admin, "gate").await;
-    let (_, exit_gate) = enrol_device(&app, &admin, "gate").await;
+    let (exit_id, exit_gate) = enrol_device(&app, &admin, "gate").await;
     let since = changes(&app, &exit_gate, 0, 5).await.cursor;
     let lobby = AreaName::try_from("lobby".to_owned()).unwrap();
+    set_area(&app, &admin, "lobby", &[&entry_id, &exit_id]).await;
 
     let mut went_in = entry(31, GateEvent::Admitted { flag: None }, 2);
     went_in.direction = Some(Direction::Entry);
@@ -527,4 +528,93 @@ async fn a_journal_with_a_huge_flag_or_an_impossible_time_is_refused_and_formula
         csv.contains("'  =cmd()") && csv.contains("' @SUM(1)"),
         "{csv}"
     );
+}
+
+async fn set_area(app: &TestApp, admin: &str, area: &str, gates: &[&str]) {
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/areas/{area}"),
+            Some(admin),
+            Some(json!({ "gates": gates })),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_gate_outside_an_area_cannot_inject_passages_into_it() {
+    use gatehouse_credential::api::gate::{AreaName, Direction};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (member_id, member) = enrol_device(&app, &admin, "gate").await;
+    let (door_id, door) = enrol_device(&app, &admin, "gate").await;
+    let (_, foreign) = enrol_device(&app, &admin, "gate").await;
+    let (kiosk_id, _) = enrol_device(&app, &admin, "kiosk").await;
+    let desk = app.desk(&admin).await;
+    // Only a manager sets membership, and only gates can be members.
+    let path = "/api/v1/areas/lobby";
+    let body = json!({ "gates": [member_id, door_id] });
+    for token in [&desk, &member] {
+        let r = app
+            .send(reqwest::Method::PUT, path, Some(token), Some(body.clone()))
+            .await;
+        assert_eq!(r.status(), 403);
+    }
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            path,
+            Some(&admin),
+            Some(json!({ "gates": [kiosk_id] })),
+        )
+        .await;
+    assert_eq!(r.status(), 422, "a kiosk is not a gate");
+    set_area(&app, &admin, "lobby", &[&member_id, &door_id]).await;
+    let listed = app.get_json("/api/v1/areas", Some(&admin)).await;
+    assert_eq!(listed[0]["area"], "lobby");
+    assert_eq!(listed[0]["gates"].as_array().unwrap().len(), 2);
+
+    let since = changes(&app, &door, 0, 5).await.cursor;
+    let passage = |card: u32| {
+        let mut e = entry(card, GateEvent::Admitted { flag: None }, 1);
+        e.direction = Some(Direction::Entry);
+        e.area = Some(AreaName::try_from("lobby".to_owned()).unwrap());
+        e
+    };
+    // The foreign gate's key uploads a passage for the lobby: stored, never passed on.
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&foreign),
+            json!({ "entries": [passage(41)] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post(
+            "/api/v1/gate/journal",
+            Some(&member),
+            json!({ "entries": [passage(42)] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let told: Vec<(u32, String)> = changes(&app, &door, since, 5)
+        .await
+        .changes
+        .into_iter()
+        .filter_map(|c| match c.event {
+            ChangeEvent::Passage {
+                card_id, device_id, ..
+            } => Some((card_id.0, device_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        told,
+        vec![(42, member_id.clone())],
+        "only the member's passage reaches the door"
+    );
+    let audit = app.get_json("/api/v1/audit?limit=50", Some(&admin)).await;
+    assert!(crate::app::texts(&audit, "action").contains(&"area.members".to_owned()));
 }

@@ -16,6 +16,7 @@ mod emergency;
 mod estate;
 mod gate;
 mod keys;
+mod kiosk_public;
 mod muster;
 mod openapi;
 mod ops;
