@@ -43,7 +43,10 @@ impl IntoResponse for ApiError {
                     Notice::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
                     Notice::SeeFrontDesk => StatusCode::FORBIDDEN,
                     Notice::InvalidCode => StatusCode::NOT_FOUND,
-                    Notice::AlreadyCollected => StatusCode::CONFLICT,
+                    Notice::AlreadyCollected
+                    | Notice::AlreadyRedeemed
+                    | Notice::NotToday
+                    | Notice::AlreadySignedOut => StatusCode::CONFLICT,
                     Notice::InvalidInput(_) => StatusCode::BAD_REQUEST,
                 };
                 let message = match &n {
@@ -282,6 +285,12 @@ pub async fn status(State(state): State<KioskState>) -> Json<serde_json::Value> 
         raise_printer_alarm(&state, PrintOutcome::NotPrinted(paper), None);
     }
     Json(json!({"paper": paper, "can_print": paper.can_print()}))
+}
+
+/// Whether the server answers, for the welcome screen's out-of-service banner.
+pub async fn online(State(state): State<KioskState>) -> Json<serde_json::Value> {
+    let online = !matches!(state.server.units().await, Err(ServerError::Unreachable(_)));
+    Json(json!({ "online": online }))
 }
 
 pub async fn settings(State(state): State<KioskState>) -> Json<serde_json::Value> {

@@ -13,4 +13,5 @@ mod muster;
 mod process;
 mod scanner;
 mod stub;
+mod touch;
 mod usb_printer;
