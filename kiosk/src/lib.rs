@@ -107,6 +107,7 @@ impl Application {
         };
         web::api::spawn_paper_watch(state.clone());
         web::api::spawn_muster_watch(state.clone());
+        web::api::spawn_staff_cards(state.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {

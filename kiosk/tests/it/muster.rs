@@ -119,3 +119,64 @@ async fn a_fire_alarm_reported_by_the_server_prints_the_list_once() {
         .count();
     assert_eq!(slips, 1);
 }
+
+/// A staff member scans their staff card at the kiosk while the server is down: the list
+/// prints from the kiosk's copy; a visitor's pass scanned there prints nothing.
+#[tokio::test]
+async fn a_staff_card_scanned_at_the_kiosk_prints_the_list_with_the_server_stopped() {
+    use serialport::SerialPort;
+    use std::io::Write;
+    let (mut scanner, slave) = serialport::TTYPort::pair().unwrap();
+    let port = slave.name().unwrap();
+    drop(slave); // the kiosk opens it exclusively
+    let (addr, stub, server) = stub::spawn_stoppable();
+    // Leaked: the options take static text, and a test process is short-lived.
+    let muster: &'static str =
+        Box::leak(format!("{MUSTER}{}", stub.staff_card_keys_toml()).into_boxed_str());
+    let kiosk = spawn(
+        &format!("http://{addr}"),
+        Options {
+            extra_toml: muster,
+            scanner_port: Some(port),
+            ..Options::default()
+        },
+    )
+    .await;
+    let (_, pass) = kiosk
+        .post(
+            "/api/visitors",
+            json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
+        )
+        .await;
+    until_status(&kiosk, "a copy with the visitor", |s| s["people"] == 2).await;
+    server.stop();
+
+    let card = stub.staff_card(9001);
+    let mut text = String::new();
+    for _ in 0..20 {
+        // The scanner thread may still be opening its end: scan until the slip is out.
+        let _ = scanner.write_all(format!("{card}\r").as_bytes());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        text = read(&kiosk.printed()).unwrap().text();
+        if text.contains("MUSTER LIST") {
+            break;
+        }
+    }
+    assert!(text.contains("MUSTER LIST"), "no list printed: {text}");
+    assert!(text.contains("张*明"), "{text}");
+    // Held under the scanner, the card prints one list, not one per read; a visitor's pass
+    // under the scanner is no staff card and prints nothing.
+    let visitor = pass["credential"].as_str().unwrap();
+    let _ = scanner.write_all(format!("{visitor}\r").as_bytes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = scanner.write_all(format!("{card}\r").as_bytes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        read(&kiosk.printed())
+            .unwrap()
+            .text()
+            .matches("MUSTER LIST")
+            .count(),
+        1
+    );
+}

@@ -59,6 +59,35 @@ impl Stub {
         self.ledger.lock().unwrap().alarms.clone()
     }
 
+    /// A staff card the server signed, valid for a year, as its QR code reads.
+    pub fn staff_card(&self, card: u32) -> String {
+        let now = Utc::now();
+        let claims = Claims {
+            kind: Kind::Staff,
+            card_id: CardId(card),
+            not_before: UtcMinute::floor(now - Duration::days(1)).unwrap(),
+            not_after: UtcMinute::ceil(now + Duration::days(365)).unwrap(),
+            schedule: None,
+            scope: ZoneScope {
+                building: BuildingScope::Every,
+                floor_lo: -2,
+                floor_hi: 40,
+                classes: ZoneClasses::of(&[ZoneClass::Entrance]),
+            },
+        };
+        self.signer.issue(&claims).unwrap()
+    }
+
+    /// The `[muster]` keys that make the kiosk trust this stub's staff cards.
+    pub fn staff_card_keys_toml(&self) -> String {
+        let key = self.signer.public_info();
+        format!(
+            "staff_card_keys = [{{ key_id = {}, public_key = \"{}\" }}]\n",
+            key.key_id.get(),
+            key.public_key
+        )
+    }
+
     pub fn is_signed_out(&self, short_id: &str) -> bool {
         self.ledger
             .lock()

@@ -39,8 +39,8 @@ const T = {
     signed_out_before_title: "通行证已签退", signed_out_before_text: "这张通行证已经签退过，无需再次签退。",
     worker_invalid_title: "未找到登记信息", worker_invalid_text: "装修备案号与身份证号后4位不匹配。请核对后修改，或到前台办理。",
     pass_invalid_title: "未找到该通行证", pass_invalid_text: "请核对通行证上的编号后修改，或到前台办理。",
-    staff: "工作人员", staff_title: "工作人员：打印疏散名单", staff_help: "输入工作人员密码，打印本机保存的在场人员名单（服务器中断时也可打印）。",
-    muster_print: "打印", wrong_pin: "密码错误", no_staff_pin: "本机未设置工作人员密码", no_copy: "本机尚无名单副本",
+    staff: "工作人员", staff_title: "工作人员：打印疏散名单", staff_help: "刷工作人员卡或输入工作人员密码，打印本机保存的在场人员名单（服务器中断时也可打印）。",
+    muster_print: "打印", staff_card_printing: "已识别工作人员卡，正在打印疏散名单。", wrong_pin: "密码错误", no_staff_pin: "本机未设置工作人员密码", no_copy: "本机尚无名单副本",
     muster_printed: "名单已打印（名单时间 {t}）。", muster_not_printed: "打印机无法打印（缺纸或离线），名单时间 {t}。",
     lang_other: "English"
   },
@@ -83,8 +83,8 @@ const T = {
     signed_out_before_title: "Already signed out", signed_out_before_text: "This pass was signed out before; nothing more to do.",
     worker_invalid_title: "No registration found", worker_invalid_text: "The renovation code and the last 4 characters of the ID do not match. Check them, or see the front desk.",
     pass_invalid_title: "Pass not found", pass_invalid_text: "Check the number printed on your pass and try again, or see the front desk.",
-    staff: "Staff", staff_title: "Staff: print the muster list", staff_help: "Enter the staff PIN to print the list of people on site kept by this kiosk (works while the server is down).",
-    muster_print: "Print", wrong_pin: "Wrong PIN", no_staff_pin: "No staff PIN is set on this kiosk", no_copy: "The kiosk holds no copy of the list yet",
+    staff: "Staff", staff_title: "Staff: print the muster list", staff_help: "Scan your staff card or enter the staff PIN to print the list of people on site kept by this kiosk (works while the server is down).",
+    muster_print: "Print", staff_card_printing: "Staff card recognised: printing the muster list.", wrong_pin: "Wrong PIN", no_staff_pin: "No staff PIN is set on this kiosk", no_copy: "The kiosk holds no copy of the list yet",
     muster_printed: "List printed (list as of {t}).", muster_not_printed: "The printer cannot print (paper out or offline); list as of {t}.",
     lang_other: "中文"
   }
@@ -737,6 +737,13 @@ async function printMuster() {
 // A scan goes to whatever the screen is waiting for: an invite code, or a pass to sign out.
 if (window.EventSource) {
   const scans = new EventSource("/api/scans");
+  // A staff card: the kiosk prints the muster list by itself; the screen says so.
+  scans.addEventListener("staff", () => {
+    touched();
+    show("staff");
+    $("staff-result").textContent = t("staff_card_printing");
+    $("staff-result").classList.remove("problem");
+  });
   scans.addEventListener("scan", (e) => {
     touched();
     // A pass is long base45 text; anything shorter scanned at the welcome screen is an invite code.
