@@ -241,18 +241,20 @@ mod tests {
         let mut ring = KeyRing::new();
         ring.insert_signer(&server);
         let now = Utc.with_ymd_and_hms(2026, 12, 3, 6, 0, 0).unwrap();
+        // A card for the lobby of building 2, valid from a month ago for `days` from now.
+        let scope = ZoneScope {
+            classes: ZoneClasses::of(&[ZoneClass::Entrance, ZoneClass::Floor]),
+            building: BuildingScope::One(2),
+            floor_lo: 1,
+            floor_hi: 1,
+        };
         let card = |kind, days: i64| Claims {
             kind,
             card_id: CardId(42),
+            scope: scope.clone(),
+            schedule: None,
             not_before: UtcMinute::floor(now - chrono::Duration::days(30)).unwrap(),
             not_after: UtcMinute::ceil(now + chrono::Duration::days(days)).unwrap(),
-            schedule: None,
-            scope: ZoneScope {
-                building: BuildingScope::Every,
-                floor_lo: -2,
-                floor_hi: 40,
-                classes: ZoneClasses::of(&[ZoneClass::Entrance]),
-            },
         };
         let staff = server.issue(&card(Kind::Staff, 300)).unwrap();
         assert_eq!(

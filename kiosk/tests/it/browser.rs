@@ -659,12 +659,7 @@ async fn browser_scanning_a_pass_at_the_welcome_screen_signs_it_out() {
         ..Options::default()
     })
     .await;
-    let (_, pass) = kiosk
-        .post(
-            "/api/visitors",
-            json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
-        )
-        .await;
+    let pass = kiosk.register_visitor().await;
     let credential = pass["credential"].as_str().unwrap();
     b.open(&kiosk).await;
     let started = Instant::now();

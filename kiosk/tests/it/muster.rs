@@ -142,12 +142,7 @@ async fn a_staff_card_scanned_at_the_kiosk_prints_the_list_with_the_server_stopp
         },
     )
     .await;
-    let (_, pass) = kiosk
-        .post(
-            "/api/visitors",
-            json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
-        )
-        .await;
+    let pass = kiosk.register_visitor().await;
     until_status(&kiosk, "a copy with the visitor", |s| s["people"] == 2).await;
     server.stop();
 
