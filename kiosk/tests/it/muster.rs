@@ -20,6 +20,30 @@ async fn kiosk_at(addr: std::net::SocketAddr) -> TestKiosk {
     .await
 }
 
+/// A kiosk with the staff PIN 2468, trusting `stub`'s staff cards, and the far end of its
+/// scanner's pseudo-terminal.
+pub(crate) async fn kiosk_with_scanner_and_staff_cards(
+    addr: std::net::SocketAddr,
+    stub: &stub::Stub,
+) -> (TestKiosk, serialport::TTYPort) {
+    let (scanner, slave) = serialport::TTYPort::pair().unwrap();
+    let port = serialport::SerialPort::name(&slave).unwrap();
+    drop(slave); // the kiosk opens it exclusively
+    // Leaked: the options take static text, and a test process is short-lived.
+    let muster: &'static str =
+        Box::leak(format!("{MUSTER}{}", stub.staff_card_keys_toml()).into_boxed_str());
+    let kiosk = spawn(
+        &format!("http://{addr}"),
+        Options {
+            extra_toml: muster,
+            scanner_port: Some(port),
+            ..Options::default()
+        },
+    )
+    .await;
+    (kiosk, scanner)
+}
+
 /// Waits until `f` holds of the kiosk's muster status.
 async fn until_status(kiosk: &TestKiosk, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..250 {
@@ -124,24 +148,9 @@ async fn a_fire_alarm_reported_by_the_server_prints_the_list_once() {
 /// prints from the kiosk's copy; a visitor's pass scanned there prints nothing.
 #[tokio::test]
 async fn a_staff_card_scanned_at_the_kiosk_prints_the_list_with_the_server_stopped() {
-    use serialport::SerialPort;
     use std::io::Write;
-    let (mut scanner, slave) = serialport::TTYPort::pair().unwrap();
-    let port = slave.name().unwrap();
-    drop(slave); // the kiosk opens it exclusively
     let (addr, stub, server) = stub::spawn_stoppable();
-    // Leaked: the options take static text, and a test process is short-lived.
-    let muster: &'static str =
-        Box::leak(format!("{MUSTER}{}", stub.staff_card_keys_toml()).into_boxed_str());
-    let kiosk = spawn(
-        &format!("http://{addr}"),
-        Options {
-            extra_toml: muster,
-            scanner_port: Some(port),
-            ..Options::default()
-        },
-    )
-    .await;
+    let (kiosk, mut scanner) = kiosk_with_scanner_and_staff_cards(addr, &stub).await;
     let pass = kiosk.register_visitor().await;
     until_status(&kiosk, "a copy with the visitor", |s| s["people"] == 2).await;
     server.stop();

@@ -426,3 +426,79 @@ async fn touch_a_pass_left_on_screen_closes_after_its_countdown_and_idle_is_warn
     assert_eq!(value(&b, "name").await, "Li");
     b.client.clone().close().await.unwrap();
 }
+
+/// Staff at the kiosk: the PIN pad prints the muster list (a wrong PIN says so), and a staff
+/// card under the scanner brings up the staff screen while the list prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn touch_staff_print_the_muster_list_with_the_pin_pad_or_their_card() {
+    use std::io::Write;
+    let _one = ONE_BROWSER.lock().await;
+    let b = sized("staff", 800, 480)
+        .await
+        .unwrap_or_else(|| panic!("needs {NEEDS}"));
+    let (addr, stub) = crate::stub::spawn().await;
+    let (kiosk, mut scanner) = crate::muster::kiosk_with_scanner_and_staff_cards(addr, &stub).await;
+    kiosk.register_visitor().await;
+    b.open(&kiosk).await;
+    b.until(
+        "a muster copy",
+        "return fetch('/api/muster').then(r => r.json()).then(m => m.people === 2)",
+    )
+    .await;
+    b.click("#btn-staff").await;
+    assert_screen_fits(&b, "staff").await;
+    for digit in "1357".chars() {
+        b.click(&format!("#pinpad button[data-pin='{digit}']"))
+            .await;
+    }
+    assert_eq!(b.text("#pin-echo").await, "••••");
+    b.click("#pin-ok").await;
+    b.until(
+        "the wrong PIN",
+        "return document.getElementById('pin-error').textContent === '密码错误'",
+    )
+    .await;
+    for digit in "2468".chars() {
+        b.click(&format!("#pinpad button[data-pin='{digit}']"))
+            .await;
+    }
+    b.click("#pin-ok").await;
+    b.until(
+        "the list printed",
+        "return document.getElementById('staff-result').dataset.result === 'printed'",
+    )
+    .await;
+    assert!(b.text("#staff-result").await.contains("名单已打印"));
+    let printed = || {
+        crate::escpos_reader::read(&kiosk.printed())
+            .unwrap()
+            .text()
+            .matches("MUSTER LIST")
+            .count()
+    };
+    assert_eq!(printed(), 1);
+
+    // A staff card at the welcome screen: no sign-out attempt, the staff screen and a list.
+    b.click(".screen.active [data-go='welcome']").await;
+    let card = stub.staff_card(9001);
+    let started = std::time::Instant::now();
+    while b.active_screen().await != "screen-staff" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the staff card never reached the page"
+        );
+        let _ = scanner.write_all(format!("{card}\r").as_bytes());
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(b.text("#staff-result").await.contains("工作人员卡"));
+    let started = std::time::Instant::now();
+    while printed() < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no list for the staff card"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.client.clone().close().await.unwrap();
+}
