@@ -384,6 +384,11 @@ INSERT OR IGNORE INTO area_members (area, device_id, set_by, set_at)
     WHERE json_extract(c.event, '$.type') = 'passage' AND d.kind = 'gate';
 "#,
     ),
+    // A walk-in visit waiting for the host's approval (`pending`), then `approved` or
+    // `refused`; NULL for a visit that needed none.
+    M::up(
+        "ALTER TABLE visitors ADD COLUMN approval TEXT CHECK (approval IN ('pending', 'approved', 'refused'));",
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

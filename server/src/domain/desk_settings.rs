@@ -20,6 +20,11 @@ const ID_SALT: &str = "id_number_salt";
 /// The default retention period.
 pub const DEFAULT_RETENTION_DAYS: i64 = 180;
 
+/// The value of `key`, if set.
+pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    setting(conn, key)
+}
+
 fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
         .query_row(params![key], |r| r.get(0))

@@ -264,13 +264,72 @@ pub struct VisitorPass {
     pub unit_label: String,
 }
 
+/// Settings key: whether a walk-in visitor at a kiosk waits for the host's approval.
+pub const WALK_IN_APPROVAL: &str = "walk_in_approval";
+
+/// Whether a walk-in visitor registering at a kiosk gets a pass at once or waits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WalkInApproval {
+    /// The kiosk issues the pass at once (invites are always issued at once).
+    #[default]
+    None,
+    /// The visit waits until the desk, having reached the host, approves it.
+    Host,
+}
+
+/// The estate's walk-in approval setting.
+pub fn walk_in_approval(conn: &Connection) -> DeskResult<WalkInApproval> {
+    Ok(
+        match desk_settings::get(conn, WALK_IN_APPROVAL)?.as_deref() {
+            Some("host") => WalkInApproval::Host,
+            _ => WalkInApproval::None,
+        },
+    )
+}
+
+/// A manager changes the walk-in approval setting (audited).
+pub fn set_walk_in_approval(
+    tx: &Connection,
+    actor: &Actor,
+    to: WalkInApproval,
+    now: DateTime<Utc>,
+) -> DeskResult<WalkInApproval> {
+    let word = match to {
+        WalkInApproval::None => "none",
+        WalkInApproval::Host => "host",
+    };
+    desk_settings::set(tx, WALK_IN_APPROVAL, word)?;
+    audit::record(
+        tx,
+        actor,
+        "settings.walk_in_approval",
+        "settings",
+        serde_json::json!({ "walk_in_approval": to }),
+        now,
+    )?;
+    Ok(to)
+}
+
+/// Who registers: a walk-in at a kiosk may have to wait for the host's approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// At the desk, or with an invite: the pass is issued at once.
+    Expected,
+    /// A walk-in at a kiosk.
+    WalkIn,
+}
+
 /// Registers a visitor and issues a pass; refused (neutrally at the kiosk) for a deny-listed
-/// visitor, a refusal committed with the desk alarm it may raise.
+/// visitor, a refusal committed with the desk alarm it may raise. A walk-in under
+/// [`WalkInApproval::Host`] is recorded as pending and answered 409 `host_approval_pending`
+/// until the desk approves the visit ([`approve`]).
 pub fn register(
     tx: &Connection,
     signer: &SigningKeys,
     actor: &Actor,
     v: &NewVisitor,
+    arrival: Arrival,
     now: DateTime<Utc>,
 ) -> Refusable<VisitorPass> {
     let c = check(tx, v)?;
@@ -284,14 +343,38 @@ pub fn register(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![c.name, c.unit.id, c.host_name, c.purpose, c.party_size, c.phone, ts(now), actor.audit_name()],
     )?;
     let visitor_id = tx.last_insert_rowid();
+    let pending = arrival == Arrival::WalkIn && walk_in_approval(tx)? == WalkInApproval::Host;
     audit::record(
         tx,
         actor,
         "visitor.register",
         &format!("visitor:{visitor_id}"),
-        serde_json::json!({"unit": c.unit.id, "party_size": c.party_size}),
+        serde_json::json!({"unit": c.unit.id, "party_size": c.party_size, "pending": pending}),
         now,
     )?;
+    if pending {
+        tx.prepare_cached("UPDATE visitors SET approval = 'pending' WHERE id = ?1")?
+            .execute(params![visitor_id])?;
+        return Ok(Err(DeskError::conflict(
+            "host_approval_pending",
+            "your host must approve this visit: please see the front desk",
+        )));
+    }
+    Ok(Ok(issue_pass(
+        tx, signer, actor, visitor_id, &c.name, c.unit, now,
+    )?))
+}
+
+/// Issues the pass of registered visitor `visitor_id`.
+fn issue_pass(
+    tx: &Connection,
+    signer: &SigningKeys,
+    actor: &Actor,
+    visitor_id: i64,
+    name: &str,
+    unit: Unit,
+    now: DateTime<Utc>,
+) -> DeskResult<VisitorPass> {
     let new = NewCard {
         kind: Kind::Visitor,
         worker_id: None,
@@ -299,16 +382,103 @@ pub fn register(
         not_before: UtcMinute::floor(now)
             .ok_or_else(|| invalid("the clock is out of range".into()))?,
         not_after: pass_end(tx, now)?,
-        building: c.unit.building,
-        floor: c.unit.floor,
+        building: unit.building,
+        floor: unit.floor,
     };
     let issued = card::issue(tx, signer, actor, &new, now)?;
-    Ok(Ok(VisitorPass {
+    Ok(VisitorPass {
         visitor_id,
         issued,
-        holder_masked: privacy::mask_name(&c.name),
-        unit_label: c.unit.label,
-    }))
+        holder_masked: privacy::mask_name(name),
+        unit_label: unit.label,
+    })
+}
+
+/// A walk-in waiting for the host's approval, as the desk sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendingVisit {
+    /// The visitor's id, to approve or refuse.
+    pub visitor_id: i64,
+    /// The masked name.
+    pub name_masked: String,
+    /// The unit visited.
+    pub unit_label: String,
+    /// Whom they visit, if they said.
+    pub host_name: Option<String>,
+    /// How many people.
+    pub party_size: u8,
+    /// When they registered (UTC, stored form).
+    pub registered_at: String,
+}
+
+/// Walk-ins waiting for approval, oldest first.
+pub fn pending(conn: &Connection) -> DeskResult<Vec<PendingVisit>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.id, v.name, u.label, v.host_name, v.party_size, v.registered_at
+         FROM visitors v JOIN units u ON u.id = v.unit_id
+         WHERE v.approval = 'pending' AND v.purged_at IS NULL ORDER BY v.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(PendingVisit {
+            visitor_id: r.get(0)?,
+            name_masked: privacy::mask_name(&r.get::<_, Option<String>>(1)?.unwrap_or_default()),
+            unit_label: r.get(2)?,
+            host_name: r.get(3)?,
+            party_size: r.get(4)?,
+            registered_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The desk, having reached the host, approves a pending walk-in (audited): the pass is issued
+/// for the desk to print or show; `approved = false` refuses the visit instead.
+pub fn decide(
+    tx: &Connection,
+    signer: &SigningKeys,
+    actor: &Actor,
+    visitor_id: i64,
+    approved: bool,
+    now: DateTime<Utc>,
+) -> DeskResult<Option<VisitorPass>> {
+    let row: Option<(Option<String>, i64, Option<String>)> = tx
+        .prepare_cached("SELECT name, unit_id, approval FROM visitors WHERE id = ?1")?
+        .query_row(params![visitor_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((name, unit_id, approval)) = row else {
+        return Err(DeskError::NotFound(format!("no visitor {visitor_id}")));
+    };
+    if approval.as_deref() != Some("pending") {
+        return Err(DeskError::conflict(
+            "not_pending",
+            "this visit is not waiting for approval",
+        ));
+    }
+    let word = if approved { "approved" } else { "refused" };
+    tx.prepare_cached("UPDATE visitors SET approval = ?2 WHERE id = ?1")?
+        .execute(params![visitor_id, word])?;
+    audit::record(
+        tx,
+        actor,
+        if approved {
+            "visitor.approve"
+        } else {
+            "visitor.refuse"
+        },
+        &format!("visitor:{visitor_id}"),
+        serde_json::json!({}),
+        now,
+    )?;
+    if !approved {
+        return Ok(None);
+    }
+    let unit = desk_settings::unit(tx, unit_id)?;
+    let name = name.unwrap_or_default();
+    Ok(Some(issue_pass(
+        tx, signer, actor, visitor_id, &name, unit, now,
+    )?))
 }
 
 /// The card a kiosk's sign-out names: credential text as scanned, or a short id as typed.
@@ -593,7 +763,7 @@ pub fn redeem(
     let v: NewVisitor = serde_json::from_str(&visitor).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })?;
-    let pass = match register(tx, signer, actor, &v, now)? {
+    let pass = match register(tx, signer, actor, &v, Arrival::Expected, now)? {
         Ok(pass) => pass,
         Err(refusal) => return Ok(Err(refusal)),
     };

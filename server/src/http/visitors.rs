@@ -8,25 +8,41 @@ use crate::auth::Actor;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
 use crate::domain::retention::{self, PurgeReport};
-use crate::domain::visitor::{self, Invite, NewDenial, NewInvite, NewVisitor, OnSite, VisitorPass};
+use crate::domain::visitor::{
+    self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
+    WalkInApproval,
+};
 use crate::domain::{collection, desk_settings, renovation};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use gatehouse_credential::Kind;
 use gatehouse_credential::api::kiosk::{
     InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
     WorkerCardRequest,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::POST, "/api/v1/visitors", post(register)),
         Endpoint::new(Method::GET, "/api/v1/visitors/on-site", get(on_site)),
+        Endpoint::new(Method::GET, "/api/v1/visitors/pending", get(pending)),
+        Endpoint::new(Method::POST, "/api/v1/visitors/{id}/approve", post(approve)),
+        Endpoint::new(Method::POST, "/api/v1/visitors/{id}/refuse", post(refuse)),
+        Endpoint::new(
+            Method::GET,
+            "/api/v1/settings/walk-in-approval",
+            get(walk_in_approval),
+        ),
+        Endpoint::new(
+            Method::PUT,
+            "/api/v1/settings/walk-in-approval",
+            put(set_walk_in_approval),
+        ),
         Endpoint::new(
             Method::POST,
             "/api/v1/visitors/cards/{id}/sign-out",
@@ -61,7 +77,7 @@ async fn register(
     let now = state.now();
     let signer = state.signer.clone();
     let pass = write(&state, move |tx| {
-        visitor::register(tx, &signer, &actor, &body, now)
+        visitor::register(tx, &signer, &actor, &body, Arrival::Expected, now)
     })
     .await??;
     Ok((StatusCode::CREATED, Json(pass)))
@@ -179,7 +195,7 @@ async fn kiosk_visitor(
         phone: body.phone,
     };
     let pass = write(&state, move |tx| {
-        visitor::register(tx, &signer, &actor, &v, now)
+        visitor::register(tx, &signer, &actor, &v, Arrival::WalkIn, now)
     })
     .await??;
     Ok((StatusCode::CREATED, Json(to_issued(pass))))
@@ -254,4 +270,68 @@ async fn kiosk_worker_card(
         not_after: issued.card.not_after,
         extended_to,
     }))
+}
+
+async fn pending(State(state): State<AppState>) -> Result<Json<Vec<PendingVisit>>, DeskError> {
+    Ok(Json(read(&state, visitor::pending).await?))
+}
+
+async fn decide(
+    state: AppState,
+    actor: Actor,
+    visitor_id: i64,
+    approved: bool,
+) -> Result<Option<VisitorPass>, DeskError> {
+    let now = state.now();
+    let signer = state.signer.clone();
+    write(&state, move |tx| {
+        visitor::decide(tx, &signer, &actor, visitor_id, approved, now)
+    })
+    .await
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<(StatusCode, Json<VisitorPass>), DeskError> {
+    match decide(state, actor, id, true).await? {
+        Some(pass) => Ok((StatusCode::CREATED, Json(pass))),
+        None => Err(DeskError::conflict("not_pending", "no pass was issued")),
+    }
+}
+
+async fn refuse(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, DeskError> {
+    decide(state, actor, id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET`/`PUT /api/v1/settings/walk-in-approval` body.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WalkInSetting {
+    /// `none` (the kiosk issues walk-in passes at once) or `host` (they wait for the desk to
+    /// approve, having reached the host).
+    pub walk_in_approval: WalkInApproval,
+}
+
+async fn walk_in_approval(State(state): State<AppState>) -> Result<Json<WalkInSetting>, DeskError> {
+    let walk_in_approval = read(&state, visitor::walk_in_approval).await?;
+    Ok(Json(WalkInSetting { walk_in_approval }))
+}
+
+async fn set_walk_in_approval(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<WalkInSetting>,
+) -> Result<Json<WalkInSetting>, DeskError> {
+    let now = state.now();
+    let walk_in_approval = write(&state, move |tx| {
+        visitor::set_walk_in_approval(tx, &actor, body.walk_in_approval, now)
+    })
+    .await?;
+    Ok(Json(WalkInSetting { walk_in_approval }))
 }

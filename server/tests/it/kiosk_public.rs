@@ -288,3 +288,83 @@ async fn a_kiosk_cannot_print_visitor_passes_by_the_hundred() {
         .await;
     assert_eq!(r.status(), 422);
 }
+
+#[tokio::test]
+async fn with_host_approval_a_walk_in_waits_for_the_desk_and_invites_do_not() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let unit = seed_unit(&app).await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let setting = "/api/v1/settings/walk-in-approval";
+    assert_eq!(
+        app.get_json(setting, Some(&desk)).await["walk_in_approval"],
+        "none"
+    );
+    let host = json!({"walk_in_approval": "host"});
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            setting,
+            Some(&desk),
+            Some(host.clone()),
+        )
+        .await;
+    assert_eq!(r.status(), 403, "only a manager changes it");
+    let r = app
+        .send(reqwest::Method::PUT, setting, Some(&admin), Some(host))
+        .await;
+    assert_eq!(r.status(), 200);
+
+    let visit = json!({"name": "孙悟空", "unit_id": unit, "host_name": "唐先生", "purpose": "visit", "party_size": 2});
+    let r = app
+        .post("/api/v1/kiosk/visitors", Some(&kiosk), visit)
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(error_code(r).await, "host_approval_pending");
+    let pending = app.get_json("/api/v1/visitors/pending", Some(&desk)).await;
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending[0]["name_masked"], "孙*空");
+    let id = pending[0]["visitor_id"].as_i64().unwrap();
+    let on_site = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
+    assert!(
+        on_site.as_array().unwrap().is_empty(),
+        "no pass before approval"
+    );
+
+    let approve = format!("/api/v1/visitors/{id}/approve");
+    let r = app.post(&approve, Some(&kiosk), json!({})).await;
+    assert_eq!(r.status(), 403, "a kiosk cannot approve");
+    let r = app.post(&approve, Some(&desk), json!({})).await;
+    assert_eq!(r.status(), 201);
+    let pass: Value = r.json().await.unwrap();
+    assert!(pass["issued"]["credential"].as_str().is_some(), "{pass}");
+    let r = app.post(&approve, Some(&desk), json!({})).await;
+    assert_eq!(error_code(r).await, "not_pending");
+    assert!(
+        audit_actions(&app, &admin)
+            .await
+            .contains(&"visitor.approve".to_owned())
+    );
+
+    // An invitation was arranged with the host: it is issued at once.
+    let r = app
+        .post(
+            "/api/v1/invites",
+            Some(&desk),
+            json!({"name": "猪八戒", "unit_id": unit, "purpose": "dinner", "party_size": 1}),
+        )
+        .await;
+    let code = r.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(
+            "/api/v1/kiosk/invites/redeem",
+            Some(&kiosk),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
