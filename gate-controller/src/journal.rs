@@ -26,6 +26,9 @@ pub enum JournalError {
     /// The checkpointer thread could not be started.
     #[error("journal checkpointer thread: {0}")]
     Thread(std::io::Error),
+    /// The journal file could not be created or made private to its owner.
+    #[error("journal file: {0}")]
+    File(std::io::Error),
     /// A stored row is not valid JSON of the expected shape.
     #[error("journal row {what} is corrupt: {source}")]
     Corrupt {
@@ -102,10 +105,25 @@ pub struct Pending {
     pub entry: JournalEntry,
 }
 
+/// The journal names the card and time of every passage: its file is its owner's only (0600)
+/// whatever the umask, created so before SQLite opens it (SQLite gives the `-wal` and `-shm`
+/// files it creates the database file's mode).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
 impl Journal {
     /// Opens (or creates) the journal at `path`, keeping at most `retain_sent` entries that the
     /// server already has; unsent entries are always kept.
     pub fn open(path: &Path, retain_sent: u64) -> Result<Self, JournalError> {
+        create_private(path).map_err(JournalError::File)?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -619,6 +637,24 @@ mod tests {
             (u64::from(appends)..=u64::from(appends) + u64::from(appends) / 4).contains(&frames),
             "{appends} appends wrote {frames} WAL frames"
         );
+    }
+
+    #[test]
+    fn the_journal_and_its_wal_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        // A journal an older version left world-readable is tightened too.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut journal = Journal::open(&path, 10).unwrap();
+        journal.append(&denied(1), Utc::now(), true).unwrap();
+        let mode = |suffix: &str| {
+            let p = format!("{}{suffix}", path.display());
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode(""), 0o600);
+        assert_eq!(mode("-wal"), 0o600);
     }
 
     #[test]
