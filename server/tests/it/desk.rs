@@ -73,6 +73,22 @@ pub async fn worker(app: &TestApp, token: &str, renovation: i64, id_number: &str
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
+/// The desk invites `name` to `unit` for a party of `party`; returns the invite's code.
+pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party: u8) -> String {
+    let r = app
+        .post(
+            "/api/v1/invites",
+            Some(desk),
+            json!({"name": name, "unit_id": unit, "purpose": "dinner", "party_size": party}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Issues a worker's card; returns (card id, credential text).
 pub async fn card(app: &TestApp, token: &str, worker: i64) -> (u32, String) {
     let r = app
@@ -942,18 +958,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
     assert_eq!(r.status(), 201, "registers once off the list");
 
     // Invites: created by the desk, redeemed once at the kiosk.
-    let r = app
-        .post(
-            "/api/v1/invites",
-            Some(&desk),
-            json!({"name": "钱七", "unit_id": unit, "purpose": "dinner", "party_size": 3}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let code = r.json::<Value>().await.unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = invite_code(&app, &desk, "钱七", unit, 3).await;
     let r = app
         .post(
             "/api/v1/kiosk/invites/redeem",

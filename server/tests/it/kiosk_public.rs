@@ -2,7 +2,7 @@
 //! server — guessing a worker's card, and dodging the deny list.
 
 use crate::app::{TestApp, error_code, spawn_app, texts};
-use crate::desk::{renovation, seed_unit};
+use crate::desk::{invite_code, renovation, seed_unit};
 use crate::platform::enrol_device;
 use serde_json::{Value, json};
 
@@ -348,17 +348,7 @@ async fn with_host_approval_a_walk_in_waits_for_the_desk_and_invites_do_not() {
     );
 
     // An invitation was arranged with the host: it is issued at once.
-    let r = app
-        .post(
-            "/api/v1/invites",
-            Some(&desk),
-            json!({"name": "猪八戒", "unit_id": unit, "purpose": "dinner", "party_size": 1}),
-        )
-        .await;
-    let code = r.json::<Value>().await.unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = invite_code(&app, &desk, "猪八戒", unit, 1).await;
     let r = app
         .post(
             "/api/v1/kiosk/invites/redeem",
