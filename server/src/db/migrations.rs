@@ -389,6 +389,17 @@ INSERT OR IGNORE INTO area_members (area, device_id, set_by, set_at)
     M::up(
         "ALTER TABLE visitors ADD COLUMN approval TEXT CHECK (approval IN ('pending', 'approved', 'refused'));",
     ),
+    // ID numbers are hashed with HMAC under the personal-data key (a file outside the
+    // database). The salted SHA-256 hashes made before, whose salt lay in this database, could
+    // be searched for the number: they are dropped with the salt. Those workers keep their
+    // last 4 characters; a second registration of one of them on the same renovation is no
+    // longer noticed.
+    M::up(
+        r#"
+UPDATE workers SET id_hash = NULL WHERE id_hash IS NOT NULL AND id_hash NOT LIKE 'hmac:%';
+DELETE FROM settings WHERE key = 'id_number_salt';
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -1,5 +1,5 @@
 //! What the front desk reads from the estate: its time zone, units, and the desk's own
-//! settings (visitor pass length, retention period, the ID-number salt), kept in the
+//! settings (visitor pass length, retention period), kept in the
 //! `settings` table so a manager can change them without a restart.
 
 use super::desk_error::{DeskError, DeskResult};
@@ -14,8 +14,6 @@ pub const TIME_ZONE: &str = "time_zone";
 pub const VISITOR_PASS_MINUTES: &str = "visitor_pass_minutes";
 /// Settings key: days after which personal data is purged (default 180).
 pub const RETENTION_DAYS: &str = "retention_days";
-/// Settings key: the secret salt of ID-number hashes (made on first use).
-const ID_SALT: &str = "id_number_salt";
 
 /// The default retention period.
 pub const DEFAULT_RETENTION_DAYS: i64 = 180;
@@ -58,16 +56,6 @@ pub fn retention_days(conn: &Connection) -> rusqlite::Result<i64> {
         .and_then(|s| s.parse().ok())
         .filter(|d| *d > 0)
         .unwrap_or(DEFAULT_RETENTION_DAYS))
-}
-
-/// The salt of ID-number hashes, created on first use.
-pub fn id_salt(conn: &Connection) -> rusqlite::Result<String> {
-    if let Some(s) = setting(conn, ID_SALT)? {
-        return Ok(s);
-    }
-    let salt = crate::auth::new_secret();
-    set(conn, ID_SALT, &salt)?;
-    Ok(salt)
 }
 
 /// The UTC instant a local date starts in `tz` (the earliest, across a DST change).
@@ -137,8 +125,6 @@ mod tests {
         assert_eq!(time_zone(&conn).unwrap(), chrono_tz::Asia::Shanghai);
         assert_eq!(retention_days(&conn).unwrap(), 180);
         assert_eq!(visitor_pass_minutes(&conn).unwrap(), None);
-        let salt = id_salt(&conn).unwrap();
-        assert_eq!(id_salt(&conn).unwrap(), salt, "the salt is made once");
         set(&conn, RETENTION_DAYS, "30").unwrap();
         assert_eq!(retention_days(&conn).unwrap(), 30);
     }

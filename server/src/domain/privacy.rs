@@ -1,7 +1,7 @@
-//! Keeping personal data minimal: masks for screens and paper, the salted hash of an ID
+//! Keeping personal data minimal: masks for screens and paper, the keyed hash of an ID
 //! number, and the short random codes people type.
 
-use sha2::{Digest, Sha256};
+use crate::keys::personal::PersonalKey;
 use unicode_general_category::{GeneralCategory, get_general_category};
 use unicode_normalization::UnicodeNormalization;
 
@@ -58,14 +58,12 @@ pub fn id_last4(normalised: &str) -> String {
     chars[chars.len().saturating_sub(4)..].iter().collect()
 }
 
-/// The stored form of an ID number: SHA-256 over the estate's secret salt and the number, so
-/// the same person can be matched without the number being kept.
-pub fn id_hash(salt: &str, normalised: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(salt.as_bytes());
-    h.update([0u8]);
-    h.update(normalised.as_bytes());
-    hex::encode(h.finalize())
+/// The stored form of an ID number: `hmac:` and HMAC-SHA256 under the personal-data key, kept
+/// in a file outside the database, so the same person can be matched on one renovation without
+/// the number being kept, and a copy of the database alone cannot be searched for it (an ID
+/// number's structure leaves a small space to try).
+pub fn id_hash(key: &PersonalKey, normalised: &str) -> String {
+    format!("hmac:{}", key.tag("id_number", &[normalised]))
 }
 
 /// Letters and digits that cannot be confused when read aloud or typed (no 0/O, 1/I/L).
@@ -136,12 +134,14 @@ mod tests {
         assert!(valid_id_number(&n));
         assert!(!valid_id_number("12-34"));
         assert_eq!(id_last4(&n), "002X");
+        let (key, other) = (PersonalKey::generate(), PersonalKey::generate());
         assert_eq!(
-            id_hash("s", &n),
-            id_hash("s", &normalise_id("11010519491231002x"))
+            id_hash(&key, &n),
+            id_hash(&key, &normalise_id("11010519491231002x"))
         );
-        assert_ne!(id_hash("s", &n), id_hash("t", &n));
-        assert!(!id_hash("s", &n).contains("1101"));
+        assert_ne!(id_hash(&key, &n), id_hash(&other, &n), "no key, no match");
+        assert!(id_hash(&key, &n).starts_with("hmac:"));
+        assert!(!id_hash(&key, &n).contains("1101"));
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Renovation workers: a name, a phone and the ID number kept only as a salted hash plus its
-//! last 4 characters.
+//! Renovation workers: a name, a phone and the ID number kept only as a keyed hash (see
+//! [`privacy::id_hash`]) plus its last 4 characters.
 
 use super::desk_error::{DeskError, DeskResult};
-use super::{collection, desk_settings, privacy, renovation};
+use super::{collection, privacy, renovation};
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::ts;
@@ -72,7 +72,7 @@ pub fn create(
             "id_number must be 6–32 letters and digits",
         ));
     }
-    let hash = privacy::id_hash(&desk_settings::id_salt(tx)?, &id_number);
+    let hash = privacy::id_hash(key, &id_number);
     let twice: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM workers WHERE renovation_id = ?1 AND id_hash = ?2)",
         params![renovation_id, hash],
