@@ -209,6 +209,29 @@ pub fn check_period(start: NaiveDate, end: NaiveDate) -> DeskResult<()> {
     }
 }
 
+/// How many years back a registration may start (work recorded late, never decades ago).
+pub const START_YEARS_BACK: u32 = 5;
+/// How many years ahead a registration may start.
+pub const START_YEARS_AHEAD: u32 = 1;
+
+/// Checks that a registration starts in a sane window around `today`: a year like 1900 or 9999
+/// is a typing mistake, and would also make cards valid for centuries.
+pub fn check_start(start: NaiveDate, today: NaiveDate) -> DeskResult<()> {
+    let earliest = today.checked_sub_months(Months::new(12 * START_YEARS_BACK));
+    let latest = today.checked_add_months(Months::new(12 * START_YEARS_AHEAD));
+    match (earliest, latest) {
+        (Some(earliest), Some(latest)) if (earliest..=latest).contains(&start) => Ok(()),
+        (earliest, latest) => Err(DeskError::invalid(
+            "date_out_of_range",
+            format!(
+                "the start date {start} must lie between {} and {}",
+                earliest.unwrap_or(NaiveDate::MIN),
+                latest.unwrap_or(NaiveDate::MAX)
+            ),
+        )),
+    }
+}
+
 /// Checks an extension: the new end must be after the current end and at most three calendar
 /// months after it.
 pub fn check_extension(current_end: NaiveDate, new_end: NaiveDate) -> DeskResult<()> {
@@ -276,6 +299,10 @@ pub fn create(
     let phone = privacy::valid_phone(&new.supervisor_phone)
         .map_err(|m| DeskError::invalid("invalid", format!("supervisor_{m}")))?;
     check_period(new.start_date, new.end_date)?;
+    check_start(
+        new.start_date,
+        desk_settings::local_date(desk_settings::time_zone(tx)?, now),
+    )?;
     let documents: BTreeMap<Document, bool> = Document::ALL
         .into_iter()
         .map(|d| (d, new.documents.get(&d).copied().unwrap_or(false)))

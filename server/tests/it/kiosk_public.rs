@@ -358,3 +358,38 @@ async fn with_host_approval_a_walk_in_waits_for_the_desk_and_invites_do_not() {
         .await;
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn a_renovation_dated_centuries_away_is_refused_with_the_window() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let unit = seed_unit(&app).await;
+    for (start, end) in [
+        ("1900-01-01", "1900-03-01"),
+        ("9999-01-01", "9999-03-01"),
+        ("+10000-01-01", "+10000-03-01"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/renovations",
+                Some(&desk),
+                json!({
+                    "unit_id": unit, "owner_name": "王小明", "contractor": "Acme",
+                    "supervisor_name": "李四", "supervisor_phone": "13812345678",
+                    "start_date": start, "end_date": end, "waterproofing": false,
+                }),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{start}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["message"].as_str().is_some(), "{body}");
+    }
+    assert!(
+        app.get_json("/api/v1/renovations", Some(&desk))
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
