@@ -764,6 +764,30 @@ pub const MATRIX: &[Rule] = &[
         "Page: change one's own password",
         NOT_API,
     ),
+    rule(
+        GET,
+        "/desk/staff",
+        MANAGER,
+        "pages",
+        "Page: staff accounts (create, reset a password, disable)",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/qr.svg",
+        STAFF,
+        "pages",
+        "The QR code of a card's text as SVG, for the card the desk prints",
+        NOT_API,
+    ),
+    rule(
+        PUT,
+        "/api/v1/auth/language",
+        STAFF,
+        "auth",
+        "Remember the language the logged-in staff member reads the pages in",
+        Io::NO_CONTENT.body(one::<http::pages::LanguageChoice>),
+    ),
     // emergencies: evacuation, fire alarms, muster list (roll call)
     rule(
         POST,
