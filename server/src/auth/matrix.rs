@@ -774,6 +774,14 @@ pub const MATRIX: &[Rule] = &[
     ),
     rule(
         GET,
+        "/desk/doors",
+        STAFF,
+        "pages",
+        "Page: every gate, online or not, its alarms; unlock and lockdown for managers",
+        NOT_API,
+    ),
+    rule(
+        GET,
         "/desk/qr.svg",
         STAFF,
         "pages",

@@ -334,3 +334,62 @@ async fn the_return_station_keeps_its_focus_clears_the_last_result_and_counts_th
     );
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_shows_on_every_page() {
+    let Some(b) = sized("console doors", 1920, 1080).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (gate_id, _) = crate::muster::entrance_gate(&app, &admin).await;
+    let base = format!("http://{}", app.addr);
+
+    // A clerk sees the doors but neither the unlock nor the lockdown control.
+    choose_language(&app, &desk, "en").await;
+    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.click("nav a[href='/desk/doors']").await;
+    let row = format!("#doors tr[data-door='{gate_id}']");
+    let text = b.text(&row).await;
+    assert!(text.contains("B2 lobby turnstile"), "{text}");
+    assert!(b.client.find(Locator::Css(".unlock")).await.is_err());
+    assert!(b.client.find(Locator::Css("#lockdown")).await.is_err());
+
+    // A manager opens the door for a reason, after naming the door.
+    b.log_in_at(&app, "admin", ADMIN_PASSWORD).await;
+    b.client.goto(&format!("{base}/desk/doors")).await.unwrap();
+    assert_eq!(b.text("nav a.current").await, "门禁");
+    b.type_in(&format!("{row} .unlock [name=reason]"), "送货 delivery")
+        .await;
+    b.click(&format!("{row} .unlock button")).await;
+    let ask = b.text("dialog#confirm[open] #confirm-text").await;
+    assert!(
+        ask.contains("B2 lobby turnstile") && ask.contains("送货 delivery"),
+        "{ask}"
+    );
+    b.click("#confirm-yes").await;
+    let done = b.wait_text(".result.ok", "已发送开门指令").await;
+    assert!(b.in_view(".result.ok").await, "{done}");
+    let audit = app.get_text("/api/v1/audit", Some(&admin)).await;
+    assert!(
+        audit.contains("door.remote_unlock") && audit.contains("送货 delivery"),
+        "{audit}"
+    );
+
+    // Lockdown, confirmed: every page says so until it ends.
+    b.click("#lockdown button").await;
+    b.click("#confirm-yes").await;
+    b.wait_text("#lockdown-state", "全区封锁中").await;
+    b.client
+        .goto(&format!("{base}/desk/visitors"))
+        .await
+        .unwrap();
+    b.wait_text("#lockdown-banner", "全区封锁中").await;
+    assert!(b.in_view("#lockdown-banner").await);
+    b.shot("console-lockdown-zh-1920").await;
+    let lockdown: Value = app.get_json("/api/v1/lockdown", Some(&admin)).await;
+    assert_eq!(lockdown["active"], true);
+    let _ = b.client.clone().close().await;
+}

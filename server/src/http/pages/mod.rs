@@ -9,6 +9,7 @@
 //! bar, alarms, the result toast) and the script that runs the forms.
 
 mod card_print;
+mod doors;
 mod errors;
 mod login;
 mod outstanding;
@@ -71,6 +72,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::PUT, "/api/v1/auth/language", put(set_language)),
         Endpoint::new(Method::GET, "/desk/staff", get(staff::staff_page)),
         Endpoint::new(Method::GET, "/desk/qr.svg", get(card_print::qr_svg)),
+        Endpoint::new(Method::GET, "/desk/doors", get(doors::doors_page)),
     ]
 }
 
@@ -151,6 +153,8 @@ pub struct Viewer {
     pub tz: Tz,
     /// The page's path, for highlighting its navigation link.
     path: String,
+    /// Whether the estate is in lockdown (every page says so while it lasts).
+    lockdown: bool,
 }
 
 /// `?lang=` on a page seen before log-in.
@@ -175,14 +179,14 @@ impl FromRequestParts<AppState> for Viewer {
             .ok()
             .and_then(|q| q.0.lang.as_deref().and_then(Lang::parse));
         let staff_id = actor.staff().map(|s| s.id);
-        let (stored, tz) = state
+        let (stored, tz, lockdown) = state
             .db
             .call(move |c| {
                 let lang = match staff_id {
                     Some(id) => Some(language::of_staff(c, id)?),
                     None => None,
                 };
-                Ok::<_, ApiError>((lang, estate::time_zone(c)?))
+                Ok::<_, ApiError>((lang, estate::time_zone(c)?, estate::lockdown(c)?))
             })
             .await?;
         Ok(Viewer {
@@ -191,6 +195,7 @@ impl FromRequestParts<AppState> for Viewer {
             lang: stored.or(asked).unwrap_or_default(),
             tz,
             path: parts.uri.path().to_owned(),
+            lockdown,
         })
     }
 }
@@ -238,6 +243,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/return", "扫码交卡", "Return cards"),
     ("/desk/visitors", "在场访客", "Visitors on site"),
     ("/desk/cards/outstanding", "未还卡", "Outstanding cards"),
+    ("/desk/doors", "门禁", "Doors"),
     ("/desk/muster", "点名", "Roll call"),
     ("/desk/staff", "员工账号", "Staff"),
 ];
@@ -285,6 +291,9 @@ impl Viewer {
                 body {
                     (self.nav())
                     (super::emergency::desk_bar(self.lang))
+                    @if self.lockdown {
+                        a #lockdown-banner href="/desk/doors" { "⛔ " (self.t("全区封锁中", "Estate lockdown is on")) }
+                    }
                     div #alarms {}
                     main {
                         h1 { (title) }
@@ -362,6 +371,7 @@ button:disabled{background:#9aa3ad;cursor:not-allowed}button.danger{background:#
 #scan-result{font-size:2em;padding:.6em;margin-top:.6em;text-align:center;font-weight:800}
 #scan-result.ok{background:#0a7d32;color:#fff}#scan-result.err{background:#b3261e;color:#fff}#scan-result small{display:block;font-size:.6em}
 .cred{font-family:monospace;word-break:break-all;background:#fff8d6;padding:.5em}
+#lockdown-banner{display:block;background:#3b0a45;color:#fff;font-weight:800;padding:.5em 1em;text-decoration:none}
 #alarms details{background:#8a5a00;color:#fff;padding:.35em 1em;font-weight:700}#alarms details.open-alarms{background:#b3261e}
 #alarms summary{cursor:pointer;display:flex;gap:1em;align-items:center}#alarms summary span{flex:1}
 #alarms .alarm{display:flex;gap:1em;align-items:center;padding:.25em 0;border-top:1px solid #fff4}
