@@ -382,13 +382,13 @@ async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_sho
     b.click("#lockdown button").await;
     b.click("#confirm-yes").await;
     b.wait_text("#lockdown-state", "全区封锁中").await;
+    b.shot("console-doors-zh-1920").await;
     b.client
         .goto(&format!("{base}/desk/visitors"))
         .await
         .unwrap();
     b.wait_text("#lockdown-banner", "全区封锁中").await;
     assert!(b.in_view("#lockdown-banner").await);
-    b.shot("console-lockdown-zh-1920").await;
     let lockdown: Value = app.get_json("/api/v1/lockdown", Some(&admin)).await;
     assert_eq!(lockdown["active"], true);
     let _ = b.client.clone().close().await;

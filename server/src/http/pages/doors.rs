@@ -36,7 +36,7 @@ pub(super) async fn doors_page(
         v.t("门禁", "Doors"),
         html! {
             p #lockdown-state .unmet[lockdown] {
-                @if lockdown { "⛔ " (v.t("全区封锁中：门禁只对经理开放", "Estate lockdown is on: doors stay locked")) }
+                @if lockdown { "⚠ " (v.t("全区封锁中：门禁全部锁闭", "Estate lockdown is on: doors stay locked")) }
                 @else { (v.t("未封锁", "No lockdown")) }
             }
             @if may_lock {

@@ -292,7 +292,7 @@ impl Viewer {
                     (self.nav())
                     (super::emergency::desk_bar(self.lang))
                     @if self.lockdown {
-                        a #lockdown-banner href="/desk/doors" { "⛔ " (self.t("全区封锁中", "Estate lockdown is on")) }
+                        a #lockdown-banner href="/desk/doors" { "⚠ " (self.t("全区封锁中", "Estate lockdown is on")) }
                     }
                     div #alarms {}
                     main {
