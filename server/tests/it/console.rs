@@ -393,3 +393,52 @@ async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_sho
     assert_eq!(lockdown["active"], true);
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_visitor_is_registered_at_the_desk_with_the_keyboard_alone_and_gets_a_printable_pass() {
+    let Some(b) = sized("console visitor", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    crate::desk::seed_unit(&app).await;
+    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.client
+        .goto(&format!("http://{}/desk/visitors", app.addr))
+        .await
+        .unwrap();
+    b.wait_for("#register-visitor").await;
+
+    // The name field has the focus; Tab moves on, Enter sends (unit: the first, party: 1).
+    let focused = b.js("return document.activeElement.name;").await;
+    assert_eq!(focused, json!("name"));
+    let keys = "赵小六\u{E004}\u{E004}王小明\u{E004}送快递\u{E007}";
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+    let done = b.wait_text(".result.ok", "已登记").await;
+    assert!(b.in_view(".result.ok").await, "{done}");
+    b.wait_for("#print-pass:not([hidden])").await;
+    assert_eq!(b.text("#print-pass .holder").await, "赵*六");
+    let pass = b.text("#print-pass .number").await;
+    let on_site: Value = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
+    assert_eq!(format!("#{}", on_site[0]["card_id"]), pass, "{on_site}");
+    b.wait_text(
+        &format!("#on-site tr[data-card='{}']", on_site[0]["card_id"]),
+        "赵*六",
+    )
+    .await;
+    // Ready for the next visitor: the name field has the focus again.
+    assert_eq!(
+        b.js("return document.activeElement.name;").await,
+        json!("name")
+    );
+    b.shot("console-visitor-registered-zh-1366").await;
+    let _ = b.client.clone().close().await;
+}

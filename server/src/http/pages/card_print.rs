@@ -77,18 +77,29 @@ document.addEventListener('desk:card',ev=>{const f=document.getElementById('prin
  f.querySelector('.until').textContent=fmtTime(until).split(' ').slice(0,LANG==='en'?3:1).join(' ');
  f.querySelector('.qr').src='/desk/qr.svg?text='+encodeURIComponent(ev.detail.credential);
  f.hidden=false;f.scrollIntoView({block:'nearest'});document.getElementById('print-card-button').focus();});
-document.addEventListener('click',ev=>{if(ev.target.id==='print-card-button'){document.body.classList.add('printing-card');window.print();
+document.addEventListener('desk:pass',ev=>{const f=document.getElementById('print-pass');if(!f)return;const p=ev.detail,c=p.issued.card;
+ f.querySelector('.holder').textContent=p.holder_masked;f.querySelector('.number').textContent='#'+c.card_id;
+ f.querySelector('.unit').textContent=p.unit_label;f.querySelector('.until').textContent=fmtTime(c.not_after);
+ f.querySelector('.qr').src='/desk/qr.svg?text='+encodeURIComponent(p.issued.credential);f.hidden=false;f.scrollIntoView({block:'nearest'});});
+document.addEventListener('click',ev=>{if(ev.target.id==='print-pass-button'){document.body.classList.add('printing-pass');window.print();
+  document.body.classList.remove('printing-pass');}
+ if(ev.target.id==='print-card-button'){document.body.classList.add('printing-card');window.print();
   document.body.classList.remove('printing-card');}
  if(ev.target.id==='print-card-close')document.getElementById('print-card').hidden=true;});
 "#;
 
 /// The card on screen and on paper (only the card is printed).
 pub const CSS: &str = r#"
+#print-pass{background:#fff;border:2px dashed #1f3a5f;padding:1em;margin:1em 0;max-width:30em}
+#print-pass .card-face{display:grid;grid-template-columns:auto 1fr;gap:0 1em}#print-pass .qr{width:12em;height:12em}#print-pass h3{grid-column:1/3}
 #print-card{background:#fff;border:2px dashed #1f3a5f;padding:1em;margin:1em 0;max-width:30em}
 #print-card .card-face{display:grid;grid-template-columns:auto 1fr;gap:0 1em;align-items:start}
 #print-card h3{grid-column:1/3;margin:0 0 .4em}#print-card .qr{width:12em;height:12em}
-#print-card dl{display:grid;grid-template-columns:auto 1fr;gap:.2em .6em;margin:0}#print-card dt{font-weight:700}#print-card dd{margin:0}
-@media print{body.printing-card *{visibility:hidden}body.printing-card #print-card,body.printing-card #print-card .card-face,
+#print-card dl,#print-pass dl{display:grid;grid-template-columns:auto 1fr;gap:.2em .6em;margin:0}
+#print-card dt,#print-pass dt{font-weight:700}#print-card dd,#print-pass dd{margin:0}
+@media print{body.printing-pass *{visibility:hidden}body.printing-pass #print-pass .card-face,body.printing-pass #print-pass .card-face *{visibility:visible}
+ body.printing-pass #print-pass{position:absolute;left:0;top:0}
+ body.printing-card *{visibility:hidden}body.printing-card #print-card,body.printing-card #print-card .card-face,
  body.printing-card #print-card .card-face *{visibility:visible}
  body.printing-card #print-card{position:absolute;left:0;top:0;border:1px solid #000;margin:0}body.printing-card .no-print{display:none}}
 "#;

@@ -469,7 +469,8 @@ async function send(f,body){const r=await api(f.dataset.method||'POST',f.dataset
  const done=f.dataset.done||T('已完成','Done');const key=formKey(f),row=rowOf(f);await refreshMain();
  const again=[...document.querySelectorAll('form')].find(x=>formKey(x)===key),cell=row&&document.querySelector(row+'>td:last-child');
  if(again)showBeside(again,true,done);else if(cell)showBeside(cell,true,done,key);else flash(true,done);
- if(f.dataset.show==='card'&&r.v&&r.v.card)document.dispatchEvent(new CustomEvent('desk:card',{detail:r.v}));}
+ if(f.dataset.show&&r.v)document.dispatchEvent(new CustomEvent('desk:'+f.dataset.show,{detail:r.v}));
+ const first=again&&again.querySelector('[autofocus]');if(first)first.focus();}
 document.addEventListener('submit',ev=>{const f=ev.target;if(!f.dataset.api)return;ev.preventDefault();let body;
  try{body=readForm(f);}catch(msg){showBeside(f,false,msg);return;}
  if(f.dataset.confirm)confirmThen(confirmText(f,body),f.dataset.yes||T('确认','Confirm'),()=>send(f,body));else send(f,body);});

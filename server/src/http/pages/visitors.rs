@@ -3,7 +3,7 @@
 
 use super::Viewer;
 use crate::domain::desk_error::DeskError;
-use crate::domain::{overstay, visitor};
+use crate::domain::{desk_settings, overstay, visitor};
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
@@ -26,14 +26,41 @@ pub(super) async fn visitors_page(
 ) -> Result<Markup, DeskError> {
     let now = state.now();
     let grace = state.config.overstay_grace;
-    let (list, overstays) = read(&state, move |c| {
-        Ok((visitor::on_site(c, now)?, overstay::list(c, grace)?))
+    let (list, overstays, units) = read(&state, move |c| {
+        Ok((
+            visitor::on_site(c, now)?,
+            overstay::list(c, grace)?,
+            desk_settings::units(c)?,
+        ))
     })
     .await?;
     let minutes = grace.num_minutes();
     Ok(v.page(
         v.t("在场访客", "Visitors on site"),
         html! {
+            h2 { (v.t("前台登记访客", "Register a visitor at the desk")) }
+            form.inline #register-visitor data-api="/api/v1/visitors" data-show="pass" data-done=(v.t("已登记，通行证已生成", "Registered; the pass is ready")) {
+                label { (v.t("姓名", "Name")) input name="name" required autofocus autocomplete="off"; }
+                label { (v.t("到访房号", "Unit visited")) select name="unit_id" data-type="int" { @for u in &units { option value=(u.id) { (u.label) } } } }
+                label { (v.t("被访人", "Host")) input name="host_name" data-type="opt" autocomplete="off"; }
+                label { (v.t("事由", "Purpose")) input name="purpose" required; }
+                label { (v.t("人数", "Party size")) input name="party_size" data-type="int" type="number" min="1" max="20" value="1" required; }
+                label { (v.t("电话（可不填）", "Phone (optional)")) input name="phone" data-type="opt" type="tel" autocomplete="off"; }
+                button type="submit" { (v.t("登记并发证", "Register and issue")) }
+            }
+            section #print-pass hidden aria-label=(v.t("可打印的访客通行证", "Printable visitor pass")) {
+                div.card-face {
+                    h3 { (v.t("访客通行证", "Visitor pass")) }
+                    img.qr alt="QR";
+                    dl {
+                        dt { (v.t("访客", "Visitor")) } dd.holder {}
+                        dt { (v.t("通行证", "Pass")) } dd.number {}
+                        dt { (v.t("到访", "Visiting")) } dd.unit {}
+                        dt { (v.t("有效至", "Valid until")) } dd.until {}
+                    }
+                }
+                p.no-print { button #print-pass-button type="button" { (v.t("打印", "Print")) } }
+            }
             p #on-site-count { (list.len()) " " (v.t("位访客在场", "visitor(s) on site")) }
             label { (v.t("查找", "Search")) input type="search" #visitor-search data-filter="#on-site"; }
             table #on-site {
