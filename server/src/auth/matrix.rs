@@ -782,6 +782,14 @@ pub const MATRIX: &[Rule] = &[
     ),
     rule(
         GET,
+        "/desk/deny-list",
+        STAFF,
+        "pages",
+        "Page: the visitor deny list (add; a manager removes)",
+        NOT_API,
+    ),
+    rule(
+        GET,
         "/desk/qr.svg",
         STAFF,
         "pages",

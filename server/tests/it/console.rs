@@ -442,3 +442,38 @@ async fn a_visitor_is_registered_at_the_desk_with_the_keyboard_alone_and_gets_a_
     b.shot("console-visitor-registered-zh-1366").await;
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confirmation() {
+    let Some(b) = sized("console deny list", 1920, 1080).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    choose_language(&app, &desk, "en").await;
+    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.click("nav a[href='/desk/deny-list']").await;
+    b.type_in("#deny [name=name]", "钱大宝").await;
+    b.type_in("#deny [name=reason]", "theft").await;
+    b.click("#deny button").await;
+    b.wait_text(".result.ok", "Added to the deny list").await;
+    let row = b.wait_text("#denials tr[data-denial]", "钱*宝").await;
+    assert!(row.contains("theft") && !row.contains("钱大宝"), "{row}");
+    assert!(b.client.find(Locator::Css(".undeny")).await.is_err());
+
+    b.log_in_at(&app, "admin", ADMIN_PASSWORD).await;
+    b.client
+        .goto(&format!("http://{}/desk/deny-list", app.addr))
+        .await
+        .unwrap();
+    b.click("#denials .undeny button").await;
+    let ask = b.text("dialog#confirm[open] #confirm-text").await;
+    assert!(ask.contains("钱*宝"), "{ask}");
+    b.click("#confirm-yes").await;
+    b.wait_text(".result.ok, #flash.ok", "已移除").await;
+    let list: Value = app.get_json("/api/v1/deny-list", Some(&desk)).await;
+    assert_eq!(list, json!([]));
+    let _ = b.client.clone().close().await;
+}

@@ -9,6 +9,7 @@
 //! bar, alarms, the result toast) and the script that runs the forms.
 
 mod card_print;
+mod deny_list;
 mod doors;
 mod errors;
 mod login;
@@ -73,6 +74,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/desk/staff", get(staff::staff_page)),
         Endpoint::new(Method::GET, "/desk/qr.svg", get(card_print::qr_svg)),
         Endpoint::new(Method::GET, "/desk/doors", get(doors::doors_page)),
+        Endpoint::new(
+            Method::GET,
+            "/desk/deny-list",
+            get(deny_list::deny_list_page),
+        ),
     ]
 }
 
@@ -243,6 +249,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/return", "扫码交卡", "Return cards"),
     ("/desk/visitors", "在场访客", "Visitors on site"),
     ("/desk/cards/outstanding", "未还卡", "Outstanding cards"),
+    ("/desk/deny-list", "禁止名单", "Deny list"),
     ("/desk/doors", "门禁", "Doors"),
     ("/desk/muster", "点名", "Roll call"),
     ("/desk/staff", "员工账号", "Staff"),
