@@ -689,7 +689,7 @@ pub const MATRIX: &[Rule] = &[
         "/",
         STAFF,
         "pages",
-        "Front-desk home (to the renovations page)",
+        "Page: today's numbers, each a link to its list",
         NOT_API,
     ),
     rule(

@@ -477,3 +477,33 @@ async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confir
     assert_eq!(list, json!([]));
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn the_today_page_counts_what_the_desk_watches_and_each_number_opens_its_list() {
+    let Some(b) = sized("console today", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    crate::muster::visitor(&app, &desk).await;
+    crate::muster::entrance_gate(&app, &admin).await;
+    let id = crate::desk::renovation(&app, &desk).await;
+    crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
+    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.client
+        .goto(&format!("http://{}/", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(b.text("nav a.current").await, "今日");
+    assert!(b.text("#visitors").await.starts_with('1'));
+    assert!(b.text("#cards-out").await.starts_with('1'));
+    assert!(b.text("#doors-offline").await.starts_with('1'));
+    assert!(b.text("#open-alarms").await.starts_with('0'));
+    b.shot("console-today-zh-1366").await;
+    b.click("#visitors").await;
+    b.wait_for("#on-site").await;
+    assert_eq!(b.path().await, "/desk/visitors");
+    let _ = b.client.clone().close().await;
+}

@@ -16,18 +16,31 @@ use maud::{Markup, html};
 /// A gate not heard from for this long is shown offline (it polls far more often).
 const OFFLINE_AFTER: Duration = Duration::minutes(3);
 
+/// When device `d` was last heard from, and whether that makes it online at `now`.
+pub(super) fn heard(d: &devices::DeviceInfo, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, bool) {
+    let seen = d
+        .last_seen_at
+        .as_deref()
+        .and_then(|s| s.parse::<DateTime<Utc>>().ok());
+    (seen, seen.is_some_and(|t| now - t < OFFLINE_AFTER))
+}
+
+/// The estate's gates that are not retired.
+pub(super) fn gates(c: &rusqlite::Connection) -> Result<Vec<devices::DeviceInfo>, DeskError> {
+    Ok(devices::list(c)
+        .map_err(crate::http::error::ApiError::from)?
+        .into_iter()
+        .filter(|d| d.kind == DeviceKind::Gate && d.state != "revoked")
+        .collect())
+}
+
 pub(super) async fn doors_page(
     State(state): State<AppState>,
     v: Viewer,
 ) -> Result<Markup, DeskError> {
     let now = state.now();
     let (gates, open, lockdown) = read(&state, |c| {
-        let gates: Vec<_> = devices::list(c)
-            .map_err(crate::http::error::ApiError::from)?
-            .into_iter()
-            .filter(|d| d.kind == DeviceKind::Gate && d.state != "revoked")
-            .collect();
-        Ok((gates, alarms::open(c)?, estate::lockdown(c)?))
+        Ok((gates(c)?, alarms::open(c)?, estate::lockdown(c)?))
     })
     .await?;
     let may_unlock = v.may(&Method::POST, "/api/v1/doors/{device_id}/unlock");
@@ -54,8 +67,7 @@ pub(super) async fn doors_page(
                 tr { th { (v.t("门", "Door")) } th { (v.t("区域", "Zone")) } th { (v.t("状态", "State")) } th { (v.t("最后联系", "Last heard")) }
                      th { (v.t("告警", "Alarms")) } @if may_unlock { th { (v.t("远程开门", "Remote unlock")) } } }
                 @for g in &gates {
-                    @let seen = g.last_seen_at.as_deref().and_then(|s| s.parse::<DateTime<Utc>>().ok());
-                    @let online = seen.is_some_and(|t| now - t < OFFLINE_AFTER);
+                    @let (seen, online) = heard(g, now);
                     tr data-door=(g.device_id) {
                         td { (g.name) } td { (g.zone.as_ref().map(ToString::to_string).unwrap_or_default()) }
                         @if online { td.met.online { "● " (v.t("在线", "online")) } } @else { td.unmet.offline { "○ " (v.t("离线", "offline")) } }

@@ -18,6 +18,7 @@ mod password;
 mod renovations;
 mod return_cards;
 mod staff;
+mod today;
 mod visitors;
 
 pub use card_print::QrQuery;
@@ -33,7 +34,7 @@ use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -44,7 +45,7 @@ use serde::Deserialize;
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/login", get(login::login)),
-        Endpoint::new(Method::GET, "/", get(home)),
+        Endpoint::new(Method::GET, "/", get(today::today_page)),
         Endpoint::new(
             Method::GET,
             "/desk/renovations",
@@ -89,6 +90,7 @@ async fn desk_css() -> impl IntoResponse {
         [
             CSS,
             card_print::CSS,
+            today::CSS,
             super::emergency::CSS,
             super::muster::PRINT_CSS,
         ]
@@ -245,6 +247,7 @@ pub fn yuan(cents: i64) -> String {
 
 /// A link of the navigation: path, Chinese and English words.
 const NAV: &[(&str, &str, &str)] = &[
+    ("/", "今日", "Today"),
     ("/desk/renovations", "装修备案", "Renovations"),
     ("/desk/return", "扫码交卡", "Return cards"),
     ("/desk/visitors", "在场访客", "Visitors on site"),
@@ -343,10 +346,6 @@ impl Viewer {
             }
         }
     }
-}
-
-async fn home() -> Redirect {
-    Redirect::to("/desk/renovations")
 }
 
 /// The roll call page's print and refresh buttons.
