@@ -27,7 +27,8 @@ pub use outstanding::outstanding_to_csv;
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiJson;
-use crate::auth::{Actor, ActorKind, matrix};
+use super::openapi::{Io, one};
+use crate::auth::{Actor, ActorKind, Allow};
 use crate::domain::estate;
 use crate::domain::language::{self, Lang};
 use crate::state::AppState;
@@ -44,41 +45,92 @@ use serde::Deserialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/login", get(login::login)),
-        Endpoint::new(Method::GET, "/", get(today::today_page)),
+        Endpoint::new(Method::GET, "/login", get(login::login))
+            .allow(Allow::ANYONE)
+            .doc("pages", "Front-desk log-in page"),
+        Endpoint::new(Method::GET, "/", get(today::today_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: today's numbers, each a link to its list"),
         Endpoint::new(
             Method::GET,
             "/desk/renovations",
             get(renovations::renovations),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc("pages", "Page: renovations and registration"),
         Endpoint::new(
             Method::GET,
             "/desk/renovations/{id}",
             get(renovations::renovation_page),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "pages",
+            "Page: one renovation with workers, cards, ledger and refund checklist",
         ),
-        Endpoint::new(Method::GET, "/desk/return", get(return_cards::return_page)),
-        Endpoint::new(Method::GET, "/desk/visitors", get(visitors::visitors_page)),
+        Endpoint::new(Method::GET, "/desk/return", get(return_cards::return_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: scan-to-return field for the desk scanner"),
+        Endpoint::new(Method::GET, "/desk/visitors", get(visitors::visitors_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: visitors on site"),
         Endpoint::new(
             Method::GET,
             "/desk/cards/outstanding",
             get(outstanding::outstanding_page),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc("pages", "Page: outstanding and overdue worker cards"),
         Endpoint::new(
             Method::GET,
             "/desk/cards/outstanding.csv",
             get(outstanding::outstanding_csv),
-        ),
-        Endpoint::new(Method::GET, "/static/desk.css", get(desk_css)),
-        Endpoint::new(Method::GET, "/static/desk.js", get(desk_js)),
-        Endpoint::new(Method::GET, "/desk/password", get(password::password_page)),
-        Endpoint::new(Method::PUT, "/api/v1/auth/language", put(set_language)),
-        Endpoint::new(Method::GET, "/desk/staff", get(staff::staff_page)),
-        Endpoint::new(Method::GET, "/desk/qr.svg", get(card_print::qr_svg)),
-        Endpoint::new(Method::GET, "/desk/doors", get(doors::doors_page)),
+        )
+        .allow(Allow::STAFF)
+        .doc("pages", "CSV export of outstanding worker cards"),
+        Endpoint::new(Method::GET, "/static/desk.css", get(desk_css))
+            .allow(Allow::ANYONE)
+            .doc("pages", "The front-desk pages' style sheet"),
+        Endpoint::new(Method::GET, "/static/desk.js", get(desk_js))
+            .allow(Allow::ANYONE)
+            .doc("pages", "The front-desk pages' script"),
+        Endpoint::new(Method::GET, "/desk/password", get(password::password_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: change one's own password"),
+        Endpoint::new(Method::PUT, "/api/v1/auth/language", put(set_language))
+            .allow(Allow::STAFF)
+            .doc(
+                "auth",
+                "Remember the language the logged-in staff member reads the pages in",
+            )
+            .io(Io::NO_CONTENT.body(one::<LanguageChoice>)),
+        Endpoint::new(Method::GET, "/desk/staff", get(staff::staff_page))
+            .allow(Allow::MANAGER)
+            .doc(
+                "pages",
+                "Page: staff accounts (create, reset a password, disable)",
+            ),
+        Endpoint::new(Method::GET, "/desk/qr.svg", get(card_print::qr_svg))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "The QR code of a card's text as SVG, for the card the desk prints",
+            ),
+        Endpoint::new(Method::GET, "/desk/doors", get(doors::doors_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: every gate, online or not, its alarms; unlock and lockdown for managers",
+            ),
         Endpoint::new(
             Method::GET,
             "/desk/deny-list",
             get(deny_list::deny_list_page),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "pages",
+            "Page: the visitor deny list (add; a manager removes)",
         ),
     ]
 }
@@ -258,6 +310,26 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/staff", "员工账号", "Staff"),
 ];
 
+/// Who may call `method path`, from the routes' declarations (read once).
+fn allow_of(method: &Method, path: &str) -> Option<Allow> {
+    static TABLE: std::sync::OnceLock<Vec<(Method, &'static str, Allow)>> =
+        std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            super::routes()
+                .map(|routes| {
+                    routes
+                        .into_iter()
+                        .map(|r| (r.method, r.path, r.allow))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .iter()
+        .find(|(m, p, _)| m == method && *p == path)
+        .map(|(.., a)| *a)
+}
+
 impl Viewer {
     /// The text for the page's language out of a pair.
     pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
@@ -274,9 +346,9 @@ impl Viewer {
         date_in(self.lang, d)
     }
 
-    /// Whether the viewer may call `method path` (the authorization matrix decides).
+    /// Whether the viewer may call `method path` (the route's declared callers decide).
     pub fn may(&self, method: &Method, path: &str) -> bool {
-        matrix::find(method, path).is_some_and(|r| r.allow.admits(self.kind))
+        allow_of(method, path).is_some_and(|a| a.admits(self.kind))
     }
 
     /// The role in words.
