@@ -349,6 +349,10 @@ CREATE TABLE overdue_cards (
 );
 "#,
     ),
+    // The language each staff member reads the pages in.
+    M::up(
+        "ALTER TABLE staff ADD COLUMN language TEXT NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'));",
+    ),
     // Worker-card collection at the kiosk: a one-time collection code per worker (its keyed
     // hash only), the wrong attempts per renovation (locked after a few until the desk
     // releases it) and per kiosk.

@@ -5,6 +5,7 @@ pub mod areas;
 pub mod devices;
 pub mod estate;
 pub mod journal;
+pub mod language;
 pub mod staff;
 // front desk (server-desk)
 pub mod card;
