@@ -6,7 +6,7 @@ use super::extract::{ApiJson, ApiPath};
 use super::openapi::{Io, RowId, list, one, params};
 use crate::auth::Allow;
 use crate::auth::{Actor, Role, password, session};
-use crate::domain::staff::{self, StaffAccount, StaffError};
+use crate::domain::staff::{self, StaffAccount};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -92,24 +92,6 @@ pub struct LoginResponse {
     pub token: String,
     /// The account's role.
     pub role: Role,
-}
-
-impl From<StaffError> for ApiError {
-    fn from(e: StaffError) -> Self {
-        match e {
-            StaffError::Taken(_) => ApiError::Conflict {
-                code: "already_exists",
-                message: e.to_string(),
-            },
-            StaffError::BadName => ApiError::invalid(e.to_string()),
-            StaffError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            StaffError::OwnAccount => ApiError::Conflict {
-                code: "own_account",
-                message: e.to_string(),
-            },
-            StaffError::Db(e) => ApiError::internal(e),
-        }
-    }
 }
 
 /// Logs a staff member in. Attempts are limited per (account, client address) pair and

@@ -1,7 +1,6 @@
 //! Front desk API: renovations, their workers, cards, deposit ledger and refund.
 
 use super::Endpoint;
-use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
 use crate::auth::Actor;
@@ -17,10 +16,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use chrono::NaiveDate;
-use gatehouse_credential::api::ErrorBody;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -164,43 +161,6 @@ pub fn endpoints() -> Vec<Endpoint> {
 .doc("deposits", "Set who must approve a refund a desk clerk pays")
 .io(Io::ok(one::<RefundApproval>).body(one::<RefundApproval>)),
     ]
-}
-
-impl IntoResponse for DeskError {
-    fn into_response(self) -> Response {
-        let api = match self {
-            DeskError::NotFound(m) => ApiError::NotFound(m),
-            DeskError::Invalid { code, message } => ApiError::Unprocessable { code, message },
-            DeskError::Conflict { code, message } => ApiError::Conflict { code, message },
-            e @ DeskError::RefundRefused(_) => ApiError::Conflict {
-                code: "refund_rules_unmet",
-                message: e.to_string(),
-            },
-            DeskError::SeeFrontDesk => {
-                let body = ErrorBody {
-                    error: "see_front_desk".into(),
-                    message: "please see the front desk".into(),
-                };
-                return (StatusCode::FORBIDDEN, Json(body)).into_response();
-            }
-            DeskError::Issue(e) => ApiError::internal(e),
-            DeskError::Keys(e) => ApiError::internal(e),
-            DeskError::Db(e) => ApiError::internal(e),
-            DeskError::DbThread(e) => ApiError::internal(e),
-        };
-        api.into_response()
-    }
-}
-
-impl From<ApiError> for DeskError {
-    fn from(e: ApiError) -> Self {
-        let (status, code) = e.status_and_code();
-        match status {
-            StatusCode::NOT_FOUND => DeskError::NotFound(e.to_string()),
-            StatusCode::CONFLICT => DeskError::conflict(code, e.to_string()),
-            _ => DeskError::invalid(code, e.to_string()),
-        }
-    }
 }
 
 /// Runs `f` in one transaction on the database thread and commits it if it succeeds.

@@ -10,7 +10,7 @@ use axum::routing::MethodRouter;
 
 /// A handler at a method and path, with its access rule and documentation.
 ///
-/// ```ignore
+/// ```text
 /// Endpoint::new(Method::GET, "/api/v1/alarms", get(list))
 ///     .allow(Allow::STAFF)
 ///     .doc("alarms", "Open alarms")
