@@ -8,8 +8,8 @@
 use super::{Actor, Allow};
 use crate::domain::ledger;
 use crate::domain::{
-    alarms, card, deposit, devices, emergency, estate, journal, muster, overstay, refund,
-    renovation, retention, staff, visitor, worker,
+    alarms, card, custody_items, deposit, devices, emergency, estate, goods, journal, muster,
+    overstay, refund, renovation, retention, staff, visitor, worker,
 };
 use crate::http::error::ApiError;
 use crate::http::openapi::{
@@ -68,6 +68,8 @@ const GATE: Allow = Allow::GATE;
 const ANYONE: Allow = Allow::ANYONE;
 const STAFF: Allow = Allow::STAFF;
 const MANAGER: Allow = Allow::MANAGER;
+/// Desk staff, managers and guards.
+const ANY_STAFF: Allow = Allow::ANY_STAFF;
 /// Pages, health and metrics: outside the `/api/v1` document.
 const NOT_API: Io = Io::NOT_API;
 
@@ -110,7 +112,7 @@ pub const MATRIX: &[Rule] = &[
     rule(
         POST,
         "/api/v1/auth/logout",
-        STAFF,
+        ANY_STAFF,
         "auth",
         "End the current session",
         Io::NO_CONTENT,
@@ -118,7 +120,7 @@ pub const MATRIX: &[Rule] = &[
     rule(
         GET,
         "/api/v1/auth/me",
-        STAFF,
+        ANY_STAFF,
         "auth",
         "The logged-in staff member",
         Io::ok(one::<auth::Me>),
@@ -142,7 +144,7 @@ pub const MATRIX: &[Rule] = &[
     rule(
         POST,
         "/api/v1/auth/password",
-        STAFF,
+        ANY_STAFF,
         "auth",
         "Change one's own password; every session of the account ends and a new one starts",
         Io::ok(one::<auth::LoginResponse>).body(one::<auth::ChangePassword>),
@@ -687,7 +689,7 @@ pub const MATRIX: &[Rule] = &[
     rule(
         GET,
         "/",
-        STAFF,
+        ANY_STAFF,
         "pages",
         "Front-desk home (to the renovations page)",
         NOT_API,
@@ -828,6 +830,235 @@ pub const MATRIX: &[Rule] = &[
         "visitors",
         "A staff member has seen an overstay notice",
         Io::NO_CONTENT.params(&[params::<CardNumber>]),
+    ),
+    // goods-release permits and the guard page
+    rule(
+        GET,
+        "/api/v1/goods-permits",
+        ANY_STAFF,
+        "goods",
+        "Goods-release permits, newest first, names and phones masked",
+        Io::ok(list::<goods::Permit>),
+    ),
+    rule(
+        POST,
+        "/api/v1/goods-permits",
+        STAFF,
+        "goods",
+        "Write a goods-release permit (waits for approval)",
+        Io::created(one::<goods::Permit>).body(one::<goods::NewPermit>),
+    ),
+    rule(
+        GET,
+        "/api/v1/goods-permits/{id}",
+        ANY_STAFF,
+        "goods",
+        "One goods-release permit",
+        Io::ok(one::<goods::Permit>).params(&[params::<RowId>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/goods-permits/{id}/approve",
+        STAFF,
+        "goods",
+        "Approve a permit and sign it (a manager, or the desk when the setting allows)",
+        Io::ok(one::<http::goods::Approved>).params(&[params::<RowId>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/goods-permits/{id}/refuse",
+        STAFF,
+        "goods",
+        "Refuse a permit with a reason (a manager, or the desk when the setting allows)",
+        Io::ok(one::<goods::Permit>)
+            .params(&[params::<RowId>])
+            .body(one::<http::goods::Refusal>),
+    ),
+    rule(
+        POST,
+        "/api/v1/goods-permits/{id}/guard",
+        ANY_STAFF,
+        "goods",
+        "The guard releases the goods or stops them (once)",
+        Io::ok(one::<goods::Permit>)
+            .params(&[params::<RowId>])
+            .body(one::<goods::GuardDecision>),
+    ),
+    rule(
+        GET,
+        "/api/v1/settings/goods-approval",
+        STAFF,
+        "goods",
+        "Whether the desk may approve goods-release permits",
+        Io::ok(one::<http::goods::ApprovalSetting>),
+    ),
+    rule(
+        PUT,
+        "/api/v1/settings/goods-approval",
+        MANAGER,
+        "goods",
+        "Let the desk approve goods-release permits, or managers only",
+        Io::ok(one::<http::goods::ApprovalSetting>).body(one::<http::goods::ApprovalSetting>),
+    ),
+    rule(
+        GET,
+        "/api/v1/guard/scans",
+        ANY_STAFF,
+        "goods",
+        "Permit scans after a number (long poll): what the guard page shows",
+        Io::ok(list::<goods::Scan>).params(&[params::<http::guard::ScansQuery>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/guard/scans",
+        ANY_STAFF,
+        "goods",
+        "A handheld scan or a typed permit number at the guard page",
+        Io::ok(one::<goods::Scan>).body(one::<http::guard::HandScan>),
+    ),
+    rule(
+        GET,
+        "/desk/goods",
+        STAFF,
+        "pages",
+        "Page: goods-release permits, writing and approving them",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/goods/print/{id}",
+        STAFF,
+        "pages",
+        "Page: an approved permit to print (A6 or receipt width, with its QR code)",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/goods/qr/{id}",
+        STAFF,
+        "pages",
+        "An approved permit's QR code (PNG)",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/guard",
+        ANY_STAFF,
+        "pages",
+        "Page: the guard's goods check (phone or tablet size)",
+        NOT_API,
+    ),
+    // keys and radios: the register, loans, handovers
+    rule(
+        GET,
+        "/api/v1/custody-items",
+        STAFF,
+        "custody",
+        "Keys, radios and equipment: where each is, who holds it (masked)",
+        Io::ok(list::<custody_items::Item>),
+    ),
+    rule(
+        POST,
+        "/api/v1/custody-items",
+        STAFF,
+        "custody",
+        "Register an item and make its QR label code",
+        Io::created(one::<custody_items::Item>).body(one::<custody_items::NewItem>),
+    ),
+    rule(
+        POST,
+        "/api/v1/custody-items/{id}/check-out",
+        STAFF,
+        "custody",
+        "Lend an item with an expected return",
+        Io::ok(one::<custody_items::Item>)
+            .params(&[params::<RowId>])
+            .body(one::<custody_items::CheckOut>),
+    ),
+    rule(
+        POST,
+        "/api/v1/custody-items/check-in",
+        STAFF,
+        "custody",
+        "Take an item back by its scanned label, with its condition",
+        Io::ok(one::<custody_items::Item>).body(one::<custody_items::CheckIn>),
+    ),
+    rule(
+        POST,
+        "/api/v1/custody-items/{id}/lost",
+        STAFF,
+        "custody",
+        "Declare an item lost, with a note",
+        Io::ok(one::<custody_items::Item>)
+            .params(&[params::<RowId>])
+            .body(one::<http::custody_items::LostNote>),
+    ),
+    rule(
+        POST,
+        "/api/v1/custody-items/{id}/hand-over",
+        STAFF,
+        "custody",
+        "Hand a unit's keys to its owner at move-in, with the count of keys",
+        Io::ok(one::<custody_items::Item>)
+            .params(&[params::<RowId>])
+            .body(one::<custody_items::HandOver>),
+    ),
+    rule(
+        GET,
+        "/api/v1/custody-items/overdue-alarms",
+        STAFF,
+        "custody",
+        "Items out past their expected return: each raised once, until acknowledged",
+        Io::ok(list::<custody_items::OverdueItem>),
+    ),
+    rule(
+        POST,
+        "/api/v1/custody-items/{id}/overdue/acknowledge",
+        STAFF,
+        "custody",
+        "A staff member has seen an item's overdue alarm",
+        Io::NO_CONTENT.params(&[params::<RowId>]),
+    ),
+    rule(
+        POST,
+        "/api/v1/handovers",
+        STAFF,
+        "custody",
+        "The incoming clerk confirms the shift handover of the items out",
+        Io::created(one::<custody_items::Handover>)
+            .body(one::<http::custody_items::HandoverRequest>),
+    ),
+    rule(
+        GET,
+        "/desk/keys",
+        STAFF,
+        "pages",
+        "Page: keys and radios, registering, lending, losses, unit keys",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/keys/labels",
+        STAFF,
+        "pages",
+        "Page: a printable sheet of the items' QR labels",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/keys/qr/{id}",
+        STAFF,
+        "pages",
+        "An item's QR label (PNG)",
+        NOT_API,
+    ),
+    rule(
+        GET,
+        "/desk/handover",
+        STAFF,
+        "pages",
+        "Page: the shift handover list and sheet, and its confirmation",
+        NOT_API,
     ),
 ];
 

@@ -21,6 +21,11 @@ pub mod visitors;
 pub mod emergency;
 pub mod muster;
 pub mod overstays;
+// goods-release permits and the guard page
+pub mod goods;
+pub mod guard;
+// keys and radios
+pub mod custody_items;
 
 use crate::auth::matrix;
 use crate::state::AppState;
@@ -71,6 +76,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         emergency::endpoints(),
         muster::endpoints(),
         overstays::endpoints(),
+        goods::endpoints(),
+        guard::endpoints(),
+        custody_items::endpoints(),
     ]
     .into_iter()
     .flatten()

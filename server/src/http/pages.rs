@@ -49,8 +49,17 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// The pages' style sheet.
 async fn desk_css() -> impl IntoResponse {
     static SHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sheet =
-        SHEET.get_or_init(|| [CSS, super::emergency::CSS, super::muster::PRINT_CSS].concat());
+    let sheet = SHEET.get_or_init(|| {
+        [
+            CSS,
+            super::emergency::CSS,
+            super::muster::PRINT_CSS,
+            super::goods::CSS,
+            super::guard::CSS,
+            super::custody_items::CSS,
+        ]
+        .concat()
+    });
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         sheet.as_str(),
@@ -69,6 +78,9 @@ async fn desk_js() -> impl IntoResponse {
             RETURN_SCRIPT,
             MUSTER_SCRIPT,
             OVERDUE_SCRIPT,
+            super::goods::SCRIPT,
+            super::guard::SCRIPT,
+            super::custody_items::SCRIPT,
             // Last: it expects the emergency bar, which the log-in page does not have.
             super::emergency::SCRIPT,
         ]
@@ -93,7 +105,7 @@ fn script() -> Markup {
 const LOGIN_SCRIPT: &str = r#"
 {const lf=document.getElementById('login');if(lf&&lf.tagName==='FORM')lf.addEventListener('submit',async ev=>{ev.preventDefault();
  const r=await api('POST','/api/v1/auth/login',{username:document.getElementById('username').value,password:document.getElementById('password').value});
- if(r.ok)location='/desk/renovations';else flash(false,(r.v&&r.v.message)||'HTTP '+r.status);});}
+ if(r.ok)location=r.v&&r.v.role==='guard'?'/guard':'/desk/renovations';else flash(false,(r.v&&r.v.message)||'HTTP '+r.status);});}
 "#;
 
 /// The roll call page's print and refresh buttons.
@@ -175,6 +187,8 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
                     a href="/desk/visitors" { "在场访客 Visitors on site" }
                     a href="/desk/cards/outstanding" { "未还卡 Outstanding cards" }
                     a href="/desk/muster" { "点名 Roll call" }
+                    a href="/desk/goods" { "物品放行 Goods permits" }
+                    a href="/desk/keys" { "钥匙对讲机 Keys and radios" }
                     a href="/desk/password" { "修改密码 Password" }
                 }
                 (super::emergency::desk_bar())
@@ -236,8 +250,11 @@ async fn login() -> Markup {
     }
 }
 
-async fn home() -> Redirect {
-    Redirect::to("/desk/renovations")
+async fn home(actor: crate::auth::Actor) -> Redirect {
+    match actor {
+        crate::auth::Actor::Guard(_) => Redirect::to("/guard"),
+        _ => Redirect::to("/desk/renovations"),
+    }
 }
 
 async fn renovations(State(state): State<AppState>) -> Result<Markup, DeskError> {
@@ -466,6 +483,7 @@ async function giveBack(body){box.hidden=true;pending=null;const r=await api('PO
  if(c.fee_reversed_cents)t+=' · 补卡费已冲回 fee reversed ¥'+(c.fee_reversed_cents/100).toFixed(2);
  out.className='ok';out.textContent=t;beep(true);scan.focus();}
 scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value.trim();scan.value='';if(!text)return;
+ if(/^GH-/i.test(text)&&window.itemBack)return window.itemBack(text.toUpperCase());
  if(text.length>16)return giveBack({credential:text});
  const r=await api('GET','/api/v1/cards/lookup?q='+encodeURIComponent(text));if(!r.ok)return fail(r);const c=r.v;pending=c.card_id;
  who.textContent='卡 Card #'+c.card_id+' · 编号 No. '+c.short_id+' · '+c.holder_masked+' · '+(c.renovation_code?'装修 renovation '+c.renovation_code+' · ':'')+

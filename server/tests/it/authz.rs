@@ -11,12 +11,14 @@ pub async fn tokens(app: &TestApp) -> Vec<(ActorKind, Option<String>)> {
     let desk = app.desk(&admin).await;
     let kiosk = crate::platform::enrol_device(app, &admin, "kiosk").await.1;
     let gate = crate::platform::enrol_device(app, &admin, "gate").await.1;
+    let guard = crate::goods::guard(app, &admin).await;
     vec![
         (ActorKind::Anonymous, None),
         (ActorKind::Kiosk, Some(kiosk)),
         (ActorKind::Gate, Some(gate)),
         (ActorKind::Desk, Some(desk)),
         (ActorKind::Manager, Some(admin)),
+        (ActorKind::Guard, Some(guard)),
     ]
 }
 
@@ -106,7 +108,10 @@ async fn matrix_is_enforced_for_every_route_and_actor() {
         let r = app
             .send(Method::POST, "/api/v1/auth/logout", token.as_deref(), None)
             .await;
-        let expected_ok = matches!(kind, ActorKind::Desk | ActorKind::Manager);
+        let expected_ok = matches!(
+            kind,
+            ActorKind::Desk | ActorKind::Manager | ActorKind::Guard
+        );
         assert_eq!(
             r.status().is_success(),
             expected_ok,
@@ -115,7 +120,7 @@ async fn matrix_is_enforced_for_every_route_and_actor() {
         );
         checked += 1;
     }
-    assert_eq!(checked, MATRIX.len() * 5);
+    assert_eq!(checked, MATRIX.len() * ActorKind::ALL.len());
 }
 
 #[tokio::test]
