@@ -166,7 +166,7 @@ body.guard main{max-width:40em;margin:0 auto;padding:.6em}body.guard h1{font-siz
 #guard-verdict{font-size:1.5em;font-weight:800;padding:.6em;margin:.6em 0;text-align:center}
 #guard-verdict.ok{background:#0a7d32;color:#fff}#guard-verdict.err{background:#b3261e;color:#fff}#guard-verdict.done{background:#1f3a5f;color:#fff}
 #guard-permit dl{display:grid;grid-template-columns:auto 1fr;gap:.3em .8em;font-size:1.15em}#guard-permit dt{font-weight:700}#guard-permit dd{margin:0}
-#guard-actions{display:flex;flex-direction:column;gap:.6em;margin-top:1em}
+#guard-actions{display:flex;flex-direction:column;gap:.6em;margin-top:1em}#guard-actions[hidden]{display:none}
 #guard-release,#guard-refuse{font-size:1.6em;padding:.8em;font-weight:800}#guard-release{background:#0a7d32}#guard-refuse{background:#b3261e}
 #guard-reason{font-size:1.2em;padding:.4em}
 "#;
