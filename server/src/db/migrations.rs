@@ -349,6 +349,10 @@ CREATE TABLE overdue_cards (
 );
 "#,
     ),
+    // The language each staff member reads the pages in.
+    M::up(
+        "ALTER TABLE staff ADD COLUMN language TEXT NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'));",
+    ),
     // goods-release permits (物品放行通知单) and the guard role. SQLite cannot widen a CHECK,
     // so `staff` is rebuilt; its sessions are kept aside meanwhile so nobody is logged out.
     M::up(
@@ -361,9 +365,10 @@ CREATE TABLE staff_v2 (
     role          TEXT NOT NULL CHECK (role IN ('desk', 'manager', 'guard')),
     password_hash TEXT NOT NULL,
     created_at    TEXT NOT NULL,
-    disabled_at   TEXT
+    disabled_at   TEXT,
+    language      TEXT NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'))
 );
-INSERT INTO staff_v2 SELECT id, username, role, password_hash, created_at, disabled_at FROM staff;
+INSERT INTO staff_v2 SELECT id, username, role, password_hash, created_at, disabled_at, language FROM staff;
 DROP TABLE staff;
 ALTER TABLE staff_v2 RENAME TO staff;
 INSERT INTO sessions SELECT * FROM sessions_kept;

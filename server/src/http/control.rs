@@ -3,7 +3,9 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{DoorDevice, Io, one, params};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::{devices, emergency, estate};
 use crate::state::AppState;
 use crate::{audit, changes};
@@ -22,9 +24,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::POST,
             "/api/v1/doors/{device_id}/unlock",
             post(unlock),
-        ),
-        Endpoint::new(Method::GET, "/api/v1/lockdown", get(lockdown)),
-        Endpoint::new(Method::PUT, "/api/v1/lockdown", put(set_lockdown)),
+        )
+        .allow(Allow::MANAGER)
+        .doc("control", "Open one gate's door remotely")
+        .io(Io::ok(one::<Pushed>)
+            .body(one::<UnlockBody>)
+            .params(&[params::<DoorDevice>])),
+        Endpoint::new(Method::GET, "/api/v1/lockdown", get(lockdown))
+            .allow(Allow::STAFF)
+            .doc("control", "Whether the estate is in lockdown")
+            .io(Io::ok(one::<Lockdown>)),
+        Endpoint::new(Method::PUT, "/api/v1/lockdown", put(set_lockdown))
+            .allow(Allow::MANAGER)
+            .doc("control", "Switch estate-wide lockdown on or off")
+            .io(Io::ok(one::<Pushed>).body(one::<Lockdown>)),
     ]
 }
 
@@ -35,6 +48,9 @@ pub struct UnlockBody {
     #[serde(default = "default_seconds")]
     #[schema(minimum = 1, maximum = 60)]
     pub seconds: u32,
+    /// Why the door is opened, for the audit log.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 fn default_seconds() -> u32 {
@@ -76,7 +92,7 @@ async fn unlock(
                 &actor,
                 "door.remote_unlock",
                 &format!("device:{device_id}"),
-                serde_json::json!({ "seconds": body.seconds }),
+                serde_json::json!({ "seconds": body.seconds, "reason": body.reason }),
                 now,
             )?;
             let seq = changes::append(

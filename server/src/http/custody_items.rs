@@ -5,9 +5,11 @@
 
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath};
-use super::pages::page;
+use super::openapi;
+use super::pages::Viewer;
 use super::renovations::{read, write};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::custody_items::{
     self, CheckIn, CheckOut, HandOver, Item, ItemKind, ItemState, NewItem, OverdueItem,
 };
@@ -25,39 +27,120 @@ use serde::Deserialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/custody-items", get(list)),
-        Endpoint::new(Method::POST, "/api/v1/custody-items", post(register)),
+        Endpoint::new(Method::GET, "/api/v1/custody-items", get(list))
+            .allow(Allow::STAFF)
+            .doc(
+                "custody",
+                "Keys, radios and equipment: where each is, who holds it (masked)",
+            )
+            .io(openapi::Io::ok(
+                openapi::list::<crate::domain::custody_items::Item>,
+            )),
+        Endpoint::new(Method::POST, "/api/v1/custody-items", post(register))
+            .allow(Allow::STAFF)
+            .doc("custody", "Register an item and make its QR label code")
+            .io(
+                openapi::Io::created(openapi::one::<crate::domain::custody_items::Item>)
+                    .body(openapi::one::<crate::domain::custody_items::NewItem>),
+            ),
         Endpoint::new(
             Method::POST,
             "/api/v1/custody-items/{id}/check-out",
             post(check_out),
+        )
+        .allow(Allow::STAFF)
+        .doc("custody", "Lend an item with an expected return")
+        .io(
+            openapi::Io::ok(openapi::one::<crate::domain::custody_items::Item>)
+                .params(&[openapi::params::<openapi::RowId>])
+                .body(openapi::one::<crate::domain::custody_items::CheckOut>),
         ),
         Endpoint::new(
             Method::POST,
             "/api/v1/custody-items/check-in",
             post(check_in),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "custody",
+            "Take an item back by its scanned label, with its condition",
+        )
+        .io(
+            openapi::Io::ok(openapi::one::<crate::domain::custody_items::Item>)
+                .body(openapi::one::<crate::domain::custody_items::CheckIn>),
         ),
-        Endpoint::new(Method::POST, "/api/v1/custody-items/{id}/lost", post(lost)),
+        Endpoint::new(Method::POST, "/api/v1/custody-items/{id}/lost", post(lost))
+            .allow(Allow::STAFF)
+            .doc("custody", "Declare an item lost, with a note")
+            .io(
+                openapi::Io::ok(openapi::one::<crate::domain::custody_items::Item>)
+                    .params(&[openapi::params::<openapi::RowId>])
+                    .body(openapi::one::<LostNote>),
+            ),
         Endpoint::new(
             Method::POST,
             "/api/v1/custody-items/{id}/hand-over",
             post(hand_over),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "custody",
+            "Hand a unit's keys to its owner at move-in, with the count of keys",
+        )
+        .io(
+            openapi::Io::ok(openapi::one::<crate::domain::custody_items::Item>)
+                .params(&[openapi::params::<openapi::RowId>])
+                .body(openapi::one::<crate::domain::custody_items::HandOver>),
         ),
         Endpoint::new(
             Method::GET,
             "/api/v1/custody-items/overdue-alarms",
             get(overdue_alarms),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "custody",
+            "Items out past their expected return: each raised once, until acknowledged",
+        )
+        .io(openapi::Io::ok(
+            openapi::list::<crate::domain::custody_items::OverdueItem>,
+        )),
         Endpoint::new(
             Method::POST,
             "/api/v1/custody-items/{id}/overdue/acknowledge",
             post(acknowledge_overdue),
-        ),
-        Endpoint::new(Method::POST, "/api/v1/handovers", post(confirm_handover)),
-        Endpoint::new(Method::GET, "/desk/keys", get(keys_page)),
-        Endpoint::new(Method::GET, "/desk/keys/labels", get(labels_page)),
-        Endpoint::new(Method::GET, "/desk/keys/qr/{id}", get(label_png)),
-        Endpoint::new(Method::GET, "/desk/handover", get(handover_page)),
+        )
+        .allow(Allow::STAFF)
+        .doc("custody", "A staff member has seen an item's overdue alarm")
+        .io(openapi::Io::NO_CONTENT.params(&[openapi::params::<openapi::RowId>])),
+        Endpoint::new(Method::POST, "/api/v1/handovers", post(confirm_handover))
+            .allow(Allow::STAFF)
+            .doc(
+                "custody",
+                "The incoming clerk confirms the shift handover of the items out",
+            )
+            .io(
+                openapi::Io::created(openapi::one::<crate::domain::custody_items::Handover>)
+                    .body(openapi::one::<HandoverRequest>),
+            ),
+        Endpoint::new(Method::GET, "/desk/keys", get(keys_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: keys and radios, registering, lending, losses, unit keys",
+            ),
+        Endpoint::new(Method::GET, "/desk/keys/labels", get(labels_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: a printable sheet of the items' QR labels"),
+        Endpoint::new(Method::GET, "/desk/keys/qr/{id}", get(label_png))
+            .allow(Allow::STAFF)
+            .doc("pages", "An item's QR label (PNG)"),
+        Endpoint::new(Method::GET, "/desk/handover", get(handover_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: the shift handover list and sheet, and its confirmation",
+            ),
     ]
 }
 
@@ -223,7 +306,7 @@ fn out_table(tz: chrono_tz::Tz, items: &[Item]) -> Markup {
     }
 }
 
-async fn keys_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+async fn keys_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
     let (items, units, tz) = read(&state, move |c| {
         Ok((
@@ -233,7 +316,7 @@ async fn keys_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
         ))
     })
     .await?;
-    Ok(page(
+    Ok(v.page(
         "钥匙与对讲机 Keys and radios",
         html! {
             p { a href="/desk/keys/labels" { "打印标签 Print labels" } " · " a href="/desk/handover" { "交接班 Shift handover" }
@@ -288,10 +371,10 @@ async fn keys_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
 }
 
 /// A sheet of QR labels (A4, cut apart) for every item.
-async fn labels_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+async fn labels_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
     let items = read(&state, move |c| custody_items::list(c, now)).await?;
-    Ok(page(
+    Ok(v.page(
         "物品标签 Item labels",
         html! {
             p.no-print { button #print-labels type="button" { "打印 Print" } }
@@ -319,7 +402,7 @@ async fn label_png(
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
-async fn handover_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
     let (out, last, tz) = read(&state, move |c| {
         Ok((
@@ -330,7 +413,7 @@ async fn handover_page(State(state): State<AppState>) -> Result<Markup, DeskErro
     })
     .await?;
     let overdue = out.iter().filter(|i| i.overdue).count();
-    Ok(page(
+    Ok(v.page(
         "交接班 Shift handover",
         html! {
             p { "打印时间 Printed " (now.with_timezone(&tz).format("%Y-%m-%d %H:%M")) " · 借出 " (out.len()) " 件 out · 逾期 " (overdue) " 件 overdue" }

@@ -4,9 +4,11 @@
 
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath};
-use super::pages::page;
+use super::openapi;
+use super::pages::Viewer;
 use super::renovations::{read, write};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::goods::{self, GuardDecision, NewPermit, Permit, PermitState};
 use crate::domain::{desk_settings, privacy};
@@ -22,37 +24,104 @@ use serde::{Deserialize, Serialize};
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/goods-permits", get(list)),
-        Endpoint::new(Method::POST, "/api/v1/goods-permits", post(create)),
-        Endpoint::new(Method::GET, "/api/v1/goods-permits/{id}", get(one)),
+        Endpoint::new(Method::GET, "/api/v1/goods-permits", get(list))
+            .allow(Allow::ANY_STAFF)
+            .doc(
+                "goods",
+                "Goods-release permits, newest first, names and phones masked",
+            )
+            .io(openapi::Io::ok(
+                openapi::list::<crate::domain::goods::Permit>,
+            )),
+        Endpoint::new(Method::POST, "/api/v1/goods-permits", post(create))
+            .allow(Allow::STAFF)
+            .doc("goods", "Write a goods-release permit (waits for approval)")
+            .io(
+                openapi::Io::created(openapi::one::<crate::domain::goods::Permit>)
+                    .body(openapi::one::<crate::domain::goods::NewPermit>),
+            ),
+        Endpoint::new(Method::GET, "/api/v1/goods-permits/{id}", get(one))
+            .allow(Allow::ANY_STAFF)
+            .doc("goods", "One goods-release permit")
+            .io(
+                openapi::Io::ok(openapi::one::<crate::domain::goods::Permit>)
+                    .params(&[openapi::params::<openapi::RowId>]),
+            ),
         Endpoint::new(
             Method::POST,
             "/api/v1/goods-permits/{id}/approve",
             post(approve),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "goods",
+            "Approve a permit and sign it (a manager, or the desk when the setting allows)",
+        )
+        .io(openapi::Io::ok(openapi::one::<Approved>).params(&[openapi::params::<openapi::RowId>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/goods-permits/{id}/refuse",
             post(refuse),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "goods",
+            "Refuse a permit with a reason (a manager, or the desk when the setting allows)",
+        )
+        .io(
+            openapi::Io::ok(openapi::one::<crate::domain::goods::Permit>)
+                .params(&[openapi::params::<openapi::RowId>])
+                .body(openapi::one::<Refusal>),
         ),
         Endpoint::new(
             Method::POST,
             "/api/v1/goods-permits/{id}/guard",
             post(guard_decides),
+        )
+        .allow(Allow::ANY_STAFF)
+        .doc("goods", "The guard releases the goods or stops them (once)")
+        .io(
+            openapi::Io::ok(openapi::one::<crate::domain::goods::Permit>)
+                .params(&[openapi::params::<openapi::RowId>])
+                .body(openapi::one::<crate::domain::goods::GuardDecision>),
         ),
         Endpoint::new(
             Method::GET,
             "/api/v1/settings/goods-approval",
             get(approval_setting),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "goods",
+            "Whether the desk may approve goods-release permits",
+        )
+        .io(openapi::Io::ok(openapi::one::<ApprovalSetting>)),
         Endpoint::new(
             Method::PUT,
             "/api/v1/settings/goods-approval",
             put(set_approval_setting),
-        ),
-        Endpoint::new(Method::GET, "/desk/goods", get(goods_page)),
-        Endpoint::new(Method::GET, "/desk/goods/print/{id}", get(print_page)),
-        Endpoint::new(Method::GET, "/desk/goods/qr/{id}", get(qr_png)),
+        )
+        .allow(Allow::MANAGER)
+        .doc(
+            "goods",
+            "Let the desk approve goods-release permits, or managers only",
+        )
+        .io(openapi::Io::ok(openapi::one::<ApprovalSetting>).body(openapi::one::<ApprovalSetting>)),
+        Endpoint::new(Method::GET, "/desk/goods", get(goods_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: goods-release permits, writing and approving them",
+            ),
+        Endpoint::new(Method::GET, "/desk/goods/print/{id}", get(print_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: an approved permit to print (A6 or receipt width, with its QR code)",
+            ),
+        Endpoint::new(Method::GET, "/desk/goods/qr/{id}", get(qr_png))
+            .allow(Allow::STAFF)
+            .doc("pages", "An approved permit's QR code (PNG)"),
     ]
 }
 
@@ -196,7 +265,7 @@ fn applicant(p: &Permit) -> String {
     }
 }
 
-async fn goods_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+async fn goods_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, DeskError> {
     let (list, units, desk_approves) = read(&state, |c| {
         Ok((
             goods::list(c, 100)?,
@@ -205,7 +274,7 @@ async fn goods_page(State(state): State<AppState>) -> Result<Markup, DeskError> 
         ))
     })
     .await?;
-    Ok(page(
+    Ok(v.page(
         "物品放行 Goods-release permits",
         html! {
             h2 { "填写放行单 Write a permit" }
@@ -259,6 +328,7 @@ async fn goods_page(State(state): State<AppState>) -> Result<Markup, DeskError> 
 
 /// The printed permit: A6 (or a receipt-width strip), the QR code, the unit and the goods.
 async fn print_page(
+    v: Viewer,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u32>,
 ) -> Result<Markup, DeskError> {
@@ -272,7 +342,7 @@ async fn print_page(
             ),
         ));
     }
-    Ok(page(
+    Ok(v.page(
         "物品放行单 Goods-release permit",
         html! {
             p.no-print { button #print-permit type="button" { "打印 Print" } }

@@ -4,7 +4,9 @@
 
 use super::Endpoint;
 use super::extract::{ApiJson, ApiQuery};
+use super::openapi;
 use super::renovations::{read, write};
+use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::goods::{self, Scan};
 use crate::state::AppState;
@@ -22,9 +24,28 @@ pub const MAX_WAIT_MS: u64 = 30_000;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/guard", get(guard_page)),
-        Endpoint::new(Method::GET, "/api/v1/guard/scans", get(scans)),
-        Endpoint::new(Method::POST, "/api/v1/guard/scans", post(hand_scan)),
+        Endpoint::new(Method::GET, "/guard", get(guard_page))
+            .allow(Allow::ANY_STAFF)
+            .doc(
+                "pages",
+                "Page: the guard's goods check (phone or tablet size)",
+            ),
+        Endpoint::new(Method::GET, "/api/v1/guard/scans", get(scans))
+            .allow(Allow::ANY_STAFF)
+            .doc(
+                "goods",
+                "Permit scans after a number (long poll): what the guard page shows",
+            )
+            .io(openapi::Io::ok(openapi::list::<crate::domain::goods::Scan>)
+                .params(&[openapi::params::<ScansQuery>])),
+        Endpoint::new(Method::POST, "/api/v1/guard/scans", post(hand_scan))
+            .allow(Allow::ANY_STAFF)
+            .doc(
+                "goods",
+                "A handheld scan or a typed permit number at the guard page",
+            )
+            .io(openapi::Io::ok(openapi::one::<crate::domain::goods::Scan>)
+                .body(openapi::one::<HandScan>)),
     ]
 }
 
