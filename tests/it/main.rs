@@ -4,6 +4,7 @@
 mod clock;
 mod demo;
 mod deploy;
+mod goods;
 mod programs;
 mod renovation;
 mod stories;

@@ -233,6 +233,9 @@ pub enum DenyReason {
     Lockdown,
     /// The gate's clock cannot be trusted and the decision depends on time.
     UntrustedClock,
+    /// A valid goods-release permit read at a goods-check gate: reported to the guard, the
+    /// door stays shut (a permit never opens a door).
+    GoodsPermit,
 }
 
 impl DenyReason {

@@ -113,6 +113,9 @@ pub struct DoorPolicy {
     /// A turnstile lane: the exit reader's admits pulse a relay of their own ("open B"), the
     /// entry reader's the main relay ("open A").
     pub exit_relay: bool,
+    /// A goods-check gate: a valid goods-release permit is journalled as `goods_permit` (the
+    /// server shows it to the guard at once) and the door stays shut.
+    pub goods_check: bool,
 }
 
 /// The outcome of a scan: a denial is a value, not an error.
@@ -888,6 +891,10 @@ impl Gate {
             ScheduleCheck::OutsideHours => return deny(DenyReason::OutsideHours),
             ScheduleCheck::Blackout => return deny(DenyReason::Blackout),
             ScheduleCheck::UnknownSchedule => return deny(DenyReason::UnknownSchedule),
+        }
+        // A permit opens no door (its scope holds no door class); a goods-check gate reports it.
+        if claims.kind == Kind::GoodsRelease && self.policy.goods_check {
+            return deny(DenyReason::GoodsPermit);
         }
         if !claims.scope.permits(&self.policy.zone) {
             return deny(DenyReason::WrongZone);

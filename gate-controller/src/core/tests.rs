@@ -84,6 +84,15 @@ fn credential(name: &str) -> String {
             base45::encode(&bytes)
         }
         "garbage" => "hello, world".to_owned(),
+        // A goods-release permit as the server signs it: no door class in its scope.
+        "permit" | "permit_expired" => {
+            let mut c = claims(15, Kind::GoodsRelease, None);
+            c.scope.classes = ZoneClasses(0);
+            if name == "permit_expired" {
+                c.not_after = minute("2026-11-20T00:00:00Z");
+            }
+            issue(c)
+        }
         other => panic!("no credential named {other}"),
     }
 }
@@ -137,6 +146,7 @@ fn policy() -> DoorPolicy {
         fire_release: true,
         fire_latch: false,
         exit_relay: false,
+        goods_check: false,
     }
 }
 
@@ -1495,4 +1505,43 @@ fn a_turnstile_lane_pulses_one_relay_per_direction() {
         5000ms exit relay locked
         ",
     );
+}
+
+#[test]
+fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard() {
+    let goods_gate = || {
+        Gate::new(
+            DoorPolicy {
+                goods_check: true,
+                ..policy()
+            },
+            synced(),
+        )
+    };
+    let t = play(goods_gate(), "0s scan permit\n1s scan permit\n5s tick");
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms => deny goods_permit card=15
+        0ms journal denied reason=goods_permit card=15
+        1000ms => deny goods_permit card=15
+        1000ms journal denied reason=goods_permit card=15
+        ",
+    );
+    // Verified like any credential: an expired permit is reported as expired.
+    let t = play(goods_gate(), "0s scan permit_expired");
+    expect(
+        &t,
+        "0ms relay locked\n0ms => deny expired card=15\n0ms journal denied reason=expired card=15",
+    );
+    // An ordinary door: a permit is no door pass.
+    let t = play(gate(), "0s scan permit");
+    expect(
+        &t,
+        "0ms relay locked\n0ms => deny wrong_zone card=15\n0ms journal denied reason=wrong_zone card=15",
+    );
+    // A goods-check gate still opens for a card.
+    let t = play(goods_gate(), "0s scan visitor");
+    assert!(t.contains("=> admit card=8"), "{t}");
 }

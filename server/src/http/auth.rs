@@ -28,11 +28,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             )
             .io(Io::ok(one::<LoginResponse>).body(one::<LoginRequest>)),
         Endpoint::new(Method::POST, "/api/v1/auth/logout", post(logout))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("auth", "End the current session")
             .io(Io::NO_CONTENT),
         Endpoint::new(Method::GET, "/api/v1/auth/me", get(me))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("auth", "The logged-in staff member")
             .io(Io::ok(one::<Me>)),
         Endpoint::new(Method::GET, "/api/v1/staff", get(list_staff))
@@ -44,7 +44,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .doc("auth", "Create a staff account")
             .io(Io::created(one::<staff::StaffAccount>).body(one::<NewStaff>)),
         Endpoint::new(Method::POST, "/api/v1/auth/password", post(change_password))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "auth",
                 "Change one's own password; every session of the account ends and a new one starts",
