@@ -790,6 +790,14 @@ pub const MATRIX: &[Rule] = &[
         Io::ok(one::<emergency::EmergencyState>),
     ),
     rule(
+        POST,
+        "/api/v1/emergency/fire-reset",
+        STAFF,
+        "emergency",
+        "Reset latched fire releases on every gate (409 while a gate's fire alarm is active)",
+        Io::ok(one::<http::emergency::FireResetSent>),
+    ),
+    rule(
         GET,
         "/api/v1/muster",
         STAFF.or(KIOSK_ONLY),
