@@ -1183,6 +1183,8 @@ fn udev_names_a_kiosks_cdc_or_usblp_printer_and_usblp_wins_when_both_are_there()
 
 /// A USB-serial adapter `vid:pid` (with its USB `serial`, if it has one) on hub port `port`
 /// (e.g. `1-1.2`), its tty `ttyUSB<n>`: the tty, its usb-serial port, interface and device.
+/// The tty carries the `ID_PATH` a Pi 4's udev computes for that port (path_id walks up to
+/// the PCIe bridge, which this mock does not have).
 fn usb_serial_adapter(port: &str, n: u8, vid: &str, pid: &str, serial: Option<&str>) -> Vec<Mock> {
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let device = format!("/devices/platform/scb/fd500000.pcie/usb1/1-1/{port}");
@@ -1208,6 +1210,10 @@ fn usb_serial_adapter(port: &str, n: u8, vid: &str, pid: &str, serial: Option<&s
                     leak(format!("E: MINOR={n}")),
                     "E: SUBSYSTEM=tty",
                     leak(format!("A: dev=188:{n}")),
+                    leak(format!(
+                        "E: ID_PATH=platform-fd500000.pcie-pci-0000:01:00.0-usb-0:{}:1.0",
+                        port.trim_start_matches("1-")
+                    )),
                 ]
                 .into_boxed_slice(),
             ),
@@ -1250,7 +1256,10 @@ fn udev_names_the_pinned_one_of_two_identical_scanner_dongles_whatever_the_order
     let mut ch340 = usb_serial_adapter("1-1.2", 0, "1a86", "7523", None);
     ch340.extend(usb_serial_adapter("1-1.3", 1, "1a86", "7523", None));
     for order in [[usb0, usb1], [usb1, usb0]] {
-        let pins = ["--scanner-path", "platform-fd500000.pcie-usb-0:1.2:1.0"];
+        let pins = [
+            "--scanner-path",
+            "platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.2:1.0",
+        ];
         let (got, log) = udev_links_pinned("gate", &pins, &ch340, &order);
         assert_eq!(
             got,
