@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod devices;
 pub mod estate;
 pub mod journal;
+pub mod language;
 pub mod staff;
 // front desk (server-desk)
 pub mod card;
