@@ -4,6 +4,7 @@
 mod clock;
 mod demo;
 mod deploy;
+mod emergency;
 mod goods;
 mod programs;
 mod renovation;

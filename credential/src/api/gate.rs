@@ -92,6 +92,9 @@ pub enum ChangeEvent {
         /// On or off.
         active: bool,
     },
+    /// The desk reset latched fire releases: a gate whose fire-alarm input is inactive ends
+    /// its latched release (a gate still in alarm keeps it).
+    FireReset,
     /// A manager opened one door remotely.
     RemoteUnlock {
         /// The gate device that should open.

@@ -128,7 +128,7 @@ fn calendar() -> WorkCalendar {
     }
 }
 
-fn policy() -> DoorPolicy {
+pub(super) fn policy() -> DoorPolicy {
     DoorPolicy {
         zone: Zone {
             building: 2,
@@ -150,7 +150,7 @@ fn policy() -> DoorPolicy {
     }
 }
 
-fn synced() -> SyncedState {
+pub(super) fn synced() -> SyncedState {
     SyncedState {
         device_id: Some("gate-1".into()),
         keys: vec![signer().public_info()],
@@ -180,6 +180,11 @@ fn render(action: &Action) -> String {
         Action::Indicator(i) => {
             format!("led {}", serde_json::to_value(i).unwrap().as_str().unwrap())
         }
+        Action::Report(r) => format!(
+            "report {} {}",
+            serde_json::to_value(r.kind).unwrap().as_str().unwrap(),
+            if r.active { "active" } else { "cleared" }
+        ),
         Action::Journal(e) => {
             let mut s = String::from("journal ");
             let event = serde_json::to_value(&e.event).unwrap();
@@ -201,7 +206,7 @@ fn render(action: &Action) -> String {
 }
 
 /// Runs a script against a gate; returns the transcript (LED lines only if `leds`).
-fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
+pub(super) fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
     let origin = Instant::now();
     let start: DateTime<Utc> = START.parse().unwrap();
     let mut wall_base = start;
@@ -273,6 +278,11 @@ fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
                     active: *on == "on",
                 };
                 gate.handle_sync(change(seq, reading, ev), wall, now);
+            }
+            ["desk_reset", "sent", ago] => {
+                let seq = gate.synced().cursor + 1;
+                let at = reading - chrono::Duration::from_std(parse_duration(ago)).unwrap();
+                gate.handle_sync(change(seq, at, ChangeEvent::FireReset), wall, now);
             }
             ["snapshot", "evacuation", on] => {
                 let snapshot = GateSnapshot {
@@ -358,7 +368,7 @@ fn direction_word(direction: Direction) -> &'static str {
     }
 }
 
-fn play(gate: Gate, script: &str) -> String {
+pub(super) fn play(gate: Gate, script: &str) -> String {
     play_with(gate, script, false)
 }
 
@@ -375,7 +385,7 @@ fn signer_ring_card(name: &str) -> CardId {
     ring.verify(&credential(name)).unwrap().claims.card_id
 }
 
-fn gate() -> Gate {
+pub(super) fn gate() -> Gate {
     Gate::new(policy(), synced())
 }
 
@@ -1311,11 +1321,13 @@ fn fire_alarm_releases_before_journalling_and_holds_until_it_clears() {
         0ms relay unlocked
         1000ms relay unlocked
         1000ms journal alarm alarm=fire_alarm
+        1000ms report fire_alarm active
         6000ms => admit card=7
         6000ms journal admitted card=7
         7000ms journal exit_request
         90000ms journal alarm alarm=fire_alarm_cleared
         90000ms relay locked
+        90000ms report fire_alarm cleared
         ",
     );
 }
@@ -1343,8 +1355,10 @@ fn a_latched_fire_release_waits_for_a_reset_after_the_alarm_clears() {
         0ms relay locked
         0ms relay unlocked
         0ms journal alarm alarm=fire_alarm
+        0ms report fire_alarm active
         1000ms => reset false
         2000ms journal alarm alarm=fire_alarm_cleared
+        2000ms report fire_alarm cleared
         3000ms => admit card=8
         3000ms journal admitted card=8
         4000ms => reset true
@@ -1377,12 +1391,14 @@ fn a_door_off_the_escape_route_only_journals_the_fire_alarm() {
         "
         0ms relay locked
         0ms journal alarm alarm=fire_alarm
+        0ms report fire_alarm active
         1000ms => admit card=8
         1000ms journal admitted card=8
         1000ms relay unlocked
         4000ms relay locked
         4000ms journal passage_annulled card=8
         9000ms journal alarm alarm=fire_alarm_cleared
+        9000ms report fire_alarm cleared
         ",
     );
 }
@@ -1436,7 +1452,9 @@ fn evacuation_outranks_lockdown_and_survives_a_restart() {
         0ms relay locked
         0ms relay unlocked
         1000ms journal alarm alarm=fire_alarm
+        1000ms report fire_alarm active
         2000ms journal alarm alarm=fire_alarm_cleared
+        2000ms report fire_alarm cleared
         ",
     );
 }
@@ -1500,9 +1518,11 @@ fn a_turnstile_lane_pulses_one_relay_per_direction() {
         4000ms relay unlocked
         4000ms exit relay unlocked
         4000ms journal alarm alarm=fire_alarm
+        4000ms report fire_alarm active
         5000ms journal alarm alarm=fire_alarm_cleared
         5000ms relay locked
         5000ms exit relay locked
+        5000ms report fire_alarm cleared
         ",
     );
 }
