@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use gatehouse_server::config::Command;
+use gatehouse_server::cli::Command;
 use gatehouse_server::{Application, Cli, Config, backup, keys, ready_line, startup};
 use std::io::Write;
 
@@ -16,9 +16,9 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    let mut cli = Cli::parse();
-    let command = cli.command.take();
-    let config = Config::load(cli).context("bad configuration")?;
+    let cli = Cli::parse();
+    let command = cli.command;
+    let config = Config::load(cli.flags).context("bad configuration")?;
     match command {
         None => serve(config).await,
         Some(command) => operate(&config, &command),

@@ -270,3 +270,30 @@ pub fn log_tail_since(path: &Path, since: u64, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Makes the kernel refuse every write past the first byte of any file process `pid` writes
+/// (`RLIMIT_FSIZE`), as a full or failing SD card does; `false` lifts the limit.
+pub fn refuse_writes(pid: u32, refuse: bool) -> Result<()> {
+    let limit = if refuse { 1 } else { libc::RLIM_INFINITY };
+    let new = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: sets a resource limit of a process the harness started; both pointers are valid.
+    let r = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &new,
+            std::ptr::null_mut(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(HarnessError::Io {
+            what: format!("prlimit of process {pid}"),
+            source: std::io::Error::last_os_error(),
+        })
+    }
+}

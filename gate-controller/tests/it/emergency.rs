@@ -25,24 +25,10 @@ fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
 
-/// Makes the kernel refuse every write past the first byte of any file the gate writes
-/// (`RLIMIT_FSIZE`), as a full or failing SD card does; `false` lifts the limit.
+/// Makes the kernel refuse every write past the first byte of any file the gate writes, as
+/// a full or failing SD card does; `false` lifts the limit.
 fn refuse_writes(gate: &GateProc, refuse: bool) {
-    let limit = if refuse { 1 } else { libc::RLIM_INFINITY };
-    let new = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: sets a resource limit of our own child process; both pointers are valid.
-    let r = unsafe {
-        libc::prlimit(
-            gate.child.id() as libc::pid_t,
-            libc::RLIMIT_FSIZE,
-            &new,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(r, 0, "prlimit: {}", std::io::Error::last_os_error());
+    gatehouse_e2e::process::refuse_writes(gate.child.id(), refuse).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::areas::{self, Area, Members};
 use crate::domain::desk_error::DeskError;
-use crate::domain::devices::{self, DeviceError, DeviceInfo, NewDevice};
+use crate::domain::devices::{self, DeviceInfo, NewDevice};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -59,17 +59,6 @@ pub fn endpoints() -> Vec<Endpoint> {
                 .body(one::<Members>)
                 .params(&[params::<openapi::AreaPath>])),
     ]
-}
-
-impl From<DeviceError> for ApiError {
-    fn from(e: DeviceError) -> Self {
-        match e {
-            DeviceError::BadToken => ApiError::Unauthorized(e.to_string()),
-            DeviceError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            DeviceError::Invalid(m) => ApiError::invalid(m),
-            DeviceError::Db(e) => ApiError::internal(e),
-        }
-    }
 }
 
 /// `POST /api/v1/devices` body.
