@@ -94,7 +94,7 @@ impl Application {
             ),
             estate_name: config.estate.name.clone(),
             time_zone: config.estate.time_zone,
-            idle_timeout_secs: config.idle_timeout.as_secs(),
+            idle_timeout: config.idle_timeout,
             languages: config.languages.clone(),
             logo,
             scans,

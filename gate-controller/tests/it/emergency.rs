@@ -28,21 +28,14 @@ fn time(v: &Value) -> DateTime<Utc> {
 /// Makes the kernel refuse every write past the first byte of any file the gate writes
 /// (`RLIMIT_FSIZE`), as a full or failing SD card does; `false` lifts the limit.
 fn refuse_writes(gate: &GateProc, refuse: bool) {
-    let limit = if refuse { 1 } else { libc::RLIM_INFINITY };
-    let new = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: sets a resource limit of our own child process; both pointers are valid.
-    let r = unsafe {
-        libc::prlimit(
-            gate.child.id() as libc::pid_t,
-            libc::RLIMIT_FSIZE,
-            &new,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(r, 0, "prlimit: {}", std::io::Error::last_os_error());
+    // util-linux's prlimit(1) sets it for another process; nix has prlimit(2) for our own only.
+    let soft = if refuse { "1" } else { "unlimited" };
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", gate.child.id()))
+        .arg(format!("--fsize={soft}:unlimited"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "prlimit: {out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

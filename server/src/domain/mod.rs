@@ -5,7 +5,7 @@ pub mod devices;
 pub mod estate;
 pub mod journal;
 pub mod staff;
-// front desk (server-desk)
+// the front desk
 pub mod card;
 pub mod deposit;
 pub mod desk_error;
