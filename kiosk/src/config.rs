@@ -97,6 +97,23 @@ pub struct MusterConfig {
     pub refresh: Duration,
     /// Whether a fire alarm or evacuation reported by the server prints the list at once.
     pub print_on_emergency: bool,
+    /// The server's public keys: a staff card they signed, scanned at the kiosk, prints the list.
+    pub staff_card_keys: Vec<gatehouse_credential::PublicKeyInfo>,
+}
+
+impl MusterConfig {
+    /// The keys that staff cards are checked against; `None` when no staff card may print.
+    pub fn staff_card_ring(&self) -> Option<gatehouse_credential::KeyRing> {
+        if self.staff_card_keys.is_empty() {
+            return None;
+        }
+        let mut ring = gatehouse_credential::KeyRing::new();
+        for key in &self.staff_card_keys {
+            // Checked when the configuration was read.
+            ring.insert_hex(key.key_id, &key.public_key).ok()?;
+        }
+        Some(ring)
+    }
 }
 
 /// An optional serial QR scanner.
@@ -202,6 +219,8 @@ struct RawMuster {
     refresh_secs: u64,
     #[serde(default = "default_true")]
     print_on_emergency: bool,
+    #[serde(default)]
+    staff_card_keys: Vec<gatehouse_credential::PublicKeyInfo>,
 }
 
 impl Default for RawMuster {
@@ -210,6 +229,7 @@ impl Default for RawMuster {
             staff_pin: None,
             refresh_secs: default_muster_refresh(),
             print_on_emergency: true,
+            staff_card_keys: Vec::new(),
         }
     }
 }
@@ -374,7 +394,13 @@ impl KioskConfig {
             staff_pin: raw.muster.staff_pin,
             refresh: Duration::from_secs(raw.muster.refresh_secs),
             print_on_emergency: raw.muster.print_on_emergency,
+            staff_card_keys: raw.muster.staff_card_keys,
         };
+        for key in &muster.staff_card_keys {
+            gatehouse_credential::KeyRing::new()
+                .insert_hex(key.key_id, &key.public_key)
+                .map_err(|e| invalid("muster.staff_card_keys", e.to_string()))?;
+        }
         if !(5..=3600).contains(&raw.idle_timeout_secs) {
             return Err(invalid(
                 "idle_timeout_secs",
@@ -510,6 +536,12 @@ name = "翠湖花园"
             (
                 MINIMAL.replace("[estate]", "qr = \"bitmap\"\n[estate]"),
                 "printer.qr",
+            ),
+            (
+                format!(
+                    "{MINIMAL}[muster]\nstaff_card_keys = [{{ key_id = 1, public_key = \"00ff\" }}]\n"
+                ),
+                "muster.staff_card_keys",
             ),
             (
                 MINIMAL.replace("server_url = \"http", "server_url = \"ftp"),

@@ -91,7 +91,8 @@ impl Application {
                 port,
                 config.printer.status_query,
                 config.printer.settings,
-            ),
+            )
+            .with_raster_font(raster_font()),
             estate_name: config.estate.name.clone(),
             time_zone: config.estate.time_zone,
             idle_timeout: config.idle_timeout,
@@ -106,6 +107,7 @@ impl Application {
         };
         web::api::spawn_paper_watch(state.clone());
         web::api::spawn_muster_watch(state.clone());
+        web::api::spawn_staff_cards(state.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -134,4 +136,15 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// The system CJK font for lines the printer's font cannot print, or `None` with a warning.
+fn raster_font() -> Option<printer::glyphs::RasterFont> {
+    let font = printer::glyphs::RasterFont::system();
+    if font.is_none() {
+        tracing::warn!(
+            "no CJK font found (install fonts-noto-cjk): characters outside GBK are sent as GB18030 text"
+        );
+    }
+    font
 }

@@ -12,6 +12,21 @@ use crate::printer::Ticket;
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::muster::{MusterKind, MusterList};
 
+/// The card number of a staff card in `line` (a scanner line) that the server signed and that
+/// is valid at `now`; anything else (a visitor's pass, an expired or forged card) is `None`.
+/// The kiosk learns of no revocation: a lost staff card prints the list until it expires.
+pub fn staff_card(
+    ring: &gatehouse_credential::KeyRing,
+    line: &str,
+    now: DateTime<Utc>,
+) -> Option<gatehouse_credential::CardId> {
+    let credential = ring.verify(line.trim_end_matches(['\r', '\n'])).ok()?;
+    let claims = credential.claims;
+    (claims.kind == gatehouse_credential::Kind::Staff
+        && claims.validity_at(now) == gatehouse_credential::claims::Validity::Valid)
+        .then_some(claims.card_id)
+}
+
 /// The response header that says an emergency is active, and its values.
 pub const EMERGENCY_HEADER: &str = "gatehouse-emergency";
 
@@ -213,5 +228,45 @@ mod tests {
             Some(Emergency::FireAlarm)
         );
         assert_eq!(Emergency::from_header("drill"), None);
+    }
+
+    #[test]
+    fn only_a_valid_staff_card_signed_by_the_server_opens_the_list() {
+        use gatehouse_credential::{
+            BuildingScope, CardId, Claims, KeyId, KeyRing, Kind, Signer, UtcMinute, ZoneClass,
+            ZoneClasses, ZoneScope,
+        };
+        let server = Signer::from_seed(KeyId::new(1).unwrap(), [7u8; 32]);
+        let forger = Signer::from_seed(KeyId::new(1).unwrap(), [9u8; 32]);
+        let mut ring = KeyRing::new();
+        ring.insert_signer(&server);
+        let now = Utc.with_ymd_and_hms(2026, 12, 3, 6, 0, 0).unwrap();
+        // A card for the lobby of building 2, valid from a month ago for `days` from now.
+        let scope = ZoneScope {
+            classes: ZoneClasses::of(&[ZoneClass::Entrance, ZoneClass::Floor]),
+            building: BuildingScope::One(2),
+            floor_lo: 1,
+            floor_hi: 1,
+        };
+        let card = |kind, days: i64| Claims {
+            kind,
+            card_id: CardId(42),
+            scope: scope.clone(),
+            schedule: None,
+            not_before: UtcMinute::floor(now - chrono::Duration::days(30)).unwrap(),
+            not_after: UtcMinute::ceil(now + chrono::Duration::days(days)).unwrap(),
+        };
+        let staff = server.issue(&card(Kind::Staff, 300)).unwrap();
+        assert_eq!(
+            staff_card(&ring, &format!("{staff}\r"), now),
+            Some(CardId(42))
+        );
+        let visitor = server.issue(&card(Kind::Visitor, 1)).unwrap();
+        assert_eq!(staff_card(&ring, &visitor, now), None, "a visitor pass");
+        let expired = server.issue(&card(Kind::Staff, -1)).unwrap();
+        assert_eq!(staff_card(&ring, &expired, now), None, "an expired card");
+        let forged = forger.issue(&card(Kind::Staff, 300)).unwrap();
+        assert_eq!(staff_card(&ring, &forged, now), None, "another key");
+        assert_eq!(staff_card(&ring, "INV2026A", now), None, "an invite code");
     }
 }

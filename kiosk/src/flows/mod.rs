@@ -33,6 +33,12 @@ pub enum Notice {
     InvalidCode,
     /// The worker card was collected before; a reprint needs the desk.
     AlreadyCollected,
+    /// The invitation was exchanged for a pass before.
+    AlreadyRedeemed,
+    /// The invitation is for another day.
+    NotToday,
+    /// The pass was signed out before.
+    AlreadySignedOut,
     /// The server rejected a field.
     InvalidInput(String),
 }
@@ -58,6 +64,9 @@ impl Notice {
             Notice::SeeFrontDesk => "see_front_desk",
             Notice::InvalidCode => "invalid_code",
             Notice::AlreadyCollected => "already_collected",
+            Notice::AlreadyRedeemed => "already_redeemed",
+            Notice::NotToday => "not_today",
+            Notice::AlreadySignedOut => "already_signed_out",
             Notice::InvalidInput(_) => "invalid_input",
         }
     }
@@ -71,8 +80,11 @@ pub fn notice_for(flow: Flow, err: &ServerError) -> Notice {
         ServerError::Refused { status, body } => match (status, body.error.as_str()) {
             (_, "see_front_desk") => Notice::SeeFrontDesk,
             (_, "already_collected") => Notice::AlreadyCollected,
-            // A code that exists but can no longer be used (redeemed, for another day, a
-            // pass already signed out) reads the same to the person: not valid, see the desk.
+            // A code that exists but can no longer be used says why, so the person knows
+            // whether retyping can help.
+            (_, "already_redeemed") if flow == Flow::Invite => Notice::AlreadyRedeemed,
+            (_, "not_today") if flow == Flow::Invite => Notice::NotToday,
+            (_, "card_not_active") if flow == Flow::SignOut => Notice::AlreadySignedOut,
             (404 | 410, _)
             | (
                 _,
@@ -145,6 +157,18 @@ mod tests {
         assert_eq!(
             notice_for(Flow::Visitor, &refused(400, "invalid_input")),
             Notice::InvalidInput("m".into())
+        );
+        assert_eq!(
+            notice_for(Flow::Invite, &refused(409, "already_redeemed")),
+            Notice::AlreadyRedeemed
+        );
+        assert_eq!(
+            notice_for(Flow::Invite, &refused(409, "not_today")),
+            Notice::NotToday
+        );
+        assert_eq!(
+            notice_for(Flow::SignOut, &refused(409, "card_not_active")),
+            Notice::AlreadySignedOut
         );
         assert_eq!(
             notice_for(Flow::SignOut, &refused(500, "internal")),

@@ -5,6 +5,7 @@
 //! so the credential text travels byte for byte and the printer draws it, or — for firmware
 //! without `GS ( k` — a `GS v 0` raster image of the same symbol drawn here.
 
+use super::glyphs::{Bits, RasterFont, outside_gbk};
 use gatehouse_credential::Qr;
 
 /// QR module size in printer dots. At 203 dpi (8 dots/mm) a version-5 code (37 modules) is
@@ -67,6 +68,16 @@ const LF: u8 = 0x0A;
 /// The printer's byte stream for `ticket`: initialise, Chinese mode, heading, QR, text, feed,
 /// and a cut when the model has a cutter.
 pub fn render(ticket: &Ticket, settings: &PrintSettings) -> Vec<u8> {
+    render_with(ticket, settings, None)
+}
+
+/// As [`render`]; with a `font`, a line holding a character outside GBK is drawn by the kiosk
+/// and sent as a `GS v 0` image, so a rare name character never comes out garbled.
+pub fn render_with(
+    ticket: &Ticket,
+    settings: &PrintSettings,
+    font: Option<&RasterFont>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(&[ESC, b'@']); // initialise
     out.extend_from_slice(&[FS, b'&']); // Chinese (GB18030) mode
@@ -85,7 +96,12 @@ pub fn render(ticket: &Ticket, settings: &PrintSettings) -> Vec<u8> {
     }
     out.extend_from_slice(&[ESC, b'a', 0]); // left
     for line in &ticket.lines {
-        text_line(&mut out, line);
+        match font {
+            Some(font) if line.chars().any(outside_gbk) && font.covers(line) => {
+                raster(&mut out, &font.draw_line(line));
+            }
+            _ => text_line(&mut out, line),
+        }
     }
     out.extend_from_slice(&[FS, b'.']); // leave Chinese mode
     out.extend_from_slice(&[ESC, b'2']); // default line spacing, so the feed's length is known
@@ -213,9 +229,7 @@ fn raster_qr(out: &mut Vec<u8>, credential: &str) {
     let image = code.to_image(u32::from(QR_MODULE_DOTS));
     let (width, height) = (image.width() as usize, image.height() as usize);
     let row_bytes = width.div_ceil(8);
-    out.extend_from_slice(&[GS, b'v', b'0', 0]);
-    out.extend_from_slice(&le16(row_bytes));
-    out.extend_from_slice(&le16(height));
+    let mut rows = Vec::with_capacity(row_bytes * height);
     for y in 0..height {
         for chunk in 0..row_bytes {
             let mut byte = 0u8;
@@ -225,9 +239,25 @@ fn raster_qr(out: &mut Vec<u8>, credential: &str) {
                     byte |= 0x80 >> bit;
                 }
             }
-            out.push(byte);
+            rows.push(byte);
         }
     }
+    raster(
+        out,
+        &Bits {
+            width: width as u32,
+            height: height as u32,
+            rows,
+        },
+    );
+}
+
+/// `GS v 0` (normal density) with the image's rows.
+fn raster(out: &mut Vec<u8>, image: &Bits) {
+    out.extend_from_slice(&[GS, b'v', b'0', 0]);
+    out.extend_from_slice(&le16(image.width.div_ceil(8) as usize));
+    out.extend_from_slice(&le16(image.height as usize));
+    out.extend_from_slice(&image.rows);
 }
 
 fn le16(n: usize) -> [u8; 2] {

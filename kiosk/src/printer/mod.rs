@@ -3,6 +3,7 @@
 pub mod escpos;
 #[cfg(test)]
 pub mod escpos_reader;
+pub mod glyphs;
 pub mod port;
 pub mod ticket;
 
@@ -37,6 +38,7 @@ pub struct Printer {
     port: Arc<Mutex<Box<dyn port::PrinterPort>>>,
     status_query: bool,
     settings: PrintSettings,
+    font: Option<Arc<glyphs::RasterFont>>,
 }
 
 impl Printer {
@@ -50,7 +52,14 @@ impl Printer {
             port: Arc::new(Mutex::new(port)),
             status_query,
             settings,
+            font: None,
         }
+    }
+
+    /// Draws lines with characters outside GBK in `font` (see [`escpos::render_with`]).
+    pub fn with_raster_font(mut self, font: Option<glyphs::RasterFont>) -> Self {
+        self.font = font.map(Arc::new);
+        self
     }
 
     /// Asks the printer's status (`DLE EOT 2` and `4`), or [`PaperStatus::Unchecked`] for a
@@ -67,7 +76,7 @@ impl Printer {
 
     /// Prints the slip now or not at all (see [`print_now`]).
     pub async fn print(&self, ticket: &Ticket) -> PrintOutcome {
-        let bytes = escpos::render(ticket, &self.settings);
+        let bytes = escpos::render_with(ticket, &self.settings, self.font.as_deref());
         let status_query = self.status_query;
         let mut port = self.port.clone().lock_owned().await;
         tokio::task::spawn_blocking(move || print_now(port.as_mut(), &bytes, status_query))

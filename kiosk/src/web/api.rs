@@ -43,7 +43,10 @@ impl IntoResponse for ApiError {
                     Notice::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
                     Notice::SeeFrontDesk => StatusCode::FORBIDDEN,
                     Notice::InvalidCode => StatusCode::NOT_FOUND,
-                    Notice::AlreadyCollected => StatusCode::CONFLICT,
+                    Notice::AlreadyCollected
+                    | Notice::AlreadyRedeemed
+                    | Notice::NotToday
+                    | Notice::AlreadySignedOut => StatusCode::CONFLICT,
                     Notice::InvalidInput(_) => StatusCode::BAD_REQUEST,
                 };
                 let message = match &n {
@@ -284,6 +287,12 @@ pub async fn status(State(state): State<KioskState>) -> Json<serde_json::Value> 
     Json(json!({"paper": paper, "can_print": paper.can_print()}))
 }
 
+/// Whether the server answers, for the welcome screen's out-of-service banner.
+pub async fn online(State(state): State<KioskState>) -> Json<serde_json::Value> {
+    let online = !matches!(state.server.units().await, Err(ServerError::Unreachable(_)));
+    Json(json!({ "online": online }))
+}
+
 pub async fn settings(State(state): State<KioskState>) -> Json<serde_json::Value> {
     Json(json!({
         "estate_name": state.estate_name,
@@ -307,9 +316,19 @@ pub async fn health(State(state): State<KioskState>) -> Json<serde_json::Value> 
 pub async fn scans(
     State(state): State<KioskState>,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let staff_ring = state.muster_config.staff_card_ring();
+    // A staff card is not a pass to sign out: the page only learns that the list is printing.
     let lines = BroadcastStream::new(state.scans.subscribe())
         .filter_map(|line| line.ok())
-        .map(|line| Ok(Event::default().event("scan").data(line)));
+        .map(move |line| {
+            let staff = staff_ring
+                .as_ref()
+                .and_then(|ring| crate::muster::staff_card(ring, &line, Utc::now()));
+            Ok(match staff {
+                Some(_) => Event::default().event("staff").data("muster"),
+                None => Event::default().event("scan").data(line),
+            })
+        });
     Sse::new(lines).keep_alive(KeepAlive::default())
 }
 
@@ -343,6 +362,39 @@ pub fn spawn_muster_watch(state: KioskState) {
             if auto.observe(emergency) && state.muster_config.print_on_emergency {
                 tracing::error!(target: "gatehouse_kiosk::alarm", ?emergency, "emergency: printing the muster list");
                 print_muster(&state, emergency).await;
+            }
+        }
+    });
+}
+
+/// Prints the list when a staff card the server signed is scanned, server or not.
+pub fn spawn_staff_cards(state: KioskState) {
+    let Some(ring) = state.muster_config.staff_card_ring() else {
+        return;
+    };
+    let mut lines = state.scans.subscribe();
+    tokio::spawn(async move {
+        // A scanner repeats a card held under it: one list per card and half minute.
+        let mut last: Option<(gatehouse_credential::CardId, tokio::time::Instant)> = None;
+        loop {
+            let line = match lines.recv().await {
+                Ok(line) => line,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(card) = crate::muster::staff_card(&ring, &line, Utc::now()) else {
+                continue;
+            };
+            let now = tokio::time::Instant::now();
+            if last
+                .is_some_and(|(c, at)| c == card && now - at < std::time::Duration::from_secs(30))
+            {
+                continue;
+            }
+            last = Some((card, now));
+            tracing::warn!(target: "gatehouse_kiosk::alarm", card = card.0, "staff card scanned: printing the muster list");
+            if print_muster(&state, None).await.is_none() {
+                tracing::warn!("staff card scanned but the kiosk holds no copy of the muster list");
             }
         }
     });

@@ -76,6 +76,7 @@ pub fn router(state: KioskState) -> Router {
         .route("/health", get(api::health))
         .route("/api/settings", get(api::settings))
         .route("/api/status", get(api::status))
+        .route("/api/online", get(api::online))
         .route("/api/units", get(api::units))
         .route("/api/visitors", post(api::visitor))
         .route("/api/invites", post(api::invite))

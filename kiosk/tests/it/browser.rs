@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// One browser at a time: two cores are shared by everything.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-struct Browser {
+pub(crate) struct Browser {
     headless: gatehouse_test_browser::Browser,
     shots: PathBuf,
 }
@@ -29,14 +29,42 @@ impl std::ops::Deref for Browser {
 
 /// A headless Chromium for a kiosk screen (1280×1000), screenshots to a temporary folder.
 async fn browser(test: &str) -> Option<Browser> {
-    let headless = gatehouse_test_browser::headless(test, 1280, 1000).await?;
+    sized(test, 1280, 1000).await
+}
+
+/// A headless Chromium whose page is `width`×`height` CSS pixels, like a kiosk panel.
+pub(crate) async fn sized(test: &str, width: u32, height: u32) -> Option<Browser> {
+    let headless = gatehouse_test_browser::headless(test, width, height).await?;
+    // Headless Chromium takes room for its window frame from --window-size: grow the window
+    // until the page itself has the panel's size.
+    for _ in 0..3 {
+        let inner = headless
+            .client
+            .execute("return [innerWidth, innerHeight]", vec![])
+            .await
+            .unwrap();
+        let (w, h) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+        if (w, h) == (u64::from(width), u64::from(height)) {
+            break;
+        }
+        let rect = headless.client.get_window_rect().await.unwrap();
+        let grow = |outer: u64, want: u32, got: u64| (outer + u64::from(want)).saturating_sub(got);
+        headless
+            .client
+            .set_window_size(
+                u32::try_from(grow(rect.2, width, w)).unwrap(),
+                u32::try_from(grow(rect.3, height, h)).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
     let shots = std::env::temp_dir().join("gatehouse-kiosk-screens");
     std::fs::create_dir_all(&shots).unwrap();
     Some(Browser { headless, shots })
 }
 
 impl Browser {
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         // As a person would: put the on-screen keyboard away before tapping under it.
         let on_keyboard = css.starts_with("#keys")
             || css.starts_with("#surnames")
@@ -58,7 +86,7 @@ impl Browser {
         self.headless.click(css).await;
     }
 
-    async fn active_screen(&self) -> String {
+    pub(crate) async fn active_screen(&self) -> String {
         self.js("return document.querySelector('.screen.active').id")
             .await
             .as_str()
@@ -67,7 +95,7 @@ impl Browser {
     }
 
     /// Saves a screenshot; with `GATEHOUSE_KIOSK_DOCS=1` also into kiosk/docs.
-    async fn shot(&self, name: &str) -> Vec<u8> {
+    pub(crate) async fn shot(&self, name: &str) -> Vec<u8> {
         let png = self.screenshot(&self.shots, name).await;
         if std::env::var("GATEHOUSE_KIOSK_DOCS").as_deref() == Ok("1") {
             let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
@@ -84,7 +112,7 @@ impl Browser {
         png
     }
 
-    async fn open(&self, kiosk: &TestKiosk) {
+    pub(crate) async fn open(&self, kiosk: &TestKiosk) {
         self.client.goto(&kiosk.url("/")).await.unwrap();
         self.until(
             "the page to load its settings",
@@ -93,10 +121,25 @@ impl Browser {
         .await;
     }
 
+    /// Picks a unit as a visitor does: building, floor, then the unit.
+    pub(crate) async fn pick_unit(&self, building: u8, floor: i8, unit_id: i64) {
+        self.click("#unit-btn").await;
+        self.click(&format!(
+            ".unit-step[data-level='building'][data-value='{building}']"
+        ))
+        .await;
+        self.click(&format!(
+            ".unit-step[data-level='floor'][data-value='{floor}']"
+        ))
+        .await;
+        self.click(&format!(".unit-option[data-unit-id='{unit_id}']"))
+            .await;
+    }
+
     /// Fills the visitor form up to the confirm button: unit 2-1203, first purpose, two people.
     /// `name_keys` are on-screen keys; a non-ASCII character is tapped in the surname strip,
     /// `pick:字` in the pinyin candidate bar.
-    async fn fill_visitor(&self, name_keys: &[&str], typed: &str) {
+    pub(crate) async fn fill_visitor(&self, name_keys: &[&str], typed: &str) {
         self.click("#btn-visitor").await;
         self.click("#name").await;
         for key in name_keys {
@@ -121,8 +164,7 @@ impl Browser {
                 .await
                 .unwrap();
         }
-        self.click("#unit-btn").await;
-        self.click(".unit-option[data-unit-id='1']").await;
+        self.pick_unit(2, 12, 1).await;
         self.click(".chip[data-purpose='visit']").await;
         self.click("#party-plus").await;
         self.type_in("#phone", "13800138000").await;
@@ -130,7 +172,7 @@ impl Browser {
 }
 
 /// Finds and decodes the QR code in a screenshot.
-fn decode_screen_qr(png: &[u8]) -> String {
+pub(crate) fn decode_screen_qr(png: &[u8]) -> String {
     let img = image::load_from_memory(png).unwrap().to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
         img.width() as usize,
@@ -142,7 +184,7 @@ fn decode_screen_qr(png: &[u8]) -> String {
     grids[0].decode().expect("the on-screen QR decodes").1
 }
 
-async fn kiosk_with_stub(opts: Options) -> (TestKiosk, stub::Stub) {
+pub(crate) async fn kiosk_with_stub(opts: Options) -> (TestKiosk, stub::Stub) {
     let (addr, stub) = stub::spawn().await;
     (spawn(&format!("http://{addr}"), opts).await, stub)
 }
@@ -259,13 +301,31 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
         b.js("return document.getElementById('name').value").await,
         "Li Lei"
     );
+    // Building, then floor, then unit, each in the order a person counts.
     b.click("#unit-btn").await;
+    b.until(
+        "the unit picker",
+        "return document.querySelector('.screen.active').id === 'screen-units'",
+    )
+    .await;
+    let buttons =
+        "return Array.from(document.querySelectorAll('#unit-list button')).map(u => u.textContent)";
+    assert_eq!(
+        b.js(buttons).await,
+        json!(["Building 2", "Building 5", "Building 10"])
+    );
+    b.click(".unit-step[data-value='2']").await;
+    assert_eq!(
+        b.js(buttons).await,
+        json!(["Floor 1", "Floor 9", "Floor 10", "Floor 12", "Floor 15"])
+    );
+    b.click(".unit-step[data-value='1']").await;
     b.shot("unit-picker").await;
-    b.type_in("#unit-filter", "15").await;
-    let shown = b
-        .js("return Array.from(document.querySelectorAll('.unit-option')).filter(u => !u.hidden).map(u => u.textContent)")
-        .await;
-    assert_eq!(shown, json!(["2-1504"]), "typing narrows the unit list");
+    assert_eq!(b.js(buttons).await, json!(["2-101", "2-102"]));
+    // Back goes up a level, not out of the picker.
+    b.click("#units-back").await;
+    b.click(".unit-step[data-value='15']").await;
+    assert_eq!(b.js(buttons).await, json!(["2-1504"]));
     b.click(".unit-option[data-unit-id='2']").await;
     b.click("#visitor-confirm").await;
     b.until(
@@ -296,8 +356,7 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
         b.click("#pass-done").await;
         b.click("#btn-visitor").await;
         b.type_in("#name", &format!("Guest {i}")).await;
-        b.click("#unit-btn").await;
-        b.click(".unit-option[data-unit-id='2']").await;
+        b.pick_unit(2, 15, 2).await;
         b.click(".chip[data-purpose='delivery']").await;
         let confirm = b
             .client
@@ -409,15 +468,57 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
         return;
     };
 
-    // Server unreachable: no pass, see the desk.
+    // Server unreachable from the start: the welcome screen says so, and no flow starts
+    // only to fail at the end.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let down = spawn(&format!("http://{dead}"), Options::default()).await;
     b.open(&down).await;
+    b.until(
+        "the out-of-service banner",
+        "return !document.getElementById('offline-banner').hidden",
+    )
+    .await;
+    assert!(b.text("#offline-banner").await.contains("暂停服务"));
+    assert_eq!(
+        b.js("return ['btn-visitor', 'btn-invite', 'btn-signout', 'btn-worker'].map(id => document.getElementById(id).disabled)")
+            .await,
+        json!([true, true, true, true])
+    );
+
+    // The server goes away in the middle of a flow: no pass, and "try again" goes back to the
+    // form with what was typed, in the person's language.
+    let (addr, _live, stopper) = stub::spawn_stoppable();
+    let flaky = spawn(&format!("http://{addr}"), Options::default()).await;
+    b.open(&flaky).await;
+    b.click("#lang-toggle").await;
     b.click("#btn-invite").await;
     b.type_in("#invite-code", "INV2026A").await;
+    stopper.stop();
+    b.click("#invite-confirm").await;
+    b.until(
+        "the message",
+        "return document.querySelector('.screen.active').id === 'screen-message'",
+    )
+    .await;
+    assert_eq!(b.text("#message-title").await, "Cannot reach the server");
+    assert_eq!(
+        b.js("return document.querySelector('#pass-qr').innerHTML")
+            .await,
+        ""
+    );
+    b.click("#message-retry").await;
+    assert_eq!(b.active_screen().await, "screen-invite");
+    assert_eq!(
+        b.js(
+            "return [document.getElementById('invite-code').value, document.documentElement.lang]"
+        )
+        .await,
+        json!(["INV2026A", "en"])
+    );
+    b.click("#lang-toggle").await;
     b.click("#invite-confirm").await;
     b.until(
         "the message",
@@ -426,23 +527,9 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     .await;
     assert_eq!(b.text("#message-title").await, "暂时无法连接服务器");
     assert!(b.text("#message-text").await.contains("未生成任何通行证"));
-    assert_eq!(
-        b.js("return document.querySelector('#pass-qr').innerHTML")
-            .await,
-        ""
-    );
     b.shot("server-unreachable-zh").await;
     b.click("#message-ok").await;
-    b.click("#lang-toggle").await;
-    b.click("#btn-invite").await;
-    b.type_in("#invite-code", "INV2026A").await;
-    b.click("#invite-confirm").await;
-    b.until(
-        "the message",
-        "return document.querySelector('.screen.active').id === 'screen-message'",
-    )
-    .await;
-    assert_eq!(b.text("#message-title").await, "Cannot reach the server");
+    assert_eq!(b.active_screen().await, "screen-welcome");
 
     // Paper out: warned when the flow starts, the pass still on screen, the problem said.
     let (kiosk, stub) = kiosk_with_stub(Options::default()).await;
@@ -529,12 +616,7 @@ async fn browser_scanning_a_pass_at_the_welcome_screen_signs_it_out() {
         ..Options::default()
     })
     .await;
-    let (_, pass) = kiosk
-        .post(
-            "/api/visitors",
-            json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
-        )
-        .await;
+    let pass = kiosk.register_visitor().await;
     let credential = pass["credential"].as_str().unwrap();
     b.open(&kiosk).await;
     let started = Instant::now();

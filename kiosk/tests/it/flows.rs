@@ -125,7 +125,12 @@ async fn the_unit_list_comes_from_the_server() {
         .iter()
         .map(|u| u["label"].as_str().unwrap())
         .collect();
-    assert_eq!(labels, ["2-1203", "2-1504", "5-0801"]);
+    assert_eq!(
+        labels,
+        [
+            "2-1203", "2-1504", "5-0801", "2-1004", "2-102", "2-101", "2-901", "10-0101"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -153,6 +158,13 @@ async fn an_invite_code_gives_a_pass_and_a_wrong_one_is_invalid() {
         (status, body["error"].as_str()),
         (404, Some("invalid_code"))
     );
+    let (status, body) = kiosk
+        .post("/api/invites", json!({"code": "INV2026A"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("already_redeemed"))
+    );
 }
 
 #[tokio::test]
@@ -173,6 +185,11 @@ async fn sign_out_by_short_id_or_scanned_pass_and_not_twice() {
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["card_id"], b["card_id"]);
     let (status, body) = kiosk.post("/api/sign-out", json!({"pass": short})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("already_signed_out"))
+    );
+    let (status, body) = kiosk.post("/api/sign-out", json!({"pass": "ZZZZ9"})).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (404, Some("invalid_code"))

@@ -57,6 +57,18 @@ impl TestKiosk {
     pub fn printed(&self) -> Vec<u8> {
         std::fs::read(self.printer_path()).unwrap_or_default()
     }
+    /// Registers 张小明 for unit 1 as the page would; the pass.
+    pub async fn register_visitor(&self) -> Value {
+        let (status, pass) = self
+            .post(
+                "/api/visitors",
+                serde_json::json!({"name": "张小明", "unit_id": 1, "purpose": "探亲访友", "party_size": 1}),
+            )
+            .await;
+        assert_eq!(status, 200, "{pass}");
+        pass
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -11,6 +11,8 @@ mod flows;
 mod kiosk;
 mod muster;
 mod process;
+mod rare_chars;
 mod scanner;
 mod stub;
+mod touch;
 mod usb_printer;

@@ -20,6 +20,30 @@ async fn kiosk_at(addr: std::net::SocketAddr) -> TestKiosk {
     .await
 }
 
+/// A kiosk with the staff PIN 2468, trusting `stub`'s staff cards, and the far end of its
+/// scanner's pseudo-terminal.
+pub(crate) async fn kiosk_with_scanner_and_staff_cards(
+    addr: std::net::SocketAddr,
+    stub: &stub::Stub,
+) -> (TestKiosk, serialport::TTYPort) {
+    let (scanner, slave) = serialport::TTYPort::pair().unwrap();
+    let port = serialport::SerialPort::name(&slave).unwrap();
+    drop(slave); // the kiosk opens it exclusively
+    // Leaked: the options take static text, and a test process is short-lived.
+    let muster: &'static str =
+        Box::leak(format!("{MUSTER}{}", stub.staff_card_keys_toml()).into_boxed_str());
+    let kiosk = spawn(
+        &format!("http://{addr}"),
+        Options {
+            extra_toml: muster,
+            scanner_port: Some(port),
+            ..Options::default()
+        },
+    )
+    .await;
+    (kiosk, scanner)
+}
+
 /// Waits until `f` holds of the kiosk's muster status.
 async fn until_status(kiosk: &TestKiosk, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..250 {
@@ -118,4 +142,45 @@ async fn a_fire_alarm_reported_by_the_server_prints_the_list_once() {
         .matches("MUSTER LIST")
         .count();
     assert_eq!(slips, 1);
+}
+
+/// A staff member scans their staff card at the kiosk while the server is down: the list
+/// prints from the kiosk's copy; a visitor's pass scanned there prints nothing.
+#[tokio::test]
+async fn a_staff_card_scanned_at_the_kiosk_prints_the_list_with_the_server_stopped() {
+    use std::io::Write;
+    let (addr, stub, server) = stub::spawn_stoppable();
+    let (kiosk, mut scanner) = kiosk_with_scanner_and_staff_cards(addr, &stub).await;
+    let pass = kiosk.register_visitor().await;
+    until_status(&kiosk, "a copy with the visitor", |s| s["people"] == 2).await;
+    server.stop();
+
+    let card = stub.staff_card(9001);
+    let mut text = String::new();
+    for _ in 0..20 {
+        // The scanner thread may still be opening its end: scan until the slip is out.
+        let _ = scanner.write_all(format!("{card}\r").as_bytes());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        text = read(&kiosk.printed()).unwrap().text();
+        if text.contains("MUSTER LIST") {
+            break;
+        }
+    }
+    assert!(text.contains("MUSTER LIST"), "no list printed: {text}");
+    assert!(text.contains("张*明"), "{text}");
+    // Held under the scanner, the card prints one list, not one per read; a visitor's pass
+    // under the scanner is no staff card and prints nothing.
+    let visitor = pass["credential"].as_str().unwrap();
+    let _ = scanner.write_all(format!("{visitor}\r").as_bytes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = scanner.write_all(format!("{card}\r").as_bytes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        read(&kiosk.printed())
+            .unwrap()
+            .text()
+            .matches("MUSTER LIST")
+            .count(),
+        1
+    );
 }

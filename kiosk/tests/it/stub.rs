@@ -33,6 +33,7 @@ pub struct Ledger {
     /// short id → (card, masked name, credential, signed out)
     passes: HashMap<String, (u32, String, String, bool)>,
     worker_collected: bool,
+    invite_redeemed: bool,
     enrolled: bool,
     /// Every alarm report the kiosk sent, in order.
     pub alarms: Vec<AlarmReport>,
@@ -56,6 +57,35 @@ impl Stub {
     /// The alarm reports received so far.
     pub fn alarms(&self) -> Vec<AlarmReport> {
         self.ledger.lock().unwrap().alarms.clone()
+    }
+
+    /// A staff card the server signed, valid for a year, as its QR code reads.
+    pub fn staff_card(&self, card: u32) -> String {
+        let now = Utc::now();
+        let claims = Claims {
+            kind: Kind::Staff,
+            card_id: CardId(card),
+            not_before: UtcMinute::floor(now - Duration::days(1)).unwrap(),
+            not_after: UtcMinute::ceil(now + Duration::days(365)).unwrap(),
+            schedule: None,
+            scope: ZoneScope {
+                building: BuildingScope::Every,
+                floor_lo: -2,
+                floor_hi: 40,
+                classes: ZoneClasses::of(&[ZoneClass::Entrance]),
+            },
+        };
+        self.signer.issue(&claims).unwrap()
+    }
+
+    /// The `[muster]` keys that make the kiosk trust this stub's staff cards.
+    pub fn staff_card_keys_toml(&self) -> String {
+        let key = self.signer.public_info();
+        format!(
+            "staff_card_keys = [{{ key_id = {}, public_key = \"{}\" }}]\n",
+            key.key_id.get(),
+            key.public_key
+        )
     }
 
     pub fn is_signed_out(&self, short_id: &str) -> bool {
@@ -208,6 +238,37 @@ fn unit_list() -> Vec<UnitChoice> {
             building: 5,
             floor: 8,
         },
+        // In the server's text order, which is not the order a person reads.
+        UnitChoice {
+            unit_id: 4,
+            label: "2-1004".into(),
+            building: 2,
+            floor: 10,
+        },
+        UnitChoice {
+            unit_id: 5,
+            label: "2-102".into(),
+            building: 2,
+            floor: 1,
+        },
+        UnitChoice {
+            unit_id: 6,
+            label: "2-101".into(),
+            building: 2,
+            floor: 1,
+        },
+        UnitChoice {
+            unit_id: 7,
+            label: "2-901".into(),
+            building: 2,
+            floor: 9,
+        },
+        UnitChoice {
+            unit_id: 8,
+            label: "10-0101".into(),
+            building: 10,
+            floor: 1,
+        },
     ]
 }
 
@@ -330,6 +391,14 @@ async fn invite(State(stub): State<Stub>, Json(req): Json<InviteRedeem>) -> Resp
     if req.code != INVITE_CODE {
         return refuse(StatusCode::NOT_FOUND, "not_found", "no such invitation");
     }
+    // As the server: an invitation gives one pass.
+    if std::mem::replace(&mut stub.ledger.lock().unwrap().invite_redeemed, true) {
+        return refuse(
+            StatusCode::CONFLICT,
+            "already_redeemed",
+            "this invite has already been used",
+        );
+    }
     let unit = unit_list().remove(2);
     Json(issue(&stub, Kind::Visitor, "王芳", &unit, None)).into_response()
 }
@@ -349,7 +418,13 @@ async fn sign_out(State(stub): State<Stub>, Json(req): Json<SignOutRequest>) -> 
             })
             .into_response()
         }
-        _ => refuse(StatusCode::NOT_FOUND, "not_found", "no such pass on site"),
+        // As the server: a pass signed out before is no longer active.
+        Some(_) => refuse(
+            StatusCode::CONFLICT,
+            "card_not_active",
+            "card is signed out",
+        ),
+        None => refuse(StatusCode::NOT_FOUND, "not_found", "no such pass on site"),
     }
 }
 
