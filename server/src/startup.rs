@@ -48,9 +48,9 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
-    /// A route is missing from the authorization matrix (a programming error).
+    /// A route is declared incompletely or twice (a programming error).
     #[error(transparent)]
-    Router(#[from] crate::http::RouterError),
+    Router(#[from] crate::http::RouteError),
 }
 
 /// A built server, bound and ready to run.

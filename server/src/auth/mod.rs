@@ -1,8 +1,6 @@
-//! Who is calling: staff (by session token or cookie), devices (by API key) or nobody.
-//!
-//! [`matrix`] says which kind of caller may use which route; the router is built from it.
+//! Who is calling: staff (by session token or cookie), devices (by API key) or nobody, and
+//! which kinds of caller a route admits ([`Allow`], declared with each route in `http`).
 
-pub mod matrix;
 pub mod password;
 pub mod session;
 pub mod throttle;
@@ -78,10 +76,10 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// Which column of the authorization matrix this caller falls in.
+    /// Which kind of caller this is, for a route's [`Allow`].
     pub fn kind(&self) -> ActorKind {
         match self {
-            // The server's own jobs never pass the matrix; they get no caller's rights.
+            // The server's own jobs never pass the access layer; they get no caller's rights.
             Actor::Anonymous | Actor::System(_) => ActorKind::Anonymous,
             Actor::Kiosk(_) => ActorKind::Kiosk,
             Actor::Gate(_) => ActorKind::Gate,
@@ -125,7 +123,7 @@ impl fmt::Display for Actor {
     }
 }
 
-/// A column of the authorization matrix.
+/// A kind of caller, as a route's access rule names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActorKind {
     /// No credentials.

@@ -3,7 +3,9 @@
 
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{self, Io, RowId, one, params};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::alarms::{self, Alarm};
 use crate::domain::desk_error::DeskError;
 use crate::state::AppState;
@@ -16,13 +18,25 @@ use gatehouse_credential::api::device::AlarmReport;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::POST, "/api/v1/device/alarms", post(report)),
-        Endpoint::new(Method::GET, "/api/v1/alarms", get(list)),
+        Endpoint::new(Method::POST, "/api/v1/device/alarms", post(report))
+            .allow(Allow::KIOSK.or(Allow::GATE))
+            .doc("alarms", "Raise or clear an alarm of the calling device")
+            .io(Io::NO_CONTENT.body(one::<AlarmReport>)),
+        Endpoint::new(Method::GET, "/api/v1/alarms", get(list))
+            .allow(Allow::STAFF)
+            .doc(
+                "alarms",
+                "Alarms the desk has not yet seen or whose cause lasts, newest first",
+            )
+            .io(Io::ok(openapi::list::<Alarm>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/alarms/{id}/acknowledge",
             post(acknowledge),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc("alarms", "A staff member has seen the alarm")
+        .io(Io::ok(one::<Alarm>).params(&[params::<RowId>])),
     ]
 }
 

@@ -3,7 +3,9 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
+use super::openapi::{Io, list, one, params};
 use crate::audit::{self, Entry, Verification};
+use crate::auth::Allow;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -14,8 +16,14 @@ use serde::Deserialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/audit", get(recent)),
-        Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify)),
+        Endpoint::new(Method::GET, "/api/v1/audit", get(recent))
+            .allow(Allow::MANAGER)
+            .doc("audit", "Recent audit entries")
+            .io(Io::ok(list::<Entry>).params(&[params::<RecentQuery>])),
+        Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify))
+            .allow(Allow::MANAGER)
+            .doc("audit", "Recompute the audit hash chain")
+            .io(Io::ok(one::<Verification>)),
     ]
 }
 

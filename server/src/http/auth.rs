@@ -3,6 +3,8 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{Io, RowId, list, one, params};
+use crate::auth::Allow;
 use crate::auth::{Actor, Role, password, session};
 use crate::domain::staff::{self, StaffAccount, StaffError};
 use crate::state::AppState;
@@ -18,22 +20,59 @@ use std::time::Instant;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::POST, "/api/v1/auth/login", post(login)),
-        Endpoint::new(Method::POST, "/api/v1/auth/logout", post(logout)),
-        Endpoint::new(Method::GET, "/api/v1/auth/me", get(me)),
-        Endpoint::new(Method::GET, "/api/v1/staff", get(list_staff)),
-        Endpoint::new(Method::POST, "/api/v1/staff", post(create_staff)),
-        Endpoint::new(Method::POST, "/api/v1/auth/password", post(change_password)),
+        Endpoint::new(Method::POST, "/api/v1/auth/login", post(login))
+            .allow(Allow::ANYONE)
+            .doc(
+                "auth",
+                "Log in; returns a bearer token and sets the page cookie",
+            )
+            .io(Io::ok(one::<LoginResponse>).body(one::<LoginRequest>)),
+        Endpoint::new(Method::POST, "/api/v1/auth/logout", post(logout))
+            .allow(Allow::STAFF)
+            .doc("auth", "End the current session")
+            .io(Io::NO_CONTENT),
+        Endpoint::new(Method::GET, "/api/v1/auth/me", get(me))
+            .allow(Allow::STAFF)
+            .doc("auth", "The logged-in staff member")
+            .io(Io::ok(one::<Me>)),
+        Endpoint::new(Method::GET, "/api/v1/staff", get(list_staff))
+            .allow(Allow::MANAGER)
+            .doc("auth", "List staff accounts")
+            .io(Io::ok(list::<staff::StaffAccount>)),
+        Endpoint::new(Method::POST, "/api/v1/staff", post(create_staff))
+            .allow(Allow::MANAGER)
+            .doc("auth", "Create a staff account")
+            .io(Io::created(one::<staff::StaffAccount>).body(one::<NewStaff>)),
+        Endpoint::new(Method::POST, "/api/v1/auth/password", post(change_password))
+            .allow(Allow::STAFF)
+            .doc(
+                "auth",
+                "Change one's own password; every session of the account ends and a new one starts",
+            )
+            .io(Io::ok(one::<LoginResponse>).body(one::<ChangePassword>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/staff/{id}/password",
             post(reset_password),
-        ),
+        )
+        .allow(Allow::MANAGER)
+        .doc("auth", "Set another account's password; its sessions end")
+        .io(Io::NO_CONTENT
+            .body(one::<ResetPassword>)
+            .params(&[params::<RowId>])),
         Endpoint::new(
             Method::PUT,
             "/api/v1/staff/{id}/disabled",
             put(set_disabled),
-        ),
+        )
+        .allow(Allow::MANAGER)
+        .doc(
+            "auth",
+            "Disable (its sessions end) or enable a staff account",
+        )
+        .io(Io::ok(one::<staff::StaffAccount>)
+            .body(one::<SetDisabled>)
+            .params(&[params::<RowId>])),
     ]
 }
 

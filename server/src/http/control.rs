@@ -3,7 +3,9 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{DoorDevice, Io, one, params};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::{devices, emergency, estate};
 use crate::state::AppState;
 use crate::{audit, changes};
@@ -22,9 +24,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::POST,
             "/api/v1/doors/{device_id}/unlock",
             post(unlock),
-        ),
-        Endpoint::new(Method::GET, "/api/v1/lockdown", get(lockdown)),
-        Endpoint::new(Method::PUT, "/api/v1/lockdown", put(set_lockdown)),
+        )
+        .allow(Allow::MANAGER)
+        .doc("control", "Open one gate's door remotely")
+        .io(Io::ok(one::<Pushed>)
+            .body(one::<UnlockBody>)
+            .params(&[params::<DoorDevice>])),
+        Endpoint::new(Method::GET, "/api/v1/lockdown", get(lockdown))
+            .allow(Allow::STAFF)
+            .doc("control", "Whether the estate is in lockdown")
+            .io(Io::ok(one::<Lockdown>)),
+        Endpoint::new(Method::PUT, "/api/v1/lockdown", put(set_lockdown))
+            .allow(Allow::MANAGER)
+            .doc("control", "Switch estate-wide lockdown on or off")
+            .io(Io::ok(one::<Pushed>).body(one::<Lockdown>)),
     ]
 }
 

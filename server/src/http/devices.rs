@@ -3,7 +3,9 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{self, DeviceId, Io, one, params};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::devices::{self, DeviceError, DeviceInfo, NewDevice};
 use crate::state::AppState;
 use axum::Json;
@@ -17,10 +19,28 @@ use serde::Deserialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::POST, "/api/v1/devices", post(create)),
-        Endpoint::new(Method::GET, "/api/v1/devices", get(list)),
-        Endpoint::new(Method::DELETE, "/api/v1/devices/{id}", delete(revoke)),
-        Endpoint::new(Method::POST, "/api/v1/devices/enrol", post(enrol)),
+        Endpoint::new(Method::POST, "/api/v1/devices", post(create))
+            .allow(Allow::MANAGER)
+            .doc(
+                "devices",
+                "Create a kiosk or gate; returns a one-time enrolment token",
+            )
+            .io(Io::created(one::<NewDevice>).body(one::<CreateDevice>)),
+        Endpoint::new(Method::GET, "/api/v1/devices", get(list))
+            .allow(Allow::MANAGER)
+            .doc("devices", "List devices")
+            .io(Io::ok(openapi::list::<DeviceInfo>)),
+        Endpoint::new(Method::DELETE, "/api/v1/devices/{id}", delete(revoke))
+            .allow(Allow::MANAGER)
+            .doc("devices", "Revoke a device and its key")
+            .io(Io::NO_CONTENT.params(&[params::<DeviceId>])),
+        Endpoint::new(Method::POST, "/api/v1/devices/enrol", post(enrol))
+            .allow(Allow::ANYONE)
+            .doc(
+                "devices",
+                "Exchange an enrolment token for the device's API key",
+            )
+            .io(Io::ok(one::<EnrolResponse>).body(one::<EnrolRequest>)),
     ]
 }
 

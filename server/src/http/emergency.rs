@@ -3,7 +3,9 @@
 
 use super::Endpoint;
 use super::error::ApiError;
+use super::openapi::{Io, one};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::emergency::{self, EmergencyState, Evacuation};
 use crate::domain::estate;
 use crate::state::AppState;
@@ -16,9 +18,24 @@ use serde::Serialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::POST, "/api/v1/evacuation", post(start)),
-        Endpoint::new(Method::DELETE, "/api/v1/evacuation", delete(end)),
-        Endpoint::new(Method::GET, "/api/v1/emergency", get(emergency_state)),
+        Endpoint::new(Method::POST, "/api/v1/evacuation", post(start))
+            .allow(Allow::STAFF)
+            .doc(
+                "emergency",
+                "Start an evacuation: every door whose fire_release is set is released",
+            )
+            .io(Io::ok(one::<EvacuationSwitched>)),
+        Endpoint::new(Method::DELETE, "/api/v1/evacuation", delete(end))
+            .allow(Allow::MANAGER)
+            .doc("emergency", "End the evacuation")
+            .io(Io::ok(one::<EvacuationSwitched>)),
+        Endpoint::new(Method::GET, "/api/v1/emergency", get(emergency_state))
+            .allow(Allow::STAFF)
+            .doc(
+                "emergency",
+                "The evacuation and the fire alarms every desk page shows first",
+            )
+            .io(Io::ok(one::<EmergencyState>)),
     ]
 }
 

@@ -3,7 +3,9 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{BlackoutDate, Io, ScheduleNumber, one, params};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::estate::{self, Blackout, Building, Estate, EstateError, NamedZone, Unit};
 use crate::state::AppState;
 use axum::Json;
@@ -18,18 +20,47 @@ use serde::Deserialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/estate", get(show)),
-        Endpoint::new(Method::PUT, "/api/v1/estate/time-zone", put(set_time_zone)),
-        Endpoint::new(Method::POST, "/api/v1/buildings", post(add_building)),
-        Endpoint::new(Method::POST, "/api/v1/units", post(add_unit)),
-        Endpoint::new(Method::POST, "/api/v1/zones", post(add_zone)),
-        Endpoint::new(Method::PUT, "/api/v1/schedules/{id}", put(put_schedule)),
-        Endpoint::new(Method::POST, "/api/v1/blackout-dates", post(add_blackout)),
+        Endpoint::new(Method::GET, "/api/v1/estate", get(show))
+            .allow(Allow::STAFF)
+            .doc(
+                "estate",
+                "Buildings, units, zones, schedules, blackout dates, time zone, lockdown",
+            )
+            .io(Io::ok(one::<Estate>)),
+        Endpoint::new(Method::PUT, "/api/v1/estate/time-zone", put(set_time_zone))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Set the estate's IANA time zone")
+            .io(Io::NO_CONTENT.body(one::<TimeZoneBody>)),
+        Endpoint::new(Method::POST, "/api/v1/buildings", post(add_building))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Add a building (number 0–254, floor range)")
+            .io(Io::created(one::<Building>).body(one::<Building>)),
+        Endpoint::new(Method::POST, "/api/v1/units", post(add_unit))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Add a unit on a floor of a building")
+            .io(Io::created(one::<Unit>).body(one::<Unit>)),
+        Endpoint::new(Method::POST, "/api/v1/zones", post(add_zone))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Add a named zone (door, gate, lift floor)")
+            .io(Io::created(one::<NamedZone>).body(one::<NamedZone>)),
+        Endpoint::new(Method::PUT, "/api/v1/schedules/{id}", put(put_schedule))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Create or replace schedule 1–15")
+            .io(Io::ok(one::<gatehouse_credential::Schedule>)
+                .body(one::<ScheduleBody>)
+                .params(&[params::<ScheduleNumber>])),
+        Endpoint::new(Method::POST, "/api/v1/blackout-dates", post(add_blackout))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Add a blackout date")
+            .io(Io::created(one::<Blackout>).body(one::<Blackout>)),
         Endpoint::new(
             Method::DELETE,
             "/api/v1/blackout-dates/{date}",
             delete(remove_blackout),
-        ),
+        )
+        .allow(Allow::MANAGER)
+        .doc("estate", "Remove a blackout date")
+        .io(Io::NO_CONTENT.params(&[params::<BlackoutDate>])),
     ]
 }
 

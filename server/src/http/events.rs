@@ -3,6 +3,8 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
+use super::openapi::{self, Io, params};
+use crate::auth::Allow;
 use crate::domain::journal::{self, EventFilter, EventRow};
 use crate::state::AppState;
 use axum::Json;
@@ -14,8 +16,18 @@ use axum::routing::get;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/events", get(list)),
-        Endpoint::new(Method::GET, "/api/v1/events.csv", get(csv)),
+        Endpoint::new(Method::GET, "/api/v1/events", get(list))
+            .allow(Allow::STAFF)
+            .doc(
+                "events",
+                "Gate events filtered by card, device, result, time",
+            )
+            .io(Io::ok(openapi::list::<journal::EventRow>)
+                .params(&[params::<journal::EventFilter>])),
+        Endpoint::new(Method::GET, "/api/v1/events.csv", get(csv))
+            .allow(Allow::STAFF)
+            .doc("events", "Gate events as CSV")
+            .io(Io::CSV.params(&[params::<journal::EventFilter>])),
     ]
 }
 

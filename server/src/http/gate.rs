@@ -3,7 +3,9 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
+use super::openapi::{Io, one, params};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::changes;
 use crate::domain::{estate, journal};
 use crate::state::AppState;
@@ -21,9 +23,21 @@ pub const MAX_WAIT_MS: u64 = 30_000;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/gate/snapshot", get(snapshot)),
-        Endpoint::new(Method::GET, "/api/v1/gate/changes", get(changes_since)),
-        Endpoint::new(Method::POST, "/api/v1/gate/journal", post(upload_journal)),
+        Endpoint::new(Method::GET, "/api/v1/gate/snapshot", get(snapshot))
+            .allow(Allow::GATE)
+            .doc(
+                "gate",
+                "Keys, calendar, lockdown and the cursor they reflect",
+            )
+            .io(Io::ok(one::<GateSnapshot>)),
+        Endpoint::new(Method::GET, "/api/v1/gate/changes", get(changes_since))
+            .allow(Allow::GATE)
+            .doc("gate", "Changes after a cursor; long poll with wait_ms")
+            .io(Io::ok(one::<ChangeBatch>).params(&[params::<ChangesQuery>])),
+        Endpoint::new(Method::POST, "/api/v1/gate/journal", post(upload_journal))
+            .allow(Allow::GATE)
+            .doc("gate", "Upload journal entries, stored once by id")
+            .io(Io::ok(one::<JournalAck>).body(one::<JournalUpload>)),
     ]
 }
 

@@ -1,6 +1,7 @@
-//! HTTP: one module per resource, each listing its [`Endpoint`]s; [`router`] joins them under
-//! the authorization matrix.
+//! HTTP: one module per resource, each declaring its [`Endpoint`]s — handler, who may call it,
+//! and what it takes and answers; [`router`] joins them behind the access layer.
 
+pub mod access;
 pub mod alarms;
 pub mod audit;
 pub mod auth;
@@ -16,42 +17,21 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod renovations;
+pub mod route;
 pub mod visitors;
 // emergencies: evacuation, muster list
 pub mod emergency;
 pub mod muster;
 pub mod overstays;
 
-use crate::auth::matrix;
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use axum::{Extension, Router};
 use error::ApiError;
-
-/// A handler at a method and path. Its access comes from [`matrix::MATRIX`].
-pub struct Endpoint {
-    /// HTTP method.
-    pub method: Method,
-    /// Route path, e.g. `/api/v1/devices/{id}`.
-    pub path: &'static str,
-    /// The handler (built with `axum::routing::get(...)` etc.).
-    pub handler: MethodRouter<AppState>,
-}
-
-impl Endpoint {
-    /// A handler for `method` at `path`.
-    pub fn new(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Self {
-        Endpoint {
-            method,
-            path,
-            handler,
-        }
-    }
-}
+pub use route::{Endpoint, Route, RouteError};
+use std::sync::Arc;
 
 /// Every endpoint of the server. Add your module's `endpoints()` here.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -77,41 +57,28 @@ pub fn endpoints() -> Vec<Endpoint> {
     .collect()
 }
 
-/// An endpoint without a row in the matrix, or a row without an endpoint.
-#[derive(Debug, thiserror::Error)]
-pub enum RouterError {
-    /// A handler was registered that the matrix does not list.
-    #[error("route {0} {1} has no row in the authorization matrix")]
-    NotInMatrix(Method, &'static str),
-    /// The matrix lists a route no module serves.
-    #[error("the authorization matrix lists {0} {1}, but no handler serves it")]
-    NoHandler(Method, &'static str),
+/// Every route's declaration, checked to be complete and declared once.
+pub fn routes() -> Result<Vec<Route>, RouteError> {
+    route::routes_of(&endpoints())
 }
 
-/// The application's router: every endpoint behind the authorization layer of its row.
-pub fn router(state: AppState) -> Result<Router, RouterError> {
+/// The application's router: every endpoint behind the access layer with its declared callers.
+pub fn router(state: AppState) -> Result<Router, RouteError> {
     let endpoints = endpoints();
-    for rule in matrix::MATRIX {
-        if !endpoints
-            .iter()
-            .any(|e| e.method == rule.method && e.path == rule.path)
-        {
-            return Err(RouterError::NoHandler(rule.method.clone(), rule.path));
-        }
-    }
+    let routes = route::routes_of(&endpoints)?;
+    let openapi = Arc::new(openapi::document(&routes));
     let mut router = Router::new();
-    for endpoint in endpoints {
-        let rule = matrix::find(&endpoint.method, endpoint.path)
-            .ok_or_else(|| RouterError::NotInMatrix(endpoint.method.clone(), endpoint.path))?;
+    for (endpoint, route) in endpoints.into_iter().zip(&routes) {
         let guarded = endpoint.handler.route_layer(middleware::from_fn_with_state(
-            (state.clone(), rule.allow),
-            matrix::authorize,
+            (state.clone(), route.allow),
+            access::authorize,
         ));
-        router = router.route(endpoint.path, guarded);
+        router = router.route(route.path, guarded);
     }
     Ok(router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(openapi))
         .layer(middleware::from_fn(browser_safety::same_origin))
         .layer(middleware::from_fn(browser_safety::security_headers))
         .layer(middleware::from_fn(count_requests))
@@ -163,25 +130,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_endpoint_has_a_matrix_row_and_every_row_an_endpoint() {
-        let endpoints = endpoints();
-        for e in &endpoints {
-            assert!(
-                matrix::find(&e.method, e.path).is_some(),
-                "{} {} not in matrix",
-                e.method,
-                e.path
-            );
-        }
-        for r in matrix::MATRIX {
-            assert!(
-                endpoints
-                    .iter()
-                    .any(|e| e.method == r.method && e.path == r.path),
-                "{} {} has no handler",
-                r.method,
-                r.path
-            );
-        }
+    fn every_route_is_declared_whole_and_once() {
+        let routes = routes().unwrap();
+        assert_eq!(routes.len(), endpoints().len());
     }
 }

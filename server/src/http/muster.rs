@@ -3,9 +3,11 @@
 
 use super::Endpoint;
 use super::extract::ApiPath;
+use super::openapi::{Io, one, params};
 use super::pages::page;
 use super::renovations::{read, write};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::muster::{self, Tick};
 use crate::state::AppState;
@@ -22,13 +24,30 @@ use serde::Deserialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/muster", get(list)),
+        Endpoint::new(Method::GET, "/api/v1/muster", get(list))
+            .allow(Allow::STAFF.or(Allow::KIOSK))
+            .doc(
+                "emergency",
+                "Everyone who may be inside now, with ticks and counts by building and floor",
+            )
+            .io(Io::ok(one::<MusterList>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/muster/{kind}/{card_id}/found",
             post(found),
-        ),
-        Endpoint::new(Method::GET, "/desk/muster", get(muster_page)),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "emergency",
+            "Tick a person off as found in the current roll call",
+        )
+        .io(Io::ok(one::<Tick>).params(&[params::<MusterEntry>])),
+        Endpoint::new(Method::GET, "/desk/muster", get(muster_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: the muster list (roll call), ticks, A4 print",
+            ),
     ]
 }
 

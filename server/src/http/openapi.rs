@@ -1,9 +1,9 @@
-//! The OpenAPI 3 document, generated from the authorization matrix: each row names, in its
-//! [`Io`] column, the parameters, request body, success status and response body of its route,
-//! so a route cannot be added without saying what it takes and answers.
+//! The OpenAPI 3 document, generated from the route declarations: each `/api/v1` route names,
+//! in its [`Io`], the parameters, request body, success status and response body, so a route
+//! cannot be added without saying what it takes and answers.
 
+use super::route::{API_PREFIX, Route};
 use crate::auth::ActorKind;
-use crate::auth::matrix::MATRIX;
 use axum::http::Method;
 use chrono::NaiveDate;
 use gatehouse_credential::api::ErrorBody;
@@ -40,7 +40,7 @@ pub enum Reply {
     NotApi,
 }
 
-/// The matrix column describing a route's input and output for the OpenAPI document.
+/// A route's input and output, for the OpenAPI document.
 #[derive(Clone, Copy, Debug)]
 pub struct Io {
     /// Path and query parameters.
@@ -215,11 +215,11 @@ fn fold(defs: Defs) -> (BTreeMap<String, RefOr<Schema>>, Vec<NameClash>) {
 }
 
 /// The document, and any names two different types share (a unit test refuses them).
-pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
+pub fn document_and_clashes(routes: &[Route]) -> (OpenApi, Vec<NameClash>) {
     let mut defs: Defs = Vec::new();
     let error = one::<ErrorBody>(&mut defs);
     let mut paths = Paths::new();
-    for rule in MATRIX.iter().filter(|r| r.path.starts_with("/api/v1/")) {
+    for rule in routes.iter().filter(|r| r.path.starts_with(API_PREFIX)) {
         let Some(method) = http_method(&rule.method) else {
             continue;
         };
@@ -304,8 +304,8 @@ pub fn document_and_clashes() -> (OpenApi, Vec<NameClash>) {
 }
 
 /// The OpenAPI 3 document of every `/api/v1` route.
-pub fn document() -> OpenApi {
-    let (doc, clashes) = document_and_clashes();
+pub fn document(routes: &[Route]) -> OpenApi {
+    let (doc, clashes) = document_and_clashes(routes);
     for clash in clashes {
         tracing::error!(%clash, "OpenAPI schema names clash");
     }
@@ -317,8 +317,12 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
+    fn routes() -> Vec<Route> {
+        crate::http::routes().unwrap()
+    }
+
     fn doc() -> Value {
-        let (doc, clashes) = document_and_clashes();
+        let (doc, clashes) = document_and_clashes(&routes());
         assert!(clashes.is_empty(), "{clashes:?}");
         serde_json::to_value(doc).unwrap()
     }
@@ -355,8 +359,8 @@ mod tests {
 
     #[test]
     fn every_api_row_describes_its_io_and_no_other_row_does() {
-        for rule in MATRIX {
-            let api = rule.path.starts_with("/api/v1/");
+        for rule in routes() {
+            let api = rule.path.starts_with(API_PREFIX);
             assert_eq!(
                 !matches!(rule.io.reply, Reply::NotApi),
                 api,
@@ -373,11 +377,12 @@ mod tests {
         let ops = operations(&doc);
         assert_eq!(
             ops.len(),
-            MATRIX
+            routes()
                 .iter()
-                .filter(|r| r.path.starts_with("/api/v1/"))
+                .filter(|r| r.path.starts_with(API_PREFIX))
                 .count()
         );
+        let routes = routes();
         for (method, path, op) in &ops {
             let at = format!("{method} {path}");
             let declared: Vec<(&str, &str)> = op["parameters"]
@@ -399,7 +404,7 @@ mod tests {
                     assert!(path.contains(&format!("{{{name}}}")), "{at}: stray {name}");
                 }
             }
-            let rule = MATRIX
+            let rule = routes
                 .iter()
                 .find(|r| r.path == path && r.method.as_str().eq_ignore_ascii_case(method))
                 .unwrap();

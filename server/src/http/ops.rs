@@ -1,22 +1,30 @@
 //! Operations: health, metrics, the OpenAPI document.
 
 use super::Endpoint;
+use crate::auth::Allow;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Extension, Json};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::openapi::OpenApi;
 
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/healthz", get(healthz)),
-        Endpoint::new(Method::GET, "/metrics", get(metrics_text)),
-        Endpoint::new(Method::GET, "/api/openapi.json", get(openapi_json)),
+        Endpoint::new(Method::GET, "/healthz", get(healthz))
+            .allow(Allow::ANYONE)
+            .doc("ops", "Liveness, version and database status"),
+        Endpoint::new(Method::GET, "/metrics", get(metrics_text))
+            .allow(Allow::ANYONE)
+            .doc("ops", "Prometheus metrics"),
+        Endpoint::new(Method::GET, "/api/openapi.json", get(openapi_json))
+            .allow(Allow::ANYONE)
+            .doc("ops", "This OpenAPI document"),
     ]
 }
 
@@ -77,11 +85,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn openapi_json() -> Json<OpenApi> {
-    Json(openapi())
-}
-
-/// The OpenAPI 3 document of every `/api/v1` route (see [`super::openapi`]).
-pub fn openapi() -> OpenApi {
-    super::openapi::document()
+/// The document [`super::router`] built from the route declarations.
+async fn openapi_json(Extension(doc): Extension<Arc<OpenApi>>) -> Json<OpenApi> {
+    Json(OpenApi::clone(&doc))
 }

@@ -3,8 +3,10 @@
 
 use super::Endpoint;
 use super::extract::ApiPath;
+use super::openapi::{self, CardNumber, Io, params};
 use super::renovations::{read, write};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::overstay::{self, Overstay};
 use crate::state::AppState;
@@ -16,12 +18,21 @@ use axum::routing::{get, post};
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/api/v1/visitors/overstays", get(list)),
+        Endpoint::new(Method::GET, "/api/v1/visitors/overstays", get(list))
+            .allow(Allow::STAFF)
+            .doc(
+                "visitors",
+                "Visitor passes past their end and not signed out",
+            )
+            .io(Io::ok(openapi::list::<overstay::Overstay>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/visitors/overstays/{id}/acknowledge",
             post(acknowledge),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc("visitors", "A staff member has seen an overstay notice")
+        .io(Io::NO_CONTENT.params(&[params::<CardNumber>])),
     ]
 }
 

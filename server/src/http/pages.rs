@@ -8,6 +8,7 @@
 use super::Endpoint;
 use super::extract::ApiPath;
 use super::renovations::{LedgerView, load_detail, read};
+use crate::auth::Allow;
 use crate::domain::card::{self, Outstanding};
 use crate::domain::desk_error::DeskError;
 use crate::domain::ledger::{Category, LedgerKind};
@@ -24,25 +25,50 @@ use maud::{DOCTYPE, Markup, html};
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::GET, "/login", get(login)),
-        Endpoint::new(Method::GET, "/", get(home)),
-        Endpoint::new(Method::GET, "/desk/renovations", get(renovations)),
-        Endpoint::new(Method::GET, "/desk/renovations/{id}", get(renovation_page)),
-        Endpoint::new(Method::GET, "/desk/return", get(return_page)),
-        Endpoint::new(Method::GET, "/desk/visitors", get(visitors_page)),
+        Endpoint::new(Method::GET, "/login", get(login))
+            .allow(Allow::ANYONE)
+            .doc("pages", "Front-desk log-in page"),
+        Endpoint::new(Method::GET, "/", get(home))
+            .allow(Allow::STAFF)
+            .doc("pages", "Front-desk home (to the renovations page)"),
+        Endpoint::new(Method::GET, "/desk/renovations", get(renovations))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: renovations and registration"),
+        Endpoint::new(Method::GET, "/desk/renovations/{id}", get(renovation_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: one renovation with workers, cards, ledger and refund checklist",
+            ),
+        Endpoint::new(Method::GET, "/desk/return", get(return_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: scan-to-return field for the desk scanner"),
+        Endpoint::new(Method::GET, "/desk/visitors", get(visitors_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: visitors on site"),
         Endpoint::new(
             Method::GET,
             "/desk/cards/outstanding",
             get(outstanding_page),
-        ),
+        )
+        .allow(Allow::STAFF)
+        .doc("pages", "Page: outstanding and overdue worker cards"),
         Endpoint::new(
             Method::GET,
             "/desk/cards/outstanding.csv",
             get(outstanding_csv),
-        ),
-        Endpoint::new(Method::GET, "/static/desk.css", get(desk_css)),
-        Endpoint::new(Method::GET, "/static/desk.js", get(desk_js)),
-        Endpoint::new(Method::GET, "/desk/password", get(password_page)),
+        )
+        .allow(Allow::STAFF)
+        .doc("pages", "CSV export of outstanding worker cards"),
+        Endpoint::new(Method::GET, "/static/desk.css", get(desk_css))
+            .allow(Allow::ANYONE)
+            .doc("pages", "The front-desk pages' style sheet"),
+        Endpoint::new(Method::GET, "/static/desk.js", get(desk_js))
+            .allow(Allow::ANYONE)
+            .doc("pages", "The front-desk pages' script"),
+        Endpoint::new(Method::GET, "/desk/password", get(password_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: change one's own password"),
     ]
 }
 

@@ -3,8 +3,10 @@
 
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath};
+use super::openapi::{CardNumber, Io, RowId, list, one, params};
 use super::renovations::{read, write};
 use crate::auth::Actor;
+use crate::auth::Allow;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
 use crate::domain::retention::{self, PurgeReport};
@@ -25,31 +27,73 @@ use serde::Serialize;
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        Endpoint::new(Method::POST, "/api/v1/visitors", post(register)),
-        Endpoint::new(Method::GET, "/api/v1/visitors/on-site", get(on_site)),
+        Endpoint::new(Method::POST, "/api/v1/visitors", post(register))
+            .allow(Allow::STAFF)
+            .doc("visitors", "Register a visitor and issue a pass")
+            .io(Io::created(one::<visitor::VisitorPass>).body(one::<visitor::NewVisitor>)),
+        Endpoint::new(Method::GET, "/api/v1/visitors/on-site", get(on_site))
+            .allow(Allow::STAFF)
+            .doc("visitors", "Visitors on site now")
+            .io(Io::ok(list::<visitor::OnSite>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/visitors/cards/{id}/sign-out",
             post(desk_sign_out),
-        ),
-        Endpoint::new(Method::POST, "/api/v1/deny-list", post(deny)),
-        Endpoint::new(Method::GET, "/api/v1/deny-list", get(denials)),
-        Endpoint::new(Method::DELETE, "/api/v1/deny-list/{id}", delete(undeny)),
-        Endpoint::new(Method::POST, "/api/v1/invites", post(invite)),
-        Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention)),
-        Endpoint::new(Method::GET, "/api/v1/kiosk/units", get(kiosk_units)),
-        Endpoint::new(Method::POST, "/api/v1/kiosk/visitors", post(kiosk_visitor)),
+        )
+        .allow(Allow::STAFF)
+        .doc("visitors", "Sign a visitor pass out")
+        .io(Io::ok(one::<card::Card>).params(&[params::<CardNumber>])),
+        Endpoint::new(Method::POST, "/api/v1/deny-list", post(deny))
+            .allow(Allow::STAFF)
+            .doc("visitors", "Add a person to the visitor deny list")
+            .io(Io::created(one::<Denied>).body(one::<visitor::NewDenial>)),
+        Endpoint::new(Method::GET, "/api/v1/deny-list", get(denials))
+            .allow(Allow::STAFF)
+            .doc("visitors", "The visitor deny list, names and phones masked")
+            .io(Io::ok(list::<visitor::Denial>)),
+        Endpoint::new(Method::DELETE, "/api/v1/deny-list/{id}", delete(undeny))
+            .allow(Allow::MANAGER)
+            .doc("visitors", "Remove a person from the deny list")
+            .io(Io::NO_CONTENT.params(&[params::<RowId>])),
+        Endpoint::new(Method::POST, "/api/v1/invites", post(invite))
+            .allow(Allow::STAFF)
+            .doc("visitors", "Create a visitor invite code for the kiosk")
+            .io(Io::created(one::<visitor::Invite>).body(one::<visitor::NewInvite>)),
+        Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention))
+            .allow(Allow::MANAGER)
+            .doc(
+                "retention",
+                "Purge personal data past the retention period now",
+            )
+            .io(Io::ok(one::<retention::PurgeReport>)),
+        Endpoint::new(Method::GET, "/api/v1/kiosk/units", get(kiosk_units))
+            .allow(Allow::KIOSK)
+            .doc("kiosk", "Units a visitor can pick")
+            .io(Io::ok(list::<UnitChoice>)),
+        Endpoint::new(Method::POST, "/api/v1/kiosk/visitors", post(kiosk_visitor))
+            .allow(Allow::KIOSK)
+            .doc("kiosk", "Register a visitor at the kiosk")
+            .io(Io::created(one::<IssuedPass>).body(one::<VisitorRequest>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/kiosk/invites/redeem",
             post(kiosk_redeem),
-        ),
-        Endpoint::new(Method::POST, "/api/v1/kiosk/sign-out", post(kiosk_sign_out)),
+        )
+        .allow(Allow::KIOSK)
+        .doc("kiosk", "Redeem an invite code")
+        .io(Io::ok(one::<IssuedPass>).body(one::<InviteRedeem>)),
+        Endpoint::new(Method::POST, "/api/v1/kiosk/sign-out", post(kiosk_sign_out))
+            .allow(Allow::KIOSK)
+            .doc("kiosk", "Sign a visitor out by pass text or short id")
+            .io(Io::ok(one::<SignOutResponse>).body(one::<SignOutRequest>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/kiosk/worker-cards",
             post(kiosk_worker_card),
-        ),
+        )
+        .allow(Allow::KIOSK)
+        .doc("kiosk", "A worker collects their card")
+        .io(Io::ok(one::<IssuedPass>).body(one::<WorkerCardRequest>)),
     ]
 }
 

@@ -1,9 +1,33 @@
-//! The authorization matrix, called for every route as every kind of caller.
+//! Who may call what: every route of the reviewed table `docs/ROUTES.md`, called as every kind
+//! of caller, and the table kept equal to the route declarations.
 
 use crate::app::{TestApp, spawn_app};
 use gatehouse_server::auth::ActorKind;
-use gatehouse_server::auth::matrix::MATRIX;
+use gatehouse_server::http::route::{TableRow, parse_table, table};
 use reqwest::Method;
+
+/// The checked-in route table.
+const ROUTES_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ROUTES.md");
+
+/// The rows of the checked-in table: the reviewed statement of who may call what.
+fn reviewed_table() -> Vec<TableRow> {
+    let text = std::fs::read_to_string(ROUTES_MD).expect("docs/ROUTES.md is checked in");
+    parse_table(&text).unwrap_or_else(|line| panic!("docs/ROUTES.md: cannot read {line}"))
+}
+
+#[test]
+fn routes_table_matches_the_route_declarations() {
+    let generated = table(&gatehouse_server::http::routes().unwrap());
+    if std::env::var_os("UPDATE_ROUTES").is_some() {
+        std::fs::write(ROUTES_MD, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(ROUTES_MD).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/ROUTES.md is stale: run `UPDATE_ROUTES=1 cargo test -p gatehouse-server --test it \
+         routes_table` and review the diff\n--- generated ---\n{generated}"
+    );
+}
 
 /// A token for each kind of caller (None for anonymous).
 pub async fn tokens(app: &TestApp) -> Vec<(ActorKind, Option<String>)> {
@@ -39,17 +63,20 @@ pub fn concrete(path: &str) -> String {
 }
 
 #[tokio::test]
-async fn matrix_is_enforced_for_every_route_and_actor() {
+async fn every_route_admits_exactly_the_callers_of_the_reviewed_table() {
     let app = spawn_app().await;
     let tokens = tokens(&app).await;
+    let rows = reviewed_table();
+    // The table is the reviewed statement; the declarations must serve every row of it.
+    assert_eq!(rows.len(), gatehouse_server::http::routes().unwrap().len());
     let mut checked = 0;
-    for rule in MATRIX {
+    for rule in &rows {
         // Logging out would end the session the rest of the test uses; it is checked last.
         if rule.path == "/api/v1/auth/logout" {
             continue;
         }
-        let method = Method::from_bytes(rule.method.as_str().as_bytes()).unwrap();
-        let path = concrete(rule.path);
+        let method = Method::from_bytes(rule.method.as_bytes()).unwrap();
+        let path = concrete(&rule.path);
         // Long polls must not hold the test: ask for an immediate answer.
         let path = if path.contains("/gate/changes") {
             format!("{path}?since=0&wait_ms=0")
@@ -64,7 +91,7 @@ async fn matrix_is_enforced_for_every_route_and_actor() {
                 .send(method.clone(), &path, token.as_deref(), body)
                 .await;
             let status = r.status().as_u16();
-            if rule.allow.admits(*kind) {
+            if rule.callers.contains(kind) {
                 assert!(
                     status != 401 && status != 403,
                     "{} {} as {:?} should be allowed, got {status}",
@@ -102,11 +129,15 @@ async fn matrix_is_enforced_for_every_route_and_actor() {
         }
     }
     // Logout as each kind last.
+    let logout = rows
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "/api/v1/auth/logout")
+        .expect("the table lists logging out");
     for (kind, token) in &tokens {
         let r = app
             .send(Method::POST, "/api/v1/auth/logout", token.as_deref(), None)
             .await;
-        let expected_ok = matches!(kind, ActorKind::Desk | ActorKind::Manager);
+        let expected_ok = logout.callers.contains(kind);
         assert_eq!(
             r.status().is_success(),
             expected_ok,
@@ -115,7 +146,7 @@ async fn matrix_is_enforced_for_every_route_and_actor() {
         );
         checked += 1;
     }
-    assert_eq!(checked, MATRIX.len() * 5);
+    assert_eq!(checked, rows.len() * 5);
 }
 
 #[tokio::test]
