@@ -349,6 +349,10 @@ CREATE TABLE overdue_cards (
 );
 "#,
     ),
+    // The language each staff member reads the pages in.
+    M::up(
+        "ALTER TABLE staff ADD COLUMN language TEXT NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'));",
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod devices;
 pub mod estate;
 pub mod journal;
+pub mod language;
 pub mod staff;
 // the front desk
 pub mod card;

@@ -48,6 +48,9 @@ pub struct UnlockBody {
     #[serde(default = "default_seconds")]
     #[schema(minimum = 1, maximum = 60)]
     pub seconds: u32,
+    /// Why the door is opened, for the audit log.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 fn default_seconds() -> u32 {
@@ -89,7 +92,7 @@ async fn unlock(
                 &actor,
                 "door.remote_unlock",
                 &format!("device:{device_id}"),
-                serde_json::json!({ "seconds": body.seconds }),
+                serde_json::json!({ "seconds": body.seconds, "reason": body.reason }),
                 now,
             )?;
             let seq = changes::append(

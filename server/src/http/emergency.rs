@@ -134,46 +134,46 @@ async function loadEmergency(){const box=document.getElementById('emergency');if
  let r;try{r=await fetch('/api/v1/emergency');}catch(e){return;}if(!r.ok)return;const s=await r.json();box.replaceChildren();
  const ev=s.evacuation;document.getElementById('evacuate').hidden=ev.active;
  if(ev.active){const d=document.createElement('div');d.className='evacuation';const t=document.createElement('span');
-  t.textContent='⚠ 紧急疏散进行中 EVACUATION IN PROGRESS — 开始 since '+new Date(ev.since).toLocaleString('zh-CN')+' · '+ev.started_by+' · ';
-  const a=document.createElement('a');a.href='/desk/muster';a.textContent='点名 Roll call';d.append(t,a);
-  if(s.can_end_evacuation){const b=document.createElement('button');b.id='end-evacuation';b.textContent='结束疏散 End evacuation';
-   b.onclick=()=>confirmThen('结束疏散？门将恢复正常。 End the evacuation? Doors return to normal.','确认结束 End it',
-    async()=>{const r=await api('DELETE','/api/v1/evacuation');if(!r.ok)flash(false,(r.v&&r.v.message)||'HTTP '+r.status);loadEmergency();});d.append(b);}
+  t.textContent='⚠ '+T('紧急疏散进行中','EVACUATION IN PROGRESS')+' — '+T('开始于','since')+' '+fmtTime(ev.since)+' · '+ev.started_by+' · ';
+  const a=document.createElement('a');a.href='/desk/muster';a.textContent=T('点名','Roll call');d.append(t,a);
+  if(s.can_end_evacuation){const b=document.createElement('button');b.id='end-evacuation';b.textContent=T('结束疏散','End evacuation');
+   b.onclick=()=>confirmThen(T('结束疏散？门将恢复正常。','End the evacuation? Doors return to normal.'),T('确认结束','End it'),
+    async()=>{const r=await api('DELETE','/api/v1/evacuation');if(!r.ok)flash(false,errText(r));loadEmergency();});d.append(b);}
   box.append(d);}
  for(const a of s.fire_alarms){const d=document.createElement('div');d.className='fire'+(a.cleared_at?' cleared':'');
-  const t=document.createElement('span');t.textContent='⚠ 火警 FIRE ALARM — '+a.device_name+' · '+new Date(a.raised_at).toLocaleString('zh-CN')+
-   (a.cleared_at?' (已恢复 cleared '+new Date(a.cleared_at).toLocaleString('zh-CN')+')':'')+(a.acknowledged_by?' (已知 seen: '+a.acknowledged_by+')':'');
-  d.append(t);if(!a.acknowledged_at){const b=document.createElement('button');b.textContent='知道了 Acknowledge';
+  const t=document.createElement('span');t.textContent='⚠ '+T('火警','FIRE ALARM')+' — '+a.device_name+' · '+fmtTime(a.raised_at)+
+   (a.cleared_at?' ('+T('已恢复','cleared')+' '+fmtTime(a.cleared_at)+')':'')+(a.acknowledged_by?' ('+T('已知','seen')+': '+a.acknowledged_by+')':'');
+  d.append(t);if(!a.acknowledged_at){const b=document.createElement('button');b.textContent=T('知道了','Acknowledge');
    b.onclick=async()=>{await fetch('/api/v1/alarms/'+a.id+'/acknowledge',{method:'POST'});loadEmergency();};d.append(b);}
   box.append(d);}}
-document.getElementById('evacuate').onclick=()=>confirmThen('开始紧急疏散？所有逃生通道上的门将打开，并开始点名。 Start an evacuation? Every door on an escape route is released and a roll call starts.',
- '确认疏散 Evacuate now',async()=>{const r=await api('POST','/api/v1/evacuation');if(!r.ok)flash(false,(r.v&&r.v.message)||'HTTP '+r.status);
+document.getElementById('evacuate').onclick=()=>confirmThen(T('开始紧急疏散？所有逃生通道上的门将打开，并开始点名。','Start an evacuation? Every door on an escape route is released and a roll call starts.'),
+ T('确认疏散','Evacuate now'),async()=>{const r=await api('POST','/api/v1/evacuation');if(!r.ok)flash(false,errText(r));
   else if(r.v.notice)flash(true,r.v.notice);loadEmergency();});
 document.getElementById('confirm-no').onclick=()=>document.getElementById('confirm').close();
 loadEmergency();setInterval(loadEmergency,2000);
 async function loadNotices(){const box=document.getElementById('notices');if(!box)return;
  let r;try{r=await fetch('/api/v1/visitors/overstays');}catch(e){return;}if(!r.ok)return;const list=await r.json();box.replaceChildren();
  for(const o of list){if(o.acknowledged_at)continue;const d=document.createElement('div');d.className='notice';d.dataset.card=o.card_id;
-  const t=document.createElement('span');t.textContent='⏰ 访客超时未签离 visitor overstaying — '+o.name_masked+' · '+o.unit_label+
-   ' · 到期 ended '+new Date(o.not_after).toLocaleString('zh-CN')+' · 自动签离 auto sign-out '+new Date(o.sign_out_at).toLocaleString('zh-CN');
-  const b=document.createElement('button');b.textContent='知道了 Acknowledge';
+  const t=document.createElement('span');t.textContent='⏰ '+T('访客超时未签离','visitor overstaying')+' — '+o.name_masked+' · '+o.unit_label+
+   ' · '+T('到期','ended')+' '+fmtTime(o.not_after)+' · '+T('自动签离','auto sign-out')+' '+fmtTime(o.sign_out_at);
+  const b=document.createElement('button');b.textContent=T('知道了','Acknowledge');
   b.onclick=async()=>{await fetch('/api/v1/visitors/overstays/'+o.card_id+'/acknowledge',{method:'POST'});loadNotices();};d.append(t,b);box.append(d);}}
 loadNotices();setInterval(loadNotices,10000);
 "#;
 
 /// The emergency bar every desk page carries at its top, the overstay notices, and the
 /// confirmation dialog.
-pub fn desk_bar() -> maud::Markup {
+pub fn desk_bar(lang: crate::domain::language::Lang) -> maud::Markup {
     maud::html! {
         div #emergency-bar {
-            button #evacuate type="button" { "紧急疏散 Evacuate" }
+            button #evacuate type="button" { (lang.pick("紧急疏散", "Evacuate")) }
             div #emergency {}
         }
         div #notices {}
         dialog #confirm {
             p #confirm-text {}
             button #confirm-yes type="button" {}
-            button #confirm-no type="button" { "取消 Cancel" }
+            button #confirm-no type="button" { (lang.pick("取消", "Cancel")) }
         }
     }
 }

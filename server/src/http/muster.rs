@@ -4,7 +4,7 @@
 use super::Endpoint;
 use super::extract::ApiPath;
 use super::openapi::{Io, one, params};
-use super::pages::page;
+use super::pages::Viewer;
 use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
@@ -121,12 +121,12 @@ fn kind_label(kind: MusterKind) -> &'static str {
     }
 }
 
-async fn muster_page(State(state): State<AppState>) -> Result<Markup, DeskError> {
+async fn muster_page(State(state): State<AppState>, v: Viewer) -> Result<Markup, DeskError> {
     let now = state.now();
     let m = read(&state, move |c| Ok(muster::list(c, now)?)).await?;
     let tz: Tz = m.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let found = m.people.iter().filter(|p| p.found_at.is_some()).count();
-    Ok(page(
+    Ok(v.page(
         "点名 Roll call (muster list)",
         html! {
             p #muster-summary {

@@ -90,6 +90,17 @@ pub async fn card(app: &TestApp, token: &str, worker: i64) -> (u32, String) {
     )
 }
 
+/// Registers a worker with ID number `id_number` and issues their card; returns (card id,
+/// credential text).
+pub async fn worker_card(
+    app: &TestApp,
+    token: &str,
+    renovation: i64,
+    id_number: &str,
+) -> (u32, String) {
+    card(app, token, worker(app, token, renovation, id_number).await).await
+}
+
 /// `GET /api/v1/renovations/{id}`: everything about a renovation.
 pub async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
     app.get(&format!("/api/v1/renovations/{id}"), Some(token))

@@ -9,6 +9,7 @@ mod authz;
 mod backup;
 mod browser;
 mod connections;
+mod console;
 mod csrf;
 mod custody;
 mod desk;
