@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Gatehouse on Raspberry Pi OS (Bookworm or later, 64-bit) — run as root on the Pi.
 #
-#   sudo ./install-pi.sh --role gate   [--bin-dir DIR] [--scanner-path ID_PATH]
+#   sudo ./install-pi.sh --role gate   [--bin-dir DIR] [--scanner-path ID_PATH | --scanner-serial SERIAL]
 #   sudo ./install-pi.sh --role kiosk  [--bin-dir DIR] [--printer-path ID_PATH] [--kiosk-url URL]
 #   sudo ./install-pi.sh --role server [--bin-dir DIR]
 #
@@ -15,8 +15,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin_dir="$here/../target/aarch64-unknown-linux-gnu/release"
 roles=()
-scanner_path=""
-printer_path=""
+pins=()
 kiosk_url=""
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -26,8 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --role) roles+=("${2:?--role needs server, gate or kiosk}"); shift 2 ;;
     --bin-dir) bin_dir="${2:?}"; shift 2 ;;
-    --scanner-path) scanner_path="${2:?}"; shift 2 ;;
-    --printer-path) printer_path="${2:?}"; shift 2 ;;
+    --scanner-path|--scanner-serial|--printer-path) pins+=("$1" "${2:?}"); shift 2 ;;
     --kiosk-url) kiosk_url="${2:?}"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
@@ -37,6 +35,8 @@ done
 for role in "${roles[@]}"; do
   case "$role" in server|gate|kiosk) ;; *) die "unknown role '$role' (server, gate or kiosk)" ;; esac
 done
+# A bad pin value is refused before anything is touched.
+[ ${#pins[@]} -eq 0 ] || bash "$here/udev/pin-rules.sh" "${pins[@]}" >/dev/null || exit 2
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo)"
 arch="$(uname -m)"
 [ "$arch" = aarch64 ] || echo "install-pi: warning: this is $arch, the binaries are built for aarch64" >&2
@@ -78,12 +78,9 @@ install -D -m 0644 "$here/udev/99-gatehouse.rules" /etc/udev/rules.d/99-gatehous
 } >/etc/udev/rules.d/90-gatehouse-role.rules
 
 local_rules=/etc/udev/rules.d/98-gatehouse-local.rules
-if [ -n "$scanner_path" ] || [ -n "$printer_path" ]; then
-  {
-    echo "# Written by install-pi.sh: pins the device roles to physical ports."
-    [ -n "$scanner_path" ] && echo "ENV{ID_PATH}==\"$scanner_path\", ENV{GATEHOUSE_ROLE}=\"scanner\", OPTIONS+=\"link_priority=100\""
-    [ -n "$printer_path" ] && echo "ENV{ID_PATH}==\"$printer_path\", ENV{GATEHOUSE_ROLE}=\"printer\", OPTIONS+=\"link_priority=100\""
-  } >"$local_rules"
+if [ ${#pins[@]} -gt 0 ]; then
+  pinned="$(bash "$here/udev/pin-rules.sh" "${pins[@]}")" || die "bad --scanner-path/--scanner-serial/--printer-path"
+  printf '%s\n' "$pinned" >"$local_rules"
 fi
 udevadm control --reload || true
 udevadm trigger --subsystem-match=tty --subsystem-match=usbmisc --subsystem-match=gpio || true

@@ -18,6 +18,12 @@
 //! 5. fire input → relay: the simulated fire loop opened → the relay pin unlocked, p50/p99
 //!    over `GATE_BENCH_FIRES` (default 200) alarms, each cleared again before the next
 //!    (`GATE_BENCH_ONLY=fire` runs only this). The input debounce (50 ms) is part of it.
+//! 6. at wire pace (`GATE_BENCH_ONLY=wire`, `GATE_BENCH_WIRE_SCANS`, default 200 per case):
+//!    each byte of the pass written into the pty when it would arrive on a serial line (one
+//!    character = 10 bits: 1.04 ms at 9600 baud, 87 µs at 115200), then first byte → relay and
+//!    last byte → relay, at 9600 and 115200 baud, with a CR tail and without one (a GM65 whose
+//!    tail register says "none": the line ends by the gate's 100 ms idle gap); journal on
+//!    disk, with the disk's floor sampled between scans.
 
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, Kind, UtcMinute, ZoneClass, ZoneClasses, ZoneScope,
@@ -147,30 +153,77 @@ enum Arrival {
     OneWrite,
 }
 
+/// A gate running in process through the shell the binary runs, with the sim pins.
+struct InProcess {
+    runtime: tokio::runtime::Runtime,
+    sim: gatehouse_gate::door::SimControls,
+    checkpoints: std::sync::Arc<gatehouse_gate::journal::CheckpointStats>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<Result<(), gatehouse_gate::app::AppError>>,
+}
+
+impl InProcess {
+    fn start(config: Config) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = runtime
+            .block_on(Application::build(config, Env::default()))
+            .unwrap();
+        let sim = app.sim().unwrap();
+        let checkpoints = app.checkpoint_stats();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let running = runtime.spawn(app.run(async {
+            let _ = stop_rx.await;
+        }));
+        InProcess {
+            runtime,
+            sim,
+            checkpoints,
+            stop,
+            running,
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        self.runtime.block_on(self.running).unwrap().unwrap();
+    }
+}
+
+/// Waits for the relay's next unlock after `before` (its set count), then for its lock again
+/// (every scan must move it); returns when it unlocked.
+fn next_unlock(relay: &gatehouse_gate::door::SimPin, before: u64) -> Instant {
+    relay
+        .wait_for_set(before, Duration::from_secs(5))
+        .expect("relay never moved");
+    let set_at = relay
+        .transitions()
+        .into_iter()
+        .rev()
+        .find(|t| t.high)
+        .unwrap()
+        .mono;
+    relay
+        .wait_for_set(before + 1, Duration::from_secs(5))
+        .expect("relay never locked");
+    set_at
+}
+
 /// `base`: where the data dir goes (`None`: the system temp dir, on disk here).
 fn scan_latency(scans: usize, gap: Duration, base: Option<&Path>, label: &str, arrival: Arrival) {
     let dir = match base {
         Some(b) => tempfile::tempdir_in(b).unwrap(),
         None => tempfile::tempdir().unwrap(),
     };
-    let config = Config::parse(&config_text(dir.path())).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let app = runtime
-        .block_on(Application::build(config, Env::default()))
-        .unwrap();
-    let relay = app.sim().unwrap().relay;
-    let checkpoints = app.checkpoint_stats();
+    let gate = InProcess::start(Config::parse(&config_text(dir.path())).unwrap());
+    let relay = gate.sim.relay.clone();
+    let checkpoints = gate.checkpoints.clone();
     // On disk only (on tmpfs a sync costs nothing).
     let mut floor = base.is_none().then(|| DiskFloor::new(dir.path()));
     let load_before = load_average();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let running = runtime.spawn(app.run(async {
-        let _ = stop_rx.await;
-    }));
     let passes: Vec<String> = (0..100).map(pass).collect();
     let mut writer = std::fs::OpenOptions::new()
         .write(true)
@@ -195,21 +248,7 @@ fn scan_latency(scans: usize, gap: Duration, base: Option<&Path>, label: &str, a
             t0 = Instant::now();
             writer.write_all(lines[i % lines.len()].as_bytes()).unwrap();
         }
-        relay
-            .wait_for_set(before, Duration::from_secs(5))
-            .expect("relay never moved");
-        let set_at = relay
-            .transitions()
-            .into_iter()
-            .rev()
-            .find(|t| t.high)
-            .unwrap()
-            .mono;
-        latencies.push(set_at.saturating_duration_since(t0));
-        // Wait for the 1 ms pulse to end so that every scan moves the relay.
-        relay
-            .wait_for_set(before + 1, Duration::from_secs(5))
-            .expect("relay never locked");
+        latencies.push(next_unlock(&relay, before).saturating_duration_since(t0));
         if let Some(floor) = floor.as_mut() {
             // After the same quiet time as a scan: here the first write after a pause costs
             // more than one right after another.
@@ -258,8 +297,7 @@ fn scan_latency(scans: usize, gap: Duration, base: Option<&Path>, label: &str, a
             .max_frames
             .load(std::sync::atomic::Ordering::Relaxed),
     );
-    let _ = stop_tx.send(());
-    runtime.block_on(running).unwrap().unwrap();
+    gate.stop();
 }
 
 /// One journal commit (an admit entry, synchronous=FULL) timed with SQLite's inline
@@ -419,20 +457,9 @@ fn fire_latency(fires: usize) {
     let text = format!("{}[pins]\nbackend = \"sim\"\n", config_text(dir.path()));
     let config = Config::parse(&text).unwrap();
     assert_eq!(config.pins.input_debounce_ms, 50);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let app = runtime
-        .block_on(Application::build(config, Env::default()))
-        .unwrap();
-    let sim = app.sim().unwrap();
+    let gate = InProcess::start(config);
+    let sim = gate.sim.clone();
     let load_before = load_average();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let running = runtime.spawn(app.run(async {
-        let _ = stop_rx.await;
-    }));
     let mut latencies = Vec::with_capacity(fires);
     for _ in 0..fires {
         for alarm in [true, false] {
@@ -456,13 +483,117 @@ fn fire_latency(fires: usize) {
             }
         }
     }
-    let _ = stop_tx.send(());
-    runtime.block_on(running).unwrap().unwrap();
+    gate.stop();
     let (p50, p99, max) = summary(&mut latencies);
     println!(
         "fire input → relay unlocked, {fires} alarms (debounce 50 ms, inputs polled every 10 ms): \
          p50 {p50:?}, p99 {p99:?}, max {max:?}; load before {load_before}, after {}",
         load_average()
+    );
+}
+
+/// How a line ends on the wire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// A CR after the text (the GM65's default tail, and what the gate's setup sets).
+    Cr,
+    /// Nothing: the gate ends the line after its idle gap.
+    IdleGap,
+}
+
+/// Writes `bytes` one at a time at `baud`'s character time (10 bits: start, 8 data, stop),
+/// each at its own deadline from `start` (spinning for the last stretch: a sleep alone
+/// overshoots 87 µs); returns when the last byte was written.
+fn write_at_wire_pace(
+    writer: &mut std::fs::File,
+    bytes: &[u8],
+    baud: u32,
+    start: Instant,
+) -> Instant {
+    let char_time = Duration::from_secs_f64(10.0 / f64::from(baud));
+    let mut last = start;
+    for (i, b) in bytes.iter().enumerate() {
+        let due = start + char_time * i as u32;
+        loop {
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            if due - now > Duration::from_micros(300) {
+                std::thread::sleep(due - now - Duration::from_micros(200));
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        last = Instant::now();
+        writer.write_all(std::slice::from_ref(b)).unwrap();
+    }
+    last
+}
+
+/// First byte on the wire → relay set, and last byte → relay set, at `baud`.
+fn wire_latency(scans: usize, baud: u32, ending: Ending) {
+    let dir = tempfile::tempdir().unwrap();
+    let idle_gap_ms = match ending {
+        Ending::Cr => 0,
+        Ending::IdleGap => 100,
+    };
+    let text =
+        config_text(dir.path()).replace("idle_gap_ms = 0", &format!("idle_gap_ms = {idle_gap_ms}"));
+    let gate = InProcess::start(Config::parse(&text).unwrap());
+    let relay = gate.sim.relay.clone();
+    let mut floor = DiskFloor::new(dir.path());
+    let load_before = load_average();
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("scanner"))
+        .unwrap();
+    let lines: Vec<Vec<u8>> = (0..100)
+        .map(|card| {
+            let mut line = pass(card).into_bytes();
+            if ending == Ending::Cr {
+                line.push(b'\r');
+            }
+            line
+        })
+        .collect();
+    let wire = Duration::from_secs_f64(10.0 * lines[0].len() as f64 / f64::from(baud));
+    let (mut from_first, mut from_last) = (Vec::new(), Vec::new());
+    for i in 0..scans {
+        let before = relay.set_count();
+        let first = Instant::now();
+        let last = write_at_wire_pace(&mut writer, &lines[i % lines.len()], baud, first);
+        let set_at = next_unlock(&relay, before);
+        from_first.push(set_at.saturating_duration_since(first));
+        from_last.push(set_at.saturating_duration_since(last));
+        std::thread::sleep(Duration::from_millis(10));
+        floor.sample();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    gate.stop();
+    let (f50, f99, fmax) = summary(&mut from_first);
+    let (l50, l99, lmax) = summary(&mut from_last);
+    let (d50, d99, _) = summary(&mut floor.overwrite_fdatasync);
+    let gap = Duration::from_millis(idle_gap_ms);
+    let goal = (wire + gap + d99).mul_f64(1.2);
+    println!(
+        "wire pace {baud} baud, {}: {} bytes = {wire:?} on the wire, {scans} scans, journal on disk\n  \
+         first byte → relay: p50 {f50:?}, p99 {f99:?}, max {fmax:?}\n  \
+         last byte → relay: p50 {l50:?}, p99 {l99:?}, max {lmax:?}\n  \
+         disk floor (4 KiB overwrite + fdatasync) p50 {d50:?}, p99 {d99:?}; \
+         goal first byte p99 ≤ 1.2 × (wire{} + floor p99) = {goal:?}: {}; load {load_before} → {}",
+        match ending {
+            Ending::Cr => "CR tail",
+            Ending::IdleGap => "no tail, 100 ms idle gap",
+        },
+        lines[0].len(),
+        if ending == Ending::IdleGap {
+            " + idle gap"
+        } else {
+            ""
+        },
+        if f99 <= goal { "met" } else { "NOT met" },
+        load_average(),
     );
 }
 
@@ -490,6 +621,22 @@ fn main() {
         .unwrap_or(200);
     if std::env::var("GATE_BENCH_ONLY").is_ok_and(|v| v == "fire") {
         fire_latency(fires);
+        return;
+    }
+    let wire_scans = std::env::var("GATE_BENCH_WIRE_SCANS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let only_wire = std::env::var("GATE_BENCH_ONLY").is_ok_and(|v| v == "wire");
+    if only_wire {
+        for (baud, ending) in [
+            (115_200, Ending::Cr),
+            (9600, Ending::Cr),
+            (115_200, Ending::IdleGap),
+            (9600, Ending::IdleGap),
+        ] {
+            wire_latency(wire_scans, baud, ending);
+        }
         return;
     }
     if !only_disk {

@@ -111,6 +111,7 @@ fn main() {
         journal_written: Arc::new(Notify::new()),
         status: status.clone(),
         server_time: ServerTimeFeed::default(),
+        reports: mpsc::unbounded_channel().1,
     };
     let started = Instant::now();
     let elapsed = rt.block_on(async move {

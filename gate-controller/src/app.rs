@@ -1,23 +1,22 @@
-//! The shell: one loop that feeds the core its inputs and performs every action it asks for,
-//! in order (journal durably, then the relay).
+//! The shell: builds the gate (relay locked first), starts the owner of the door state
+//! ([`crate::door_loop`]), the readers, the status endpoint and sync, and wires them to the
+//! owner with channels.
 
-use crate::clock::{self, Clock};
+use crate::clock::{self, Clock, ServerTimeFeed};
 use crate::config::Config;
-use crate::core::{Action, Decision, Direction, DoorContact, Entry, Gate, Level, WallClock};
-use crate::door::{DoorError, DoorPins, DoorRelay, OutPin};
+use crate::core::{Direction, Gate, WallClock};
+use crate::door::{DoorError, DoorPins, DoorRelay, OutPin, SimControls};
+use crate::door_loop::{Door, DoorHandle, DoorInput, DoorSender, Outlets};
 use crate::journal::{CheckpointStats, Checkpointer, Journal, JournalError};
-use crate::scanner::{self, ScannerError, ScannerEvent, ScannerHandle, SharedKeys, Sink};
-use crate::status::{
-    self, AlarmRecord, DecisionRecord, GateStatus, LocalInput, RelayTransition, StatusState,
-};
+use crate::scanner::{self, ScannerError, ScannerHandle, SharedKeys, Sink};
+use crate::status::{self, GateStatus, StatusState};
 use crate::sync::{SharedSyncStatus, SyncStatus, SyncTasks};
 use chrono::{DateTime, Utc};
-use gatehouse_credential::api::gate::{AlarmKind, GateEvent};
-use std::collections::VecDeque;
+use gatehouse_credential::api::device::AlarmReport;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use thiserror::Error;
 use tokio::sync::{Notify, mpsc};
 
@@ -55,25 +54,29 @@ pub struct Env {
     pub enrolment_token: Option<String>,
 }
 
-/// A gate that has claimed its pins, opened its journal and scanner, and bound its status
-/// listener, ready to run.
+/// A gate that has claimed its pins, opened its journal and scanner, started the owner of
+/// its door state, and bound its status listener, ready to run.
 pub struct Application {
     config: Config,
     env: Env,
-    door: SharedDoor,
-    /// Told by the readers after each decision.
-    door_changed: Arc<Notify>,
+    /// The owner of the door state.
+    door: DoorHandle,
+    /// The uploader's and the status page's own journal connection.
     journal: Arc<Mutex<Journal>>,
     journal_written: Arc<Notify>,
     checkpointer: Checkpointer,
-    /// The gate's keys as its readers see them.
-    keys: SharedKeys,
     scanner: ScannerHandle,
     /// The exit reader of an entry/exit pair, when configured.
     exit_scanner: Option<ScannerHandle>,
     listener: tokio::net::TcpListener,
     status: Arc<Mutex<GateStatus>>,
     sync_status: SharedSyncStatus,
+    sim: Option<SimControls>,
+    /// The change cursor the door state was saved with.
+    cursor: u64,
+    server_time: ServerTimeFeed,
+    /// Alarms the door's owner reports to the desk, for the reporter.
+    reports: mpsc::UnboundedReceiver<AlarmReport>,
 }
 
 impl Application {
@@ -96,6 +99,7 @@ impl Application {
             config.journal.retain_sent,
         )?;
         let checkpointer = journal.start_checkpointer()?;
+        let uploads = Arc::new(Mutex::new(journal.another_connection()?));
         let mut synced = journal.load_sync_state()?;
         if synced.keys.is_empty() {
             synced.keys = config.keys.clone();
@@ -126,37 +130,43 @@ impl Application {
             configured: config.sync.is_some(),
             ..SyncStatus::default()
         }));
-        let journal = Arc::new(Mutex::new(journal));
         let journal_written = Arc::new(Notify::new());
-        let door = Arc::new(Mutex::new(Door {
-            gate,
-            pins,
-            clock,
-            journal: journal.clone(),
+        let (sim, cursor, server_time) = (
+            pins.sim.clone(),
+            gate.synced().cursor,
+            clock.server_time_feed(),
+        );
+        let (reports, reports_rx) = mpsc::unbounded_channel();
+        let outlets = Outlets {
             written: journal_written.clone(),
             status: status.clone(),
-            stopped: false,
-            backlog: VecDeque::new(),
-            journal_failing: false,
-        }));
-        // The readers start last: from here on a scan is decided as soon as it is read (lines
-        // wait in the serial line's own buffer, never in a queue a crash would lose).
-        let door_changed = Arc::new(Notify::new());
-        // With an exit reader, the main reader is the entry one; a one-reader door may be one side of a pair across controllers.
+            keys: keys.clone(),
+            reports,
+        };
+        let door = Door::new(gate, pins, clock, journal, outlets)
+            .spawn()
+            .map_err(|source| AppError::Io {
+                what: "cannot start the door thread".into(),
+                source,
+            })?;
+        // The readers start last. A line is handed to the door's owner the moment it is read;
+        // the owner takes one input at a time, so a scan waits only for the input before it.
+        // With an exit reader, the main reader is the entry one; a one-reader door may be one
+        // side of a pair across controllers.
         let entry = match &config.exit_scanner {
             Some(_) => Some(Direction::Entry),
             None => config.door.direction,
         };
         let scanner = scanner::spawn(
             &config.scanner,
-            reader_sink(door.clone(), door_changed.clone(), entry),
+            reader_sink(door.sender(), entry),
             Some(keys.clone()),
         )?;
         let exit_scanner = match &config.exit_scanner {
             Some(exit) => Some(scanner::spawn(
                 exit,
-                reader_sink(door.clone(), door_changed.clone(), Some(Direction::Exit)),
-                Some(keys.clone()),
+                reader_sink(door.sender(), Some(Direction::Exit)),
+                Some(keys),
             )?),
             None => None,
         };
@@ -164,16 +174,18 @@ impl Application {
             config,
             env,
             door,
-            door_changed,
-            journal,
+            journal: uploads,
             journal_written,
             checkpointer,
-            keys,
             scanner,
             exit_scanner,
             listener,
             status,
             sync_status,
+            sim,
+            cursor,
+            server_time,
+            reports: reports_rx,
         })
     }
 
@@ -191,8 +203,8 @@ impl Application {
     }
 
     /// The sim pins, when the backend is `sim` (for in-process tests and benchmarks).
-    pub fn sim(&self) -> Option<crate::door::SimControls> {
-        lock_door(&self.door).pins.sim.clone()
+    pub fn sim(&self) -> Option<SimControls> {
+        self.sim.clone()
     }
 
     /// Serves until `shutdown` resolves, then locks the door.
@@ -201,29 +213,24 @@ impl Application {
             config,
             env,
             door,
-            door_changed,
             journal,
             journal_written,
             checkpointer,
-            keys,
             scanner,
             exit_scanner,
             listener,
             status,
             sync_status,
+            sim,
+            cursor,
+            server_time,
+            reports,
         } = self;
-        let (sim, cursor, server_time) = {
-            let d = lock_door(&door);
-            (
-                d.pins.sim.clone(),
-                d.gate.synced().cursor,
-                d.clock.server_time_feed(),
-            )
-        };
-        let (local_tx, mut local_rx) = mpsc::channel(8);
+        let (local_tx, local_rx) = mpsc::channel(8);
+        forward(local_rx, door.sender(), DoorInput::Local)?;
         let state = StatusState {
             local: local_tx,
-            gate: status.clone(),
+            gate: status,
             sync: sync_status.clone(),
             journal: journal.clone(),
             scanner: scanner.stats.clone(),
@@ -236,7 +243,8 @@ impl Application {
             }
         });
 
-        let (sync_tx, mut sync_rx) = mpsc::channel(64);
+        let (sync_tx, sync_rx) = mpsc::channel(64);
+        forward(sync_rx, door.sender(), DoorInput::Sync)?;
         let sync_task = config.sync.clone().map(|sync_config| {
             let token = sync_config
                 .enrolment_token
@@ -253,91 +261,19 @@ impl Application {
                     journal_written,
                     status: sync_status.clone(),
                     server_time,
+                    reports,
                 }
                 .run(),
             )
         });
 
-        let mut ticker = tokio::time::interval(Duration::from_millis(10));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_clock_check = Instant::now();
-        // systemd restarts a gate whose door loop stops petting (which locks the relay): pet
-        // at half the interval, only from this loop and only after it has handled its inputs.
-        let pet_every = sd_notify::watchdog_enabled().map(|d| d / 2);
-        let mut last_pet: Option<Instant> = None;
+        shutdown.await;
+        // The owner locks the door, saves the trusted time and stops deciding.
+        if tokio::task::spawn_blocking(move || drop(door))
+            .await
+            .is_err()
         {
-            let mut d = lock_door(&door);
-            let wall = d.clock.wall();
-            d.gate.handle_clock(wall);
-        }
-        tokio::pin!(shutdown);
-        loop {
-            let timeout = lock_door(&door).settle();
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                // A reader decided: the next timer may have changed.
-                () = door_changed.notified() => {}
-                () = sleep_until_opt(timeout) => lock_door(&door).gate.handle_timeout(Instant::now()),
-                Some(input) = local_rx.recv() => lock_door(&door).local(input),
-                Some(update) = sync_rx.recv() => {
-                    let mut d = lock_door(&door);
-                    let wall = d.clock.wall();
-                    d.gate.handle_sync(update, wall, Instant::now());
-                    if keys.read().unwrap_or_else(|p| p.into_inner()).generation
-                        != d.gate.keys().generation
-                    {
-                        *keys.write().unwrap_or_else(|p| p.into_inner()) = d.gate.keys().clone();
-                    }
-                    let saved = journal
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .save_sync_state(d.gate.synced());
-                    if let Err(e) = saved {
-                        tracing::error!(error = %e, "cannot persist the sync state");
-                    }
-                }
-                _ = ticker.tick() => {
-                    let now = Instant::now();
-                    let mut d = lock_door(&door);
-                    let Door { gate, pins, .. } = &mut *d;
-                    poll_inputs(gate, pins, now);
-                    let due = pet_every
-                        .is_some_and(|every| last_pet.is_none_or(|t| now.duration_since(t) >= every));
-                    if due {
-                        last_pet = Some(now);
-                        if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
-                            tracing::warn!(error = %e, "cannot pet the systemd watchdog");
-                        }
-                    }
-                    if now.duration_since(last_clock_check) >= Duration::from_secs(1) {
-                        last_clock_check = now;
-                        d.flush_backlog();
-                        let wall = d.clock.wall();
-                        d.gate.handle_clock(wall);
-                        if d.clock.take_correction().is_some() {
-                            d.gate.raise_alarm(AlarmKind::ClockCorrected);
-                        }
-                        if let Some(t) = d.clock.checkpoint() {
-                            d.save_trusted_time(t);
-                        }
-                    }
-                }
-            }
-        }
-        {
-            // Leave the door locked, whatever the core thought, and decide nothing more.
-            let mut d = lock_door(&door);
-            d.stopped = true;
-            if let Err(e) = d.pins.set_relay(Level::Locked) {
-                tracing::error!(error = %e, "cannot lock the relay at shutdown");
-            }
-            if let Err(e) = d.pins.set_exit_relay(Level::Locked) {
-                tracing::error!(error = %e, "cannot lock the exit relay at shutdown");
-            }
-            if let Some(t) = d.clock.force_checkpoint() {
-                d.save_trusted_time(t);
-            }
+            tracing::error!("the door thread did not stop cleanly");
         }
         if let Some(t) = sync_task {
             t.abort();
@@ -351,269 +287,35 @@ impl Application {
     }
 }
 
-/// Everything a decision touches. A reader decides on its own thread, so that a scan does not
-/// wait for another thread to wake up; the main loop takes the same lock for timers, inputs
-/// and sync, so inputs are still handled one at a time.
-struct Door {
-    gate: Gate,
-    pins: DoorPins,
-    clock: Clock,
-    journal: Arc<Mutex<Journal>>,
-    /// Wakes the uploader.
-    written: Arc<Notify>,
-    status: Arc<Mutex<GateStatus>>,
-    /// Set at shutdown: nothing more is decided.
-    stopped: bool,
-    /// Entries the journal could not take yet (read-only or full storage), oldest first,
-    /// with the time they happened; written before any newer entry once it can.
-    backlog: VecDeque<Unwritten>,
-    /// The last journal write failed (logged once per outage).
-    journal_failing: bool,
-}
-
-/// A journal entry waiting for storage.
-struct Unwritten {
-    entry: Entry,
-    at: DateTime<Utc>,
-    trusted: bool,
-}
-
-/// How many unwritten entries are kept in memory while storage fails; the oldest go first.
-const BACKLOG_LIMIT: usize = 10_000;
-
-type SharedDoor = Arc<Mutex<Door>>;
-
-fn lock_door(door: &SharedDoor) -> std::sync::MutexGuard<'_, Door> {
-    door.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// What a reader for `direction` does with what it reads: decides on the spot, then tells
-/// the main loop, whose next timer may have changed.
-fn reader_sink(door: SharedDoor, changed: Arc<Notify>, direction: Option<Direction>) -> Sink {
-    Box::new(move |event| {
-        lock_door(&door).scanned(event, direction);
-        changed.notify_one();
-    })
-}
-
-impl Drop for Door {
-    fn drop(&mut self) {
-        // Whoever drops the door last (the main loop or a reader), the relay ends locked.
-        let _ = self.pins.set_relay(Level::Locked);
-        let _ = self.pins.set_exit_relay(Level::Locked);
-    }
-}
-
-impl Door {
-    /// One event from the reader for `direction`.
-    fn scanned(&mut self, event: ScannerEvent, direction: Option<Direction>) {
-        if self.stopped {
-            return;
-        }
-        match event {
-            ScannerEvent::Line { text, early, .. } => {
-                let wall = self.clock.wall();
-                let decision =
-                    self.gate
-                        .handle_checked_scan(&text, early, direction, wall, Instant::now());
-                // Journal and relay first: the status page never shows a decision that is not
-                // yet durable.
-                self.perform();
-                self.record(&decision, direction);
-            }
-            ScannerEvent::Lost { reason } => {
-                tracing::warn!(%reason, ?direction, "scanner lost");
-                self.gate.raise_alarm(AlarmKind::ScannerLost);
-                self.perform();
-            }
-            ScannerEvent::Restored => tracing::info!(?direction, "scanner restored"),
-            ScannerEvent::Misconfigured { reason } => {
-                tracing::warn!(%reason, ?direction, "scanner misconfigured");
-                self.gate.raise_alarm(AlarmKind::ScannerMisconfigured);
-                self.perform();
-            }
-        }
-    }
-
-    /// Performs what the core asks for, publishes the status, and returns the core's next
-    /// timer.
-    fn settle(&mut self) -> Option<Instant> {
-        self.perform();
-        self.publish();
-        self.gate.poll_timeout()
-    }
-
-    fn perform(&mut self) {
-        // Set when an admission's entry could not be written: its unlock does not happen.
-        let mut hold_unlock = false;
-        while let Some(action) = self.gate.poll_action() {
-            match action {
-                Action::Journal(entry) => {
-                    let unlocks = entry.unlocks;
-                    let wall = self.clock.wall();
-                    if self.backlog.len() == BACKLOG_LIMIT {
-                        self.backlog.pop_front();
-                        tracing::error!("journal backlog full; the oldest unwritten entry is lost");
-                    }
-                    self.backlog.push_back(Unwritten {
-                        entry,
-                        at: wall.reading(),
-                        trusted: wall.is_trusted(),
-                    });
-                    self.flush_backlog();
-                    hold_unlock = unlocks && !self.backlog.is_empty();
-                    if hold_unlock {
-                        tracing::error!(
-                            "journal write failed; the door stays locked for this admit"
-                        );
-                    }
-                }
-                Action::Relay(Level::Unlocked) | Action::ExitRelay(Level::Unlocked)
-                    if hold_unlock =>
-                {
-                    hold_unlock = false
-                }
-                Action::ExitRelay(level) => {
-                    hold_unlock = false;
-                    match self.pins.set_exit_relay(level) {
-                        Ok(()) => self.gate.handle_exit_relay_moved(level, Instant::now()),
-                        Err(e) => tracing::error!(error = %e, ?level, "exit relay failed"),
-                    }
-                    let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-                    let at = self.clock.reading();
-                    let t = RelayTransition { at, level };
-                    GateStatus::push(&mut s.exit_relay_transitions, t);
-                }
-                Action::Relay(level) => {
-                    hold_unlock = false;
-                    match self.pins.set_relay(level) {
-                        Ok(()) => self.gate.handle_relay_moved(level, Instant::now()),
-                        Err(e) => tracing::error!(error = %e, ?level, "relay failed"),
-                    }
-                    let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-                    let at = self.clock.reading();
-                    GateStatus::push(&mut s.relay_transitions, RelayTransition { at, level });
-                }
-                Action::Indicator(i) => {
-                    if let Err(e) = self.pins.indicate(i) {
-                        tracing::warn!(error = %e, "indicator failed");
-                    }
-                }
-            }
-        }
-    }
-
-    /// Writes the waiting entries in order until the journal refuses one.
-    fn flush_backlog(&mut self) {
-        while let Some(next) = self.backlog.front() {
-            let written = self
-                .journal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .append(&next.entry, next.at, next.trusted);
-            match written {
-                Ok(full) => {
-                    self.backlog.pop_front();
-                    self.written.notify_one();
-                    if let GateEvent::Alarm { alarm } = full.event {
-                        tracing::warn!(?alarm, "alarm");
-                        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-                        GateStatus::push(&mut s.alarms, AlarmRecord { at: full.at, alarm });
-                    }
-                    if self.journal_failing {
-                        self.journal_failing = false;
-                        tracing::info!("journal writable again");
-                    }
-                }
-                Err(e) => {
-                    if !self.journal_failing {
-                        self.journal_failing = true;
-                        tracing::error!(
-                            error = %e,
-                            "journal write failed; entries wait in memory, admits stay locked, \
-                             egress and fire release still work"
-                        );
-                    }
+/// Hands what an async task produces to the door's owner, as the input `wrap` makes of it,
+/// on a thread of its own (a send waits while the owner's few input slots are taken, which
+/// must not hold up an async worker). It ends when either side is gone.
+fn forward<T: Send + 'static>(
+    mut rx: mpsc::Receiver<T>,
+    door: DoorSender,
+    wrap: fn(T) -> DoorInput,
+) -> Result<(), AppError> {
+    std::thread::Builder::new()
+        .name("door-input".into())
+        .spawn(move || {
+            while let Some(item) = rx.blocking_recv() {
+                if door.send(wrap(item)).is_err() {
                     return;
                 }
             }
-        }
-    }
+        })
+        .map(drop)
+        .map_err(|source| AppError::Io {
+            what: "cannot start a door input thread".into(),
+            source,
+        })
+}
 
-    /// An input from the local status endpoint.
-    fn local(&mut self, input: LocalInput) {
-        match input {
-            LocalInput::FireReset(reply) => {
-                let reset = self.gate.reset_fire(Instant::now());
-                if reset {
-                    tracing::warn!("latched fire release reset by a person at the gate");
-                }
-                let _ = reply.send(reset);
-            }
-            LocalInput::Stall(pause) => {
-                tracing::warn!(?pause, "SIMULATION ONLY: the door loop stalls");
-                std::thread::sleep(pause);
-            }
-        }
-    }
-
-    fn record(&self, decision: &Decision, direction: Option<Direction>) {
-        let at = self.clock.reading();
-        let record = match decision {
-            Decision::Admit { card, kind, flag } => {
-                tracing::info!(card = %card, kind = %kind, "admitted");
-                DecisionRecord {
-                    at,
-                    card_id: Some(*card),
-                    kind: Some(*kind),
-                    admitted: true,
-                    reason: None,
-                    flag: flag.clone(),
-                    direction,
-                }
-            }
-            Decision::Deny { reason, card, kind } => {
-                tracing::info!(?reason, card = ?card.map(|c| c.0), "denied");
-                DecisionRecord {
-                    at,
-                    card_id: *card,
-                    kind: *kind,
-                    admitted: false,
-                    reason: Some(*reason),
-                    flag: None,
-                    direction,
-                }
-            }
-        };
-        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        GateStatus::push(&mut s.decisions, record);
-    }
-
-    fn publish(&self) {
-        let (gate, clock) = (&self.gate, &self.clock);
-        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        s.relay = Some(gate.relay());
-        s.door = Some(gate.door());
-        s.cursor = gate.synced().cursor;
-        s.lockdown = gate.synced().lockdown;
-        s.emergency = gate.emergency();
-        s.journal_failing = self.journal_failing;
-        s.journal_backlog = self.backlog.len();
-        s.clock_trusted = gate.clock_trusted();
-        s.clock_reading = Some(clock.reading());
-        s.clock_reason = clock.reason();
-    }
-
-    fn save_trusted_time(&self, t: chrono::DateTime<chrono::Utc>) {
-        let saved = self
-            .journal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_last_trusted_time(t);
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, "cannot persist the last trusted time");
-        }
-    }
+/// What a reader for `direction` does with what it reads: hands it to the door's owner.
+fn reader_sink(door: DoorSender, direction: Option<Direction>) -> Sink {
+    Box::new(move |event| {
+        let _ = door.send(DoorInput::Scan { event, direction });
+    })
 }
 
 /// Gives an anti-passback door back what it knew of recent passages before a restart.
@@ -645,45 +347,6 @@ fn remember_passages(
         ),
     }
     Ok(())
-}
-
-fn poll_inputs(gate: &mut Gate, pins: &mut DoorPins, now: Instant) {
-    // The fire input first: its release goes out before anything else this tick.
-    if let Some(fire) = pins.fire_alarm.as_mut() {
-        match fire.poll(now) {
-            Ok(Some(active)) => gate.handle_fire(active, now),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "fire-alarm input unreadable"),
-        }
-    }
-    if let Some(contact) = pins.door_contact.as_mut() {
-        match contact.poll(now) {
-            Ok(Some(open)) => gate.handle_door(
-                if open {
-                    DoorContact::Open
-                } else {
-                    DoorContact::Closed
-                },
-                now,
-            ),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "door contact unreadable"),
-        }
-    }
-    if let Some(button) = pins.exit_button.as_mut() {
-        match button.poll(now) {
-            Ok(Some(true)) => gate.handle_exit_button(now),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "exit button unreadable"),
-        }
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// A write past `RLIMIT_FSIZE` must fail like a full disk, not kill the gate (SIGXFSZ's

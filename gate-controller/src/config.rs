@@ -108,6 +108,10 @@ pub struct DoorConfig {
     /// exit direction's relay is `[pins] exit_relay`. No door contact is watched.
     #[serde(default)]
     pub turnstile: bool,
+    /// A goods-check gate (the entrance or the car park): a scanned goods-release permit is
+    /// verified and reported to the guard page at once; the door never opens for it.
+    #[serde(default)]
+    pub goods_check: bool,
 }
 
 /// `[scanner]`: exactly one of `port` and `sim_link`.
@@ -540,6 +544,7 @@ impl Config {
             fire_release: d.fire_release.unwrap_or(d.class == ZoneClass::Entrance),
             fire_latch: d.fire_latch,
             exit_relay: d.turnstile,
+            goods_check: d.goods_check,
         }
     }
 }

@@ -70,6 +70,21 @@ const MIGRATIONS: &[M<'static>] = &[
     ),
 ];
 
+/// A connection with the journal's pragmas.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    // SQLite's own busy handler sleeps 1 ms, then longer; the checkpointer holds the write
+    // lock for well under that, so wait in short steps (up to about 5 s in all).
+    conn.busy_handler(Some(|attempt| {
+        std::thread::sleep(Duration::from_micros(50));
+        attempt < 100_000
+    }))?;
+    Ok(conn)
+}
+
 fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
@@ -106,17 +121,8 @@ impl Journal {
     /// Opens (or creates) the journal at `path`, keeping at most `retain_sent` entries that the
     /// server already has; unsent entries are always kept.
     pub fn open(path: &Path, retain_sent: u64) -> Result<Self, JournalError> {
-        let mut conn = Connection::open(path)?;
+        let mut conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
-        // SQLite's own busy handler sleeps 1 ms, then longer; the checkpointer holds the write
-        // lock for well under that, so wait in short steps (up to about 5 s in all).
-        conn.busy_handler(Some(|attempt| {
-            std::thread::sleep(Duration::from_micros(50));
-            attempt < 100_000
-        }))?;
         migrations().to_latest(&mut conn)?;
         let mut journal = Journal {
             conn,
@@ -124,6 +130,23 @@ impl Journal {
             retain_sent,
             unsent_from: 0,
             activity: Arc::new(WalActivity::new()),
+        };
+        journal.advance_unsent_from()?;
+        Ok(journal)
+    }
+
+    /// A second connection to the same journal, for the uploader and the status page, so that
+    /// they never wait for the door's connection (nor it for them). Its commits count for the
+    /// checkpointer like the door's, and it never checkpoints on commit either.
+    pub fn another_connection(&self) -> Result<Self, JournalError> {
+        let conn = connect(&self.path)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let mut journal = Journal {
+            conn,
+            path: self.path.clone(),
+            retain_sent: self.retain_sent,
+            unsent_from: 0,
+            activity: self.activity.clone(),
         };
         journal.advance_unsent_from()?;
         Ok(journal)

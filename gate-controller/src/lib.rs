@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod door;
+pub mod door_loop;
 pub mod gm65;
 pub mod journal;
 pub mod scanner;

@@ -9,7 +9,7 @@ use crate::core::SyncUpdate;
 use crate::journal::Journal;
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::ErrorBody;
-use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_credential::api::device::{AlarmReport, DeviceKind};
 use gatehouse_credential::api::gate::{
     ChangeBatch, ChangeEvent, GateSnapshot, JournalAck, JournalUpload,
 };
@@ -148,12 +148,17 @@ impl GateClient {
         Ok(key)
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        let req = self.http.get(format!("{}{path}", self.base));
+    /// A request to `path` with the device key, once there is one.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
         match &self.key {
             Some(k) => req.bearer_auth(&k.api_key),
             None => req,
         }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, path)
     }
 
     /// `GET /api/v1/gate/snapshot`.
@@ -192,16 +197,26 @@ impl GateClient {
         Ok(checked(r).await?.json().await?)
     }
 
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, path)
+    }
+
+    /// `POST /api/v1/device/alarms`: raises or clears one of this gate's alarms on the desk.
+    pub async fn report_alarm(&self, report: &AlarmReport) -> Result<(), SyncError> {
+        let req = self
+            .post("/api/v1/device/alarms")
+            .timeout(Duration::from_secs(10))
+            .json(report);
+        checked(req.send().await?).await?;
+        Ok(())
+    }
+
     /// `POST /api/v1/gate/journal`.
     pub async fn upload(&self, upload: &JournalUpload) -> Result<JournalAck, SyncError> {
-        let mut req = self
-            .http
-            .post(format!("{}/api/v1/gate/journal", self.base))
+        let req = self
+            .post("/api/v1/gate/journal")
             .timeout(Duration::from_secs(30))
             .json(upload);
-        if let Some(k) = &self.key {
-            req = req.bearer_auth(&k.api_key);
-        }
         let sent = Instant::now();
         let r = req.send().await?;
         self.observe_date(sent, &r);
@@ -264,6 +279,8 @@ pub struct SyncTasks {
     pub status: SharedSyncStatus,
     /// Where the server times seen in answers go.
     pub server_time: ServerTimeFeed,
+    /// Alarms the desk must see at once, from the door's owner.
+    pub reports: mpsc::UnboundedReceiver<AlarmReport>,
 }
 
 impl SyncTasks {
@@ -322,6 +339,14 @@ impl SyncTasks {
             max,
         };
         tokio::spawn(uploader.run());
+        tokio::spawn(
+            Reporter {
+                client: client.clone(),
+                reports: self.reports,
+                max,
+            }
+            .run(),
+        );
         changes_loop(
             client,
             self.cursor,
@@ -385,6 +410,72 @@ async fn changes_loop(
                 tracing::warn!(error = %e, wait_s = wait.as_secs(), "sync failed; deciding offline");
                 note_err(&status, &e, wait);
                 tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Sends the desk alarms the door's owner raises or clears, at once, in order; while the
+/// server is away they wait and are retried with back-off, a newer report of a kind replacing
+/// an older one not yet sent (the journal keeps the full history).
+struct Reporter {
+    client: GateClient,
+    reports: mpsc::UnboundedReceiver<AlarmReport>,
+    max: Duration,
+}
+
+/// Queues `report`, replacing a waiting report of the same kind.
+fn queue_report(pending: &mut std::collections::VecDeque<AlarmReport>, report: AlarmReport) {
+    pending.retain(|p| p.kind != report.kind);
+    pending.push_back(report);
+}
+
+impl Reporter {
+    async fn run(mut self) {
+        let mut pending = std::collections::VecDeque::new();
+        let mut backoff = Backoff::new(self.max);
+        loop {
+            if pending.is_empty() {
+                match self.reports.recv().await {
+                    Some(r) => queue_report(&mut pending, r),
+                    None => return,
+                }
+            }
+            while let Ok(r) = self.reports.try_recv() {
+                queue_report(&mut pending, r);
+            }
+            let Some(next) = pending.front().cloned() else {
+                continue;
+            };
+            match self.client.report_alarm(&next).await {
+                Ok(()) => {
+                    tracing::info!(kind = ?next.kind, active = next.active, "alarm reported to the desk");
+                    pending.pop_front();
+                    backoff.reset();
+                }
+                // The server will never take this one (it says why): retrying cannot help.
+                Err(SyncError::Refused { status, message })
+                    if (400..500).contains(&status) && status != 408 && status != 429 =>
+                {
+                    tracing::error!(status, %message, kind = ?next.kind, "the server refused an alarm report");
+                    pending.pop_front();
+                }
+                Err(e) => {
+                    let wait = backoff.step();
+                    tracing::warn!(error = %e, wait_s = wait.as_secs(), "alarm report failed; will retry");
+                    let sleep = tokio::time::sleep(wait);
+                    tokio::pin!(sleep);
+                    // Keep taking newer reports while waiting, so the retry sends the latest.
+                    loop {
+                        tokio::select! {
+                            () = &mut sleep => break,
+                            r = self.reports.recv() => match r {
+                                Some(r) => queue_report(&mut pending, r),
+                                None => break,
+                            },
+                        }
+                    }
+                }
             }
         }
     }

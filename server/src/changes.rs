@@ -117,7 +117,9 @@ pub fn prune(tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
                     .get(&card_id.0)
                     .is_some_and(|end| *end + KEEP_AFTER_CARD_END < now)
             }
-            ChangeEvent::RemoteUnlock { .. } => *at + KEEP_REMOTE_UNLOCK < now,
+            ChangeEvent::RemoteUnlock { .. } | ChangeEvent::FireReset => {
+                *at + KEEP_REMOTE_UNLOCK < now
+            }
             ChangeEvent::Passage { .. } => *at + KEEP_PASSAGE < now,
             ChangeEvent::Lockdown { .. } => !std::mem::replace(&mut newest_lockdown, false),
             ChangeEvent::Evacuation { .. } => !std::mem::replace(&mut newest_evacuation, false),

@@ -2,20 +2,15 @@
 //! optional TOML file, over defaults. Every value is checked here and a bad one is refused with
 //! a message naming it.
 
-use clap::Parser;
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// The command line of `gatehouse-server`.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(
-    name = "gatehouse-server",
-    version,
-    about = "Gatehouse server: system of record, credential signer, gate sync"
-)]
-pub struct Cli {
+/// The flags of `gatehouse-server` that configure it (each with a `GATEHOUSE_*` override);
+/// the command line around them is [`crate::cli::Cli`].
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Flags {
     /// TOML configuration file.
     #[arg(long, env = "GATEHOUSE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -28,33 +23,6 @@ pub struct Cli {
     /// Password of the first manager account `admin`, used only when no staff account exists.
     #[arg(long, env = "GATEHOUSE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
-    /// What to do instead of serving (the default is to serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-/// An operation on the data directory instead of serving.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
-pub enum Command {
-    /// Signing keys: list, add, activate, retire. Safe while the server runs: it picks the
-    /// change up from the database and gates learn it within a second.
-    #[command(subcommand)]
-    Keys(crate::keys::console::KeysCommand),
-    /// Copies the database with SQLite's online backup API (safe while the server runs),
-    /// fsyncs it and checks it with `PRAGMA integrity_check`.
-    Backup {
-        /// The backup file to create, or an existing directory to create
-        /// `gatehouse-<UTC time>.db` in.
-        #[arg(long)]
-        to: PathBuf,
-    },
-    /// Replaces the database with a backup, keeping the previous one as
-    /// `gatehouse.db.before-restore`; refused while a server runs on the data directory.
-    Restore {
-        /// The backup file.
-        #[arg(long)]
-        from: PathBuf,
-    },
 }
 
 /// The TOML file. Unknown keys are an error so a typo is not silently ignored.
@@ -226,8 +194,8 @@ impl Config {
         }
     }
 
-    /// Builds the configuration from the command line (and its env overrides) and the file.
-    pub fn load(cli: Cli) -> Result<Config, ConfigError> {
+    /// Builds the configuration from the flags (and their env overrides) and the file.
+    pub fn load(cli: Flags) -> Result<Config, ConfigError> {
         let file = match &cli.config {
             Some(path) => Self::read_file(path)?,
             None => FileConfig::default(),
@@ -247,7 +215,7 @@ impl Config {
     }
 
     /// Flags and env win over the file, the file over defaults.
-    pub fn merge(cli: Cli, file: FileConfig) -> Result<Config, ConfigError> {
+    pub fn merge(cli: Flags, file: FileConfig) -> Result<Config, ConfigError> {
         let client_address = ClientAddress::from_file(&file)?;
         let listen_text = cli
             .listen
@@ -327,27 +295,27 @@ mod tests {
     fn flags_win_over_file_and_defaults_fill_the_rest() {
         let file: FileConfig =
             toml::from_str("listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/g\"").unwrap();
-        let cli = Cli {
+        let cli = Flags {
             listen: Some("127.0.0.1:7000".into()),
-            ..Cli::default()
+            ..Flags::default()
         };
         let c = Config::merge(cli, file).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert_eq!(c.data_dir, PathBuf::from("/srv/g"));
-        let d = Config::merge(Cli::default(), FileConfig::default()).unwrap();
+        let d = Config::merge(Flags::default(), FileConfig::default()).unwrap();
         assert_eq!(d.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(d.data_dir, PathBuf::from("./data"));
         assert_eq!(d.overstay_grace, chrono::Duration::hours(2));
         let file: FileConfig = toml::from_str("overstay_grace_minutes = 30").unwrap();
-        let c = Config::merge(Cli::default(), file).unwrap();
+        let c = Config::merge(Flags::default(), file).unwrap();
         assert_eq!(c.overstay_grace, chrono::Duration::minutes(30));
     }
 
     #[test]
     fn bad_values_are_named() {
-        let cli = Cli {
+        let cli = Flags {
             listen: Some("localhost".into()),
-            ..Cli::default()
+            ..Flags::default()
         };
         let e = Config::merge(cli, FileConfig::default())
             .unwrap_err()
@@ -357,22 +325,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lisen"), "{e}");
-        let cli = Cli {
+        let cli = Flags {
             admin_password: Some("short".into()),
-            ..Cli::default()
+            ..Flags::default()
         };
         let e = Config::merge(cli, FileConfig::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("GATEHOUSE_ADMIN_PASSWORD"), "{e}");
         assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
-        let cli = Cli {
+        let cli = Flags {
             admin_password: Some("password123".into()),
-            ..Cli::default()
+            ..Flags::default()
         };
         assert!(Config::merge(cli, FileConfig::default()).is_err());
         let file: FileConfig = toml::from_str("overstay_grace_minutes = 0").unwrap();
-        let e = Config::merge(Cli::default(), file).unwrap_err().to_string();
+        let e = Config::merge(Flags::default(), file)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("overstay_grace_minutes"), "{e}");
     }
 
@@ -382,7 +352,9 @@ mod tests {
             "trusted_proxies = [\"10.0.0.1\"]\nclient_address_header = \"X-Forwarded-For\"",
         )
         .unwrap();
-        let c = Config::merge(Cli::default(), file).unwrap().client_address;
+        let c = Config::merge(Flags::default(), file)
+            .unwrap()
+            .client_address;
         let mut h = axum::http::HeaderMap::new();
         h.insert("x-forwarded-for", "1.2.3.4, 203.0.113.9".parse().unwrap());
         let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
@@ -391,6 +363,6 @@ mod tests {
         assert_eq!(c.of(other, &h), other);
         assert_eq!(ClientAddress::default().of(proxy, &h), proxy);
         let half: FileConfig = toml::from_str("client_address_header = \"X-Real-IP\"").unwrap();
-        assert!(Config::merge(Cli::default(), half).is_err());
+        assert!(Config::merge(Flags::default(), half).is_err());
     }
 }

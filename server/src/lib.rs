@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod changes;
+pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod csv;
@@ -15,7 +16,8 @@ pub mod keys;
 pub mod startup;
 pub mod state;
 
-pub use config::{Cli, Config};
+pub use cli::Cli;
+pub use config::Config;
 pub use startup::{Application, StartupError};
 
 /// The line printed to stdout once the server is ready (the contract the harness waits for).

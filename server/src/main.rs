@@ -3,16 +3,16 @@
 
 use anyhow::Context;
 use clap::Parser;
-use gatehouse_server::config::Command;
+use gatehouse_server::cli::Command;
 use gatehouse_server::{Application, Cli, Config, backup, keys, ready_line};
 use std::io::Write;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     gatehouse_shell::logging::init("info,tower_http=warn");
-    let mut cli = Cli::parse();
-    let command = cli.command.take();
-    let config = Config::load(cli).context("bad configuration")?;
+    let cli = Cli::parse();
+    let command = cli.command;
+    let config = Config::load(cli.flags).context("bad configuration")?;
     match command {
         None => serve(config).await,
         Some(command) => operate(&config, &command),

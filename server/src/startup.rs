@@ -117,6 +117,7 @@ impl Application {
             throttle: Arc::new(Mutex::new(crate::auth::throttle::LoginThrottle::new())),
             metrics: crate::http::ops::metrics_handle(),
             shutdown: shutdown_rx,
+            goods_feed: Arc::new(watch::channel(0).0),
         };
         let router = crate::http::router(state.clone())?;
         tokio::spawn(notice_other_writers(

@@ -23,6 +23,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Becomes `true` when the server is shutting down, so long polls answer at once.
     pub shutdown: watch::Receiver<bool>,
+    /// Counts what the guard page must hear of at once (a permit scanned, released or
+    /// stopped); the guard page's long poll waits on it.
+    pub goods_feed: Arc<watch::Sender<u64>>,
 }
 
 impl AppState {

@@ -236,6 +236,7 @@ fn shell_scripts_are_shellcheck_clean_and_parse() {
         "cross-build.sh",
         "kiosk-session/kiosk-browser",
         "kiosk-session/kiosk-rotation",
+        "udev/pin-rules.sh",
     ];
     for s in scripts {
         let path = deploy_dir().join(s);
@@ -734,6 +735,17 @@ fn udev_links(
     devices: &[Mock],
     syspaths: &[&str],
 ) -> (Vec<(String, String)>, String) {
+    udev_links_pinned(box_roles, &[], devices, syspaths)
+}
+
+/// [`udev_links`] with the `98-gatehouse-local.rules` that `udev/pin-rules.sh` writes for
+/// `pins` (e.g. `["--scanner-serial", "A10K3BBB"]`).
+fn udev_links_pinned(
+    box_roles: &str,
+    pins: &[&str],
+    devices: &[Mock],
+    syspaths: &[&str],
+) -> (Vec<(String, String)>, String) {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
@@ -757,6 +769,15 @@ fn udev_links(
         }
     }
     std::fs::write(dir.path().join("group"), group).unwrap();
+    if !pins.is_empty() {
+        let out = Command::new("bash")
+            .arg(deploy_dir().join("udev/pin-rules.sh"))
+            .args(pins)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        std::fs::write(rules.join("98-gatehouse-local.rules"), out.stdout).unwrap();
+    }
     let record = dir.path().join("box.umockdev");
     std::fs::write(&record, umockdev_record(devices)).unwrap();
     let script = r#"
@@ -1160,4 +1181,99 @@ fn udev_names_a_kiosks_cdc_or_usblp_printer_and_usblp_wins_when_both_are_there()
     // On a gate, a CDC ACM device is a scanner in virtual-COM mode.
     let (got, log) = udev_links("gate", &kiosk, &[cdc, lp]);
     assert_eq!(got, links(&[("gatehouse-scanner", "ttyACM0")]), "{log}");
+}
+
+/// A USB-serial adapter `vid:pid` (with its USB `serial`, if it has one) on hub port `port`
+/// (e.g. `1-1.2`), its tty `ttyUSB<n>`: the tty, its usb-serial port, interface and device.
+/// The tty carries the `ID_PATH` a Pi 4's udev computes for that port (path_id walks up to
+/// the PCIe bridge, which this mock does not have).
+fn usb_serial_adapter(port: &str, n: u8, vid: &str, pid: &str, serial: Option<&str>) -> Vec<Mock> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let device = format!("/devices/platform/scb/fd500000.pcie/usb1/1-1/{port}");
+    let interface = format!("{device}/{port}:1.0");
+    let tty = format!("ttyUSB{n}");
+    let mut device_lines = vec![
+        "E: DEVTYPE=usb_device",
+        "E: SUBSYSTEM=usb",
+        leak(format!("A: idVendor={vid}")),
+        leak(format!("A: idProduct={pid}")),
+    ];
+    if let Some(serial) = serial {
+        device_lines.push(leak(format!("A: serial={serial}")));
+    }
+    vec![
+        Mock(
+            leak(format!("{interface}/{tty}/tty/{tty}")),
+            Box::leak(
+                vec![
+                    leak(format!("N: {tty}")),
+                    leak(format!("E: DEVNAME=/dev/{tty}")),
+                    "E: MAJOR=188",
+                    leak(format!("E: MINOR={n}")),
+                    "E: SUBSYSTEM=tty",
+                    leak(format!("A: dev=188:{n}")),
+                    leak(format!(
+                        "E: ID_PATH=platform-fd500000.pcie-pci-0000:01:00.0-usb-0:{}:1.0",
+                        port.trim_start_matches("1-")
+                    )),
+                ]
+                .into_boxed_slice(),
+            ),
+        ),
+        Mock(
+            leak(format!("{interface}/{tty}")),
+            &["E: DRIVER=usb-serial-port", "E: SUBSYSTEM=usb-serial"],
+        ),
+        Mock(
+            leak(interface),
+            &["E: DEVTYPE=usb_interface", "E: SUBSYSTEM=usb"],
+        ),
+        Mock(leak(device), Box::leak(device_lines.into_boxed_slice())),
+    ]
+}
+
+#[test]
+#[ignore = "needs umockdev-run, udevadm and unshare -m (Debian packages umockdev, udev)"]
+fn udev_names_the_pinned_one_of_two_identical_scanner_dongles_whatever_the_order() {
+    let (usb0, usb1) = ("/sys/class/tty/ttyUSB0", "/sys/class/tty/ttyUSB1");
+    // Two FTDI adapters (0403:6001), told apart by their USB serial numbers.
+    let mut ftdi = usb_serial_adapter("1-1.2", 0, "0403", "6001", Some("A10K3AAA"));
+    ftdi.extend(usb_serial_adapter(
+        "1-1.3",
+        1,
+        "0403",
+        "6001",
+        Some("A10K3BBB"),
+    ));
+    for order in [[usb0, usb1], [usb1, usb0]] {
+        let pins = ["--scanner-serial", "A10K3BBB"];
+        let (got, log) = udev_links_pinned("gate", &pins, &ftdi, &order);
+        assert_eq!(
+            got,
+            links(&[("gatehouse-scanner", "ttyUSB1")]),
+            "{order:?}\n{log}"
+        );
+    }
+    // Two CH340 adapters (1a86:7523, no serial number), told apart by the USB port.
+    let mut ch340 = usb_serial_adapter("1-1.2", 0, "1a86", "7523", None);
+    ch340.extend(usb_serial_adapter("1-1.3", 1, "1a86", "7523", None));
+    for order in [[usb0, usb1], [usb1, usb0]] {
+        let pins = [
+            "--scanner-path",
+            "platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.2:1.0",
+        ];
+        let (got, log) = udev_links_pinned("gate", &pins, &ch340, &order);
+        assert_eq!(
+            got,
+            links(&[("gatehouse-scanner", "ttyUSB0")]),
+            "{order:?}\n{log}"
+        );
+    }
+    // A value that would break out of the rule's match string is refused.
+    let out = Command::new("bash")
+        .arg(deploy_dir().join("udev/pin-rules.sh"))
+        .args(["--scanner-path", "x\", GROUP=\"root"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }

@@ -4,6 +4,8 @@
 mod clock;
 mod demo;
 mod deploy;
+mod emergency;
+mod goods;
 mod programs;
 mod renovation;
 mod stories;

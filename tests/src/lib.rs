@@ -6,6 +6,7 @@
 pub mod estate;
 pub mod gate;
 pub mod kiosk;
+pub mod link;
 pub mod passes;
 pub mod process;
 pub mod programs;

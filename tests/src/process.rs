@@ -266,3 +266,23 @@ pub fn log_tail_since(path: &Path, since: u64, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Makes the kernel refuse every write past the first byte of any file process `pid` writes
+/// (`RLIMIT_FSIZE`), as a full or failing SD card does; `false` lifts the limit.
+pub fn refuse_writes(pid: u32, refuse: bool) -> Result<()> {
+    // util-linux's prlimit(1) sets it for another process; nix has prlimit(2) for our own only.
+    let soft = if refuse { "1" } else { "unlimited" };
+    let out = Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--fsize={soft}:unlimited"))
+        .output()
+        .map_err(HarnessError::io("running prlimit"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(HarnessError::Io {
+            what: format!("prlimit of process {pid}"),
+            source: std::io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()),
+        })
+    }
+}

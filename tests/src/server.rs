@@ -120,6 +120,16 @@ impl Api {
         )
     }
 
+    /// A DELETE that must succeed; the body as JSON.
+    pub fn delete(&self, path: &str) -> Result<Value> {
+        expect_ok(
+            &format!("DELETE {path}"),
+            self.http
+                .delete(format!("{}{path}", self.base))
+                .bearer_auth(&self.token),
+        )
+    }
+
     /// A PUT that must succeed; the body as JSON.
     pub fn put(&self, path: &str, body: &impl Serialize) -> Result<Value> {
         expect_ok(

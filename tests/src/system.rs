@@ -117,28 +117,6 @@ impl System {
         let api = Api::admin(server.url())?;
         let estate = Estate::example();
         api.create_estate(&estate)?;
-        let mut gates = Vec::new();
-        for (i, zone) in gate_zones.iter().enumerate() {
-            let name = estate
-                .door(zone)
-                .map(|d| d.name.to_owned())
-                .unwrap_or_else(|| format!("gate {i}"));
-            let device = api.create_device(DeviceKind::Gate, &name, Some(zone))?;
-            let scanner = ScannerPty::open()?;
-            let mut setup = GateSetup::new(
-                &dir.path().join(format!("gate-{i}")),
-                zone.clone(),
-                ScannerSource::Port(scanner.slave_path().to_path_buf()),
-            );
-            setup.server = Some(server.url().to_owned());
-            setup.enrolment_token = Some(device.enrolment_token);
-            let process = gate::start(&setup, "127.0.0.1:0")?;
-            gates.push(StoryGate {
-                setup,
-                process,
-                scanner,
-            });
-        }
         let kiosk_files = KioskFiles::new(&dir.path().join("kiosk"));
         let kiosk = if with_kiosk {
             let device = api.create_device(DeviceKind::Kiosk, "lobby kiosk", None)?;
@@ -151,18 +129,51 @@ impl System {
         } else {
             None
         };
-        let system = System {
+        let mut system = System {
             dir,
             server_listen,
             server: Some(server),
             api,
             estate,
-            gates,
+            gates: Vec::new(),
             kiosk,
             kiosk_files,
         };
+        for zone in gate_zones {
+            system.add_gate(zone, "")?;
+        }
         system.wait_gates_synced()?;
         Ok(system)
+    }
+
+    /// Enrols and starts one more gate guarding `zone`, with more `[door]` lines in
+    /// `door_extra` (e.g. `goods_check = true`); returns its index. Does not wait for its sync.
+    pub fn add_gate(&mut self, zone: &Zone, door_extra: &str) -> Result<usize> {
+        let i = self.gates.len();
+        let name = self
+            .estate
+            .door(zone)
+            .map(|d| d.name.to_owned())
+            .unwrap_or_else(|| format!("gate {i}"));
+        let device = self
+            .api
+            .create_device(DeviceKind::Gate, &name, Some(zone))?;
+        let scanner = ScannerPty::open()?;
+        let mut setup = GateSetup::new(
+            &self.dir.path().join(format!("gate-{i}")),
+            zone.clone(),
+            ScannerSource::Port(scanner.slave_path().to_path_buf()),
+        );
+        setup.server = Some(self.api.base().to_owned());
+        setup.enrolment_token = Some(device.enrolment_token);
+        setup.door_extra = door_extra.to_owned();
+        let process = gate::start(&setup, "127.0.0.1:0")?;
+        self.gates.push(StoryGate {
+            setup,
+            process,
+            scanner,
+        });
+        Ok(i)
     }
 
     /// Restarts gate `index` on its data (it is enrolled already) with its wall clock shifted

@@ -92,6 +92,9 @@ pub enum ChangeEvent {
         /// On or off.
         active: bool,
     },
+    /// The desk reset latched fire releases: a gate whose fire-alarm input is inactive ends
+    /// its latched release (a gate still in alarm keeps it).
+    FireReset,
     /// A manager opened one door remotely.
     RemoteUnlock {
         /// The gate device that should open.
@@ -233,6 +236,9 @@ pub enum DenyReason {
     Lockdown,
     /// The gate's clock cannot be trusted and the decision depends on time.
     UntrustedClock,
+    /// A valid goods-release permit read at a goods-check gate: reported to the guard, the
+    /// door stays shut (a permit never opens a door).
+    GoodsPermit,
 }
 
 impl DenyReason {

@@ -10,6 +10,7 @@ pub use gatehouse_credential::api::gate::Direction;
 pub use state::{AreaPassage, Revocation, SyncedState};
 
 use chrono::{DateTime, Utc};
+use gatehouse_credential::api::device::{AlarmReport, DeviceAlarmKind};
 use gatehouse_credential::api::gate::{
     AlarmKind, AreaName, ChangeBatch, ChangeEvent, DenyReason, GateEvent, GateSnapshot,
     JournalEntry,
@@ -23,6 +24,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod transcripts;
 
 /// How long the door may still open after the relay locked again without counting as forced
 /// (a latch releases a moment after the relay drops).
@@ -113,7 +116,13 @@ pub struct DoorPolicy {
     /// A turnstile lane: the exit reader's admits pulse a relay of their own ("open B"), the
     /// entry reader's the main relay ("open A").
     pub exit_relay: bool,
+    /// A goods-check gate: a valid goods-release permit is journalled as `goods_permit` (the
+    /// server shows it to the guard at once) and the door stays shut.
+    pub goods_check: bool,
 }
+
+/// How old (by a trusted clock) a desk reset of a latched fire release may be and still count.
+pub const DESK_RESET_FRESH_SECS: i64 = 300;
 
 /// The outcome of a scan: a denial is a value, not an error.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,6 +200,9 @@ pub enum Action {
     ExitRelay(Level),
     /// Drive the LEDs and buzzer.
     Indicator(Indicator),
+    /// Tell the desk at once, through the server's device alarm API (queued and retried while
+    /// the server is away); the journal carries the same alarm later.
+    Report(AlarmReport),
 }
 
 /// The door contact's state.
@@ -420,6 +432,11 @@ impl Gate {
             self.alarm(AlarmKind::FireAlarmCleared);
             self.update_release(now);
         }
+        self.actions.push_back(Action::Report(AlarmReport {
+            kind: DeviceAlarmKind::FireAlarm,
+            active,
+            detail: None,
+        }));
     }
 
     /// A person reset a latched fire release. Returns whether there was one to reset; a
@@ -637,6 +654,16 @@ impl Gate {
                         }
                         // The sync shell fetches the snapshot again.
                         ChangeEvent::SnapshotChanged => {}
+                        ChangeEvent::FireReset => {
+                            // A reset replayed long after the desk made it (a gate that was
+                            // offline) must not end a newer latch nobody has looked at.
+                            let stale = wall.is_trusted()
+                                && (wall.reading() - change.at).num_seconds().abs()
+                                    > DESK_RESET_FRESH_SECS;
+                            if !stale {
+                                self.reset_fire(now);
+                            }
+                        }
                         ChangeEvent::Passage {
                             area,
                             card_id,
@@ -888,6 +915,10 @@ impl Gate {
             ScheduleCheck::OutsideHours => return deny(DenyReason::OutsideHours),
             ScheduleCheck::Blackout => return deny(DenyReason::Blackout),
             ScheduleCheck::UnknownSchedule => return deny(DenyReason::UnknownSchedule),
+        }
+        // A permit opens no door (its scope holds no door class); a goods-check gate reports it.
+        if claims.kind == Kind::GoodsRelease && self.policy.goods_check {
+            return deny(DenyReason::GoodsPermit);
         }
         if !claims.scope.permits(&self.policy.zone) {
             return deny(DenyReason::WrongZone);

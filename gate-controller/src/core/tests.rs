@@ -4,7 +4,9 @@
 use super::*;
 use chrono::NaiveDate;
 use gatehouse_credential::api::gate::{Change, RevocationReason};
-use gatehouse_credential::{BuildingScope, Claims, KeyId, Signer, WorkCalendar, ZoneClass};
+use gatehouse_credential::{
+    BuildingScope, Claims, KeyId, Signer, WorkCalendar, ZoneClass, ZoneClasses,
+};
 use std::fmt::Write as _;
 
 /// Friday 2026-11-27 09:00 in Shanghai: inside renovation hours.
@@ -54,6 +56,15 @@ fn credential(name: &str) -> String {
             base45::encode(&bytes)
         }
         "garbage" => "hello, world".to_owned(),
+        // A goods-release permit as the server signs it: no door class in its scope.
+        "permit" | "permit_expired" => {
+            let mut c = claims(15, Kind::GoodsRelease, None);
+            c.scope.classes = ZoneClasses(0);
+            if name == "permit_expired" {
+                c.not_after = minute("2026-11-20T00:00:00Z");
+            }
+            issue(c)
+        }
         other => panic!("no credential named {other}"),
     }
 }
@@ -62,7 +73,7 @@ fn calendar() -> WorkCalendar {
     gatehouse_test_support::calendar(vec![NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()])
 }
 
-fn policy() -> DoorPolicy {
+pub(super) fn policy() -> DoorPolicy {
     DoorPolicy {
         zone: Zone {
             building: 2,
@@ -80,10 +91,11 @@ fn policy() -> DoorPolicy {
         fire_release: true,
         fire_latch: false,
         exit_relay: false,
+        goods_check: false,
     }
 }
 
-fn synced() -> SyncedState {
+pub(super) fn synced() -> SyncedState {
     SyncedState {
         device_id: Some("gate-1".into()),
         keys: vec![signer().public_info()],
@@ -113,6 +125,11 @@ fn render(action: &Action) -> String {
         Action::Indicator(i) => {
             format!("led {}", serde_json::to_value(i).unwrap().as_str().unwrap())
         }
+        Action::Report(r) => format!(
+            "report {} {}",
+            serde_json::to_value(r.kind).unwrap().as_str().unwrap(),
+            if r.active { "active" } else { "cleared" }
+        ),
         Action::Journal(e) => {
             let mut s = String::from("journal ");
             let event = serde_json::to_value(&e.event).unwrap();
@@ -134,7 +151,7 @@ fn render(action: &Action) -> String {
 }
 
 /// Runs a script against a gate; returns the transcript (LED lines only if `leds`).
-fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
+pub(super) fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
     let origin = Instant::now();
     let start: DateTime<Utc> = START.parse().unwrap();
     let mut wall_base = start;
@@ -206,6 +223,11 @@ fn play_with(mut gate: Gate, script: &str, leds: bool) -> String {
                     active: *on == "on",
                 };
                 gate.handle_sync(change(seq, reading, ev), wall, now);
+            }
+            ["desk_reset", "sent", ago] => {
+                let seq = gate.synced().cursor + 1;
+                let at = reading - chrono::Duration::from_std(parse_duration(ago)).unwrap();
+                gate.handle_sync(change(seq, at, ChangeEvent::FireReset), wall, now);
             }
             ["snapshot", "evacuation", on] => {
                 let snapshot = GateSnapshot {
@@ -291,7 +313,7 @@ fn direction_word(direction: Direction) -> &'static str {
     }
 }
 
-fn play(gate: Gate, script: &str) -> String {
+pub(super) fn play(gate: Gate, script: &str) -> String {
     play_with(gate, script, false)
 }
 
@@ -308,7 +330,7 @@ fn signer_ring_card(name: &str) -> CardId {
     ring.verify(&credential(name)).unwrap().claims.card_id
 }
 
-fn gate() -> Gate {
+pub(super) fn gate() -> Gate {
     Gate::new(policy(), synced())
 }
 
@@ -1244,11 +1266,13 @@ fn fire_alarm_releases_before_journalling_and_holds_until_it_clears() {
         0ms relay unlocked
         1000ms relay unlocked
         1000ms journal alarm alarm=fire_alarm
+        1000ms report fire_alarm active
         6000ms => admit card=7
         6000ms journal admitted card=7
         7000ms journal exit_request
         90000ms journal alarm alarm=fire_alarm_cleared
         90000ms relay locked
+        90000ms report fire_alarm cleared
         ",
     );
 }
@@ -1276,8 +1300,10 @@ fn a_latched_fire_release_waits_for_a_reset_after_the_alarm_clears() {
         0ms relay locked
         0ms relay unlocked
         0ms journal alarm alarm=fire_alarm
+        0ms report fire_alarm active
         1000ms => reset false
         2000ms journal alarm alarm=fire_alarm_cleared
+        2000ms report fire_alarm cleared
         3000ms => admit card=8
         3000ms journal admitted card=8
         4000ms => reset true
@@ -1310,12 +1336,14 @@ fn a_door_off_the_escape_route_only_journals_the_fire_alarm() {
         "
         0ms relay locked
         0ms journal alarm alarm=fire_alarm
+        0ms report fire_alarm active
         1000ms => admit card=8
         1000ms journal admitted card=8
         1000ms relay unlocked
         4000ms relay locked
         4000ms journal passage_annulled card=8
         9000ms journal alarm alarm=fire_alarm_cleared
+        9000ms report fire_alarm cleared
         ",
     );
 }
@@ -1369,7 +1397,9 @@ fn evacuation_outranks_lockdown_and_survives_a_restart() {
         0ms relay locked
         0ms relay unlocked
         1000ms journal alarm alarm=fire_alarm
+        1000ms report fire_alarm active
         2000ms journal alarm alarm=fire_alarm_cleared
+        2000ms report fire_alarm cleared
         ",
     );
 }
@@ -1433,9 +1463,50 @@ fn a_turnstile_lane_pulses_one_relay_per_direction() {
         4000ms relay unlocked
         4000ms exit relay unlocked
         4000ms journal alarm alarm=fire_alarm
+        4000ms report fire_alarm active
         5000ms journal alarm alarm=fire_alarm_cleared
         5000ms relay locked
         5000ms exit relay locked
+        5000ms report fire_alarm cleared
         ",
     );
+}
+
+#[test]
+fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard() {
+    let goods_gate = || {
+        Gate::new(
+            DoorPolicy {
+                goods_check: true,
+                ..policy()
+            },
+            synced(),
+        )
+    };
+    let t = play(goods_gate(), "0s scan permit\n1s scan permit\n5s tick");
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms => deny goods_permit card=15
+        0ms journal denied reason=goods_permit card=15
+        1000ms => deny goods_permit card=15
+        1000ms journal denied reason=goods_permit card=15
+        ",
+    );
+    // Verified like any credential: an expired permit is reported as expired.
+    let t = play(goods_gate(), "0s scan permit_expired");
+    expect(
+        &t,
+        "0ms relay locked\n0ms => deny expired card=15\n0ms journal denied reason=expired card=15",
+    );
+    // An ordinary door: a permit is no door pass.
+    let t = play(gate(), "0s scan permit");
+    expect(
+        &t,
+        "0ms relay locked\n0ms => deny wrong_zone card=15\n0ms journal denied reason=wrong_zone card=15",
+    );
+    // A goods-check gate still opens for a card.
+    let t = play(goods_gate(), "0s scan visitor");
+    assert!(t.contains("=> admit card=8"), "{t}");
 }

@@ -25,17 +25,10 @@ fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
 
-/// Makes the kernel refuse every write past the first byte of any file the gate writes
-/// (`RLIMIT_FSIZE`), as a full or failing SD card does; `false` lifts the limit.
+/// Makes the kernel refuse every write past the first byte of any file the gate writes, as
+/// a full or failing SD card does; `false` lifts the limit.
 fn refuse_writes(gate: &GateProc, refuse: bool) {
-    // util-linux's prlimit(1) sets it for another process; nix has prlimit(2) for our own only.
-    let soft = if refuse { "1" } else { "unlimited" };
-    let out = std::process::Command::new("prlimit")
-        .arg(format!("--pid={}", gate.child.id()))
-        .arg(format!("--fsize={soft}:unlimited"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "prlimit: {out:?}");
+    gatehouse_e2e::process::refuse_writes(gate.child.id(), refuse).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

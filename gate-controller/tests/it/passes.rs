@@ -440,7 +440,7 @@ fn a_reader_decides_on_its_own_and_a_dropped_gate_leaves_the_relay_locked() {
         .block_on(Application::build(config, Env::default()))
         .unwrap();
     let relay = app.sim().unwrap().relay;
-    // Nothing runs the main loop: the reader's thread decides and opens the door itself.
+    // Nothing calls `run`: the door's owner, started by `build`, decides and opens the door.
     let mut scanner = std::fs::OpenOptions::new().write(true).open(&link).unwrap();
     scanner
         .write_all(format!("{}\r", pass(5)).as_bytes())

@@ -16,6 +16,8 @@ pub enum Role {
     Desk,
     /// A manager: everything desk staff can do, plus estate, devices, staff, unlock, lockdown.
     Manager,
+    /// A guard (保安): goods-release permits at the gate, nothing else.
+    Guard,
 }
 
 impl Role {
@@ -24,6 +26,7 @@ impl Role {
         match self {
             Role::Desk => "desk",
             Role::Manager => "manager",
+            Role::Guard => "guard",
         }
     }
 
@@ -32,6 +35,7 @@ impl Role {
         match s {
             "desk" => Some(Role::Desk),
             "manager" => Some(Role::Manager),
+            "guard" => Some(Role::Guard),
             _ => None,
         }
     }
@@ -70,6 +74,8 @@ pub enum Actor {
     Desk(Staff),
     /// A manager.
     Manager(Staff),
+    /// A guard.
+    Guard(Staff),
     /// The server itself, for what no request asked: the first start, the daily retention job.
     /// Never the caller of a request.
     System(&'static str),
@@ -85,13 +91,14 @@ impl Actor {
             Actor::Gate(_) => ActorKind::Gate,
             Actor::Desk(_) => ActorKind::Desk,
             Actor::Manager(_) => ActorKind::Manager,
+            Actor::Guard(_) => ActorKind::Guard,
         }
     }
 
     /// The staff member, if the caller is one.
     pub fn staff(&self) -> Option<&Staff> {
         match self {
-            Actor::Desk(s) | Actor::Manager(s) => Some(s),
+            Actor::Desk(s) | Actor::Manager(s) | Actor::Guard(s) => Some(s),
             _ => None,
         }
     }
@@ -113,6 +120,7 @@ impl Actor {
             Actor::Gate(d) => format!("gate:{}", d.id),
             Actor::Desk(s) => format!("desk:{}", s.username),
             Actor::Manager(s) => format!("manager:{}", s.username),
+            Actor::Guard(s) => format!("guard:{}", s.username),
         }
     }
 }
@@ -136,16 +144,19 @@ pub enum ActorKind {
     Desk,
     /// A manager.
     Manager,
+    /// A guard.
+    Guard,
 }
 
 impl ActorKind {
     /// Every column, in order.
-    pub const ALL: [ActorKind; 5] = [
+    pub const ALL: [ActorKind; 6] = [
         ActorKind::Anonymous,
         ActorKind::Kiosk,
         ActorKind::Gate,
         ActorKind::Desk,
         ActorKind::Manager,
+        ActorKind::Guard,
     ];
 
     const fn bit(self) -> u8 {
@@ -160,6 +171,7 @@ impl ActorKind {
             ActorKind::Gate => "gate",
             ActorKind::Desk => "desk",
             ActorKind::Manager => "manager",
+            ActorKind::Guard => "guard",
         }
     }
 }
@@ -170,7 +182,7 @@ pub struct Allow(u8);
 
 impl Allow {
     /// Anybody, including callers with no credentials.
-    pub const ANYONE: Allow = Allow(0b11111);
+    pub const ANYONE: Allow = Allow(0b111111);
     /// Kiosk devices.
     pub const KIOSK: Allow = Allow(ActorKind::Kiosk.bit());
     /// Gate devices.
@@ -179,6 +191,10 @@ impl Allow {
     pub const STAFF: Allow = Allow(ActorKind::Desk.bit() | ActorKind::Manager.bit());
     /// Managers only.
     pub const MANAGER: Allow = Allow(ActorKind::Manager.bit());
+    /// Guards.
+    pub const GUARD: Allow = Allow(ActorKind::Guard.bit());
+    /// Every logged-in staff member, guards included.
+    pub const ANY_STAFF: Allow = Allow::STAFF.or(Allow::GUARD);
 
     /// The union of two sets.
     pub const fn or(self, other: Allow) -> Allow {

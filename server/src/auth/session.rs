@@ -61,6 +61,7 @@ pub fn resolve(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::
         return Ok(match staff.role {
             Role::Desk => Actor::Desk(staff),
             Role::Manager => Actor::Manager(staff),
+            Role::Guard => Actor::Guard(staff),
         });
     }
     let device = conn

@@ -353,6 +353,114 @@ CREATE TABLE overdue_cards (
     M::up(
         "ALTER TABLE staff ADD COLUMN language TEXT NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'));",
     ),
+    // goods-release permits (物品放行通知单) and the guard role. SQLite cannot widen a CHECK,
+    // so `staff` is rebuilt; its sessions are kept aside meanwhile so nobody is logged out.
+    M::up(
+        r#"
+CREATE TEMP TABLE sessions_kept AS SELECT * FROM sessions;
+DELETE FROM sessions;
+CREATE TABLE staff_v2 (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL CHECK (role IN ('desk', 'manager', 'guard')),
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    disabled_at   TEXT,
+    language      TEXT NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'))
+);
+INSERT INTO staff_v2 SELECT id, username, role, password_hash, created_at, disabled_at, language FROM staff;
+DROP TABLE staff;
+ALTER TABLE staff_v2 RENAME TO staff;
+INSERT INTO sessions SELECT * FROM sessions_kept;
+DROP TABLE sessions_kept;
+CREATE TABLE goods_permits (
+    id               INTEGER PRIMARY KEY,
+    unit_id          INTEGER NOT NULL REFERENCES units(id),
+    applicant        TEXT NOT NULL CHECK (applicant IN ('owner', 'tenant')),
+    applicant_name   TEXT,
+    applicant_phone  TEXT,
+    consent_how      TEXT,
+    consent_taken_by TEXT,
+    items            TEXT NOT NULL,
+    plate            TEXT,
+    valid_from       TEXT NOT NULL,
+    valid_to         TEXT NOT NULL,
+    notes            TEXT NOT NULL DEFAULT '',
+    state            TEXT NOT NULL CHECK (state IN ('requested', 'approved', 'refused', 'released', 'stopped')),
+    created_at       TEXT NOT NULL,
+    created_by       TEXT NOT NULL,
+    decided_at       TEXT,
+    decided_by       TEXT,
+    decision_note    TEXT,
+    credential       TEXT,
+    key_id           INTEGER,
+    closed_at        TEXT,
+    closed_by        TEXT,
+    closed_device    TEXT REFERENCES devices(id),
+    purged_at        TEXT
+);
+CREATE INDEX goods_permits_by_state ON goods_permits(state, created_at);
+CREATE TABLE goods_scans (
+    id          INTEGER PRIMARY KEY,
+    permit_id   INTEGER NOT NULL REFERENCES goods_permits(id),
+    device_id   TEXT REFERENCES devices(id),
+    at          TEXT NOT NULL,
+    gate_reason TEXT,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX goods_scans_by_permit ON goods_scans(permit_id);
+"#,
+    ),
+    // keys and radios: the register, the custody ledger, overdue alarms, shift handovers.
+    M::up(
+        r#"
+CREATE TABLE custody_items (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('radio', 'key', 'unit_key', 'equipment')),
+    label      TEXT NOT NULL,
+    code       TEXT NOT NULL UNIQUE,
+    unit_id    INTEGER REFERENCES units(id),
+    key_count  INTEGER,
+    state      TEXT NOT NULL CHECK (state IN ('in', 'out', 'lost', 'handed_over')),
+    last_event INTEGER,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE custody_events (
+    id            INTEGER PRIMARY KEY,
+    item_id       INTEGER NOT NULL REFERENCES custody_items(id),
+    action        TEXT NOT NULL CHECK (action IN ('check_out', 'check_in', 'lost', 'hand_over')),
+    at            TEXT NOT NULL,
+    by            TEXT NOT NULL,
+    holder_name   TEXT,
+    holder_phone  TEXT,
+    holder_kind   TEXT,
+    expected_back TEXT,
+    condition     TEXT,
+    received_by   TEXT,
+    note          TEXT,
+    key_count     INTEGER,
+    purged_at     TEXT
+);
+CREATE INDEX custody_events_by_item ON custody_events(item_id);
+CREATE TRIGGER custody_events_no_delete BEFORE DELETE ON custody_events
+BEGIN SELECT RAISE(ABORT, 'the custody ledger is append-only'); END;
+CREATE TABLE custody_overdue (
+    event_id        INTEGER PRIMARY KEY REFERENCES custody_events(id),
+    raised_at       TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT
+);
+CREATE TABLE shift_handovers (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    outgoing  TEXT NOT NULL,
+    incoming  TEXT NOT NULL,
+    items_out INTEGER NOT NULL,
+    overdue   INTEGER NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -280,11 +280,33 @@ pub fn apply_gate_event(
     let Some((kind, change)) = from_gate_event(event) else {
         return Ok(());
     };
+    if kind == DeviceAlarmKind::FireAlarm && fire_report_is_newer(tx, device_id, at)? {
+        return Ok(());
+    }
     let actor = Actor::Gate(crate::auth::Device {
         id: device_id.to_owned(),
         name: String::new(),
     });
     set(tx, &actor, device_id, kind, change, None, at)
+}
+
+/// Whether the gate already told the desk something newer about its fire alarm than a
+/// journal entry made at `at`: a gate reports the fire alarm directly when it changes, and
+/// its journal arrives later, so an uploaded "fire alarm" must not raise again an alarm the
+/// gate has since cleared (nor an old "cleared" end a newer alarm).
+fn fire_report_is_newer(
+    tx: &Connection,
+    device_id: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM device_alarms WHERE device_id = ?1 AND kind = ?2
+           AND (raised_at > ?3 OR cleared_at >= ?3))",
+    )?
+    .query_row(
+        params![device_id, kind_name(DeviceAlarmKind::FireAlarm), ts(at)],
+        |r| r.get(0),
+    )
 }
 
 const SELECT: &str =

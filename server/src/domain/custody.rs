@@ -167,6 +167,30 @@ const PASS_TRANSITIONS: &[Transition] = &[
     t(S::Active, A::SignOut, S::SignedOut, Fee::Unchanged),
 ];
 
+/// One allowed move of something else the desk hands out or checks once (a goods-release
+/// permit, a key or a radio): the same shape as a card's [`Transition`], without its money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step<S, A> {
+    /// From.
+    pub from: S,
+    /// By.
+    pub action: A,
+    /// To.
+    pub to: S,
+}
+
+/// The move `action` makes from `from` in a kind's `table`, if it is allowed.
+pub fn step<S: Copy + PartialEq, A: Copy + PartialEq>(
+    table: &[Step<S, A>],
+    from: S,
+    action: A,
+) -> Option<Step<S, A>> {
+    table
+        .iter()
+        .find(|x| x.from == from && x.action == action)
+        .copied()
+}
+
 /// Why a move is refused, for the error the clerk reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {

@@ -1,5 +1,5 @@
 //! The error of every front-desk domain operation (renovations, workers, cards, deposits,
-//! visitors, retention), mapped to HTTP in `http/renovations.rs`.
+//! visitors, retention), mapped to HTTP with the others in `http/error.rs`.
 
 use super::refund::RuleResult;
 

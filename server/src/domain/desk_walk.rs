@@ -76,6 +76,7 @@ fn staff(role: Role, name: &str) -> Actor {
     match role {
         Role::Desk => Actor::Desk(s),
         Role::Manager => Actor::Manager(s),
+        Role::Guard => Actor::Guard(s),
     }
 }
 

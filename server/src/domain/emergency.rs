@@ -117,6 +117,51 @@ pub fn set_evacuation(
     changes::append(tx, &ChangeEvent::Evacuation { active }, now).map(Some)
 }
 
+/// A desk reset of latched fire releases that cannot be sent yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FireStillActive {
+    /// The gates whose fire-alarm input is still in alarm, by name.
+    pub gates: Vec<String>,
+}
+
+impl std::fmt::Display for FireStillActive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the fire alarm is still active at {}: reset the doors once the fire panel has              cleared it (火警未解除，火警控制器复位后才能恢复门禁)",
+            self.gates.join(", ")
+        )
+    }
+}
+
+/// Tells every gate to end its latched fire release (a gate ends it only once its own alarm
+/// input is inactive); audited. Refused while any gate reports its fire alarm active, so
+/// that the desk does not relock doors during a fire. Returns the change's seq.
+pub fn reset_fire_release(
+    tx: &Connection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Result<u64, FireStillActive>> {
+    let gates: Vec<String> = alarms::open_of_kind(tx, DeviceAlarmKind::FireAlarm)?
+        .into_iter()
+        .filter(|a| a.cleared_at.is_none())
+        .map(|a| a.device_name)
+        .collect();
+    if !gates.is_empty() {
+        return Ok(Err(FireStillActive { gates }));
+    }
+    tracing::warn!(actor = %actor, "latched fire releases reset from the desk");
+    audit::record(
+        tx,
+        actor,
+        "estate.fire_release.reset",
+        "estate",
+        serde_json::json!({}),
+        now,
+    )?;
+    changes::append(tx, &ChangeEvent::FireReset, now).map(Ok)
+}
+
 /// What the desk must see above everything else: the evacuation, and every fire alarm that
 /// is active or not yet acknowledged.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -199,6 +244,49 @@ mod tests {
             last_started(&conn).unwrap().map(ts),
             Some(ts(now)),
             "the last start is kept for the roll call"
+        );
+    }
+
+    #[test]
+    fn a_fire_reset_is_refused_while_a_gate_is_in_alarm_and_pushed_after() {
+        let conn = crate::db::open_in_memory().unwrap();
+        conn.execute(
+            "INSERT INTO devices (id, kind, name, created_at, created_by)
+             VALUES ('gate-1', 'gate', 'Lobby gate', '2026-12-03T00:00:00Z', 'test')",
+            [],
+        )
+        .unwrap();
+        let desk = Actor::Desk(Staff {
+            id: 2,
+            username: "li".into(),
+            role: Role::Desk,
+        });
+        let gate = Actor::Gate(crate::auth::Device {
+            id: "gate-1".into(),
+            name: "Lobby gate".into(),
+        });
+        let now = Utc::now();
+        let fire = |active| gatehouse_credential::api::device::AlarmReport {
+            kind: DeviceAlarmKind::FireAlarm,
+            active,
+            detail: None,
+        };
+        alarms::report(&conn, &gate, &fire(true), now).unwrap();
+        let refused = reset_fire_release(&conn, &desk, now).unwrap().unwrap_err();
+        assert_eq!(refused.gates, vec!["Lobby gate".to_owned()]);
+        assert!(refused.to_string().contains("still active at Lobby gate"));
+        assert!(
+            changes::since(&conn, 0).unwrap().is_empty(),
+            "nothing pushed"
+        );
+
+        alarms::report(&conn, &gate, &fire(false), now).unwrap();
+        let seq = reset_fire_release(&conn, &desk, now).unwrap().unwrap();
+        let pushed = changes::since(&conn, 0).unwrap();
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(
+            (pushed[0].seq, &pushed[0].event),
+            (seq, &ChangeEvent::FireReset)
         );
     }
 }

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 /// Settings key of the estate's IANA time zone.
-pub const TIME_ZONE_KEY: &str = "time_zone";
+pub const TIME_ZONE_KEY: &str = super::desk_settings::TIME_ZONE;
 /// Settings key of the lockdown switch (`true`/`false`).
 pub const LOCKDOWN_KEY: &str = "lockdown";
 
@@ -138,12 +138,8 @@ pub fn seed_defaults(tx: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The estate's time zone.
-pub fn time_zone(conn: &Connection) -> rusqlite::Result<Tz> {
-    Ok(setting(conn, TIME_ZONE_KEY)?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai))
-}
+/// The estate's time zone, read where every setting is read.
+pub use super::desk_settings::time_zone;
 
 /// Whether lockdown is on.
 pub fn lockdown(conn: &Connection) -> rusqlite::Result<bool> {

@@ -2,6 +2,7 @@
 
 use crate::db::{parse_ts, ts};
 use chrono::{DateTime, Utc};
+use gatehouse_credential::Kind;
 use gatehouse_credential::api::gate::{ChangeEvent, GateEvent, JournalEntry};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -69,6 +70,16 @@ pub fn store(
         if new == 1 {
             super::alarms::apply_gate_event(tx, device_id, &e.event, e.at)?;
             tell_area(tx, device_id, e, now)?;
+            if let (Some(Kind::GoodsRelease), Some(card)) = (e.kind, e.card_id) {
+                super::goods::record_gate_scan(
+                    tx,
+                    device_id,
+                    card.0,
+                    reason.as_deref(),
+                    e.at,
+                    now,
+                )?;
+            }
         }
         inserted += new;
     }

@@ -26,6 +26,10 @@ pub mod custody;
 #[cfg(test)]
 mod desk_walk;
 pub mod ledger;
+// goods-release permits
+pub mod goods;
+// keys and radios
+pub mod custody_items;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

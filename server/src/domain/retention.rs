@@ -1,6 +1,7 @@
 //! Retention: personal data of visitors and of finished (refunded) renovations is erased after
 //! the configured period (default 180 days). Rows stay, so counts remain; names, phones, ID
-//! hashes and purposes go. Runs daily and on a manager's request.
+//! hashes and purposes go; goods-release permits lose applicant, consent and plate; ended loans of keys and radios their
+//! holder. Runs daily and on a manager's request.
 
 use super::desk_error::DeskResult;
 use super::desk_settings;
@@ -26,6 +27,10 @@ pub struct PurgeReport {
     pub renovations: u64,
     /// Workers whose personal data was erased now.
     pub workers: u64,
+    /// Goods-release permits whose applicant, consent and plate were erased now.
+    pub goods_permits: u64,
+    /// Loans of keys and radios whose holder's name and phone were erased now.
+    pub custody_loans: u64,
     /// Anonymous totals kept: every visitor ever registered.
     pub total_visitors: u64,
     /// Anonymous totals kept: every renovation ever registered.
@@ -55,6 +60,8 @@ pub fn purge(tx: &Connection, actor: &Actor, now: DateTime<Utc>) -> DeskResult<P
          WHERE purged_at IS NULL AND refunded_at IS NOT NULL AND refunded_at < ?1",
         params![cutoff, ts(now)],
     )?;
+    let goods_permits = super::goods::purge(tx, &cutoff, now)?;
+    let custody_loans = super::custody_items::purge(tx, &cutoff, now)?;
     let count = |sql: &str| -> rusqlite::Result<u64> {
         tx.query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n.max(0) as u64)
@@ -66,6 +73,8 @@ pub fn purge(tx: &Connection, actor: &Actor, now: DateTime<Utc>) -> DeskResult<P
         invites: invites as u64,
         renovations: renovations as u64,
         workers: workers as u64,
+        goods_permits,
+        custody_loans,
         total_visitors: count("SELECT COUNT(*) FROM visitors")?,
         total_renovations: count("SELECT COUNT(*) FROM renovations")?,
     };

@@ -6,7 +6,7 @@ use super::extract::{ApiJson, ApiPath};
 use super::openapi::{Io, RowId, list, one, params};
 use crate::auth::Allow;
 use crate::auth::{Actor, Role, password, session};
-use crate::domain::staff::{self, StaffAccount, StaffError};
+use crate::domain::staff::{self, StaffAccount};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -28,11 +28,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             )
             .io(Io::ok(one::<LoginResponse>).body(one::<LoginRequest>)),
         Endpoint::new(Method::POST, "/api/v1/auth/logout", post(logout))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("auth", "End the current session")
             .io(Io::NO_CONTENT),
         Endpoint::new(Method::GET, "/api/v1/auth/me", get(me))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("auth", "The logged-in staff member")
             .io(Io::ok(one::<Me>)),
         Endpoint::new(Method::GET, "/api/v1/staff", get(list_staff))
@@ -44,7 +44,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .doc("auth", "Create a staff account")
             .io(Io::created(one::<staff::StaffAccount>).body(one::<NewStaff>)),
         Endpoint::new(Method::POST, "/api/v1/auth/password", post(change_password))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "auth",
                 "Change one's own password; every session of the account ends and a new one starts",
@@ -92,24 +92,6 @@ pub struct LoginResponse {
     pub token: String,
     /// The account's role.
     pub role: Role,
-}
-
-impl From<StaffError> for ApiError {
-    fn from(e: StaffError) -> Self {
-        match e {
-            StaffError::Taken(_) => ApiError::Conflict {
-                code: "already_exists",
-                message: e.to_string(),
-            },
-            StaffError::BadName => ApiError::invalid(e.to_string()),
-            StaffError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            StaffError::OwnAccount => ApiError::Conflict {
-                code: "own_account",
-                message: e.to_string(),
-            },
-            StaffError::Db(e) => ApiError::internal(e),
-        }
-    }
 }
 
 /// Logs a staff member in. Attempts are limited per (account, client address) pair and

@@ -6,12 +6,11 @@
 //! Requests with `Authorization: Bearer …` (devices, scripts) do not use the cookie, so a
 //! foreign page cannot make a browser send them; they are not checked.
 
-use axum::Json;
+use super::error::ApiError;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gatehouse_credential::api::ErrorBody;
 
 /// The stable error code of a refused cross-site request.
 pub const CROSS_SITE: &str = "cross_site_request";
@@ -93,14 +92,11 @@ pub async fn same_origin(request: Request, next: Next) -> Response {
                 ),
             };
             metrics::counter!("cross_site_refused_total").increment(1);
-            (
-                StatusCode::FORBIDDEN,
-                Json(ErrorBody {
-                    error: CROSS_SITE.to_owned(),
-                    message,
-                }),
-            )
-                .into_response()
+            ApiError::Refused {
+                code: CROSS_SITE,
+                message,
+            }
+            .into_response()
         }
     }
 }

@@ -6,7 +6,7 @@ use super::extract::{ApiJson, ApiPath};
 use super::openapi::{self, DeviceId, Io, one, params};
 use crate::auth::Actor;
 use crate::auth::Allow;
-use crate::domain::devices::{self, DeviceError, DeviceInfo, NewDevice};
+use crate::domain::devices::{self, DeviceInfo, NewDevice};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -42,17 +42,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             )
             .io(Io::ok(one::<EnrolResponse>).body(one::<EnrolRequest>)),
     ]
-}
-
-impl From<DeviceError> for ApiError {
-    fn from(e: DeviceError) -> Self {
-        match e {
-            DeviceError::BadToken => ApiError::Unauthorized(e.to_string()),
-            DeviceError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            DeviceError::Invalid(m) => ApiError::invalid(m),
-            DeviceError::Db(e) => ApiError::internal(e),
-        }
-    }
 }
 
 /// `POST /api/v1/devices` body.

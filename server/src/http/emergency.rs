@@ -36,7 +36,49 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "The evacuation and the fire alarms every desk page shows first",
             )
             .io(Io::ok(one::<EmergencyState>)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/emergency/fire-reset",
+            post(fire_reset),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "emergency",
+            "Reset latched fire releases on every gate (409 while a gate's fire alarm is active)",
+        )
+        .io(Io::ok(one::<FireResetSent>)),
     ]
+}
+
+/// The answer to a desk reset of latched fire releases.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FireResetSent {
+    /// The change's sequence number in the gate change log: gates end their latched release
+    /// when they hear of it, each once its own fire-alarm input is inactive.
+    pub seq: u64,
+}
+
+/// Tells the gates to end their latched fire releases; 409 `fire_alarm_active` while a gate
+/// still reports its fire alarm.
+async fn fire_reset(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<FireResetSent>, ApiError> {
+    let now = state.now();
+    state
+        .db
+        .call(move |c| {
+            let tx = c.savepoint()?;
+            let seq = emergency::reset_fire_release(&tx, &actor, now)?.map_err(|refused| {
+                ApiError::Conflict {
+                    code: "fire_alarm_active",
+                    message: refused.to_string(),
+                }
+            })?;
+            tx.commit()?;
+            Ok::<_, ApiError>(Json(FireResetSent { seq }))
+        })
+        .await
 }
 
 /// The answer to starting or ending an evacuation.

@@ -1,6 +1,11 @@
-//! The one error type every handler returns. 4xx variants carry a message a person can act
-//! on; everything else is an opaque 500 whose cause chain goes to the log.
+//! The one error type every handler returns, and the one place where every domain error gets
+//! its HTTP status and stable code. 4xx variants carry a message a person can act on;
+//! everything else is an opaque 500 whose cause chain goes to the log.
 
+use crate::domain::desk_error::DeskError;
+use crate::domain::devices::DeviceError;
+use crate::domain::estate::EstateError;
+use crate::domain::staff::StaffError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +23,15 @@ pub enum ApiError {
     /// 403: the caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a stable code: refused for a reason of the case, not of the caller's role
+    /// (a deny-listed visitor, a cross-site request).
+    #[error("{message}")]
+    Refused {
+        /// e.g. `see_front_desk`, `cross_site`.
+        code: &'static str,
+        /// What to do, in words.
+        message: String,
+    },
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
@@ -76,6 +90,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Refused { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
@@ -175,6 +190,83 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
     }
 }
 
+impl From<StaffError> for ApiError {
+    fn from(e: StaffError) -> Self {
+        match e {
+            StaffError::Taken(_) => ApiError::Conflict {
+                code: "already_exists",
+                message: e.to_string(),
+            },
+            StaffError::BadName => ApiError::invalid(e.to_string()),
+            StaffError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            StaffError::OwnAccount => ApiError::Conflict {
+                code: "own_account",
+                message: e.to_string(),
+            },
+            StaffError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<EstateError> for ApiError {
+    fn from(e: EstateError) -> Self {
+        match e {
+            EstateError::Invalid(m) => ApiError::invalid(m),
+            EstateError::NotFound(m) => ApiError::NotFound(m),
+            EstateError::Exists(m) => ApiError::Conflict {
+                code: "already_exists",
+                message: m,
+            },
+            EstateError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<DeviceError> for ApiError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::BadToken => ApiError::Unauthorized(e.to_string()),
+            DeviceError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            DeviceError::Invalid(m) => ApiError::invalid(m),
+            DeviceError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for DeskError {
+    fn into_response(self) -> Response {
+        let api = match self {
+            DeskError::NotFound(m) => ApiError::NotFound(m),
+            DeskError::Invalid { code, message } => ApiError::Unprocessable { code, message },
+            DeskError::Conflict { code, message } => ApiError::Conflict { code, message },
+            e @ DeskError::RefundRefused(_) => ApiError::Conflict {
+                code: "refund_rules_unmet",
+                message: e.to_string(),
+            },
+            e @ DeskError::SeeFrontDesk => ApiError::Refused {
+                code: "see_front_desk",
+                message: e.to_string(),
+            },
+            DeskError::Issue(e) => ApiError::internal(e),
+            DeskError::Keys(e) => ApiError::internal(e),
+            DeskError::Db(e) => ApiError::internal(e),
+            DeskError::DbThread(e) => ApiError::internal(e),
+        };
+        api.into_response()
+    }
+}
+
+impl From<ApiError> for DeskError {
+    fn from(e: ApiError) -> Self {
+        let (status, code) = e.status_and_code();
+        match status {
+            StatusCode::NOT_FOUND => DeskError::NotFound(e.to_string()),
+            StatusCode::CONFLICT => DeskError::conflict(code, e.to_string()),
+            _ => DeskError::invalid(code, e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +327,58 @@ mod tests {
             ApiError::NotFound("x".into()).status_and_code().1,
             "not_found"
         );
+    }
+
+    async fn status_and_body(r: Response) -> (u16, serde_json::Value) {
+        let status = r.status().as_u16();
+        let body = axum::body::to_bytes(r.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn domain_errors_get_their_status_and_stable_code_here() {
+        let cases = [
+            (
+                DeskError::SeeFrontDesk.into_response(),
+                403,
+                "see_front_desk",
+            ),
+            (
+                DeskError::conflict("card_not_active", "card 1 is returned").into_response(),
+                409,
+                "card_not_active",
+            ),
+            (
+                DeskError::invalid("period_too_long", "too long").into_response(),
+                422,
+                "period_too_long",
+            ),
+            (
+                DeskError::RefundRefused(Vec::new()).into_response(),
+                409,
+                "refund_rules_unmet",
+            ),
+            (
+                ApiError::from(StaffError::BadName).into_response(),
+                422,
+                "invalid",
+            ),
+            (
+                ApiError::from(DeviceError::BadToken).into_response(),
+                401,
+                "unauthorized",
+            ),
+        ];
+        for (response, status, code) in cases {
+            let (got, body) = status_and_body(response).await;
+            assert_eq!(
+                (got, body["error"].as_str()),
+                (status, Some(code)),
+                "{body}"
+            );
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
     }
 }

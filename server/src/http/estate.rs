@@ -64,20 +64,6 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-impl From<EstateError> for ApiError {
-    fn from(e: EstateError) -> Self {
-        match e {
-            EstateError::Invalid(m) => ApiError::invalid(m),
-            EstateError::NotFound(m) => ApiError::NotFound(m),
-            EstateError::Exists(m) => ApiError::Conflict {
-                code: "already_exists",
-                message: m,
-            },
-            EstateError::Db(e) => ApiError::internal(e),
-        }
-    }
-}
-
 /// Runs `f` in a transaction and commits it.
 async fn write<T: Send + 'static>(
     state: &AppState,

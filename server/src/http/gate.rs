@@ -131,6 +131,10 @@ async fn upload_journal(
         .ok_or_else(|| ApiError::Forbidden("only a gate uploads its journal".into()))?;
     let now = state.now();
     journal::check(&upload.entries, now).map_err(ApiError::invalid)?;
+    let permits = upload
+        .entries
+        .iter()
+        .any(|e| e.kind == Some(gatehouse_credential::Kind::GoodsRelease));
     let stored = state
         .db
         .call(move |c| {
@@ -140,5 +144,9 @@ async fn upload_journal(
             Ok::<_, ApiError>(stored)
         })
         .await?;
+    if permits {
+        // The guard page shows a permit scanned at a gate at once.
+        state.goods_feed.send_modify(|n| *n += 1);
+    }
     Ok(Json(JournalAck { stored }))
 }

@@ -23,6 +23,11 @@ pub mod visitors;
 pub mod emergency;
 pub mod muster;
 pub mod overstays;
+// goods-release permits and the guard page
+pub mod goods;
+pub mod guard;
+// keys and radios
+pub mod custody_items;
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};
@@ -51,6 +56,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         emergency::endpoints(),
         muster::endpoints(),
         overstays::endpoints(),
+        goods::endpoints(),
+        guard::endpoints(),
+        custody_items::endpoints(),
     ]
     .into_iter()
     .flatten()

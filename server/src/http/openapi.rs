@@ -471,7 +471,7 @@ mod tests {
         assert!(!required.contains(&Value::from("host_name")));
         // Internally tagged enum: every variant names its `type`.
         let variants = s["ChangeEvent"]["oneOf"].as_array().unwrap();
-        assert_eq!(variants.len(), 7);
+        assert_eq!(variants.len(), 8);
         for v in variants {
             assert!(
                 v["properties"]["type"]["enum"].is_array(),

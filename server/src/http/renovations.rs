@@ -1,7 +1,6 @@
 //! Front desk API: renovations, their workers, cards, deposit ledger and refund.
 
 use super::Endpoint;
-use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
 use crate::auth::Actor;
@@ -17,10 +16,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use chrono::NaiveDate;
-use gatehouse_credential::api::ErrorBody;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -28,179 +25,142 @@ use std::collections::BTreeMap;
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/api/v1/renovations", get(list))
-.allow(Allow::STAFF)
-.doc("renovations", "List renovations")
-.io(Io::ok(openapi::list::<renovation::Renovation>)),
+            .allow(Allow::STAFF)
+            .doc("renovations", "List renovations")
+            .io(Io::ok(openapi::list::<renovation::Renovation>)),
         Endpoint::new(Method::POST, "/api/v1/renovations", post(create))
-.allow(Allow::STAFF)
-.doc("renovations", "Register a renovation (at most 3 months)")
-.io(Io::created(one::<renovation::Renovation>).body(one::<renovation::NewRenovation>)),
+            .allow(Allow::STAFF)
+            .doc("renovations", "Register a renovation (at most 3 months)")
+            .io(Io::created(one::<renovation::Renovation>).body(one::<renovation::NewRenovation>)),
         Endpoint::new(Method::GET, "/api/v1/renovations/{id}", get(detail))
-.allow(Allow::STAFF)
-.doc("renovations", "A renovation with workers, cards, extensions, ledger and refund rules")
-.io(Io::ok(one::<RenovationDetail>).params(&[params::<RowId>])),
+            .allow(Allow::STAFF)
+            .doc("renovations", "A renovation with workers, cards, extensions, ledger and refund rules")
+            .io(Io::ok(one::<RenovationDetail>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::PUT,
             "/api/v1/renovations/{id}/documents",
             put(documents),
         )
-.allow(Allow::STAFF)
-.doc("renovations", "Record checklist documents as received or missing")
-.io(Io::ok(one::<renovation::Renovation>).body(documents_body).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("renovations", "Record checklist documents as received or missing")
+        .io(Io::ok(one::<renovation::Renovation>).body(documents_body).params(&[params::<RowId>])),
         Endpoint::new(
             Method::PUT,
             "/api/v1/renovations/{id}/progress",
             put(progress),
         )
-.allow(Allow::STAFF)
-.doc("renovations", "Record inspection, occupancy, downstairs sign-off and presented papers")
-.io(Io::ok(one::<renovation::Renovation>).body(one::<renovation::Progress>).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("renovations", "Record inspection, occupancy, downstairs sign-off and presented papers")
+        .io(Io::ok(one::<renovation::Renovation>).body(one::<renovation::Progress>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/renovations/{id}/extensions",
             post(extend),
         )
-.allow(Allow::STAFF)
-.doc("renovations", "Extend a renovation (at most 3 months more); cards follow without reprint")
-.io(Io::ok(one::<Extended>).body(one::<ExtendRequest>).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("renovations", "Extend a renovation (at most 3 months more); cards follow without reprint")
+        .io(Io::ok(one::<Extended>).body(one::<ExtendRequest>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/renovations/{id}/workers",
             post(add_worker),
         )
-.allow(Allow::STAFF)
-.doc("renovations", "Register a worker on a renovation")
-.io(Io::created(one::<worker::Worker>).body(one::<worker::NewWorker>).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("renovations", "Register a worker on a renovation")
+        .io(Io::created(one::<worker::Worker>).body(one::<worker::NewWorker>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/renovations/{id}/ledger",
             post(add_ledger_line),
         )
-.allow(Allow::STAFF)
-.doc("deposits", "Record a deposit, rubbish-removal fee or deduction")
-.io(Io::created(one::<LedgerLine>).body(one::<ledger::NewLine>).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("deposits", "Record a deposit, rubbish-removal fee or deduction")
+        .io(Io::created(one::<LedgerLine>).body(one::<ledger::NewLine>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::GET,
             "/api/v1/renovations/{id}/refund-check",
             get(refund_check),
         )
-.allow(Allow::STAFF)
-.doc("deposits", "Every refund rule with met/unmet and why")
-.io(Io::ok(openapi::list::<RuleResult>).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("deposits", "Every refund rule with met/unmet and why")
+        .io(Io::ok(openapi::list::<RuleResult>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/renovations/{id}/refund",
             post(refund),
         )
-.allow(Allow::STAFF)
-.doc("deposits", "Refund the deposit (409 unless every rule holds; a desk clerk's refund may await approval)")
-.io(Io::ok(one::<deposit::Refund>).params(&[params::<RowId>])),
+        .allow(Allow::STAFF)
+        .doc("deposits", "Refund the deposit (409 unless every rule holds; a desk clerk's refund may await approval)")
+        .io(Io::ok(one::<deposit::Refund>).params(&[params::<RowId>])),
         Endpoint::new(Method::POST, "/api/v1/workers/{id}/card", post(issue_card))
-.allow(Allow::STAFF)
-.doc("cards", "Issue a worker's card")
-.io(Io::created(one::<card::Issued>).body(one::<IssueRequest>).params(&[params::<RowId>])),
+            .allow(Allow::STAFF)
+            .doc("cards", "Issue a worker's card")
+            .io(Io::created(one::<card::Issued>).body(one::<IssueRequest>).params(&[params::<RowId>])),
         Endpoint::new(Method::POST, "/api/v1/cards/return", post(return_card))
-.allow(Allow::STAFF)
-.doc("cards", "Take a card back by its scan, number or printed code, whatever happened to it")
-.io(Io::ok(one::<card::Returned>).body(one::<ReturnRequest>)),
+            .allow(Allow::STAFF)
+            .doc("cards", "Take a card back by its scan, number or printed code, whatever happened to it")
+            .io(Io::ok(one::<card::Returned>).body(one::<ReturnRequest>)),
         Endpoint::new(Method::GET, "/api/v1/cards/outstanding", get(outstanding))
-.allow(Allow::STAFF)
-.doc("cards", "Worker cards not yet returned, overdue first")
-.io(Io::ok(openapi::list::<card::Outstanding>)),
+            .allow(Allow::STAFF)
+            .doc("cards", "Worker cards not yet returned, overdue first")
+            .io(Io::ok(openapi::list::<card::Outstanding>)),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/reprint", post(reprint))
-.allow(Allow::STAFF)
-.doc("cards", "Reprint a worker card (the old one is revoked)")
-.io(Io::created(one::<card::Issued>).params(&[params::<CardNumber>])),
+            .allow(Allow::STAFF)
+            .doc("cards", "Reprint a worker card (the old one is revoked)")
+            .io(Io::created(one::<card::Issued>).params(&[params::<CardNumber>])),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/lost", post(lost))
-.allow(Allow::STAFF)
-.doc("cards", "Declare a card lost (revoked, fee deducted)")
-.io(Io::ok(one::<card::Card>).body(one::<LostRequest>).params(&[params::<CardNumber>])),
+            .allow(Allow::STAFF)
+            .doc("cards", "Declare a card lost (revoked, fee deducted)")
+            .io(Io::ok(one::<card::Card>).body(one::<LostRequest>).params(&[params::<CardNumber>])),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/revoke", post(revoke))
-.allow(Allow::STAFF)
-.doc("cards", "Revoke a card")
-.io(Io::ok(one::<card::Card>).params(&[params::<CardNumber>])),
+            .allow(Allow::STAFF)
+            .doc("cards", "Revoke a card")
+            .io(Io::ok(one::<card::Card>).params(&[params::<CardNumber>])),
         Endpoint::new(Method::GET, "/api/v1/cards/lookup", get(lookup))
-.allow(Allow::STAFF)
-.doc("cards", "Find a card by typed number, printed code or scan: holder (masked) and renovation")
-.io(Io::ok(one::<card::CardView>).params(&[params::<LookupQuery>])),
+            .allow(Allow::STAFF)
+            .doc("cards", "Find a card by typed number, printed code or scan: holder (masked) and renovation")
+            .io(Io::ok(one::<card::CardView>).params(&[params::<LookupQuery>])),
         Endpoint::new(
             Method::GET,
             "/api/v1/cards/overdue-alarms",
             get(overdue_alarms),
         )
-.allow(Allow::STAFF)
-.doc("cards", "Overdue worker cards not yet acknowledged (each raised once)")
-.io(Io::ok(openapi::list::<card::OverdueAlarm>)),
+        .allow(Allow::STAFF)
+        .doc("cards", "Overdue worker cards not yet acknowledged (each raised once)")
+        .io(Io::ok(openapi::list::<card::OverdueAlarm>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/cards/{id}/overdue/acknowledge",
             post(acknowledge_overdue),
         )
-.allow(Allow::STAFF)
-.doc("cards", "A staff member has seen an overdue card's alarm")
-.io(Io::NO_CONTENT.params(&[params::<CardNumber>])),
+        .allow(Allow::STAFF)
+        .doc("cards", "A staff member has seen an overdue card's alarm")
+        .io(Io::NO_CONTENT.params(&[params::<CardNumber>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/ledger/{id}/reverse",
             post(reverse_line),
         )
-.allow(Allow::MANAGER)
-.doc("deposits", "Reverse a deduction, with a reason")
-.io(Io::created(one::<LedgerLine>).body(one::<ReverseRequest>).params(&[params::<RowId>])),
+        .allow(Allow::MANAGER)
+        .doc("deposits", "Reverse a deduction, with a reason")
+        .io(Io::created(one::<LedgerLine>).body(one::<ReverseRequest>).params(&[params::<RowId>])),
         Endpoint::new(
             Method::GET,
             "/api/v1/settings/refund-approval",
             get(refund_approval),
         )
-.allow(Allow::STAFF)
-.doc("deposits", "Who must approve a refund a desk clerk pays")
-.io(Io::ok(one::<RefundApproval>)),
+        .allow(Allow::STAFF)
+        .doc("deposits", "Who must approve a refund a desk clerk pays")
+        .io(Io::ok(one::<RefundApproval>)),
         Endpoint::new(
             Method::PUT,
             "/api/v1/settings/refund-approval",
             put(set_refund_approval),
         )
-.allow(Allow::MANAGER)
-.doc("deposits", "Set who must approve a refund a desk clerk pays")
-.io(Io::ok(one::<RefundApproval>).body(one::<RefundApproval>)),
+        .allow(Allow::MANAGER)
+        .doc("deposits", "Set who must approve a refund a desk clerk pays")
+        .io(Io::ok(one::<RefundApproval>).body(one::<RefundApproval>)),
     ]
-}
-
-impl IntoResponse for DeskError {
-    fn into_response(self) -> Response {
-        let api = match self {
-            DeskError::NotFound(m) => ApiError::NotFound(m),
-            DeskError::Invalid { code, message } => ApiError::Unprocessable { code, message },
-            DeskError::Conflict { code, message } => ApiError::Conflict { code, message },
-            e @ DeskError::RefundRefused(_) => ApiError::Conflict {
-                code: "refund_rules_unmet",
-                message: e.to_string(),
-            },
-            DeskError::SeeFrontDesk => {
-                let body = ErrorBody {
-                    error: "see_front_desk".into(),
-                    message: "please see the front desk".into(),
-                };
-                return (StatusCode::FORBIDDEN, Json(body)).into_response();
-            }
-            DeskError::Issue(e) => ApiError::internal(e),
-            DeskError::Keys(e) => ApiError::internal(e),
-            DeskError::Db(e) => ApiError::internal(e),
-            DeskError::DbThread(e) => ApiError::internal(e),
-        };
-        api.into_response()
-    }
-}
-
-impl From<ApiError> for DeskError {
-    fn from(e: ApiError) -> Self {
-        let (status, code) = e.status_and_code();
-        match status {
-            StatusCode::NOT_FOUND => DeskError::NotFound(e.to_string()),
-            StatusCode::CONFLICT => DeskError::conflict(code, e.to_string()),
-            _ => DeskError::invalid(code, e.to_string()),
-        }
-    }
 }
 
 /// Runs `f` in one transaction on the database thread and commits it if it succeeds.

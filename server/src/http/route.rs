@@ -10,7 +10,7 @@ use axum::routing::MethodRouter;
 
 /// A handler at a method and path, with its access rule and documentation.
 ///
-/// ```ignore
+/// ```text
 /// Endpoint::new(Method::GET, "/api/v1/alarms", get(list))
 ///     .allow(Allow::STAFF)
 ///     .doc("alarms", "Open alarms")
@@ -185,8 +185,8 @@ this file is stale, and `UPDATE_ROUTES=1 cargo test -p gatehouse-server --test i
 rewrites it. The authorization test calls every route below as every kind of caller and
 expects exactly the callers listed here to get past the access layer.
 
-Callers: `anonymous` (no credentials), `kiosk` and `gate` (a device's API key), `desk` and
-`manager` (a staff session). A page refused to an anonymous caller redirects to `/login`.
+Callers: `anonymous` (no credentials), `kiosk` and `gate` (a device's API key), `desk`,
+`manager` and `guard` (a staff session; a guard works goods-release permits only). A page refused to an anonymous caller redirects to `/login`.
 
 | Method | Path | Who may call | What it does |
 |---|---|---|---|

@@ -35,12 +35,14 @@ pub async fn tokens(app: &TestApp) -> Vec<(ActorKind, Option<String>)> {
     let desk = app.desk(&admin).await;
     let kiosk = crate::platform::enrol_device(app, &admin, "kiosk").await.1;
     let gate = crate::platform::enrol_device(app, &admin, "gate").await.1;
+    let guard = crate::goods::guard(app, &admin).await;
     vec![
         (ActorKind::Anonymous, None),
         (ActorKind::Kiosk, Some(kiosk)),
         (ActorKind::Gate, Some(gate)),
         (ActorKind::Desk, Some(desk)),
         (ActorKind::Manager, Some(admin)),
+        (ActorKind::Guard, Some(guard)),
     ]
 }
 
@@ -146,7 +148,7 @@ async fn every_route_admits_exactly_the_callers_of_the_reviewed_table() {
         );
         checked += 1;
     }
-    assert_eq!(checked, rows.len() * 5);
+    assert_eq!(checked, rows.len() * ActorKind::ALL.len());
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 pub const SCRIPT: &str = r#"
 {const lf=document.getElementById('login');if(lf&&lf.tagName==='FORM')lf.addEventListener('submit',async ev=>{ev.preventDefault();
  const r=await api('POST','/api/v1/auth/login',{username:document.getElementById('username').value,password:document.getElementById('password').value});
- if(r.ok)location='/desk/renovations';else showBeside(lf,false,errText(r));});}
+ if(r.ok)location=r.v&&r.v.role==='guard'?'/guard':'/desk/renovations';else showBeside(lf,false,errText(r));});}
 "#;
 
 pub(super) async fn login(v: Viewer) -> Markup {

@@ -49,7 +49,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::ANYONE)
             .doc("pages", "Front-desk log-in page"),
         Endpoint::new(Method::GET, "/", get(today::today_page))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("pages", "Page: today's numbers, each a link to its list"),
         Endpoint::new(
             Method::GET,
@@ -145,6 +145,9 @@ async fn desk_css() -> impl IntoResponse {
             today::CSS,
             super::emergency::CSS,
             super::muster::PRINT_CSS,
+            super::goods::CSS,
+            super::guard::CSS,
+            super::custody_items::CSS,
         ]
         .concat()
     });
@@ -167,6 +170,9 @@ async fn desk_js() -> impl IntoResponse {
             return_cards::SCRIPT,
             card_print::SCRIPT,
             MUSTER_SCRIPT,
+            super::goods::SCRIPT,
+            super::guard::SCRIPT,
+            super::custody_items::SCRIPT,
             // Last: it expects the emergency bar, which the log-in page does not have.
             super::emergency::SCRIPT,
         ]
@@ -307,6 +313,9 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/deny-list", "禁止名单", "Deny list"),
     ("/desk/doors", "门禁", "Doors"),
     ("/desk/muster", "点名", "Roll call"),
+    ("/desk/goods", "物品放行", "Goods permits"),
+    ("/desk/keys", "钥匙对讲机", "Keys and radios"),
+    ("/guard", "门岗放行", "Guard"),
     ("/desk/staff", "员工账号", "Staff"),
 ];
 
@@ -356,6 +365,7 @@ impl Viewer {
         match self.kind {
             ActorKind::Manager => self.t("经理", "Manager"),
             ActorKind::Desk => self.t("前台", "Front desk"),
+            ActorKind::Guard => self.t("门岗", "Guard"),
             _ => "",
         }
     }

@@ -59,6 +59,7 @@ async function giveBack(body){box.hidden=true;pending=null;out.className='pendin
  show(true,[t,holder,await tally(c)]);}
 scan.addEventListener('keydown',async ev=>{if(ev.key!=='Enter')return;ev.preventDefault();const text=scan.value.trim();scan.value='';
  out.className='';out.replaceChildren();if(!text)return;
+ if(/^GH-/i.test(text)&&window.itemBack)return window.itemBack(text.toUpperCase());
  if(text.length>16)return giveBack({credential:text});
  const r=await api('GET','/api/v1/cards/lookup?q='+encodeURIComponent(text));if(!r.ok)return fail(r);const c=r.v;pending=c.card_id;
  who.textContent=T('卡','Card')+' #'+c.card_id+' · '+T('编号','No.')+' '+c.short_id+' · '+c.holder_masked+' · '+

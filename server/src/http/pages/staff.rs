@@ -14,6 +14,7 @@ fn role_words(v: &Viewer, r: Role) -> &'static str {
     match r {
         Role::Desk => v.t("前台", "Front desk"),
         Role::Manager => v.t("经理", "Manager"),
+        Role::Guard => v.t("门岗", "Guard"),
     }
 }
 
@@ -29,7 +30,7 @@ pub(super) async fn staff_page(
             form.inline #new-staff data-api="/api/v1/staff" data-done=(v.t("账号已建立", "Account created")) {
                 label { (v.t("用户名", "Username")) input name="username" required autocomplete="off"; }
                 label { (v.t("角色", "Role")) select name="role" {
-                    option value="desk" { (role_words(&v, Role::Desk)) } option value="manager" { (role_words(&v, Role::Manager)) } } }
+                    option value="desk" { (role_words(&v, Role::Desk)) } option value="manager" { (role_words(&v, Role::Manager)) } option value="guard" { (role_words(&v, Role::Guard)) } } }
                 label { (v.t("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"))
                     input name="password" type="password" autocomplete="new-password" minlength="10" required; }
                 button type="submit" { (v.t("建立", "Create")) }

@@ -8,7 +8,7 @@ use crate::domain::{alarms, card, visitor};
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
-use maud::{Markup, html};
+use maud::html;
 
 /// The tiles: id, words, the list it opens, and whether a count above zero is a warning.
 const TILES: [(&str, &str, &str, &str, bool); 7] = [
@@ -77,7 +77,12 @@ struct Today {
 pub(super) async fn today_page(
     State(state): State<AppState>,
     v: Viewer,
-) -> Result<Markup, DeskError> {
+) -> Result<axum::response::Response, DeskError> {
+    use axum::response::IntoResponse;
+    // A guard's home is the guard page: nothing else of the desk is theirs.
+    if v.kind == crate::auth::ActorKind::Guard {
+        return Ok(axum::response::Redirect::to("/guard").into_response());
+    }
     let now = state.now();
     let t = read(&state, move |c| {
         let out = card::outstanding(c, now)?;
@@ -118,7 +123,8 @@ pub(super) async fn today_page(
                 }
             }
         },
-    ))
+    )
+    .into_response())
 }
 
 /// The tiles' look.

@@ -1,0 +1,224 @@
+//! Goods release across the real programs and two browsers: the desk writes a permit, a manager
+//! approves it, the QR code on its printed page is read (by a decoder of our own choosing)
+//! and scanned at a goods-check gate, the guard's phone page shows the permit, the guard
+//! releases the goods, and a second scan is refused with the time, the gate and the guard.
+
+use fantoccini::{Client, Locator};
+use gatehouse_credential::{Zone, ZoneClass};
+use gatehouse_e2e::estate::BUILDING;
+use gatehouse_e2e::system::System;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const GUARD: (&str, &str) = ("王小明", "guard-password-1");
+const DESK: (&str, &str) = ("desk1", "desk-password-1");
+
+async fn log_in(b: &Client, base: &str, (user, password): (&str, &str)) {
+    b.goto(&format!("{base}/login")).await.unwrap();
+    for (css, text) in [("#username", user), ("#password", password)] {
+        b.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    b.find(Locator::Css("#login-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The log-in page has no navigation; every page after it has one (or is the guard's).
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("nav, #guard"))
+        .await
+        .unwrap();
+}
+
+/// The text of `css` once `pred` holds for it (10 s at most).
+async fn text_when(b: &Client, css: &str, pred: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(el) = b.find(Locator::Css(css)).await {
+            let text = el.text().await.unwrap_or_default();
+            if pred(&text) {
+                return text;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                panic!("{css} still reads {text:?}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium chromium-driver)"]
+fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
+    let mut system = System::launch(&[], false).unwrap();
+    let entrance = Zone {
+        building: BUILDING,
+        class: ZoneClass::Entrance,
+        floor: None,
+    };
+    let gate = system.add_gate(&entrance, "goods_check = true\n").unwrap();
+    system.wait_gates_synced().unwrap();
+    let gate_name = system.estate.door(&entrance).unwrap().name;
+    for ((username, password), role) in [(DESK, "desk"), (GUARD, "guard")] {
+        system
+            .api
+            .post(
+                "/api/v1/staff",
+                &json!({"username": username, "password": password, "role": role}),
+            )
+            .unwrap();
+    }
+    let base = system.api.base().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some((desk, guard)) = rt.block_on(async {
+        let desk = gatehouse_test_browser::headless("goods: desk", 1280, 1000).await?;
+        let guard = gatehouse_test_browser::headless("goods: guard", 412, 915).await?;
+        Some((desk, guard))
+    }) else {
+        return;
+    };
+    let (d, g) = (&desk.client, &guard.client);
+
+    // The desk writes the permit; the manager approves it and lands on its printed page.
+    let (permit_id, unit, qr) = rt.block_on(async {
+        log_in(d, &base, DESK).await;
+        d.goto(&format!("{base}/desk/goods")).await.unwrap();
+        let unit = d
+            .find(Locator::Css("#goods-new select[name=unit_id] option"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for (css, text) in [
+            ("#goods-new [name=applicant_name]", "张三明"),
+            ("#goods-new [name=items]", "沙发 sofa × 1\n纸箱 boxes × 6"),
+            ("#goods-new [name=plate]", "沪A12345"),
+        ] {
+            d.find(Locator::Css(css))
+                .await
+                .unwrap()
+                .send_keys(text)
+                .await
+                .unwrap();
+        }
+        d.find(Locator::Css("#goods-new button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        d.wait()
+            .for_element(Locator::Css("tr[data-state=requested]"))
+            .await
+            .unwrap();
+        log_in(d, &base, ("admin", gatehouse_e2e::server::ADMIN_PASSWORD)).await;
+        d.goto(&format!("{base}/desk/goods")).await.unwrap();
+        d.find(Locator::Css("tr[data-state=requested] button.approve"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let qr = d
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#permit-slip img.permit-qr"))
+            .await
+            .unwrap();
+        // The image must have loaded before it is photographed.
+        text_when(d, "#permit-slip", |t| t.contains("沙发 sofa")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = qr.screenshot().await.unwrap();
+        let url = d.current_url().await.unwrap();
+        let id: u32 = url.path().rsplit('/').next().unwrap().parse().unwrap();
+        (id, unit, png)
+    });
+    let img = image::load_from_memory(&qr).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the permit");
+    let (_, text) = grids[0].decode().unwrap();
+
+    // The guard's phone page waits; the gate reads the permit and does not open.
+    rt.block_on(async {
+        log_in(g, &base, GUARD).await;
+        assert_eq!(g.current_url().await.unwrap().path(), "/guard");
+    });
+    let scanned = Instant::now();
+    let decision = system.gates[gate].scan(&text).unwrap();
+    assert!(!decision.admitted, "{decision:?}");
+    assert_eq!(decision.reason.as_deref(), Some("goods_permit"));
+    rt.block_on(async {
+        text_when(g, "#guard-no", |t| t == permit_id.to_string()).await;
+        let shown = scanned.elapsed();
+        eprintln!("permit shown on the guard page {shown:?} after the scan");
+        assert!(
+            shown < Duration::from_secs(1),
+            "shown {shown:?} after the scan"
+        );
+        assert_eq!(text_when(g, "#guard-unit", |_| true).await, unit);
+        assert_eq!(text_when(g, "#guard-plate", |_| true).await, "沪A12345");
+        assert_eq!(
+            text_when(g, "#guard-applicant", |_| true).await,
+            "业主 owner 张*明"
+        );
+        let items = text_when(g, "#guard-items", |_| true).await;
+        assert!(
+            items.contains("沙发 sofa × 1") && items.contains("纸箱 boxes × 6"),
+            "{items}"
+        );
+        assert!(
+            text_when(g, "#guard-gate", |_| true)
+                .await
+                .contains(gate_name)
+        );
+        text_when(g, "#guard-verdict", |t| t.starts_with('✔')).await;
+        g.find(Locator::Css("#guard-release"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        text_when(g, "#guard-verdict", |t| t.contains("已放行 Released")).await;
+    });
+
+    // Scanned again: refused, with when, where and by whom.
+    let decision = system.gates[gate].scan(&text).unwrap();
+    assert!(!decision.admitted);
+    rt.block_on(async {
+        let verdict = text_when(g, "#guard-verdict", |t| t.contains("already released")).await;
+        assert!(
+            verdict.contains(&format!("at {gate_name} by guard 王*明")),
+            "{verdict}"
+        );
+        let hhmm = regex_free_time(&verdict);
+        assert!(hhmm.is_some(), "a time in {verdict}");
+        assert!(
+            g.find(Locator::Css("#guard-actions"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .map(|shown| !shown)
+                .unwrap(),
+            "no Release button for a used permit"
+        );
+    });
+    drop((desk, guard));
+}
+
+/// The `HH:MM` after "already released at YYYY-MM-DD ".
+fn regex_free_time(text: &str) -> Option<&str> {
+    let rest = text.split("already released at ").nth(1)?;
+    let time = rest.get(11..16)?;
+    let ok = time.as_bytes()[2] == b':' && time.bytes().filter(u8::is_ascii_digit).count() == 4;
+    ok.then_some(time)
+}
