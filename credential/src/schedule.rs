@@ -96,6 +96,35 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// Schedule 1, "renovation hours", the estate's usual permitted working hours and what a
+    /// new estate starts with: Monday to Friday 08:00–12:00 and 14:00–18:00 local time.
+    pub fn renovation_hours() -> Schedule {
+        let at = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+        let weekdays = vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ];
+        Schedule {
+            id: ScheduleId(1),
+            name: "renovation hours".into(),
+            windows: vec![
+                TimeWindow {
+                    days: weekdays.clone(),
+                    start: at(8),
+                    end: at(12),
+                },
+                TimeWindow {
+                    days: weekdays,
+                    start: at(14),
+                    end: at(18),
+                },
+            ],
+        }
+    }
+
     /// Checks the windows are well formed; the reason names the first bad one.
     pub fn validate(&self) -> Result<(), String> {
         for (i, w) in self.windows.iter().enumerate() {
@@ -188,34 +217,23 @@ mod tests {
     use super::*;
 
     fn calendar() -> WorkCalendar {
-        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
-        let weekdays = vec![
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-        ];
         WorkCalendar {
             time_zone: chrono_tz::Asia::Shanghai,
-            schedules: vec![Schedule {
-                id: ScheduleId::new(1).unwrap(),
-                name: "renovation hours".into(),
-                windows: vec![
-                    TimeWindow {
-                        days: weekdays.clone(),
-                        start: t("08:00"),
-                        end: t("12:00"),
-                    },
-                    TimeWindow {
-                        days: weekdays,
-                        start: t("14:00"),
-                        end: t("18:00"),
-                    },
-                ],
-            }],
+            schedules: vec![Schedule::renovation_hours()],
             blackout_dates: vec![NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()],
         }
+    }
+
+    #[test]
+    fn renovation_hours_are_weekday_mornings_and_afternoons() {
+        let s = Schedule::renovation_hours();
+        assert_eq!(s.validate(), Ok(()));
+        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        let spans: Vec<_> = s.windows.iter().map(|w| (w.start, w.end)).collect();
+        assert_eq!(spans, [(t("08:00"), t("12:00")), (t("14:00"), t("18:00"))]);
+        assert!(s.windows.iter().all(|w| w.days.len() == 5
+            && !w.days.contains(&Weekday::Sat)
+            && !w.days.contains(&Weekday::Sun)));
     }
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -26,8 +26,7 @@
 //!    disk, with the disk's floor sampled between scans.
 
 use gatehouse_credential::{
-    BuildingScope, CardId, Claims, KeyId, Kind, Signer, UtcMinute, ZoneClass, ZoneClasses,
-    ZoneScope,
+    BuildingScope, CardId, Claims, Kind, UtcMinute, ZoneClass, ZoneClasses, ZoneScope,
 };
 use gatehouse_gate::app::{Application, Env};
 use gatehouse_gate::config::Config;
@@ -37,9 +36,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn signer() -> Signer {
-    Signer::from_seed(KeyId::new(1).unwrap(), [7; 32])
-}
+use gatehouse_test_support::signer;
 
 fn pass(card: u32) -> String {
     let now = chrono::Utc::now();
@@ -378,8 +375,7 @@ fn spawn_gate(dir: &Path) -> (std::process::Child, Duration) {
 }
 
 fn stop(mut child: std::process::Child) {
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    gatehouse_e2e::process::signal(&child, gatehouse_e2e::process::Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }

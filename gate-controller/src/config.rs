@@ -16,22 +16,9 @@ use thiserror::Error;
 /// Why the configuration cannot be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML of the expected shape.
-    #[error("config file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, with line and column.
-        message: String,
-    },
+    /// The file could not be read, or is not TOML of the expected shape.
+    #[error(transparent)]
+    File(#[from] gatehouse_shell::config::FileError),
     /// A value is out of range or options contradict each other.
     #[error("config: {0}")]
     Invalid(String),
@@ -407,25 +394,14 @@ impl ScannerConfig {
 impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Parse {
-                path: path.to_owned(),
-                message,
-            },
-            other => other,
-        })
+        let config: Config = gatehouse_shell::config::read_toml(path)?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Parses and checks config text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: PathBuf::new(),
-            message: e.to_string(),
-        })?;
+        let config: Config = gatehouse_shell::config::parse_toml(text)?;
         config.validate()?;
         Ok(config)
     }

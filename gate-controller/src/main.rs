@@ -24,14 +24,7 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // A log that cannot be written (stderr on a full disk) must not panic the gate.
-        .log_internal_errors(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    gatehouse_shell::logging::init("info");
     let mut config = Config::load(&cli.config)?;
     if let Some(addr) = cli.status_listen {
         config.status_listen = addr;
@@ -50,25 +43,12 @@ fn main() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         // Handlers first: a SIGTERM right after the ready line must still lock and exit 0.
-        let shutdown = shutdown_signal()?;
+        let shutdown = gatehouse_shell::signal::shutdown()?;
         let app = Application::build(config, env).await?;
         let addr = app.status_addr()?;
         println!("gatehouse-gate status on http://{addr}");
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        gatehouse_shell::notify::ready();
         app.run(shutdown).await?;
         Ok(())
-    })
-}
-
-/// Installs the SIGTERM and SIGINT handlers; the future resolves on either.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM"),
-            _ = int.recv() => tracing::info!("SIGINT"),
-        }
     })
 }

@@ -9,11 +9,13 @@ use crate::core::SyncUpdate;
 use crate::journal::Journal;
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::ErrorBody;
-use gatehouse_credential::api::device::{AlarmReport, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::device::{AlarmReport, DeviceKind};
 use gatehouse_credential::api::gate::{
     ChangeBatch, ChangeEvent, GateSnapshot, JournalAck, JournalUpload,
 };
-use serde::{Deserialize, Serialize};
+use gatehouse_shell::backoff::Backoff;
+use gatehouse_shell::enrolment::{self, DeviceCredential, EnrolmentError};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,81 +36,20 @@ pub enum SyncError {
         /// The server's message.
         message: String,
     },
-    /// The device key file could not be read or written.
-    #[error("device key file {path}: {message}")]
-    KeyFile {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// No device key and no enrolment token.
-    #[error("this gate is not enrolled: set [sync] enrolment_token or GATEHOUSE_ENROLMENT_TOKEN")]
-    NotEnrolled,
+    /// The gate has no device key and could not get one.
+    #[error(transparent)]
+    Enrolment(#[from] EnrolmentError),
+    /// `[sync] server` is not a URL.
+    #[error("[sync] server {0:?} is not a URL")]
+    ServerUrl(String),
+    /// The main loop has stopped taking updates.
+    #[error("the gate is stopping")]
+    Stopping,
 }
 
-/// The device's identity on the server, stored as `device.json` (mode 0600) in the data dir.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct DeviceKey {
-    /// The device id.
-    pub device_id: String,
-    /// The bearer token; never logged.
-    pub api_key: String,
-}
-
-impl std::fmt::Debug for DeviceKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceKey")
-            .field("device_id", &self.device_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DeviceKey {
-    /// The file it lives in.
-    pub fn path(data_dir: &Path) -> PathBuf {
-        data_dir.join("device.json")
-    }
-
-    /// Loads the key if the gate was enrolled before.
-    pub fn load(data_dir: &Path) -> Result<Option<Self>, SyncError> {
-        let path = Self::path(data_dir);
-        let bad = |message: String| SyncError::KeyFile {
-            path: path.clone(),
-            message,
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| bad(format!("not a device key: {e}"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(bad(e.to_string())),
-        }
-    }
-
-    /// Saves the key durably with owner-only permissions.
-    pub fn save(&self, data_dir: &Path) -> Result<(), SyncError> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = Self::path(data_dir);
-        let bad = |e: std::io::Error| SyncError::KeyFile {
-            path: path.clone(),
-            message: e.to_string(),
-        };
-        let tmp = path.with_extension("tmp");
-        let body = serde_json::to_vec(self).map_err(|e| bad(std::io::Error::other(e)))?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(bad)?;
-        file.write_all(&body).map_err(bad)?;
-        file.sync_all().map_err(bad)?;
-        std::fs::rename(&tmp, &path).map_err(bad)?;
-        Ok(())
-    }
+/// Where the device key lives: `device.json` (mode 0600) in the data dir.
+pub fn device_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("device.json")
 }
 
 /// What the status page shows about sync.
@@ -138,7 +79,7 @@ pub type SharedSyncStatus = Arc<Mutex<SyncStatus>>;
 pub struct GateClient {
     http: reqwest::Client,
     base: String,
-    key: Option<DeviceKey>,
+    key: Option<DeviceCredential>,
     /// Where the server's time, seen in each answer, goes (for the clock).
     server_time: Option<ServerTimeFeed>,
 }
@@ -192,28 +133,17 @@ impl GateClient {
         &mut self,
         data_dir: &Path,
         token: Option<&str>,
-    ) -> Result<DeviceKey, SyncError> {
-        if let Some(key) = DeviceKey::load(data_dir)? {
-            self.key = Some(key.clone());
-            return Ok(key);
-        }
-        let token = token.ok_or(SyncError::NotEnrolled)?;
-        let response = self
-            .http
-            .post(format!("{}/api/v1/devices/enrol", self.base))
-            .timeout(Duration::from_secs(10))
-            .json(&EnrolRequest {
-                token: token.to_owned(),
-            })
-            .send()
-            .await?;
-        let enrolled: EnrolResponse = checked(response).await?.json().await?;
-        let key = DeviceKey {
-            device_id: enrolled.device_id,
-            api_key: enrolled.api_key,
-        };
-        key.save(data_dir)?;
-        tracing::info!(device_id = %key.device_id, "enrolled with the server");
+    ) -> Result<DeviceCredential, SyncError> {
+        let server =
+            reqwest::Url::parse(&self.base).map_err(|_| SyncError::ServerUrl(self.base.clone()))?;
+        let key = enrolment::load_or_enrol(
+            &self.http,
+            &server,
+            &device_key_path(data_dir),
+            token,
+            DeviceKind::Gate,
+        )
+        .await?;
         self.key = Some(key.clone());
         Ok(key)
     }
@@ -314,35 +244,6 @@ async fn checked(r: reqwest::Response) -> Result<reqwest::Response, SyncError> {
     Err(SyncError::Refused { status, message })
 }
 
-/// Exponential back-off from 1 s to a ceiling.
-#[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    /// Starts at 1 s.
-    pub fn new(max: Duration) -> Self {
-        Backoff {
-            next: Duration::from_secs(1).min(max),
-            max,
-        }
-    }
-
-    /// The wait before the next attempt; doubles each time.
-    pub fn step(&mut self) -> Duration {
-        let now = self.next;
-        self.next = (self.next * 2).min(self.max);
-        now
-    }
-
-    /// After a success.
-    pub fn reset(&mut self) {
-        self.next = Duration::from_secs(1).min(self.max);
-    }
-}
-
 fn note_ok(status: &SharedSyncStatus) {
     let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
     s.server_reachable = true;
@@ -401,7 +302,8 @@ impl SyncTasks {
                 .await
             {
                 Ok(key) => break key,
-                Err(e @ (SyncError::NotEnrolled | SyncError::KeyFile { .. })) => {
+                Err(SyncError::Enrolment(cause)) if cause.is_final() => {
+                    let e = SyncError::Enrolment(cause);
                     tracing::error!(error = %e, "sync disabled; the gate decides offline");
                     note_err(&self.status, &e, Duration::ZERO);
                     return;
@@ -477,7 +379,7 @@ async fn changes_loop(
                 updates
                     .send(SyncUpdate::Snapshot(snapshot))
                     .await
-                    .map_err(|_| SyncError::NotEnrolled)?;
+                    .map_err(|_| SyncError::Stopping)?;
             }
             let batch = client.changes(cursor, wait_ms).await?;
             need_snapshot = batch
@@ -491,7 +393,7 @@ async fn changes_loop(
             updates
                 .send(SyncUpdate::Changes(batch))
                 .await
-                .map_err(|_| SyncError::NotEnrolled)?;
+                .map_err(|_| SyncError::Stopping)?;
             Ok(())
         }
         .await;
@@ -661,41 +563,5 @@ mod tests {
         );
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(parse_http_date(""), None);
-    }
-
-    #[test]
-    fn backoff_doubles_to_the_ceiling_and_resets() {
-        let mut b = Backoff::new(Duration::from_secs(5));
-        let waits: Vec<_> = (0..5).map(|_| b.step().as_secs()).collect();
-        assert_eq!(waits, vec![1, 2, 4, 5, 5]);
-        b.reset();
-        assert_eq!(b.step().as_secs(), 1);
-    }
-
-    #[test]
-    fn device_key_is_private_and_never_debug_printed() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(DeviceKey::load(dir.path()).unwrap().is_none());
-        let key = DeviceKey {
-            device_id: "gate-1".into(),
-            api_key: "secret-key-123".into(),
-        };
-        key.save(dir.path()).unwrap();
-        let back = DeviceKey::load(dir.path()).unwrap().unwrap();
-        assert_eq!(back.api_key, "secret-key-123");
-        assert!(!format!("{back:?}").contains("secret"));
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(DeviceKey::path(dir.path()))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        std::fs::write(DeviceKey::path(dir.path()), "nope").unwrap();
-        assert!(
-            DeviceKey::load(dir.path())
-                .unwrap_err()
-                .to_string()
-                .contains("not a device key")
-        );
     }
 }

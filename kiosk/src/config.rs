@@ -10,22 +10,9 @@ use thiserror::Error;
 /// Why a configuration could not be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The TOML is malformed or has unknown or mistyped keys.
-    #[error("config file {path} is not valid: {message}")]
-    Toml {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        message: String,
-    },
+    /// The file could not be read, or is not TOML of the expected shape.
+    #[error(transparent)]
+    File(#[from] gatehouse_shell::config::FileError),
     /// A value is out of range or inconsistent.
     #[error("config value `{key}` is invalid: {message}")]
     Invalid {
@@ -299,25 +286,15 @@ const BAUDS: [u32; 6] = [4800, 9600, 19200, 38400, 57600, 115200];
 impl KioskConfig {
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|e| match e {
-            ConfigError::Toml { message, .. } => ConfigError::Toml {
-                path: path.to_owned(),
-                message,
-            },
-            other => other,
-        })
+        Self::validate(gatehouse_shell::config::read_toml(path)?)
     }
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml {
-            path: PathBuf::from("<text>"),
-            message: e.to_string(),
-        })?;
+        Self::validate(gatehouse_shell::config::parse_toml(text)?)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
         let invalid = |key, message: String| ConfigError::Invalid { key, message };
 
         let listen: SocketAddr = raw

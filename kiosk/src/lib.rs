@@ -95,7 +95,7 @@ impl Application {
             .with_raster_font(raster_font()),
             estate_name: config.estate.name.clone(),
             time_zone: config.estate.time_zone,
-            idle_timeout_secs: config.idle_timeout.as_secs(),
+            idle_timeout: config.idle_timeout,
             languages: config.languages.clone(),
             logo,
             scans,

@@ -22,12 +22,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    gatehouse_shell::logging::init("info");
     let args = Args::parse();
     let mut config = KioskConfig::load(&args.config)?;
     if let Some(listen) = args.listen {
@@ -42,27 +37,11 @@ async fn main() -> anyhow::Result<()> {
             .parse()
             .with_context(|| format!("--server-url {url:?}"))?;
     }
+    // Handlers first: a SIGTERM right after the ready line must still stop the kiosk cleanly.
+    let shutdown = gatehouse_shell::signal::shutdown()?;
     let app = Application::build(config).await?;
     println!("gatehouse-kiosk listening on http://{}", app.local_addr());
-    if std::env::var_os("NOTIFY_SOCKET").is_some() {
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    }
-    app.run(shutdown_signal()).await?;
+    gatehouse_shell::notify::ready();
+    app.run(shutdown).await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -1,7 +1,7 @@
 //! The kiosk's calls to the Gatehouse server, authenticated with the enrolled device key.
 
 use gatehouse_credential::api::ErrorBody;
-use gatehouse_credential::api::device::{AlarmReport, DeviceKind, EnrolRequest, EnrolResponse};
+use gatehouse_credential::api::device::{AlarmReport, DeviceKind};
 use gatehouse_credential::api::kiosk::{
     InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
     WorkerCardRequest,
@@ -36,28 +36,12 @@ pub enum ServerError {
 /// Why the device credential could not be loaded or obtained.
 #[derive(Debug, Error)]
 pub enum DeviceKeyError {
-    /// Neither a credential file nor an enrolment token.
-    #[error(
-        "no device credential at {0} and no enrolment token configured: ask a manager for an enrolment token"
-    )]
-    Missing(String),
-    /// The credential file exists but is unreadable or malformed.
-    #[error("device credential file {path} is not usable: {message}")]
-    BadFile {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Enrolment failed.
-    #[error("enrolment failed: {0}")]
-    Enrol(#[from] ServerError),
+    /// No credential file and no usable token, a bad file, or a refused enrolment.
+    #[error(transparent)]
+    Enrolment(#[from] gatehouse_shell::enrolment::EnrolmentError),
     /// The HTTP client could not be set up (TLS backend).
     #[error("cannot set up the HTTP client: {0}")]
     Http(String),
-    /// The server enrolled us as something other than a kiosk.
-    #[error("the enrolment token is for a {0:?} device, not a kiosk")]
-    WrongKind(DeviceKind),
 }
 
 /// A client for the server's kiosk endpoints.
@@ -106,34 +90,15 @@ impl ServerClient {
         enrolment_token: Option<&str>,
         timeout: Duration,
     ) -> Result<Self, DeviceKeyError> {
-        let shown = credential_path.display().to_string();
-        let bad = |message: String| DeviceKeyError::BadFile {
-            path: shown.clone(),
-            message,
-        };
-        let api_key = match std::fs::read_to_string(credential_path) {
-            Ok(text) => {
-                let enrolled: EnrolResponse = serde_json::from_str(&text)
-                    .map_err(|e| bad(format!("expected the enrolment JSON: {e}")))?;
-                if enrolled.kind != DeviceKind::Kiosk {
-                    return Err(DeviceKeyError::WrongKind(enrolled.kind));
-                }
-                enrolled.api_key
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let token =
-                    enrolment_token.ok_or_else(|| DeviceKeyError::Missing(shown.clone()))?;
-                let enrolled = enrol(&http_client(timeout)?, &base, token).await?;
-                if enrolled.kind != DeviceKind::Kiosk {
-                    return Err(DeviceKeyError::WrongKind(enrolled.kind));
-                }
-                save_credential(credential_path, &enrolled).map_err(|e| bad(e.to_string()))?;
-                tracing::info!(device_id = %enrolled.device_id, "enrolled as a kiosk");
-                enrolled.api_key
-            }
-            Err(e) => return Err(bad(e.to_string())),
-        };
-        Self::new(base, api_key, timeout)
+        let credential = gatehouse_shell::enrolment::load_or_enrol(
+            &http_client(timeout)?,
+            &base,
+            credential_path,
+            enrolment_token,
+            DeviceKind::Kiosk,
+        )
+        .await?;
+        Self::new(base, credential.api_key, timeout)
     }
 
     /// `GET /api/v1/kiosk/units`.
@@ -227,19 +192,6 @@ impl ServerClient {
     }
 }
 
-async fn enrol(
-    http: &reqwest::Client,
-    base: &reqwest::Url,
-    token: &str,
-) -> Result<EnrolResponse, ServerError> {
-    let mut url = base.clone();
-    url.set_path("/api/v1/devices/enrol");
-    let body = EnrolRequest {
-        token: token.to_owned(),
-    };
-    read_answer(http.post(url).json(&body).send().await).await
-}
-
 async fn read_answer<T: DeserializeOwned>(
     sent: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<T, ServerError> {
@@ -276,27 +228,6 @@ fn refusal(status: StatusCode, bytes: &[u8]) -> ServerError {
         status: status.as_u16(),
         body,
     }
-}
-
-/// Writes the enrolment answer with mode 0600 (it holds the API key).
-fn save_credential(path: &Path, enrolled: &EnrolResponse) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(serde_json::to_string_pretty(enrolled)?.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -4,18 +4,12 @@
 use anyhow::Context;
 use clap::Parser;
 use gatehouse_server::cli::Command;
-use gatehouse_server::{Application, Cli, Config, backup, keys, ready_line, startup};
+use gatehouse_server::{Application, Cli, Config, backup, keys, ready_line};
 use std::io::Write;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+    gatehouse_shell::logging::init("info,tower_http=warn");
     let cli = Cli::parse();
     let command = cli.command;
     let config = Config::load(cli.flags).context("bad configuration")?;
@@ -26,6 +20,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Handlers first: a SIGTERM right after the ready line must still stop the server cleanly.
+    let shutdown = gatehouse_shell::signal::shutdown()?;
     let app = Application::build(config).await.context("cannot start")?;
     let addr = app.local_addr().context("reading the bound address")?;
     let mut out = std::io::stdout().lock();
@@ -35,12 +31,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     writeln!(out, "{}", ready_line(addr))?;
     out.flush()?;
     drop(out);
-    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
-        tracing::warn!(error = %e, "sd_notify failed");
-    }
-    app.run_until(startup::shutdown_signal())
-        .await
-        .context("serving")?;
+    gatehouse_shell::notify::ready();
+    app.run_until(shutdown).await.context("serving")?;
     Ok(())
 }
 

@@ -95,7 +95,7 @@ impl Application {
         tracing::info!(key_id = %key.key_id, fingerprint = %key.fingerprint(), "signing key active");
         let initial_admin_password = ensure_admin(&db, &config).await?;
         crate::domain::first_start(&db, chrono::Utc::now()).await?;
-        // Personal data past the retention period is purged daily (server-desk).
+        // Personal data past the retention period is purged daily.
         tokio::spawn(crate::domain::retention::run_daily(db.clone()));
         // Overstaying visitor passes are noticed and, after the grace, signed out.
         tokio::spawn(crate::domain::overstay::run(
@@ -236,32 +236,4 @@ async fn ensure_admin(db: &Db, config: &Config) -> Result<Option<String>, Startu
     })
     .await?;
     Ok(generated.then_some(password_text))
-}
-
-/// Completes on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

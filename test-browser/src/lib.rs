@@ -94,3 +94,76 @@ pub async fn headless(test: &str, width: u32, height: u32) -> Option<Browser> {
         _profile: profile,
     })
 }
+
+/// How long a helper waits for an element or a condition before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+impl Browser {
+    /// The element `css` names, once it exists (up to [`WAIT`]).
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// Clicks `css` once it exists.
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Clicks into `css` and types `text` as keystrokes.
+    pub async fn type_in(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.click().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    /// The text of `css` once it exists.
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    /// Runs `script` in the page and returns its result.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Waits (up to [`WAIT`]) until `script` returns `true`; `what` names it in the failure.
+    pub async fn until(&self, what: &str, script: &str) {
+        let started = Instant::now();
+        while self.js(script).await != json!(true) {
+            assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits (up to [`WAIT`]) until the text of `css` contains `needle`; returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Ok(el) = self.client.find(fantoccini::Locator::Css(css)).await
+                && let Ok(text) = el.text().await
+                && text.contains(needle)
+            {
+                return text;
+            }
+            assert!(started.elapsed() < WAIT, "{css} never showed {needle:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a screenshot as `dir/name.png` and returns the PNG.
+    pub async fn screenshot(&self, dir: &std::path::Path, name: &str) -> Vec<u8> {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        png
+    }
+}

@@ -1,6 +1,7 @@
 //! README's first command: the demo launcher starts everything, a printed pass scanned at the
 //! printed scanner path opens the door, Ctrl-C stops it all, and a second run reuses the data.
 
+use gatehouse_e2e::process::{Signal, signal};
 use gatehouse_e2e::scanner::scan_at;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -64,8 +65,7 @@ fn read_until(rx: &mpsc::Receiver<String>, mut want: impl FnMut(&str) -> bool) -
 }
 
 fn interrupt(child: &mut Child) -> std::process::ExitStatus {
-    // SAFETY: kill(2) on our own child, not yet reaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    signal(child, Signal::SIGINT).unwrap();
     child.wait().unwrap()
 }
 

@@ -1,9 +1,11 @@
 //! Each program on its own, as its process contract says: ready line on stdout with the real
 //! port, graceful SIGTERM, data kept across restarts.
 
+use gatehouse_credential::api::device::DeviceKind;
 use gatehouse_credential::api::gate::{GateEvent, JournalEntry};
 use gatehouse_credential::{Zone, ZoneClass};
 use gatehouse_e2e::gate::{self, GateSetup, GateStatus, ScannerSource};
+use gatehouse_e2e::kiosk::{self, KioskFiles};
 use gatehouse_e2e::passes::{TestSigner, forged};
 use gatehouse_e2e::process::Running;
 use gatehouse_e2e::scanner::{ScannerPty, scan_at};
@@ -363,4 +365,89 @@ fn gate_shrugs_off_garbage_torn_and_forged_lines_and_still_admits_a_valid_pass()
     assert!(d.admitted && d.card_id == Some(9), "{d:?}");
     let t = gate::wait_relay_transitions(&url, &before, 1, Duration::from_secs(5)).unwrap();
     assert_eq!(t[0].state, "unlocked");
+}
+
+/// systemd's end of the notification protocol: a datagram socket named in `NOTIFY_SOCKET`.
+struct NotifySocket {
+    path: std::path::PathBuf,
+    socket: std::os::unix::net::UnixDatagram,
+}
+
+impl NotifySocket {
+    fn bind(dir: &std::path::Path) -> NotifySocket {
+        let path = dir.join("notify");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        NotifySocket { path, socket }
+    }
+
+    /// The messages received until `STOPPING=1` (or a 10 s silence).
+    fn until_stopping(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).trim_end().to_owned();
+            let stopping = text == "STOPPING=1";
+            seen.push(text);
+            if stopping {
+                break;
+            }
+        }
+        seen
+    }
+}
+
+/// Each program as systemd runs it (`Type=notify`): READY after the ready line, and a SIGTERM
+/// sent the moment the ready line is read is a clean stop (exit 0, STOPPING sent), not death by
+/// the signal — the handlers are in place before the line is printed.
+#[test]
+fn every_program_stops_cleanly_on_a_sigterm_sent_right_after_its_ready_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    let server = server::start(&server_dir).unwrap();
+    let api = Api::admin(server.url()).unwrap();
+    let kiosk_device = api
+        .create_device(DeviceKind::Kiosk, "lobby kiosk", None)
+        .unwrap();
+    let kiosk_files = KioskFiles::new(&dir.path().join("kiosk"));
+    let gate_dir = dir.path().join("gate");
+    let mut gate_setup = GateSetup::new(
+        &gate_dir,
+        entrance(),
+        ScannerSource::SimLink(gate_dir.join("scanner")),
+    );
+    gate_setup.keys = vec![TestSigner::new(1).unwrap().public()];
+    // The running server holds its data dir's lock: the one under test gets its own.
+    let second_server_dir = dir.path().join("server-2");
+    std::fs::create_dir_all(&second_server_dir).unwrap();
+    let launches = [
+        server::launch(&second_server_dir, "127.0.0.1:0", ADMIN_PASSWORD),
+        kiosk::launch(
+            &kiosk_files,
+            server.url(),
+            "127.0.0.1:0",
+            Some(&kiosk_device.enrolment_token),
+        )
+        .unwrap(),
+        gate::launch(&gate_setup, "127.0.0.1:0").unwrap(),
+    ];
+    for (i, launch) in launches.into_iter().enumerate() {
+        let name = launch.program.binary();
+        let notify_dir = dir.path().join(format!("notify-{i}"));
+        std::fs::create_dir_all(&notify_dir).unwrap();
+        let notify = NotifySocket::bind(&notify_dir);
+        let running = Running::start(launch.env("NOTIFY_SOCKET", &notify.path)).unwrap();
+        let log = running.launch().log_path.clone();
+        let status = running.terminate(Duration::from_secs(20)).unwrap();
+        let log = std::fs::read_to_string(log).unwrap_or_default();
+        assert_eq!(status.code(), Some(0), "{name}: {status}\n{log}");
+        assert_eq!(
+            notify.until_stopping(),
+            ["READY=1", "STOPPING=1"],
+            "{name}\n{log}"
+        );
+    }
 }

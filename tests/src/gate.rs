@@ -128,6 +128,11 @@ impl GateSetup {
 
 /// Writes the config and starts the gate with its status endpoint on `status_listen`.
 pub fn start(setup: &GateSetup, status_listen: &str) -> Result<Running> {
+    Running::start(launch(setup, status_listen)?)
+}
+
+/// Writes the config; how to start the gate with its status endpoint on `status_listen`.
+pub fn launch(setup: &GateSetup, status_listen: &str) -> Result<Launch> {
     std::fs::create_dir_all(&setup.dir).map_err(HarnessError::io("creating the gate dir"))?;
     let config = setup.config();
     std::fs::write(&config, setup.config_toml(status_listen))
@@ -137,7 +142,7 @@ pub fn start(setup: &GateSetup, status_listen: &str) -> Result<Running> {
     if let Some(offset) = setup.clock_offset_secs {
         launch = launch.env("GATEHOUSE_SIM_CLOCK_OFFSET_SECS", offset.to_string());
     }
-    Running::start(launch)
+    Ok(launch)
 }
 
 /// The device key a gate stored at enrolment: `(device_id, api_key)`.

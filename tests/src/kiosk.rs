@@ -81,13 +81,21 @@ pub fn start(
     listen: &str,
     token: Option<&str>,
 ) -> Result<Running> {
+    Running::start(launch(files, server_url, listen, token)?)
+}
+
+/// Writes the config; how to start the kiosk.
+pub fn launch(
+    files: &KioskFiles,
+    server_url: &str,
+    listen: &str,
+    token: Option<&str>,
+) -> Result<Launch> {
     std::fs::create_dir_all(&files.dir).map_err(HarnessError::io("creating the kiosk dir"))?;
     let config = files.config();
     std::fs::write(&config, config_toml(files, server_url, listen, token))
         .map_err(HarnessError::io("writing the kiosk config"))?;
-    Running::start(
-        Launch::new(Program::Kiosk, files.log()).args(["--config".as_ref(), config.as_os_str()]),
-    )
+    Ok(Launch::new(Program::Kiosk, files.log()).args(["--config".as_ref(), config.as_os_str()]))
 }
 
 /// The bytes the kiosk has printed so far.

@@ -3,6 +3,9 @@
 
 use crate::programs::{self, Program};
 use crate::{HarnessError, Result};
+use gatehouse_test_support::child_log_filter;
+pub use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fs::File;
@@ -87,9 +90,7 @@ impl Running {
             .stderr(Stdio::from(log))
             // A NOTIFY_SOCKET inherited from a service manager is not ours to answer.
             .env_remove("NOTIFY_SOCKET");
-        if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "info");
-        }
+        cmd.env("RUST_LOG", child_log_filter());
         for (k, v) in &launch.env {
             cmd.env(k, v);
         }
@@ -196,7 +197,7 @@ impl Running {
 
     /// Sends SIGTERM and waits up to `timeout` for it to exit.
     pub fn terminate(mut self, timeout: Duration) -> Result<ExitStatus> {
-        self.signal(libc::SIGTERM)?;
+        signal(&self.child, Signal::SIGTERM)?;
         let start = Instant::now();
         loop {
             if let Some(status) = self
@@ -220,7 +221,7 @@ impl Running {
 
     /// Kills it with SIGKILL (no chance to clean up) and reaps it.
     pub fn kill9(mut self) -> Result<Launch> {
-        self.signal(libc::SIGKILL)?;
+        signal(&self.child, Signal::SIGKILL)?;
         self.child
             .wait()
             .map_err(HarnessError::io("reaping after SIGKILL"))?;
@@ -232,23 +233,18 @@ impl Running {
         let launch = self.kill9()?;
         Running::start(launch)
     }
+}
 
-    fn signal(&mut self, sig: libc::c_int) -> Result<()> {
-        let pid = libc::pid_t::try_from(self.child.id()).map_err(|_| HarnessError::Io {
-            what: "signalling".into(),
-            source: std::io::Error::other("pid out of range"),
-        })?;
-        // SAFETY: kill(2) with the pid of a child we have not reaped yet.
-        let rc = unsafe { libc::kill(pid, sig) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(HarnessError::Io {
-                what: format!("sending signal {sig} to {pid}"),
-                source: std::io::Error::last_os_error(),
-            })
-        }
-    }
+/// Sends `sig` to a child that has not been reaped yet.
+pub fn signal(child: &Child, sig: Signal) -> Result<()> {
+    let pid = i32::try_from(child.id()).map_err(|_| HarnessError::Io {
+        what: "signalling".into(),
+        source: std::io::Error::other("pid out of range"),
+    })?;
+    nix::sys::signal::kill(Pid::from_raw(pid), sig).map_err(|e| HarnessError::Io {
+        what: format!("sending {sig} to {pid}"),
+        source: e.into(),
+    })
 }
 
 impl Drop for Running {
@@ -274,26 +270,19 @@ pub fn log_tail_since(path: &Path, since: u64, n: usize) -> String {
 /// Makes the kernel refuse every write past the first byte of any file process `pid` writes
 /// (`RLIMIT_FSIZE`), as a full or failing SD card does; `false` lifts the limit.
 pub fn refuse_writes(pid: u32, refuse: bool) -> Result<()> {
-    let limit = if refuse { 1 } else { libc::RLIM_INFINITY };
-    let new = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: sets a resource limit of a process the harness started; both pointers are valid.
-    let r = unsafe {
-        libc::prlimit(
-            pid as libc::pid_t,
-            libc::RLIMIT_FSIZE,
-            &new,
-            std::ptr::null_mut(),
-        )
-    };
-    if r == 0 {
+    // util-linux's prlimit(1) sets it for another process; nix has prlimit(2) for our own only.
+    let soft = if refuse { "1" } else { "unlimited" };
+    let out = Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--fsize={soft}:unlimited"))
+        .output()
+        .map_err(HarnessError::io("running prlimit"))?;
+    if out.status.success() {
         Ok(())
     } else {
         Err(HarnessError::Io {
             what: format!("prlimit of process {pid}"),
-            source: std::io::Error::last_os_error(),
+            source: std::io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()),
         })
     }
 }

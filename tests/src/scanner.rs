@@ -4,7 +4,7 @@
 use crate::{HarnessError, Result};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 /// A pty pair: the harness writes scans to the master; the gate opens `slave_path()`.
@@ -19,36 +19,19 @@ pub struct ScannerPty {
 impl ScannerPty {
     /// Opens a new pseudo-terminal.
     pub fn open() -> Result<ScannerPty> {
-        let mut master: libc::c_int = -1;
-        let mut slave: libc::c_int = -1;
-        let mut name = [0 as libc::c_char; 128];
-        // SAFETY: openpty writes two fds and a NUL-terminated name into our buffers; the
-        // name buffer is larger than any pty path.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                name.as_mut_ptr(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
+        let os = |what: &str| {
+            let what = what.to_owned();
+            move |e: nix::Error| HarnessError::Io {
+                what,
+                source: e.into(),
+            }
         };
-        if rc != 0 {
-            return Err(HarnessError::Io {
-                what: "openpty".into(),
-                source: std::io::Error::last_os_error(),
-            });
-        }
-        // SAFETY: both fds were just returned by openpty and are owned by nobody else.
-        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        // SAFETY: openpty NUL-terminated the name.
-        let slave_path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
+        let pty = nix::pty::openpty(None, None).map_err(os("openpty"))?;
+        let slave_path = nix::unistd::ttyname(&pty.slave).map_err(os("ttyname"))?;
         Ok(ScannerPty {
-            master,
-            _slave: slave,
-            slave_path: PathBuf::from(slave_path),
+            master: File::from(pty.master),
+            _slave: pty.slave,
+            slave_path,
         })
     }
 

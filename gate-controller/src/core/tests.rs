@@ -2,45 +2,17 @@
 //! and actions is compared as text.
 
 use super::*;
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::NaiveDate;
 use gatehouse_credential::api::gate::{Change, RevocationReason};
-use gatehouse_credential::schedule::{Schedule, TimeWindow};
 use gatehouse_credential::{
-    BuildingScope, Claims, KeyId, ScheduleId, Signer, WorkCalendar, ZoneClass, ZoneClasses,
-    ZoneScope,
+    BuildingScope, Claims, KeyId, Signer, WorkCalendar, ZoneClass, ZoneClasses,
 };
 use std::fmt::Write as _;
 
 /// Friday 2026-11-27 09:00 in Shanghai: inside renovation hours.
 const START: &str = "2026-11-27T01:00:00Z";
 
-pub(crate) fn signer() -> Signer {
-    Signer::from_seed(KeyId::new(1).unwrap(), [7; 32])
-}
-
-fn minute(s: &str) -> UtcMinute {
-    UtcMinute::floor(s.parse().unwrap()).unwrap()
-}
-
-pub(crate) fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
-    Claims {
-        kind,
-        card_id: CardId(card),
-        not_before: minute("2026-11-01T00:00:00Z"),
-        not_after: minute("2026-12-01T00:00:00Z"),
-        schedule: schedule.and_then(ScheduleId::new),
-        scope: ZoneScope {
-            building: BuildingScope::One(2),
-            floor_lo: 12,
-            floor_hi: 12,
-            classes: ZoneClasses::of(&[
-                ZoneClass::Entrance,
-                ZoneClass::Floor,
-                ZoneClass::ServiceElevator,
-            ]),
-        },
-    }
-}
+pub(crate) use gatehouse_test_support::{claims, minute, signer};
 
 /// The named credentials scripts scan.
 fn credential(name: &str) -> String {
@@ -98,34 +70,7 @@ fn credential(name: &str) -> String {
 }
 
 fn calendar() -> WorkCalendar {
-    let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
-    let days = vec![
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-    ];
-    WorkCalendar {
-        time_zone: chrono_tz::Asia::Shanghai,
-        schedules: vec![Schedule {
-            id: ScheduleId::new(1).unwrap(),
-            name: "renovation hours".into(),
-            windows: vec![
-                TimeWindow {
-                    days: days.clone(),
-                    start: t(8),
-                    end: t(12),
-                },
-                TimeWindow {
-                    days,
-                    start: t(14),
-                    end: t(18),
-                },
-            ],
-        }],
-        blackout_dates: vec![NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()],
-    }
+    gatehouse_test_support::calendar(vec![NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()])
 }
 
 pub(super) fn policy() -> DoorPolicy {

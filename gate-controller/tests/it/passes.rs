@@ -359,13 +359,12 @@ async fn blackout_and_untrusted_clock_with_a_simulated_clock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_and_sigint_right_after_ready_exit_cleanly() {
-    for signal in [libc::SIGTERM, libc::SIGINT] {
+    for sig in [Signal::SIGTERM, Signal::SIGINT] {
         let dir = tempfile::tempdir().unwrap();
         let mut gate = GateProc::start(dir.path(), GateOptions::default());
-        // SAFETY: signalling our own child.
-        assert_eq!(unsafe { libc::kill(gate.child.id() as i32, signal) }, 0);
+        signal(&gate.child, sig).unwrap();
         let status = gate.child.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "signal {signal}: {status}");
+        assert_eq!(status.code(), Some(0), "{sig}: {status}");
         let log = std::fs::read_to_string(dir.path().join("gate.log")).unwrap();
         assert!(log.contains("gate stopped; relay locked"), "{log}");
         assert!(!dir.path().join("scanner").exists(), "sim link removed");

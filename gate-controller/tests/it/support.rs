@@ -2,9 +2,9 @@
 
 use gatehouse_credential::api::gate::JournalEntry;
 use gatehouse_credential::{
-    BuildingScope, CardId, Claims, KeyId, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
-    ZoneClasses, ZoneScope,
+    BuildingScope, CardId, Claims, Kind, ScheduleId, UtcMinute, ZoneClass, ZoneClasses, ZoneScope,
 };
+pub use gatehouse_e2e::process::{Signal, signal};
 use serde_json::Value;
 use serialport::{SerialPort, TTYPort};
 use std::io::{BufRead, BufReader, Write};
@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn signer() -> Signer {
-    Signer::from_seed(KeyId::new(1).unwrap(), [7; 32])
-}
+pub use gatehouse_test_support::signer;
 
 /// Claims for a pass valid from an hour ago for a day, for building 2 entrance.
 pub fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
@@ -161,7 +159,7 @@ impl GateProc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse-gate"));
         cmd.arg("--config")
             .arg(&config)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", gatehouse_test_support::child_log_filter())
             .env_remove("GATEHOUSE_STATUS_LISTEN")
             .env_remove("GATEHOUSE_DATA_DIR")
             .stdout(Stdio::piped())
@@ -273,12 +271,12 @@ impl GateProc {
     }
 
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        nix_kill(self.child.id() as i32, libc::SIGTERM);
+        signal(&self.child, Signal::SIGTERM).unwrap();
         self.child.wait().unwrap()
     }
 
     pub fn kill9(&mut self) {
-        nix_kill(self.child.id() as i32, libc::SIGKILL);
+        signal(&self.child, Signal::SIGKILL).unwrap();
         let _ = self.child.wait();
     }
 
@@ -289,12 +287,6 @@ impl GateProc {
             .all()
             .unwrap()
     }
-}
-
-fn nix_kill(pid: i32, signal: i32) {
-    // SAFETY: sending a signal to our own child process.
-    let r = unsafe { libc::kill(pid, signal) };
-    assert_eq!(r, 0, "kill {pid} {signal}");
 }
 
 /// The decisions on the status page, as (card, admitted, reason).
@@ -334,14 +326,10 @@ pub async fn start_synced(dir: &Path, o: GateOptions) -> (GateProc, crate::stub:
 /// A pty pair whose fds are not inherited by the gate process (`TTYPort::pair` opens the
 /// master without close-on-exec; an inherited master would keep the "device" alive).
 pub fn pty_pair() -> (TTYPort, TTYPort) {
-    use std::os::unix::io::AsRawFd;
     let (master, slave) = TTYPort::pair().unwrap();
-    for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
-        // SAFETY: setting a flag on fds we own.
-        assert_eq!(
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
-            0
-        );
-    }
-    (master, slave)
+    // A native clone is made with F_DUPFD_CLOEXEC; the inheritable originals close on drop.
+    (
+        master.try_clone_native().unwrap(),
+        slave.try_clone_native().unwrap(),
+    )
 }

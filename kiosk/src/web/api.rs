@@ -331,7 +331,8 @@ pub async fn online(State(state): State<KioskState>) -> Json<serde_json::Value> 
 pub async fn settings(State(state): State<KioskState>) -> Json<serde_json::Value> {
     Json(json!({
         "estate_name": state.estate_name,
-        "idle_timeout_secs": state.idle_timeout_secs,
+        "idle_timeout_secs": state.idle_timeout.as_secs(),
+        "idle_timeout_ms": u64::try_from(state.idle_timeout.as_millis()).unwrap_or(u64::MAX),
         "languages": state.languages,
         "has_logo": state.logo.is_some(),
     }))

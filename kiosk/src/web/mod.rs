@@ -32,8 +32,8 @@ pub struct KioskState {
     pub estate_name: String,
     /// Estate time zone for printed times.
     pub time_zone: chrono_tz::Tz,
-    /// Idle timeout in seconds, for the page.
-    pub idle_timeout_secs: u64,
+    /// How long the page waits untouched before it resets, for the page.
+    pub idle_timeout: std::time::Duration,
     /// Offered languages, default first.
     pub languages: Vec<Language>,
     /// Logo bytes and content type, read at start.

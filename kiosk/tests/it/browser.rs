@@ -83,37 +83,7 @@ impl Browser {
                 .await
                 .unwrap();
         }
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(5))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
-    }
-
-    pub(crate) async fn type_in(&self, css: &str, text: &str) {
-        let el = self.client.find(Locator::Css(css)).await.unwrap();
-        el.click().await.unwrap();
-        el.send_keys(text).await.unwrap();
-    }
-
-    pub(crate) async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(5))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
-    pub(crate) async fn js(&self, script: &str) -> serde_json::Value {
-        self.client.execute(script, vec![]).await.unwrap()
+        self.headless.click(css).await;
     }
 
     pub(crate) async fn active_screen(&self) -> String {
@@ -124,22 +94,9 @@ impl Browser {
             .to_owned()
     }
 
-    /// Waits until `script` returns true.
-    pub(crate) async fn until(&self, what: &str, script: &str) {
-        let started = Instant::now();
-        while self.js(script).await != json!(true) {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// Saves a screenshot; with `GATEHOUSE_KIOSK_DOCS=1` also into kiosk/docs.
     pub(crate) async fn shot(&self, name: &str) -> Vec<u8> {
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::write(self.shots.join(format!("{name}.png")), &png).unwrap();
+        let png = self.screenshot(&self.shots, name).await;
         if std::env::var("GATEHOUSE_KIOSK_DOCS").as_deref() == Ok("1") {
             let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
             std::fs::create_dir_all(&docs).unwrap();
@@ -432,7 +389,7 @@ async fn browser_idle_reset_wipes_every_field_and_returns_to_welcome() {
         return;
     };
     let (kiosk, _stub) = kiosk_with_stub(Options {
-        idle_timeout_secs: 5,
+        idle_timeout: Duration::from_secs(3),
         ..Options::default()
     })
     .await;

@@ -473,6 +473,7 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
     let (_, settings) = kiosk.get("/api/settings").await;
     assert_eq!(settings["languages"], json!(["zh-CN", "en"]));
     assert_eq!(settings["idle_timeout_secs"], 60);
+    assert_eq!(settings["idle_timeout_ms"], 60_000);
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use gatehouse_credential::api::device::{AlarmReport, DeviceKind, EnrolRequest, E
 use gatehouse_credential::api::kiosk::*;
 use gatehouse_credential::api::muster::{MusterCount, MusterKind, MusterList, MusterPerson};
 use gatehouse_credential::{
-    BuildingScope, CardId, Claims, KeyId, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
+    BuildingScope, CardId, Claims, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
     ZoneClasses, ZoneScope,
 };
 use std::collections::HashMap;
@@ -102,7 +102,7 @@ impl Stub {
 
 fn new_stub() -> Stub {
     Stub {
-        signer: Arc::new(Signer::from_seed(KeyId::new(1).unwrap(), [7u8; 32])),
+        signer: Arc::new(gatehouse_test_support::signer()),
         ledger: Arc::default(),
     }
 }

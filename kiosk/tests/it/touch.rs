@@ -352,7 +352,7 @@ async fn touch_a_pass_left_on_screen_closes_after_its_countdown_and_idle_is_warn
         .await
         .unwrap_or_else(|| panic!("needs {NEEDS}"));
     let (kiosk, _stub) = kiosk_with_stub(Options {
-        idle_timeout_secs: 22,
+        idle_timeout: std::time::Duration::from_secs(22),
         ..Options::default()
     })
     .await;

@@ -9,7 +9,6 @@ use crate::stub;
 use gatehouse_credential::Qr;
 use gatehouse_credential::api::device::DeviceAlarmKind;
 use serde_json::{Value, json};
-use std::os::fd::AsRawFd;
 
 async fn kiosk_with_usb_printer(
     answers: bool,
@@ -75,21 +74,11 @@ fn the_emulated_device_refuses_tty_ioctls_and_fsync_exactly_as_usblp_does() {
     // usblp has no tcgetattr (ENOTTY) and no fsync (EINVAL); a socket answers the same, so a
     // backend that relied on either would fail here as it fails on a real printer.
     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
-    // SAFETY: a valid descriptor and a buffer of the right type.
-    let r = unsafe { libc::tcgetattr(a.as_raw_fd(), termios.as_mut_ptr()) };
-    assert_eq!(r, -1);
     assert_eq!(
-        std::io::Error::last_os_error().raw_os_error(),
-        Some(libc::ENOTTY)
+        nix::sys::termios::tcgetattr(&a).unwrap_err(),
+        nix::Error::ENOTTY
     );
-    // SAFETY: a valid descriptor.
-    let r = unsafe { libc::fsync(a.as_raw_fd()) };
-    assert_eq!(r, -1);
-    assert_eq!(
-        std::io::Error::last_os_error().raw_os_error(),
-        Some(libc::EINVAL)
-    );
+    assert_eq!(nix::unistd::fsync(&a).unwrap_err(), nix::Error::EINVAL);
 }
 
 #[tokio::test]

@@ -5,10 +5,10 @@
 use crate::audit;
 use crate::auth::Actor;
 use crate::changes;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use gatehouse_credential::api::gate::ChangeEvent;
-use gatehouse_credential::{Schedule, ScheduleId, TimeWindow, WorkCalendar, Zone};
+use gatehouse_credential::{Schedule, ScheduleId, WorkCalendar, Zone};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -105,30 +105,7 @@ pub struct Estate {
 
 /// Schedule 1, "renovation hours": Mon–Fri 08:00–12:00 and 14:00–18:00 local.
 pub fn default_schedule() -> Schedule {
-    let weekdays = vec![
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-    ];
-    let at = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
-    Schedule {
-        id: ScheduleId::new(1).unwrap_or_else(|| unreachable!("1 is a valid schedule id")),
-        name: "renovation hours".into(),
-        windows: vec![
-            TimeWindow {
-                days: weekdays.clone(),
-                start: at(8),
-                end: at(12),
-            },
-            TimeWindow {
-                days: weekdays,
-                start: at(14),
-                end: at(18),
-            },
-        ],
-    }
+    Schedule::renovation_hours()
 }
 
 fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

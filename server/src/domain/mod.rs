@@ -7,7 +7,7 @@ pub mod estate;
 pub mod journal;
 pub mod language;
 pub mod staff;
-// front desk (server-desk)
+// the front desk
 pub mod card;
 pub mod collection;
 pub mod deposit;

@@ -29,6 +29,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with `config` over `dir`.
 pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
+    gatehouse_test_support::test_log();
     let app = Application::build(config).await.expect("server builds");
     let addr = app.local_addr().unwrap();
     let state = app.state().clone();
@@ -134,6 +135,29 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits until the server's `gate_long_polls_waiting` gauge says a long poll is parked, so
+    /// what a test does next happens while the poll waits. (The metrics recorder is
+    /// process-wide: a poll parked by a test running alongside also counts.)
+    pub async fn long_poll_parked(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let metrics = self.get_text("/metrics", None).await;
+            let parked = metrics.lines().any(|l| {
+                l.strip_prefix("gate_long_polls_waiting ")
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .is_some_and(|v| v >= 1.0)
+            });
+            if parked {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "no long poll parked within 10 s:\n{metrics}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(s) = self.stop.take() {
@@ -153,6 +177,15 @@ pub fn texts(list: &Value, field: &str) -> Vec<String> {
         .iter()
         .map(|e| e[field].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Asserts `r` is a 422 with error `code` whose message names `field`.
+pub async fn assert_unprocessable(r: Response, code: &str, field: &str) {
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.expect("JSON error body");
+    assert_eq!(v["error"], code, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(message.contains(field), "the message names {field:?}: {v}");
 }
 
 /// The `error` code of an error body.

@@ -53,31 +53,10 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
-    pub(crate) async fn type_in(&self, css: &str, text: &str) {
-        let el = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"));
-        el.click().await.unwrap();
-        el.send_keys(text).await.unwrap();
-    }
-
-    pub(crate) async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-    }
-
     pub(crate) async fn shot(&self, name: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desk-screens");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, self.client.screenshot().await.unwrap()).unwrap();
-        path
+        self.screenshot(&dir, name).await;
+        dir.join(format!("{name}.png"))
     }
 
     /// Fills in and sends the log-in form the browser is on (screenshot first if named).
@@ -88,33 +67,6 @@ impl Browser {
             self.shot(name).await;
         }
         self.click("#login-button").await;
-    }
-
-    pub(crate) async fn click(&self, css: &str) {
-        self.wait_for(css).await.click().await.unwrap();
-    }
-
-    pub(crate) async fn text(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.unwrap()
-    }
-
-    /// Waits (up to 10 s) until the element's text contains `needle`; returns the text.
-    pub(crate) async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let start = std::time::Instant::now();
-        loop {
-            if let Ok(el) = self.client.find(Locator::Css(css)).await {
-                if let Ok(text) = el.text().await {
-                    if text.contains(needle) {
-                        return text;
-                    }
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "{css} never showed {needle:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     async fn rule_cell(&self, rule: &str) -> String {

@@ -77,16 +77,7 @@ async fn a_long_polling_gate_hears_the_evacuation_the_desk_starts_and_its_snapsh
         (Instant::now(), r.json::<ChangeBatch>().await.unwrap())
     });
     // Wait until the gate's request is parked on the server, observably.
-    let waiting = || async {
-        let m = app.get("/metrics", None).await.text().await.unwrap();
-        m.lines()
-            .any(|l| l.starts_with("gate_long_polls_waiting") && !l.ends_with(" 0"))
-    };
-    let parked = Instant::now();
-    while !waiting().await {
-        assert!(parked.elapsed() < Duration::from_secs(10), "the poll parks");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.long_poll_parked().await;
 
     let started_at = Instant::now();
     let r = evacuate(&app, &desk, true).await;

@@ -67,7 +67,7 @@ async fn a_waiting_gate_learns_of_a_change_within_one_second() {
         let r = client.get(url).bearer_auth(gate2).send().await.unwrap();
         (Instant::now(), r.json::<ChangeBatch>().await.unwrap())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.long_poll_parked().await;
     assert!(
         !poll.is_finished(),
         "the poll is held while nothing changes"
@@ -330,7 +330,7 @@ async fn shutdown_answers_waiting_long_polls_at_once() {
             .await
             .map(|r| r.status())
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.long_poll_parked().await;
     let started = Instant::now();
     app.stop().await;
     assert!(

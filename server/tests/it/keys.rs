@@ -53,7 +53,7 @@ async fn gate_learns(app: &TestApp, gate: &str, cursor: u64, args: &[&str]) -> D
         .bearer_auth(gate)
         .send();
     let poll = tokio::spawn(poll);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.long_poll_parked().await;
     let run = cli(app.dir.path(), args).await;
     assert!(run.ok, "{args:?}: {}", run.stderr);
     let done = Instant::now();

@@ -1,6 +1,6 @@
 //! Login and its rate limit, the audit chain, device enrolment.
 
-use crate::app::{TestApp, error_code, spawn_app};
+use crate::app::{TestApp, assert_unprocessable, error_code, spawn_app};
 use serde_json::{Value, json};
 
 /// A device of `kind` with a working API key: returns (device id, api key).
@@ -92,7 +92,7 @@ async fn enrolment_token_works_once_and_a_revoked_device_is_locked_out() {
             json!({"kind": "gate", "name": "x", "zone": {"building": 2, "class": "floor"}}),
         )
         .await;
-    assert_eq!(r.status(), 422);
+    assert_unprocessable(r, "invalid", "floor").await;
 }
 
 #[tokio::test]
@@ -192,7 +192,7 @@ async fn staff_creation_is_validated_and_audited() {
             json!({"username": "amy", "role": "desk", "password": "short"}),
         )
         .await;
-    assert_eq!(r.status(), 422);
+    assert_unprocessable(r, "weak_password", "password").await;
     let r = app
         .post(
             "/api/v1/staff",
@@ -200,7 +200,7 @@ async fn staff_creation_is_validated_and_audited() {
             json!({"username": "amy", "role": "boss", "password": "long-enough-pw"}),
         )
         .await;
-    assert_eq!(r.status(), 422);
+    assert_unprocessable(r, "invalid", "role").await;
     let r = app
         .post(
             "/api/v1/staff",

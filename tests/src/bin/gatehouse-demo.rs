@@ -13,17 +13,12 @@ use gatehouse_e2e::programs;
 use gatehouse_e2e::server::{self, Api};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The demo's manager password (the server keeps the first one it was given).
 const DEMO_PASSWORD: &str = "gatehouse-demo";
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
 
 /// `preferred` when it is free, else a port the OS picks (always, with `GATEHOUSE_DEMO_ANY_PORT`).
 fn listen_addr(preferred: u16) -> String {
@@ -61,10 +56,10 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&data).context("creating ./demo-data")?;
     let data = data.canonicalize()?;
     build_programs()?;
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
     }
 
     let server_dir = data.join("server");
@@ -172,7 +167,7 @@ fn main() -> anyhow::Result<()> {
         println!("  not available yet: {m}");
     }
 
-    watch(&gates, seen);
+    watch(&gates, seen, &stop);
 
     println!("\nstopping …");
     for g in gates {
@@ -261,8 +256,8 @@ fn poll(gates: &[DemoGate], seen: &mut Seen, print: bool) {
 }
 
 /// Prints each gate's new decisions and relay transitions until Ctrl-C.
-fn watch(gates: &[DemoGate], mut seen: Seen) {
-    while !STOP.load(Ordering::SeqCst) {
+fn watch(gates: &[DemoGate], mut seen: Seen, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
         poll(gates, &mut seen, true);
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -760,7 +760,7 @@ if (window.EventSource) {
 (async function start() {
   const r = await api("/api/settings");
   if (r.ok) {
-    state.idleMs = r.data.idle_timeout_secs * 1000;
+    state.idleMs = r.data.idle_timeout_ms;
     state.defaultLang = r.data.languages[0] || "zh-CN";
     state.lang = state.defaultLang;
     $("estate-name").textContent = r.data.estate_name;
