@@ -212,6 +212,17 @@ async fn a_clerk_at_1366x768_sees_each_result_beside_its_form_and_confirms_what_
     assert_eq!(found["card_id"].to_string(), card, "{found}");
     b.shot("console-card-issued-zh-1366").await;
 
+    // A new kiosk collection code, asked first, is shown once on the page for the contractor.
+    b.click(&format!("{row} .new-code button")).await;
+    let ask = b.text("dialog#confirm[open] #confirm-text").await;
+    assert!(ask.contains("张*明"), "{ask}");
+    b.click("#confirm-yes").await;
+    let shown = b
+        .wait_text("#collection-code:not([hidden])", "自助取卡码")
+        .await;
+    let code: String = shown.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 8, "an 8-digit code: {shown}");
+
     // Declaring it lost asks first, naming the worker, the card and the fee.
     b.click(&format!("{row} .lost button")).await;
     let ask = b.text("dialog#confirm[open] #confirm-text").await;

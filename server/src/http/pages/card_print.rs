@@ -77,6 +77,8 @@ document.addEventListener('desk:card',ev=>{const f=document.getElementById('prin
  f.querySelector('.until').textContent=fmtTime(until).split(' ').slice(0,LANG==='en'?3:1).join(' ');
  f.querySelector('.qr').src='/desk/qr.svg?text='+encodeURIComponent(ev.detail.credential);
  f.hidden=false;f.scrollIntoView({block:'nearest'});document.getElementById('print-card-button').focus();});
+document.addEventListener('desk:code',ev=>{const el=document.getElementById('collection-code'),code=ev.detail&&ev.detail.collection_code;if(!el||!code)return;
+ const b=document.createElement('strong');b.textContent=code;el.replaceChildren(el.dataset.label,b);el.hidden=false;});
 document.addEventListener('desk:pass',ev=>{const f=document.getElementById('print-pass');if(!f)return;const p=ev.detail,c=p.issued.card;
  f.querySelector('.holder').textContent=p.holder_masked;f.querySelector('.number').textContent='#'+c.card_id;
  f.querySelector('.unit').textContent=p.unit_label;f.querySelector('.until').textContent=fmtTime(c.not_after);

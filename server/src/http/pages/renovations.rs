@@ -188,12 +188,20 @@ pub(super) async fn renovation_page(
                                     data-done=(v.t("已发卡", "Card issued")) {
                                     button type="submit" { (v.t("发卡", "Issue card")) } }
                             }
+                            form.inline.new-code data-api={ "/api/v1/workers/" (w.id) "/collection-code" } data-show="code"
+                                data-confirm=(format!("{} {}？{}", v.t("为", "New kiosk collection code for"), w.name_masked,
+                                    v.t("生成新的自助取卡码，旧码立即失效。", "— the old code stops working at once.")))
+                                data-done=(v.t("已生成新取卡码", "New collection code made")) {
+                                button type="submit" { (v.t("新取卡码", "New collection code")) } }
                         }
                     }
                 }
             }
             (super::card_print::frame(&v, r))
-            form.inline #add-worker data-api={ (api) "/workers" } data-done=(v.t("已登记人员", "Worker added")) {
+            // The one-time kiosk collection code is shown once, here, after a worker is added or
+            // given a new code: the server keeps only a keyed hash of it.
+            p #collection-code hidden data-label=(v.t("自助取卡码（只显示一次，请告知施工单位）：", "Kiosk collection code (shown once; give it to the contractor): ")) {}
+            form.inline #add-worker data-api={ (api) "/workers" } data-show="code" data-done=(v.t("已登记人员", "Worker added")) {
                 label { (v.t("姓名", "Name")) input name="name" required; }
                 label { (v.t("电话", "Phone")) input name="phone" required; }
                 label { (v.t("身份证号", "ID number")) input name="id_number" required autocomplete="off"; }
