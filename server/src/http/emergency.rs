@@ -187,7 +187,13 @@ async function loadEmergency(){const box=document.getElementById('emergency');if
    (a.cleared_at?' ('+T('已恢复','cleared')+' '+fmtTime(a.cleared_at)+')':'')+(a.acknowledged_by?' ('+T('已知','seen')+': '+a.acknowledged_by+')':'');
   d.append(t);if(!a.acknowledged_at){const b=document.createElement('button');b.textContent=T('知道了','Acknowledge');
    b.onclick=async()=>{await fetch('/api/v1/alarms/'+a.id+'/acknowledge',{method:'POST'});loadEmergency();};d.append(b);}
-  box.append(d);}}
+  box.append(d);}
+ // Doors latched released stay so until a person resets them once every alarm has cleared.
+ const fa=s.fire_alarms;if(fa.length&&fa.every(a=>a.cleared_at)){const b=document.createElement('button');b.id='fire-reset';
+  b.textContent=T('复位消防释放的门','Reset fire-released doors');
+  b.onclick=()=>confirmThen(T('火警已全部恢复。复位后，被火警释放并锁存的门重新上锁。','Every fire alarm has cleared. Doors held released after the alarm lock again.'),
+   T('确认复位','Reset the doors'),async()=>{const r=await api('POST','/api/v1/emergency/fire-reset');
+    if(r.ok)flash(true,T('已通知各门禁复位','The gates are told to reset'));else flash(false,errText(r));loadEmergency();});box.append(b);}}
 document.getElementById('evacuate').onclick=()=>confirmThen(T('开始紧急疏散？所有逃生通道上的门将打开，并开始点名。','Start an evacuation? Every door on an escape route is released and a roll call starts.'),
  T('确认疏散','Evacuate now'),async()=>{const r=await api('POST','/api/v1/evacuation');if(!r.ok)flash(false,errText(r));
   else if(r.v.notice)flash(true,r.v.notice);loadEmergency();});

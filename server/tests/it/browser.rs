@@ -509,3 +509,47 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     assert_eq!(rules[2]["met"], true, "{}", rules[2]);
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+async fn the_desk_resets_fire_released_doors_from_the_emergency_bar_once_every_alarm_has_cleared() {
+    let Some(b) = browser("fire reset").await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (_, gate) = crate::muster::entrance_gate(&app, &admin).await;
+    crate::browser::choose_language(&app, &desk, "en").await;
+    b.client
+        .goto(&format!("http://{}/login", app.addr))
+        .await
+        .unwrap();
+    b.log_in("desk1", "desk-password-1", None).await;
+    b.wait_for("#register").await;
+
+    // While the panel is in alarm there is nothing to reset: the bar offers no reset.
+    crate::emergency::report_alarm(&app, &gate, "fire_alarm", true).await;
+    b.wait_text("#emergency .fire", "FIRE ALARM").await;
+    let offered = b
+        .client
+        .execute("return !!document.getElementById('fire-reset');", vec![])
+        .await
+        .unwrap();
+    assert_eq!(offered, serde_json::Value::Bool(false));
+
+    // Once it clears, the reset is offered, asks first, and is sent to the gates and audited.
+    crate::emergency::report_alarm(&app, &gate, "fire_alarm", false).await;
+    b.wait_for("#fire-reset").await;
+    b.click("#fire-reset").await;
+    let ask = b.text("dialog#confirm[open] #confirm-text").await;
+    assert!(ask.contains("lock again"), "{ask}");
+    b.click("#confirm-yes").await;
+    b.wait_text("#flash", "The gates are told to reset").await;
+    let audit = crate::emergency::audit_actions(&app, &admin).await;
+    assert!(
+        audit
+            .iter()
+            .any(|(action, actor)| action == "estate.fire_release.reset" && actor.contains("desk1")),
+        "{audit:?}"
+    );
+}
