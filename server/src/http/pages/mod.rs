@@ -28,7 +28,7 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::openapi::{Io, one};
-use crate::auth::{Actor, ActorKind, Allow};
+use crate::auth::{Actor, ActorKind, Allow, Role};
 use crate::domain::estate;
 use crate::domain::language::{self, Lang};
 use crate::state::AppState;
@@ -361,12 +361,11 @@ impl Viewer {
     }
 
     /// The role in words.
-    fn role_words(&self) -> &'static str {
-        match self.kind {
-            ActorKind::Manager => self.t("经理", "Manager"),
-            ActorKind::Desk => self.t("前台", "Front desk"),
-            ActorKind::Guard => self.t("门岗", "Guard"),
-            _ => "",
+    pub fn role_words(&self, role: Role) -> &'static str {
+        match role {
+            Role::Manager => self.t("经理", "Manager"),
+            Role::Desk => self.t("前台", "Front desk"),
+            Role::Guard => self.t("门岗", "Guard"),
         }
     }
 
@@ -417,7 +416,7 @@ impl Viewer {
                 }
                 span #who {
                     @if let Some(staff) = self.actor.staff() {
-                        span #user { (staff.username) " · " (self.role_words()) }
+                        span #user { (staff.username) " · " (self.role_words(staff.role)) }
                         button #lang-switch type="button" data-lang=(self.lang.other().as_str()) {
                             (self.lang.other().pick("中文", "English"))
                         }

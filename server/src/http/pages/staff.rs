@@ -10,14 +10,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use maud::{Markup, html};
 
-fn role_words(v: &Viewer, r: Role) -> &'static str {
-    match r {
-        Role::Desk => v.t("前台", "Front desk"),
-        Role::Manager => v.t("经理", "Manager"),
-        Role::Guard => v.t("门岗", "Guard"),
-    }
-}
-
 pub(super) async fn staff_page(
     State(state): State<AppState>,
     v: Viewer,
@@ -30,7 +22,7 @@ pub(super) async fn staff_page(
             form.inline #new-staff data-api="/api/v1/staff" data-done=(v.t("账号已建立", "Account created")) {
                 label { (v.t("用户名", "Username")) input name="username" required autocomplete="off"; }
                 label { (v.t("角色", "Role")) select name="role" {
-                    option value="desk" { (role_words(&v, Role::Desk)) } option value="manager" { (role_words(&v, Role::Manager)) } option value="guard" { (role_words(&v, Role::Guard)) } } }
+                    option value="desk" { (v.role_words(Role::Desk)) } option value="manager" { (v.role_words(Role::Manager)) } option value="guard" { (v.role_words(Role::Guard)) } } }
                 label { (v.t("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"))
                     input name="password" type="password" autocomplete="new-password" minlength="10" required; }
                 button type="submit" { (v.t("建立", "Create")) }
@@ -42,7 +34,7 @@ pub(super) async fn staff_page(
                      th { (v.t("状态", "State")) } th { (v.t("重设密码", "Reset password")) } th {} }
                 @for s in &list {
                     tr data-staff=(s.username) {
-                        td { (s.username) } td { (role_words(&v, s.role)) } td { (stamp(&v, &s.created_at)) }
+                        td { (s.username) } td { (v.role_words(s.role)) } td { (stamp(&v, &s.created_at)) }
                         td { @match &s.disabled_at {
                             Some(at) => { span.unmet { (v.t("已停用", "disabled")) } " " (stamp(&v, at)) }
                             None => { (v.t("正常", "active")) }
