@@ -27,6 +27,9 @@ pub enum DeviceError {
     /// Invalid input.
     #[error("{0}")]
     Invalid(String),
+    /// A gate's zone names a building the estate does not have.
+    #[error("there is no building {0}; add it first, or give the gate's own building")]
+    UnknownBuilding(u8),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
@@ -115,6 +118,10 @@ pub fn create(
             return Err(DeviceError::Invalid(
                 "a `floor` zone needs a floor; other zones must not have one".into(),
             ));
+        }
+        // Checked once the estate's buildings are recorded (none yet: the setup is under way).
+        if super::estate::has_buildings(tx)? && !super::estate::building_exists(tx, z.building)? {
+            return Err(DeviceError::UnknownBuilding(z.building));
         }
     }
     let id = uuid::Uuid::new_v4().to_string();

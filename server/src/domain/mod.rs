@@ -2,6 +2,7 @@
 
 pub mod alarms;
 pub mod areas;
+pub mod bounds;
 pub mod devices;
 pub mod estate;
 pub mod journal;

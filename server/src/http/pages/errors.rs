@@ -290,6 +290,35 @@ const WORDS: &[Words] = &[
         "此设备不能报告这类告警",
         "This device cannot report this kind of alarm",
     ),
+    wd(
+        "date_out_of_range",
+        "日期超出允许的范围",
+        "The date is outside the allowed range",
+        "{field} 须在 {min} 至 {max} 之间，{value} 不在范围内",
+        "{field} must lie between {min} and {max}; {value} does not",
+    ),
+    wd(
+        "unknown_building",
+        "没有这栋楼，请先添加",
+        "No such building; add it first",
+        "没有 {building} 号楼，请先添加",
+        "There is no building {building}; add it first",
+    ),
+    w(
+        "uri_too_long",
+        "请求地址过长",
+        "The request's address is too long",
+    ),
+    w(
+        "headers_too_large",
+        "请求头过大",
+        "The request's headers are too large",
+    ),
+    w(
+        "http_version_not_supported",
+        "不支持此 HTTP 版本",
+        "This HTTP version is not supported",
+    ),
 ];
 
 /// `const ERRORS = {code: {text: [zh, en], detail: [zh, en]}}` for the page script.
