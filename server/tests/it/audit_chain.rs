@@ -163,7 +163,10 @@ async fn an_older_copy_of_the_database_put_in_place_is_reported() {
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    std::fs::copy(&copy, &db).unwrap();
+    // A new file in its place (the stopped server's last handles keep the old one).
+    let incoming = dir.path().join("incoming.db");
+    std::fs::copy(&copy, &incoming).unwrap();
+    std::fs::rename(&incoming, &db).unwrap();
     let mut config = gatehouse_server::Config::for_tests(dir.path());
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     let app = spawn_with(config, dir).await;

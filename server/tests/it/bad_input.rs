@@ -2,7 +2,7 @@
 //! answered before the router runs, dates outside a sane window, references to nothing.
 
 use crate::app::spawn_app;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends `request` on a fresh TCP connection and reads the answer until the server closes it:
