@@ -448,7 +448,7 @@ pub fn add_unit(
             "a unit label is 1–32 characters, e.g. 2-1203".into(),
         ));
     }
-    let b = existing_building(tx, u.building)?;
+    let b = building(tx, u.building)?;
     if !(b.floor_lo..=b.floor_hi).contains(&u.floor) {
         return Err(EstateError::Invalid(format!(
             "building {} has floors {} to {}; {} is not one of them",
