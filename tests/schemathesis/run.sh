@@ -85,8 +85,8 @@ kiosk="$(device_key kiosk)"
 gate="$(device_key gate)"
 
 # One schemathesis run: mode $1, checks $2, as caller $3 (manager, kiosk or gate), with extra
-# options. Logging out, or a password change or reset (which ends every session of the
-# account), would end the token every request uses.
+# options. Logging out, a password change or reset, or a role change (each ends every session
+# of the account) would end the token every request uses.
 schemathesis() {
     local mode="$1" checks="$2" caller="$3" bearer
     shift 3
@@ -107,6 +107,7 @@ schemathesis() {
         --exclude-path /api/v1/auth/logout \
         --exclude-path /api/v1/auth/password \
         --exclude-path '/api/v1/staff/{id}/password' \
+        --exclude-path '/api/v1/staff/{id}/role' \
         --generation-database none \
         --request-timeout 10 \
         --header "Authorization: Bearer $bearer" \
