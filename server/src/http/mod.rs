@@ -57,8 +57,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         muster::endpoints(),
         overstays::endpoints(),
         goods::endpoints(),
+        pages::goods::endpoints(),
         guard::endpoints(),
+        pages::guard::endpoints(),
         custody_items::endpoints(),
+        pages::keys::endpoints(),
+        pages::handover::endpoints(),
     ]
     .into_iter()
     .flatten()

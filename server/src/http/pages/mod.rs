@@ -12,6 +12,10 @@ mod card_print;
 mod deny_list;
 mod doors;
 mod errors;
+pub mod goods;
+pub mod guard;
+pub mod handover;
+pub mod keys;
 mod login;
 mod outstanding;
 mod password;
@@ -145,9 +149,9 @@ async fn desk_css() -> impl IntoResponse {
             today::CSS,
             super::emergency::CSS,
             super::muster::PRINT_CSS,
-            super::goods::CSS,
-            super::guard::CSS,
-            super::custody_items::CSS,
+            goods::CSS,
+            guard::CSS,
+            keys::CSS,
         ]
         .concat()
     });
@@ -170,10 +174,10 @@ async fn desk_js() -> impl IntoResponse {
             return_cards::SCRIPT,
             card_print::SCRIPT,
             MUSTER_SCRIPT,
-            super::goods::SCRIPT,
-            super::guard::SCRIPT,
-            super::custody_items::SCRIPT,
-            // Last: it expects the emergency bar, which the log-in page does not have.
+            goods::SCRIPT,
+            guard::SCRIPT,
+            keys::SCRIPT,
+            // Last: it wires the emergency bar, on the pages that have one.
             super::emergency::SCRIPT,
         ]
         .concat()
@@ -376,12 +380,15 @@ impl Viewer {
             html lang=(self.lang.html_tag()) data-tz=(self.tz.name()) {
                 head {
                     meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " — Gatehouse " (self.t("物业前台", "front desk")) }
                     link rel="stylesheet" href="/static/desk.css";
                 }
                 body {
                     (self.nav())
-                    (super::emergency::desk_bar(self.lang))
+                    @if self.may(&Method::GET, "/api/v1/emergency") {
+                        (super::emergency::desk_bar(self.lang))
+                    }
                     @if self.lockdown {
                         a #lockdown-banner href="/desk/doors" { "⚠ " (self.t("全区封锁中", "Estate lockdown is on")) }
                     }
