@@ -268,6 +268,14 @@ async fn unit_keys_are_handed_to_the_owner_with_their_count_once() {
     assert_eq!(r.status(), 409);
 }
 
+/// The HTML of the table with `id` in `page`.
+fn table<'a>(page: &'a str, id: &str) -> &'a str {
+    page.split(&format!("id=\"{id}\""))
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no table {id} in {page}"))
+}
+
 #[tokio::test]
 async fn the_handover_lists_worker_cards_out_and_visitors_on_site_and_names_them_in_the_audit() {
     let app = spawn_app().await;
@@ -287,20 +295,12 @@ async fn the_handover_lists_worker_cards_out_and_visitors_on_site_and_names_them
     let pass_id = pass["issued"]["card"]["card_id"].as_u64().unwrap();
 
     let sheet = app.get_text("/desk/handover", Some(&desk)).await;
-    let cards = sheet
-        .split("id=\"cards-out\"")
-        .nth(1)
-        .and_then(|t| t.split("</table>").next())
-        .unwrap_or_else(|| panic!("no worker-card table in {sheet}"));
+    let cards = table(&sheet, "cards-out");
     assert!(
         cards.contains(&format!("data-card=\"{card_id}\"")) && cards.contains("张*明"),
         "the worker's card is on the sheet: {cards}"
     );
-    let visitors = sheet
-        .split("id=\"visitors-on-site\"")
-        .nth(1)
-        .and_then(|t| t.split("</table>").next())
-        .unwrap_or_else(|| panic!("no visitor table in {sheet}"));
+    let visitors = table(&sheet, "visitors-on-site");
     assert!(
         visitors.contains(&format!("data-card=\"{pass_id}\"")) && visitors.contains("赵*六"),
         "the visitor is on the sheet: {visitors}"
