@@ -199,7 +199,8 @@ pub struct PinsConfig {
     /// Red LED output.
     #[serde(default)]
     pub red_led: Option<u8>,
-    /// Buzzer output (sounds with the red LED).
+    /// Buzzer output (sounds with the red LED on a refusal; silent when both LEDs show a
+    /// goods permit read at a goods-check gate).
     #[serde(default)]
     pub buzzer: Option<u8>,
     /// Fire-alarm input from the fire panel's dry contact, with pull-up. Wire a normally

@@ -460,15 +460,16 @@ impl DoorPins {
 
     /// Drives the LEDs and buzzer.
     pub fn indicate(&mut self, indicator: Indicator) -> Result<(), DoorError> {
-        let (green, red) = match indicator {
-            Indicator::Granted => (true, false),
-            Indicator::Denied => (false, true),
-            Indicator::Off => (false, false),
+        let (green, red, buzzer) = match indicator {
+            Indicator::Granted => (true, false, false),
+            Indicator::Denied => (false, true, true),
+            Indicator::Seen => (true, true, false),
+            Indicator::Off => (false, false, false),
         };
         for (pin, on) in [
             (&mut self.green, green),
             (&mut self.red, red),
-            (&mut self.buzzer, red),
+            (&mut self.buzzer, buzzer),
         ] {
             if let Some(pin) = pin {
                 if on { pin.set_high()? } else { pin.set_low()? }

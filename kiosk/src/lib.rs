@@ -5,6 +5,7 @@ pub mod config;
 pub mod desk_alarm;
 pub mod flows;
 pub mod muster;
+pub mod permit;
 pub mod printer;
 pub mod scanner;
 pub mod server;
@@ -108,6 +109,7 @@ impl Application {
         web::api::spawn_paper_watch(state.clone());
         web::api::spawn_muster_watch(state.clone());
         web::api::spawn_staff_cards(state.clone());
+        permit::spawn_permit_jobs(state.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {

@@ -7,6 +7,7 @@ use gatehouse_credential::api::kiosk::{
     WorkerCardRequest,
 };
 use gatehouse_credential::api::muster::MusterList;
+use gatehouse_credential::api::print::{PermitSlip, PrintResult};
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -149,10 +150,12 @@ impl ServerClient {
 
     /// `POST /api/v1/device/alarms`: raise or clear one of this kiosk's alarms.
     pub async fn report_alarm(&self, report: &AlarmReport) -> Result<(), ServerError> {
-        let req = self
-            .http
-            .post(self.url("/api/v1/device/alarms"))
-            .json(report);
+        self.post_no_content("/api/v1/device/alarms", report).await
+    }
+
+    /// Posts `body` to `path`; any success answer is enough (its body is not read).
+    async fn post_no_content<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ServerError> {
+        let req = self.http.post(self.url(path)).json(body);
         let resp = req
             .bearer_auth(&self.api_key)
             .send()
@@ -167,6 +170,21 @@ impl ServerClient {
             .await
             .map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
         Err(refusal(status, &bytes))
+    }
+
+    /// `GET /api/v1/kiosk/print-jobs`: the slips the desk sent, waiting up to `wait` for one.
+    pub async fn print_jobs(&self, wait: Duration) -> Result<Vec<PermitSlip>, ServerError> {
+        let mut url = self.url("/api/v1/kiosk/print-jobs");
+        url.set_query(Some(&format!("wait_ms={}", wait.as_millis())));
+        // The long poll outlasts the usual request timeout.
+        let req = self.http.get(url).timeout(wait + Duration::from_secs(10));
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/kiosk/print-jobs/{job}/result`.
+    pub async fn print_result(&self, job: i64, result: &PrintResult) -> Result<(), ServerError> {
+        self.post_no_content(&format!("/api/v1/kiosk/print-jobs/{job}/result"), result)
+            .await
     }
 
     fn url(&self, path: &str) -> reqwest::Url {

@@ -168,7 +168,7 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
         assert_eq!(text_when(g, "#guard-plate", |_| true).await, "沪A12345");
         assert_eq!(
             text_when(g, "#guard-applicant", |_| true).await,
-            "业主 owner 张*明"
+            "业主 张*明"
         );
         let items = text_when(g, "#guard-items", |_| true).await;
         assert!(
@@ -187,16 +187,16 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
             .click()
             .await
             .unwrap();
-        text_when(g, "#guard-verdict", |t| t.contains("已放行 Released")).await;
+        text_when(g, "#guard-verdict", |t| t.contains("已放行")).await;
     });
 
-    // Scanned again: refused, with when, where and by whom.
+    // Scanned again: refused, with when, where and by whom (in the guard's language).
     let decision = system.gates[gate].scan(&text).unwrap();
     assert!(!decision.admitted);
     rt.block_on(async {
-        let verdict = text_when(g, "#guard-verdict", |t| t.contains("already released")).await;
+        let verdict = text_when(g, "#guard-verdict", |t| t.contains("已于")).await;
         assert!(
-            verdict.contains(&format!("at {gate_name} by guard 王*明")),
+            verdict.contains(&format!("在 {gate_name} 由 guard 王*明 放行")),
             "{verdict}"
         );
         let hhmm = regex_free_time(&verdict);
@@ -215,10 +215,10 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
     drop((desk, guard));
 }
 
-/// The `HH:MM` after "already released at YYYY-MM-DD ".
+/// The `HH:MM` of "已于 2026年12月3日 14:02 在 …".
 fn regex_free_time(text: &str) -> Option<&str> {
-    let rest = text.split("already released at ").nth(1)?;
-    let time = rest.get(11..16)?;
+    let when = text.split("已于 ").nth(1)?.split(" 在 ").next()?;
+    let time = when.get(when.len().checked_sub(5)?..)?;
     let ok = time.as_bytes()[2] == b':' && time.bytes().filter(u8::is_ascii_digit).count() == 4;
     ok.then_some(time)
 }

@@ -7,6 +7,7 @@ pub mod device;
 pub mod gate;
 pub mod kiosk;
 pub mod muster;
+pub mod print;
 
 use serde::{Deserialize, Serialize};
 

@@ -165,6 +165,10 @@ pub enum Indicator {
     Granted,
     /// Red LED and buzzer (denied).
     Denied,
+    /// Both LEDs (amber on a two-colour LED), no buzzer: a goods-release permit was read at a
+    /// goods-check gate and sent to the guard, who decides; the door stays shut without
+    /// telling the carrier "refused".
+    Seen,
     /// Everything off.
     Off,
 }
@@ -556,7 +560,13 @@ impl Gate {
                     GateEvent::Denied { reason: *reason },
                     direction,
                 );
-                self.indicate(Indicator::Denied, now);
+                // A permit at a goods-check gate is no refusal: the guard decides.
+                let shown = if *reason == DenyReason::GoodsPermit {
+                    Indicator::Seen
+                } else {
+                    Indicator::Denied
+                };
+                self.indicate(shown, now);
             }
         }
         decision

@@ -1472,17 +1472,19 @@ fn a_turnstile_lane_pulses_one_relay_per_direction() {
     );
 }
 
+/// A gate configured for goods checks.
+fn goods_gate() -> Gate {
+    Gate::new(
+        DoorPolicy {
+            goods_check: true,
+            ..policy()
+        },
+        synced(),
+    )
+}
+
 #[test]
 fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard() {
-    let goods_gate = || {
-        Gate::new(
-            DoorPolicy {
-                goods_check: true,
-                ..policy()
-            },
-            synced(),
-        )
-    };
     let t = play(goods_gate(), "0s scan permit\n1s scan permit\n5s tick");
     expect(
         &t,
@@ -1509,4 +1511,22 @@ fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard()
     // A goods-check gate still opens for a card.
     let t = play(goods_gate(), "0s scan visitor");
     assert!(t.contains("=> admit card=8"), "{t}");
+}
+
+#[test]
+fn a_permit_at_a_goods_check_gate_shows_seen_not_denied() {
+    let t = play_with(goods_gate(), "0s scan permit\n5s tick", true);
+    expect(
+        &t,
+        "
+        0ms relay locked
+        0ms => deny goods_permit card=15
+        0ms journal denied reason=goods_permit card=15
+        0ms led seen
+        1000ms led off
+        ",
+    );
+    // Anything else refused there is still a refusal: red and the buzzer.
+    let t = play_with(goods_gate(), "0s scan permit_expired", true);
+    assert!(t.contains("led denied"), "{t}");
 }

@@ -176,7 +176,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Logs the alarm (target `gatehouse_kiosk::alarm`), keeps it for `/health`, and tells the
 /// front desk through the server.
-fn raise_printer_alarm(state: &KioskState, outcome: PrintOutcome, card: Option<u32>) {
+pub(crate) fn raise_printer_alarm(state: &KioskState, outcome: PrintOutcome, card: Option<u32>) {
     let paper = match outcome {
         PrintOutcome::Printed(p) | PrintOutcome::NotPrinted(p) => p,
     };

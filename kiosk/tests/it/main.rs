@@ -10,6 +10,7 @@ mod fake_printer;
 mod flows;
 mod kiosk;
 mod muster;
+mod permit;
 mod process;
 mod rare_chars;
 mod scanner;

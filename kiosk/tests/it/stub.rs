@@ -41,6 +41,10 @@ pub struct Ledger {
     pub alarms: Vec<AlarmReport>,
     /// The `Gatehouse-Emergency` header value sent with the muster list, if any.
     pub emergency: Option<&'static str>,
+    /// Goods-release permits the desk sent to the kiosk's printer, not yet taken.
+    pub permit_slips: Vec<gatehouse_credential::api::print::PermitSlip>,
+    /// What the kiosk reported of each slip: (job, result).
+    pub print_results: Vec<(i64, gatehouse_credential::api::print::PrintResult)>,
 }
 
 #[derive(Clone)]
@@ -116,6 +120,8 @@ fn app(stub: &Stub) -> Router {
         .route("/api/v1/kiosk/worker-cards", post(worker_card))
         .route("/api/v1/device/alarms", post(alarm))
         .route("/api/v1/muster", get(muster))
+        .route("/api/v1/kiosk/print-jobs", get(print_jobs))
+        .route("/api/v1/kiosk/print-jobs/{job}/result", post(print_result))
         .layer(middleware::from_fn(require_key));
     Router::new()
         .route("/api/v1/devices/enrol", post(enrol))
@@ -499,4 +505,32 @@ async fn muster(State(stub): State<Stub>) -> Response {
         Some(value) => ([("gatehouse-emergency", value)], Json(list)).into_response(),
         None => Json(list).into_response(),
     }
+}
+
+/// The slips waiting, each handed out once; an empty answer after a short wait (the server
+/// holds it longer), so an idle kiosk does not spin.
+async fn print_jobs(
+    State(stub): State<Stub>,
+) -> Json<Vec<gatehouse_credential::api::print::PermitSlip>> {
+    for _ in 0..10 {
+        let slips = std::mem::take(&mut stub.ledger.lock().unwrap().permit_slips);
+        if !slips.is_empty() {
+            return Json(slips);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Json(Vec::new())
+}
+
+async fn print_result(
+    State(stub): State<Stub>,
+    axum::extract::Path(job): axum::extract::Path<i64>,
+    Json(result): Json<gatehouse_credential::api::print::PrintResult>,
+) -> StatusCode {
+    stub.ledger
+        .lock()
+        .unwrap()
+        .print_results
+        .push((job, result));
+    StatusCode::NO_CONTENT
 }

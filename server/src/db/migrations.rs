@@ -515,6 +515,25 @@ DELETE FROM settings WHERE key = 'id_number_salt';
     // Audit entries from here on carry an HMAC under the audit-chain key (a file outside the
     // database) instead of a plain SHA-256; `keyed` says which an entry has.
     M::up("ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;"),
+    // Goods-release permits the desk sends to a kiosk's receipt printer: each job handed to
+    // the kiosk once (`taken_at`), and what became of the slip.
+    M::up(
+        r#"
+CREATE TABLE kiosk_print_jobs (
+    id           INTEGER PRIMARY KEY,
+    device_id    TEXT NOT NULL REFERENCES devices(id),
+    permit_id    INTEGER NOT NULL REFERENCES goods_permits(id),
+    requested_at TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    taken_at     TEXT,
+    done_at      TEXT,
+    printed      INTEGER,
+    paper        TEXT
+);
+CREATE INDEX kiosk_print_jobs_waiting ON kiosk_print_jobs(device_id, taken_at);
+CREATE INDEX kiosk_print_jobs_by_permit ON kiosk_print_jobs(permit_id);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

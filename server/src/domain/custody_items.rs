@@ -751,12 +751,22 @@ pub fn confirm_handover(
         params![ts(now), outgoing, actor.audit_name(), out.len() as u32, overdue],
     )?;
     let id = tx.last_insert_rowid();
+    // The sheet lists worker cards out and visitors on site too: the audit names them all.
+    let cards: Vec<u32> = super::card::outstanding(tx, now)?
+        .iter()
+        .map(|o| o.card.card_id)
+        .collect();
+    let visitors: Vec<u32> = super::visitor::on_site(tx, now)?
+        .iter()
+        .map(|v| v.card_id)
+        .collect();
     audit::record(
         tx,
         actor,
         "custody.handover",
         &format!("handover:{id}"),
-        serde_json::json!({"outgoing": outgoing, "items_out": items, "overdue": overdue}),
+        serde_json::json!({"outgoing": outgoing, "items_out": items, "overdue": overdue,
+            "cards_out": cards, "visitors_on_site": visitors}),
         now,
     )?;
     Ok(Handover {

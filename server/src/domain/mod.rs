@@ -31,6 +31,7 @@ mod desk_walk;
 pub mod ledger;
 // goods-release permits
 pub mod goods;
+pub mod goods_print;
 // keys and radios
 pub mod custody_items;
 // past records: visitor history, invites, exports

@@ -194,10 +194,11 @@ async function loadEmergency(){const box=document.getElementById('emergency');if
   b.onclick=()=>confirmThen(T('火警已全部恢复。复位后，被火警释放并锁存的门重新上锁。','Every fire alarm has cleared. Doors held released after the alarm lock again.'),
    T('确认复位','Reset the doors'),async()=>{const r=await api('POST','/api/v1/emergency/fire-reset');
     if(r.ok)flash(true,T('已通知各门禁复位','The gates are told to reset'));else flash(false,errText(r));loadEmergency();});box.append(b);}}
-document.getElementById('evacuate').onclick=()=>confirmThen(T('开始紧急疏散？所有逃生通道上的门将打开，并开始点名。','Start an evacuation? Every door on an escape route is released and a roll call starts.'),
+// Pages without the bar (log-in, a guard's) skip its buttons.
+if(document.getElementById('evacuate'))document.getElementById('evacuate').onclick=()=>confirmThen(T('开始紧急疏散？所有逃生通道上的门将打开，并开始点名。','Start an evacuation? Every door on an escape route is released and a roll call starts.'),
  T('确认疏散','Evacuate now'),async()=>{const r=await api('POST','/api/v1/evacuation');if(!r.ok)flash(false,errText(r));
   else if(r.v.notice)flash(true,r.v.notice);loadEmergency();});
-document.getElementById('confirm-no').onclick=()=>document.getElementById('confirm').close();
+if(document.getElementById('confirm-no'))document.getElementById('confirm-no').onclick=()=>document.getElementById('confirm').close();
 loadEmergency();setInterval(loadEmergency,2000);
 async function loadNotices(){const box=document.getElementById('notices');if(!box)return;
  let r;try{r=await fetch('/api/v1/visitors/overstays');}catch(e){return;}if(!r.ok)return;const list=await r.json();box.replaceChildren();

@@ -41,7 +41,17 @@ async fn rows(state: &AppState, filter: EventFilter) -> Result<Vec<EventRow>, Ap
     }
     state
         .db
-        .call(move |c| journal::list(c, &filter).map_err(ApiError::from))
+        .call(move |c| {
+            let mut rows = journal::list(c, &filter)?;
+            // The guard's handheld releases have no gate journal; they join the gates' rows.
+            let hand = crate::domain::goods::hand_events(c, &filter)?;
+            if !hand.is_empty() {
+                rows.extend(hand);
+                rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+                rows.truncate(filter.limit.unwrap_or(200).min(10_000) as usize);
+            }
+            Ok::<_, ApiError>(rows)
+        })
         .await
 }
 

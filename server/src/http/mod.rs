@@ -59,9 +59,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         muster::endpoints(),
         overstays::endpoints(),
         goods::endpoints(),
+        pages::goods::endpoints(),
         guard::endpoints(),
+        pages::guard::endpoints(),
         custody_items::endpoints(),
         exports::endpoints(),
+        pages::keys::endpoints(),
+        pages::handover::endpoints(),
     ]
     .into_iter()
     .flatten()

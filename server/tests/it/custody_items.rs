@@ -267,3 +267,65 @@ async fn unit_keys_are_handed_to_the_owner_with_their_count_once() {
         .await;
     assert_eq!(r.status(), 409);
 }
+
+/// The HTML of the table with `id` in `page`.
+fn table<'a>(page: &'a str, id: &str) -> &'a str {
+    page.split(&format!("id=\"{id}\""))
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no table {id} in {page}"))
+}
+
+#[tokio::test]
+async fn the_handover_lists_worker_cards_out_and_visitors_on_site_and_names_them_in_the_audit() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let r = crate::desk::renovation(&app, &desk).await;
+    let (card_id, _) = crate::desk::worker_card(&app, &desk, r, "110101199003074514").await;
+    let unit = seed_unit(&app).await;
+    let pass = ok(app
+        .post(
+            "/api/v1/visitors",
+            Some(&desk),
+            json!({"name": "赵小六", "unit_id": unit, "purpose": "visit", "party_size": 2}),
+        )
+        .await)
+    .await;
+    let pass_id = pass["issued"]["card"]["card_id"].as_u64().unwrap();
+
+    let sheet = app.get_text("/desk/handover", Some(&desk)).await;
+    let cards = table(&sheet, "cards-out");
+    assert!(
+        cards.contains(&format!("data-card=\"{card_id}\"")) && cards.contains("张*明"),
+        "the worker's card is on the sheet: {cards}"
+    );
+    let visitors = table(&sheet, "visitors-on-site");
+    assert!(
+        visitors.contains(&format!("data-card=\"{pass_id}\"")) && visitors.contains("赵*六"),
+        "the visitor is on the sheet: {visitors}"
+    );
+    // One language: the Chinese page carries no English headings.
+    assert!(sheet.contains("未还工卡") && !sheet.contains("Worker cards out"));
+
+    let h = ok(app
+        .post(
+            "/api/v1/handovers",
+            Some(&admin),
+            json!({"outgoing": "desk1"}),
+        )
+        .await)
+    .await;
+    let log = ok(app.get("/api/v1/audit?limit=50", Some(&admin)).await).await;
+    let entry = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subject"] == format!("handover:{}", h["id"]))
+        .unwrap_or_else(|| panic!("the handover is audited: {log}"));
+    let detail = entry["details"].to_string();
+    assert!(
+        detail.contains(&card_id.to_string()) && detail.contains(&pass_id.to_string()),
+        "{entry}"
+    );
+}

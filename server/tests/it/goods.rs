@@ -297,6 +297,40 @@ async fn a_refused_permit_never_goes_out_and_the_desk_approves_when_the_setting_
     let id = write_permit(&app, &desk, unit).await;
     let approved = approve(&app, &desk, id).await;
     assert_eq!(approved["state"], "approved");
+    // Released on a typed number, with no gate: in the events CSV all the same.
+    let scan = json_of(
+        app.post(
+            "/api/v1/guard/scans",
+            Some(&guard),
+            json!({"text": id.to_string()}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(scan["verdict"]["ok"], true);
+    json_of(
+        app.post(
+            &format!("/api/v1/goods-permits/{id}/guard"),
+            Some(&guard),
+            json!({"scan_id": scan["scan_id"], "release": true}),
+        )
+        .await,
+    )
+    .await;
+    let csv = app.get_text("/api/v1/events.csv", Some(&desk)).await;
+    let row = csv
+        .lines()
+        .find(|l| l.contains(",goods_released,"))
+        .unwrap_or_else(|| panic!("no release in {csv}"));
+    let fields: Vec<&str> = row.split(',').collect();
+    assert_eq!(fields[2], "门岗手持 guard handheld", "{row}");
+    assert_eq!(fields[3], id.to_string(), "{row}");
+    assert_eq!(fields[4], "goods_release", "{row}");
+    assert!(fields[6].contains("王小明"), "who released it: {row}");
+    let only_denied = app
+        .get_text("/api/v1/events.csv?result=denied", Some(&desk))
+        .await;
+    assert!(!only_denied.contains("goods_released"), "{only_denied}");
     // A scan of a worker card at the guard's field is no permit.
     let r = app
         .post(
@@ -333,4 +367,113 @@ async fn a_guard_sees_permits_and_nothing_else_of_the_desk() {
     }
     let home = app.get("/", Some(&guard)).await;
     assert_eq!(home.url().path(), "/guard");
+}
+
+#[tokio::test]
+async fn the_desk_sends_an_approved_permit_to_a_kiosk_printer_which_takes_it_once_and_reports() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let unit = seed_unit(&app).await;
+    let (kiosk_id, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let (gate_id, _) = enrol_device(&app, &admin, "gate").await;
+    let id = write_permit(&app, &desk, unit).await;
+    let send = |device: String| {
+        let app = &app;
+        let desk = desk.clone();
+        async move {
+            app.post(
+                &format!("/api/v1/goods-permits/{id}/kiosk-print"),
+                Some(&desk),
+                json!({ "device_id": device }),
+            )
+            .await
+        }
+    };
+    // Only an approved permit, and only to a kiosk.
+    let r = send(kiosk_id.clone()).await;
+    assert_eq!(error_code(r).await, "permit_not_approved");
+    let approved = approve(&app, &admin, id).await;
+    let r = send(gate_id).await;
+    assert_eq!(error_code(r).await, "unknown_kiosk");
+
+    // The kiosk is waiting when the desk sends it.
+    let client = app.client.clone();
+    let url = app.url("/api/v1/kiosk/print-jobs?wait_ms=20000");
+    let key = kiosk.clone();
+    let waiting = tokio::spawn(async move {
+        let r = client.get(url).bearer_auth(key).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        (r.json::<Value>().await.unwrap(), Instant::now())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = Instant::now();
+    let job = json_of(send(kiosk_id.clone()).await).await;
+    let (slips, answered) = waiting.await.unwrap();
+    assert!(
+        answered.duration_since(sent) < Duration::from_secs(2),
+        "the kiosk heard of the slip {:?} after it was sent",
+        answered.duration_since(sent)
+    );
+    let slip = &slips[0];
+    assert_eq!(slip["job_id"], job["id"]);
+    assert_eq!(slip["permit_id"], id);
+    assert_eq!(slip["credential"], approved["credential"]);
+    assert_eq!(slip["applicant_masked"], "张*明");
+    assert_eq!(slip["plate"], "沪A12345");
+    assert_eq!(slip["items"][1]["description"], "纸箱 boxes");
+    assert_eq!(slip["items"][1]["count"], 6);
+    // Taken once.
+    let again = json_of(
+        app.get("/api/v1/kiosk/print-jobs?wait_ms=0", Some(&kiosk))
+            .await,
+    )
+    .await;
+    assert_eq!(again, json!([]));
+
+    let result = format!("/api/v1/kiosk/print-jobs/{}/result", job["id"]);
+    let r = app
+        .post(
+            &result,
+            Some(&kiosk),
+            json!({"printed": true, "paper": "paper?"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post(
+            &result,
+            Some(&kiosk),
+            json!({"printed": true, "paper": "near_end"}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = app
+        .post(
+            &result,
+            Some(&kiosk),
+            json!({"printed": true, "paper": "ok"}),
+        )
+        .await;
+    assert_eq!(r.status(), 404, "reported once");
+
+    let page = app
+        .get_text(&format!("/desk/goods/print/{id}"), Some(&desk))
+        .await;
+    assert!(
+        page.contains(&format!("data-job=\"{}\" data-printed=\"true\"", job["id"]))
+            && page.contains("已打印（纸将用完）"),
+        "{page}"
+    );
+    let log = json_of(app.get("/api/v1/audit?limit=50", Some(&admin)).await).await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "goods.kiosk_print" && e["subject"] == format!("permit:{id}")),
+        "sending is audited"
+    );
+    // A desk clerk cannot act as the kiosk.
+    let r = app.get("/api/v1/kiosk/print-jobs", Some(&desk)).await;
+    assert_eq!(r.status(), 403);
 }

@@ -16,6 +16,7 @@ mod connections;
 mod console;
 mod csrf;
 mod custody;
+mod custody_browser;
 mod custody_items;
 mod desk;
 mod emergency;

@@ -16,7 +16,11 @@ mod devices;
 mod doors;
 mod errors;
 mod exports;
+pub mod goods;
+pub mod guard;
+pub mod handover;
 mod invites;
+pub mod keys;
 mod login;
 mod outstanding;
 mod password;
@@ -212,9 +216,9 @@ async fn desk_css() -> impl IntoResponse {
             today::CSS,
             super::emergency::CSS,
             super::muster::PRINT_CSS,
-            super::goods::CSS,
-            super::guard::CSS,
-            super::custody_items::CSS,
+            goods::CSS,
+            guard::CSS,
+            keys::CSS,
             invites::CSS,
             devices::CSS,
             audit_log::CSS,
@@ -240,14 +244,14 @@ async fn desk_js() -> impl IntoResponse {
             return_cards::SCRIPT,
             card_print::SCRIPT,
             MUSTER_SCRIPT,
-            super::goods::SCRIPT,
-            super::guard::SCRIPT,
-            super::custody_items::SCRIPT,
+            goods::SCRIPT,
+            guard::SCRIPT,
+            keys::SCRIPT,
             invites::SCRIPT,
             devices::SCRIPT,
             audit_log::SCRIPT,
             exports::SCRIPT,
-            // Last: it expects the emergency bar, which the log-in page does not have.
+            // Last: it wires the emergency bar, on the pages that have one.
             super::emergency::SCRIPT,
         ]
         .concat()
@@ -534,12 +538,15 @@ impl Viewer {
             html lang=(self.lang.html_tag()) data-tz=(self.tz.name()) {
                 head {
                     meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " — Gatehouse " (self.t("物业前台", "front desk")) }
                     link rel="stylesheet" href="/static/desk.css";
                 }
                 body {
                     (self.nav())
-                    (super::emergency::desk_bar(self.lang))
+                    @if self.may(&Method::GET, "/api/v1/emergency") {
+                        (super::emergency::desk_bar(self.lang))
+                    }
                     @if self.lockdown {
                         a #lockdown-banner href="/desk/doors" { "⚠ " (self.t("全区封锁中", "Estate lockdown is on")) }
                     }
