@@ -293,8 +293,8 @@ pub enum Refused {
     Time {
         /// The entry.
         entry: Uuid,
-        /// The time and its window.
-        range: super::bounds::OutOfRange,
+        /// The time and its window (boxed: it is large and rare).
+        range: Box<super::bounds::OutOfRange>,
     },
 }
 
@@ -350,8 +350,10 @@ pub fn check(
                 " (an untrusted clock: not more than a day ahead)",
             )
         };
-        super::bounds::time("at", e.at, earliest, latest, why)
-            .map_err(|range| Refused::Time { entry: e.id, range })?;
+        super::bounds::time("at", e.at, earliest, latest, why).map_err(|range| Refused::Time {
+            entry: e.id,
+            range: Box::new(range),
+        })?;
     }
     Ok(())
 }
