@@ -2,11 +2,18 @@
 //! the rotation script computes, the kiosk-browser wrapper as installed, and the kiosk program
 //! (file printer) against a real server. wlroots' headless backend stands in for the panel, the
 //! pixman renderer for the GPU, and `grim` (wlr-screencopy) takes the picture the panel would
-//! show.
+//! show. A visitor then scans an invitation at the kiosk's scanner (a pty), and the pass's QR
+//! code on the panel is read back by zbar's decoder from the picture.
 
 use crate::deploy::{deploy_dir, require_tool, unit_values};
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_e2e::estate::{BUILDING, VISITED_FLOOR};
+use gatehouse_e2e::kiosk;
+use gatehouse_e2e::process::Running;
+use gatehouse_e2e::scanner::ScannerPty;
 use gatehouse_e2e::system::System;
 use image::{Rgb, RgbImage};
+use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -155,13 +162,40 @@ fn not_welcome(img: &RgbImage, width: u32, height: u32) -> Option<String> {
 }
 
 #[test]
-#[ignore = "needs cage, grim, chromium and fonts-noto-cjk (Debian packages cage, grim, chromium, fonts-noto-cjk)"]
-fn kiosk_session_as_deployed_shows_the_welcome_screen_on_a_portrait_panel() {
-    for tool in ["cage", "grim", "chromium", "setpriv"] {
+#[ignore = "needs cage, grim, chromium, zbarimg and CJK fonts (Debian packages cage, grim, chromium, zbar-tools, fonts-noto-cjk)"]
+fn kiosk_session_as_deployed_shows_the_welcome_screen_on_a_portrait_panel_and_a_scannable_pass() {
+    for tool in ["cage", "grim", "chromium", "setpriv", "zbarimg"] {
         require_tool(tool);
     }
-    let system = System::launch(&[], true).unwrap();
-    let kiosk_url = format!("{}/", system.kiosk_url().unwrap());
+    // The server and the kiosk program (file printer) with a scanner on a pty.
+    let system = System::launch(&[], false).unwrap();
+    let device = system
+        .api
+        .create_device(DeviceKind::Kiosk, "lobby kiosk", None)
+        .unwrap();
+    let launch = kiosk::launch(
+        &system.kiosk_files,
+        system.api.base(),
+        "127.0.0.1:0",
+        Some(&device.enrolment_token),
+    )
+    .unwrap();
+    let mut scanner = ScannerPty::open().unwrap();
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(system.kiosk_files.config())
+        .unwrap();
+    std::io::Write::write_all(
+        &mut config,
+        format!(
+            "\n[scanner]\nport = {:?}\n",
+            scanner.slave_path().display().to_string()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let kiosk_program = Running::start(launch).unwrap();
+    let kiosk_url = format!("{}/", kiosk_program.url());
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 
@@ -215,40 +249,102 @@ fn kiosk_session_as_deployed_shows_the_welcome_screen_on_a_portrait_panel() {
     let (width, height) = (720, 1280);
     let mut grim_env = env.clone();
     grim_env.push(("WAYLAND_DISPLAY", "wayland-0".to_owned()));
-    let deadline = Instant::now() + FIRST_FRAME;
-    let mut last = String::from("no picture yet");
+    let picture = || -> Result<RgbImage, String> {
+        if !xdg.join("wayland-0").exists() {
+            return Err("no Wayland socket yet".into());
+        }
+        let shot = as_screen_user("grim", &grim_env).arg("-").output().unwrap();
+        if !shot.status.success() {
+            return Err(String::from_utf8_lossy(&shot.stderr).into_owned());
+        }
+        Ok(image::load_from_memory(&shot.stdout).unwrap().to_rgb8())
+    };
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let welcome = wait_for_picture(&mut session, FIRST_FRAME, &log, || {
+        let img = picture()?;
+        not_welcome(&img, width, height).map_or(Ok(img), Err)
+    });
+    keep_picture("welcome", &welcome);
+
+    // An invited visitor scans the invitation: the pass's QR code on the panel carries the
+    // credential the kiosk printed.
+    let unit_label = format!("{BUILDING}-{VISITED_FLOOR}03");
+    let estate = system.api.get("/api/v1/estate").unwrap();
+    let unit_id = estate["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["label"] == unit_label.as_str())
+        .and_then(|u| u["id"].as_i64())
+        .unwrap();
+    let invite = system
+        .api
+        .post(
+            "/api/v1/invites",
+            &json!({"name": "王芳", "unit_id": unit_id, "purpose": "探亲访友", "party_size": 1}),
+        )
+        .unwrap();
+    scanner.scan(invite["code"].as_str().unwrap()).unwrap();
+    let tmp_png = tmp.path().join("pass.png");
+    let credential = wait_for_picture(&mut session, Duration::from_secs(30), &log, || {
+        let img = picture()?;
+        img.save(&tmp_png).unwrap();
+        let out = Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(&tmp_png)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if text.is_empty() {
+            Err("no QR code on the panel yet".into())
+        } else {
+            keep_picture("pass", &img);
+            Ok(text)
+        }
+    });
+    assert_eq!(credential.len(), 122, "{credential}");
+    let printed = kiosk::printed(&system.kiosk_files);
+    assert!(
+        printed
+            .windows(credential.len())
+            .any(|w| w == credential.as_bytes()),
+        "the panel's QR is the credential on the slip"
+    );
+    drop(session);
+    drop(kiosk_program);
+    drop(system);
+}
+
+/// Polls `look` every half second until it gives a value; fails with its last answer and
+/// cage's log after `within`, or as soon as cage exits.
+fn wait_for_picture<T>(
+    session: &mut Session,
+    within: Duration,
+    log: &dyn Fn() -> String,
+    mut look: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + within;
     loop {
         if let Ok(Some(status)) = session.cage.try_wait() {
-            panic!(
-                "cage exited ({status}) before the welcome screen showed:\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
+            panic!("cage exited ({status}):\n{}", log());
         }
-        if xdg.join("wayland-0").exists() {
-            let shot = as_screen_user("grim", &grim_env).arg("-").output().unwrap();
-            if shot.status.success() {
-                let img = image::load_from_memory(&shot.stdout).unwrap().to_rgb8();
-                match not_welcome(&img, width, height) {
-                    None => {
-                        // Where to keep the picture, to look at it.
-                        if let Ok(path) = std::env::var("GATEHOUSE_SESSION_SHOT") {
-                            img.save(Path::new(&path)).unwrap();
-                        }
-                        break;
-                    }
-                    Some(why) => last = why,
-                }
-            } else {
-                last = String::from_utf8_lossy(&shot.stderr).into_owned();
-            }
-        }
+        let last = match look() {
+            Ok(value) => return value,
+            Err(why) => why,
+        };
         assert!(
             Instant::now() < deadline,
-            "no welcome screen within {FIRST_FRAME:?}: {last}\n{}",
-            std::fs::read_to_string(&log_path).unwrap_or_default()
+            "not on the panel within {within:?}: {last}\n{}",
+            log()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    drop(session);
-    drop(system);
+}
+
+/// Keeps a picture in `$GATEHOUSE_SESSION_SHOTS`, when set, to look at.
+fn keep_picture(name: &str, img: &RgbImage) {
+    if let Ok(dir) = std::env::var("GATEHOUSE_SESSION_SHOTS") {
+        img.save(Path::new(&dir).join(format!("session-{name}.png")))
+            .unwrap();
+    }
 }
