@@ -14,7 +14,7 @@ use gatehouse_e2e::scanner::ScannerPty;
 use gatehouse_e2e::system::System;
 use image::{Rgb, RgbImage};
 use serde_json::json;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,30 +52,38 @@ impl Drop for Session {
     }
 }
 
+/// Whether the test runs as root (the owner of `/proc/self` is the effective user).
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// The screen user's uid or gid (`flag` `-u` or `-g`), as `id` tells.
+fn screen_user_id(flag: &str) -> u32 {
+    let out = Command::new("id")
+        .args([flag, SCREEN_USER])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
 /// A directory the screen user owns (cage's runtime dir must be 0700 and its owner's).
 fn user_dir(path: &Path) -> PathBuf {
     std::fs::create_dir_all(path).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
-    if nix::unistd::getuid().is_root() {
-        let user = nix::unistd::User::from_name(SCREEN_USER).unwrap().unwrap();
-        nix::unistd::chown(path, Some(user.uid), Some(user.gid)).unwrap();
+    if is_root() {
+        let (uid, gid) = (screen_user_id("-u"), screen_user_id("-g"));
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
     }
     path.to_path_buf()
 }
 
 /// `program` as the screen user when we are root, with only the environment given.
 fn as_screen_user(program: &str, env: &[(&str, String)]) -> Command {
-    let mut cmd = if nix::unistd::getuid().is_root() {
+    let mut cmd = if is_root() {
         let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid",
-            SCREEN_USER,
-            "--regid",
-            "nogroup",
-            "--clear-groups",
-            "--",
-            program,
-        ]);
+        c.args(["--reuid", SCREEN_USER, "--regid"])
+            .arg(screen_user_id("-g").to_string())
+            .args(["--clear-groups", "--", program]);
         c
     } else {
         Command::new(program)
