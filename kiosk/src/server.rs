@@ -1,5 +1,6 @@
 //! The kiosk's calls to the Gatehouse server, authenticated with the enrolled device key.
 
+use chrono::{DateTime, Utc};
 use gatehouse_credential::api::ErrorBody;
 use gatehouse_credential::api::device::{AlarmReport, DeviceKind};
 use gatehouse_credential::api::kiosk::{
@@ -9,8 +10,8 @@ use gatehouse_credential::api::kiosk::{
 use gatehouse_credential::api::muster::MusterList;
 use gatehouse_credential::api::print::{PermitSlip, PrintResult};
 use reqwest::StatusCode;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
 use thiserror::Error;
@@ -28,10 +29,28 @@ pub enum ServerError {
         status: u16,
         /// The server's code and message.
         body: ErrorBody,
+        /// What the body's `details` says that the kiosk shows.
+        details: RefusalDetails,
     },
     /// The answer did not have the contract's shape.
     #[error("server answer not understood: {0}")]
     BadAnswer(String),
+}
+
+/// The parts of an error body's `details` object the kiosk puts on screen; anything else in
+/// it, or a `details` of another shape, is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct RefusalDetails {
+    /// When the front desk issued the worker's card (`issued_at_desk`).
+    #[serde(default)]
+    pub issued_at: Option<DateTime<Utc>>,
+}
+
+/// An error body's `details`, read apart from its code and message.
+#[derive(Deserialize)]
+struct WithDetails {
+    #[serde(default)]
+    details: Option<RefusalDetails>,
 }
 
 /// Why the device credential could not be loaded or obtained.
@@ -242,9 +261,14 @@ fn refusal(status: StatusCode, bytes: &[u8]) -> ServerError {
     ) {
         return ServerError::Unreachable(format!("HTTP {status}"));
     }
+    let details = serde_json::from_slice::<WithDetails>(bytes)
+        .ok()
+        .and_then(|w| w.details)
+        .unwrap_or_default();
     ServerError::Refused {
         status: status.as_u16(),
         body,
+        details,
     }
 }
 
@@ -256,9 +280,14 @@ mod tests {
     fn an_error_body_is_kept_and_a_gateway_error_means_unreachable() {
         let body = br#"{"error":"see_front_desk","message":"Please see the front desk."}"#;
         match refusal(StatusCode::FORBIDDEN, body) {
-            ServerError::Refused { status, body } => {
+            ServerError::Refused {
+                status,
+                body,
+                details,
+            } => {
                 assert_eq!(status, 403);
                 assert_eq!(body.error, "see_front_desk");
+                assert_eq!(details, RefusalDetails::default());
             }
             other => panic!("{other:?}"),
         }
@@ -268,6 +297,27 @@ mod tests {
         ));
         match refusal(StatusCode::INTERNAL_SERVER_ERROR, b"<html>") {
             ServerError::Refused { body, .. } => assert_eq!(body.error, "server_error"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_desk_issue_time_is_read_from_details_and_other_details_are_ignored() {
+        let body = br#"{"error":"issued_at_desk","message":"m","details":{"issued_at":"2026-12-03T01:15:00.000000Z","other":1}}"#;
+        match refusal(StatusCode::CONFLICT, body) {
+            ServerError::Refused { body, details, .. } => {
+                assert_eq!(body.error, "issued_at_desk");
+                let t: DateTime<Utc> = "2026-12-03T01:15:00Z".parse().unwrap();
+                assert_eq!(details.issued_at, Some(t));
+            }
+            other => panic!("{other:?}"),
+        }
+        let odd = br#"{"error":"conflict","message":"m","details":["not", "an object"]}"#;
+        match refusal(StatusCode::CONFLICT, odd) {
+            ServerError::Refused { body, details, .. } => {
+                assert_eq!(body.error, "conflict");
+                assert_eq!(details, RefusalDetails::default());
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -5,7 +5,7 @@ use gatehouse_e2e::programs::Program;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn deploy_dir() -> PathBuf {
+pub(crate) fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
 }
 
@@ -17,7 +17,7 @@ fn tool_exists(name: &str) -> bool {
 }
 
 /// Fails the (ignored by default) test that runs it when `name` is missing.
-fn require_tool(name: &str) {
+pub(crate) fn require_tool(name: &str) {
     assert!(
         tool_exists(name),
         "{name} is not installed: this test needs it"
@@ -34,7 +34,7 @@ const UNITS: [&str; 6] = [
 ];
 
 /// The value of `key=` in a unit file's text, every occurrence.
-fn unit_values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+pub(crate) fn unit_values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
     text.lines()
         .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
         .collect()

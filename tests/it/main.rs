@@ -7,6 +7,8 @@ mod demo;
 mod deploy;
 mod emergency;
 mod goods;
+mod kiosk_messages;
+mod kiosk_session;
 mod programs;
 mod renovation;
 mod stories;

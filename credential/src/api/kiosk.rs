@@ -2,11 +2,14 @@
 //!
 //! - `GET  /api/v1/kiosk/units` → `Vec<UnitChoice>`: the units a visitor can pick.
 //! - `POST /api/v1/kiosk/visitors` with [`VisitorRequest`] → [`IssuedPass`] (201), or 403
-//!   `see_front_desk` for a deny-listed visitor (the message stays neutral).
+//!   `see_front_desk` for a deny-listed visitor (the message stays neutral), or 409
+//!   `host_approval_pending` when the estate makes walk-ins wait for the host's approval (the
+//!   visit is recorded; the desk issues the pass).
 //! - `POST /api/v1/kiosk/invites/redeem` with [`InviteRedeem`] → [`IssuedPass`].
 //! - `POST /api/v1/kiosk/sign-out` with [`SignOutRequest`] → [`SignOutResponse`].
 //! - `POST /api/v1/kiosk/worker-cards` with [`WorkerCardRequest`] → [`IssuedPass`]; 409
-//!   `already_collected` when the card was printed before (a reprint needs the desk); 409
+//!   `already_collected` when a kiosk printed the card before (a reprint needs the desk); 409
+//!   `issued_at_desk` when the desk did, with `details.issued_at` (RFC 3339); 409
 //!   `collection_locked` after too many wrong attempts for the renovation (the desk releases
 //!   it); 429 when this kiosk made too many wrong attempts lately.
 

@@ -7,6 +7,7 @@ pub mod visitor;
 pub mod worker;
 
 use crate::server::ServerError;
+use chrono::{DateTime, Utc};
 
 /// A field that does not hold what it must; the UI highlights the field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -31,8 +32,16 @@ pub enum Notice {
     SeeFrontDesk,
     /// The code, pass or renovation was not recognised.
     InvalidCode,
-    /// The worker card was collected before; a reprint needs the desk.
+    /// The worker card was collected at a kiosk before; a reprint needs the desk.
     AlreadyCollected,
+    /// The front desk already handed this worker their card (at this time, when the server
+    /// said); a reprint needs the desk.
+    IssuedAtDesk {
+        /// When the desk issued it.
+        issued_at: Option<DateTime<Utc>>,
+    },
+    /// The walk-in visit is recorded and waits for the host's approval, given through the desk.
+    HostApprovalPending,
     /// The invitation was exchanged for a pass before.
     AlreadyRedeemed,
     /// The invitation is for another day.
@@ -64,6 +73,8 @@ impl Notice {
             Notice::SeeFrontDesk => "see_front_desk",
             Notice::InvalidCode => "invalid_code",
             Notice::AlreadyCollected => "already_collected",
+            Notice::IssuedAtDesk { .. } => "issued_at_desk",
+            Notice::HostApprovalPending => "host_approval_pending",
             Notice::AlreadyRedeemed => "already_redeemed",
             Notice::NotToday => "not_today",
             Notice::AlreadySignedOut => "already_signed_out",
@@ -77,9 +88,17 @@ pub fn notice_for(flow: Flow, err: &ServerError) -> Notice {
     match err {
         ServerError::Unreachable(_) => Notice::ServerUnreachable,
         ServerError::BadAnswer(_) => Notice::SeeFrontDesk,
-        ServerError::Refused { status, body } => match (status, body.error.as_str()) {
+        ServerError::Refused {
+            status,
+            body,
+            details,
+        } => match (status, body.error.as_str()) {
             (_, "see_front_desk") => Notice::SeeFrontDesk,
             (_, "already_collected") => Notice::AlreadyCollected,
+            (_, "issued_at_desk") if flow == Flow::WorkerCard => Notice::IssuedAtDesk {
+                issued_at: details.issued_at,
+            },
+            (_, "host_approval_pending") if flow == Flow::Visitor => Notice::HostApprovalPending,
             // A code that exists but can no longer be used says why, so the person knows
             // whether retyping can help.
             (_, "already_redeemed") if flow == Flow::Invite => Notice::AlreadyRedeemed,
@@ -119,6 +138,7 @@ pub(crate) fn clean_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::RefusalDetails;
     use gatehouse_credential::api::ErrorBody;
 
     fn refused(status: u16, code: &str) -> ServerError {
@@ -128,6 +148,7 @@ mod tests {
                 error: code.into(),
                 message: "m".into(),
             },
+            details: RefusalDetails::default(),
         }
     }
 
@@ -148,6 +169,21 @@ mod tests {
         assert_eq!(
             notice_for(Flow::WorkerCard, &refused(409, "already_collected")),
             Notice::AlreadyCollected
+        );
+        let at: DateTime<Utc> = "2026-12-03T01:15:00Z".parse().unwrap();
+        let mut desk = refused(409, "issued_at_desk");
+        if let ServerError::Refused { details, .. } = &mut desk {
+            details.issued_at = Some(at);
+        }
+        assert_eq!(
+            notice_for(Flow::WorkerCard, &desk),
+            Notice::IssuedAtDesk {
+                issued_at: Some(at)
+            }
+        );
+        assert_eq!(
+            notice_for(Flow::Visitor, &refused(409, "host_approval_pending")),
+            Notice::HostApprovalPending
         );
         // A visitor typed no code: a 404 there is the server's problem, not an invalid code.
         assert_eq!(

@@ -68,6 +68,8 @@ impl IntoResponse for ApiError {
                     Notice::SeeFrontDesk => StatusCode::FORBIDDEN,
                     Notice::InvalidCode => StatusCode::NOT_FOUND,
                     Notice::AlreadyCollected
+                    | Notice::IssuedAtDesk { .. }
+                    | Notice::HostApprovalPending
                     | Notice::AlreadyRedeemed
                     | Notice::NotToday
                     | Notice::AlreadySignedOut => StatusCode::CONFLICT,
@@ -77,7 +79,15 @@ impl IntoResponse for ApiError {
                     Notice::InvalidInput(m) => m.clone(),
                     other => other.code().replace('_', " "),
                 };
-                (status, json!({"error": n.code(), "message": message}))
+                let mut body = json!({"error": n.code(), "message": message});
+                // The page words the time in the estate's time zone (`/api/settings`).
+                if let Notice::IssuedAtDesk {
+                    issued_at: Some(at),
+                } = &n
+                {
+                    body["issued_at"] = json!(at);
+                }
+                (status, body)
             }
             ApiError::BadRequest(message) => (
                 StatusCode::BAD_REQUEST,
@@ -335,6 +345,7 @@ pub async fn settings(State(state): State<KioskState>) -> Json<serde_json::Value
         "idle_timeout_ms": u64::try_from(state.idle_timeout.as_millis()).unwrap_or(u64::MAX),
         "languages": state.languages,
         "has_logo": state.logo.is_some(),
+        "time_zone": state.time_zone.name(),
     }))
 }
 

@@ -86,6 +86,19 @@ impl Browser {
         self.headless.click(css).await;
     }
 
+    /// Taps into `css`, the keyboard put away first as in [`Browser::click`], and types `text`
+    /// as keystrokes.
+    pub(crate) async fn type_in(&self, css: &str, text: &str) {
+        self.click(css).await;
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
     pub(crate) async fn active_screen(&self) -> String {
         self.js("return document.querySelector('.screen.active').id")
             .await

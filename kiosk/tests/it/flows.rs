@@ -115,6 +115,40 @@ async fn a_deny_listed_visitor_gets_the_neutral_see_the_desk_answer() {
 }
 
 #[tokio::test]
+async fn a_walk_in_waiting_for_the_host_is_told_so_and_nothing_prints() {
+    let (kiosk, stub) = kiosk_and_stub().await;
+    stub.ledger.lock().unwrap().host_approval = true;
+    let (status, body) = kiosk.post("/api/visitors", visitor("王芳")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("host_approval_pending")),
+        "{body}"
+    );
+    assert!(kiosk.printed().is_empty());
+}
+
+#[tokio::test]
+async fn a_worker_whose_card_the_desk_issued_hears_when_not_already_collected() {
+    let (kiosk, _stub) = kiosk_and_stub().await;
+    let form = json!({"renovation_code": stub::RENOVATION, "id_last4": stub::DESK_ISSUED_ID_LAST4,
+                      "collection_code": stub::COLLECTION_CODE});
+    let (status, body) = kiosk.post("/api/worker-cards", form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("issued_at_desk")),
+        "{body}"
+    );
+    let at: chrono::DateTime<chrono::Utc> = body["issued_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        at,
+        stub::DESK_ISSUED_AT
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
+    assert!(kiosk.printed().is_empty());
+}
+
+#[tokio::test]
 async fn the_unit_list_comes_from_the_server() {
     let (kiosk, _stub) = kiosk_and_stub().await;
     let (status, units) = kiosk.get("/api/units").await;

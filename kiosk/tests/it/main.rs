@@ -9,6 +9,7 @@ mod decode;
 mod fake_printer;
 mod flows;
 mod kiosk;
+mod messages;
 mod muster;
 mod permit;
 mod process;

@@ -28,6 +28,10 @@ pub const ID_LAST4: &str = "123X";
 /// The worker's one-time collection code, as the desk gave it.
 pub const COLLECTION_CODE: &str = "24681357";
 pub const DENIED_NAME: &str = "黑名单";
+/// A second worker of the renovation, whose card the front desk handed out itself.
+pub const DESK_ISSUED_ID_LAST4: &str = "0042";
+/// When the desk issued it: 09:15 in Shanghai.
+pub const DESK_ISSUED_AT: &str = "2026-12-03T01:15:00.000000Z";
 
 #[derive(Default)]
 pub struct Ledger {
@@ -36,6 +40,9 @@ pub struct Ledger {
     passes: HashMap<String, (u32, String, String, bool)>,
     worker_collected: bool,
     invite_redeemed: bool,
+    /// The estate makes walk-ins wait for the host's approval (the server's walk-in approval
+    /// setting `host`).
+    pub host_approval: bool,
     enrolled: bool,
     /// Every alarm report the kiosk sent, in order.
     pub alarms: Vec<AlarmReport>,
@@ -388,6 +395,14 @@ async fn visitors(State(stub): State<Stub>, Json(req): Json<VisitorRequest>) -> 
     let Some(unit) = unit_list().into_iter().find(|u| u.unit_id == req.unit_id) else {
         return refuse(StatusCode::BAD_REQUEST, "invalid_input", "unknown unit");
     };
+    // As the server: the visit is recorded, and the pass waits for the host.
+    if stub.ledger.lock().unwrap().host_approval {
+        return refuse(
+            StatusCode::CONFLICT,
+            "host_approval_pending",
+            "your host must approve this visit: please see the front desk",
+        );
+    }
     (
         StatusCode::CREATED,
         Json(issue(&stub, Kind::Visitor, &req.name, &unit, None)),
@@ -437,6 +452,18 @@ async fn sign_out(State(stub): State<Stub>, Json(req): Json<SignOutRequest>) -> 
 }
 
 async fn worker_card(State(stub): State<Stub>, Json(req): Json<WorkerCardRequest>) -> Response {
+    // As the server: the desk printed this worker's card, and says when.
+    if req.renovation_code == RENOVATION
+        && req.id_last4 == DESK_ISSUED_ID_LAST4
+        && req.collection_code.as_deref() == Some(COLLECTION_CODE)
+    {
+        let body = serde_json::json!({
+            "error": "issued_at_desk",
+            "message": format!("this worker's card was issued at the front desk at {DESK_ISSUED_AT}; a reprint needs the front desk"),
+            "details": {"issued_at": DESK_ISSUED_AT},
+        });
+        return (StatusCode::CONFLICT, Json(body)).into_response();
+    }
     if req.renovation_code != RENOVATION
         || req.id_last4 != ID_LAST4
         || req.collection_code.as_deref() != Some(COLLECTION_CODE)

@@ -54,8 +54,37 @@ async fn assert_screen_fits(b: &Browser, at: &str) {
     );
 }
 
-/// The focused field is visible above the keyboard, which fits the screen.
+/// What the echo above the keys shows, and whether it is whole, uncovered and right above
+/// the keyboard: `null` when it is not shown.
+const ECHO: &str = "(() => { const e = document.getElementById('kb-echo'), k = document.getElementById('keyboard');
+  if (!shown(e)) { return null; }
+  const er = e.getBoundingClientRect(), kr = k.getBoundingClientRect();
+  const text = document.getElementById('kb-echo-text');
+  return { label: document.getElementById('kb-echo-label').textContent, text: text.textContent,
+           composing: Array.from(text.querySelectorAll('.compose')).map(c => c.textContent).join(''),
+           caretAfter: (() => { const c = text.querySelector('.caret'); let s = ''; for (let n = text.firstChild; n && n !== c; n = n.nextSibling) { s += n.textContent; } return s; })(),
+           inView: inView(e), covered: covered(e), onKeys: Math.abs(er.bottom - kr.top) <= 1 }; })()";
+
+/// The focused field is visible above the keyboard, which fits the screen; on a panel 640 px
+/// high or less the echo above the keys shows the field's text too.
 async fn assert_typing_visible(b: &Browser, at: &str) {
+    let echo = geometry(b, ECHO).await;
+    let small = b.js("return innerHeight <= 640").await == json!(true);
+    if small {
+        let field = b.js("return document.activeElement.value").await;
+        assert_eq!(
+            (
+                &echo["text"],
+                &echo["inView"],
+                &echo["covered"],
+                &echo["onKeys"]
+            ),
+            (&field, &json!(true), &json!(false), &json!(true)),
+            "{at}: the echo of the field's text above the keys: {echo}"
+        );
+    } else {
+        assert_eq!(echo, Value::Null, "{at}: no echo on a large panel");
+    }
     let report = geometry(
         b,
         "(() => { const f = document.activeElement, k = document.getElementById('keyboard');
@@ -308,6 +337,81 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
     assert_screen_fits(b, &at).await;
 }
 
+/// Typing on a 7" panel, in one language: the echo above the keys names the field, shows its
+/// text as it is typed, the pinyin being composed and where the caret is.
+async fn echo_in(b: &Browser, english: bool) {
+    let at = format!("800×480 {}", if english { "en" } else { "zh" });
+    let (kiosk, _stub) = kiosk_with_stub(Options::default()).await;
+    b.open(&kiosk).await;
+    if english {
+        b.click("#lang-toggle").await;
+    }
+    b.click("#btn-visitor").await;
+    b.click("#name").await;
+    let name = if english { "Name" } else { "姓名" };
+    assert_eq!(
+        geometry(b, ECHO).await,
+        json!({"label": name, "text": "", "composing": "", "caretAfter": "", "inView": true,
+               "covered": false, "onKeys": true}),
+        "{at}: the empty name field"
+    );
+    tap_keys(b, "zhangwei").await;
+    assert_eq!(
+        geometry(b, ECHO).await,
+        json!({"label": name, "text": "Zhangwei", "composing": "Zhangwei", "caretAfter": "Zhangwei",
+               "inView": true, "covered": false, "onKeys": true}),
+        "{at}: pinyin being composed"
+    );
+    b.shot(&format!(
+        "echo-pinyin-800x480-{}",
+        if english { "en" } else { "zh" }
+    ))
+    .await;
+    b.click("#candidates button[data-key='张']").await;
+    b.click("#candidates button[data-key='伟']").await;
+    let echo = geometry(b, ECHO).await;
+    assert_eq!(
+        (&echo["text"], &echo["composing"], &echo["caretAfter"]),
+        (&json!("张伟"), &json!(""), &json!("张伟")),
+        "{at}: {echo}"
+    );
+    assert_typing_visible(b, &at).await;
+    // The caret moved into the middle: the echo's caret follows.
+    b.js("const n = document.getElementById('name'); n.setSelectionRange(1, 1); return null")
+        .await;
+    b.until(
+        "the echo's caret to follow",
+        "return document.querySelector('#kb-echo-text .caret').previousSibling.textContent === '张'",
+    )
+    .await;
+    // Another field: its own label and text.
+    b.click("#phone").await;
+    tap_keys(b, "138").await;
+    let phone = if english {
+        "Mobile (optional)"
+    } else {
+        "手机号（选填）"
+    };
+    let echo = geometry(b, ECHO).await;
+    assert_eq!(
+        (
+            &echo["label"],
+            &echo["text"],
+            &echo["inView"],
+            &echo["covered"]
+        ),
+        (&json!(phone), &json!("138"), &json!(true), &json!(false)),
+        "{at}: {echo}"
+    );
+    assert_typing_visible(b, &at).await;
+    b.click("#keys button[data-key='#hide']").await;
+    assert_eq!(
+        geometry(b, ECHO).await,
+        Value::Null,
+        "{at}: the echo goes with the keys"
+    );
+}
+
 async fn at_size(test: &str, width: u32, height: u32) {
     let _one = ONE_BROWSER.lock().await;
     let b = sized(test, width, height)
@@ -322,6 +426,18 @@ async fn at_size(test: &str, width: u32, height: u32) {
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn touch_at_800x480_every_screen_fits_and_the_keyboard_never_hides_the_field() {
     at_size("touch_800x480", 800, 480).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn touch_at_800x480_the_typed_text_is_echoed_large_right_above_the_keys() {
+    let _one = ONE_BROWSER.lock().await;
+    let b = sized("echo", 800, 480)
+        .await
+        .unwrap_or_else(|| panic!("needs {NEEDS}"));
+    echo_in(&b, false).await;
+    echo_in(&b, true).await;
+    b.client.clone().close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,18 @@ fn locked() -> DeskError {
     )
 }
 
+/// The refusal for a worker whose card was printed before: collected at a kiosk, or handed out
+/// by the desk at `issued_at` (the kiosk says when, so the worker knows it is theirs to find).
+fn earlier_card(issued_by: &str, issued_at: &str) -> DeskError {
+    match parse_ts(issued_at) {
+        Ok(issued_at) if !issued_by.starts_with("kiosk:") => DeskError::IssuedAtDesk { issued_at },
+        _ => DeskError::conflict(
+            "already_collected",
+            "this card was printed before; a reprint needs the front desk",
+        ),
+    }
+}
+
 /// Counts a wrong attempt against the kiosk and, if known, the renovation; locks the
 /// renovation (audited, desk alarmed) at the limit. Returns the refusal to give.
 fn fail(
@@ -233,7 +245,8 @@ pub struct Attempt<'a> {
 pub type Collected = (Issued, String, String);
 
 /// A worker collecting their card at the kiosk; a refusal is committed with the wrong attempt
-/// it counted. Refused with 409 `already_collected` once a card was printed for the worker.
+/// it counted. Refused with 409 `already_collected` once a kiosk printed the worker's card, and
+/// 409 `issued_at_desk` (with the time) once the desk did.
 pub fn collect(
     tx: &Connection,
     signer: &SigningKeys,
@@ -278,14 +291,16 @@ pub fn collect(
     };
     tx.prepare_cached("UPDATE renovations SET collect_failures = 0 WHERE id = ?1")?
         .execute(params![r.id])?;
-    let printed: bool = tx
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM cards WHERE worker_id = ?1)")?
-        .query_row(params![worker_id], |row| row.get(0))?;
-    if printed {
-        return Ok(Err(DeskError::conflict(
-            "already_collected",
-            "this card was printed before; a reprint needs the front desk",
-        )));
+    // The latest card says who printed it: a worker who already holds one from the desk is told
+    // so, not that they collected it themselves.
+    let latest: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT issued_by, issued_at FROM cards WHERE worker_id = ?1 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![worker_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    if let Some((issued_by, issued_at)) = latest {
+        return Ok(Err(earlier_card(&issued_by, &issued_at)));
     }
     let issued = card::issue_worker_card(tx, signer, actor, worker_id, None, now)?;
     let name = super::worker::name(tx, worker_id)?;

@@ -31,6 +31,15 @@ pub enum DeskError {
     /// A deny-listed visitor (403 `see_front_desk`; the message stays neutral).
     #[error("please see the front desk")]
     SeeFrontDesk,
+    /// A worker at the kiosk whose card the front desk already handed out (409
+    /// `issued_at_desk`, with the time in `details.issued_at`).
+    #[error(
+        "this worker's card was issued at the front desk at {issued_at}; a reprint needs the front desk"
+    )]
+    IssuedAtDesk {
+        /// When the desk issued it.
+        issued_at: chrono::DateTime<chrono::Utc>,
+    },
     /// Too many wrong attempts lately (429 with `Retry-After`).
     #[error("too many wrong attempts; try again in {retry_after_secs} seconds")]
     Throttled {

@@ -1062,6 +1062,57 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
 }
 
 #[tokio::test]
+async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_time() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let id = renovation(&app, &desk).await;
+    let w = worker(&app, &desk, id, "11010519491231002X").await;
+    let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
+    let r = app
+        .post(
+            &format!("/api/v1/workers/{w}/collection-code"),
+            Some(&desk),
+            json!({}),
+        )
+        .await;
+    let collection = r.json::<Value>().await.unwrap()["collection_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(&format!("/api/v1/workers/{w}/card"), Some(&desk), json!({}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let issued: Value = r.json().await.unwrap();
+    let detail: Value = app
+        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            "/api/v1/kiosk/worker-cards",
+            Some(&kiosk),
+            json!({"renovation_code": code, "id_last4": "002X", "collection_code": collection}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "issued_at_desk", "{v}");
+    let said: chrono::DateTime<chrono::Utc> =
+        v["details"]["issued_at"].as_str().unwrap().parse().unwrap();
+    let desk_time: chrono::DateTime<chrono::Utc> = issued["card"]["issued_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(said, desk_time, "{v}");
+}
+
+#[tokio::test]
 async fn retention_purges_old_personal_data_keeps_counts_and_is_for_managers() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -20,6 +20,9 @@ const T = {
     desk_title: "请到前台办理", desk_text: "很抱歉，自助机无法完成此次办理，请到前台，工作人员会协助您。",
     invalid_title: "号码无效", invalid_text: "未找到该号码，或已失效。请核对后重试，或到前台办理。",
     collected_title: "此卡已领取", collected_text: "该工作卡已经打印过。补打请到前台办理。",
+    issued_desk_title: "您的工作卡已由前台发放", issued_desk_text: "前台已于 {t} 发放此工作卡，请使用前台给您的卡。卡丢失或损坏需要补打，请到前台办理。",
+    issued_desk_text_untimed: "前台已发放此工作卡，请使用前台给您的卡。卡丢失或损坏需要补打，请到前台办理。",
+    pending_title: "等待被访人同意", pending_text: "您的登记已提交。本楼的访客须经被访人同意才能发放通行证，前台正在联系被访人。请到前台稍候，被访人同意后由前台为您发放通行证。",
     signed_out_title: "已签退", signed_out_text: "{name}，感谢来访，再见！通行证已失效。",
     input_title: "请检查输入", kb_surnames: "常用姓氏", kb_space: "空格", kb_hide: "收起",
     err_name: "请填写姓名。", err_unit_id: "请选择到访单元。", err_purpose: "请选择或填写来访事由。",
@@ -64,6 +67,9 @@ const T = {
     desk_title: "Please see the front desk", desk_text: "Sorry, the kiosk cannot complete this. The front desk staff will help you.",
     invalid_title: "Invalid code", invalid_text: "That code was not found or is no longer valid. Check it and try again, or see the front desk.",
     collected_title: "Card already collected", collected_text: "This worker card was printed before. A reprint needs the front desk.",
+    issued_desk_title: "Your card was issued at the front desk", issued_desk_text: "The front desk issued this worker card on {t}; please use the card they gave you. For a reprint (lost or damaged), ask the front desk.",
+    issued_desk_text_untimed: "The front desk has issued this worker card; please use the card they gave you. For a reprint (lost or damaged), ask the front desk.",
+    pending_title: "Waiting for your host's approval", pending_text: "Your registration has been sent. In this building your host must agree before a pass is issued, and the front desk is contacting them. Please wait at the front desk; once your host agrees, the desk gives you your pass.",
     signed_out_title: "Signed out", signed_out_text: "Thank you for visiting, {name}. Your pass no longer works.",
     input_title: "Please check your entry", kb_surnames: "Surnames", kb_space: "Space", kb_hide: "Hide",
     err_name: "Please enter your name.", err_unit_id: "Please pick the unit you visit.", err_purpose: "Please pick or type a purpose.",
@@ -126,7 +132,7 @@ function applyLang() {
   if (state.screen === "units") { renderUnits(); }
   if (state.screen === "message" && state.message) { fillMessage(); }
   buildKeys();
-  if (!$("keyboard").hidden) { showCandidates(); }
+  if (!$("keyboard").hidden) { showCandidates(); updateEcho(); }
 }
 
 function show(name) {
@@ -151,7 +157,7 @@ function resetAll() {
   $("unit-btn").dataset.label = "";
   state.party = 1; $("party").textContent = "1"; state.purposeKey = null;
   $("pass-qr").innerHTML = ""; ["pass-name", "pass-unit", "pass-valid", "pass-short", "print-state", "pass-countdown", "staff-result"].forEach((id) => { $(id).textContent = ""; });
-  $("message-text").textContent = "";
+  $("message-text").textContent = ""; $("pending-unit").textContent = "";
   state.lastPass = null; state.message = null; state.formScreen = null; state.pin = ""; $("pin-echo").textContent = "";
   if (state.printPoll) { clearTimeout(state.printPoll); state.printPoll = null; }
   $("idle-warning").hidden = true;
@@ -187,16 +193,56 @@ function keyboardRows(input) {
 }
 function layoutKeyboard() {
   const input = state.activeInput;
-  if (!input || $("keyboard").hidden) { document.documentElement.style.setProperty("--kb-h", "0px"); return; }
+  if (!input || $("keyboard").hidden) { hideKeyboard(); return; }
   const vh = window.innerHeight, vw = window.innerWidth;
   const rows = keyboardRows(input);
   const rowH = Math.max(40, Math.min(76, Math.floor((vh * 0.6 - 12) / rows) - 6));
   const h = Math.min(Math.floor(vh * 0.6), rows * (rowH + 6) + 12);
+  const echoH = ECHO_SCREEN.matches ? ECHO_PX : 0;
   const root = document.documentElement.style;
   root.setProperty("--kb-h", h + "px");
+  root.setProperty("--echo-h", echoH + "px");
   root.setProperty("--kb-row", rowH + "px");
   root.setProperty("--cand-w", Math.max(48, Math.min(64, Math.floor(vw / 14))) + "px");
-  revealInput(input, h);
+  updateEcho();
+  revealInput(input, h + echoH);
+}
+
+// On panels 640 px high or less the field can sit far from the keys, so a large echo of the
+// field's label and text, with the caret and the pinyin being composed, sits right above them,
+// as on phone keyboards in landscape.
+const ECHO_SCREEN = window.matchMedia("(max-height: 640px)");
+const ECHO_PX = 56;
+function echoLabel(input) {
+  const holder = input.closest("label, .field");
+  const span = holder && holder.querySelector(".lbl > span");
+  return span ? span.textContent : (input.placeholder || "");
+}
+function updateEcho() {
+  const input = state.activeInput;
+  const on = Boolean(input) && !$("keyboard").hidden && ECHO_SCREEN.matches;
+  $("kb-echo").hidden = !on;
+  if (!on) { return; }
+  $("kb-echo-label").textContent = echoLabel(input);
+  const v = input.value;
+  const caret = input.selectionStart == null ? v.length : input.selectionStart;
+  const letters = pinyinBefore(input);
+  const composing = candidatesFor(letters) ? letters : "";
+  const box = $("kb-echo-text");
+  box.textContent = "";
+  const part = (text, cls) => {
+    const el = document.createElement("span");
+    el.textContent = text;
+    if (cls) { el.className = cls; }
+    box.appendChild(el);
+    return el;
+  };
+  part(v.slice(0, caret - composing.length));
+  if (composing) { part(composing, "compose"); }
+  const mark = part("", "caret");
+  part(v.slice(caret));
+  // Long text: the caret stays in view.
+  box.scrollLeft = Math.max(0, mark.offsetLeft + 24 - box.clientWidth);
 }
 function revealInput(input, kbH) {
   const box = (input.closest("label, .field") || input).getBoundingClientRect();
@@ -361,7 +407,9 @@ function showKeyboard(input) {
 }
 function hideKeyboard() {
   $("keyboard").hidden = true; state.activeInput = null;
+  $("kb-echo").hidden = true;
   document.documentElement.style.setProperty("--kb-h", "0px");
+  document.documentElement.style.setProperty("--echo-h", "0px");
 }
 // No way out of the kiosk: a right click or a long press opens no menu (copy, search, print,
 // inspect) and selects nothing.
@@ -371,11 +419,13 @@ document.addEventListener("selectstart", (e) => {
   if (!el || !el.closest("input, textarea")) { e.preventDefault(); }
 }, { capture: true });
 // A hardware keyboard types too: keep the candidates in step with the field.
-document.addEventListener("input", (e) => { if (e.target === state.activeInput) { showCandidates(); } });
+document.addEventListener("input", (e) => { if (e.target === state.activeInput) { showCandidates(); updateEcho(); } });
+// The caret moved (a tap inside the field): the echo's caret follows.
+document.addEventListener("selectionchange", () => { if (state.activeInput) { updateEcho(); } }, true);
 
 // A tap anywhere but an input or the keyboard puts the keyboard away, so it never hides a button.
 document.addEventListener("pointerdown", (e) => {
-  if (!$("keyboard").hidden && !e.target.closest("#keyboard") && !(e.target.matches && e.target.matches("input[data-kb]"))) { hideKeyboard(); }
+  if (!$("keyboard").hidden && !e.target.closest("#keyboard, #kb-echo") && !(e.target.matches && e.target.matches("input[data-kb]"))) { hideKeyboard(); }
 }, true);
 document.addEventListener("focusin", (e) => { if (e.target.matches && e.target.matches("input[data-kb]")) { showKeyboard(e.target); } });
 // Tapping the field that still has the focus, after "hide", brings the keyboard back.
@@ -395,7 +445,7 @@ $("keyboard").addEventListener("pointerdown", (e) => {
   } else if (b.dataset.key === "#prev" || b.dataset.key === "#next") {
     state.candPage += b.dataset.key === "#next" ? 1 : -1;
   } else { pressKey(b.dataset.key); }
-  if (!$("keyboard").hidden) { showCandidates(); }
+  if (!$("keyboard").hidden) { showCandidates(); updateEcho(); }
 });
 SURNAMES.split("").forEach((s) => { const b = key(s, s); b.dataset.surname = s; $("surnames").appendChild(b); });
 
@@ -485,6 +535,7 @@ const NOTICES = {
   see_front_desk: ["desk_title", "desk_text"],
   invalid_code: ["invalid_title", "invalid_text"],
   already_collected: ["collected_title", "collected_text"],
+  issued_at_desk: ["issued_desk_title", "issued_desk_text"],
   already_redeemed: ["redeemed_title", "redeemed_text"],
   not_today: ["not_today_title", "not_today_text"],
   already_signed_out: ["signed_out_before_title", "signed_out_before_text"],
@@ -495,15 +546,38 @@ function fillMessage() {
   const m = state.message;
   $("message-title").textContent = t(m.title);
   $("message-title").dataset.code = m.code;
-  $("message-text").textContent = t(m.text);
+  $("message-text").textContent = fill(m.text, m.vars || {});
 }
 /** A refusal: back to the form with everything kept ("Try again"), or start over. */
-function showNotice(code, from) {
-  const [title, text] = NOTICES[code + "@" + from] || NOTICES[code] || NOTICES.see_front_desk;
-  state.message = { code, title, text, back: from };
+function showNotice(code, from, answer) {
+  let [title, text] = NOTICES[code + "@" + from] || NOTICES[code] || NOTICES.see_front_desk;
+  let vars = {};
+  // The desk already handed the worker their card: when, in the estate's time; retyping
+  // cannot help.
+  const final = code === "issued_at_desk";
+  if (final) {
+    if (answer && answer.issued_at) { vars = { t: localTime(answer.issued_at) }; } else { text = "issued_desk_text_untimed"; }
+  }
+  state.message = { code, title, text, vars, back: final ? null : from };
   fillMessage();
-  $("message-retry").hidden = !from;
+  $("message-retry").hidden = !state.message.back;
   show("message");
+}
+/** An instant as the estate's local "YYYY-MM-DD HH:MM", as on the printed slips. */
+function localTime(iso) {
+  const parts = {};
+  try {
+    new Intl.DateTimeFormat("en-CA", { timeZone: state.timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(iso)).forEach((p) => { parts[p.type] = p.value; });
+  } catch (e) {
+    return iso;
+  }
+  return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+}
+/** A walk-in recorded as waiting for the host's approval: its own screen, the form cleared on leaving. */
+function showPending() {
+  $("pending-unit").textContent = $("unit-btn").dataset.label || "";
+  show("pending");
 }
 $("message-retry").addEventListener("click", () => {
   const back = state.message && state.message.back;
@@ -529,7 +603,8 @@ async function submit(path, body, screen, button) {
     }
     return null;
   }
-  showNotice(r.data.error, screen);
+  if (r.data.error === "host_approval_pending") { showPending(); return null; }
+  showNotice(r.data.error, screen, r.data);
   return null;
 }
 
@@ -766,6 +841,7 @@ if (window.EventSource) {
     $("estate-name").textContent = r.data.estate_name;
     if (r.data.has_logo) { $("logo").src = "/assets/logo"; $("logo").hidden = false; }
     if (r.data.languages.length < 2) { $("lang-toggle").hidden = true; }
+    state.timeZone = r.data.time_zone;
   }
   applyLang();
   checkOnline();
