@@ -321,15 +321,12 @@ impl From<DeskError> for ApiError {
             DeskError::Throttled { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }
             }
-            e @ DeskError::IssuedAtDesk { issued_at } => {
-                // The kiosk words the time in the estate's time zone, so it gets it as a value.
-                let body = serde_json::json!({
-                    "error": "issued_at_desk",
-                    "message": e.to_string(),
-                    "details": { "issued_at": issued_at },
-                });
-                return (StatusCode::CONFLICT, Json(body)).into_response();
+            // The kiosk words the time in the estate's time zone, so it gets it as a value.
+            e @ DeskError::IssuedAtDesk { issued_at } => ApiError::Conflict {
+                code: "issued_at_desk",
+                message: e.to_string(),
             }
+            .with_details(serde_json::json!({ "issued_at": issued_at })),
             DeskError::Issue(e) => ApiError::internal(e),
             DeskError::Keys(e) => ApiError::internal(e),
             DeskError::Db(e) => ApiError::internal(e),
