@@ -512,6 +512,20 @@ UPDATE workers SET id_hash = NULL WHERE id_hash IS NOT NULL AND id_hash NOT LIKE
 DELETE FROM settings WHERE key = 'id_number_salt';
 "#,
     ),
+    // The last state each gate reported with its long poll: the cursor it asked from (how far
+    // behind its sync is), its relay, door and fire input.
+    M::up(
+        r#"
+CREATE TABLE gate_reports (
+    device_id   TEXT PRIMARY KEY REFERENCES devices(id),
+    cursor      INTEGER NOT NULL,
+    relay       TEXT CHECK (relay IN ('locked', 'released')),
+    door        TEXT CHECK (door IN ('closed', 'open', 'held')),
+    fire        INTEGER CHECK (fire IN (0, 1)),
+    reported_at TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod areas;
 pub mod devices;
 pub mod estate;
+pub mod gate_reports;
 pub mod journal;
 pub mod language;
 pub mod staff;

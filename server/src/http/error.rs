@@ -217,6 +217,10 @@ impl From<EstateError> for ApiError {
                 code: "already_exists",
                 message: m,
             },
+            EstateError::InUse(m) => ApiError::Conflict {
+                code: "in_use",
+                message: m,
+            },
             EstateError::Db(e) => ApiError::internal(e),
         }
     }
