@@ -1510,3 +1510,16 @@ fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard()
     let t = play(goods_gate(), "0s scan visitor");
     assert!(t.contains("=> admit card=8"), "{t}");
 }
+
+#[test]
+fn a_door_open_past_its_limit_is_held_until_it_shuts() {
+    let mut g = gate();
+    let t0 = Instant::now();
+    g.handle_door(DoorContact::Open, t0);
+    g.handle_timeout(t0 + Duration::from_secs(29));
+    assert!(!g.door_held_open(), "open within its 30 s");
+    g.handle_timeout(t0 + Duration::from_secs(30));
+    assert!(g.door_held_open(), "the held-open alarm went off");
+    g.handle_door(DoorContact::Closed, t0 + Duration::from_secs(31));
+    assert!(!g.door_held_open());
+}
