@@ -161,7 +161,11 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
         .text()
         .await
         .unwrap();
-    assert!(reason.contains("not returned"), "{reason}");
+    // The reason in the clerk's language alone.
+    assert!(
+        reason.contains("1 张卡未交回") && !reason.contains("not returned"),
+        "{reason}"
+    );
     b.shot("2-renovation-card-out").await;
 
     // The desk scanner types the card's text and Enter into the return field.
