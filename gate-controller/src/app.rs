@@ -230,7 +230,7 @@ impl Application {
         forward(local_rx, door.sender(), DoorInput::Local)?;
         let state = StatusState {
             local: local_tx,
-            gate: status,
+            gate: status.clone(),
             sync: sync_status.clone(),
             journal: journal.clone(),
             scanner: scanner.stats.clone(),
@@ -262,6 +262,7 @@ impl Application {
                     status: sync_status.clone(),
                     server_time,
                     reports,
+                    door: status,
                 }
                 .run(),
             )

@@ -484,6 +484,7 @@ impl Door {
         let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
         s.relay = Some(gate.relay());
         s.door = Some(gate.door());
+        s.door_held = gate.door_held_open();
         s.cursor = gate.synced().cursor;
         s.lockdown = gate.synced().lockdown;
         s.emergency = gate.emergency();

@@ -67,6 +67,8 @@ pub struct GateStatus {
     pub relay: Option<Level>,
     /// The door contact.
     pub door: Option<DoorContact>,
+    /// The door has stood open past its limit and not shut since.
+    pub door_held: bool,
     /// Recent relay transitions, oldest first.
     pub relay_transitions: VecDeque<RelayTransition>,
     /// Recent transitions of a turnstile lane's exit relay, oldest first.

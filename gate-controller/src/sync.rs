@@ -6,12 +6,15 @@
 use crate::clock::{ServerTime, ServerTimeFeed};
 use crate::config::SyncConfig;
 use crate::core::SyncUpdate;
+use crate::core::{DoorContact, Level};
 use crate::journal::Journal;
+use crate::status::GateStatus;
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::ErrorBody;
 use gatehouse_credential::api::device::{AlarmReport, DeviceKind};
 use gatehouse_credential::api::gate::{
-    ChangeBatch, ChangeEvent, GateSnapshot, JournalAck, JournalUpload,
+    ChangeBatch, ChangeEvent, DoorState, GateReport, GateSnapshot, JournalAck, JournalUpload,
+    RelayState,
 };
 use gatehouse_shell::backoff::Backoff;
 use gatehouse_shell::enrolment::{self, DeviceCredential, EnrolmentError};
@@ -183,12 +186,18 @@ impl GateClient {
         Ok(snapshot)
     }
 
-    /// `GET /api/v1/gate/changes?since=N&wait_ms=W` (long poll).
-    pub async fn changes(&self, since: u64, wait_ms: u64) -> Result<ChangeBatch, SyncError> {
+    /// `GET /api/v1/gate/changes?since=N&wait_ms=W` (long poll), with the gate's own state.
+    pub async fn changes(
+        &self,
+        since: u64,
+        wait_ms: u64,
+        report: Option<GateReport>,
+    ) -> Result<ChangeBatch, SyncError> {
         let sent = Instant::now();
         let r = self
             .get(&format!(
-                "/api/v1/gate/changes?since={since}&wait_ms={wait_ms}"
+                "/api/v1/gate/changes?since={since}&wait_ms={wait_ms}{}",
+                report.map(|r| r.query()).unwrap_or_default()
             ))
             .timeout(Duration::from_millis(wait_ms) + Duration::from_secs(10))
             .send()
@@ -281,6 +290,8 @@ pub struct SyncTasks {
     pub server_time: ServerTimeFeed,
     /// Alarms the desk must see at once, from the door's owner.
     pub reports: mpsc::UnboundedReceiver<AlarmReport>,
+    /// What the door's owner publishes: its relay, door and fire input go with each long poll.
+    pub door: Arc<Mutex<GateStatus>>,
 }
 
 impl SyncTasks {
@@ -354,9 +365,29 @@ impl SyncTasks {
             max,
             self.updates,
             self.status,
+            self.door,
         )
         .await;
     }
+}
+
+/// The door's state as its owner last published it, for the server (none before the owner's
+/// first publication).
+pub fn door_report(door: &GateStatus) -> Option<GateReport> {
+    let relay = match door.relay? {
+        Level::Locked => RelayState::Locked,
+        Level::Unlocked => RelayState::Released,
+    };
+    let door_state = match (door.door?, door.door_held) {
+        (DoorContact::Closed, _) => DoorState::Closed,
+        (DoorContact::Open, false) => DoorState::Open,
+        (DoorContact::Open, true) => DoorState::Held,
+    };
+    Some(GateReport {
+        relay,
+        door: door_state,
+        fire: door.emergency.fire_alarm,
+    })
 }
 
 async fn changes_loop(
@@ -366,6 +397,7 @@ async fn changes_loop(
     max: Duration,
     updates: mpsc::Sender<SyncUpdate>,
     status: SharedSyncStatus,
+    door: Arc<Mutex<GateStatus>>,
 ) {
     let mut backoff = Backoff::new(max);
     let mut need_snapshot = true;
@@ -381,7 +413,8 @@ async fn changes_loop(
                     .await
                     .map_err(|_| SyncError::Stopping)?;
             }
-            let batch = client.changes(cursor, wait_ms).await?;
+            let report = door_report(&door.lock().unwrap_or_else(|p| p.into_inner()));
+            let batch = client.changes(cursor, wait_ms, report).await?;
             need_snapshot = batch
                 .changes
                 .iter()
@@ -563,5 +596,28 @@ mod tests {
         );
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(parse_http_date(""), None);
+    }
+
+    #[test]
+    fn the_door_is_reported_as_its_owner_published_it() {
+        let mut s = GateStatus::default();
+        assert_eq!(door_report(&s), None, "nothing published yet");
+        s.relay = Some(Level::Unlocked);
+        s.door = Some(DoorContact::Open);
+        s.door_held = true;
+        s.emergency.fire_alarm = true;
+        let r = door_report(&s).unwrap();
+        assert_eq!(
+            r.query(),
+            "&relay=released&door=held&fire=true",
+            "the parameters the server parses"
+        );
+        s.relay = Some(Level::Locked);
+        s.door = Some(DoorContact::Closed);
+        s.emergency.fire_alarm = false;
+        assert_eq!(
+            door_report(&s).unwrap().query(),
+            "&relay=locked&door=closed&fire=false"
+        );
     }
 }

@@ -6,7 +6,9 @@
 //!   `seq > N` in order; if there is none, the server holds the request (long poll) until one
 //!   arrives or `wait_ms` (at most 30 000) passes, then answers an empty batch. A gate starting
 //!   from 0 receives every change still relevant (the server may drop changes for cards whose
-//!   printed window has ended). The cursor makes reconnects lossless.
+//!   printed window has ended). The cursor makes reconnects lossless. The gate adds its own
+//!   state as a [`GateReport`] (`&relay=locked&door=closed&fire=false`), so the desk sees how
+//!   far behind it is (its `since`) and its relay, door and fire input.
 //! - `POST /api/v1/gate/journal` with [`JournalUpload`] → [`JournalAck`]: entries are stored
 //!   exactly once by id; a retried upload is acknowledged again without duplicates.
 
@@ -345,6 +347,58 @@ pub enum Direction {
     Entry,
     /// Out of it.
     Exit,
+}
+
+/// The door relay as the gate last drove it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayState {
+    /// The lock is held.
+    Locked,
+    /// The lock is released (an admit, an exit request, a remote unlock, a fire release).
+    Released,
+}
+
+/// The door as its contact reads.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoorState {
+    /// Shut.
+    Closed,
+    /// Open, within the time it may stand open.
+    Open,
+    /// Open past the time allowed (the held-open alarm has gone off).
+    Held,
+}
+
+/// What a gate says of itself with each long poll, as query parameters of
+/// `GET /api/v1/gate/changes`: all three together or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// `relay=locked|released`.
+    pub relay: RelayState,
+    /// `door=closed|open|held`.
+    pub door: DoorState,
+    /// `fire=true|false`: the fire-alarm input is in alarm.
+    pub fire: bool,
+}
+
+impl GateReport {
+    /// The report as query parameters, starting with `&`.
+    pub fn query(&self) -> String {
+        let relay = match self.relay {
+            RelayState::Locked => "locked",
+            RelayState::Released => "released",
+        };
+        let door = match self.door {
+            DoorState::Closed => "closed",
+            DoorState::Open => "open",
+            DoorState::Held => "held",
+        };
+        format!("&relay={relay}&door={door}&fire={}", self.fire)
+    }
 }
 
 /// `POST /api/v1/gate/journal` body.

@@ -322,6 +322,8 @@ pub struct Gate {
     last_passage: HashMap<CardId, LastPassage>,
     door: DoorContact,
     held_alarm_at: Option<Instant>,
+    /// The door has stood open past its limit (the held-open alarm went off) and not shut since.
+    held_open: bool,
     indicator_off_at: Option<Instant>,
     clock_trusted: Option<bool>,
     /// The fire-alarm input as last reported.
@@ -373,6 +375,7 @@ impl Gate {
             last_passage: HashMap::new(),
             door: DoorContact::Closed,
             held_alarm_at: None,
+            held_open: false,
             indicator_off_at: None,
             clock_trusted: None,
             fire_alarm: false,
@@ -404,6 +407,11 @@ impl Gate {
     /// The door contact as last reported.
     pub fn door(&self) -> DoorContact {
         self.door
+    }
+
+    /// Whether the door has stood open past its limit and not shut since.
+    pub fn door_held_open(&self) -> bool {
+        self.held_open
     }
 
     /// Whether the clock was trusted at the last input.
@@ -594,7 +602,10 @@ impl Gate {
                     self.held_alarm_at = Some(now + self.policy.held_open_limit);
                 }
             }
-            DoorContact::Closed => self.held_alarm_at = None,
+            DoorContact::Closed => {
+                self.held_alarm_at = None;
+                self.held_open = false;
+            }
         }
     }
 
@@ -716,6 +727,7 @@ impl Gate {
         if self.held_alarm_at.is_some_and(|t| now >= t) {
             self.held_alarm_at = None;
             if self.door == DoorContact::Open {
+                self.held_open = true;
                 self.alarm(AlarmKind::DoorHeldOpen);
             }
         }

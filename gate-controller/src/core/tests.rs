@@ -1530,3 +1530,16 @@ fn a_permit_at_a_goods_check_gate_shows_seen_not_denied() {
     let t = play_with(goods_gate(), "0s scan permit_expired", true);
     assert!(t.contains("led denied"), "{t}");
 }
+
+#[test]
+fn a_door_open_past_its_limit_is_held_until_it_shuts() {
+    let mut g = gate();
+    let t0 = Instant::now();
+    g.handle_door(DoorContact::Open, t0);
+    g.handle_timeout(t0 + Duration::from_secs(29));
+    assert!(!g.door_held_open(), "open within its 30 s");
+    g.handle_timeout(t0 + Duration::from_secs(30));
+    assert!(g.door_held_open(), "the held-open alarm went off");
+    g.handle_door(DoorContact::Closed, t0 + Duration::from_secs(31));
+    assert!(!g.door_held_open());
+}

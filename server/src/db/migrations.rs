@@ -534,6 +534,20 @@ CREATE INDEX kiosk_print_jobs_waiting ON kiosk_print_jobs(device_id, taken_at);
 CREATE INDEX kiosk_print_jobs_by_permit ON kiosk_print_jobs(permit_id);
 "#,
     ),
+    // The last state each gate reported with its long poll: the cursor it asked from (how far
+    // behind its sync is), its relay, door and fire input.
+    M::up(
+        r#"
+CREATE TABLE gate_reports (
+    device_id   TEXT PRIMARY KEY REFERENCES devices(id),
+    cursor      INTEGER NOT NULL,
+    relay       TEXT CHECK (relay IN ('locked', 'released')),
+    door        TEXT CHECK (door IN ('closed', 'open', 'held')),
+    fire        INTEGER CHECK (fire IN (0, 1)),
+    reported_at TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -35,6 +35,9 @@ pub enum EstateError {
     /// What is being added names a building that does not exist.
     #[error("there is no building {0}; add it first")]
     UnknownBuilding(u8),
+    /// Other records still refer to it.
+    #[error("{0}")]
+    InUse(String),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
@@ -516,6 +519,67 @@ pub fn add_zone(
         now,
     )?;
     Ok(id)
+}
+
+/// Removes unit `id`, unless a renovation, visitor or permit refers to it.
+pub fn remove_unit(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), EstateError> {
+    let label: String = tx
+        .query_row("SELECT label FROM units WHERE id = ?1", params![id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| EstateError::NotFound(format!("there is no unit {id}")))?;
+    match tx.execute("DELETE FROM units WHERE id = ?1", params![id]) {
+        Ok(_) => {}
+        // The foreign keys of renovations, visitors and permits keep the unit.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Err(EstateError::InUse(format!(
+                "unit {label} has renovations or visitors on record and stays"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        tx,
+        actor,
+        "unit.remove",
+        &format!("unit:{id}"),
+        serde_json::json!({ "label": label }),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Removes the named zone `id` (only its name: gates keep the door they are configured for).
+pub fn remove_zone(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), EstateError> {
+    let name: String = tx
+        .query_row("SELECT name FROM zones WHERE id = ?1", params![id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| EstateError::NotFound(format!("there is no zone {id}")))?;
+    tx.execute("DELETE FROM zones WHERE id = ?1", params![id])?;
+    audit::record(
+        tx,
+        actor,
+        "zone.remove",
+        &format!("zone:{id}"),
+        serde_json::json!({ "name": name }),
+        now,
+    )?;
+    Ok(())
 }
 
 /// The whole layout and calendar.

@@ -5,6 +5,7 @@ pub mod areas;
 pub mod bounds;
 pub mod devices;
 pub mod estate;
+pub mod gate_reports;
 pub mod journal;
 pub mod language;
 pub mod staff;

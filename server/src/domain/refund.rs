@@ -3,6 +3,7 @@
 //! and why, in words a front-desk clerk can read to the owner.
 
 pub use super::custody::CardState;
+use super::language::Lang;
 pub use super::ledger::{Ledger, LedgerKind, LedgerLine};
 use super::renovation::{Document, Renovation};
 use chrono::{Months, NaiveDate};
@@ -70,18 +71,219 @@ pub struct RuleResult {
     pub title_zh: &'static str,
     /// Whether it holds.
     pub met: bool,
-    /// Why it holds or not, in words.
+    /// Why it holds or not, in words (English, dates as ISO 8601).
     pub reason: String,
+    /// The same, as facts the pages put in the reader's language.
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+}
+
+/// One fact behind a rule's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    /// The inspection passed on this day.
+    InspectionPassedOn(NaiveDate),
+    /// No passed inspection is recorded.
+    NoInspection,
+    /// No occupancy date is recorded.
+    NoOccupancy,
+    /// Occupancy is recorded before the inspection.
+    OccupiedBeforeInspection {
+        /// Occupied on.
+        occupied: NaiveDate,
+        /// Inspected on.
+        inspected: NaiveDate,
+    },
+    /// Three months of occupancy have not passed yet.
+    OccupancyTooRecent {
+        /// Occupied on.
+        occupied: NaiveDate,
+        /// When three months pass.
+        due: NaiveDate,
+        /// Days until then.
+        days: i64,
+    },
+    /// The occupancy date is out of range.
+    OccupancyOutOfRange,
+    /// The downstairs owner has not signed off.
+    DownstairsNotSigned,
+    /// Occupied for three months or more and the downstairs owner signed off.
+    OccupiedAndSigned(Option<NaiveDate>),
+    /// Cards not back at the desk.
+    CardsOut(Vec<u32>),
+    /// Lost cards whose fee is not deducted.
+    LostUnpaid(Vec<u32>),
+    /// How many cards came back and how many were lost with their fee.
+    CardsSettled {
+        /// Returned.
+        returned: usize,
+        /// Lost, fee deducted.
+        lost: usize,
+    },
+    /// Every document is received.
+    DocumentsAll,
+    /// These documents are missing.
+    DocumentsMissing(Vec<Document>),
+    /// The original registration certificate was not presented.
+    NoCertificate,
+    /// The deposit receipt was not presented.
+    NoReceiptPresented,
+    /// No deposit with a receipt number is recorded.
+    NoDepositReceipt,
+    /// Certificate and this receipt presented.
+    Presented(String),
+}
+
+impl Finding {
+    /// The fact in `lang`, days written by `day`.
+    pub fn words(&self, lang: Lang, day: &dyn Fn(NaiveDate) -> String) -> String {
+        let zh = lang == Lang::Zh;
+        let cards = |ids: &[u32]| {
+            ids.iter()
+                .map(|c| {
+                    if zh {
+                        format!("#{c}")
+                    } else {
+                        format!("card {c}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(if zh { "、" } else { ", " })
+        };
+        match self {
+            Finding::InspectionPassedOn(d) if zh => format!("核查于 {} 通过", day(*d)),
+            Finding::InspectionPassedOn(d) => format!("the inspection passed on {}", day(*d)),
+            Finding::NoInspection => lang
+                .pick("未记录核查通过", "no passed inspection is recorded")
+                .into(),
+            Finding::NoOccupancy => lang
+                .pick("未记录入住日期", "no occupancy date is recorded")
+                .into(),
+            Finding::OccupiedBeforeInspection {
+                occupied,
+                inspected,
+            } if zh => format!(
+                "入住日期 {} 早于核查日期 {}，入住须在核查之后",
+                day(*occupied),
+                day(*inspected)
+            ),
+            Finding::OccupiedBeforeInspection {
+                occupied,
+                inspected,
+            } => format!(
+                "occupancy on {} is before the inspection on {}; occupancy must follow the inspection",
+                day(*occupied),
+                day(*inspected)
+            ),
+            Finding::OccupancyTooRecent {
+                occupied,
+                due,
+                days,
+            } if zh => format!(
+                "自 {} 入住，{} 满三个月（还差 {days} 天）",
+                day(*occupied),
+                day(*due)
+            ),
+            Finding::OccupancyTooRecent {
+                occupied,
+                due,
+                days,
+            } => format!(
+                "occupied since {}; three months pass on {} ({days} days to go)",
+                day(*occupied),
+                day(*due)
+            ),
+            Finding::OccupancyOutOfRange => lang
+                .pick("入住日期超出范围", "the occupancy date is out of range")
+                .into(),
+            Finding::DownstairsNotSigned => lang
+                .pick(
+                    "楼下业主尚未签字",
+                    "the downstairs owner has not signed off",
+                )
+                .into(),
+            Finding::OccupiedAndSigned(occupied) => {
+                let occupied = occupied.map(day).unwrap_or_default();
+                if zh {
+                    format!("自 {occupied} 入住已满三个月；楼下业主已签字")
+                } else {
+                    format!(
+                        "occupied since {occupied}, more than three months ago; the downstairs owner signed off"
+                    )
+                }
+            }
+            Finding::CardsOut(ids) if zh => format!("{} 张卡未交回：{}", ids.len(), cards(ids)),
+            Finding::CardsOut(ids) => format!("{} card(s) not returned: {}", ids.len(), cards(ids)),
+            Finding::LostUnpaid(ids) if zh => format!("挂失的卡未扣补卡费：{}", cards(ids)),
+            Finding::LostUnpaid(ids) => format!(
+                "lost card(s) without a replacement fee deducted: {}",
+                cards(ids)
+            ),
+            Finding::CardsSettled { returned, lost } if zh => {
+                format!("已交回 {returned} 张，挂失并已扣补卡费 {lost} 张")
+            }
+            Finding::CardsSettled { returned, lost } => {
+                format!("{returned} card(s) returned, {lost} declared lost with the fee deducted")
+            }
+            Finding::DocumentsAll => lang
+                .pick(
+                    "资料清单已全部收到",
+                    "every document on the checklist is recorded as received",
+                )
+                .into(),
+            Finding::DocumentsMissing(docs) => {
+                let titles: Vec<&str> = docs
+                    .iter()
+                    .map(|d| lang.pick(d.title_zh(), d.title()))
+                    .collect();
+                if zh {
+                    format!("缺少：{}", titles.join("、"))
+                } else {
+                    format!("missing: {}", titles.join(", "))
+                }
+            }
+            Finding::NoCertificate => lang
+                .pick(
+                    "未出示装修备案登记证原件",
+                    "the original registration certificate has not been presented",
+                )
+                .into(),
+            Finding::NoReceiptPresented => lang
+                .pick(
+                    "未出示保证金收据",
+                    "the deposit receipt has not been presented",
+                )
+                .into(),
+            Finding::NoDepositReceipt => lang
+                .pick(
+                    "未记录带收据号的保证金",
+                    "no deposit with a receipt number is recorded",
+                )
+                .into(),
+            Finding::Presented(receipt) if zh => format!("登记证原件及收据 {receipt} 已出示"),
+            Finding::Presented(receipt) => format!("certificate and receipt {receipt} presented"),
+        }
+    }
+}
+
+/// The findings of a result in `lang`, joined as one reason.
+pub fn reason_in(findings: &[Finding], lang: Lang, day: &dyn Fn(NaiveDate) -> String) -> String {
+    findings
+        .iter()
+        .map(|f| f.words(lang, day))
+        .collect::<Vec<_>>()
+        .join(lang.pick("；", "; "))
 }
 
 impl RuleResult {
-    fn new(rule: Rule, met: bool, reason: String) -> Self {
+    fn new(rule: Rule, met: bool, findings: Vec<Finding>) -> Self {
         RuleResult {
             rule,
             title: rule.title(),
             title_zh: rule.title_zh(),
             met,
-            reason,
+            reason: reason_in(&findings, Lang::En, &|d| d.to_string()),
+            findings,
         }
     }
 }
@@ -95,10 +297,6 @@ pub struct CardFacts {
     pub state: CardState,
 }
 
-fn list(ids: impl Iterator<Item = String>) -> String {
-    ids.collect::<Vec<_>>().join(", ")
-}
-
 /// Every refund rule with met/unmet and a reason in words.
 pub fn refund_check(
     renovation: &Renovation,
@@ -108,135 +306,117 @@ pub fn refund_check(
 ) -> Vec<RuleResult> {
     Rule::ALL
         .into_iter()
-        .map(|rule| check_one(rule, renovation, cards, ledger, today))
+        .map(|rule| {
+            let findings = check_one(rule, renovation, cards, ledger, today);
+            RuleResult::new(rule, findings.0, findings.1)
+        })
         .collect()
 }
 
+/// Whether `rule` holds, and the facts that say so.
 fn check_one(
     rule: Rule,
     r: &Renovation,
     cards: &[CardFacts],
     ledger: &Ledger,
     today: NaiveDate,
-) -> RuleResult {
+) -> (bool, Vec<Finding>) {
     match rule {
         Rule::InspectionPassed => match r.inspection_passed_on {
-            Some(d) => RuleResult::new(rule, true, format!("the inspection passed on {d}")),
-            None => RuleResult::new(rule, false, "no passed inspection is recorded".into()),
+            Some(d) => (true, vec![Finding::InspectionPassedOn(d)]),
+            None => (false, vec![Finding::NoInspection]),
         },
         Rule::OccupancyAndDownstairs => {
             let mut problems = Vec::new();
             match (r.inspection_passed_on, r.occupied_on) {
-                (_, None) => problems.push("no occupancy date is recorded".to_owned()),
-                (Some(inspected), Some(occupied)) if occupied < inspected => problems.push(format!(
-                    "occupancy on {occupied} is before the inspection on {inspected}; occupancy must follow the inspection"
-                )),
+                (_, None) => problems.push(Finding::NoOccupancy),
+                (Some(inspected), Some(occupied)) if occupied < inspected => {
+                    problems.push(Finding::OccupiedBeforeInspection {
+                        occupied,
+                        inspected,
+                    })
+                }
                 (_, Some(occupied)) => match occupied.checked_add_months(Months::new(3)) {
                     Some(due) if today >= due => {}
-                    Some(due) => problems.push(format!(
-                        "occupied since {occupied}; three months pass on {due} ({} days to go)",
-                        (due - today).num_days()
-                    )),
-                    None => problems.push("the occupancy date is out of range".to_owned()),
+                    Some(due) => problems.push(Finding::OccupancyTooRecent {
+                        occupied,
+                        due,
+                        days: (due - today).num_days(),
+                    }),
+                    None => problems.push(Finding::OccupancyOutOfRange),
                 },
             }
             if !r.downstairs_signed_off {
-                problems.push("the downstairs owner has not signed off".to_owned());
+                problems.push(Finding::DownstairsNotSigned);
             }
             if problems.is_empty() {
-                let occupied = r.occupied_on.map(|d| d.to_string()).unwrap_or_default();
-                RuleResult::new(
-                    rule,
-                    true,
-                    format!(
-                        "occupied since {occupied}, more than three months ago; the downstairs owner signed off"
-                    ),
-                )
+                (true, vec![Finding::OccupiedAndSigned(r.occupied_on)])
             } else {
-                RuleResult::new(rule, false, problems.join("; "))
+                (false, problems)
             }
         }
         Rule::CardsAccountedFor => {
             // Custody decides: a card back at the desk counts whatever happened to it, a card
             // superseded by a reprint is void at every gate, a lost card counts once its fee
             // stands.
-            let out: Vec<&CardFacts> = cards.iter().filter(|c| c.state.blocks_refund()).collect();
-            let unpaid: Vec<&CardFacts> = cards
+            let out: Vec<u32> = cards
+                .iter()
+                .filter(|c| c.state.blocks_refund())
+                .map(|c| c.card_id)
+                .collect();
+            let unpaid: Vec<u32> = cards
                 .iter()
                 .filter(|c| c.state == CardState::Lost && !ledger.card_fee_charged(c.card_id))
+                .map(|c| c.card_id)
                 .collect();
             let mut problems = Vec::new();
             if !out.is_empty() {
-                problems.push(format!(
-                    "{} card(s) not returned: {}",
-                    out.len(),
-                    list(out.iter().map(|c| format!("card {}", c.card_id)))
-                ));
+                problems.push(Finding::CardsOut(out));
             }
             if !unpaid.is_empty() {
-                problems.push(format!(
-                    "lost card(s) without a replacement fee deducted: {}",
-                    list(unpaid.iter().map(|c| format!("card {}", c.card_id)))
-                ));
+                problems.push(Finding::LostUnpaid(unpaid));
             }
             if problems.is_empty() {
                 let count = |s: CardState| cards.iter().filter(|c| c.state == s).count();
-                RuleResult::new(
-                    rule,
+                (
                     true,
-                    format!(
-                        "{} card(s) returned, {} declared lost with the fee deducted",
-                        count(CardState::Returned),
-                        count(CardState::Lost)
-                    ),
+                    vec![Finding::CardsSettled {
+                        returned: count(CardState::Returned),
+                        lost: count(CardState::Lost),
+                    }],
                 )
             } else {
-                RuleResult::new(rule, false, problems.join("; "))
+                (false, problems)
             }
         }
         Rule::DocumentsComplete => {
             let missing: Vec<Document> = r.missing_documents();
             if missing.is_empty() {
-                RuleResult::new(
-                    rule,
-                    true,
-                    "every document on the checklist is recorded as received".into(),
-                )
+                (true, vec![Finding::DocumentsAll])
             } else {
-                RuleResult::new(
-                    rule,
-                    false,
-                    format!(
-                        "missing: {}",
-                        list(missing.iter().map(|d| d.title().to_owned()))
-                    ),
-                )
+                (false, vec![Finding::DocumentsMissing(missing)])
             }
         }
         Rule::CertificateAndReceipt => {
             let mut problems = Vec::new();
             if !r.certificate_presented {
-                problems.push(
-                    "the original registration certificate has not been presented".to_owned(),
-                );
+                problems.push(Finding::NoCertificate);
             }
             if !r.receipt_presented {
-                problems.push("the deposit receipt has not been presented".to_owned());
+                problems.push(Finding::NoReceiptPresented);
             }
             if ledger.deposit_receipt().is_none() {
-                problems.push("no deposit with a receipt number is recorded".to_owned());
+                problems.push(Finding::NoDepositReceipt);
             }
             if problems.is_empty() {
-                RuleResult::new(
-                    rule,
+                (
                     true,
-                    format!(
-                        "certificate and receipt {} presented",
-                        ledger.deposit_receipt().unwrap_or_default()
-                    ),
+                    vec![Finding::Presented(
+                        ledger.deposit_receipt().unwrap_or_default().to_owned(),
+                    )],
                 )
             } else {
-                RuleResult::new(rule, false, problems.join("; "))
+                (false, problems)
             }
         }
     }
@@ -443,6 +623,31 @@ mod tests {
             day_before[1].reason.contains("1 days to go"),
             "{:?}",
             day_before[1]
+        );
+    }
+
+    #[test]
+    fn reasons_read_in_one_language_at_a_time() {
+        let (mut r, c, l, _) = eligible();
+        r.downstairs_signed_off = false;
+        let res = refund_check(&r, &c, &l, d("2026-07-31"));
+        let day = |d: NaiveDate| d.format("%Y年%-m月%-d日").to_string();
+        let zh = reason_in(&res[1].findings, Lang::Zh, &day);
+        assert_eq!(
+            zh,
+            "自 2026年5月1日 入住，2026年8月1日 满三个月（还差 1 天）；楼下业主尚未签字"
+        );
+        let cards = reason_in(&res[2].findings, Lang::Zh, &day);
+        assert_eq!(cards, "已交回 1 张，挂失并已扣补卡费 1 张");
+        assert!(
+            res.iter()
+                .flat_map(|x| &x.findings)
+                .filter(|f| !matches!(f, Finding::Presented(_)))
+                .all(|f| !f
+                    .words(Lang::Zh, &day)
+                    .chars()
+                    .any(|c| c.is_ascii_alphabetic())),
+            "no English in the Chinese reasons (but the receipt number)"
         );
     }
 

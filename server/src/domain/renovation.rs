@@ -452,6 +452,78 @@ pub fn list(conn: &Connection) -> DeskResult<Vec<Renovation>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Which renovations a list shows: every condition given must hold; none given shows all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// In this building.
+    pub building: Option<u8>,
+    /// On this floor.
+    pub floor: Option<i8>,
+    /// Standing so.
+    pub status: Option<Status>,
+    /// The contractor's name contains this (any case).
+    pub contractor: Option<String>,
+    /// Its period reaches this day or later.
+    pub from: Option<NaiveDate>,
+    /// Its period starts on this day or earlier.
+    pub to: Option<NaiveDate>,
+}
+
+/// The renovations `f` lets through, newest first.
+pub fn filtered(conn: &Connection, f: &Filter) -> DeskResult<Vec<Renovation>> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(b) = f.building {
+        clauses.push("u.building = ?");
+        values.push(i64::from(b).into());
+    }
+    if let Some(floor) = f.floor {
+        clauses.push("u.floor = ?");
+        values.push(i64::from(floor).into());
+    }
+    match f.status {
+        Some(Status::Active) => {
+            clauses.push("r.refunded_at IS NULL AND r.inspection_passed_on IS NULL")
+        }
+        Some(Status::Inspected) => {
+            clauses.push("r.refunded_at IS NULL AND r.inspection_passed_on IS NOT NULL")
+        }
+        Some(Status::Refunded) => clauses.push("r.refunded_at IS NOT NULL"),
+        None => {}
+    }
+    if let Some(c) = f
+        .contractor
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        clauses.push("r.contractor LIKE ? ESCAPE '\\'");
+        let escaped = c
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        values.push(format!("%{escaped}%").into());
+    }
+    if let Some(from) = f.from {
+        clauses.push("r.end_date >= ?");
+        values.push(from.to_string().into());
+    }
+    if let Some(to) = f.to {
+        clauses.push("r.start_date <= ?");
+        values.push(to.to_string().into());
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id {filter} ORDER BY r.id DESC"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Records received or missing checklist items.
 pub fn set_documents(
     tx: &Connection,

@@ -3,10 +3,10 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{DoorDevice, Io, one, params};
+use super::openapi::{DoorDevice, Io, list, one, params};
 use crate::auth::Actor;
 use crate::auth::Allow;
-use crate::domain::{devices, emergency, estate};
+use crate::domain::{devices, emergency, estate, gate_reports};
 use crate::state::AppState;
 use crate::{audit, changes};
 use axum::Json;
@@ -30,6 +30,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         .io(Io::ok(one::<Pushed>)
             .body(one::<UnlockBody>)
             .params(&[params::<DoorDevice>])),
+        Endpoint::new(Method::GET, "/api/v1/doors", get(doors))
+            .allow(Allow::STAFF)
+            .doc(
+                "control",
+                "Every gate: online, last seen, how far behind its sync is, relay, door and fire input",
+            )
+            .io(Io::ok(list::<gate_reports::Door>)),
         Endpoint::new(Method::GET, "/api/v1/lockdown", get(lockdown))
             .allow(Allow::STAFF)
             .doc("control", "Whether the estate is in lockdown")
@@ -39,6 +46,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             .doc("control", "Switch estate-wide lockdown on or off")
             .io(Io::ok(one::<Pushed>).body(one::<Lockdown>)),
     ]
+}
+
+/// Every gate not retired, with what it last reported of itself.
+async fn doors(State(state): State<AppState>) -> Result<Json<Vec<gate_reports::Door>>, ApiError> {
+    let now = state.now();
+    let doors = state
+        .db
+        .call(move |c| gate_reports::doors(c, now).map_err(ApiError::from))
+        .await?;
+    Ok(Json(doors))
 }
 
 /// `POST /api/v1/doors/{device_id}/unlock` body.

@@ -197,7 +197,7 @@ async function loadEmergency(){const box=document.getElementById('emergency');if
 // Pages without the bar (log-in, a guard's) skip its buttons.
 if(document.getElementById('evacuate'))document.getElementById('evacuate').onclick=()=>confirmThen(T('开始紧急疏散？所有逃生通道上的门将打开，并开始点名。','Start an evacuation? Every door on an escape route is released and a roll call starts.'),
  T('确认疏散','Evacuate now'),async()=>{const r=await api('POST','/api/v1/evacuation');if(!r.ok)flash(false,errText(r));
-  else if(r.v.notice)flash(true,r.v.notice);loadEmergency();});
+  else if(r.v.notice)flash(true,T('全区封锁仍在：逃生通道上的门照样打开，其余门保持封锁','Lockdown is on as well: doors on escape routes are released anyway; the others stay locked down'));loadEmergency();});
 if(document.getElementById('confirm-no'))document.getElementById('confirm-no').onclick=()=>document.getElementById('confirm').close();
 loadEmergency();setInterval(loadEmergency,2000);
 async function loadNotices(){const box=document.getElementById('notices');if(!box)return;

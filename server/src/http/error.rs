@@ -274,6 +274,10 @@ impl From<EstateError> for ApiError {
                 message: e.to_string(),
             }
             .with_details(serde_json::json!({"building": n})),
+            EstateError::InUse(m) => ApiError::Conflict {
+                code: "in_use",
+                message: m,
+            },
             EstateError::Db(e) => ApiError::internal(e),
         }
     }

@@ -3,7 +3,7 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{BlackoutDate, Io, ScheduleNumber, one, params};
+use super::openapi::{BlackoutDate, Io, RowId, ScheduleNumber, one, params};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::estate::{self, Blackout, Building, Estate, EstateError, NamedZone, Unit};
@@ -39,6 +39,17 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::MANAGER)
             .doc("estate", "Add a unit on a floor of a building")
             .io(Io::created(one::<Unit>).body(one::<Unit>)),
+        Endpoint::new(Method::DELETE, "/api/v1/units/{id}", delete(remove_unit))
+            .allow(Allow::MANAGER)
+            .doc(
+                "estate",
+                "Remove a unit no renovation, visitor or permit refers to (409 in_use)",
+            )
+            .io(Io::NO_CONTENT.params(&[params::<RowId>])),
+        Endpoint::new(Method::DELETE, "/api/v1/zones/{id}", delete(remove_zone))
+            .allow(Allow::MANAGER)
+            .doc("estate", "Remove a named zone")
+            .io(Io::NO_CONTENT.params(&[params::<RowId>])),
         Endpoint::new(Method::POST, "/api/v1/zones", post(add_zone))
             .allow(Allow::MANAGER)
             .doc("estate", "Add a named zone (door, gate, lift floor)")
@@ -193,5 +204,25 @@ async fn remove_blackout(
         estate::remove_blackout(tx, &actor, date, now)
     })
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_unit(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    write(&state, move |tx| estate::remove_unit(tx, &actor, id, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_zone(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    write(&state, move |tx| estate::remove_zone(tx, &actor, id, now)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,13 +7,15 @@ use super::openapi::{Io, one, params};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::changes;
-use crate::domain::{estate, journal};
+use crate::domain::{estate, gate_reports, journal};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, post};
-use gatehouse_credential::api::gate::{ChangeBatch, GateSnapshot, JournalAck, JournalUpload};
+use gatehouse_credential::api::gate::{
+    ChangeBatch, DoorState, GateReport, GateSnapshot, JournalAck, JournalUpload, RelayState,
+};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -32,7 +34,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             .io(Io::ok(one::<GateSnapshot>)),
         Endpoint::new(Method::GET, "/api/v1/gate/changes", get(changes_since))
             .allow(Allow::GATE)
-            .doc("gate", "Changes after a cursor; long poll with wait_ms")
+            .doc(
+                "gate",
+                "Changes after a cursor; long poll with wait_ms; carries the gate's relay, door and fire input",
+            )
             .io(Io::ok(one::<ChangeBatch>).params(&[params::<ChangesQuery>])),
         Endpoint::new(Method::POST, "/api/v1/gate/journal", post(upload_journal))
             .allow(Allow::GATE)
@@ -62,22 +67,58 @@ async fn snapshot(State(state): State<AppState>) -> Result<Json<GateSnapshot>, A
     Ok(Json(snapshot))
 }
 
-/// `?since=N&wait_ms=M`.
+/// `?since=N&wait_ms=M`, and the gate's own state: `&relay=…&door=…&fire=…`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     /// The cursor: the last `seq` the gate applied (0 from scratch).
     pub since: u64,
     /// How long to hold the request when nothing is new (0 = answer at once; at most 30 000).
     #[serde(default)]
     pub wait_ms: u64,
+    /// The door relay now: `locked` or `released` (with `door` and `fire`).
+    #[param(inline)]
+    pub relay: Option<RelayState>,
+    /// The door now: `closed`, `open` or `held` (open past its time).
+    #[param(inline)]
+    pub door: Option<DoorState>,
+    /// Whether the gate's fire-alarm input is in alarm.
+    pub fire: Option<bool>,
+}
+
+impl ChangesQuery {
+    /// The gate's state, if it sent it: all three parameters or none.
+    fn report(&self) -> Result<Option<GateReport>, ApiError> {
+        match (self.relay, self.door, self.fire) {
+            (Some(relay), Some(door), Some(fire)) => Ok(Some(GateReport { relay, door, fire })),
+            (None, None, None) => Ok(None),
+            _ => Err(ApiError::invalid(
+                "relay, door and fire are reported together or not at all",
+            )),
+        }
+    }
 }
 
 async fn changes_since(
     State(state): State<AppState>,
+    actor: Actor,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Result<Json<ChangeBatch>, ApiError> {
     let since = q.since;
+    let report = q.report()?;
+    // The gate reports for itself only: the device comes from its key, not from the request.
+    let device_id = actor
+        .device()
+        .map(|d| d.id.clone())
+        .ok_or_else(|| ApiError::Forbidden("only a gate reports its sync state".into()))?;
+    let now = state.now();
+    state
+        .db
+        .call(move |c| {
+            gate_reports::record(c, &device_id, since, report, now).map_err(ApiError::from)
+        })
+        .await?;
     // Subscribe before reading, so a change committed between the read and the wait still wakes us.
     let mut committed = state.db.change_seq();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(q.wait_ms.min(MAX_WAIT_MS));

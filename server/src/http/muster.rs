@@ -15,8 +15,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use gatehouse_credential::api::muster::{MusterKind, MusterList};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -110,66 +108,66 @@ pub(crate) const PRINT_CSS: &str = r#"
  table{font-size:9pt}td,th{padding:2pt 4pt}#muster td:nth-child(5){white-space:nowrap}.found td{background:none}thead{display:table-header-group}tr{break-inside:avoid}}
 "#;
 
-fn local_time(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%m-%d %H:%M").to_string()
+fn kind_label(v: &Viewer, kind: MusterKind) -> &'static str {
+    match kind {
+        MusterKind::Visitor => v.t("访客", "Visitor"),
+        MusterKind::Worker => v.t("施工人员", "Worker"),
+    }
 }
 
-fn kind_label(kind: MusterKind) -> &'static str {
-    match kind {
-        MusterKind::Visitor => "访客 Visitor",
-        MusterKind::Worker => "施工 Worker",
-    }
+/// A floor in words: `12层` or `floor 12`.
+fn floor_words(v: &Viewer, f: i32) -> String {
+    format!("{}{f}{}", v.t("", "floor "), v.t("层", ""))
 }
 
 async fn muster_page(State(state): State<AppState>, v: Viewer) -> Result<Markup, DeskError> {
     let now = state.now();
     let m = read(&state, move |c| Ok(muster::list(c, now)?)).await?;
-    let tz: Tz = m.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let found = m.people.iter().filter(|p| p.found_at.is_some()).count();
     Ok(v.page(
-        "点名 Roll call (muster list)",
+        v.t("点名", "Roll call (muster list)"),
         html! {
             p #muster-summary {
-                "名单生成于 List made at " (m.generated_at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")) " · "
-                (m.people.len()) " 人可能在内 people may be inside · 已找到 found " (found)
+                (v.t("名单生成于", "List made at")) " " (v.time(m.generated_at)) " · "
+                (m.people.len()) " " (v.t("人可能在内", "people may be inside")) " · " (v.t("已找到", "found")) " " (found)
             }
             p.no-print {
-                button type="button" #print-muster { "打印 Print" } " "
-                button type="button" #reload-muster { "刷新 Refresh" }
+                button type="button" #print-muster { (v.t("打印", "Print")) } " "
+                button type="button" #reload-muster { (v.t("刷新", "Refresh")) }
             }
-            h2 { "按楼栋楼层 By building and floor" }
+            h2 { (v.t("按楼栋楼层", "By building and floor")) }
             table #muster-counts {
-                thead { tr { th { "楼栋 Building" } th { "楼层 Floor" } th { "人数 People" } } }
+                thead { tr { th { (v.t("楼栋", "Building")) } th { (v.t("楼层", "Floor")) } th { (v.t("人数", "People")) } } }
                 tbody { @for c in &m.counts {
                     tr { td { (c.building.clone().unwrap_or_else(|| "—".into())) }
-                         td { (c.floor.map(|f| f.to_string()).unwrap_or_else(|| "—".into())) } td { (c.count) } }
+                         td { (c.floor.map(|f| floor_words(&v, f)).unwrap_or_else(|| "—".into())) } td { (c.count) } }
                 } }
             }
-            h2 { "名单 Everyone who may be inside" }
+            h2 { (v.t("名单", "Everyone who may be inside")) }
             table #muster {
                 thead { tr {
-                    th { "已找到 Found" } th { "类别 Kind" } th { "卡号 Card" } th { "姓名 Name" } th { "房号 Unit" }
-                    th { "楼栋/楼层 Building/floor" } th { "被访人/施工单位 Host/contractor" } th { "进入 Since" }
-                    th { "最后门禁 Last door" }
+                    th { (v.t("已找到", "Found")) } th { (v.t("类别", "Kind")) } th { (v.t("卡号", "Card")) } th { (v.t("姓名", "Name")) } th { (v.t("房号", "Unit")) }
+                    th { (v.t("楼栋/楼层", "Building/floor")) } th { (v.t("被访人/施工单位", "Host/contractor")) } th { (v.t("进入", "Since")) }
+                    th { (v.t("最后门禁", "Last door")) }
                 } }
                 tbody { @for p in &m.people {
                     tr.found[p.found_at.is_some()] data-kind=(muster::kind_name(p.kind)) data-card=(p.card_id) {
                         td {
                             @if let (Some(at), Some(by)) = (p.found_at, &p.found_by) {
-                                "✔ " (local_time(tz, at)) " " (by)
+                                "✔ " (v.time(at)) " " (by)
                             } @else {
                                 span.box { "☐" } " "
                                 form.inline data-api={ "/api/v1/muster/" (muster::kind_name(p.kind)) "/" (p.card_id) "/found" } {
-                                    button type="submit" { "找到 Found" }
+                                    button type="submit" { (v.t("找到", "Found")) }
                                 }
                             }
                         }
-                        td { (kind_label(p.kind)) } td { "#" (p.card_id) } td { (p.name_masked) }
+                        td { (kind_label(&v, p.kind)) } td { "#" (p.card_id) } td { (p.name_masked) }
                         td { (p.unit.clone().unwrap_or_default()) }
-                        td { (p.building.clone().unwrap_or_default()) " " (p.floor.map(|f| format!("{f}F")).unwrap_or_default()) }
+                        td { (p.building.clone().unwrap_or_default()) " " (p.floor.map(|f| floor_words(&v, f)).unwrap_or_default()) }
                         td { (p.host.clone().unwrap_or_default()) }
-                        td { (local_time(tz, p.since)) }
-                        td { @if let (Some(door), Some(at)) = (&p.last_door, p.last_seen_at) { (door) " " (local_time(tz, at)) } }
+                        td { (v.time(p.since)) }
+                        td { @if let (Some(door), Some(at)) = (&p.last_door, p.last_seen_at) { (door) " " (v.time(at)) } }
                     }
                 } }
             }

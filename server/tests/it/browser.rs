@@ -161,7 +161,11 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
         .text()
         .await
         .unwrap();
-    assert!(reason.contains("not returned"), "{reason}");
+    // The reason in the clerk's language alone.
+    assert!(
+        reason.contains("1 张卡未交回") && !reason.contains("not returned"),
+        "{reason}"
+    );
     b.shot("2-renovation-card-out").await;
 
     // The desk scanner types the card's text and Enter into the return field.
@@ -326,7 +330,9 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
 
     // The roll call: both people listed; tick the worker off.
     b.client.goto(&format!("{base}/desk/muster")).await.unwrap();
-    b.wait_text("#muster-summary", "2 人").await;
+    // One language: the clerk reads English, so no Chinese label stands beside it.
+    let summary = b.wait_text("#muster-summary", "2 people").await;
+    assert!(!summary.contains('人'), "{summary}");
     b.wait_text("#emergency .evacuation", "EVACUATION").await;
     let row = format!("#muster tr[data-kind=worker][data-card='{card}']");
     b.click(&format!("{row} button")).await;
@@ -377,7 +383,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
                 "张*明",
                 "desk1",
                 "Tower 2",
-                "最后门禁",
+                "Last door",
                 "lobby",
             ] {
                 assert!(text.contains(wanted), "the print has {wanted}: {text}");
@@ -388,6 +394,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
                 "Renovations",
                 "Print",
                 "FIRE ALARM",
+                "最后门禁",
             ] {
                 assert!(
                     !text.contains(unwanted),

@@ -618,3 +618,108 @@ async fn a_gate_outside_an_area_cannot_inject_passages_into_it() {
     let audit = app.get_json("/api/v1/audit?limit=50", Some(&admin)).await;
     assert!(crate::app::texts(&audit, "action").contains(&"area.members".to_owned()));
 }
+
+/// The doors as the desk's doors page reads them.
+async fn door(app: &TestApp, desk: &str, device_id: &str) -> Value {
+    let doors: Value = app.get_json("/api/v1/doors", Some(desk)).await;
+    doors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device_id"] == device_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("gate {device_id} is listed: {doors}"))
+}
+
+#[tokio::test]
+async fn a_gate_reports_its_relay_door_and_fire_with_its_long_poll_and_the_desk_sees_its_lag() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (gate_id, gate) = crate::muster::entrance_gate(&app, &admin).await;
+    let before = door(&app, &desk, &gate_id).await;
+    assert_eq!(before["relay"], Value::Null, "{before}");
+    assert_eq!(before["behind_changes"], Value::Null, "{before}");
+
+    let r = app
+        .get(
+            "/api/v1/gate/changes?since=0&wait_ms=0&relay=released&door=held&fire=true",
+            Some(&gate),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let seen = door(&app, &desk, &gate_id).await;
+    assert_eq!(seen["online"], true, "{seen}");
+    assert_eq!(seen["relay"], "released", "{seen}");
+    assert_eq!(seen["door"], "held", "{seen}");
+    assert_eq!(seen["fire"], true, "{seen}");
+    assert_eq!(seen["behind_changes"], 0, "{seen}");
+    assert_eq!(seen["behind_seconds"], 0, "{seen}");
+
+    // A lockdown the gate has not fetched yet: one change behind, waiting since it was made.
+    set_lockdown(&app, &admin, true).await;
+    let behind = door(&app, &desk, &gate_id).await;
+    assert_eq!(behind["behind_changes"], 1, "{behind}");
+    assert!(
+        behind["behind_seconds"]
+            .as_i64()
+            .is_some_and(|s| (0..60).contains(&s)),
+        "{behind}"
+    );
+
+    let batch = changes(&app, &gate, 0, 0).await;
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/gate/changes?since={}&wait_ms=0&relay=locked&door=closed&fire=false",
+                batch.cursor
+            ),
+            Some(&gate),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let level = door(&app, &desk, &gate_id).await;
+    assert_eq!(level["behind_changes"], 0, "{level}");
+    assert_eq!(level["relay"], "locked", "{level}");
+    assert_eq!(level["door"], "closed", "{level}");
+    assert_eq!(level["fire"], false, "{level}");
+}
+
+#[tokio::test]
+async fn a_bad_gate_report_is_refused_and_only_the_gate_itself_reports() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (gate_id, gate) = crate::muster::entrance_gate(&app, &admin).await;
+    let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
+    let base = "/api/v1/gate/changes?since=0&wait_ms=0";
+    for (query, status) in [
+        ("&relay=open&door=closed&fire=false", 400),
+        ("&relay=locked&door=ajar&fire=false", 400),
+        ("&relay=locked&door=closed&fire=yes", 400),
+        ("&relay=LOCKED&door=closed&fire=false", 400),
+        ("&relya=locked", 400),
+        ("&relay=locked", 422),
+        ("&relay=locked&door=closed", 422),
+    ] {
+        let r = app.get(&format!("{base}{query}"), Some(&gate)).await;
+        assert_eq!(r.status(), status, "{query}");
+        let code = crate::app::error_code(r).await;
+        assert!(
+            ["bad_request", "invalid"].contains(&code.as_str()),
+            "{query}: {code}"
+        );
+    }
+    let ok = "&relay=released&door=open&fire=true";
+    for (who, token) in [("the desk", &desk), ("a kiosk", &kiosk)] {
+        let r = app.get(&format!("{base}{ok}"), Some(token)).await;
+        assert_eq!(r.status(), 403, "{who} may not report for a gate");
+    }
+    assert_eq!(app.get(&format!("{base}{ok}"), None).await.status(), 401);
+    let stored = door(&app, &desk, &gate_id).await;
+    assert_eq!(
+        stored["relay"],
+        Value::Null,
+        "nothing refused was kept: {stored}"
+    );
+}

@@ -21,6 +21,7 @@ mod custody_items;
 mod desk;
 mod emergency;
 mod estate;
+mod estate_pages;
 mod gate;
 mod goods;
 mod keys;

@@ -67,6 +67,11 @@ const WORDS: &[Words] = &[
     ),
     w("already_exists", "已存在同名记录", "It already exists"),
     w(
+        "in_use",
+        "仍有记录引用它，不能删除",
+        "Records still refer to it; it cannot be removed",
+    ),
+    w(
         "weak_password",
         "密码太弱：至少 10 个字符，且不能是常见密码",
         "The password is too weak: at least 10 characters, not a common password",

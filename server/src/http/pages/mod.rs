@@ -15,6 +15,7 @@ mod deny_list;
 mod devices;
 mod doors;
 mod errors;
+mod estate_setup;
 mod exports;
 pub mod goods;
 pub mod guard;
@@ -131,7 +132,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::STAFF)
             .doc(
                 "pages",
-                "Page: every gate, online or not, its alarms; unlock and lockdown for managers",
+                "Page: every gate, online or not, its sync lag, relay, door, fire input and alarms; unlock, lockdown and evacuation",
             ),
         Endpoint::new(
             Method::GET,
@@ -203,6 +204,12 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "pages",
                 "Page: CSV exports of events, visitors, cards and deposits over dates",
             ),
+        Endpoint::new(Method::GET, "/desk/estate", get(estate_setup::estate_page))
+            .allow(Allow::MANAGER)
+            .doc(
+                "pages",
+                "Page: estate setup (time zone, buildings, units, zones, schedules, blackout dates)",
+            ),
     ]
 }
 
@@ -214,6 +221,7 @@ async fn desk_css() -> impl IntoResponse {
             CSS,
             card_print::CSS,
             today::CSS,
+            doors::CSS,
             super::emergency::CSS,
             super::muster::PRINT_CSS,
             goods::CSS,
@@ -247,6 +255,7 @@ async fn desk_js() -> impl IntoResponse {
             goods::SCRIPT,
             guard::SCRIPT,
             keys::SCRIPT,
+            estate_setup::SCRIPT,
             invites::SCRIPT,
             devices::SCRIPT,
             audit_log::SCRIPT,
@@ -403,6 +412,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/devices", "设备", "Devices"),
     ("/desk/audit", "审计日志", "Audit log"),
     ("/desk/signing-keys", "签名密钥", "Signing keys"),
+    ("/desk/estate", "园区设置", "Estate setup"),
 ];
 
 /// A group of the navigation: Chinese and English name, and the paths it holds in order.
@@ -657,7 +667,9 @@ const ALARM_WORDS={paper_out:['打印机缺纸','printer out of paper'],paper_ne
  printer_offline:['打印机离线','printer offline'],door_held_open:['门长时间未关','door held open'],door_forced:['门被强行打开','door forced open'],
  untrusted_clock:['门禁时钟不可信','gate clock not trusted'],scanner_lost:['扫码器断开','scanner disconnected'],
  worker_card_guessing:['自助取卡多次输错已锁定','kiosk worker-card collection locked after wrong attempts'],
- deny_list_check:['访客姓名与黑名单相符，请核实','visitor name matches the deny list: check who it is']};
+ deny_list_check:['访客姓名与黑名单相符，请核实','visitor name matches the deny list: check who it is'],
+ printer_cover_open:['打印机盖未关','printer cover open'],scanner_misconfigured:['扫码器设置丢失','scanner settings lost'],
+ clock_corrected:['门禁时钟已校正','gate clock corrected'],fire_alarm:['火警','fire alarm']};
 function alarmWords(k){const w=ALARM_WORDS[k];return w?T(w[0],w[1]):k;}
 let alarmsOpen=false;
 async function loadAlarms(){const box=document.getElementById('alarms');if(!box)return;

@@ -6,14 +6,15 @@ use super::{Viewer, yuan};
 use crate::domain::custody::CardState;
 use crate::domain::desk_error::DeskError;
 use crate::domain::ledger::{Category, LedgerKind};
-use crate::domain::renovation::{self, Document, Status};
-use crate::domain::{desk_settings, privacy};
+use crate::domain::renovation::{self, Document, Filter, Status};
+use crate::domain::{desk_settings, privacy, refund};
 use crate::http::extract::ApiPath;
 use crate::http::renovations::{LedgerView, load_detail, read};
 use crate::state::AppState;
-use axum::extract::State;
-use chrono::{DateTime, Utc};
+use axum::extract::{Query, State};
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
+use serde::Deserialize;
 
 /// A card's state in words.
 pub(super) fn card_state(v: &Viewer, s: CardState) -> &'static str {
@@ -74,14 +75,92 @@ fn category_words(v: &Viewer, c: Category) -> &'static str {
     }
 }
 
+/// The list's filters as the filter form sends them (`?building=2&floor=&status=active…`):
+/// empty fields are left out, the rest parsed strictly.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct FilterQuery {
+    building: Option<String>,
+    floor: Option<String>,
+    status: Option<String>,
+    contractor: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A filter field: absent or empty is none; anything else must parse.
+fn field<T: std::str::FromStr>(value: &Option<String>) -> Result<Option<T>, ()> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| ()),
+    }
+}
+
+impl FilterQuery {
+    /// The filter, or the names of the fields that are not what they should be.
+    fn parse(&self) -> Result<Filter, Vec<&'static str>> {
+        let mut bad = Vec::new();
+        let mut check = |name: &'static str, ok: bool| {
+            if !ok {
+                bad.push(name);
+            }
+        };
+        let building = field::<u8>(&self.building);
+        check("building", building.is_ok());
+        let floor = field::<i8>(&self.floor);
+        check("floor", floor.is_ok());
+        let status = match self.status.as_deref().unwrap_or("") {
+            "" => Ok(None),
+            "active" => Ok(Some(Status::Active)),
+            "inspected" => Ok(Some(Status::Inspected)),
+            "refunded" => Ok(Some(Status::Refunded)),
+            _ => Err(()),
+        };
+        check("status", status.is_ok());
+        let from = field::<NaiveDate>(&self.from);
+        check("from", from.is_ok());
+        let to = field::<NaiveDate>(&self.to);
+        check("to", to.is_ok());
+        if !bad.is_empty() {
+            return Err(bad);
+        }
+        Ok(Filter {
+            building: building.unwrap_or_default(),
+            floor: floor.unwrap_or_default(),
+            status: status.unwrap_or_default(),
+            contractor: self.contractor.clone().filter(|c| !c.trim().is_empty()),
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+        })
+    }
+}
+
+/// A filter field's label.
+fn filter_label(v: &Viewer, key: &str) -> &'static str {
+    match key {
+        "building" => v.t("楼栋", "building"),
+        "floor" => v.t("楼层", "floor"),
+        "status" => v.t("状态", "status"),
+        "from" => v.t("期间从", "period from"),
+        _ => v.t("期间至", "period to"),
+    }
+}
+
 pub(super) async fn renovations(
     State(state): State<AppState>,
     v: Viewer,
+    Query(q): Query<FilterQuery>,
 ) -> Result<Markup, DeskError> {
-    let (list, units) = read(&state, |c| {
-        Ok((renovation::list(c)?, desk_settings::units(c)?))
+    let parsed = q.parse();
+    let filter = parsed.clone().unwrap_or_default();
+    let (list, units, buildings) = read(&state, move |c| {
+        Ok((
+            renovation::filtered(c, &filter)?,
+            desk_settings::units(c)?,
+            crate::domain::estate::estate(c)?.buildings,
+        ))
     })
     .await?;
+    let filtering = parsed.as_ref().is_ok_and(|f| *f != Filter::default());
     Ok(v.page(
         v.t("装修备案", "Renovations"),
         html! {
@@ -98,6 +177,26 @@ pub(super) async fn renovations(
                 button type="submit" { (v.t("登记", "Register")) }
             }
             h2 { (v.t("全部装修", "All renovations")) }
+            form.inline #renovation-filters method="get" action="/desk/renovations" {
+                label { (v.t("楼栋", "Building")) select name="building" {
+                    option value="" { (v.t("全部", "all")) }
+                    @for b in &buildings { option value=(b.number) selected[q.building.as_deref() == Some(&b.number.to_string())] { (b.name) } } } }
+                label { (v.t("楼层", "Floor")) input name="floor" type="number" min="-128" max="127" size="4" value=[q.floor.as_deref()]; }
+                label { (v.t("状态", "Status")) select name="status" {
+                    option value="" { (v.t("全部", "all")) }
+                    @for (value, s) in [("active", Status::Active), ("inspected", Status::Inspected), ("refunded", Status::Refunded)] {
+                        option value=(value) selected[q.status.as_deref() == Some(value)] { (status(&v, s)) } } } }
+                label { (v.t("施工单位", "Contractor")) input name="contractor" value=[q.contractor.as_deref()]; }
+                label { (v.t("期间从", "Period from")) input name="from" type="date" value=[q.from.as_deref()]; }
+                label { (v.t("至", "to")) input name="to" type="date" value=[q.to.as_deref()]; }
+                button type="submit" { (v.t("筛选", "Filter")) }
+                @if filtering { a #clear-filters href="/desk/renovations" { (v.t("清除筛选", "Clear filters")) } }
+            }
+            @if let Err(bad) = &parsed {
+                div.result.err #filter-error role="status" { (v.t("筛选条件有误：", "These filters are not valid: "))
+                    (bad.iter().map(|k| filter_label(&v, k)).collect::<Vec<_>>().join(v.t("、", ", "))) }
+            }
+            @if filtering { p #filter-count { (v.t("符合条件：", "Matching: ")) (list.len()) } }
             label { (v.t("查找（编号、房号、业主、施工单位、状态）", "Search (code, unit, owner, contractor, status)"))
                 input type="search" #renovation-search data-filter="#renovations"; }
             table #renovations {
@@ -216,7 +315,7 @@ pub(super) async fn renovation_page(
                     tr data-rule=(format!("{:?}", rule.rule)) {
                         td { (v.t(rule.title_zh, rule.title)) }
                         @if rule.met { td.met { "✔ " (v.t("满足", "met")) } } @else { td.unmet { "✘ " (v.t("未满足", "unmet")) } }
-                        td { (rule.reason) }
+                        td { (refund::reason_in(&rule.findings, v.lang, &|d| v.date(d))) }
                     }
                 }
             }

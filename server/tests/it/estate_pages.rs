@@ -1,0 +1,459 @@
+//! In headless Chromium at a desk PC's 1366×768, in both languages: a manager sets up the
+//! estate (a clerk sees no link and is refused), the renovation list filtered on the server,
+//! and the doors page with each gate's sync lag, relay and door and the evacuation control.
+
+use crate::app::{ADMIN_PASSWORD, TestApp, spawn_app};
+use crate::browser::{Browser, choose_language, sized};
+use crate::desk::{register, seed_unit, today};
+use chrono::{Days, Months};
+use fantoccini::Locator;
+use gatehouse_server::domain::language::Lang;
+use gatehouse_server::http::pages::date_in;
+use serde_json::{Value, json};
+
+impl Browser {
+    /// Logs in as `user` from the log-in page and waits for the first page.
+    async fn enter(&self, app: &TestApp, user: &str, password: &str) {
+        self.client
+            .goto(&format!("http://{}/login", app.addr))
+            .await
+            .unwrap();
+        self.log_in(user, password, None).await;
+        self.wait_for("nav #user").await;
+    }
+
+    /// Opens `path` on the app.
+    async fn open(&self, app: &TestApp, path: &str) {
+        self.client
+            .goto(&format!("http://{}{path}", app.addr))
+            .await
+            .unwrap();
+    }
+
+    /// Whether `css` is wholly inside the window.
+    async fn visible(&self, css: &str) -> bool {
+        self.client
+            .execute(
+                "const b=document.querySelector(arguments[0]).getBoundingClientRect();
+                 return b.height>0&&b.top>=0&&b.bottom<=innerHeight;",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    }
+
+    /// Whether anything matches `css`.
+    async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Types `text` into `css` after clearing it.
+    async fn replace(&self, css: &str, text: &str) {
+        self.wait_for(css).await.clear().await.unwrap();
+        self.type_in(css, text).await;
+    }
+
+    /// The texts of every row of table `css` but its header.
+    async fn rows(&self, css: &str) -> Vec<String> {
+        let v = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll(arguments[0]+' tr')].filter(r=>!r.querySelector('th')&&!r.hidden).map(r=>r.innerText);",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(v).unwrap()
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_page() {
+    let Some(b) = sized("estate setup", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+
+    // A clerk: no link, and the route refuses.
+    b.enter(&app, "desk1", "desk-password-1").await;
+    assert!(!b.has("nav a[href='/desk/estate']").await);
+    assert_eq!(app.get("/desk/estate", Some(&desk)).await.status(), 403);
+
+    // A manager reading English.
+    choose_language(&app, &admin, "en").await;
+    b.enter(&app, "admin", ADMIN_PASSWORD).await;
+    b.click("nav a[href='/desk/estate']").await;
+    b.wait_text("h1", "Estate setup").await;
+    assert_eq!(b.text("nav a.current").await, "Estate setup");
+
+    b.type_in("#add-building [name=number]", "3").await;
+    b.type_in("#add-building [name=name]", "Tower 3").await;
+    b.type_in("#add-building [name=floor_lo]", "-1").await;
+    b.type_in("#add-building [name=floor_hi]", "20").await;
+    b.click("#add-building button").await;
+    b.wait_text("#buildings tr[data-building='3']", "Tower 3")
+        .await;
+    let row = b.text("#buildings tr[data-building='3']").await;
+    assert!(
+        row.contains("floor -1") && row.contains("floor 20"),
+        "{row}"
+    );
+
+    // A unit above the top floor: refused beside the form, what was typed kept.
+    b.type_in("#add-unit [name=label]", "3-2101").await;
+    b.type_in("#add-unit [name=floor]", "21").await;
+    b.click("#add-unit button").await;
+    let err = b.wait_text("#add-unit + .result.err", "not valid").await;
+    assert!(err.contains("floors -1 to 20"), "{err}");
+    assert!(b.visible("#add-unit + .result.err").await, "{err}");
+    let kept = b
+        .js("return document.querySelector('#add-unit [name=label]').value;")
+        .await;
+    assert_eq!(kept, "3-2101");
+    b.replace("#add-unit [name=floor]", "20").await;
+    b.click("#add-unit button").await;
+    b.wait_text("#add-unit + .result.ok", "Unit added").await;
+    let units = b.rows("#units").await;
+    assert!(
+        units
+            .iter()
+            .any(|u| u.contains("3-2101") && u.contains("Tower 3")),
+        "{units:?}"
+    );
+
+    // A zone: an entrance has no floor; without one it is added and named in words.
+    b.type_in("#add-zone [name=name]", "Tower 3 lobby").await;
+    b.type_in("#add-zone [name=floor]", "5").await;
+    b.click("#add-zone button").await;
+    b.wait_text("#add-zone + .result.err", "floor").await;
+    b.replace("#add-zone [name=floor]", "").await;
+    b.click("#add-zone button").await;
+    b.wait_text("#add-zone + .result.ok", "Zone added").await;
+    let zones = b.rows("#zones").await;
+    assert!(
+        zones
+            .iter()
+            .any(|z| z.contains("Tower 3 lobby") && z.contains("entrance")),
+        "{zones:?}"
+    );
+
+    // Schedule 2: Saturday mornings.
+    b.replace("#schedule-form [name=number]", "2").await;
+    b.replace("#schedule-form [name=name]", "Saturday mornings")
+        .await;
+    b.js("for(const x of document.querySelectorAll('#schedule-form input[type=checkbox]'))x.checked=false;
+          document.querySelector('#schedule-form [name=start2]').value='';document.querySelector('#schedule-form [name=end2]').value='';
+          document.querySelector('#schedule-form [name=start1]').value='09:00';document.querySelector('#schedule-form [name=end1]').value='12:00';
+          document.querySelector('#schedule-form input[name=day1][value=Sat]').checked=true;return true;").await;
+    b.click("#schedule-form button[type=submit]").await;
+    b.wait_text("#schedule-form + .result.ok", "Schedule saved")
+        .await;
+    b.wait_text("#schedules tr[data-schedule='2']", "Sat 09:00–12:00")
+        .await;
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert_eq!(
+        estate["schedules"][1]["windows"][0]["days"],
+        json!(["Sat"]),
+        "{estate}"
+    );
+
+    // A blackout date added, then removed after a confirmation naming it.
+    let day = today() + Days::new(30);
+    b.js(&format!(
+        "document.querySelector('#add-blackout [name=date]').value='{day}';return true;"
+    ))
+    .await;
+    b.type_in("#add-blackout [name=note]", "Estate works").await;
+    b.click("#add-blackout button").await;
+    let row = format!("#blackouts tr[data-date='{day}']");
+    b.wait_text(&row, "Estate works").await;
+    b.click(&format!("{row} .remove button")).await;
+    let ask = b.text("dialog#confirm[open] #confirm-text").await;
+    assert!(ask.contains(&date_in(Lang::En, day)), "{ask}");
+    b.click("#confirm-yes").await;
+    b.wait_text("#flash.ok", "Removed").await;
+    assert!(!b.has(&row).await);
+
+    // The time zone: a wrong name is refused beside the form; a right one confirmed and kept.
+    b.replace("#time-zone [name=time_zone]", "Mars/Olympus")
+        .await;
+    b.click("#time-zone button").await;
+    b.click("#confirm-yes").await;
+    b.wait_text("#time-zone + .result.err", "Mars/Olympus")
+        .await;
+    b.replace("#time-zone [name=time_zone]", "Asia/Hong_Kong")
+        .await;
+    b.click("#time-zone button").await;
+    let ask = b.text("dialog#confirm[open] #confirm-text").await;
+    assert!(ask.contains("Asia/Hong_Kong"), "{ask}");
+    b.click("#confirm-yes").await;
+    b.wait_text("#time-zone + .result.ok", "Time zone saved")
+        .await;
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert_eq!(estate["time_zone"], "Asia/Hong_Kong");
+    b.shot("estate-setup-en-1366").await;
+
+    // In Chinese: the same page in Chinese alone.
+    choose_language(&app, &admin, "zh").await;
+    b.open(&app, "/desk/estate").await;
+    b.wait_text("h1", "园区设置").await;
+    let zones = b.rows("#zones").await;
+    assert!(
+        zones
+            .iter()
+            .any(|z| z.contains("Tower 3 lobby") && z.contains("入口") && !z.contains("entrance")),
+        "{zones:?}"
+    );
+    b.wait_text("#schedules tr[data-schedule='2']", "周六 09:00–12:00")
+        .await;
+    let main = b.text("main").await;
+    for english in [
+        "Buildings",
+        "Units",
+        "Schedules",
+        "Blackout",
+        "Remove",
+        "floor 20",
+    ] {
+        assert!(!main.contains(english), "{english} on the Chinese page");
+    }
+    b.shot("estate-setup-zh-1366").await;
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn renovations_are_filtered_on_the_server_by_building_floor_status_contractor_and_period() {
+    let Some(b) = sized("renovation filters", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let tower2 = seed_unit(&app).await;
+    let tower3: i64 = app
+        .state
+        .db
+        .call(|c| {
+            c.execute_batch(
+                "INSERT INTO buildings (number, name, floor_lo, floor_hi) VALUES (3, 'Tower 3', -1, 20);
+                 INSERT INTO units (label, building, floor) VALUES ('3-0501', 3, 5);",
+            )?;
+            c.query_row("SELECT id FROM units WHERE label = '3-0501'", [], |r| r.get(0))
+                .map_err(gatehouse_server::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    let t = today();
+    let code = |r: Value| r["code"].as_str().unwrap().to_owned();
+    let acme = code(
+        register(&app, &desk, tower2, t, t + Months::new(2))
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    let later = app
+        .post(
+            "/api/v1/renovations",
+            Some(&desk),
+            json!({
+                "unit_id": tower3, "owner_name": "陈大文", "contractor": "Bright Build 100%",
+                "supervisor_name": "周五", "supervisor_phone": "13900001111",
+                "start_date": t + Days::new(40), "end_date": t + Months::new(3),
+                "waterproofing": false,
+            }),
+        )
+        .await;
+    assert_eq!(later.status(), 201);
+    let bright = code(later.json().await.unwrap());
+
+    for lang in ["zh", "en"] {
+        choose_language(&app, &desk, lang).await;
+        b.enter(&app, "desk1", "desk-password-1").await;
+        b.open(&app, "/desk/renovations").await;
+        assert_eq!(b.rows("#renovations").await.len(), 2);
+
+        // Building 3 through the form: only its renovation, the choice kept.
+        b.wait_for("#renovation-filters [name=building]")
+            .await
+            .select_by_value("3")
+            .await
+            .unwrap();
+        b.click("#renovation-filters button").await;
+        b.wait_for("#filter-count").await;
+        let rows = b.rows("#renovations").await;
+        assert!(rows.len() == 1 && rows[0].contains(&bright), "{rows:?}");
+        assert!(b.path().await.ends_with("/desk/renovations"));
+        let kept = b
+            .js("return document.querySelector('#renovation-filters [name=building]').value;")
+            .await;
+        assert_eq!(kept, "3");
+
+        // Combined: floor, status, contractor (any case, % taken literally), period.
+        let only = |q: &str| format!("/desk/renovations?{q}");
+        for (query, expect) in [
+            ("building=2&floor=12", Some(&acme)),
+            ("floor=5&status=active", Some(&bright)),
+            ("status=refunded", None),
+            ("contractor=acme", Some(&acme)),
+            ("contractor=100%25", Some(&bright)),
+            ("contractor=10_%25", None),
+            (&format!("to={}", t + Days::new(10)), Some(&acme)),
+            (
+                &format!("from={}&building=3", t + Days::new(50)),
+                Some(&bright),
+            ),
+        ] {
+            b.open(&app, &only(query)).await;
+            b.wait_for("#filter-count").await;
+            let rows = b.rows("#renovations").await;
+            match expect {
+                Some(code) => assert!(
+                    rows.len() == 1 && rows[0].contains(code.as_str()),
+                    "{query}: {rows:?}"
+                ),
+                None => assert!(rows.is_empty(), "{query}: {rows:?}"),
+            }
+        }
+
+        // The text search narrows what the server sent, in the page.
+        b.open(&app, "/desk/renovations?building=2").await;
+        b.type_in("#renovation-search", "no such thing").await;
+        assert!(b.rows("#renovations").await.is_empty());
+
+        // A filter that is not one is named, in the page's language, beside the filters.
+        b.open(&app, "/desk/renovations?floor=twelve&status=done")
+            .await;
+        let err = b.text("#filter-error").await;
+        let (floor, status) = if lang == "zh" {
+            ("楼层", "状态")
+        } else {
+            ("floor", "status")
+        };
+        assert!(err.contains(floor) && err.contains(status), "{err}");
+        assert!(b.visible("#renovation-filters").await);
+        b.shot(&format!("renovation-filters-{lang}-1366")).await;
+    }
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_evacuates_there() {
+    let Some(b) = sized("doors state", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (gate_id, gate) = crate::muster::entrance_gate(&app, &admin).await;
+    let r = app
+        .get(
+            "/api/v1/gate/changes?since=0&wait_ms=0&relay=released&door=held&fire=false",
+            Some(&gate),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // A change the gate has not fetched yet.
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/lockdown",
+            Some(&admin),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let row = format!("#doors tr[data-door='{gate_id}']");
+
+    // A clerk sees the state but no lockdown or end of an evacuation.
+    b.enter(&app, "desk1", "desk-password-1").await;
+    b.open(&app, "/desk/doors").await;
+    b.wait_text(&format!("{row} td.sync"), "落后 1 项变更")
+        .await;
+    assert!(!b.has("#lockdown").await);
+    let _ = desk;
+
+    for lang in ["en", "zh"] {
+        choose_language(&app, &admin, lang).await;
+        b.enter(&app, "admin", ADMIN_PASSWORD).await;
+        b.open(&app, "/desk/doors").await;
+        let words = |zh: &'static str, en: &'static str| if lang == "zh" { zh } else { en };
+        b.wait_text(&format!("{row} td.online"), words("在线", "online"))
+            .await;
+        // Each evacuation started and ended here is one more change the gate has not fetched.
+        let doors: Value = app.get_json("/api/v1/doors", Some(&admin)).await;
+        let n = doors[0]["behind_changes"].as_u64().unwrap();
+        let lag = b.text(&format!("{row} td.sync")).await;
+        let want = if lang == "zh" {
+            format!("落后 {n} 项变更")
+        } else {
+            format!("{n} changes behind")
+        };
+        assert!(lag.contains(&want), "{lag}");
+        b.wait_text(&format!("{row} td.relay"), words("已释放", "released"))
+            .await;
+        b.wait_text(
+            &format!("{row} td.door-state"),
+            words("长时间未关", "held open"),
+        )
+        .await;
+        b.wait_text(&format!("{row} td.fire"), words("正常", "normal"))
+            .await;
+        let zone = b.text(&format!("{row} td:nth-child(2)")).await;
+        assert_eq!(zone, words("2号楼 入口", "building 2 entrance"));
+        assert!(
+            b.visible("#evacuation button").await,
+            "beside the lockdown, in view"
+        );
+
+        // Evacuation, confirmed, then ended, confirmed.
+        b.click("#evacuation button").await;
+        let ask = b.text("dialog#confirm[open] #confirm-text").await;
+        assert!(
+            ask.contains(words("开始紧急疏散", "Start an evacuation")),
+            "{ask}"
+        );
+        b.click("#confirm-yes").await;
+        b.wait_text(
+            "#evacuation-state",
+            words("紧急疏散进行中", "Evacuation in progress"),
+        )
+        .await;
+        let on: Value = app.get_json("/api/v1/emergency", Some(&admin)).await;
+        assert_eq!(on["evacuation"]["active"], true, "{on}");
+        b.shot(&format!("doors-state-{lang}-1366")).await;
+        b.wait_text("#evacuation button", words("结束疏散", "End evacuation"))
+            .await;
+        b.click("#evacuation button").await;
+        b.click("#confirm-yes").await;
+        b.wait_text("#evacuation-state", words("无疏散", "No evacuation"))
+            .await;
+    }
+
+    // The gate catches up: level again, relay and door as it now says.
+    let batch: Value = app
+        .get_json("/api/v1/gate/changes?since=0&wait_ms=0", Some(&gate))
+        .await;
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/gate/changes?since={}&wait_ms=0&relay=locked&door=closed&fire=true",
+                batch["cursor"]
+            ),
+            Some(&gate),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    b.open(&app, "/desk/doors").await;
+    b.wait_text(&format!("{row} td.sync"), "已同步").await;
+    b.wait_text(&format!("{row} td.relay"), "锁闭").await;
+    b.wait_text(&format!("{row} td.fire"), "火警").await;
+    let _ = b.client.clone().close().await;
+}
