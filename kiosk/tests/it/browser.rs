@@ -6,8 +6,9 @@
 
 use crate::escpos_reader::read;
 use crate::kiosk::{Options, TestKiosk, spawn};
-use crate::stub;
 use fantoccini::Locator;
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_test_support::stub;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -185,7 +186,7 @@ pub(crate) fn decode_screen_qr(png: &[u8]) -> String {
 }
 
 pub(crate) async fn kiosk_with_stub(opts: Options) -> (TestKiosk, stub::Stub) {
-    let (addr, stub) = stub::spawn().await;
+    let (addr, stub) = stub::spawn(DeviceKind::Kiosk).await;
     (spawn(&format!("http://{addr}"), opts).await, stub)
 }
 
@@ -490,7 +491,7 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
 
     // The server goes away in the middle of a flow: no pass, and "try again" goes back to the
     // form with what was typed, in the person's language.
-    let (addr, _live, stopper) = stub::spawn_stoppable();
+    let (addr, _live, stopper) = stub::spawn_stoppable(DeviceKind::Kiosk);
     let flaky = spawn(&format!("http://{addr}"), Options::default()).await;
     b.open(&flaky).await;
     b.click("#lang-toggle").await;

@@ -2,13 +2,13 @@
 
 use crate::escpos_reader::{Event, read};
 use crate::kiosk::{Options, TestKiosk, spawn};
-use crate::stub;
-use gatehouse_credential::api::device::DeviceAlarmKind;
+use gatehouse_credential::api::device::{DeviceAlarmKind, DeviceKind};
 use gatehouse_credential::{Kind, Qr};
+use gatehouse_test_support::stub;
 use serde_json::{Value, json};
 
 async fn kiosk_and_stub() -> (TestKiosk, stub::Stub) {
-    let (addr, stub) = stub::spawn().await;
+    let (addr, stub) = stub::spawn(DeviceKind::Kiosk).await;
     (
         spawn(&format!("http://{addr}"), Options::default()).await,
         stub,
@@ -424,7 +424,7 @@ async fn wait_for_alarm(
 
 #[tokio::test]
 async fn a_kiosk_with_a_token_enrols_once_and_keeps_its_key_private() {
-    let (addr, _stub) = stub::spawn().await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Kiosk).await;
     let kiosk = spawn(
         &format!("http://{addr}"),
         Options {
@@ -478,7 +478,7 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
 
 #[tokio::test]
 async fn the_estate_logo_is_read_once_and_served() {
-    let (addr, _stub) = stub::spawn().await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Kiosk).await;
     let svg = "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>";
     let kiosk = spawn(
         &format!("http://{addr}"),

@@ -13,6 +13,5 @@ mod muster;
 mod process;
 mod rare_chars;
 mod scanner;
-mod stub;
 mod touch;
 mod usb_printer;

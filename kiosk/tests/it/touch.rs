@@ -7,6 +7,7 @@
 
 use crate::browser::{Browser, ONE_BROWSER, decode_screen_qr, kiosk_with_stub, sized};
 use crate::kiosk::Options;
+use gatehouse_credential::api::device::DeviceKind;
 use serde_json::{Value, json};
 
 const NEEDS: &str = "chromium and chromedriver (Debian packages chromium, chromium-driver)";
@@ -437,7 +438,7 @@ async fn touch_staff_print_the_muster_list_with_the_pin_pad_or_their_card() {
     let b = sized("staff", 800, 480)
         .await
         .unwrap_or_else(|| panic!("needs {NEEDS}"));
-    let (addr, stub) = crate::stub::spawn().await;
+    let (addr, stub) = gatehouse_test_support::stub::spawn(DeviceKind::Kiosk).await;
     let (kiosk, mut scanner) = crate::muster::kiosk_with_scanner_and_staff_cards(addr, &stub).await;
     kiosk.register_visitor().await;
     b.open(&kiosk).await;
