@@ -392,10 +392,18 @@ async fn paper_out_still_gives_the_pass_on_screen_prints_nothing_and_raises_the_
     assert!(wait_for_alarm(&stub, since, DeviceAlarmKind::PrinterOffline, false).await);
     let before = stub.alarms().len();
     kiosk.get("/api/status").await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The desk is told one check at a time, in order: once the next change (the roll running
+    // out again) has reached the server, the check before it has sent all it was going to.
+    kiosk.set_paper("out");
+    kiosk.get("/api/status").await;
+    assert!(wait_for_alarm(&stub, before, DeviceAlarmKind::PaperOut, true).await);
+    let sent: Vec<_> = stub.alarms()[before..]
+        .iter()
+        .map(|r| (r.kind, r.active))
+        .collect();
     assert_eq!(
-        stub.alarms().len(),
-        before,
+        sent,
+        vec![(DeviceAlarmKind::PaperOut, true)],
         "nothing new to say, nothing sent"
     );
 }
