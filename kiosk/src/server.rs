@@ -7,6 +7,7 @@ use gatehouse_credential::api::kiosk::{
     WorkerCardRequest,
 };
 use gatehouse_credential::api::muster::MusterList;
+use gatehouse_shell::secret::Secret;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -49,7 +50,7 @@ pub enum DeviceKeyError {
 pub struct ServerClient {
     http: reqwest::Client,
     base: reqwest::Url,
-    api_key: String,
+    api_key: Secret,
 }
 
 impl std::fmt::Debug for ServerClient {
@@ -73,7 +74,7 @@ impl ServerClient {
     /// A client with a known API key.
     pub fn new(
         base: reqwest::Url,
-        api_key: String,
+        api_key: Secret,
         timeout: Duration,
     ) -> Result<Self, DeviceKeyError> {
         Ok(ServerClient {
@@ -135,7 +136,7 @@ impl ServerClient {
         let sent = self
             .http
             .get(self.url("/api/v1/muster"))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose())
             .send()
             .await;
         let emergency = sent.as_ref().ok().and_then(|resp| {
@@ -154,7 +155,7 @@ impl ServerClient {
             .post(self.url("/api/v1/device/alarms"))
             .json(report);
         let resp = req
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose())
             .send()
             .await
             .map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
@@ -188,7 +189,7 @@ impl ServerClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ServerError> {
-        read_answer(req.bearer_auth(&self.api_key).send().await).await
+        read_answer(req.bearer_auth(self.api_key.expose()).send().await).await
     }
 }
 
@@ -258,7 +259,7 @@ mod tests {
     fn the_debug_form_hides_the_api_key() {
         let c = ServerClient::new(
             "http://127.0.0.1:1".parse().unwrap(),
-            "secret-key-123".into(),
+            Secret::new("secret-key-123"),
             Duration::from_secs(1),
         )
         .unwrap();
