@@ -14,7 +14,7 @@ use crate::domain::custody_items::{
     self, CheckIn, CheckOut, HandOver, Item, ItemKind, ItemState, NewItem, OverdueItem,
 };
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
+use crate::domain::{settings, units};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -311,8 +311,8 @@ async fn keys_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, D
     let (items, units, tz) = read(&state, move |c| {
         Ok((
             custody_items::list(c, now)?,
-            desk_settings::units(c)?,
-            desk_settings::time_zone(c)?,
+            units::units(c)?,
+            settings::time_zone(c)?,
         ))
     })
     .await?;
@@ -408,7 +408,7 @@ async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Marku
         Ok((
             custody_items::out_now(c, now)?,
             custody_items::handovers(c, 5)?,
-            desk_settings::time_zone(c)?,
+            settings::time_zone(c)?,
         ))
     })
     .await?;

@@ -11,7 +11,7 @@ use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::goods::{self, GuardDecision, NewPermit, Permit, PermitState};
-use crate::domain::{desk_settings, privacy};
+use crate::domain::{privacy, settings, units};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -229,7 +229,7 @@ async fn set_approval_setting(
     let now = state.now();
     let on = body.desk_approves;
     write(&state, move |tx| {
-        desk_settings::set(tx, goods::DESK_APPROVES, if on { "true" } else { "false" })?;
+        settings::set_flag(tx, settings::GOODS_DESK_APPROVES, on)?;
         crate::audit::record(
             tx,
             &actor,
@@ -269,7 +269,7 @@ async fn goods_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, 
     let (list, units, desk_approves) = read(&state, |c| {
         Ok((
             goods::list(c, 100)?,
-            desk_settings::units(c)?,
+            units::units(c)?,
             goods::desk_approves(c)?,
         ))
     })

@@ -14,7 +14,7 @@ use crate::domain::visitor::{
     self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
     WalkInApproval,
 };
-use crate::domain::{collection, desk_settings, renovation};
+use crate::domain::{collection, renovation, units};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -219,7 +219,7 @@ async fn run_retention(
 }
 
 async fn kiosk_units(State(state): State<AppState>) -> Result<Json<Vec<UnitChoice>>, DeskError> {
-    let units = read(&state, |c| Ok(desk_settings::units(c)?)).await?;
+    let units = read(&state, |c| Ok(units::units(c)?)).await?;
     Ok(Json(
         units
             .into_iter()

@@ -3,7 +3,7 @@
 
 use super::Viewer;
 use crate::domain::desk_error::DeskError;
-use crate::domain::{desk_settings, overstay, visitor};
+use crate::domain::{overstay, units, visitor};
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
@@ -30,7 +30,7 @@ pub(super) async fn visitors_page(
         Ok((
             visitor::on_site(c, now)?,
             overstay::list(c, grace)?,
-            desk_settings::units(c)?,
+            units::units(c)?,
         ))
     })
     .await?;
