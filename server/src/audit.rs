@@ -169,19 +169,61 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
 
 /// The most recent entries, newest first.
 pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<Entry>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, action, subject, details FROM audit_log ORDER BY seq DESC LIMIT ?1",
+    page(
+        conn,
+        &Filter {
+            limit,
+            ..Filter::default()
+        },
+    )
+}
+
+/// Which entries [`page`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// At most this many.
+    pub limit: u32,
+    /// Only entries before this position (the next page after one ending at `before`).
+    pub before: Option<i64>,
+    /// Only actions that start with this, e.g. `staff.` or `device.create`.
+    pub action: Option<String>,
+    /// Only actors whose name contains this, e.g. `admin`.
+    pub actor: Option<String>,
+    /// Only entries at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this instant.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The entries `filter` selects, newest first.
+pub fn page(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, actor, action, subject, details FROM audit_log
+         WHERE (?2 IS NULL OR seq < ?2) AND (?3 IS NULL OR substr(action, 1, length(?3)) = ?3)
+           AND (?4 IS NULL OR instr(actor, ?4) > 0) AND (?5 IS NULL OR at >= ?5)
+           AND (?6 IS NULL OR at < ?6)
+         ORDER BY seq DESC LIMIT ?1",
     )?;
-    let rows = stmt.query_map(params![limit], |r| {
-        Ok(Entry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            details: r.get(5)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![
+            filter.limit,
+            filter.before,
+            filter.action,
+            filter.actor,
+            filter.since.map(ts),
+            filter.until.map(ts)
+        ],
+        |r| {
+            Ok(Entry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                details: r.get(5)?,
+            })
+        },
+    )?;
     rows.collect()
 }
 

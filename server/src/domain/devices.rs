@@ -92,6 +92,17 @@ fn parse_kind(s: &str) -> DeviceKind {
     }
 }
 
+/// A device name trimmed, or why it is not one.
+fn valid_name(name: &str) -> Result<&str, DeviceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(DeviceError::Invalid(
+            "a device name is 1–64 characters, none of them control characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
 /// Creates a device awaiting enrolment.
 pub fn create(
     tx: &Connection,
@@ -101,12 +112,7 @@ pub fn create(
     zone: Option<&Zone>,
     now: DateTime<Utc>,
 ) -> Result<NewDevice, DeviceError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(DeviceError::Invalid(
-            "a device name is 1–64 characters, none of them control characters".into(),
-        ));
-    }
+    let name = valid_name(name)?;
     if zone.is_some() && kind != DeviceKind::Gate {
         return Err(DeviceError::Invalid("only a gate has a zone".into()));
     }
@@ -242,6 +248,37 @@ pub fn get(conn: &Connection, id: &str) -> Result<DeviceInfo, DeviceError> {
         .into_iter()
         .find(|d| d.device_id == id)
         .ok_or_else(|| DeviceError::NotFound(id.to_owned()))
+}
+
+/// Renames device `id` (not a retired one); audited with the old and the new name.
+pub fn rename(
+    tx: &Connection,
+    actor: &Actor,
+    id: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<DeviceInfo, DeviceError> {
+    let name = valid_name(name)?;
+    let before = get(tx, id)?;
+    if before.state == "revoked" {
+        return Err(DeviceError::NotFound(id.to_owned()));
+    }
+    tx.execute(
+        "UPDATE devices SET name = ?2 WHERE id = ?1",
+        params![id, name],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        "device.rename",
+        &format!("device:{id}"),
+        serde_json::json!({ "from": before.name, "to": name }),
+        now,
+    )?;
+    Ok(DeviceInfo {
+        name: name.to_owned(),
+        ..before
+    })
 }
 
 /// Revokes a device: its key and any unused token stop working at once.

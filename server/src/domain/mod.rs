@@ -33,6 +33,8 @@ pub mod ledger;
 pub mod goods;
 // keys and radios
 pub mod custody_items;
+// past records: visitor history, invites, exports
+pub mod history;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

@@ -203,6 +203,10 @@ impl From<StaffError> for ApiError {
                 code: "own_account",
                 message: e.to_string(),
             },
+            StaffError::LastManager(_) => ApiError::Conflict {
+                code: "last_manager",
+                message: e.to_string(),
+            },
             StaffError::Db(e) => ApiError::internal(e),
         }
     }

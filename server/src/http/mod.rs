@@ -28,6 +28,8 @@ pub mod goods;
 pub mod guard;
 // keys and radios
 pub mod custody_items;
+// CSV exports over a range of dates
+pub mod exports;
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};
@@ -59,6 +61,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         goods::endpoints(),
         guard::endpoints(),
         custody_items::endpoints(),
+        exports::endpoints(),
     ]
     .into_iter()
     .flatten()

@@ -2,6 +2,8 @@
 //! and talks to it over HTTP.
 
 mod accounts;
+mod admin;
+mod admin_pages;
 mod alarms;
 mod app;
 mod at_rest;

@@ -76,6 +76,16 @@ const WORDS: &[Words] = &[
         "不能对自己的账号这样操作",
         "You cannot do this to your own account",
     ),
+    w(
+        "last_manager",
+        "这是最后一个在用的经理账号，请先另设一位经理",
+        "This is the last active manager; make another manager first",
+    ),
+    w(
+        "invalid_range",
+        "日期范围有误：结束不能早于开始，最长一年",
+        "The date range is wrong: it cannot end before it starts, and covers at most a year",
+    ),
     w("unknown_unit", "没有这个房号", "No such unit"),
     w(
         "period_too_long",
@@ -291,6 +301,14 @@ const WORDS: &[Words] = &[
         "This device cannot report this kind of alarm",
     ),
 ];
+
+/// The general words of error `code` in `lang`, if it has any.
+pub fn words(lang: crate::domain::language::Lang, code: &str) -> Option<&'static str> {
+    WORDS
+        .iter()
+        .find(|w| w.code == code)
+        .map(|w| lang.pick(w.zh, w.en))
+}
 
 /// `const ERRORS = {code: {text: [zh, en], detail: [zh, en]}}` for the page script.
 pub fn script() -> String {
