@@ -170,7 +170,7 @@ impl Door {
     fn run(mut self, inputs: Receiver<DoorInput>) {
         // systemd restarts a gate whose door loop stops petting (which locks the relay): pet
         // at half the interval, only from this loop and only after it has polled its inputs.
-        let pet_every = sd_notify::watchdog_enabled().map(|d| d / 2);
+        let pet_every = gatehouse_shell::notify::watchdog_every();
         let mut last_pet: Option<Instant> = None;
         let mut next_poll = Instant::now();
         let mut next_clock_check = Instant::now() + CLOCK_CHECK;
@@ -195,9 +195,7 @@ impl Door {
                     .is_some_and(|every| last_pet.is_none_or(|t| now.duration_since(t) >= every));
                 if due {
                     last_pet = Some(now);
-                    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
-                        tracing::warn!(error = %e, "cannot pet the systemd watchdog");
-                    }
+                    gatehouse_shell::notify::watchdog();
                 }
             }
             if now >= next_clock_check {

@@ -155,7 +155,7 @@ impl GateClient {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.request(method, format!("{}{path}", self.base));
         match &self.key {
-            Some(k) => req.bearer_auth(&k.api_key),
+            Some(k) => req.bearer_auth(k.api_key.expose()),
             None => req,
         }
     }

@@ -9,6 +9,7 @@ use gatehouse_credential::api::kiosk::{
 };
 use gatehouse_credential::api::muster::MusterList;
 use gatehouse_credential::api::print::{PermitSlip, PrintResult};
+use gatehouse_shell::secret::Secret;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,7 @@ pub enum DeviceKeyError {
 pub struct ServerClient {
     http: reqwest::Client,
     base: reqwest::Url,
-    api_key: String,
+    api_key: Secret,
 }
 
 impl std::fmt::Debug for ServerClient {
@@ -93,7 +94,7 @@ impl ServerClient {
     /// A client with a known API key.
     pub fn new(
         base: reqwest::Url,
-        api_key: String,
+        api_key: Secret,
         timeout: Duration,
     ) -> Result<Self, DeviceKeyError> {
         Ok(ServerClient {
@@ -155,7 +156,7 @@ impl ServerClient {
         let sent = self
             .http
             .get(self.url("/api/v1/muster"))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose())
             .send()
             .await;
         let emergency = sent.as_ref().ok().and_then(|resp| {
@@ -176,7 +177,7 @@ impl ServerClient {
     async fn post_no_content<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ServerError> {
         let req = self.http.post(self.url(path)).json(body);
         let resp = req
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose())
             .send()
             .await
             .map_err(|e| ServerError::Unreachable(e.without_url().to_string()))?;
@@ -225,7 +226,7 @@ impl ServerClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ServerError> {
-        read_answer(req.bearer_auth(&self.api_key).send().await).await
+        read_answer(req.bearer_auth(self.api_key.expose()).send().await).await
     }
 }
 
@@ -326,7 +327,7 @@ mod tests {
     fn the_debug_form_hides_the_api_key() {
         let c = ServerClient::new(
             "http://127.0.0.1:1".parse().unwrap(),
-            "secret-key-123".into(),
+            Secret::new("secret-key-123"),
             Duration::from_secs(1),
         )
         .unwrap();

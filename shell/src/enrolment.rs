@@ -2,6 +2,7 @@
 //! answer (it holds the API key) in a private file, and use the file from then on.
 
 use crate::private_file;
+use crate::secret::Secret;
 use gatehouse_credential::api::ErrorBody;
 use gatehouse_credential::api::device::{DeviceKind, EnrolRequest, EnrolResponse};
 use serde::Deserialize;
@@ -63,24 +64,15 @@ impl EnrolmentError {
 }
 
 /// What a device keeps of its enrolment.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct DeviceCredential {
     /// The device's id on the server.
     pub device_id: String,
     /// The bearer token for every call; never logged.
-    pub api_key: String,
+    pub api_key: Secret,
     /// The kind the server enrolled it as (absent in files written before it was kept).
     #[serde(default)]
     pub kind: Option<DeviceKind>,
-}
-
-impl std::fmt::Debug for DeviceCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceCredential")
-            .field("device_id", &self.device_id)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Reads the credential file, or `None` if the device has not enrolled yet.
@@ -170,7 +162,7 @@ pub async fn load_or_enrol(
             tracing::info!(device_id = %enrolled.device_id, ?kind, "enrolled with the server");
             DeviceCredential {
                 device_id: enrolled.device_id,
-                api_key: enrolled.api_key,
+                api_key: Secret::new(enrolled.api_key),
                 kind: Some(enrolled.kind),
             }
         }
@@ -242,7 +234,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            (c.device_id.as_str(), c.api_key.as_str()),
+            (c.device_id.as_str(), c.api_key.expose()),
             ("dev-1", "secret-key-123")
         );
         assert!(!format!("{c:?}").contains("secret"), "{c:?}");
@@ -253,7 +245,7 @@ mod tests {
         let again = load_or_enrol(&http, &url, &path, Some("used"), DeviceKind::Kiosk)
             .await
             .unwrap();
-        assert_eq!(again.api_key, "secret-key-123");
+        assert_eq!(again.api_key.expose(), "secret-key-123");
         let e = load_or_enrol(&http, &url, &path, None, DeviceKind::Gate)
             .await
             .unwrap_err();

@@ -1,8 +1,11 @@
 //! Fixtures the Gatehouse crates' tests share (a dev-dependency only): the test signing key and
-//! the claims most tests issue, the estate's calendar, and `TEST_LOG=1` to see the tracing of
-//! the code under test.
+//! the claims most tests issue, the estate's calendar, `TEST_LOG=1` to see the tracing of the
+//! code under test, and (feature `stub`) a stub of the server's device API.
 
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "stub")]
+pub mod stub;
 
 use chrono::NaiveDate;
 use gatehouse_credential::{
@@ -34,6 +37,16 @@ pub fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
                 ZoneClass::ServiceElevator,
             ]),
         },
+    }
+}
+
+/// [`claims`] valid from an hour ago for three days, for a program that reads the real clock.
+pub fn current_claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
+    let now = chrono::Utc::now();
+    Claims {
+        not_before: UtcMinute::floor(now - chrono::Duration::hours(1)).unwrap(),
+        not_after: UtcMinute::floor(now + chrono::Duration::days(3)).unwrap(),
+        ..claims(card, kind, schedule)
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_e2e::estate::Estate;
 use gatehouse_e2e::gate::{self, GateSetup, GateStatus};
 use gatehouse_e2e::link::Link;
+use gatehouse_e2e::process::Running;
 use gatehouse_e2e::server::{expect_ok, http_client};
 use gatehouse_e2e::system::{StoryGate, System};
 use gatehouse_e2e::wait_for;
@@ -28,7 +29,7 @@ fn reconfigure(system: &mut System, index: usize, change: impl FnOnce(&mut GateS
     let mut setup = g.setup;
     setup.enrolment_token = None;
     change(&mut setup);
-    let process = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let process = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     system.gates.insert(
         index,
         StoryGate {

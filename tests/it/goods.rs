@@ -77,13 +77,11 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
     }
     let base = system.api.base().to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let Some((desk, guard)) = rt.block_on(async {
-        let desk = gatehouse_test_browser::headless("goods: desk", 1280, 1000).await?;
-        let guard = gatehouse_test_browser::headless("goods: guard", 412, 915).await?;
-        Some((desk, guard))
-    }) else {
-        return;
-    };
+    let (desk, guard) = rt.block_on(async {
+        let desk = gatehouse_test_browser::headless("goods: desk", 1280, 1000).await;
+        let guard = gatehouse_test_browser::headless("goods: guard", 412, 915).await;
+        (desk, guard)
+    });
     let (d, g) = (&desk.client, &guard.client);
 
     // The desk writes the permit; the manager approves it and lands on its printed page.

@@ -92,7 +92,7 @@ fn offline_gate_admits_a_signed_pass_pulses_the_relay_and_denies_forgeries() {
         ScannerSource::Port(pty.slave_path().into()),
     );
     setup.keys = vec![signer.public()];
-    let gate = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
     let status = GateStatus::fetch(&url).unwrap();
     assert_eq!(status.relay().as_deref(), Some("locked"), "{:?}", status.0);
@@ -148,7 +148,7 @@ fn sim_link_scanner_takes_printf_scans_and_sigterm_leaves_the_relay_locked() {
     let mut setup = GateSetup::new(dir.path(), entrance(), ScannerSource::SimLink(link.clone()));
     setup.keys = vec![signer.public()];
     setup.pulse_ms = 3000;
-    let gate = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
     assert!(
         link.exists(),
@@ -197,7 +197,7 @@ fn gate_killed_mid_burst_of_1000_scans_loses_no_admit_and_duplicates_none() {
     );
     setup.keys = vec![signer.public()];
     setup.pulse_ms = 5;
-    let gate = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
 
     let passes: Vec<String> = (1..=1000)
@@ -294,7 +294,7 @@ fn gate_shrugs_off_garbage_torn_and_forged_lines_and_still_admits_a_valid_pass()
         ScannerSource::Port(pty.slave_path().into()),
     );
     setup.keys = vec![signer.public()];
-    let mut gate = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let mut gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
     let pass = signer.visitor_pass(9, 2, 5).unwrap();
 

@@ -5,6 +5,7 @@ use gatehouse_credential::{Zone, ZoneClass};
 use gatehouse_e2e::estate::{BUILDING, OTHER_FLOOR, VISITED_FLOOR};
 use gatehouse_e2e::gate::{self, Decision, GateSetup, GateStatus, ScannerSource};
 use gatehouse_e2e::kiosk;
+use gatehouse_e2e::process::Running;
 use gatehouse_e2e::scanner::ScannerPty;
 use gatehouse_e2e::server::{expect_ok, http_client};
 use gatehouse_e2e::system::System;
@@ -146,7 +147,7 @@ fn visitor_registers_in_chinese_enters_signs_out_and_is_shut_out() {
     );
     setup.keys = keys;
     setup.clock_offset_secs = Some(24 * 3600);
-    let tomorrow = gate::start(&setup, "127.0.0.1:0").unwrap();
+    let tomorrow = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     pty.scan(&unused).unwrap();
     let d = gate::next_decision(tomorrow.url(), None, Duration::from_secs(5)).unwrap();
     assert_denied(&d, "expired", "an unused pass the next day");

@@ -1,6 +1,6 @@
 //! A gate process: its config (simulated relay, a pty scanner), start, and its `/status`.
 
-use crate::process::{Launch, Running};
+use crate::process::Launch;
 use crate::programs::Program;
 use crate::server::{expect_ok, http_client};
 use crate::{HarnessError, Result, wait_for};
@@ -126,12 +126,9 @@ impl GateSetup {
     }
 }
 
-/// Writes the config and starts the gate with its status endpoint on `status_listen`.
-pub fn start(setup: &GateSetup, status_listen: &str) -> Result<Running> {
-    Running::start(launch(setup, status_listen)?)
-}
-
-/// Writes the config; how to start the gate with its status endpoint on `status_listen`.
+/// Writes the config; how to start the gate (with
+/// [`Running::start`](crate::process::Running::start)) with its status endpoint
+/// on `status_listen`.
 pub fn launch(setup: &GateSetup, status_listen: &str) -> Result<Launch> {
     std::fs::create_dir_all(&setup.dir).map_err(HarnessError::io("creating the gate dir"))?;
     let config = setup.config();

@@ -1,6 +1,6 @@
 //! The kiosk process: its config (file printer), start, and the printed output.
 
-use crate::process::{Launch, Running};
+use crate::process::Launch;
 use crate::programs::Program;
 use crate::server::{expect_ok, http_client};
 use crate::{HarnessError, Result};
@@ -74,17 +74,8 @@ time_zone = "Asia/Shanghai"
     )
 }
 
-/// Writes the config (the server URL may differ from a previous run) and starts the kiosk.
-pub fn start(
-    files: &KioskFiles,
-    server_url: &str,
-    listen: &str,
-    token: Option<&str>,
-) -> Result<Running> {
-    Running::start(launch(files, server_url, listen, token)?)
-}
-
-/// Writes the config; how to start the kiosk.
+/// Writes the config (the server URL may differ from a previous run); how to start the kiosk
+/// (with [`Running::start`](crate::process::Running::start)).
 pub fn launch(
     files: &KioskFiles,
     server_url: &str,

@@ -120,12 +120,12 @@ impl System {
         let kiosk_files = KioskFiles::new(&dir.path().join("kiosk"));
         let kiosk = if with_kiosk {
             let device = api.create_device(DeviceKind::Kiosk, "lobby kiosk", None)?;
-            Some(kiosk::start(
+            Some(Running::start(kiosk::launch(
                 &kiosk_files,
                 server.url(),
                 "127.0.0.1:0",
                 Some(&device.enrolment_token),
-            )?)
+            )?)?)
         } else {
             None
         };
@@ -167,7 +167,7 @@ impl System {
         setup.server = Some(self.api.base().to_owned());
         setup.enrolment_token = Some(device.enrolment_token);
         setup.door_extra = door_extra.to_owned();
-        let process = gate::start(&setup, "127.0.0.1:0")?;
+        let process = Running::start(gate::launch(&setup, "127.0.0.1:0")?)?;
         self.gates.push(StoryGate {
             setup,
             process,
@@ -193,7 +193,7 @@ impl System {
         if g.setup.is_enrolled() {
             g.setup.enrolment_token = None;
         }
-        let process = gate::start(&g.setup, "127.0.0.1:0")?;
+        let process = Running::start(gate::launch(&g.setup, "127.0.0.1:0")?)?;
         self.gates.insert(
             index,
             StoryGate {

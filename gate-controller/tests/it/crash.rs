@@ -88,7 +88,7 @@ async fn kill_9_mid_burst_then_restart_every_admit_journalled_and_uploaded_once(
         per_card.values().all(|n| *n == 1),
         "a scan admitted twice: {per_card:?}"
     );
-    let inner = stub.lock();
+    let inner = stub.gate();
     let stored: Vec<_> = inner.stored.iter().map(|e| e.id).collect();
     let stored_set: HashSet<_> = stored.iter().copied().collect();
     assert_eq!(stored.len(), stored_set.len(), "server stored an id twice");

@@ -35,7 +35,7 @@ fn refuse_writes(gate: &GateProc, refuse: bool) {
 async fn fire_releases_within_100ms_with_the_server_down_and_storage_refusing_writes() {
     let dir = tempfile::tempdir().unwrap();
     let (mut gate, stub, _) = start_synced(dir.path(), GateOptions::default()).await;
-    stub.lock().offline = true;
+    stub.gate().offline = true;
     refuse_writes(&gate, true);
 
     // Egress does not depend on storage: the exit button opens the door although its entry
@@ -142,13 +142,13 @@ async fn an_evacuation_outranks_lockdown_and_outlives_the_server() {
     let (mut gate, stub, server) = start_synced(dir.path(), GateOptions::default()).await;
 
     // Started while this gate could not reach the server: released once it can.
-    stub.lock().offline = true;
+    stub.gate().offline = true;
     gate.wait_for(10, "the gate to notice", |s| {
         s["sync"]["server_reachable"] == false
     })
     .await;
     stub.push(ChangeEvent::Evacuation { active: true });
-    stub.lock().offline = false;
+    stub.gate().offline = false;
     gate.wait_for(5, "the release on reconnecting", |s| {
         s["emergency"]["released"] == true && last_level(s).as_deref() == Some("unlocked")
     })
@@ -162,7 +162,7 @@ async fn an_evacuation_outranks_lockdown_and_outlives_the_server() {
 
     // Restarted with the server gone: it keeps the emergency state it last had.
     gate.terminate();
-    stub.lock().offline = true;
+    stub.gate().offline = true;
     drop(gate);
     let gate = GateProc::start(
         dir.path(),
@@ -180,7 +180,7 @@ async fn an_evacuation_outranks_lockdown_and_outlives_the_server() {
     );
 
     // The end of the evacuation leaves the lockdown in force.
-    stub.lock().offline = false;
+    stub.gate().offline = false;
     stub.push(ChangeEvent::Evacuation { active: false });
     let s = gate
         .wait_for(10, "the end of the evacuation", |s| {

@@ -8,7 +8,6 @@ mod gm65_emulator;
 mod lanes;
 mod passes;
 mod reachable;
-mod stub;
 mod support;
 mod unplug;
 mod watchdog;

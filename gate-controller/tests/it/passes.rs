@@ -54,7 +54,7 @@ async fn valid_pass_opens_the_relay_for_the_pulse_and_reaches_the_server() {
     assert_eq!(decisions(&s), vec![(Some(101), true, None)]);
     gate.wait_for(5, "upload", |s| s["journal"]["pending_uploads"] == 0)
         .await;
-    let stored = stub.lock().stored.clone();
+    let stored = stub.gate().stored.clone();
     assert!(
         stored.iter().any(|e| e.card_id.map(|c| c.0) == Some(101)
             && matches!(e.event, GateEvent::Admitted { .. })),
@@ -82,7 +82,7 @@ async fn every_denial_reason_reaches_the_journal_and_the_server() {
         ),
         (
             Signer::from_seed(KeyId::new(2).unwrap(), [9; 32])
-                .issue(&claims(201, Kind::Visitor, None))
+                .issue(&current_claims(201, Kind::Visitor, None))
                 .unwrap(),
             "unknown_key",
         ),
@@ -96,7 +96,7 @@ async fn every_denial_reason_reaches_the_journal_and_the_server() {
         ),
         (
             {
-                let mut c = claims(203, Kind::Visitor, None);
+                let mut c = current_claims(203, Kind::Visitor, None);
                 c.not_before = UtcMinute::floor(now + chrono::Duration::hours(2)).unwrap();
                 issue(c)
             },
@@ -104,21 +104,24 @@ async fn every_denial_reason_reaches_the_journal_and_the_server() {
         ),
         (
             {
-                let mut c = claims(204, Kind::Visitor, None);
+                let mut c = current_claims(204, Kind::Visitor, None);
                 c.not_before = UtcMinute::floor(now - chrono::Duration::days(2)).unwrap();
                 c.not_after = UtcMinute::floor(now - chrono::Duration::days(1)).unwrap();
                 issue(c)
             },
             "expired",
         ),
-        (issue(claims(205, Kind::Worker, Some(2))), "outside_hours"),
         (
-            issue(claims(206, Kind::Worker, Some(9))),
+            issue(current_claims(205, Kind::Worker, Some(2))),
+            "outside_hours",
+        ),
+        (
+            issue(current_claims(206, Kind::Worker, Some(9))),
             "unknown_schedule",
         ),
         (
             {
-                let mut c = claims(207, Kind::Visitor, None);
+                let mut c = current_claims(207, Kind::Visitor, None);
                 c.scope.building = BuildingScope::One(3);
                 issue(c)
             },
@@ -174,7 +177,7 @@ async fn every_denial_reason_reaches_the_journal_and_the_server() {
     gate.wait_for(5, "upload", |s| s["journal"]["pending_uploads"] == 0)
         .await;
     let server_reasons: Vec<String> = stub
-        .lock()
+        .gate()
         .stored
         .iter()
         .filter_map(|e| match e.event {
@@ -295,7 +298,9 @@ async fn blackout_and_untrusted_clock_with_a_simulated_clock() {
     let dir = tempfile::tempdir().unwrap();
     // First start: enrol and sync, so the data dir holds the calendar and a trusted time.
     let (mut gate, _stub, _) = start_synced(dir.path(), GateOptions::default()).await;
-    let worker = signer().issue(&claims(600, Kind::Worker, Some(1))).unwrap();
+    let worker = signer()
+        .issue(&current_claims(600, Kind::Worker, Some(1)))
+        .unwrap();
     gate.scan(&worker);
     gate.wait_for(5, "admit", |s| decisions(s).len() == 1).await;
     assert_eq!(gate.terminate().code(), Some(0));
@@ -346,7 +351,11 @@ async fn blackout_and_untrusted_clock_with_a_simulated_clock() {
         },
         Scanner::Sim(dir.path().join("scanner")),
     );
-    gate.scan(&signer().issue(&claims(602, Kind::Worker, Some(1))).unwrap());
+    gate.scan(
+        &signer()
+            .issue(&current_claims(602, Kind::Worker, Some(1)))
+            .unwrap(),
+    );
     let s = gate
         .wait_for(5, "decision", |s| decisions(s).len() == 1)
         .await;
@@ -375,7 +384,7 @@ async fn sigterm_and_sigint_right_after_ready_exit_cleanly() {
 async fn with_the_server_away_the_gate_keeps_deciding_and_uploads_afterwards() {
     let dir = tempfile::tempdir().unwrap();
     let (mut gate, stub, _) = start_synced(dir.path(), GateOptions::default()).await;
-    stub.lock().offline = true;
+    stub.gate().offline = true;
     let s = gate
         .wait_for(10, "server seen away", |s| {
             s["sync"]["server_reachable"] == false
@@ -396,18 +405,18 @@ async fn with_the_server_away_the_gate_keeps_deciding_and_uploads_afterwards() {
     );
     assert!(s["journal"]["pending_uploads"].as_u64().unwrap() >= 2);
     assert!(
-        stub.lock()
+        stub.gate()
             .stored
             .iter()
             .all(|e| e.card_id.is_none() || e.card_id.unwrap().0 < 700)
     );
-    stub.lock().offline = false;
+    stub.gate().offline = false;
     gate.wait_for(10, "uploads after the server is back", |s| {
         s["journal"]["pending_uploads"] == 0 && s["sync"]["server_reachable"] == true
     })
     .await;
     let cards: Vec<u32> = stub
-        .lock()
+        .gate()
         .stored
         .iter()
         .filter_map(|e| e.card_id.map(|c| c.0))

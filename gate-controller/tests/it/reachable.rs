@@ -2,12 +2,13 @@
 //! a long poll returns.
 
 use crate::support::*;
+use gatehouse_credential::api::device::DeviceKind;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetched_snapshot_marks_the_server_reachable_while_the_long_poll_is_held() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, _stub) = crate::stub::start(&signer()).await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Gate).await;
     let started = Instant::now();
     let gate = GateProc::start(
         dir.path(),
@@ -34,9 +35,9 @@ async fn a_fetched_snapshot_marks_the_server_reachable_while_the_long_poll_is_he
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_upload_marks_the_server_reachable() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, stub) = crate::stub::start(&signer()).await;
+    let (addr, stub) = stub::spawn(DeviceKind::Gate).await;
     // The change loop is stuck on a snapshot that never comes; uploads still work.
-    stub.lock().snapshot_hangs = true;
+    stub.gate().snapshot_hangs = true;
     let mut gate = GateProc::start(
         dir.path(),
         GateOptions {
@@ -61,5 +62,5 @@ async fn an_acknowledged_upload_marks_the_server_reachable() {
         decisions(&s),
         vec![(None, false, Some("unknown_key".into()))]
     );
-    assert_eq!(stub.lock().stored.len(), 1);
+    assert_eq!(stub.gate().stored.len(), 1);
 }

@@ -1,9 +1,8 @@
 //! Starting the real gate binary with a temp dir, a pty scanner and a stub server.
 
+use gatehouse_credential::Kind;
+use gatehouse_credential::api::device::DeviceKind;
 use gatehouse_credential::api::gate::JournalEntry;
-use gatehouse_credential::{
-    BuildingScope, CardId, Claims, Kind, ScheduleId, UtcMinute, ZoneClass, ZoneClasses, ZoneScope,
-};
 pub use gatehouse_e2e::process::{Signal, signal};
 use serde_json::Value;
 use serialport::{SerialPort, TTYPort};
@@ -12,28 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use gatehouse_test_support::signer;
-
-/// Claims for a pass valid from an hour ago for a day, for building 2 entrance.
-pub fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
-    let now = chrono::Utc::now();
-    Claims {
-        kind,
-        card_id: CardId(card),
-        not_before: UtcMinute::floor(now - chrono::Duration::hours(1)).unwrap(),
-        not_after: UtcMinute::floor(now + chrono::Duration::days(3)).unwrap(),
-        schedule: schedule.and_then(ScheduleId::new),
-        scope: ZoneScope {
-            building: BuildingScope::One(2),
-            floor_lo: 5,
-            floor_hi: 5,
-            classes: ZoneClasses::of(&[ZoneClass::Entrance, ZoneClass::Floor]),
-        },
-    }
-}
+pub use gatehouse_test_support::{current_claims, signer, stub};
 
 pub fn pass(card: u32) -> String {
-    signer().issue(&claims(card, Kind::Visitor, None)).unwrap()
+    signer()
+        .issue(&current_claims(card, Kind::Visitor, None))
+        .unwrap()
 }
 
 /// How the gate gets its scans.
@@ -100,7 +83,7 @@ pub fn write_config(dir: &Path, o: &GateOptions, scanner: &Scanner) -> PathBuf {
         .map(|s| {
             format!(
                 "[sync]\nserver = {s:?}\nenrolment_token = {:?}\nwait_ms = {}\nmax_backoff_secs = 1\n",
-                crate::stub::TOKEN,
+                stub::ENROL_TOKEN,
                 o.wait_ms
             )
         })
@@ -306,8 +289,8 @@ pub fn decisions(status: &Value) -> Vec<(Option<u64>, bool, Option<String>)> {
 }
 
 /// A stub server and a gate enrolled with it, after the first sync.
-pub async fn start_synced(dir: &Path, o: GateOptions) -> (GateProc, crate::stub::Stub, String) {
-    let (addr, stub) = crate::stub::start(&signer()).await;
+pub async fn start_synced(dir: &Path, o: GateOptions) -> (GateProc, stub::Stub, String) {
+    let (addr, stub) = stub::spawn(DeviceKind::Gate).await;
     let server = format!("http://{addr}");
     let gate = GateProc::start(
         dir,

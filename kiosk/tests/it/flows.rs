@@ -2,13 +2,13 @@
 
 use crate::escpos_reader::{Event, read};
 use crate::kiosk::{Options, TestKiosk, spawn};
-use crate::stub;
-use gatehouse_credential::api::device::DeviceAlarmKind;
+use gatehouse_credential::api::device::{DeviceAlarmKind, DeviceKind};
 use gatehouse_credential::{Kind, Qr};
+use gatehouse_test_support::stub;
 use serde_json::{Value, json};
 
 async fn kiosk_and_stub() -> (TestKiosk, stub::Stub) {
-    let (addr, stub) = stub::spawn().await;
+    let (addr, stub) = stub::spawn(DeviceKind::Kiosk).await;
     (
         spawn(&format!("http://{addr}"), Options::default()).await,
         stub,
@@ -426,10 +426,18 @@ async fn paper_out_still_gives_the_pass_on_screen_prints_nothing_and_raises_the_
     assert!(wait_for_alarm(&stub, since, DeviceAlarmKind::PrinterOffline, false).await);
     let before = stub.alarms().len();
     kiosk.get("/api/status").await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The desk is told one check at a time, in order: once the next change (the roll running
+    // out again) has reached the server, the check before it has sent all it was going to.
+    kiosk.set_paper("out");
+    kiosk.get("/api/status").await;
+    assert!(wait_for_alarm(&stub, before, DeviceAlarmKind::PaperOut, true).await);
+    let sent: Vec<_> = stub.alarms()[before..]
+        .iter()
+        .map(|r| (r.kind, r.active))
+        .collect();
     assert_eq!(
-        stub.alarms().len(),
-        before,
+        sent,
+        vec![(DeviceAlarmKind::PaperOut, true)],
         "nothing new to say, nothing sent"
     );
 }
@@ -458,7 +466,7 @@ async fn wait_for_alarm(
 
 #[tokio::test]
 async fn a_kiosk_with_a_token_enrols_once_and_keeps_its_key_private() {
-    let (addr, _stub) = stub::spawn().await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Kiosk).await;
     let kiosk = spawn(
         &format!("http://{addr}"),
         Options {
@@ -512,7 +520,7 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
 
 #[tokio::test]
 async fn the_estate_logo_is_read_once_and_served() {
-    let (addr, _stub) = stub::spawn().await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Kiosk).await;
     let svg = "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>";
     let kiosk = spawn(
         &format!("http://{addr}"),

@@ -111,7 +111,10 @@ pub fn config_text(dir: &std::path::Path, server: &str, opts: &Options) -> Strin
     let token = if opts.pre_enrolled {
         String::new()
     } else {
-        format!("enrolment_token = \"{}\"\n", crate::stub::ENROL_TOKEN)
+        format!(
+            "enrolment_token = \"{}\"\n",
+            gatehouse_test_support::stub::ENROL_TOKEN
+        )
     };
     let scanner = match &opts.scanner_port {
         Some(port) => format!("[scanner]\nport = \"{port}\"\n"),
@@ -156,7 +159,7 @@ pub fn write_credential(dir: &std::path::Path) {
         device_id: "kiosk-1".into(),
         kind: DeviceKind::Kiosk,
         name: "Lobby".into(),
-        api_key: crate::stub::API_KEY.into(),
+        api_key: gatehouse_test_support::stub::API_KEY.into(),
     };
     std::fs::write(
         dir.join("device.json"),

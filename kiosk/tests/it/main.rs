@@ -15,6 +15,5 @@ mod permit;
 mod process;
 mod rare_chars;
 mod scanner;
-mod stub;
 mod touch;
 mod usb_printer;

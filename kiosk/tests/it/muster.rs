@@ -3,7 +3,8 @@
 
 use crate::escpos_reader::read;
 use crate::kiosk::{Options, TestKiosk, spawn};
-use crate::stub;
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_test_support::stub;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ async fn printed_text_with(kiosk: &TestKiosk, needle: &str) -> String {
 
 #[tokio::test]
 async fn staff_print_the_muster_list_with_the_pin_after_the_server_has_stopped() {
-    let (addr, _stub, server) = stub::spawn_stoppable();
+    let (addr, _stub, server) = stub::spawn_stoppable(DeviceKind::Kiosk);
     let kiosk = kiosk_at(addr).await;
     let (status, pass) = kiosk
         .post(
@@ -123,11 +124,11 @@ async fn staff_print_the_muster_list_with_the_pin_after_the_server_has_stopped()
 
 #[tokio::test]
 async fn a_fire_alarm_reported_by_the_server_prints_the_list_once() {
-    let (addr, stub) = stub::spawn().await;
+    let (addr, stub) = stub::spawn(DeviceKind::Kiosk).await;
     let kiosk = kiosk_at(addr).await;
     until_status(&kiosk, "a first copy", |s| s["people"] == 1).await;
     assert!(read(&kiosk.printed()).unwrap_or_default().text().is_empty());
-    stub.ledger.lock().unwrap().emergency = Some("fire_alarm");
+    stub.kiosk().emergency = Some("fire_alarm");
     let text = printed_text_with(&kiosk, "Printed on fire alarm").await;
     assert!(text.contains("李*国"), "{text}");
     // Further refreshes while the alarm lasts print nothing more.
@@ -149,7 +150,7 @@ async fn a_fire_alarm_reported_by_the_server_prints_the_list_once() {
 #[tokio::test]
 async fn a_staff_card_scanned_at_the_kiosk_prints_the_list_with_the_server_stopped() {
     use std::io::Write;
-    let (addr, stub, server) = stub::spawn_stoppable();
+    let (addr, stub, server) = stub::spawn_stoppable(DeviceKind::Kiosk);
     let (kiosk, mut scanner) = kiosk_with_scanner_and_staff_cards(addr, &stub).await;
     let pass = kiosk.register_visitor().await;
     until_status(&kiosk, "a copy with the visitor", |s| s["people"] == 2).await;

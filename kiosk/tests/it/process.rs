@@ -1,13 +1,14 @@
 //! The binary as the harness and systemd run it: the ready line, then a clean stop on SIGTERM.
 
 use crate::kiosk::{Options, config_text, write_credential};
-use crate::stub;
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_test_support::stub;
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 
 #[tokio::test]
 async fn the_binary_prints_its_ready_line_serves_and_exits_0_on_sigterm() {
-    let (addr, _stub) = stub::spawn().await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Kiosk).await;
     let dir = tempfile::tempdir().unwrap();
     write_credential(dir.path());
     let config = dir.path().join("kiosk.toml");

@@ -1,7 +1,8 @@
 //! A serial scanner on a pseudo-terminal: a scanned line reaches the page as a `scan` event.
 
 use crate::kiosk::{Options, spawn};
-use crate::stub;
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_test_support::stub;
 use serialport::SerialPort;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ async fn a_scanned_pass_reaches_the_page_as_a_scan_event() {
     let (mut master, slave) = serialport::TTYPort::pair().unwrap();
     let port = slave.name().unwrap();
     drop(slave); // the kiosk opens it exclusively
-    let (addr, _stub) = stub::spawn().await;
+    let (addr, _stub) = stub::spawn(DeviceKind::Kiosk).await;
     let kiosk = spawn(
         &format!("http://{addr}"),
         Options {

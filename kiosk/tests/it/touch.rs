@@ -7,9 +7,8 @@
 
 use crate::browser::{Browser, ONE_BROWSER, decode_screen_qr, kiosk_with_stub, sized};
 use crate::kiosk::Options;
+use gatehouse_credential::api::device::DeviceKind;
 use serde_json::{Value, json};
-
-const NEEDS: &str = "chromium and chromedriver (Debian packages chromium, chromium-driver)";
 
 /// Geometry as the visitor sees it, evaluated in the page.
 const GEOMETRY: &str = r#"
@@ -414,9 +413,7 @@ async fn echo_in(b: &Browser, english: bool) {
 
 async fn at_size(test: &str, width: u32, height: u32) {
     let _one = ONE_BROWSER.lock().await;
-    let b = sized(test, width, height)
-        .await
-        .unwrap_or_else(|| panic!("needs {NEEDS}"));
+    let b = sized(test, width, height).await;
     visit(&b, width, height, false).await;
     visit(&b, width, height, true).await;
     b.client.clone().close().await.unwrap();
@@ -464,9 +461,7 @@ async fn touch_at_portrait_1080x1920_every_screen_fits_and_the_keyboard_never_hi
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn touch_a_pass_left_on_screen_closes_after_its_countdown_and_idle_is_warned() {
     let _one = ONE_BROWSER.lock().await;
-    let b = sized("pass_countdown", 800, 480)
-        .await
-        .unwrap_or_else(|| panic!("needs {NEEDS}"));
+    let b = sized("pass_countdown", 800, 480).await;
     let (kiosk, _stub) = kiosk_with_stub(Options {
         idle_timeout: std::time::Duration::from_secs(22),
         ..Options::default()
@@ -550,10 +545,8 @@ async fn touch_a_pass_left_on_screen_closes_after_its_countdown_and_idle_is_warn
 async fn touch_staff_print_the_muster_list_with_the_pin_pad_or_their_card() {
     use std::io::Write;
     let _one = ONE_BROWSER.lock().await;
-    let b = sized("staff", 800, 480)
-        .await
-        .unwrap_or_else(|| panic!("needs {NEEDS}"));
-    let (addr, stub) = crate::stub::spawn().await;
+    let b = sized("staff", 800, 480).await;
+    let (addr, stub) = gatehouse_test_support::stub::spawn(DeviceKind::Kiosk).await;
     let (kiosk, mut scanner) = crate::muster::kiosk_with_scanner_and_staff_cards(addr, &stub).await;
     kiosk.register_visitor().await;
     b.open(&kiosk).await;

@@ -5,16 +5,17 @@ use crate::decode;
 use crate::escpos_reader::{Printout, read};
 use crate::fake_printer::{self, FakePrinter};
 use crate::kiosk::{Options, TestKiosk, spawn};
-use crate::stub;
 use gatehouse_credential::Qr;
 use gatehouse_credential::api::device::DeviceAlarmKind;
+use gatehouse_credential::api::device::DeviceKind;
+use gatehouse_test_support::stub;
 use serde_json::{Value, json};
 
 async fn kiosk_with_usb_printer(
     answers: bool,
     printer_toml: &'static str,
 ) -> (TestKiosk, stub::Stub, FakePrinter) {
-    let (addr, stub) = stub::spawn().await;
+    let (addr, stub) = stub::spawn(DeviceKind::Kiosk).await;
     let (fake, port) = FakePrinter::start(answers);
     let kiosk = spawn(
         &format!("http://{addr}"),

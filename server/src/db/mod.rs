@@ -185,6 +185,25 @@ pub fn parse_ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>, rusqlite::Erro
         })
 }
 
+/// The instant in column `name` of `r`, written by [`ts`].
+pub fn instant(
+    r: &rusqlite::Row<'_>,
+    name: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, rusqlite::Error> {
+    parse_ts(&r.get::<_, String>(name)?)
+}
+
+/// The instant in column `name` of `r`, written by [`ts`], or none where it is NULL.
+pub fn opt_instant(
+    r: &rusqlite::Row<'_>,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, rusqlite::Error> {
+    r.get::<_, Option<String>>(name)?
+        .as_deref()
+        .map(parse_ts)
+        .transpose()
+}
+
 /// The highest sequence number ever written to the gate change log.
 fn last_change_seq(conn: &Connection) -> Result<u64, rusqlite::Error> {
     let seq: Option<i64> = conn

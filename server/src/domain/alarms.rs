@@ -190,7 +190,7 @@ fn set(
         .prepare_cached(
             "SELECT id FROM device_alarms WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
         )?
-        .query_row(params![device_id, kind_name(kind)], |r| r.get(0))
+        .query_row(params![device_id, kind_name(kind)], |r| r.get("id"))
         .optional()?;
     match (open, active) {
         (Some(id), true) => {
@@ -324,33 +324,33 @@ fn fire_report_is_newer(
 ) -> rusqlite::Result<bool> {
     tx.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM device_alarms WHERE device_id = ?1 AND kind = ?2
-           AND (raised_at > ?3 OR cleared_at >= ?3))",
+           AND (raised_at > ?3 OR cleared_at >= ?3)) AS newer",
     )?
     .query_row(
         params![device_id, kind_name(DeviceAlarmKind::FireAlarm), ts(at)],
-        |r| r.get(0),
+        |r| r.get("newer"),
     )
 }
 
 const SELECT: &str =
-    "SELECT a.id, a.device_id, d.name, a.kind, a.detail, a.raised_at, a.last_reported_at,
+    "SELECT a.id, a.device_id, d.name AS device_name, a.kind, a.detail, a.raised_at, a.last_reported_at,
         a.cleared_at, a.acknowledged_by, a.acknowledged_at, a.repeats
      FROM device_alarms a JOIN devices d ON d.id = a.device_id";
 
 fn row(r: &rusqlite::Row<'_>) -> Result<Alarm, rusqlite::Error> {
     let opt_ts = |s: Option<String>| s.as_deref().map(parse_ts).transpose();
     Ok(Alarm {
-        id: r.get(0)?,
-        device_id: r.get(1)?,
-        device_name: r.get(2)?,
-        kind: parse_kind(&r.get::<_, String>(3)?)?,
-        detail: r.get(4)?,
-        raised_at: parse_ts(&r.get::<_, String>(5)?)?,
-        last_reported_at: parse_ts(&r.get::<_, String>(6)?)?,
-        cleared_at: opt_ts(r.get(7)?)?,
-        acknowledged_by: r.get(8)?,
-        acknowledged_at: opt_ts(r.get(9)?)?,
-        repeats: r.get(10)?,
+        id: r.get("id")?,
+        device_id: r.get("device_id")?,
+        device_name: r.get("device_name")?,
+        kind: parse_kind(&r.get::<_, String>("kind")?)?,
+        detail: r.get("detail")?,
+        raised_at: parse_ts(&r.get::<_, String>("raised_at")?)?,
+        last_reported_at: parse_ts(&r.get::<_, String>("last_reported_at")?)?,
+        cleared_at: opt_ts(r.get("cleared_at")?)?,
+        acknowledged_by: r.get("acknowledged_by")?,
+        acknowledged_at: opt_ts(r.get("acknowledged_at")?)?,
+        repeats: r.get("repeats")?,
     })
 }
 

@@ -4,12 +4,12 @@
 
 use super::custody::{self, Action, CardState, Fee, Refusal};
 use super::desk_error::{DeskError, DeskResult};
-use super::desk_settings;
 use super::ledger::{self, LedgerLine};
 use super::refund::CardFacts;
 use super::renovation;
+use super::settings;
 use crate::auth::Actor;
-use crate::db::ts;
+use crate::db::{instant, opt_instant, ts};
 use crate::keys::SigningKeys;
 use crate::{audit, changes};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,9 +22,6 @@ use serde::Serialize;
 
 /// The schedule worker cards carry: the estate's renovation hours.
 pub const WORKER_SCHEDULE: u8 = 1;
-
-/// Settings key: the replacement fee of a lost card in cents (default 5000, i.e. 50 yuan).
-pub const LOST_CARD_FEE: &str = "lost_card_fee_cents";
 
 /// A card as the desk sees it (no credential text: it is shown once, at issue).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -47,12 +44,12 @@ pub struct Card {
     pub printed_not_after: DateTime<Utc>,
     /// End as extended (UTC, exclusive).
     pub not_after: DateTime<Utc>,
-    /// When issued (UTC).
-    pub issued_at: String,
+    /// When issued.
+    pub issued_at: DateTime<Utc>,
     /// Who issued it.
     pub issued_by: String,
     /// When its state last changed.
-    pub ended_at: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
     /// Who changed it.
     pub ended_by: Option<String>,
     /// The card printed in its place, after a reprint.
@@ -73,29 +70,29 @@ const CARD_COLUMNS: &str =
     issued_at, issued_by, ended_at, ended_by, replaced_by";
 
 fn card_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Card> {
-    let kind: String = r.get(1)?;
-    let state: String = r.get(5)?;
+    let kind: String = r.get("kind")?;
+    let state: String = r.get("state")?;
     let minute =
-        |i: usize| -> rusqlite::Result<DateTime<Utc>> { Ok(UtcMinute(r.get(i)?).to_datetime()) };
+        |c: &str| -> rusqlite::Result<DateTime<Utc>> { Ok(UtcMinute(r.get(c)?).to_datetime()) };
     Ok(Card {
-        card_id: r.get(0)?,
+        card_id: r.get("id")?,
         kind: if kind == "visitor" {
             Kind::Visitor
         } else {
             Kind::Worker
         },
-        worker_id: r.get(2)?,
-        visitor_id: r.get(3)?,
-        short_id: r.get(4)?,
+        worker_id: r.get("worker_id")?,
+        visitor_id: r.get("visitor_id")?,
+        short_id: r.get("short_id")?,
         state: CardState::parse(&state).unwrap_or(CardState::Revoked),
-        not_before: minute(6)?,
-        printed_not_after: minute(7)?,
-        not_after: minute(8)?,
-        issued_at: r.get(9)?,
-        issued_by: r.get(10)?,
-        ended_at: r.get(11)?,
-        ended_by: r.get(12)?,
-        replaced_by: r.get(13)?,
+        not_before: minute("not_before")?,
+        printed_not_after: minute("printed_not_after")?,
+        not_after: minute("not_after")?,
+        issued_at: instant(r, "issued_at")?,
+        issued_by: r.get("issued_by")?,
+        ended_at: opt_instant(r, "ended_at")?,
+        ended_by: r.get("ended_by")?,
+        replaced_by: r.get("replaced_by")?,
     })
 }
 
@@ -190,8 +187,8 @@ fn new_short_id(tx: &Connection) -> rusqlite::Result<String> {
     loop {
         let code = super::privacy::random_code(6);
         let taken: bool = tx
-            .prepare_cached("SELECT EXISTS(SELECT 1 FROM cards WHERE short_id = ?1)")?
-            .query_row(params![code], |r| r.get(0))?;
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM cards WHERE short_id = ?1) AS taken")?
+            .query_row(params![code], |r| r.get("taken"))?;
         if !taken {
             return Ok(code);
         }
@@ -255,7 +252,7 @@ fn worker_card(
         .query_row(
             "SELECT renovation_id FROM workers WHERE id = ?1 AND purged_at IS NULL",
             params![worker_id],
-            |r| r.get(0),
+            |r| r.get("renovation_id"),
         )
         .optional()?
         .ok_or_else(|| DeskError::NotFound(format!("there is no worker {worker_id}")))?;
@@ -290,8 +287,8 @@ fn worker_card(
             }
         }
     }
-    let tz = desk_settings::time_zone(tx)?;
-    let start = desk_settings::local_midnight(tz, r.start_date).max(now);
+    let tz = settings::time_zone(tx)?;
+    let start = settings::local_midnight(tz, r.start_date).max(now);
     let not_before = UtcMinute::floor(start)
         .ok_or_else(|| DeskError::invalid("invalid", "the start is out of range"))?;
     let not_after = renovation::card_end(tx, r.end_date)?;
@@ -330,7 +327,7 @@ pub fn issue_worker_card(
         .query_row(
             "SELECT id FROM cards WHERE worker_id = ?1 AND state = 'active'",
             params![worker_id],
-            |r| r.get(0),
+            |r| r.get("id"),
         )
         .optional()?;
     if let Some(id) = active {
@@ -366,14 +363,14 @@ fn renovation_of(tx: &Connection, card: &Card) -> DeskResult<Option<i64>> {
     };
     Ok(Some(
         tx.prepare_cached("SELECT renovation_id FROM workers WHERE id = ?1")?
-            .query_row(params![worker_id], |r| r.get(0))?,
+            .query_row(params![worker_id], |r| r.get("renovation_id"))?,
     ))
 }
 
 /// The refusal of `action` on `card` as the clerk reads it: the card, its state, what to do.
 fn refused(card: &Card, action: Action, why: Refusal) -> DeskError {
     let since = match (&card.ended_at, &card.ended_by) {
-        (Some(at), Some(by)) => format!(" since {at} ({by})"),
+        (Some(at), Some(by)) => format!(" since {} ({by})", ts(*at)),
         _ => String::new(),
     };
     // The kiosk reads a pass already signed out by this code.
@@ -399,17 +396,14 @@ fn refused(card: &Card, action: Action, why: Refusal) -> DeskError {
     .with_details(serde_json::json!({
         "card_id": card.card_id,
         "state": card.state.as_str(),
-        "since": card.ended_at.as_deref().map(rfc3339),
+        "since": card
+            .ended_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         "by": card.ended_by,
     }))
 }
 
 /// A stored instant as RFC 3339 for an error's details (stored instants already are).
-fn rfc3339(stored: &str) -> String {
-    crate::db::parse_ts(stored)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|_| stored.to_owned())
-}
 
 /// Moves `card` by `action` through the custody table: its new state and who made it, the
 /// gate change if it stopped opening doors, the lost-card fee charged or reversed, the audit
@@ -558,7 +552,7 @@ pub fn find(tx: &Connection, signer: &SigningKeys, r: &CardRef) -> DeskResult<Ca
         CardRef::Code(code) => {
             let id: Option<u32> = tx
                 .prepare_cached("SELECT id FROM cards WHERE short_id = ?1")?
-                .query_row(params![code], |r| r.get(0))
+                .query_row(params![code], |r| r.get("id"))
                 .optional()?;
             match (id, code.parse::<u32>()) {
                 (Some(id), _) => get(tx, id),
@@ -588,27 +582,37 @@ pub struct CardView {
     pub unit_label: String,
 }
 
+/// A holder's name, renovation id and code, and unit label, as [`view`]'s queries name them.
+type Holder = (Option<String>, Option<i64>, Option<String>, String);
+
+fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Holder> {
+    Ok((
+        r.get("name")?,
+        r.get("renovation_id")?,
+        r.get("code")?,
+        r.get("label")?,
+    ))
+}
+
 /// `card` with its holder and renovation.
 pub fn view(tx: &Connection, card: Card) -> DeskResult<CardView> {
-    let (name, renovation_id, renovation_code, unit_label): (
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        String,
-    ) = match (card.worker_id, card.visitor_id) {
-        (Some(w), _) => tx
-            .prepare_cached(
-                "SELECT w.name, r.id, r.code, u.label FROM workers w JOIN renovations r ON r.id = w.renovation_id
-                 JOIN units u ON u.id = r.unit_id WHERE w.id = ?1",
-            )?
-            .query_row(params![w], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?,
-        (None, Some(v)) => tx
-            .prepare_cached(
-                "SELECT v.name, NULL, NULL, u.label FROM visitors v JOIN units u ON u.id = v.unit_id WHERE v.id = ?1",
-            )?
-            .query_row(params![v], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?,
-        (None, None) => (None, None, None, String::new()),
-    };
+    let (name, renovation_id, renovation_code, unit_label): Holder =
+        match (card.worker_id, card.visitor_id) {
+            (Some(w), _) => tx
+                .prepare_cached(
+                    "SELECT w.name, r.id AS renovation_id, r.code, u.label FROM workers w
+                 JOIN renovations r ON r.id = w.renovation_id JOIN units u ON u.id = r.unit_id
+                 WHERE w.id = ?1",
+                )?
+                .query_row(params![w], holder_row)?,
+            (None, Some(v)) => tx
+                .prepare_cached(
+                    "SELECT v.name, NULL AS renovation_id, NULL AS code, u.label FROM visitors v
+                 JOIN units u ON u.id = v.unit_id WHERE v.id = ?1",
+                )?
+                .query_row(params![v], holder_row)?,
+            (None, None) => (None, None, None, String::new()),
+        };
     Ok(CardView {
         holder_masked: name
             .map(|n| super::privacy::mask_name(&n))
@@ -705,15 +709,7 @@ pub fn sign_out(
 
 /// The replacement fee of a lost card: the `lost_card_fee_cents` setting, else 50 yuan.
 pub fn default_fee(tx: &Connection) -> DeskResult<i64> {
-    let set: Option<i64> = tx
-        .query_row(
-            "SELECT value FROM settings WHERE key = ?1",
-            params![LOST_CARD_FEE],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?
-        .and_then(|v| v.parse().ok());
-    Ok(set.unwrap_or(5000))
+    Ok(settings::lost_card_fee_cents(tx)?)
 }
 
 /// Declares a worker card lost: it stops at every gate at once if it still opened doors, and
@@ -783,31 +779,32 @@ fn is_overdue(card: &Card, now: DateTime<Utc>) -> bool {
 /// Worker cards not back at the desk (active, or revoked without coming back), overdue first.
 pub fn outstanding(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Outstanding>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {}, r.id, r.code, u.label, w.name, r.end_date, r.contractor, r.supervisor_phone FROM cards c
+        "SELECT {}, r.id AS renovation_id, r.code AS renovation_code, u.label, w.name,
+         r.end_date, r.contractor, r.supervisor_phone FROM cards c
          JOIN workers w ON w.id = c.worker_id JOIN renovations r ON r.id = w.renovation_id JOIN units u ON u.id = r.unit_id
          WHERE c.state IN ('active', 'revoked') ORDER BY c.not_after, c.id",
         CARD_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ")
     ))?;
     let rows = stmt.query_map([], |r| {
         let card = card_from_row(r)?;
-        let name: Option<String> = r.get(17)?;
-        let end: String = r.get(18)?;
+        let name: Option<String> = r.get("name")?;
+        let end: String = r.get("end_date")?;
         Ok((
             Outstanding {
                 card,
-                renovation_id: r.get(14)?,
-                renovation_code: r.get(15)?,
-                unit_label: r.get(16)?,
+                renovation_id: r.get("renovation_id")?,
+                renovation_code: r.get("renovation_code")?,
+                unit_label: r.get("label")?,
                 holder_masked: name
                     .map(|n| super::privacy::mask_name(&n))
                     .unwrap_or_default(),
                 renovation_end: NaiveDate::MIN,
                 overdue: false,
-                contractor: r.get(19)?,
+                contractor: r.get("contractor")?,
                 contact_phone: None,
             },
             end,
-            r.get::<_, Option<String>>(20)?,
+            r.get::<_, Option<String>>("supervisor_phone")?,
         ))
     })?;
     let mut list = Vec::new();
@@ -856,8 +853,8 @@ pub struct OverdueAlarm {
     pub contractor: Option<String>,
     /// The site supervisor's phone, to call.
     pub contact_phone: Option<String>,
-    /// When the server noticed it (UTC, stored form).
-    pub raised_at: String,
+    /// When the server noticed it.
+    pub raised_at: DateTime<Utc>,
 }
 
 /// Raises the alarm once for every card that became overdue (the server's own audit entry
@@ -883,11 +880,13 @@ pub fn overdue_alarms(tx: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Ove
                 now,
             )?;
         }
-        let (raised_at, seen): (String, Option<String>) = tx
+        let (raised_at, seen): (DateTime<Utc>, Option<String>) = tx
             .prepare_cached(
                 "SELECT raised_at, acknowledged_at FROM overdue_cards WHERE card_id = ?1",
             )?
-            .query_row(params![o.card.card_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .query_row(params![o.card.card_id], |r| {
+                Ok((instant(r, "raised_at")?, r.get("acknowledged_at")?))
+            })?;
         if seen.is_none() {
             shown.push(OverdueAlarm {
                 card_id: o.card.card_id,
@@ -919,8 +918,8 @@ pub fn acknowledge_overdue(
         )?
         .execute(params![actor.audit_name(), ts(now), card_id])?;
     let known: bool = tx
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM overdue_cards WHERE card_id = ?1)")?
-        .query_row(params![card_id], |r| r.get(0))?;
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM overdue_cards WHERE card_id = ?1) AS known")?
+        .query_row(params![card_id], |r| r.get("known"))?;
     if !known {
         return Err(DeskError::NotFound(format!(
             "card {card_id} has no overdue alarm"

@@ -310,7 +310,7 @@ pub fn register(
                     "unit keys name their unit (房屋钥匙须注明房号)",
                 )
             })?;
-            let unit = super::desk_settings::unit(tx, unit)?;
+            let unit = super::units::unit(tx, unit)?;
             let count = new.key_count.unwrap_or(1);
             if !(1..=50).contains(&count) {
                 return Err(DeskError::invalid("invalid", "a key ring holds 1–50 keys"));

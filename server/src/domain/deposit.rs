@@ -7,16 +7,13 @@
 use super::desk_error::{DeskError, DeskResult};
 use super::ledger::{self, Ledger, LedgerKind, LedgerLine};
 use super::refund::{RuleResult, refund_check};
-use super::{card, desk_settings, renovation};
+use super::{card, renovation, settings};
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::ts;
+use crate::db::{instant, ts};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-
-/// Settings key: who must approve a refund a desk clerk pays.
-pub const REFUND_APPROVAL: &str = "refund_approval";
 
 /// Who must approve a refund requested by a desk clerk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -43,18 +40,13 @@ impl Approval {
 
 /// The estate's refund approval setting.
 pub fn approval(conn: &Connection) -> DeskResult<Approval> {
-    let v: Option<String> = conn
-        .query_row(
-            "SELECT value FROM settings WHERE key = ?1",
-            params![REFUND_APPROVAL],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(match v.as_deref() {
-        Some("second_person") => Approval::SecondPerson,
-        Some("none") => Approval::None,
-        _ => Approval::Manager,
-    })
+    Ok(
+        match settings::get(conn, settings::REFUND_APPROVAL)?.as_deref() {
+            Some("second_person") => Approval::SecondPerson,
+            Some("none") => Approval::None,
+            _ => Approval::Manager,
+        },
+    )
 }
 
 /// A manager changes the refund approval setting (audited).
@@ -64,7 +56,7 @@ pub fn set_approval(
     to: Approval,
     now: DateTime<Utc>,
 ) -> DeskResult<Approval> {
-    desk_settings::set(tx, REFUND_APPROVAL, to.as_str())?;
+    settings::set(tx, settings::REFUND_APPROVAL, to.as_str())?;
     audit::record(
         tx,
         actor,
@@ -81,7 +73,7 @@ pub fn check(conn: &Connection, id: i64, now: DateTime<Utc>) -> DeskResult<Vec<R
     let r = renovation::get(conn, id)?;
     let cards = card::of_renovation(conn, id)?;
     let ledger = ledger::ledger(conn, id)?;
-    let today = desk_settings::local_date(desk_settings::time_zone(conn)?, now);
+    let today = settings::local_date(settings::time_zone(conn)?, now);
     Ok(refund_check(&r, &card::facts(&cards), &ledger, today))
 }
 
@@ -116,8 +108,8 @@ pub struct Refund {
     pub by: String,
     /// Who approved it (a manager or the second person), once paid.
     pub approved_by: Option<String>,
-    /// When (UTC): paid, or requested.
-    pub at: String,
+    /// When: paid, or requested.
+    pub at: DateTime<Utc>,
     /// Every ledger line, in order.
     pub lines: Vec<LedgerLine>,
     /// The rules as they stood.
@@ -125,12 +117,12 @@ pub struct Refund {
 }
 
 /// An open refund request: who asked and when.
-fn open_request(tx: &Connection, id: i64) -> DeskResult<Option<(i64, String, String)>> {
+fn open_request(tx: &Connection, id: i64) -> DeskResult<Option<(i64, String, DateTime<Utc>)>> {
     Ok(tx
         .prepare_cached(
             "SELECT id, requested_by, requested_at FROM refund_requests WHERE renovation_id = ?1 AND decided_at IS NULL",
         )?
-        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(params![id], |r| Ok((r.get("id")?, r.get("requested_by")?, instant(r, "requested_at")?)))
         .optional()?)
 }
 
@@ -140,7 +132,7 @@ fn slip(
     book: Ledger,
     by: String,
     approved_by: Option<String>,
-    at: String,
+    at: DateTime<Utc>,
     rules: Vec<RuleResult>,
 ) -> Refund {
     Refund {
@@ -190,7 +182,8 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
             return Err(DeskError::conflict(
                 "awaiting_approval",
                 format!(
-                    "the refund was requested by {by} at {at} and waits for {}",
+                    "the refund was requested by {by} at {} and waits for {}",
+                    ts(at),
                     match policy {
                         Approval::SecondPerson => "another staff member to confirm it",
                         _ => "a manager to approve it",
@@ -216,7 +209,7 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
             book,
             me,
             None,
-            ts(now),
+            now,
             rules,
         ));
     }
@@ -242,7 +235,7 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
         card_id: None,
         reverses: None,
         approved_by: approved_by.clone(),
-        at: ts(now),
+        at: now,
         by: by.clone(),
     };
     ledger::insert(tx, actor, id, paid, now)?;
@@ -269,7 +262,7 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
         book,
         by,
         approved_by,
-        ts(now),
+        now,
         rules,
     ))
 }

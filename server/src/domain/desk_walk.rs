@@ -15,7 +15,7 @@ use super::desk_error::DeskError;
 use super::ledger::{self, Category, LedgerKind, NewLine};
 use super::renovation::{self, NewRenovation, Progress};
 use super::worker::{self, NewWorker};
-use super::{desk_settings, estate};
+use super::{estate, settings};
 use crate::auth::{Actor, Role, Staff};
 use crate::keys::SigningKeys;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -491,7 +491,7 @@ impl World {
 }
 
 fn local_today(conn: &Connection, now: DateTime<Utc>) -> NaiveDate {
-    desk_settings::local_date(desk_settings::time_zone(conn).unwrap(), now)
+    settings::local_date(settings::time_zone(conn).unwrap(), now)
 }
 
 proptest! {

@@ -6,6 +6,7 @@
 //! lockdown. Starting an evacuation also starts a new roll call (see [`super::muster`]).
 
 use super::alarms::{self, Alarm};
+use super::settings;
 use crate::audit;
 use crate::auth::Actor;
 use crate::changes;
@@ -13,15 +14,8 @@ use crate::db::{parse_ts, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::device::DeviceAlarmKind;
 use gatehouse_credential::api::gate::ChangeEvent;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
-
-/// Settings key of the evacuation switch (`true`/`false`).
-pub const EVACUATION_KEY: &str = "evacuation";
-/// Settings key: when the current (or last) evacuation started (UTC).
-pub const EVACUATION_SINCE_KEY: &str = "evacuation_since";
-/// Settings key: who started it (audit name).
-pub const EVACUATION_BY_KEY: &str = "evacuation_by";
 
 /// What a lockdown answer says while an evacuation holds the doors open.
 pub const RELEASED_DOORS_STAY: &str = "an evacuation is on: every door whose fire_release is set \
@@ -40,29 +34,14 @@ pub struct Evacuation {
     pub started_by: Option<String>,
 }
 
-fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
-        .query_row(params![key], |r| r.get(0))
-        .optional()
-}
-
-fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![key, value])?;
-    Ok(())
-}
-
 /// Whether an evacuation is on.
 pub fn evacuation_active(conn: &Connection) -> rusqlite::Result<bool> {
-    Ok(setting(conn, EVACUATION_KEY)?.as_deref() == Some("true"))
+    settings::flag(conn, settings::EVACUATION)
 }
 
 /// When the last evacuation started, whether or not it is still on.
 pub fn last_started(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    setting(conn, EVACUATION_SINCE_KEY)?
+    settings::get(conn, settings::EVACUATION_SINCE)?
         .as_deref()
         .map(parse_ts)
         .transpose()
@@ -80,7 +59,7 @@ pub fn evacuation(conn: &Connection) -> rusqlite::Result<Evacuation> {
     Ok(Evacuation {
         active: true,
         since: last_started(conn)?,
-        started_by: setting(conn, EVACUATION_BY_KEY)?,
+        started_by: settings::get(conn, settings::EVACUATION_BY)?,
     })
 }
 
@@ -96,10 +75,10 @@ pub fn set_evacuation(
     if evacuation_active(tx)? == active {
         return Ok(None);
     }
-    set_setting(tx, EVACUATION_KEY, if active { "true" } else { "false" })?;
+    settings::set_flag(tx, settings::EVACUATION, active)?;
     if active {
-        set_setting(tx, EVACUATION_SINCE_KEY, &ts(now))?;
-        set_setting(tx, EVACUATION_BY_KEY, &actor.audit_name())?;
+        settings::set(tx, settings::EVACUATION_SINCE, &ts(now))?;
+        settings::set(tx, settings::EVACUATION_BY, &actor.audit_name())?;
     }
     tracing::warn!(active, actor = %actor, "evacuation switched");
     audit::record(

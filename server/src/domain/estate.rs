@@ -2,6 +2,7 @@
 //! schedules, blackout dates and the time zone. Calendar changes tell gates to refetch their
 //! snapshot through the change log.
 
+use super::settings;
 use crate::audit;
 use crate::auth::Actor;
 use crate::changes;
@@ -11,11 +12,6 @@ use gatehouse_credential::api::gate::ChangeEvent;
 use gatehouse_credential::{Schedule, ScheduleId, WorkCalendar, Zone};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-
-/// Settings key of the estate's IANA time zone.
-pub const TIME_ZONE_KEY: &str = super::desk_settings::TIME_ZONE;
-/// Settings key of the lockdown switch (`true`/`false`).
-pub const LOCKDOWN_KEY: &str = "lockdown";
 
 /// Why an estate change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -117,28 +113,10 @@ pub fn default_schedule() -> Schedule {
     Schedule::renovation_hours()
 }
 
-fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT value FROM settings WHERE key = ?1",
-        params![key],
-        |r| r.get(0),
-    )
-    .optional()
-}
-
-fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
-}
-
 /// Writes the first-start defaults (time zone, schedule 1) where nothing is set yet.
 pub fn seed_defaults(tx: &Connection) -> rusqlite::Result<()> {
-    if setting(tx, TIME_ZONE_KEY)?.is_none() {
-        set_setting(tx, TIME_ZONE_KEY, chrono_tz::Asia::Shanghai.name())?;
+    if settings::get(tx, settings::TIME_ZONE)?.is_none() {
+        settings::set(tx, settings::TIME_ZONE, chrono_tz::Asia::Shanghai.name())?;
     }
     let any: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM schedules)", [], |r| r.get(0))?;
     if !any {
@@ -148,11 +126,11 @@ pub fn seed_defaults(tx: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The estate's time zone, read where every setting is read.
-pub use super::desk_settings::time_zone;
+pub use super::settings::time_zone;
 
 /// Whether lockdown is on.
 pub fn lockdown(conn: &Connection) -> rusqlite::Result<bool> {
-    Ok(setting(conn, LOCKDOWN_KEY)?.as_deref() == Some("true"))
+    settings::flag(conn, settings::LOCKDOWN)
 }
 
 /// Switches lockdown and tells the gates. Returns the change's seq (none if unchanged).
@@ -165,7 +143,7 @@ pub fn set_lockdown(
     if lockdown(tx)? == active {
         return Ok(None);
     }
-    set_setting(tx, LOCKDOWN_KEY, if active { "true" } else { "false" })?;
+    settings::set_flag(tx, settings::LOCKDOWN, active)?;
     audit::record(
         tx,
         actor,
@@ -345,7 +323,7 @@ pub fn set_time_zone(
             "`{name}` is not an IANA time zone such as Asia/Shanghai"
         ))
     })?;
-    set_setting(tx, TIME_ZONE_KEY, tz.name())?;
+    settings::set(tx, settings::TIME_ZONE, tz.name())?;
     audit::record(
         tx,
         actor,

@@ -10,8 +10,9 @@
 
 use super::custody::{self, Step};
 use super::desk_error::{DeskError, DeskResult};
-use super::desk_settings;
 use super::privacy;
+use super::settings;
+use super::units;
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::{parse_ts, ts};
@@ -23,9 +24,6 @@ use gatehouse_credential::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-
-/// Settings key: `true` lets desk staff approve and refuse permits (default: managers only).
-pub const DESK_APPROVES: &str = "goods_desk_approves";
 
 /// The longest validity window of one permit, in days.
 pub const MAX_DAYS: i64 = 31;
@@ -418,7 +416,7 @@ pub fn create(
     new: &NewPermit,
     now: DateTime<Utc>,
 ) -> DeskResult<Permit> {
-    let unit = desk_settings::unit(tx, new.unit_id)?;
+    let unit = units::unit(tx, new.unit_id)?;
     let name = privacy::required_text("the applicant's name", &new.applicant_name, 40)
         .map_err(|m| DeskError::invalid("invalid", m))?;
     let phone = match new.applicant_phone.as_deref().map(str::trim) {
@@ -439,8 +437,8 @@ pub fn create(
     let items = checked_items(&new.items)?;
     let plate = plate(new.plate.as_deref())?;
     let notes = optional_text("notes", new.notes.as_deref(), 200)?.unwrap_or_default();
-    let tz = desk_settings::time_zone(tx)?;
-    let today = desk_settings::local_date(tz, now);
+    let tz = settings::time_zone(tx)?;
+    let today = settings::local_date(tz, now);
     let from = new.valid_from.unwrap_or(today);
     let to = new.valid_to.unwrap_or(from);
     if from < today || to < from || (to - from).num_days() >= MAX_DAYS {
@@ -489,16 +487,12 @@ pub fn create(
 
 /// Whether the desk may approve permits (the `goods_desk_approves` setting).
 pub fn desk_approves(conn: &Connection) -> DeskResult<bool> {
-    let v: Option<String> = conn
-        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
-        .query_row(params![DESK_APPROVES], |r| r.get(0))
-        .optional()?;
-    Ok(v.as_deref() == Some("true"))
+    Ok(settings::flag(conn, settings::GOODS_DESK_APPROVES)?)
 }
 
 /// The refusal of `action` on `permit` as staff read it.
 fn refused(tx: &Connection, permit: &Permit) -> DeskResult<DeskError> {
-    let tz = desk_settings::time_zone(tx)?;
+    let tz = settings::time_zone(tx)?;
     let (code, message) = match permit.state {
         PermitState::Released | PermitState::Stopped => (
             if permit.state == PermitState::Released {
@@ -606,10 +600,10 @@ fn apply(
 /// The claims a permit's credential carries: its window, the unit's building, and no door
 /// it opens (an empty class set): gates check it, none opens for it.
 fn claims(tx: &Connection, permit: &Permit) -> DeskResult<Claims> {
-    let tz = desk_settings::time_zone(tx)?;
-    let unit = desk_settings::unit(tx, permit.unit_id)?;
+    let tz = settings::time_zone(tx)?;
+    let unit = units::unit(tx, permit.unit_id)?;
     let minute = |d: NaiveDate| {
-        UtcMinute::floor(desk_settings::local_midnight(tz, d))
+        UtcMinute::floor(settings::local_midnight(tz, d))
             .ok_or_else(|| DeskError::invalid("invalid", "the date is out of range"))
     };
     Ok(Claims {
@@ -649,10 +643,8 @@ pub fn approve(
 ) -> DeskResult<(Permit, String)> {
     may_decide(tx, actor)?;
     let permit = get(tx, id)?;
-    let tz = desk_settings::time_zone(tx)?;
-    if permit.valid_to < desk_settings::local_date(tz, now)
-        && permit.state == PermitState::Requested
-    {
+    let tz = settings::time_zone(tx)?;
+    if permit.valid_to < settings::local_date(tz, now) && permit.state == PermitState::Requested {
         return Err(DeskError::conflict(
             "period_over",
             format!(
@@ -722,7 +714,7 @@ pub fn verdict(permit: &Permit, tz: Tz, now: DateTime<Utc>) -> Verdict {
         code: code.to_owned(),
         message,
     };
-    let today = desk_settings::local_date(tz, now);
+    let today = settings::local_date(tz, now);
     match permit.state {
         PermitState::Released => v(false, "already_released", used_words(permit, tz)),
         PermitState::Stopped => v(false, "already_stopped", used_words(permit, tz)),
@@ -849,7 +841,7 @@ fn scan(conn: &Connection, scan_id: i64, now: DateTime<Utc>) -> DeskResult<Scan>
         .optional()?
         .ok_or_else(|| DeskError::NotFound(format!("there is no permit scan {scan_id}")))?;
     let permit = get(conn, permit_id)?;
-    let tz = desk_settings::time_zone(conn)?;
+    let tz = settings::time_zone(conn)?;
     Ok(Scan {
         scan_id,
         at,
@@ -917,7 +909,7 @@ pub fn guard_decides(
         None => None,
     };
     let (action, reason) = if d.release {
-        let tz = desk_settings::time_zone(tx)?;
+        let tz = settings::time_zone(tx)?;
         let v = verdict(&permit, tz, now);
         if !v.ok && permit.state == PermitState::Approved {
             return Err(DeskError::conflict(

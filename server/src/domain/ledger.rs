@@ -12,7 +12,7 @@ use super::desk_error::{DeskError, DeskResult};
 use super::renovation;
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::ts;
+use crate::db::{instant, ts};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -149,7 +149,7 @@ pub struct LedgerLine {
     /// Who approved a refund paid on another staff member's request.
     pub approved_by: Option<String>,
     /// When (UTC, stored form).
-    pub at: String,
+    pub at: DateTime<Utc>,
     /// Which staff member.
     pub by: String,
 }
@@ -284,7 +284,7 @@ pub fn card_of(tx: &Connection, renovation_id: i64, card_id: u32) -> DeskResult<
         .prepare_cached(
             "SELECT c.kind, w.renovation_id, c.state FROM cards c LEFT JOIN workers w ON w.id = c.worker_id WHERE c.id = ?1",
         )?
-        .query_row(params![card_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(params![card_id], |r| Ok((r.get("kind")?, r.get("renovation_id")?, r.get("state")?)))
         .optional()?;
     let Some((kind, of, state)) = row else {
         return Err(DeskError::invalid(
@@ -429,7 +429,7 @@ pub fn add_line(
         card_id: line.card_id,
         reverses: None,
         approved_by: None,
-        at: ts(now),
+        at: now,
         by: actor.audit_name(),
     };
     insert(tx, actor, renovation_id, new, now)
@@ -457,7 +457,7 @@ pub fn insert(
         line.card_id,
         line.reverses,
         line.approved_by,
-        line.at,
+        ts(line.at),
         line.by
     ])?;
     line.id = tx.last_insert_rowid();
@@ -537,7 +537,7 @@ fn reversal_of(fee: &LedgerLine, note: String, actor: &Actor, now: DateTime<Utc>
         card_id: fee.card_id,
         reverses: Some(fee.id),
         approved_by: None,
-        at: ts(now),
+        at: now,
         by: actor.audit_name(),
     }
 }
@@ -554,7 +554,7 @@ pub fn reverse(
         .query_row(
             "SELECT renovation_id FROM ledger WHERE id = ?1",
             params![line_id],
-            |r| r.get(0),
+            |r| r.get("renovation_id"),
         )
         .optional()?
         .ok_or_else(|| DeskError::NotFound(format!("there is no ledger line {line_id}")))?;
@@ -607,20 +607,20 @@ pub fn ledger(conn: &Connection, renovation_id: i64) -> DeskResult<Ledger> {
          FROM ledger WHERE renovation_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map(params![renovation_id], |r| {
-        let kind: String = r.get(1)?;
-        let category: Option<String> = r.get(2)?;
+        let kind: String = r.get("kind")?;
+        let category: Option<String> = r.get("category")?;
         Ok(LedgerLine {
-            id: r.get(0)?,
+            id: r.get("id")?,
             kind: LedgerKind::parse(&kind).unwrap_or(LedgerKind::Deduction),
             category: category.as_deref().and_then(Category::parse),
-            amount_cents: r.get(3)?,
-            receipt_no: r.get(4)?,
-            note: r.get(5)?,
-            card_id: r.get(6)?,
-            reverses: r.get(7)?,
-            approved_by: r.get(8)?,
-            at: r.get(9)?,
-            by: r.get(10)?,
+            amount_cents: r.get("amount_cents")?,
+            receipt_no: r.get("receipt_no")?,
+            note: r.get("note")?,
+            card_id: r.get("card_id")?,
+            reverses: r.get("reverses")?,
+            approved_by: r.get("approved_by")?,
+            at: instant(r, "at")?,
+            by: r.get("by")?,
         })
     })?;
     Ok(Ledger {
@@ -643,7 +643,7 @@ mod tests {
             card_id: None,
             reverses,
             approved_by: None,
-            at: String::new(),
+            at: DateTime::UNIX_EPOCH,
             by: String::new(),
         }
     }

@@ -14,11 +14,12 @@ pub mod card;
 pub mod collection;
 pub mod deposit;
 pub mod desk_error;
-pub mod desk_settings;
 pub mod privacy;
 pub mod refund;
 pub mod renovation;
 pub mod retention;
+pub mod settings;
+pub mod units;
 pub mod visitor;
 pub mod worker;
 // emergencies: evacuation, fire alarms, muster list, overstays

@@ -12,7 +12,7 @@
 //!   audit log.
 
 use super::desk_error::{DeskError, DeskResult};
-use super::{desk_settings, emergency, privacy};
+use super::{emergency, privacy, settings};
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::{parse_ts, ts};
@@ -62,8 +62,8 @@ pub fn roll_call_start(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Resul
             return Ok(start);
         }
     }
-    let tz = desk_settings::time_zone(conn)?;
-    let midnight = desk_settings::local_midnight(tz, desk_settings::local_date(tz, now));
+    let tz = settings::time_zone(conn)?;
+    let midnight = settings::local_midnight(tz, settings::local_date(tz, now));
     Ok(last.map_or(midnight, |l| l.max(midnight)))
 }
 
@@ -125,8 +125,8 @@ fn opt_i32(v: Option<i64>) -> Option<i32> {
 
 /// Everyone who may be inside at `now`, visitors first, each group by building and floor.
 pub fn list(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<MusterList> {
-    let tz = desk_settings::time_zone(conn)?;
-    let today = desk_settings::local_midnight(tz, desk_settings::local_date(tz, now));
+    let tz = settings::time_zone(conn)?;
+    let today = settings::local_midnight(tz, settings::local_date(tz, now));
     let mut people = Vec::new();
 
     let mut stmt = conn.prepare_cached(

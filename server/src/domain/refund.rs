@@ -447,7 +447,7 @@ mod tests {
             card_id: card,
             reverses: None,
             approved_by: None,
-            at: String::new(),
+            at: chrono::DateTime::UNIX_EPOCH,
             by: String::new(),
         }
     }

@@ -2,10 +2,11 @@
 //! three more per extension), the document checklist, and the facts the refund rules read.
 
 use super::desk_error::{DeskError, DeskResult};
-use super::desk_settings::{self, Unit};
 use super::privacy;
+use super::settings;
+use super::units::{self, Unit};
 use crate::auth::Actor;
-use crate::db::ts;
+use crate::db::{instant, opt_instant, ts};
 use crate::{audit, changes};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use gatehouse_credential::api::gate::ChangeEvent;
@@ -155,11 +156,11 @@ pub struct Renovation {
     /// Where it stands.
     pub status: Status,
     /// When registered (UTC).
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     /// Which staff member registered it.
     pub created_by: String,
     /// When the personal data was purged, if it was.
-    pub purged_at: Option<String>,
+    pub purged_at: Option<DateTime<Utc>>,
 }
 
 impl Renovation {
@@ -293,7 +294,7 @@ pub fn create(
     new: &NewRenovation,
     now: DateTime<Utc>,
 ) -> DeskResult<Renovation> {
-    let unit = desk_settings::unit(tx, new.unit_id)?;
+    let unit = units::unit(tx, new.unit_id)?;
     let owner = text("owner_name", &new.owner_name, 64)?;
     let contractor = text("contractor", &new.contractor, 128)?;
     let supervisor = text("supervisor_name", &new.supervisor_name, 64)?;
@@ -302,7 +303,7 @@ pub fn create(
     check_period(new.start_date, new.end_date)?;
     check_start(
         new.start_date,
-        desk_settings::local_date(desk_settings::time_zone(tx)?, now),
+        settings::local_date(settings::time_zone(tx)?, now),
     )?;
     let documents: BTreeMap<Document, bool> = Document::ALL
         .into_iter()
@@ -313,9 +314,9 @@ pub fn create(
     let code = loop {
         let code = format!("R{}", privacy::random_code(5));
         let taken: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM renovations WHERE code = ?1)",
+            "SELECT EXISTS(SELECT 1 FROM renovations WHERE code = ?1) AS taken",
             params![code],
-            |r| r.get(0),
+            |r| r.get("taken"),
         )?;
         if !taken {
             break code;
@@ -352,60 +353,64 @@ pub fn create(
     get(tx, id)
 }
 
-const COLUMNS: &str = "r.id, r.code, u.id, u.label, u.building, u.floor, r.owner_name, r.contractor, r.supervisor_name,
+const COLUMNS: &str = "r.id, r.code, u.id AS unit_id, u.label, u.building, u.floor, r.owner_name, r.contractor, r.supervisor_name,
     r.supervisor_phone, r.start_date, r.original_end_date, r.end_date, r.waterproofing, r.documents,
     r.inspection_passed_on, r.occupied_on, r.downstairs_signed_off, r.certificate_presented, r.receipt_presented,
     r.refunded_at, r.created_at, r.created_by, r.purged_at";
 
-fn date(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<NaiveDate> {
-    let s: String = r.get(i)?;
-    s.parse().map_err(|e| {
+/// The column `name` of `r`, made from its text by `parse`.
+fn parsed<T, E: std::error::Error + Send + Sync + 'static>(
+    r: &rusqlite::Row<'_>,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> rusqlite::Result<T> {
+    let s: String = r.get(name)?;
+    parse(&s).map_err(|e| {
+        let i = r.as_ref().column_index(name).unwrap_or_default();
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
-fn opt_date(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<NaiveDate>> {
-    let s: Option<String> = r.get(i)?;
-    s.map(|s| {
-        s.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
+fn date(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<NaiveDate> {
+    parsed(r, name, str::parse)
+}
+
+fn opt_date(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Option<NaiveDate>> {
+    match r.get_ref(name)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => date(r, name).map(Some),
+    }
 }
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Renovation> {
-    let docs: String = r.get(14)?;
-    let documents: BTreeMap<Document, bool> = serde_json::from_str(&docs).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    let inspection_passed_on = opt_date(r, 15)?;
-    let refunded: Option<String> = r.get(20)?;
-    let building: i64 = r.get(4)?;
-    let floor: i64 = r.get(5)?;
+    let documents: BTreeMap<Document, bool> = parsed(r, "documents", |s| serde_json::from_str(s))?;
+    let inspection_passed_on = opt_date(r, "inspection_passed_on")?;
+    let refunded: Option<String> = r.get("refunded_at")?;
+    let building: i64 = r.get("building")?;
+    let floor: i64 = r.get("floor")?;
     Ok(Renovation {
-        id: r.get(0)?,
-        code: r.get(1)?,
+        id: r.get("id")?,
+        code: r.get("code")?,
         unit: Unit {
-            id: r.get(2)?,
-            label: r.get(3)?,
+            id: r.get("unit_id")?,
+            label: r.get("label")?,
             building: u8::try_from(building).unwrap_or(0),
             floor: i8::try_from(floor).unwrap_or(0),
         },
-        owner_name: r.get(6)?,
-        contractor: r.get(7)?,
-        supervisor_name: r.get(8)?,
-        supervisor_phone: r.get(9)?,
-        start_date: date(r, 10)?,
-        original_end_date: date(r, 11)?,
-        end_date: date(r, 12)?,
-        waterproofing: r.get(13)?,
+        owner_name: r.get("owner_name")?,
+        contractor: r.get("contractor")?,
+        supervisor_name: r.get("supervisor_name")?,
+        supervisor_phone: r.get("supervisor_phone")?,
+        start_date: date(r, "start_date")?,
+        original_end_date: date(r, "original_end_date")?,
+        end_date: date(r, "end_date")?,
+        waterproofing: r.get("waterproofing")?,
         documents,
         inspection_passed_on,
-        occupied_on: opt_date(r, 16)?,
-        downstairs_signed_off: r.get(17)?,
-        certificate_presented: r.get(18)?,
-        receipt_presented: r.get(19)?,
+        occupied_on: opt_date(r, "occupied_on")?,
+        downstairs_signed_off: r.get("downstairs_signed_off")?,
+        certificate_presented: r.get("certificate_presented")?,
+        receipt_presented: r.get("receipt_presented")?,
         status: if refunded.is_some() {
             Status::Refunded
         } else if inspection_passed_on.is_some() {
@@ -413,9 +418,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Renovation> {
         } else {
             Status::Active
         },
-        created_at: r.get(21)?,
-        created_by: r.get(22)?,
-        purged_at: r.get(23)?,
+        created_at: instant(r, "created_at")?,
+        created_by: r.get("created_by")?,
+        purged_at: opt_instant(r, "purged_at")?,
     })
 }
 
@@ -764,16 +769,16 @@ pub struct Extension {
     /// Who approved it.
     pub approved_by: String,
     /// When (UTC).
-    pub at: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The end (exclusive) of a card valid through local date `end` in the estate's zone.
 pub fn card_end(conn: &Connection, end: NaiveDate) -> DeskResult<UtcMinute> {
-    let tz = desk_settings::time_zone(conn)?;
+    let tz = settings::time_zone(conn)?;
     let next = end
         .succ_opt()
         .ok_or_else(|| DeskError::invalid("invalid", "the end date is out of range"))?;
-    UtcMinute::floor(desk_settings::local_midnight(tz, next))
+    UtcMinute::floor(settings::local_midnight(tz, next))
         .ok_or_else(|| DeskError::invalid("invalid", "the end date is out of a credential's range"))
 }
 
@@ -802,7 +807,7 @@ pub fn extend(
         let mut stmt = tx.prepare(
             "SELECT c.id FROM cards c JOIN workers w ON w.id = c.worker_id WHERE w.renovation_id = ?1 AND c.state = 'active' ORDER BY c.id",
         )?;
-        let rows = stmt.query_map(params![id], |r| r.get(0))?;
+        let rows = stmt.query_map(params![id], |r| r.get("id"))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     for card in &cards {
@@ -837,10 +842,10 @@ pub fn extensions(conn: &Connection, id: i64) -> DeskResult<Vec<Extension>> {
     )?;
     let rows = stmt.query_map(params![id], |r| {
         Ok(Extension {
-            previous_end: r.get(0)?,
-            new_end: r.get(1)?,
-            approved_by: r.get(2)?,
-            at: r.get(3)?,
+            previous_end: r.get("previous_end")?,
+            new_end: r.get("new_end")?,
+            approved_by: r.get("approved_by")?,
+            at: instant(r, "at")?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -880,7 +885,7 @@ pub(crate) mod tests {
             certificate_presented: false,
             receipt_presented: false,
             status: Status::Active,
-            created_at: String::new(),
+            created_at: DateTime::UNIX_EPOCH,
             created_by: String::new(),
             purged_at: None,
         }

@@ -4,7 +4,7 @@
 //! holder. Runs daily and on a manager's request.
 
 use super::desk_error::DeskResult;
-use super::desk_settings;
+use super::settings;
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::ts;
@@ -39,7 +39,7 @@ pub struct PurgeReport {
 
 /// Erases personal data older than the retention period and audits the counts.
 pub fn purge(tx: &Connection, actor: &Actor, now: DateTime<Utc>) -> DeskResult<PurgeReport> {
-    let days = desk_settings::retention_days(tx)?;
+    let days = settings::retention_days(tx)?;
     let cutoff = ts(now - Duration::days(days));
     let visitors = tx.execute(
         "UPDATE visitors SET name = NULL, host_name = NULL, phone = NULL, purpose = NULL, purged_at = ?2

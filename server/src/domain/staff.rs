@@ -89,7 +89,9 @@ pub fn create(
 
 /// Whether any staff account exists.
 pub fn any(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS(SELECT 1 FROM staff)", [], |r| r.get(0))
+    conn.query_row("SELECT EXISTS(SELECT 1 FROM staff) AS any", [], |r| {
+        r.get("any")
+    })
 }
 
 /// How usernames are compared: without regard to case (`ADMIN` is `admin`).
@@ -102,7 +104,9 @@ pub fn fold(username: &str) -> String {
 fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<i64>> {
     let wanted = fold(username);
     let mut stmt = conn.prepare_cached("SELECT id, username FROM staff")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, i64>("id")?, r.get::<_, String>("username")?))
+    })?;
     for row in rows {
         let (id, name) = row?;
         if fold(&name) == wanted {
@@ -121,14 +125,14 @@ pub fn for_login(conn: &Connection, username: &str) -> rusqlite::Result<Option<(
         "SELECT id, username, role, password_hash FROM staff WHERE id = ?1 AND disabled_at IS NULL",
         params![id],
         |r| {
-            let role: String = r.get(2)?;
+            let role: String = r.get("role")?;
             Ok((
                 Staff {
-                    id: r.get(0)?,
-                    username: r.get(1)?,
+                    id: r.get("id")?,
+                    username: r.get("username")?,
                     role: Role::parse(&role).unwrap_or(Role::Desk),
                 },
-                r.get(3)?,
+                r.get("password_hash")?,
             ))
         },
     )
@@ -140,7 +144,7 @@ pub fn password_hash(conn: &Connection, id: i64) -> rusqlite::Result<Option<Stri
     conn.query_row(
         "SELECT password_hash FROM staff WHERE id = ?1",
         params![id],
-        |r| r.get(0),
+        |r| r.get("password_hash"),
     )
     .optional()
 }
@@ -268,13 +272,13 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<StaffAccount>> {
         "SELECT id, username, role, created_at, disabled_at FROM staff ORDER BY username",
     )?;
     let rows = stmt.query_map([], |r| {
-        let role: String = r.get(2)?;
+        let role: String = r.get("role")?;
         Ok(StaffAccount {
-            id: r.get(0)?,
-            username: r.get(1)?,
+            id: r.get("id")?,
+            username: r.get("username")?,
             role: Role::parse(&role).unwrap_or(Role::Desk),
-            created_at: r.get(3)?,
-            disabled_at: r.get(4)?,
+            created_at: r.get("created_at")?,
+            disabled_at: r.get("disabled_at")?,
         })
     })?;
     rows.collect()

@@ -3,11 +3,12 @@
 
 use super::card::{self, Issued, NewCard};
 use super::desk_error::{DeskError, DeskResult, Refusable};
-use super::desk_settings::{self, Unit};
 use super::privacy;
+use super::settings;
+use super::units::{self, Unit};
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, parse_ts, ts};
 use crate::keys::SigningKeys;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use gatehouse_credential::{Kind, UtcMinute};
@@ -57,7 +58,7 @@ fn invalid(m: String) -> DeskError {
 
 fn check(conn: &Connection, v: &NewVisitor) -> DeskResult<Checked> {
     let name = privacy::person_text("name", &v.name, 64).map_err(invalid)?;
-    let unit = desk_settings::unit(conn, v.unit_id)?;
+    let unit = units::unit(conn, v.unit_id)?;
     let host_name = match v
         .host_name
         .as_deref()
@@ -109,7 +110,10 @@ fn denied(
     let mut stmt =
         conn.prepare_cached("SELECT id, phone_digits FROM deny_list WHERE name_key = ?1")?;
     let rows = stmt.query_map(params![privacy::name_key(name)], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        Ok((
+            r.get::<_, i64>("id")?,
+            r.get::<_, Option<String>>("phone_digits")?,
+        ))
     })?;
     let visitor_phone = phone.map(digits).filter(|p| !p.is_empty());
     let mut found = None;
@@ -182,7 +186,7 @@ fn refuse_if_denied(
 pub fn refold_deny_list(tx: &Connection) -> rusqlite::Result<usize> {
     let rows: Vec<(i64, String)> = {
         let mut stmt = tx.prepare("SELECT id, name_key FROM deny_list")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get("id")?, r.get("name_key")?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut changed = 0;
@@ -221,11 +225,12 @@ fn kiosk_issuance_wait(
     let since = now - Duration::minutes(KIOSK_WINDOW_MINUTES);
     let (passes, people, oldest): (i64, i64, Option<String>) = tx
         .prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(party_size), 0), MIN(registered_at) FROM visitors
+            "SELECT COUNT(*) AS passes, COALESCE(SUM(party_size), 0) AS people,
+                    MIN(registered_at) AS oldest FROM visitors
              WHERE registered_at > ?1 AND registered_by = ?2",
         )?
         .query_row(params![ts(since), actor.audit_name()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get("passes")?, r.get("people")?, r.get("oldest")?))
         })?;
     if passes < KIOSK_PASSES && people + i64::from(party) <= KIOSK_PEOPLE {
         return Ok(None);
@@ -238,14 +243,14 @@ fn kiosk_issuance_wait(
 
 /// The end of a visitor pass issued at `now`: the configured length, or the end of the local day.
 fn pass_end(conn: &Connection, now: DateTime<Utc>) -> DeskResult<UtcMinute> {
-    let end = match desk_settings::visitor_pass_minutes(conn)? {
+    let end = match settings::visitor_pass_minutes(conn)? {
         Some(minutes) => now + Duration::minutes(minutes),
         None => {
-            let tz = desk_settings::time_zone(conn)?;
-            let tomorrow = desk_settings::local_date(tz, now)
+            let tz = settings::time_zone(conn)?;
+            let tomorrow = settings::local_date(tz, now)
                 .succ_opt()
                 .unwrap_or(NaiveDate::MAX);
-            desk_settings::local_midnight(tz, tomorrow)
+            settings::local_midnight(tz, tomorrow)
         }
     };
     UtcMinute::ceil(end).ok_or_else(|| invalid("the pass end is out of range".into()))
@@ -264,9 +269,6 @@ pub struct VisitorPass {
     pub unit_label: String,
 }
 
-/// Settings key: whether a walk-in visitor at a kiosk waits for the host's approval.
-pub const WALK_IN_APPROVAL: &str = "walk_in_approval";
-
 /// Whether a walk-in visitor registering at a kiosk gets a pass at once or waits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -281,7 +283,7 @@ pub enum WalkInApproval {
 /// The estate's walk-in approval setting.
 pub fn walk_in_approval(conn: &Connection) -> DeskResult<WalkInApproval> {
     Ok(
-        match desk_settings::get(conn, WALK_IN_APPROVAL)?.as_deref() {
+        match settings::get(conn, settings::WALK_IN_APPROVAL)?.as_deref() {
             Some("host") => WalkInApproval::Host,
             _ => WalkInApproval::None,
         },
@@ -299,7 +301,7 @@ pub fn set_walk_in_approval(
         WalkInApproval::None => "none",
         WalkInApproval::Host => "host",
     };
-    desk_settings::set(tx, WALK_IN_APPROVAL, word)?;
+    settings::set(tx, settings::WALK_IN_APPROVAL, word)?;
     audit::record(
         tx,
         actor,
@@ -408,7 +410,7 @@ pub struct PendingVisit {
     /// How many people.
     pub party_size: u8,
     /// When they registered (UTC, stored form).
-    pub registered_at: String,
+    pub registered_at: DateTime<Utc>,
 }
 
 /// Walk-ins waiting for approval, oldest first.
@@ -420,12 +422,14 @@ pub fn pending(conn: &Connection) -> DeskResult<Vec<PendingVisit>> {
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(PendingVisit {
-            visitor_id: r.get(0)?,
-            name_masked: privacy::mask_name(&r.get::<_, Option<String>>(1)?.unwrap_or_default()),
-            unit_label: r.get(2)?,
-            host_name: r.get(3)?,
-            party_size: r.get(4)?,
-            registered_at: r.get(5)?,
+            visitor_id: r.get("id")?,
+            name_masked: privacy::mask_name(
+                &r.get::<_, Option<String>>("name")?.unwrap_or_default(),
+            ),
+            unit_label: r.get("label")?,
+            host_name: r.get("host_name")?,
+            party_size: r.get("party_size")?,
+            registered_at: instant(r, "registered_at")?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -444,7 +448,7 @@ pub fn decide(
     let row: Option<(Option<String>, i64, Option<String>)> = tx
         .prepare_cached("SELECT name, unit_id, approval FROM visitors WHERE id = ?1")?
         .query_row(params![visitor_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get("name")?, r.get("unit_id")?, r.get("approval")?))
         })
         .optional()?;
     let Some((name, unit_id, approval)) = row else {
@@ -474,7 +478,7 @@ pub fn decide(
     if !approved {
         return Ok(None);
     }
-    let unit = desk_settings::unit(tx, unit_id)?;
+    let unit = units::unit(tx, unit_id)?;
     let name = name.unwrap_or_default();
     Ok(Some(issue_pass(
         tx, signer, actor, visitor_id, &name, unit, now,
@@ -493,7 +497,7 @@ pub fn find_pass(conn: &Connection, signer: &SigningKeys, pass: &str) -> DeskRes
         return Ok(credential.claims.card_id.0);
     }
     conn.prepare_cached("SELECT id FROM cards WHERE short_id = ?1")?
-        .query_row(params![privacy::normalise_code(pass)], |r| r.get(0))
+        .query_row(params![privacy::normalise_code(pass)], |r| r.get("id"))
         .optional()?
         .ok_or_else(|| DeskError::NotFound("no pass matches what was scanned or typed".into()))
 }
@@ -510,7 +514,7 @@ pub fn sign_out(
     let c = card::sign_out(tx, actor, card_id, now)?;
     let name: Option<String> = tx
         .prepare_cached("SELECT name FROM visitors WHERE id = ?1")?
-        .query_row(params![c.visitor_id], |r| r.get(0))?;
+        .query_row(params![c.visitor_id], |r| r.get("name"))?;
     Ok((c, name.map(|n| privacy::mask_name(&n)).unwrap_or_default()))
 }
 
@@ -543,25 +547,26 @@ pub struct OnSite {
 pub fn on_site(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<OnSite>> {
     let now_minute = UtcMinute::floor(now).map_or(0, |m| m.0);
     let mut stmt = conn.prepare(
-        "SELECT v.id, c.id, c.short_id, v.name, u.label, v.host_name, v.purpose, v.party_size, v.registered_at, c.not_after
+        "SELECT v.id AS visitor_id, c.id AS card_id, c.short_id, v.name, u.label, v.host_name, v.purpose,
+                v.party_size, v.registered_at, c.not_after
          FROM visitors v JOIN cards c ON c.visitor_id = v.id JOIN units u ON u.id = v.unit_id
          WHERE c.state = 'active' AND c.not_after > ?1 ORDER BY v.registered_at",
     )?;
     let rows = stmt.query_map(params![now_minute], |r| {
-        let name: Option<String> = r.get(3)?;
-        let host: Option<String> = r.get(5)?;
-        let registered: String = r.get(8)?;
+        let name: Option<String> = r.get("name")?;
+        let host: Option<String> = r.get("host_name")?;
+
         Ok(OnSite {
-            visitor_id: r.get(0)?,
-            card_id: r.get(1)?,
-            short_id: r.get(2)?,
+            visitor_id: r.get("visitor_id")?,
+            card_id: r.get("card_id")?,
+            short_id: r.get("short_id")?,
             name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
-            unit_label: r.get(4)?,
+            unit_label: r.get("label")?,
             host_masked: host.map(|h| privacy::mask_name(&h)),
-            purpose: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-            party_size: r.get(7)?,
-            registered_at: parse_ts(&registered)?,
-            not_after: UtcMinute(r.get(9)?).to_datetime(),
+            purpose: r.get::<_, Option<String>>("purpose")?.unwrap_or_default(),
+            party_size: r.get("party_size")?,
+            registered_at: instant(r, "registered_at")?,
+            not_after: UtcMinute(r.get("not_after")?).to_datetime(),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -626,14 +631,14 @@ pub fn denials(conn: &Connection) -> DeskResult<Vec<Denial>> {
     )?;
     let rows = st.query_map([], |r| {
         Ok(Denial {
-            id: r.get(0)?,
-            name_masked: r.get(1)?,
+            id: r.get("id")?,
+            name_masked: r.get("name_masked")?,
             phone_masked: r
-                .get::<_, Option<String>>(2)?
+                .get::<_, Option<String>>("phone_digits")?
                 .map(|p| privacy::mask_phone(&p)),
-            reason: r.get(3)?,
-            created_at: r.get(4)?,
-            created_by: r.get(5)?,
+            reason: r.get("reason")?,
+            created_at: r.get("created_at")?,
+            created_by: r.get("created_by")?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -695,7 +700,7 @@ pub fn invite(
 ) -> DeskResult<Invite> {
     let c = check(tx, &i.visitor)?;
     refuse_if_denied(tx, actor, &c, now)??;
-    let today = desk_settings::local_date(desk_settings::time_zone(tx)?, now);
+    let today = settings::local_date(settings::time_zone(tx)?, now);
     let valid_on = i.valid_on.unwrap_or(today);
     if valid_on < today {
         return Err(invalid(format!("valid_on {valid_on} is in the past")));
@@ -704,8 +709,8 @@ pub fn invite(
     let code = loop {
         let code = privacy::random_code(8);
         let taken: bool = tx
-            .prepare_cached("SELECT EXISTS(SELECT 1 FROM invites WHERE code = ?1)")?
-            .query_row(params![code], |r| r.get(0))?;
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM invites WHERE code = ?1) AS taken")?
+            .query_row(params![code], |r| r.get("taken"))?;
         if !taken {
             break code;
         }
@@ -744,7 +749,7 @@ pub fn redeem(
         .query_row(
             "SELECT visitor, valid_on, redeemed_at FROM invites WHERE code = ?1",
             params![code],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get("visitor")?, r.get("valid_on")?, r.get("redeemed_at")?)),
         )
         .optional()?;
     let Some((visitor, valid_on, redeemed)) = row else {
@@ -758,7 +763,7 @@ pub fn redeem(
             "this invite has already been used",
         ));
     }
-    let today = desk_settings::local_date(desk_settings::time_zone(tx)?, now);
+    let today = settings::local_date(settings::time_zone(tx)?, now);
     if valid_on != today.to_string() {
         return Err(DeskError::conflict(
             "not_today",

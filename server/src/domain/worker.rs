@@ -5,7 +5,7 @@ use super::desk_error::{DeskError, DeskResult};
 use super::{collection, privacy, renovation};
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::ts;
+use crate::db::{instant, ts};
 use crate::keys::personal::PersonalKey;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -42,7 +42,7 @@ pub struct Worker {
     /// The last 4 characters of the ID number.
     pub id_last4: String,
     /// When registered (UTC).
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     /// Who registered the worker.
     pub created_by: String,
     /// The one-time code the worker types at the kiosk to collect their card: present only in
@@ -74,9 +74,9 @@ pub fn create(
     }
     let hash = privacy::id_hash(key, &id_number);
     let twice: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM workers WHERE renovation_id = ?1 AND id_hash = ?2)",
+        "SELECT EXISTS(SELECT 1 FROM workers WHERE renovation_id = ?1 AND id_hash = ?2) AS twice",
         params![renovation_id, hash],
-        |r| r.get(0),
+        |r| r.get("twice"),
     )?;
     if twice {
         return Err(DeskError::conflict(
@@ -105,23 +105,23 @@ pub fn create(
         name_masked: privacy::mask_name(&name),
         phone_masked: privacy::mask_phone(&phone),
         id_last4: last4,
-        created_at: ts(now),
+        created_at: now,
         created_by: actor.audit_name(),
         collection_code: Some(code.collection_code),
     })
 }
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Worker> {
-    let name: Option<String> = r.get(2)?;
-    let phone: Option<String> = r.get(3)?;
+    let name: Option<String> = r.get("name")?;
+    let phone: Option<String> = r.get("phone")?;
     Ok(Worker {
-        id: r.get(0)?,
-        renovation_id: r.get(1)?,
+        id: r.get("id")?,
+        renovation_id: r.get("renovation_id")?,
         name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
         phone_masked: phone.map(|p| privacy::mask_phone(&p)).unwrap_or_default(),
-        id_last4: r.get(4)?,
-        created_at: r.get(5)?,
-        created_by: r.get(6)?,
+        id_last4: r.get("id_last4")?,
+        created_at: instant(r, "created_at")?,
+        created_by: r.get("created_by")?,
         collection_code: None,
     })
 }
@@ -139,7 +139,7 @@ pub fn of_renovation(conn: &Connection, renovation_id: i64) -> DeskResult<Vec<Wo
 pub fn name(conn: &Connection, id: i64) -> DeskResult<String> {
     let n: Option<String> =
         conn.query_row("SELECT name FROM workers WHERE id = ?1", params![id], |r| {
-            r.get(0)
+            r.get("name")
         })?;
     Ok(n.unwrap_or_default())
 }

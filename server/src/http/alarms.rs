@@ -9,8 +9,8 @@ use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::alarms::{self, Alarm, AlarmQuery};
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
 use crate::domain::history::{DateRange, Period};
+use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -137,8 +137,8 @@ async fn history(
     let now = state.now();
     Ok(Json(
         read(&state, move |c| {
-            let tz = desk_settings::time_zone(c)?;
-            alarms::history(c, &filter.query(tz, desk_settings::local_date(tz, now))?.1)
+            let tz = settings::time_zone(c)?;
+            alarms::history(c, &filter.query(tz, settings::local_date(tz, now))?.1)
         })
         .await?,
     ))

@@ -8,8 +8,8 @@ use super::renovations::read;
 use crate::audit::{self, Entry, Verification};
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
 use crate::domain::history::DateRange;
+use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -101,10 +101,10 @@ async fn recent(
     let now = state.now();
     Ok(Json(
         read(&state, move |c| {
-            let tz = desk_settings::time_zone(c)?;
+            let tz = settings::time_zone(c)?;
             Ok(audit::page(
                 c,
-                &q.filter(tz, desk_settings::local_date(tz, now))?,
+                &q.filter(tz, settings::local_date(tz, now))?,
             )?)
         })
         .await?,

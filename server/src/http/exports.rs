@@ -8,7 +8,7 @@ use super::renovations::read;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::history::{self, DateRange, Period};
-use crate::domain::{desk_settings, journal};
+use crate::domain::{journal, settings};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{Method, header};
@@ -77,8 +77,8 @@ where
 {
     let now = state.now();
     let (period, body) = read(state, move |c| {
-        let tz = desk_settings::time_zone(c)?;
-        let period = range.period(tz, desk_settings::local_date(tz, now))?;
+        let tz = settings::time_zone(c)?;
+        let period = range.period(tz, settings::local_date(tz, now))?;
         let body = make(c, tz, &period)?;
         Ok((period, body))
     })

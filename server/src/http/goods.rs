@@ -9,9 +9,9 @@ use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
 use crate::domain::goods::{self, GuardDecision, NewPermit, Permit};
 use crate::domain::goods_print::{self, PrintJob};
+use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -245,7 +245,7 @@ async fn set_approval_setting(
     let now = state.now();
     let on = body.desk_approves;
     write(&state, move |tx| {
-        desk_settings::set(tx, goods::DESK_APPROVES, if on { "true" } else { "false" })?;
+        settings::set_flag(tx, settings::GOODS_DESK_APPROVES, on)?;
         crate::audit::record(
             tx,
             &actor,

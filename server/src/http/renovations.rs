@@ -328,8 +328,8 @@ async fn progress(
     let now = state.now();
     Ok(Json(
         write(&state, move |tx| {
-            let tz = crate::domain::desk_settings::time_zone(tx)?;
-            let today = crate::domain::desk_settings::local_date(tz, now);
+            let tz = crate::domain::settings::time_zone(tx)?;
+            let today = crate::domain::settings::local_date(tz, now);
             renovation::set_progress(tx, &actor, id, &body, today, now)
         })
         .await?,

@@ -15,7 +15,7 @@ use crate::domain::visitor::{
     self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
     WalkInApproval,
 };
-use crate::domain::{collection, desk_settings, renovation};
+use crate::domain::{collection, renovation, settings, units};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -230,7 +230,7 @@ async fn invites(State(state): State<AppState>) -> Result<Json<Vec<InviteRecord>
     let now = state.now();
     Ok(Json(
         read(&state, move |c| {
-            let today = desk_settings::local_date(desk_settings::time_zone(c)?, now);
+            let today = settings::local_date(settings::time_zone(c)?, now);
             history::invites(c, today - chrono::Days::new(INVITES_SHOWN_DAYS))
         })
         .await?,
@@ -244,8 +244,8 @@ async fn visit_history(
     let now = state.now();
     Ok(Json(
         read(&state, move |c| {
-            let tz = desk_settings::time_zone(c)?;
-            let period = q.range().period(tz, desk_settings::local_date(tz, now))?;
+            let tz = settings::time_zone(c)?;
+            let period = q.range().period(tz, settings::local_date(tz, now))?;
             history::visits(c, &period, q.q.as_deref())
         })
         .await?,
@@ -263,7 +263,7 @@ async fn run_retention(
 }
 
 async fn kiosk_units(State(state): State<AppState>) -> Result<Json<Vec<UnitChoice>>, DeskError> {
-    let units = read(&state, |c| Ok(desk_settings::units(c)?)).await?;
+    let units = read(&state, |c| Ok(units::units(c)?)).await?;
     Ok(Json(
         units
             .into_iter()

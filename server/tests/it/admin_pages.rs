@@ -117,9 +117,7 @@ async fn each_admin_page_opens_for_the_roles_it_admits_in_both_languages_and_bot
     crate::muster::entrance_gate(&app, &admin).await;
     let accounts = [(MANAGER, &admin), (DESK, &desk), (GUARD, &guard)];
     for (width, height) in [(1366, 768), (1920, 1080)] {
-        let Some(b) = sized("admin pages matrix", width, height).await else {
-            return;
-        };
+        let b = sized("admin pages matrix", width, height).await;
         for (account, token) in accounts {
             b.enter_as(&app, account).await;
             // A guard has no language switch (the guard page is its one page).
@@ -177,9 +175,7 @@ async fn each_admin_page_opens_for_the_roles_it_admits_in_both_languages_and_bot
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
-    let Some(b) = sized("admin nav groups", 1366, 768).await else {
-        return;
-    };
+    let b = sized("admin nav groups", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -248,9 +244,7 @@ async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_clerk_makes_an_invite_reads_its_code_sees_its_qr_and_finds_the_visitor_in_history() {
-    let Some(b) = sized("admin invites", 1366, 768).await else {
-        return;
-    };
+    let b = sized("admin invites", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -316,9 +310,7 @@ async fn a_clerk_makes_an_invite_reads_its_code_sees_its_qr_and_finds_the_visito
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_desk_acknowledges_every_alarm_at_once_after_a_confirmation_and_filters_the_history() {
-    let Some(b) = sized("admin alarms", 1366, 768).await else {
-        return;
-    };
+    let b = sized("admin alarms", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -382,9 +374,7 @@ async fn the_desk_acknowledges_every_alarm_at_once_after_a_confirmation_and_filt
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_adds_a_gate_enrols_it_from_the_qr_renames_it_retires_it_and_changes_a_role() {
-    let Some(b) = sized("admin devices", 1920, 1080).await else {
-        return;
-    };
+    let b = sized("admin devices", 1920, 1080).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -454,9 +444,7 @@ async fn a_manager_adds_a_gate_enrols_it_from_the_qr_renames_it_retires_it_and_c
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_reads_the_audit_log_verified_the_key_fingerprints_and_downloads_an_export() {
-    let Some(b) = sized("admin audit", 1366, 768).await else {
-        return;
-    };
+    let b = sized("admin audit", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let _desk = app.desk(&admin).await;

@@ -60,9 +60,7 @@ impl Browser {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links_by_role() {
-    let Some(b) = sized("console language", 1366, 768).await else {
-        return;
-    };
+    let b = sized("console language", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -138,9 +136,7 @@ async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_clerk_at_1366x768_sees_each_result_beside_its_form_and_confirms_what_cannot_be_undone() {
-    let Some(b) = sized("console clerk", 1366, 768).await else {
-        return;
-    };
+    let b = sized("console clerk", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -283,9 +279,7 @@ async fn a_clerk_at_1366x768_sees_each_result_beside_its_form_and_confirms_what_
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_return_station_keeps_its_focus_clears_the_last_result_and_counts_the_cards_back() {
-    let Some(b) = sized("console return", 1920, 1080).await else {
-        return;
-    };
+    let b = sized("console return", 1920, 1080).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -349,9 +343,7 @@ async fn the_return_station_keeps_its_focus_clears_the_last_result_and_counts_th
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_shows_on_every_page() {
-    let Some(b) = sized("console doors", 1920, 1080).await else {
-        return;
-    };
+    let b = sized("console doors", 1920, 1080).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -408,9 +400,7 @@ async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_sho
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_visitor_is_registered_at_the_desk_with_the_keyboard_alone_and_gets_a_printable_pass() {
-    let Some(b) = sized("console visitor", 1366, 768).await else {
-        return;
-    };
+    let b = sized("console visitor", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -457,9 +447,7 @@ async fn a_visitor_is_registered_at_the_desk_with_the_keyboard_alone_and_gets_a_
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confirmation() {
-    let Some(b) = sized("console deny list", 1920, 1080).await else {
-        return;
-    };
+    let b = sized("console deny list", 1920, 1080).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -492,9 +480,7 @@ async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confir
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_today_page_counts_what_the_desk_watches_and_each_number_opens_its_list() {
-    let Some(b) = sized("console today", 1366, 768).await else {
-        return;
-    };
+    let b = sized("console today", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;

@@ -108,7 +108,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        let process = gate::start(&setup, &listen_addr(port))?;
+        let process = Running::start(gate::launch(&setup, &listen_addr(port))?)?;
         gates.push(DemoGate {
             label,
             setup,
@@ -129,7 +129,9 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let kiosk = if kiosk_files.is_enrolled() || token.is_some() {
-        match kiosk::start(&kiosk_files, &base, &listen_addr(8090), token.as_deref()) {
+        match kiosk::launch(&kiosk_files, &base, &listen_addr(8090), token.as_deref())
+            .and_then(Running::start)
+        {
             Ok(k) => Some(k),
             Err(e) => {
                 missing.push(format!("kiosk did not start: {e}"));

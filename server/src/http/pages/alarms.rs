@@ -6,7 +6,7 @@ use super::Viewer;
 use super::visitor_history::date_fields;
 use crate::domain::alarms::{self, Alarm};
 use crate::domain::desk_error::DeskError;
-use crate::domain::{desk_settings, devices};
+use crate::domain::{devices, settings};
 use crate::http::alarms::AlarmFilter;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
@@ -92,8 +92,8 @@ pub(super) async fn alarms_page(
     let now = state.now();
     let f = filter.clone();
     let (open, devices, history) = read(&state, move |c| {
-        let tz = desk_settings::time_zone(c)?;
-        let history = match f.query(tz, desk_settings::local_date(tz, now)) {
+        let tz = settings::time_zone(c)?;
+        let history = match f.query(tz, settings::local_date(tz, now)) {
             Ok((period, q)) => Ok((period, alarms::history(c, &q)?)),
             Err(e) => Err(e),
         };

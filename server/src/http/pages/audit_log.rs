@@ -6,7 +6,7 @@ use super::renovations::who;
 use super::visitor_history::date_fields;
 use crate::audit::{self, Entry};
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
+use crate::domain::settings;
 use crate::http::audit::RecentQuery;
 use crate::http::extract::ApiQuery;
 use crate::http::renovations::read;
@@ -94,8 +94,8 @@ pub(super) async fn audit_page(
     let now = state.now();
     let asked = q.clone();
     let entries: Result<Vec<Entry>, DeskError> = read(&state, move |c| {
-        let tz = desk_settings::time_zone(c)?;
-        let filter = match q.filter(tz, desk_settings::local_date(tz, now)) {
+        let tz = settings::time_zone(c)?;
+        let filter = match q.filter(tz, settings::local_date(tz, now)) {
             Ok(f) => audit::Filter { limit: PAGE, ..f },
             Err(e) => return Ok(Err(e)),
         };

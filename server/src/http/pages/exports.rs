@@ -5,8 +5,8 @@
 use super::Viewer;
 use super::visitor_history::date_fields;
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
 use crate::domain::history::DateRange;
+use crate::domain::settings;
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
@@ -18,8 +18,8 @@ pub(super) async fn exports_page(
 ) -> Result<Markup, DeskError> {
     let now = state.now();
     let period = read(&state, move |c| {
-        let tz = desk_settings::time_zone(c)?;
-        DateRange::default().period(tz, desk_settings::local_date(tz, now))
+        let tz = settings::time_zone(c)?;
+        DateRange::default().period(tz, settings::local_date(tz, now))
     })
     .await?;
     let (from, to) = (period.from.to_string(), period.to.to_string());

@@ -8,7 +8,7 @@ use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::goods::{self, Applicant, Permit, PermitState};
 use crate::domain::goods_print::{self, PrintJob};
-use crate::domain::{desk_settings, privacy};
+use crate::domain::{privacy, units};
 use crate::http::Endpoint;
 use crate::http::extract::ApiPath;
 use crate::http::renovations::read;
@@ -102,7 +102,7 @@ async fn goods_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, 
     let (list, units, desk_approves) = read(&state, |c| {
         Ok((
             goods::list(c, 100)?,
-            desk_settings::units(c)?,
+            units::units(c)?,
             goods::desk_approves(c)?,
         ))
     })

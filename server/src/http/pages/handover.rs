@@ -75,7 +75,7 @@ async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Marku
                 @for o in &cards {
                     tr data-card=(o.card.card_id) {
                         td { "#" (o.card.card_id) } td { (o.renovation_code) } td { (o.unit_label) } td { (o.holder_masked) }
-                        td { (moment(&v, Some(o.card.issued_at.as_str()))) } td { (v.date(o.renovation_end)) }
+                        td { (v.time(o.card.issued_at)) } td { (v.date(o.renovation_end)) }
                         (overdue_cell(&v, o.overdue))
                     }
                 }

@@ -5,8 +5,8 @@ use super::Viewer;
 use super::renovations::who;
 use super::visitors::visitor_fields;
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
 use crate::domain::history::{self, InviteRecord};
+use crate::domain::{settings, units};
 use crate::http::renovations::read;
 use crate::http::visitors::INVITES_SHOWN_DAYS;
 use crate::state::AppState;
@@ -31,10 +31,10 @@ pub(super) async fn invites_page(
 ) -> Result<Markup, DeskError> {
     let now = state.now();
     let (list, units, today) = read(&state, move |c| {
-        let today = desk_settings::local_date(desk_settings::time_zone(c)?, now);
+        let today = settings::local_date(settings::time_zone(c)?, now);
         Ok((
             history::invites(c, today - chrono::Days::new(INVITES_SHOWN_DAYS))?,
-            desk_settings::units(c)?,
+            units::units(c)?,
             today,
         ))
     })

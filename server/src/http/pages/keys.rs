@@ -6,7 +6,7 @@ use super::Viewer;
 use crate::auth::Allow;
 use crate::domain::custody_items::{self, Item, ItemKind, ItemState};
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
+use crate::domain::units;
 use crate::http::Endpoint;
 use crate::http::extract::ApiPath;
 use crate::http::renovations::read;
@@ -77,7 +77,7 @@ fn item_name(v: &Viewer, i: &Item) -> String {
 async fn keys_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, DeskError> {
     let now = state.now();
     let (items, units) = read(&state, move |c| {
-        Ok((custody_items::list(c, now)?, desk_settings::units(c)?))
+        Ok((custody_items::list(c, now)?, units::units(c)?))
     })
     .await?;
     Ok(v.page(

@@ -7,7 +7,7 @@ use crate::domain::custody::CardState;
 use crate::domain::desk_error::DeskError;
 use crate::domain::ledger::{Category, LedgerKind};
 use crate::domain::renovation::{self, Document, Filter, Status};
-use crate::domain::{desk_settings, privacy, refund};
+use crate::domain::{privacy, refund, units};
 use crate::http::extract::ApiPath;
 use crate::http::renovations::{LedgerView, load_detail, read};
 use crate::state::AppState;
@@ -155,7 +155,7 @@ pub(super) async fn renovations(
     let (list, units, buildings) = read(&state, move |c| {
         Ok((
             renovation::filtered(c, &filter)?,
-            desk_settings::units(c)?,
+            units::units(c)?,
             crate::domain::estate::estate(c)?.buildings,
         ))
     })
@@ -332,7 +332,7 @@ pub(super) async fn renovation_page(
                 label { (v.t("新完工日期（不超过当前 + 3 个月）", "New end (at most current + 3 months)")) input name="new_end_date" type="date" required; }
                 button type="submit" { (v.t("批准延期", "Approve extension")) }
             }
-            @for e in &d.extensions { p { (e.previous_end) " → " (e.new_end) " · " (who(&v, &e.approved_by)) " · " (stamp(&v, &e.at)) } }
+            @for e in &d.extensions { p { (e.previous_end) " → " (e.new_end) " · " (who(&v, &e.approved_by)) " · " (v.time(e.at)) } }
 
             h2 { (v.t("资料清单", "Document checklist")) }
             form.inline #documents data-api={ (api) "/documents" } data-method="PUT" data-done=(v.t("已保存", "Saved")) {
@@ -392,7 +392,7 @@ fn ledger_table(v: &Viewer, l: &LedgerView) -> Markup {
                          @if let Some(r) = x.reverses { " · " (v.t("冲回", "reverses")) " #" (r) } }
                     td.amount { @if matches!(x.kind, LedgerKind::Deduction | LedgerKind::Refund) { "−" } (yuan(x.amount_cents)) }
                     td { (x.receipt_no.clone().unwrap_or_default()) } td { (x.note) }
-                    td { (who(v, &x.by)) @if let Some(a) = &x.approved_by { " · " (v.t("批准", "approved")) ": " (who(v, a)) } } td { (stamp(v, &x.at)) }
+                    td { (who(v, &x.by)) @if let Some(a) = &x.approved_by { " · " (v.t("批准", "approved")) ": " (who(v, a)) } } td { (v.time(x.at)) }
                 }
             }
             tr #refundable { th colspan="3" { (v.t("可退", "Refundable")) } td colspan="5" { (yuan(l.refundable_cents)) " = " (yuan(l.deposit_cents))

@@ -3,8 +3,8 @@
 
 use super::Viewer;
 use crate::domain::desk_error::DeskError;
-use crate::domain::desk_settings;
 use crate::domain::history::{self, MAX_VISITS, VisitorSearch};
+use crate::domain::settings;
 use crate::http::extract::ApiQuery;
 use crate::http::renovations::read;
 use crate::state::AppState;
@@ -27,8 +27,8 @@ pub(super) async fn history_page(
     let now = state.now();
     let asked = q.clone();
     let found = read(&state, move |c| {
-        let tz = desk_settings::time_zone(c)?;
-        let period = match q.range().period(tz, desk_settings::local_date(tz, now)) {
+        let tz = settings::time_zone(c)?;
+        let period = match q.range().period(tz, settings::local_date(tz, now)) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };

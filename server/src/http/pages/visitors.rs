@@ -3,7 +3,7 @@
 
 use super::Viewer;
 use crate::domain::desk_error::DeskError;
-use crate::domain::{desk_settings, overstay, visitor};
+use crate::domain::{overstay, units, visitor};
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
@@ -22,7 +22,7 @@ fn sign_out(v: &Viewer, card_id: u32, name_masked: &str) -> Markup {
 
 /// The fields of a visitor as the desk registers or invites them (the name focused first
 /// when `focus`).
-pub(super) fn visitor_fields(v: &Viewer, units: &[desk_settings::Unit], focus: bool) -> Markup {
+pub(super) fn visitor_fields(v: &Viewer, units: &[units::Unit], focus: bool) -> Markup {
     html! {
         label { (v.t("姓名", "Name")) input name="name" required autofocus[focus] autocomplete="off"; }
         label { (v.t("到访房号", "Unit visited")) select name="unit_id" data-type="int" { @for u in units { option value=(u.id) { (u.label) } } } }
@@ -43,7 +43,7 @@ pub(super) async fn visitors_page(
         Ok((
             visitor::on_site(c, now)?,
             overstay::list(c, grace)?,
-            desk_settings::units(c)?,
+            units::units(c)?,
         ))
     })
     .await?;

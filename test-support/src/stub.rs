@@ -1,40 +1,58 @@
-//! A stand-in for the server's kiosk endpoints, speaking exactly the contract in
-//! `credential::api::{kiosk, device}` and signing real credentials.
+//! A stand-in for the server's device API, configured for the device a test runs: the kiosk's
+//! endpoints (`credential::api::{kiosk, muster}`) and the gate's (`credential::api::gate`:
+//! snapshot, long-poll changes, journal upload stored once per id), behind one enrolment and
+//! one device key, signing real credentials with the test [`signer`](crate::signer).
 
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use gatehouse_credential::api::ErrorBody;
 use gatehouse_credential::api::device::{AlarmReport, DeviceKind, EnrolRequest, EnrolResponse};
-use gatehouse_credential::api::kiosk::*;
-use gatehouse_credential::api::muster::{MusterCount, MusterKind, MusterList, MusterPerson};
-use gatehouse_credential::{
-    BuildingScope, CardId, Claims, KeyRing, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
-    ZoneClasses, ZoneScope,
+use gatehouse_credential::api::gate::{
+    Change, ChangeBatch, ChangeEvent, GateSnapshot, JournalAck, JournalEntry, JournalUpload,
 };
+use gatehouse_credential::api::kiosk::{
+    InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
+    WorkerCardRequest,
+};
+use gatehouse_credential::api::muster::{MusterCount, MusterKind, MusterList, MusterPerson};
+use gatehouse_credential::schedule::{Schedule, TimeWindow};
+use gatehouse_credential::{
+    BuildingScope, CardId, Claims, KeyRing, Kind, ScheduleId, Signer, UtcMinute, WorkCalendar,
+    ZoneClass, ZoneClasses, ZoneScope,
+};
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
 
-pub const API_KEY: &str = "stub-kiosk-api-key";
+/// The device key the stub hands out at enrolment and requires on every other call.
+pub const API_KEY: &str = "stub-device-api-key";
+/// The one enrolment token the stub accepts, once.
 pub const ENROL_TOKEN: &str = "enrol-me-once";
+/// The invitation code the kiosk can redeem, once.
 pub const INVITE_CODE: &str = "INV2026A";
+/// The renovation a worker collects a card for.
 pub const RENOVATION: &str = "R-2026-001";
+/// The last four characters of that worker's ID number.
 pub const ID_LAST4: &str = "123X";
 /// The worker's one-time collection code, as the desk gave it.
 pub const COLLECTION_CODE: &str = "24681357";
+/// A visitor name the server refuses ("please see the front desk").
 pub const DENIED_NAME: &str = "黑名单";
 /// A second worker of the renovation, whose card the front desk handed out itself.
 pub const DESK_ISSUED_ID_LAST4: &str = "0042";
 /// When the desk issued it: 09:15 in Shanghai.
 pub const DESK_ISSUED_AT: &str = "2026-12-03T01:15:00.000000Z";
 
+/// What the kiosk's calls left behind.
 #[derive(Default)]
-pub struct Ledger {
+pub struct KioskLedger {
     next_card: u32,
     /// short id → (card, masked name, credential, signed out)
     passes: HashMap<String, (u32, String, String, bool)>,
@@ -43,8 +61,7 @@ pub struct Ledger {
     /// The estate makes walk-ins wait for the host's approval (the server's walk-in approval
     /// setting `host`).
     pub host_approval: bool,
-    enrolled: bool,
-    /// Every alarm report the kiosk sent, in order.
+    /// Every alarm report the device sent, in order.
     pub alarms: Vec<AlarmReport>,
     /// The `Gatehouse-Emergency` header value sent with the muster list, if any.
     pub emergency: Option<&'static str>,
@@ -54,22 +71,79 @@ pub struct Ledger {
     pub print_results: Vec<(i64, gatehouse_credential::api::print::PrintResult)>,
 }
 
+/// What the gate's calls left behind, and how the stub misbehaves.
+#[derive(Default)]
+pub struct GateLedger {
+    /// The change feed, `seq` 1 first.
+    pub changes: Vec<Change>,
+    /// Entries stored, in arrival order, each id once.
+    pub stored: Vec<JournalEntry>,
+    /// How many times each id was received (retries included).
+    pub received: HashMap<uuid::Uuid, u32>,
+    /// While set, every call but enrolment answers 503, as a server that is down behind a
+    /// proxy would.
+    pub offline: bool,
+    /// While set, the snapshot never answers (the gate's request times out).
+    pub snapshot_hangs: bool,
+}
+
+/// A running stub: its state, shared with the test.
 #[derive(Clone)]
 pub struct Stub {
+    /// Signs every credential the stub issues (the test signer).
     pub signer: Arc<Signer>,
-    pub ledger: Arc<Mutex<Ledger>>,
+    device: DeviceKind,
+    enrolled: Arc<Mutex<bool>>,
+    kiosk: Arc<Mutex<KioskLedger>>,
+    gate: Arc<Mutex<GateLedger>>,
+    changed: Arc<Notify>,
 }
 
 impl Stub {
+    fn new(device: DeviceKind) -> Stub {
+        Stub {
+            signer: Arc::new(crate::signer()),
+            device,
+            enrolled: Arc::default(),
+            kiosk: Arc::default(),
+            gate: Arc::default(),
+            changed: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The key ring that verifies the stub's credentials.
     pub fn ring(&self) -> KeyRing {
         let mut ring = KeyRing::new();
         ring.insert_signer(&self.signer);
         ring
     }
 
+    /// The kiosk side's state.
+    pub fn kiosk(&self) -> MutexGuard<'_, KioskLedger> {
+        self.kiosk.lock().unwrap()
+    }
+
+    /// The gate side's state.
+    pub fn gate(&self) -> MutexGuard<'_, GateLedger> {
+        self.gate.lock().unwrap()
+    }
+
     /// The alarm reports received so far.
     pub fn alarms(&self) -> Vec<AlarmReport> {
-        self.ledger.lock().unwrap().alarms.clone()
+        self.kiosk().alarms.clone()
+    }
+
+    /// Appends `event` to the change feed and wakes every waiting long poll.
+    pub fn push(&self, event: ChangeEvent) {
+        let mut gate = self.gate();
+        let seq = gate.changes.len() as u64 + 1;
+        gate.changes.push(Change {
+            seq,
+            at: Utc::now(),
+            event,
+        });
+        drop(gate);
+        self.changed.notify_waiters();
     }
 
     /// A staff card the server signed, valid for a year, as its QR code reads.
@@ -101,25 +175,14 @@ impl Stub {
         )
     }
 
+    /// Whether the pass `short_id` has been signed out.
     pub fn is_signed_out(&self, short_id: &str) -> bool {
-        self.ledger
-            .lock()
-            .unwrap()
-            .passes
-            .get(short_id)
-            .is_some_and(|p| p.3)
-    }
-}
-
-fn new_stub() -> Stub {
-    Stub {
-        signer: Arc::new(gatehouse_test_support::signer()),
-        ledger: Arc::default(),
+        self.kiosk().passes.get(short_id).is_some_and(|p| p.3)
     }
 }
 
 fn app(stub: &Stub) -> Router {
-    let kiosk = Router::new()
+    let device = Router::new()
         .route("/api/v1/kiosk/units", get(units))
         .route("/api/v1/kiosk/visitors", post(visitors))
         .route("/api/v1/kiosk/invites/redeem", post(invite))
@@ -129,15 +192,20 @@ fn app(stub: &Stub) -> Router {
         .route("/api/v1/muster", get(muster))
         .route("/api/v1/kiosk/print-jobs", get(print_jobs))
         .route("/api/v1/kiosk/print-jobs/{job}/result", post(print_result))
-        .layer(middleware::from_fn(require_key));
+        .route("/api/v1/gate/changes", get(changes))
+        .route("/api/v1/gate/journal", post(journal))
+        .layer(middleware::from_fn_with_state(stub.clone(), require_key));
     Router::new()
         .route("/api/v1/devices/enrol", post(enrol))
-        .merge(kiosk)
+        // The snapshot checks the key itself: a hanging snapshot hangs before anything else.
+        .route("/api/v1/gate/snapshot", get(snapshot))
+        .merge(device)
         .with_state(stub.clone())
 }
 
-pub async fn spawn() -> (SocketAddr, Stub) {
-    let stub = new_stub();
+/// Starts a stub for `device` on the test's runtime.
+pub async fn spawn(device: DeviceKind) -> (SocketAddr, Stub) {
+    let stub = Stub::new(device);
     let app = app(&stub);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -153,6 +221,7 @@ pub struct Stopper(
 );
 
 impl Stopper {
+    /// Ends the stub and waits until it is gone.
     pub fn stop(mut self) {
         if let Some(tx) = self.0.take() {
             let _ = tx.send(());
@@ -163,8 +232,9 @@ impl Stopper {
     }
 }
 
-pub fn spawn_stoppable() -> (SocketAddr, Stub, Stopper) {
-    let stub = new_stub();
+/// Starts a stub for `device` that the test can stop as a crash would.
+pub fn spawn_stoppable(device: DeviceKind) -> (SocketAddr, Stub, Stopper) {
+    let stub = Stub::new(device);
     let app = app(&stub);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -198,39 +268,194 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn require_key(req: Request, next: Next) -> Response {
-    let ok = req
-        .headers()
+/// The refusal of a second use of what is good for one (`used`), as the server words it.
+fn once(used: bool, code: &str, message: &str) -> Option<Response> {
+    used.then(|| refuse(StatusCode::CONFLICT, code, message))
+}
+
+fn down() -> Response {
+    refuse(StatusCode::SERVICE_UNAVAILABLE, "offline", "server is down")
+}
+
+fn authorised(req: &Request) -> bool {
+    req.headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {API_KEY}"));
-    if !ok {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "device key required",
-        );
+        == Some(&format!("Bearer {API_KEY}"))
+}
+
+fn unauthorised() -> Response {
+    refuse(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "device key required",
+    )
+}
+
+async fn require_key(State(stub): State<Stub>, req: Request, next: Next) -> Response {
+    if stub.gate().offline {
+        return down();
+    }
+    if !authorised(&req) {
+        return unauthorised();
     }
     next.run(req).await
 }
 
 async fn enrol(State(stub): State<Stub>, Json(req): Json<EnrolRequest>) -> Response {
-    let mut ledger = stub.ledger.lock().unwrap();
-    if req.token != ENROL_TOKEN || ledger.enrolled {
+    let mut enrolled = stub.enrolled.lock().unwrap();
+    if req.token != ENROL_TOKEN || *enrolled {
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
+            "unauthorized",
             "unknown or used token",
         );
     }
-    ledger.enrolled = true;
+    *enrolled = true;
+    let (device_id, name) = match stub.device {
+        DeviceKind::Kiosk => ("kiosk-1", "Lobby kiosk"),
+        DeviceKind::Gate => ("gate-lobby", "lobby"),
+    };
     Json(EnrolResponse {
-        device_id: "kiosk-1".into(),
-        kind: DeviceKind::Kiosk,
-        name: "Lobby kiosk".into(),
+        device_id: device_id.into(),
+        kind: stub.device,
+        name: name.into(),
         api_key: API_KEY.into(),
     })
     .into_response()
+}
+
+/// The gate's calendar: schedule 1 any time; schedule 2 one hour that is not now (local to
+/// Shanghai); tomorrow (local) a blackout date, so a gate whose clock is shifted a day sees it.
+pub fn gate_calendar() -> WorkCalendar {
+    let all_days = vec![
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let local_hour = chrono::Timelike::hour(&Utc::now().with_timezone(&chrono_tz::Asia::Shanghai));
+    let other = if local_hour < 12 { 18 } else { 3 };
+    let t = |h, m, s| NaiveTime::from_hms_opt(h, m, s).unwrap();
+    WorkCalendar {
+        time_zone: chrono_tz::Asia::Shanghai,
+        schedules: vec![
+            Schedule {
+                id: ScheduleId::new(1).unwrap(),
+                name: "any time".into(),
+                windows: vec![TimeWindow {
+                    days: all_days.clone(),
+                    start: t(0, 0, 0),
+                    end: t(23, 59, 59),
+                }],
+            },
+            Schedule {
+                id: ScheduleId::new(2).unwrap(),
+                name: "not now".into(),
+                windows: vec![TimeWindow {
+                    days: all_days,
+                    start: t(other, 0, 0),
+                    end: t(other + 1, 0, 0),
+                }],
+            },
+        ],
+        blackout_dates: vec![
+            (Utc::now() + Duration::days(1))
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive(),
+        ],
+    }
+}
+
+async fn snapshot(State(stub): State<Stub>, req: Request) -> Response {
+    let (offline, hangs) = {
+        let gate = stub.gate();
+        (gate.offline, gate.snapshot_hangs)
+    };
+    if hangs {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+    if offline || hangs {
+        return down();
+    }
+    if !authorised(&req) {
+        return unauthorised();
+    }
+    let mut snapshot = GateSnapshot {
+        keys: vec![stub.signer.public_info()],
+        calendar: gate_calendar(),
+        lockdown: false,
+        evacuation: false,
+        server_time: Utc::now(),
+        cursor: 0,
+    };
+    // As the server does: the snapshot carries the lockdown and evacuation states in force.
+    let gate = stub.gate();
+    snapshot.cursor = gate.changes.len() as u64;
+    for change in &gate.changes {
+        match change.event {
+            ChangeEvent::Lockdown { active } => snapshot.lockdown = active,
+            ChangeEvent::Evacuation { active } => snapshot.evacuation = active,
+            _ => {}
+        }
+    }
+    drop(gate);
+    Json(snapshot).into_response()
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    since: u64,
+    wait_ms: Option<u64>,
+}
+
+async fn changes(State(stub): State<Stub>, Query(q): Query<ChangesQuery>) -> Response {
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(q.wait_ms.unwrap_or(0).min(30_000));
+    loop {
+        let notified = stub.changed.notified();
+        let batch: Vec<Change> = stub
+            .gate()
+            .changes
+            .iter()
+            .filter(|c| c.seq > q.since)
+            .cloned()
+            .collect();
+        if let Some(last) = batch.last() {
+            let cursor = last.seq;
+            return Json(ChangeBatch {
+                changes: batch,
+                cursor,
+            })
+            .into_response();
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Json(ChangeBatch {
+                changes: vec![],
+                cursor: q.since,
+            })
+            .into_response();
+        }
+    }
+}
+
+async fn journal(State(stub): State<Stub>, Json(upload): Json<JournalUpload>) -> Response {
+    if upload.entries.len() > 500 {
+        return refuse(StatusCode::BAD_REQUEST, "too_many", "at most 500 entries");
+    }
+    let mut gate = stub.gate();
+    let mut ids = Vec::new();
+    for entry in upload.entries {
+        *gate.received.entry(entry.id).or_default() += 1;
+        if !gate.stored.iter().any(|e| e.id == entry.id) {
+            gate.stored.push(entry.clone());
+        }
+        ids.push(entry.id);
+    }
+    Json(JournalAck { stored: ids }).into_response()
 }
 
 fn unit_list() -> Vec<UnitChoice> {
@@ -288,7 +513,7 @@ fn unit_list() -> Vec<UnitChoice> {
 }
 
 async fn alarm(State(stub): State<Stub>, Json(report): Json<AlarmReport>) -> StatusCode {
-    stub.ledger.lock().unwrap().alarms.push(report);
+    stub.kiosk().alarms.push(report);
     StatusCode::NO_CONTENT
 }
 
@@ -341,7 +566,7 @@ fn issue(
             )
         }
     };
-    let mut ledger = stub.ledger.lock().unwrap();
+    let mut ledger = stub.kiosk();
     ledger.next_card += 1;
     let card = 1000 + ledger.next_card;
     let claims = Claims {
@@ -396,7 +621,7 @@ async fn visitors(State(stub): State<Stub>, Json(req): Json<VisitorRequest>) -> 
         return refuse(StatusCode::BAD_REQUEST, "invalid_input", "unknown unit");
     };
     // As the server: the visit is recorded, and the pass waits for the host.
-    if stub.ledger.lock().unwrap().host_approval {
+    if stub.kiosk().host_approval {
         return refuse(
             StatusCode::CONFLICT,
             "host_approval_pending",
@@ -415,19 +640,18 @@ async fn invite(State(stub): State<Stub>, Json(req): Json<InviteRedeem>) -> Resp
         return refuse(StatusCode::NOT_FOUND, "not_found", "no such invitation");
     }
     // As the server: an invitation gives one pass.
-    if std::mem::replace(&mut stub.ledger.lock().unwrap().invite_redeemed, true) {
-        return refuse(
-            StatusCode::CONFLICT,
-            "already_redeemed",
-            "this invite has already been used",
-        );
-    }
+    let used = std::mem::replace(&mut stub.kiosk().invite_redeemed, true);
     let unit = unit_list().remove(2);
-    Json(issue(&stub, Kind::Visitor, "王芳", &unit, None)).into_response()
+    once(
+        used,
+        "already_redeemed",
+        "this invite has already been used",
+    )
+    .unwrap_or_else(|| Json(issue(&stub, Kind::Visitor, "王芳", &unit, None)).into_response())
 }
 
 async fn sign_out(State(stub): State<Stub>, Json(req): Json<SignOutRequest>) -> Response {
-    let mut ledger = stub.ledger.lock().unwrap();
+    let mut ledger = stub.kiosk();
     let found = ledger
         .passes
         .iter_mut()
@@ -470,20 +694,16 @@ async fn worker_card(State(stub): State<Stub>, Json(req): Json<WorkerCardRequest
     {
         return refuse(StatusCode::NOT_FOUND, "not_found", "no such worker");
     }
-    if std::mem::replace(&mut stub.ledger.lock().unwrap().worker_collected, true) {
-        return refuse(
-            StatusCode::CONFLICT,
-            "already_collected",
-            "reprint at the desk",
-        );
-    }
+    let used = std::mem::replace(&mut stub.kiosk().worker_collected, true);
     let unit = unit_list().remove(1);
     let extended = NaiveDate::from_ymd_opt(2027, 3, 31);
-    Json(issue(&stub, Kind::Worker, "李建国", &unit, extended)).into_response()
+    once(used, "already_collected", "reprint at the desk").unwrap_or_else(|| {
+        Json(issue(&stub, Kind::Worker, "李建国", &unit, extended)).into_response()
+    })
 }
 
 async fn muster(State(stub): State<Stub>) -> Response {
-    let ledger = stub.ledger.lock().unwrap();
+    let ledger = stub.kiosk();
     let now = Utc::now();
     let mut people: Vec<MusterPerson> = ledger
         .passes
@@ -540,7 +760,7 @@ async fn print_jobs(
     State(stub): State<Stub>,
 ) -> Json<Vec<gatehouse_credential::api::print::PermitSlip>> {
     for _ in 0..10 {
-        let slips = std::mem::take(&mut stub.ledger.lock().unwrap().permit_slips);
+        let slips = std::mem::take(&mut stub.kiosk().permit_slips);
         if !slips.is_empty() {
             return Json(slips);
         }
@@ -554,7 +774,7 @@ async fn print_result(
     axum::extract::Path(job): axum::extract::Path<i64>,
     Json(result): Json<gatehouse_credential::api::print::PrintResult>,
 ) -> StatusCode {
-    stub.ledger
+    stub.kiosk()
         .lock()
         .unwrap()
         .print_results
