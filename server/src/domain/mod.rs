@@ -6,6 +6,7 @@ pub mod devices;
 pub mod estate;
 pub mod journal;
 pub mod language;
+pub mod monitor;
 pub mod staff;
 // the front desk
 pub mod card;

@@ -13,6 +13,7 @@ pub mod estate;
 pub mod events;
 pub mod extract;
 pub mod gate;
+pub mod monitor;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -59,6 +60,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         goods::endpoints(),
         guard::endpoints(),
         custody_items::endpoints(),
+        monitor::endpoints(),
     ]
     .into_iter()
     .flatten()

@@ -13,6 +13,7 @@ mod deny_list;
 mod doors;
 mod errors;
 mod login;
+mod monitor;
 mod outstanding;
 mod password;
 mod renovations;
@@ -132,6 +133,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             "pages",
             "Page: the visitor deny list (add; a manager removes)",
         ),
+        Endpoint::new(Method::GET, "/desk/monitor", get(monitor::monitor_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: live gate decisions and alarms, by door"),
     ]
 }
 
@@ -148,6 +152,7 @@ async fn desk_css() -> impl IntoResponse {
             super::goods::CSS,
             super::guard::CSS,
             super::custody_items::CSS,
+            monitor::CSS,
         ]
         .concat()
     });
@@ -173,6 +178,7 @@ async fn desk_js() -> impl IntoResponse {
             super::goods::SCRIPT,
             super::guard::SCRIPT,
             super::custody_items::SCRIPT,
+            monitor::SCRIPT,
             // Last: it expects the emergency bar, which the log-in page does not have.
             super::emergency::SCRIPT,
         ]
@@ -317,6 +323,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/keys", "钥匙对讲机", "Keys and radios"),
     ("/guard", "门岗放行", "Guard"),
     ("/desk/staff", "员工账号", "Staff"),
+    ("/desk/monitor", "实时监控", "Live monitor"),
 ];
 
 /// Who may call `method path`, from the routes' declarations (read once).
