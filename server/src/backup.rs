@@ -11,9 +11,14 @@
 //!   `gatehouse.db.before-restore` and renames the copy into place.
 //!
 //! Signing key secrets are not in the database: they are files under `keys/`, backed up
-//! separately (see `deploy/OPERATIONS.md`).
+//! separately (see `deploy/OPERATIONS.md`). The audit chain is verified with the data
+//! directory's audit-chain key (`keys/audit-chain.key`). Each backup gets a metadata file beside
+//! it, `<backup>.audit-head.json`, holding its audit chain's head ([`crate::audit::anchor`]); a
+//! restore checks the backup against it and writes the data directory's head file anew.
 
+use crate::audit::anchor::{self, Head};
 use crate::db::migrations::MIGRATIONS;
+use crate::keys::audit_chain::AuditKey;
 use crate::keys::file::match_owner;
 use crate::startup::DB_FILE;
 use chrono::{DateTime, Utc};
@@ -125,8 +130,10 @@ pub struct Checked {
     pub path: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
-    /// Audit entries whose hash chain was verified.
+    /// Audit entries whose chain was verified.
     pub audit_entries: u64,
+    /// The head of that chain.
+    pub audit_head: Head,
 }
 
 /// Copies the database of `data_dir` to `to` (a new file, or a directory to create
@@ -151,11 +158,26 @@ pub fn backup(data_dir: &Path, to: &Path, now: DateTime<Utc>) -> Result<Checked,
     .map_err(sql(&source))?;
     src.busy_timeout(Duration::from_secs(10))
         .map_err(sql(&source))?;
+    let key = audit_key(data_dir)?;
     let partial = sibling(&dest, ".partial");
-    copy_verified(&src, &partial)?;
+    copy_verified(&src, &partial, key.as_ref(), None)?;
     std::fs::rename(&partial, &dest).map_err(io(&dest))?;
     sync_parent(&dest)?;
-    checked(&dest)
+    let done = checked(&dest, key.as_ref())?;
+    // The head in the backup's metadata, outside the database: a later rollback to an older
+    // database, or entries cut off this backup, are found against it.
+    let metadata = anchor::backup_metadata(&dest);
+    anchor::write(&metadata, &done.audit_head).map_err(io(&metadata))?;
+    tracing::info!(target: "gatehouse::audit", seq = done.audit_head.seq, mac = %done.audit_head.mac, backup = %dest.display(), "audit chain head in backup");
+    Ok(done)
+}
+
+/// The audit-chain key of `data_dir`, if it has one.
+fn audit_key(data_dir: &Path) -> Result<Option<AuditKey>, BackupError> {
+    AuditKey::load(data_dir).map_err(|e| BackupError::Io {
+        path: data_dir.join(crate::keys::file::DIR),
+        source: std::io::Error::other(e.to_string()),
+    })
 }
 
 /// Replaces the database of `data_dir` with the backup `from`; refused while a server runs
@@ -171,10 +193,16 @@ pub fn restore(data_dir: &Path, from: &Path) -> Result<Restored, BackupError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sql(from))?;
-    verify(&src, from)?;
+    // Without the key file (restored separately, like the signing keys) the chain's MACs
+    // cannot be checked here; the server will not start until the key file is back.
+    let key = audit_key(data_dir)?;
+    // The head written beside the backup when it was made, if it is still there.
+    let metadata = anchor::backup_metadata(from);
+    let recorded = anchor::read(&metadata).map_err(io(&metadata))?;
+    verify(&src, from, key.as_ref(), recorded.as_ref())?;
     let target = data_dir.join(DB_FILE);
     let incoming = data_dir.join(format!("{DB_FILE}.restoring"));
-    copy_verified(&src, &incoming)?;
+    copy_verified(&src, &incoming, key.as_ref(), recorded.as_ref())?;
     drop(src);
     match_owner(&incoming, data_dir).map_err(io(&incoming))?;
     let previous = if target.exists() {
@@ -185,15 +213,34 @@ pub fn restore(data_dir: &Path, from: &Path) -> Result<Restored, BackupError> {
     std::fs::rename(&incoming, &target).map_err(io(&target))?;
     sync_parent(&target)?;
     let conn = Connection::open(&target).map_err(sql(&target))?;
-    let missing_keys = crate::keys::records(&conn)
+    let mut missing_keys: Vec<String> = crate::keys::records(&conn)
         .map_err(sql(&target))?
         .into_iter()
         .filter(|k| k.is_live())
         .filter(|k| crate::keys::file::load(data_dir, k.key_id, &k.public_key).is_err())
         .map(|k| format!("key {} ({})", k.key_id, k.fingerprint()))
         .collect();
+    if key.is_none() {
+        missing_keys.push(format!(
+            "the audit-chain key {} (the audit chain's MACs were not checked)",
+            crate::keys::audit_chain::FILE
+        ));
+    }
+    let database = checked(&target, key.as_ref())?;
+    // The restored database is the chain's head now: a deliberate step back, logged.
+    let head_file = anchor::path(data_dir);
+    let replaced = anchor::read(&head_file).ok().flatten();
+    anchor::write(&head_file, &database.audit_head).map_err(io(&head_file))?;
+    tracing::warn!(
+        target: "gatehouse::audit",
+        seq = database.audit_head.seq,
+        mac = %database.audit_head.mac,
+        replaced_seq = replaced.map(|h| h.seq),
+        from = %from.display(),
+        "audit chain head reset by a restore"
+    );
     Ok(Restored {
-        database: checked(&target)?,
+        database,
         previous,
         missing_keys,
     })
@@ -220,7 +267,12 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Copies `src` into a new file `dest` (mode 0600) in one backup step, makes it self-contained,
 /// checks it and fsyncs it.
-fn copy_verified(src: &Connection, dest: &Path) -> Result<(), BackupError> {
+fn copy_verified(
+    src: &Connection,
+    dest: &Path,
+    key: Option<&AuditKey>,
+    recorded: Option<&Head>,
+) -> Result<(), BackupError> {
     remove_if_present(dest)?;
     {
         // Personal data and password hashes: readable by the owner only.
@@ -256,7 +308,7 @@ fn copy_verified(src: &Connection, dest: &Path) -> Result<(), BackupError> {
     // One file, no -wal beside it: the copy can be moved and opened anywhere.
     dst.pragma_update(None, "journal_mode", "DELETE")
         .map_err(sql(dest))?;
-    verify(&dst, dest)?;
+    verify(&dst, dest, key, recorded)?;
     dst.close().map_err(|(_, e)| sql(dest)(e))?;
     File::open(dest)
         .and_then(|f| f.sync_all())
@@ -265,8 +317,14 @@ fn copy_verified(src: &Connection, dest: &Path) -> Result<(), BackupError> {
 }
 
 /// Checks `conn` (the database at `path`): SQLite's integrity check, a schema this version
-/// knows, and an intact audit chain.
-fn verify(conn: &Connection, path: &Path) -> Result<u64, BackupError> {
+/// knows, and an intact audit chain (reaching `recorded`, the head kept beside a backup, when
+/// there is one). Returns the chain's length and head.
+fn verify(
+    conn: &Connection,
+    path: &Path,
+    key: Option<&AuditKey>,
+    recorded: Option<&Head>,
+) -> Result<(u64, Head), BackupError> {
     let report: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(sql(path))?;
@@ -290,30 +348,39 @@ fn verify(conn: &Connection, path: &Path) -> Result<u64, BackupError> {
         }
         Err(e) => return Err(not_ours(&e.to_string())),
     }
-    let chain = crate::audit::verify(conn).map_err(sql(path))?;
+    let head = anchor::current(conn).map_err(sql(path))?;
+    let Some(key) = key else {
+        let entries = u64::try_from(head.seq).unwrap_or(0);
+        return Ok((entries, head));
+    };
+    crate::audit::attach(conn, key.clone()).map_err(sql(path))?;
+    let chain = crate::audit::verify(conn, recorded).map_err(sql(path))?;
     if !chain.ok {
         return Err(BackupError::Corrupt {
             path: path.to_owned(),
             report: format!(
-                "the audit chain breaks at entry {}: {}",
+                "the audit chain breaks at entry {}: {} (its entries are checked with {} of \
+                 this data directory: it must be the one of the server that wrote them)",
                 chain.first_bad_seq.unwrap_or_default(),
-                chain.problem.unwrap_or_default()
+                chain.problem.unwrap_or_default(),
+                crate::keys::audit_chain::FILE,
             ),
         });
     }
-    Ok(chain.entries)
+    Ok((chain.entries, head))
 }
 
 /// Re-opens the finished file and reports what it holds.
-fn checked(path: &Path) -> Result<Checked, BackupError> {
+fn checked(path: &Path, key: Option<&AuditKey>) -> Result<Checked, BackupError> {
     let conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql(path))?;
-    let audit_entries = verify(&conn, path)?;
+    let (audit_entries, audit_head) = verify(&conn, path, key, None)?;
     let bytes = std::fs::metadata(path).map_err(io(path))?.len();
     Ok(Checked {
         path: path.to_owned(),
         bytes,
         audit_entries,
+        audit_head,
     })
 }
 

@@ -4,7 +4,10 @@
 //! at most [`ConnectionLimits::max_connections`] are open at once — kept below the process's
 //! file limit. When the limit is reached, the connection that has waited longest without a
 //! request in progress is closed to make room; if every connection is busy, the new one is
-//! closed instead.
+//! closed instead. Errors hyper answers itself, before any request reaches the router, get a
+//! JSON body like every other error ([`early_errors`]).
+
+pub mod early_errors;
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -159,7 +162,10 @@ pub async fn serve(
                 }
             })
         };
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let conn = graceful.watch(http.serve_connection(
+            TokioIo::new(early_errors::EarlyErrors::new(stream)),
+            service,
+        ));
         let table = table.clone();
         tokio::spawn(async move {
             tokio::select! {

@@ -88,6 +88,8 @@ impl Application {
             .call(move |c| {
                 let tx = c.savepoint()?;
                 let key = crate::keys::rotation::ensure_active(&tx, &key_dir, now)?;
+                // A log from before the audit-chain key continues keyed from its head.
+                crate::audit::continue_keyed(&tx, now)?;
                 tx.commit()?;
                 Ok::<_, crate::keys::KeyError>(key)
             })

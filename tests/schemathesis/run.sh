@@ -115,7 +115,41 @@ schemathesis() {
         "$@")
 }
 
+# Known bad input, each refused with its status and stable code in a JSON error body with
+# the case's values in `details`: $1 status, $2 code, $3 a details key (or -), then curl's
+# arguments.
+refused() {
+    local status="$1" code="$2" key="$3" out
+    shift 3
+    out="$(mktemp)"
+    got="$(curl -s -o "$out" -w '%{http_code}' "$@")"
+    python3 - "$out" "$got" "$status" "$code" "$key" <<'PY' || { echo "bad input: $*" >&2; exit 1; }
+import json, sys
+path, got, status, code, key = sys.argv[1:]
+body = json.load(open(path))
+assert got == status, f"status {got}, not {status}: {body}"
+assert body["error"] == code and body["message"], body
+assert isinstance(body["details"], dict), body
+assert key == "-" or key in body["details"], f"no {key} in details: {body}"
+PY
+    rm -f "$out"
+}
+bad_input() {
+    local auth=(-H "Authorization: Bearer $token" -H 'content-type: application/json')
+    # A 100 kB query string: answered before routing, still JSON.
+    refused 414 uri_too_long - "$base/api/v1/cards?q=$(head -c 100000 /dev/zero | tr '\0' a)"
+    refused 422 date_out_of_range field "${auth[@]}" -X POST "$base/api/v1/blackout-dates" \
+        -d '{"date": "9999-12-31"}'
+    refused 422 date_out_of_range max "${auth[@]}" -X POST "$base/api/v1/blackout-dates" \
+        -d '{"date": "1900-01-01"}'
+    refused 422 unknown_building building "${auth[@]}" -X POST "$base/api/v1/zones" \
+        -d '{"name": "nowhere", "building": 250, "class": "entrance"}'
+    refused 422 invalid - "${auth[@]}" -X POST "$base/api/v1/devices" \
+        -d '{"kind": "gate", "name": "door\u0000one"}'
+}
+
 started=$(date +%s)
+bad_input
 served_before="$(requests_served)"
 # The manager calls every route (device routes answer 403); each device calls its own routes.
 # The long polls (the gate's changes, the guard page's permit scans) are left to the

@@ -512,6 +512,9 @@ UPDATE workers SET id_hash = NULL WHERE id_hash IS NOT NULL AND id_hash NOT LIKE
 DELETE FROM settings WHERE key = 'id_number_salt';
 "#,
     ),
+    // Audit entries from here on carry an HMAC under the audit-chain key (a file outside the
+    // database) instead of a plain SHA-256; `keyed` says which an entry has.
+    M::up("ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

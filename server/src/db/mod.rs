@@ -42,6 +42,9 @@ pub enum DbError {
     /// The call ran, but the commit of its batch failed, so none of its writes were kept.
     #[error("the database could not commit the change")]
     CommitFailed,
+    /// The audit-chain key file could not be read or created.
+    #[error("audit-chain key: {0}")]
+    AuditKey(#[source] Box<crate::keys::KeyError>),
 }
 
 /// The most calls committed together; bounds how long the first of them waits.
@@ -74,18 +77,59 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// Opens `path`, sets the pragmas and applies every migration.
+/// Opens `path`, sets the pragmas, applies every migration and attaches the audit-chain key of
+/// the data directory `path` lies in (created there on the first start).
 pub fn open_connection(path: &Path) -> Result<Connection, DbError> {
     make_private(path)?;
     let mut conn = Connection::open(path)?;
     configure(&mut conn)?;
+    crate::audit::attach(&conn, audit_key(&conn, data_dir_of(path))?)?;
     Ok(conn)
 }
 
-/// An in-memory database with every migration applied, for unit tests of domain code.
+/// The audit-chain key of `data_dir`, made on the first start. A missing key file is an error
+/// once the log holds keyed entries: a new key would make every one of them fail to verify.
+fn audit_key(
+    conn: &Connection,
+    data_dir: &Path,
+) -> Result<crate::keys::audit_chain::AuditKey, DbError> {
+    use crate::keys::audit_chain::{AuditKey, FILE};
+    let boxed = |e| DbError::AuditKey(Box::new(e));
+    if let Some(key) = AuditKey::load(data_dir).map_err(boxed)? {
+        return Ok(key);
+    }
+    let keyed: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log WHERE keyed = 1", [], |r| {
+        r.get(0)
+    })?;
+    if keyed > 0 {
+        let path = data_dir.join(crate::keys::file::DIR).join(FILE);
+        return Err(boxed(crate::keys::KeyError::Io {
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "no key file: the audit log is chained with it; copy the key backup to {}",
+                    path.display()
+                ),
+            ),
+            path,
+        }));
+    }
+    AuditKey::load_or_create(data_dir).map_err(boxed)
+}
+
+/// The directory holding the database file `path`.
+fn data_dir_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// An in-memory database with every migration applied and a fresh audit-chain key, for unit
+/// tests of domain code.
 pub fn open_in_memory() -> Result<Connection, DbError> {
     let mut conn = Connection::open_in_memory()?;
     configure(&mut conn)?;
+    crate::audit::attach(&conn, crate::keys::audit_chain::AuditKey::generate())?;
     Ok(conn)
 }
 
@@ -251,11 +295,22 @@ fn begin(conn: &Connection) -> bool {
 
 impl Db {
     /// Opens the database at `path` and starts its thread.
+    /// Its thread keeps the audit chain's head file of the data directory up to date.
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        Self::start(open_connection(path)?)
+        let conn = open_connection(path)?;
+        let keeper = crate::audit::anchor::Keeper::open(data_dir_of(path), &conn);
+        Self::start_with(conn, Some(keeper))
     }
 
-    fn start(mut conn: Connection) -> Result<Db, DbError> {
+    #[cfg(test)]
+    fn start(conn: Connection) -> Result<Db, DbError> {
+        Self::start_with(conn, None)
+    }
+
+    fn start_with(
+        mut conn: Connection,
+        mut keeper: Option<crate::audit::anchor::Keeper>,
+    ) -> Result<Db, DbError> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (seq_tx, seq_rx) = watch::channel(last_change_seq(&conn)?);
         let (event_tx, event_rx) = watch::channel(crate::domain::monitor::last_id(&conn)?);
@@ -278,6 +333,9 @@ impl Db {
                     }
                     metrics::histogram!("gatehouse_db_batch_calls").record(batch.len() as f64);
                     run_batch(&mut conn, batch, &signals);
+                    if let Some(keeper) = keeper.as_mut() {
+                        keeper.after_commit(&conn);
+                    }
                     counted.fetch_add(1, Ordering::Relaxed);
                 }
             })

@@ -375,6 +375,57 @@ pub fn open_of_kind(conn: &Connection, kind: DeviceAlarmKind) -> rusqlite::Resul
     rows.collect()
 }
 
+/// Which alarms the history shows: every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmQuery {
+    /// Only this kind.
+    pub kind: Option<DeviceAlarmKind>,
+    /// Only this device.
+    pub device: Option<String>,
+    /// Raised at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Raised before this instant.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The most alarms one history look-up returns.
+pub const MAX_HISTORY: u32 = 500;
+
+/// Alarms raised in a period, cleared and acknowledged ones included, newest first.
+pub fn history(conn: &Connection, q: &AlarmQuery) -> DeskResult<Vec<Alarm>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{SELECT} WHERE (?1 IS NULL OR a.kind = ?1) AND (?2 IS NULL OR a.device_id = ?2)
+           AND (?3 IS NULL OR a.raised_at >= ?3) AND (?4 IS NULL OR a.raised_at < ?4)
+         ORDER BY a.raised_at DESC, a.id DESC LIMIT ?5"
+    ))?;
+    let rows = st.query_map(
+        params![
+            q.kind.map(kind_name),
+            q.device,
+            q.since.map(ts),
+            q.until.map(ts),
+            MAX_HISTORY
+        ],
+        row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Acknowledges every alarm the desk has not yet seen, except fire alarms, which the
+/// emergency bar handles; returns how many. Each is audited like a single acknowledgement.
+pub fn acknowledge_all(tx: &Connection, actor: &Actor, now: DateTime<Utc>) -> DeskResult<usize> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM device_alarms WHERE acknowledged_at IS NULL AND kind <> ?1",
+        )?
+        .query_map([kind_name(DeviceAlarmKind::FireAlarm)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for &id in &ids {
+        acknowledge(tx, actor, id, now)?;
+    }
+    Ok(ids.len())
+}
+
 /// A staff member has seen the alarm. Acknowledging twice keeps the first acknowledgement.
 pub fn acknowledge(
     tx: &Connection,

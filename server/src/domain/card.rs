@@ -396,6 +396,19 @@ fn refused(card: &Card, action: Action, why: Refusal) -> DeskError {
             custody::advice(why, action, card.state)
         ),
     )
+    .with_details(serde_json::json!({
+        "card_id": card.card_id,
+        "state": card.state.as_str(),
+        "since": card.ended_at.as_deref().map(rfc3339),
+        "by": card.ended_by,
+    }))
+}
+
+/// A stored instant as RFC 3339 for an error's details (stored instants already are).
+fn rfc3339(stored: &str) -> String {
+    crate::db::parse_ts(stored)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|_| stored.to_owned())
 }
 
 /// Moves `card` by `action` through the custody table: its new state and who made it, the

@@ -49,6 +49,13 @@ pub enum DeskError {
     /// The database thread is gone.
     #[error(transparent)]
     DbThread(#[from] crate::db::DbError),
+    /// A date or time outside its window (422 `date_out_of_range`).
+    #[error(transparent)]
+    OutOfRange(#[from] super::bounds::OutOfRange),
+    /// Any of the above with the values of the case (card, worker, time, field) for the error
+    /// body's `details`.
+    #[error("{0}")]
+    Detailed(Box<DeskError>, serde_json::Map<String, serde_json::Value>),
 }
 
 fn unmet_text(rules: &[RuleResult]) -> String {
@@ -74,6 +81,20 @@ impl DeskError {
         DeskError::Conflict {
             code,
             message: message.into(),
+        }
+    }
+
+    /// This error with `details` (a JSON object) added to the values it names.
+    pub fn with_details(self, details: serde_json::Value) -> Self {
+        let serde_json::Value::Object(more) = details else {
+            return self;
+        };
+        match self {
+            DeskError::Detailed(inner, mut have) => {
+                have.extend(more);
+                DeskError::Detailed(inner, have)
+            }
+            other => DeskError::Detailed(Box::new(other), more),
         }
     }
 }

@@ -484,7 +484,7 @@ impl World {
         };
         assert_eq!(r.status, expected);
         assert!(
-            crate::audit::verify(&self.conn).unwrap().ok,
+            crate::audit::verify(&self.conn, None).unwrap().ok,
             "the audit chain verifies"
         );
     }

@@ -29,6 +29,12 @@ pub enum EstateError {
     /// It exists already.
     #[error("{0}")]
     Exists(String),
+    /// A date outside its window.
+    #[error(transparent)]
+    OutOfRange(#[from] super::bounds::OutOfRange),
+    /// What is being added names a building that does not exist.
+    #[error("there is no building {0}; add it first")]
+    UnknownBuilding(u8),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
@@ -272,13 +278,8 @@ pub fn add_blackout(
 ) -> Result<(), EstateError> {
     // Past dates are kept for the record; the far past and far future are typing mistakes.
     let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
-    let latest = now.date_naive() + chrono::Days::new(5 * 366);
-    if b.date < earliest || b.date > latest {
-        return Err(EstateError::Invalid(format!(
-            "a blackout date lies between {earliest} and {latest}; {} does not",
-            b.date
-        )));
-    }
+    let latest = super::bounds::days_after(now.date_naive(), 5 * 366);
+    super::bounds::date("date", b.date, earliest, latest, "")?;
     let n = tx.execute(
         "INSERT OR IGNORE INTO blackout_dates (date, note) VALUES (?1, ?2)",
         params![b.date.to_string(), b.note],
@@ -412,6 +413,28 @@ fn building(conn: &Connection, number: u8) -> Result<Building, EstateError> {
     .ok_or_else(|| EstateError::NotFound(format!("there is no building {number}; add it first")))
 }
 
+/// Building `number`, which something being added names: 422 if there is none.
+fn existing_building(conn: &Connection, number: u8) -> Result<Building, EstateError> {
+    match building(conn, number) {
+        Err(EstateError::NotFound(_)) => Err(EstateError::UnknownBuilding(number)),
+        other => other,
+    }
+}
+
+/// Whether any building is recorded.
+pub fn has_buildings(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS(SELECT 1 FROM buildings)", [], |r| r.get(0))
+}
+
+/// Whether building `number` exists.
+pub fn building_exists(conn: &Connection, number: u8) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM buildings WHERE number = ?1)",
+        [number],
+        |r| r.get(0),
+    )
+}
+
 /// Adds a unit on an existing building's floor; returns its id.
 pub fn add_unit(
     tx: &Connection,
@@ -458,7 +481,7 @@ pub fn add_zone(
     z: &NamedZone,
     now: DateTime<Utc>,
 ) -> Result<i64, EstateError> {
-    let b = building(tx, z.zone.building)?;
+    let b = existing_building(tx, z.zone.building)?;
     match (z.zone.class.is_per_floor(), z.zone.floor) {
         (true, None) => return Err(EstateError::Invalid("a `floor` zone needs a floor".into())),
         (false, Some(_)) => {

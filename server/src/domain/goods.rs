@@ -30,6 +30,10 @@ pub const DESK_APPROVES: &str = "goods_desk_approves";
 /// The longest validity window of one permit, in days.
 pub const MAX_DAYS: i64 = 31;
 
+/// How many days ahead a permit's first day may be.
+pub const PERMIT_DAYS_AHEAD: u64 = 92;
+const PERMIT_WHY: &str = " (a permit is for goods leaving within three months)";
+
 /// The most item lines on one permit (what fits a receipt).
 pub const MAX_ITEMS: usize = 30;
 
@@ -447,6 +451,7 @@ pub fn create(
             ),
         ));
     }
+    super::bounds::within_days("valid_from", from, today, PERMIT_DAYS_AHEAD, PERMIT_WHY)?;
     let id = allocate_number(tx)?;
     let items_json = serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
     tx.execute(

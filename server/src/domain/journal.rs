@@ -277,35 +277,94 @@ pub fn earliest_trusted() -> DateTime<Utc> {
     DateTime::from_timestamp(1_577_836_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC) // 2020-01-01
 }
 
+/// Why an upload was refused, naming the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// A flag too long or with control characters.
+    #[error(
+        "entry {entry}: a flag is at most {MAX_FLAG_CHARS} characters without control characters"
+    )]
+    Flag {
+        /// The entry.
+        entry: Uuid,
+    },
+    /// A time outside the window.
+    #[error("entry {entry}: {range}")]
+    Time {
+        /// The entry.
+        entry: Uuid,
+        /// The time and its window.
+        range: super::bounds::OutOfRange,
+    },
+}
+
+impl Refused {
+    /// The values for the error body's `details` and the audit entry.
+    pub fn details(&self) -> serde_json::Value {
+        match self {
+            Refused::Flag { entry } => {
+                serde_json::json!({"entry": entry, "field": "flag", "max_chars": MAX_FLAG_CHARS})
+            }
+            Refused::Time { entry, range } => {
+                let mut d = range.details();
+                d["entry"] = serde_json::json!(entry);
+                d
+            }
+        }
+    }
+}
+
+/// How far a gate's trusted clock may run ahead of the server's, or an entry precede the
+/// gate's enrolment (a clock set a little behind).
+pub const CLOCK_SLACK: chrono::Duration = chrono::Duration::days(1);
+
 /// Checks an upload's entries before anything is stored: a flag is short and has no control
-/// characters; a time is not in the future by more than a day, and not before 2020 when the
-/// gate's clock was trusted (an untrusted clock may be as early as 1970, where a Pi without a
-/// real-time clock starts). The error names the entry.
-pub fn check(entries: &[JournalEntry], now: DateTime<Utc>) -> Result<(), String> {
-    let latest = now + chrono::Duration::days(1);
+/// characters; a time is not in the future by more than [`CLOCK_SLACK`], and when the gate's
+/// clock was trusted not before 2020 nor before the gate was enrolled (`enrolled_at`, less the
+/// slack) — an untrusted clock may be as early as 1970, where a Pi without a real-time clock
+/// starts. The error names the entry.
+pub fn check(
+    entries: &[JournalEntry],
+    enrolled_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), Refused> {
+    let latest = now + CLOCK_SLACK;
+    let trusted_from = enrolled_at
+        .map(|t| t - CLOCK_SLACK)
+        .filter(|t| *t > earliest_trusted())
+        .unwrap_or_else(earliest_trusted);
     for e in entries {
         if let GateEvent::Admitted { flag: Some(flag) } = &e.event {
             if flag.chars().count() > MAX_FLAG_CHARS || flag.chars().any(char::is_control) {
-                return Err(format!(
-                    "entry {}: a flag is at most {MAX_FLAG_CHARS} characters without control characters",
-                    e.id
-                ));
+                return Err(Refused::Flag { entry: e.id });
             }
         }
-        let earliest = if e.clock_trusted {
-            earliest_trusted()
+        let (earliest, why) = if e.clock_trusted {
+            (
+                trusted_from,
+                " (not before 2020 or the gate's enrolment, nor more than a day ahead)",
+            )
         } else {
-            DateTime::UNIX_EPOCH
+            (
+                DateTime::UNIX_EPOCH,
+                " (an untrusted clock: not more than a day ahead)",
+            )
         };
-        if e.at < earliest || e.at > latest {
-            return Err(format!(
-                "entry {}: its time {} is outside {} … {}",
-                e.id,
-                ts(e.at),
-                ts(earliest),
-                ts(latest)
-            ));
-        }
+        super::bounds::time("at", e.at, earliest, latest, why)
+            .map_err(|range| Refused::Time { entry: e.id, range })?;
     }
     Ok(())
+}
+
+/// When gate `device_id` was enrolled, if it was.
+pub fn enrolled_at(conn: &Connection, device_id: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = conn
+        .query_row(
+            "SELECT enrolled_at FROM devices WHERE id = ?1",
+            [device_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    at.as_deref().map(parse_ts).transpose()
 }

@@ -290,7 +290,8 @@ pub fn card_of(tx: &Connection, renovation_id: i64, card_id: u32) -> DeskResult<
         return Err(DeskError::invalid(
             "unknown_card",
             format!("there is no card {card_id}; check the number printed on the card"),
-        ));
+        )
+        .with_details(serde_json::json!({"card_id": card_id, "q": card_id.to_string()})));
     };
     if kind == "visitor" {
         return Err(DeskError::invalid(
@@ -379,7 +380,8 @@ fn check_line(tx: &Connection, renovation_id: i64, line: &NewLine) -> DeskResult
                 return Err(DeskError::conflict(
                     "fee_already_charged",
                     format!("the fee for lost card {card} is already deducted"),
-                ));
+                )
+                .with_details(serde_json::json!({"card_id": card})));
             }
         }
         (_, Some(card)) => {

@@ -2,6 +2,7 @@
 
 pub mod alarms;
 pub mod areas;
+pub mod bounds;
 pub mod devices;
 pub mod estate;
 pub mod journal;
@@ -33,6 +34,8 @@ pub mod ledger;
 pub mod goods;
 // keys and radios
 pub mod custody_items;
+// past records: visitor history, invites, exports
+pub mod history;
 
 use crate::db::{Db, DbError};
 use chrono::{DateTime, Utc};

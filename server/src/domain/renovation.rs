@@ -217,19 +217,20 @@ pub const START_YEARS_AHEAD: u32 = 1;
 /// Checks that a registration starts in a sane window around `today`: a year like 1900 or 9999
 /// is a typing mistake, and would also make cards valid for centuries.
 pub fn check_start(start: NaiveDate, today: NaiveDate) -> DeskResult<()> {
-    let earliest = today.checked_sub_months(Months::new(12 * START_YEARS_BACK));
-    let latest = today.checked_add_months(Months::new(12 * START_YEARS_AHEAD));
-    match (earliest, latest) {
-        (Some(earliest), Some(latest)) if (earliest..=latest).contains(&start) => Ok(()),
-        (earliest, latest) => Err(DeskError::invalid(
-            "date_out_of_range",
-            format!(
-                "the start date {start} must lie between {} and {}",
-                earliest.unwrap_or(NaiveDate::MIN),
-                latest.unwrap_or(NaiveDate::MAX)
-            ),
-        )),
-    }
+    let earliest = today
+        .checked_sub_months(Months::new(12 * START_YEARS_BACK))
+        .unwrap_or(NaiveDate::MIN)
+        .max(super::bounds::earliest_date());
+    let latest = today
+        .checked_add_months(Months::new(12 * START_YEARS_AHEAD))
+        .unwrap_or(NaiveDate::MAX);
+    Ok(super::bounds::date(
+        "start_date",
+        start,
+        earliest,
+        latest,
+        "",
+    )?)
 }
 
 /// Checks an extension: the new end must be after the current end and at most three calendar

@@ -40,6 +40,9 @@ pub enum StaffError {
     /// A manager tried to disable their own account.
     #[error("you cannot disable your own account; ask another manager")]
     OwnAccount,
+    /// The change would leave no active manager to run the estate.
+    #[error("{0} is the last active manager; make another manager first")]
+    LastManager(String),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
@@ -208,6 +211,51 @@ pub fn set_disabled(
         .into_iter()
         .find(|a| a.id == id)
         .ok_or(StaffError::NotFound(id))
+}
+
+/// Gives account `id` the role `role`. The change ends the account's sessions, so its holder
+/// logs in again and every page shows the new role's links (the role is also read afresh on
+/// every request). The last active manager cannot be made anything else, or no one could
+/// manage staff again. Audited with the old and the new role; a change to the same role does
+/// nothing.
+pub fn set_role(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<StaffAccount, StaffError> {
+    let account = list(tx)?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or(StaffError::NotFound(id))?;
+    if account.role == role {
+        return Ok(account);
+    }
+    if account.role == Role::Manager && account.disabled_at.is_none() {
+        let managers: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM staff WHERE role = 'manager' AND disabled_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        if managers <= 1 {
+            return Err(StaffError::LastManager(account.username));
+        }
+    }
+    tx.execute(
+        "UPDATE staff SET role = ?2 WHERE id = ?1",
+        params![id, role.as_str()],
+    )?;
+    end_sessions(tx, id)?;
+    audit::record(
+        tx,
+        actor,
+        "staff.role",
+        &format!("staff:{id}"),
+        serde_json::json!({ "from": account.role.as_str(), "to": role.as_str() }),
+        now,
+    )?;
+    Ok(StaffAccount { role, ..account })
 }
 
 fn end_sessions(tx: &Connection, id: i64) -> rusqlite::Result<usize> {

@@ -660,6 +660,10 @@ pub fn undeny(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
     Ok(())
 }
 
+/// How many days ahead an invitation may be for.
+pub const INVITE_DAYS_AHEAD: u64 = 92;
+const INVITE_WHY: &str = " (an invitation is for a visit within three months)";
+
 /// An invite the desk creates for a visitor to redeem at the kiosk.
 #[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewInvite {
@@ -696,6 +700,7 @@ pub fn invite(
     if valid_on < today {
         return Err(invalid(format!("valid_on {valid_on} is in the past")));
     }
+    super::bounds::within_days("valid_on", valid_on, today, INVITE_DAYS_AHEAD, INVITE_WHY)?;
     let code = loop {
         let code = privacy::random_code(8);
         let taken: bool = tx

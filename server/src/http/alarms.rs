@@ -2,18 +2,24 @@
 //! them (see [`crate::domain::alarms`]).
 
 use super::Endpoint;
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, Io, RowId, one, params};
+use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
-use crate::domain::alarms::{self, Alarm};
+use crate::domain::alarms::{self, Alarm, AlarmQuery};
 use crate::domain::desk_error::DeskError;
+use crate::domain::desk_settings;
+use crate::domain::history::{DateRange, Period};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
-use gatehouse_credential::api::device::AlarmReport;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use gatehouse_credential::api::device::{AlarmReport, DeviceAlarmKind};
+use serde::{Deserialize, Serialize};
 
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -37,7 +43,69 @@ pub fn endpoints() -> Vec<Endpoint> {
         .allow(Allow::STAFF)
         .doc("alarms", "A staff member has seen the alarm")
         .io(Io::ok(one::<Alarm>).params(&[params::<RowId>])),
+        Endpoint::new(Method::GET, "/api/v1/alarms/history", get(history))
+            .allow(Allow::STAFF)
+            .doc(
+                "alarms",
+                "Alarms raised in a period, seen and cleared ones included, by kind and device",
+            )
+            .io(Io::ok(openapi::list::<Alarm>).params(&[params::<AlarmFilter>])),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/alarms/acknowledge-all",
+            post(acknowledge_all),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "alarms",
+            "A staff member has seen every alarm not yet seen (fire alarms stay with the emergency bar)",
+        )
+        .io(Io::ok(one::<Acknowledged>)),
     ]
+}
+
+/// `?kind=&device=&from=&to=` for the alarm history (local dates, both included).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlarmFilter {
+    /// Only this kind, e.g. `door_forced`.
+    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
+    pub kind: Option<DeviceAlarmKind>,
+    /// Only this device id.
+    pub device: Option<String>,
+    /// First local date (default 30 days before `to`).
+    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// Last local date (default today).
+    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+}
+
+impl AlarmFilter {
+    /// The period and the domain query for the estate's time zone `tz` and `today`.
+    pub fn query(&self, tz: Tz, today: NaiveDate) -> Result<(Period, AlarmQuery), DeskError> {
+        let period = DateRange {
+            from: self.from,
+            to: self.to,
+        }
+        .period(tz, today)?;
+        let query = AlarmQuery {
+            kind: self.kind,
+            device: self.device.clone().filter(|d| !d.is_empty()),
+            since: Some(period.start),
+            until: Some(period.end),
+        };
+        Ok((period, query))
+    }
+}
+
+/// How many alarms one "acknowledge all" marked seen.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Acknowledged {
+    /// The number of alarms.
+    pub acknowledged: usize,
 }
 
 async fn report(
@@ -60,6 +128,29 @@ async fn report(
 
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<Alarm>>, DeskError> {
     Ok(Json(state.db.call(|c| alarms::open(c)).await?))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    ApiQuery(filter): ApiQuery<AlarmFilter>,
+) -> Result<Json<Vec<Alarm>>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        read(&state, move |c| {
+            let tz = desk_settings::time_zone(c)?;
+            alarms::history(c, &filter.query(tz, desk_settings::local_date(tz, now))?.1)
+        })
+        .await?,
+    ))
+}
+
+async fn acknowledge_all(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Acknowledged>, DeskError> {
+    let now = state.now();
+    let acknowledged = write(&state, move |tx| alarms::acknowledge_all(tx, &actor, now)).await?;
+    Ok(Json(Acknowledged { acknowledged }))
 }
 
 async fn acknowledge(

@@ -4,13 +4,19 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::openapi::{Io, list, one, params};
+use super::renovations::read;
 use crate::audit::{self, Entry, Verification};
 use crate::auth::Allow;
+use crate::domain::desk_error::DeskError;
+use crate::domain::desk_settings;
+use crate::domain::history::DateRange;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::get;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 use serde::Deserialize;
 
 /// This module's endpoints.
@@ -22,38 +28,113 @@ pub fn endpoints() -> Vec<Endpoint> {
             .io(Io::ok(list::<Entry>).params(&[params::<RecentQuery>])),
         Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify))
             .allow(Allow::MANAGER)
-            .doc("audit", "Recompute the audit hash chain")
+            .doc(
+                "audit",
+                "Recompute the audit chain (keyed MACs, the sequence, the head kept outside the database)",
+            )
             .io(Io::ok(one::<Verification>)),
     ]
 }
 
-/// `?limit=` for the recent entries (default 100, at most 1000).
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+/// `?limit=&before=&action=&actor=&from=&to=` for the entries (default the newest 100, at
+/// most 1000; dates are local and both included).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecentQuery {
     /// How many.
     #[param(format = Int64, maximum = 4_294_967_295.0)]
     pub limit: Option<u32>,
+    /// Only entries before this position: the next page after one whose last entry is it.
+    pub before: Option<i64>,
+    /// Only actions that start with this, e.g. `staff.`.
+    pub action: Option<String>,
+    /// Only actors whose name contains this.
+    pub actor: Option<String>,
+    /// From this local date.
+    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// Up to this local date.
+    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+}
+
+/// The most entries one page holds.
+pub const MAX_PAGE: u32 = 1000;
+
+impl RecentQuery {
+    /// The log's filter for the estate's time zone `tz` and `today`.
+    pub fn filter(&self, tz: Tz, today: NaiveDate) -> Result<audit::Filter, DeskError> {
+        let period = if self.from.is_some() || self.to.is_some() {
+            Some(
+                DateRange {
+                    from: self.from,
+                    to: self.to,
+                }
+                .period(tz, today)?,
+            )
+        } else {
+            None
+        };
+        let given = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(audit::Filter {
+            limit: self.limit.unwrap_or(100).min(MAX_PAGE),
+            before: self.before,
+            action: given(&self.action),
+            actor: given(&self.actor),
+            since: period.map(|p| p.start),
+            until: period.map(|p| p.end),
+        })
+    }
 }
 
 async fn recent(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<RecentQuery>,
-) -> Result<Json<Vec<Entry>>, ApiError> {
-    let limit = q.limit.unwrap_or(100).min(1000);
+) -> Result<Json<Vec<Entry>>, DeskError> {
+    let now = state.now();
     Ok(Json(
-        state
-            .db
-            .call(move |c| audit::recent(c, limit).map_err(ApiError::from))
-            .await?,
+        read(&state, move |c| {
+            let tz = desk_settings::time_zone(c)?;
+            Ok(audit::page(
+                c,
+                &q.filter(tz, desk_settings::local_date(tz, now))?,
+            )?)
+        })
+        .await?,
     ))
 }
 
 async fn verify(State(state): State<AppState>) -> Result<Json<Verification>, ApiError> {
-    Ok(Json(
-        state
-            .db
-            .call(|c| audit::verify(c).map_err(ApiError::from))
-            .await?,
-    ))
+    let head_file = audit::anchor::path(&state.config.data_dir);
+    let verification = match audit::anchor::read(&head_file) {
+        Ok(anchor) => {
+            state
+                .db
+                .call(move |c| audit::verify(c, anchor.as_ref()).map_err(ApiError::from))
+                .await?
+        }
+        // An unreadable head file is itself a finding, not a server failure.
+        Err(e) => {
+            let mut v = state
+                .db
+                .call(|c| audit::verify(c, None).map_err(ApiError::from))
+                .await?;
+            if v.ok {
+                v.ok = false;
+                v.first_bad_seq = v.head_seq.map(|s| s + 1).or(Some(1));
+                v.problem = Some(format!(
+                    "the head recorded outside the database cannot be read: {e}"
+                ));
+            }
+            v
+        }
+    };
+    Ok(Json(verification))
 }

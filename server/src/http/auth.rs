@@ -73,6 +73,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         .io(Io::ok(one::<staff::StaffAccount>)
             .body(one::<SetDisabled>)
             .params(&[params::<RowId>])),
+        Endpoint::new(Method::PUT, "/api/v1/staff/{id}/role", put(set_role))
+            .allow(Allow::MANAGER)
+            .doc(
+                "auth",
+                "Change a staff account's role (its sessions end); never the last active manager's",
+            )
+            .io(Io::ok(one::<staff::StaffAccount>)
+                .body(one::<SetRole>)
+                .params(&[params::<RowId>])),
     ]
 }
 
@@ -312,6 +321,13 @@ pub struct SetDisabled {
     pub disabled: bool,
 }
 
+/// `PUT /api/v1/staff/{id}/role` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SetRole {
+    /// `desk`, `manager` or `guard`.
+    pub role: Role,
+}
+
 /// Changes the caller's own password. Every session of the account ends; the answer carries a
 /// fresh one (token and cookie). A wrong current password counts as a failed login.
 async fn change_password(
@@ -383,6 +399,21 @@ async fn set_disabled(
     let now = state.now();
     let account = write(&state, move |tx| {
         Ok(staff::set_disabled(tx, &actor, id, body.disabled, now)?)
+    })
+    .await?;
+    Ok(Json(account))
+}
+
+/// A manager changes an account's role; the account's sessions end.
+async fn set_role(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<SetRole>,
+) -> Result<Json<StaffAccount>, ApiError> {
+    let now = state.now();
+    let account = write(&state, move |tx| {
+        Ok(staff::set_role(tx, &actor, id, body.role, now)?)
     })
     .await?;
     Ok(Json(account))

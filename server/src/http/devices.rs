@@ -38,6 +38,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::MANAGER)
             .doc("devices", "Revoke a device and its key")
             .io(Io::NO_CONTENT.params(&[params::<DeviceId>])),
+        Endpoint::new(Method::PUT, "/api/v1/devices/{id}/name", put(rename))
+            .allow(Allow::MANAGER)
+            .doc("devices", "Rename a device")
+            .io(Io::ok(one::<DeviceInfo>)
+                .body(one::<DeviceName>)
+                .params(&[params::<DeviceId>])),
         Endpoint::new(Method::POST, "/api/v1/devices/enrol", post(enrol))
             .allow(Allow::ANYONE)
             .doc(
@@ -71,6 +77,28 @@ pub struct CreateDevice {
     /// For a gate: the door it guards.
     #[serde(default)]
     pub zone: Option<Zone>,
+}
+
+/// `PUT /api/v1/devices/{id}/name` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DeviceName {
+    /// The new name, 1–64 characters.
+    pub name: String,
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<DeviceName>,
+) -> Result<Json<DeviceInfo>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        write(&state, move |tx| {
+            Ok(devices::rename(tx, &actor, &id, &body.name, now).map_err(ApiError::from)?)
+        })
+        .await?,
+    ))
 }
 
 async fn create(

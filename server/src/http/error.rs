@@ -1,6 +1,11 @@
 //! The one error type every handler returns, and the one place where every domain error gets
 //! its HTTP status and stable code. 4xx variants carry a message a person can act on;
 //! everything else is an opaque 500 whose cause chain goes to the log.
+//!
+//! Every error body is an [`ErrorBody`]: `error` (the stable code), `message` (in words) and
+//! `details`, an object holding the case's values — a card number, a worker, a time in RFC
+//! 3339, the field that was refused and its bounds — so a client (the desk pages) can write its
+//! own sentence from the code and the details. `details` is empty when the error names nothing.
 
 use crate::domain::desk_error::DeskError;
 use crate::domain::devices::DeviceError;
@@ -9,7 +14,22 @@ use crate::domain::staff::StaffError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_credential::api::ErrorBody;
+
+/// The values an error names, by name (`card_id`, `field`, `since`, …).
+pub type Details = serde_json::Map<String, serde_json::Value>;
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable snake_case code, e.g. `not_found`, `refund_rules_unmet`.
+    pub error: String,
+    /// What is wrong, in words.
+    pub message: String,
+    /// The values of the case the error names (e.g. `card_id`, `field`, `min`, `max`, a time
+    /// in RFC 3339); empty when it names none.
+    #[schema(value_type = Object)]
+    pub details: Details,
+}
 
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +80,9 @@ pub enum ApiError {
     /// 500: anything unexpected. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Any of the above with the values of the case in the body's `details`.
+    #[error("{0}")]
+    Detailed(Box<ApiError>, Details),
 }
 
 impl ApiError {
@@ -84,9 +107,24 @@ impl ApiError {
         ApiError::Internal(Box::new(cause))
     }
 
+    /// This error with `details` (a JSON object) added to its body's `details`.
+    pub fn with_details(self, details: serde_json::Value) -> Self {
+        let serde_json::Value::Object(more) = details else {
+            return self;
+        };
+        match self {
+            ApiError::Detailed(inner, mut have) => {
+                have.extend(more);
+                ApiError::Detailed(inner, have)
+            }
+            other => ApiError::Detailed(Box::new(other), more),
+        }
+    }
+
     /// The status and stable code of this error.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
+            ApiError::Detailed(inner, _) => inner.status_and_code(),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -124,22 +162,31 @@ fn json_cause(e: &(dyn std::error::Error + 'static)) -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match &self {
+        let (error, details) = match self {
+            ApiError::Detailed(inner, details) => (*inner, details),
+            other => (other, Details::new()),
+        };
+        let (message, details) = match &error {
             ApiError::Internal(cause) => {
                 tracing::error!(cause = %cause_chain(cause.as_ref()), "request failed");
-                "something went wrong on the server; it has been logged".to_owned()
+                // An opaque 500 names nothing of its cause.
+                (
+                    "something went wrong on the server; it has been logged".to_owned(),
+                    Details::new(),
+                )
             }
-            other => other.to_string(),
+            other => (other.to_string(), details),
         };
         let mut response = (
             status,
             Json(ErrorBody {
                 error: code.to_owned(),
                 message,
+                details,
             }),
         )
             .into_response();
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
+        if let ApiError::TooManyRequests { retry_after_secs } = error {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -203,6 +250,10 @@ impl From<StaffError> for ApiError {
                 code: "own_account",
                 message: e.to_string(),
             },
+            StaffError::LastManager(_) => ApiError::Conflict {
+                code: "last_manager",
+                message: e.to_string(),
+            },
             StaffError::Db(e) => ApiError::internal(e),
         }
     }
@@ -217,6 +268,12 @@ impl From<EstateError> for ApiError {
                 code: "already_exists",
                 message: m,
             },
+            EstateError::OutOfRange(e) => ApiError::from(e),
+            e @ EstateError::UnknownBuilding(n) => ApiError::Unprocessable {
+                code: "unknown_building",
+                message: e.to_string(),
+            }
+            .with_details(serde_json::json!({"building": n})),
             EstateError::Db(e) => ApiError::internal(e),
         }
     }
@@ -228,6 +285,11 @@ impl From<DeviceError> for ApiError {
             DeviceError::BadToken => ApiError::Unauthorized(e.to_string()),
             DeviceError::NotFound(_) => ApiError::NotFound(e.to_string()),
             DeviceError::Invalid(m) => ApiError::invalid(m),
+            e @ DeviceError::UnknownBuilding(n) => ApiError::Unprocessable {
+                code: "unknown_building",
+                message: e.to_string(),
+            }
+            .with_details(serde_json::json!({"building": n, "field": "zone.building"})),
             DeviceError::Db(e) => ApiError::internal(e),
         }
     }
@@ -235,7 +297,16 @@ impl From<DeviceError> for ApiError {
 
 impl IntoResponse for DeskError {
     fn into_response(self) -> Response {
-        let api = match self {
+        ApiError::from(self).into_response()
+    }
+}
+
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> Self {
+        match e {
+            DeskError::Detailed(inner, details) => {
+                ApiError::from(*inner).with_details(serde_json::Value::Object(details))
+            }
             DeskError::NotFound(m) => ApiError::NotFound(m),
             DeskError::Invalid { code, message } => ApiError::Unprocessable { code, message },
             DeskError::Conflict { code, message } => ApiError::Conflict { code, message },
@@ -254,13 +325,27 @@ impl IntoResponse for DeskError {
             DeskError::Keys(e) => ApiError::internal(e),
             DeskError::Db(e) => ApiError::internal(e),
             DeskError::DbThread(e) => ApiError::internal(e),
-        };
-        api.into_response()
+            DeskError::OutOfRange(e) => ApiError::from(e),
+        }
+    }
+}
+
+impl From<crate::domain::bounds::OutOfRange> for ApiError {
+    fn from(e: crate::domain::bounds::OutOfRange) -> Self {
+        let details = e.details();
+        ApiError::Unprocessable {
+            code: "date_out_of_range",
+            message: e.to_string(),
+        }
+        .with_details(details)
     }
 }
 
 impl From<ApiError> for DeskError {
     fn from(e: ApiError) -> Self {
+        if let ApiError::Detailed(inner, details) = e {
+            return DeskError::from(*inner).with_details(serde_json::Value::Object(details));
+        }
         let (status, code) = e.status_and_code();
         match status {
             StatusCode::NOT_FOUND => DeskError::NotFound(e.to_string()),

@@ -113,6 +113,19 @@ async fn read_changes(
         .await
 }
 
+/// The answer to a refused upload.
+fn refusal(refused: journal::Refused) -> ApiError {
+    let details = refused.details();
+    let error = match refused {
+        journal::Refused::Time { .. } => ApiError::Unprocessable {
+            code: "date_out_of_range",
+            message: refused.to_string(),
+        },
+        journal::Refused::Flag { .. } => ApiError::invalid(refused.to_string()),
+    };
+    error.with_details(details)
+}
+
 async fn upload_journal(
     State(state): State<AppState>,
     actor: Actor,
@@ -130,7 +143,6 @@ async fn upload_journal(
         .map(|d| d.id.clone())
         .ok_or_else(|| ApiError::Forbidden("only a gate uploads its journal".into()))?;
     let now = state.now();
-    journal::check(&upload.entries, now).map_err(ApiError::invalid)?;
     let permits = upload
         .entries
         .iter()
@@ -139,11 +151,20 @@ async fn upload_journal(
         .db
         .call(move |c| {
             let tx = c.savepoint()?;
+            let enrolled = journal::enrolled_at(&tx, &device_id)?;
+            if let Err(refused) = journal::check(&upload.entries, enrolled, now) {
+                // In the service log, so whoever looks after the gates sees why its journal
+                // stopped arriving; the upload itself changes nothing.
+                tracing::warn!(device = %device_id, details = %refused.details(), "gate journal upload refused: {refused}");
+                metrics::counter!("gate_journal_uploads_refused_total").increment(1);
+                return Ok(Err(refused));
+            }
             let stored = journal::store(&tx, &device_id, &upload.entries, now)?;
             tx.commit()?;
-            Ok::<_, ApiError>(stored)
+            Ok::<_, ApiError>(Ok(stored))
         })
-        .await?;
+        .await?
+        .map_err(refusal)?;
     if permits {
         // The guard page shows a permit scanned at a gate at once.
         state.goods_feed.send_modify(|n| *n += 1);

@@ -29,6 +29,8 @@ pub mod goods;
 pub mod guard;
 // keys and radios
 pub mod custody_items;
+// CSV exports over a range of dates
+pub mod exports;
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};
@@ -60,6 +62,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         goods::endpoints(),
         guard::endpoints(),
         custody_items::endpoints(),
+        exports::endpoints(),
         monitor::endpoints(),
     ]
     .into_iter()

@@ -2,11 +2,11 @@
 //! in its [`Io`], the parameters, request body, success status and response body, so a route
 //! cannot be added without saying what it takes and answers.
 
+use super::error::ErrorBody;
 use super::route::{API_PREFIX, Route};
 use crate::auth::ActorKind;
 use axum::http::Method;
 use chrono::NaiveDate;
-use gatehouse_credential::api::ErrorBody;
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -270,11 +270,16 @@ pub fn document_and_clashes(routes: &[Route]) -> (OpenApi, Vec<NameClash>) {
         // Any route may meet a bad request, a wrong credential (a password or enrolment token
         // on the open routes), an id that names nothing (in the path or the body) or a value
         // out of range; writes may also conflict with the current state.
+        // Every error body is an ErrorBody: `error` (a stable code), `message` and `details`
+        // (the case's values: a card, a field and its bounds, a time in RFC 3339). 414 and 431
+        // are answered before routing, with the same body.
         let mut errors = vec![
             ("400", "Malformed request"),
             ("401", "No or invalid credentials"),
             ("404", "No such resource"),
+            ("414", "The path and query string are too long"),
             ("422", "Well-formed but invalid values"),
+            ("431", "The header fields are too large"),
         ];
         if rule.method != Method::GET {
             errors.push(("409", "Conflicts with the current state"));
@@ -471,11 +476,12 @@ mod tests {
     fn schemas_follow_serde_names_options_and_newtypes() {
         let doc = doc();
         let s = &doc["components"]["schemas"];
-        // ErrorBody: both fields required strings.
+        // ErrorBody: the code, the words and the case's values, all required.
         assert_eq!(
             s["ErrorBody"]["required"],
-            serde_json::json!(["error", "message"])
+            serde_json::json!(["error", "message", "details"])
         );
+        assert_eq!(s["ErrorBody"]["properties"]["details"]["type"], "object");
         // snake_case enums as strings.
         let reasons = s["DenyReason"]["enum"].as_array().unwrap();
         assert!(

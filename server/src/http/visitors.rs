@@ -2,13 +2,14 @@
 //! (exactly as `credential::api::kiosk` documents them).
 
 use super::Endpoint;
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
 use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
+use crate::domain::history::{self, InviteRecord, VisitRecord, VisitorSearch};
 use crate::domain::retention::{self, PurgeReport};
 use crate::domain::visitor::{
     self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
@@ -99,6 +100,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::STAFF)
             .doc("visitors", "Create a visitor invite code for the kiosk")
             .io(Io::created(one::<visitor::Invite>).body(one::<visitor::NewInvite>)),
+        Endpoint::new(Method::GET, "/api/v1/invites", get(invites))
+            .allow(Allow::STAFF)
+            .doc(
+                "visitors",
+                "Invites valid from a week ago on, and those made since, newest first",
+            )
+            .io(Io::ok(list::<InviteRecord>)),
+        Endpoint::new(Method::GET, "/api/v1/visitors/history", get(visit_history))
+            .allow(Allow::STAFF)
+            .doc(
+                "visitors",
+                "Visitors registered in a range of local dates, searched by name, unit, host or purpose",
+            )
+            .io(Io::ok(list::<VisitRecord>).params(&[params::<VisitorSearch>])),
         Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention))
             .allow(Allow::MANAGER)
             .doc(
@@ -206,6 +221,35 @@ async fn invite(
     let now = state.now();
     let invite = write(&state, move |tx| visitor::invite(tx, &actor, &body, now)).await?;
     Ok((StatusCode::CREATED, Json(invite)))
+}
+
+/// How far back the invite list reaches.
+pub const INVITES_SHOWN_DAYS: u64 = 7;
+
+async fn invites(State(state): State<AppState>) -> Result<Json<Vec<InviteRecord>>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        read(&state, move |c| {
+            let today = desk_settings::local_date(desk_settings::time_zone(c)?, now);
+            history::invites(c, today - chrono::Days::new(INVITES_SHOWN_DAYS))
+        })
+        .await?,
+    ))
+}
+
+async fn visit_history(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<VisitorSearch>,
+) -> Result<Json<Vec<VisitRecord>>, DeskError> {
+    let now = state.now();
+    Ok(Json(
+        read(&state, move |c| {
+            let tz = desk_settings::time_zone(c)?;
+            let period = q.range().period(tz, desk_settings::local_date(tz, now))?;
+            history::visits(c, &period, q.q.as_deref())
+        })
+        .await?,
+    ))
 }
 
 async fn run_retention(

@@ -76,6 +76,28 @@ pub fn remove(data_dir: &Path, id: KeyId) -> Result<(), KeyError> {
     }
 }
 
+/// Writes `contents` to `dir/name` atomically (a temporary file, fsync, rename, fsync the
+/// directory), mode 0600 whatever the umask.
+pub fn write_private(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&tmp)?;
+    #[cfg(unix)]
+    {
+        // The mode given at creation is masked by the umask; set it outright.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Gives `path` the owner of `dir` when they differ, so files an operator creates as root
 /// in the service's data directory stay readable by the service user.
 pub fn match_owner(path: &Path, dir: &Path) -> std::io::Result<()> {

@@ -14,6 +14,7 @@
 //! `SnapshotChanged`; the running server polls its change log ([`crate::startup`]) so gates
 //! that are connected learn it within a second, and gates that were offline at their next sync.
 
+pub mod audit_chain;
 pub mod console;
 pub mod file;
 pub mod personal;

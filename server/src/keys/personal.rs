@@ -9,7 +9,6 @@
 use super::KeyError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The key file's name inside `keys/`.
@@ -38,74 +37,70 @@ impl PersonalKey {
 
     /// A fresh random key.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-        Self(bytes)
+        Self(super::audit_chain::AuditKey::random_bytes())
     }
 
     /// Loads the key of `data_dir`, creating it (0600 whatever the umask, written atomically)
     /// on the first start.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, KeyError> {
-        let path = path(data_dir);
-        let io = |source| KeyError::Io {
-            path: path.clone(),
-            source,
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let bytes = hex::decode(text.trim())
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| {
-                        io(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            "the personal-data key file does not hold 64 hex digits",
-                        ))
-                    })?;
-                Ok(Self(bytes))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let dir = super::file::ensure_dir(data_dir)?;
-                let key = Self::generate();
-                let tmp = dir.join(format!("{FILE}.tmp"));
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut f = options.open(&tmp).map_err(io)?;
-                #[cfg(unix)]
-                {
-                    // The mode given at creation is masked by the umask; set it outright.
-                    use std::os::unix::fs::PermissionsExt;
-                    f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                        .map_err(io)?;
-                }
-                f.write_all(hex::encode(key.0).as_bytes())
-                    .and_then(|()| f.sync_all())
-                    .map_err(io)?;
-                std::fs::rename(&tmp, &path).map_err(io)?;
-                std::fs::File::open(&dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(io)?;
-                super::file::match_owner(&path, data_dir).map_err(io)?;
-                tracing::info!(path = %path.display(), "personal-data key created; back it up with the signing keys");
-                Ok(key)
-            }
-            Err(e) => Err(io(e)),
-        }
+        load_or_create_secret(data_dir, FILE).map(Self)
     }
 
     /// HMAC-SHA256 of `parts` (each length-prefixed, so no two lists collide) under this key,
     /// as hex, with `purpose` first so one key serves several uses without mixing them.
     pub fn tag(&self, purpose: &str, parts: &[&str]) -> String {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
-        for part in std::iter::once(purpose).chain(parts.iter().copied()) {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        hex::encode(mac.finalize().into_bytes())
+        hmac_tag(&self.0, purpose, parts)
     }
+}
+
+/// HMAC-SHA256 under `key` of `purpose` then `parts`, each length-prefixed, as hex.
+pub(crate) fn hmac_tag(key: &[u8; 32], purpose: &str, parts: &[&str]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    for part in std::iter::once(purpose).chain(parts.iter().copied()) {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Loads the 32-byte secret in `keys/<file>` of `data_dir`; `None` if there is no such file.
+pub(crate) fn load_secret(data_dir: &Path, file: &str) -> Result<Option<[u8; 32]>, KeyError> {
+    let path = data_dir.join(super::file::DIR).join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(Some)
+            .ok_or_else(|| KeyError::Io {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the key file does not hold 64 hex digits",
+                ),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyError::Io { path, source }),
+    }
+}
+
+/// Loads the 32-byte secret in `keys/<file>` of `data_dir`, creating it (0600 whatever the
+/// umask, written atomically) if there is none yet.
+pub(crate) fn load_or_create_secret(data_dir: &Path, file: &str) -> Result<[u8; 32], KeyError> {
+    if let Some(key) = load_secret(data_dir, file)? {
+        return Ok(key);
+    }
+    let path = data_dir.join(super::file::DIR).join(file);
+    let io = |source| KeyError::Io {
+        path: path.clone(),
+        source,
+    };
+    let dir = super::file::ensure_dir(data_dir)?;
+    let key = super::audit_chain::AuditKey::random_bytes();
+    super::file::write_private(&dir, file, hex::encode(key).as_bytes()).map_err(io)?;
+    super::file::match_owner(&path, data_dir).map_err(io)?;
+    tracing::info!(path = %path.display(), "key file created; back it up with the signing keys");
+    Ok(key)
 }
 
 #[cfg(test)]

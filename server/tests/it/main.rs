@@ -2,11 +2,15 @@
 //! and talks to it over HTTP.
 
 mod accounts;
+mod admin;
+mod admin_pages;
 mod alarms;
 mod app;
 mod at_rest;
+mod audit_chain;
 mod authz;
 mod backup;
+mod bad_input;
 mod browser;
 mod connections;
 mod console;

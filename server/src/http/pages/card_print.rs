@@ -6,7 +6,7 @@
 use super::Viewer;
 use crate::domain::renovation::Renovation;
 use crate::http::error::ApiError;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiJson, ApiQuery};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gatehouse_credential::qr::Qr;
@@ -26,6 +26,16 @@ pub struct QrQuery {
 
 /// The QR code of `text` as SVG.
 pub(super) async fn qr_svg(ApiQuery(q): ApiQuery<QrQuery>) -> Result<Response, ApiError> {
+    svg_of(q)
+}
+
+/// The QR code of a secret (an enrolment token) as SVG: sent in the body, so the secret
+/// stays out of addresses and request logs.
+pub(super) async fn qr_svg_of_body(ApiJson(q): ApiJson<QrQuery>) -> Result<Response, ApiError> {
+    svg_of(q)
+}
+
+fn svg_of(q: QrQuery) -> Result<Response, ApiError> {
     if q.text.is_empty() || q.text.len() > MAX_TEXT {
         return Err(ApiError::invalid(format!(
             "the text must be 1 to {MAX_TEXT} characters"

@@ -76,6 +76,16 @@ const WORDS: &[Words] = &[
         "不能对自己的账号这样操作",
         "You cannot do this to your own account",
     ),
+    w(
+        "last_manager",
+        "这是最后一个在用的经理账号，请先另设一位经理",
+        "This is the last active manager; make another manager first",
+    ),
+    w(
+        "invalid_range",
+        "日期范围有误：结束不能早于开始，最长一年",
+        "The date range is wrong: it cannot end before it starts, and covers at most a year",
+    ),
     w("unknown_unit", "没有这个房号", "No such unit"),
     w(
         "period_too_long",
@@ -290,7 +300,44 @@ const WORDS: &[Words] = &[
         "此设备不能报告这类告警",
         "This device cannot report this kind of alarm",
     ),
+    wd(
+        "date_out_of_range",
+        "日期超出允许的范围",
+        "The date is outside the allowed range",
+        "{field} 须在 {min} 至 {max} 之间，{value} 不在范围内",
+        "{field} must lie between {min} and {max}; {value} does not",
+    ),
+    wd(
+        "unknown_building",
+        "没有这栋楼，请先添加",
+        "No such building; add it first",
+        "没有 {building} 号楼，请先添加",
+        "There is no building {building}; add it first",
+    ),
+    w(
+        "uri_too_long",
+        "请求地址过长",
+        "The request's address is too long",
+    ),
+    w(
+        "headers_too_large",
+        "请求头过大",
+        "The request's headers are too large",
+    ),
+    w(
+        "http_version_not_supported",
+        "不支持此 HTTP 版本",
+        "This HTTP version is not supported",
+    ),
 ];
+
+/// The general words of error `code` in `lang`, if it has any.
+pub fn words(lang: crate::domain::language::Lang, code: &str) -> Option<&'static str> {
+    WORDS
+        .iter()
+        .find(|w| w.code == code)
+        .map(|w| lang.pick(w.zh, w.en))
+}
 
 /// `const ERRORS = {code: {text: [zh, en], detail: [zh, en]}}` for the page script.
 pub fn script() -> String {

@@ -8,18 +8,25 @@
 //! One file per page; this one holds the shell every page shares (navigation, the emergency
 //! bar, alarms, the result toast) and the script that runs the forms.
 
+mod alarms;
+mod audit_log;
 mod card_print;
 mod deny_list;
+mod devices;
 mod doors;
 mod errors;
+mod exports;
+mod invites;
 mod login;
 mod monitor;
 mod outstanding;
 mod password;
 mod renovations;
 mod return_cards;
+mod signing_keys;
 mod staff;
 mod today;
+mod visitor_history;
 mod visitors;
 
 pub use card_print::QrQuery;
@@ -37,7 +44,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
@@ -133,6 +140,66 @@ pub fn endpoints() -> Vec<Endpoint> {
             "pages",
             "Page: the visitor deny list (add; a manager removes)",
         ),
+        Endpoint::new(Method::GET, "/desk/invites", get(invites::invites_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: visitor invites (make one, read out or print its code and QR)",
+            ),
+        Endpoint::new(
+            Method::GET,
+            "/desk/visitors/history",
+            get(visitor_history::history_page),
+        )
+        .allow(Allow::STAFF)
+        .doc(
+            "pages",
+            "Page: visitor history, searched by name, unit, host or purpose over dates",
+        ),
+        Endpoint::new(Method::GET, "/desk/alarms", get(alarms::alarms_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: alarms not yet seen, seen but lasting, and their history",
+            ),
+        Endpoint::new(Method::GET, "/desk/devices", get(devices::devices_page))
+            .allow(Allow::MANAGER)
+            .doc(
+                "pages",
+                "Page: gates and kiosks (add with an enrolment QR, rename, retire)",
+            ),
+        Endpoint::new(
+            Method::POST,
+            "/desk/qr.svg",
+            post(card_print::qr_svg_of_body),
+        )
+        .allow(Allow::MANAGER)
+        .doc(
+            "pages",
+            "The QR code of a secret sent in the body (an enrolment token) as SVG",
+        ),
+        Endpoint::new(Method::GET, "/desk/audit", get(audit_log::audit_page))
+            .allow(Allow::MANAGER)
+            .doc(
+                "pages",
+                "Page: the audit log with filters and its chain verification",
+            ),
+        Endpoint::new(
+            Method::GET,
+            "/desk/signing-keys",
+            get(signing_keys::signing_keys_page),
+        )
+        .allow(Allow::MANAGER)
+        .doc(
+            "pages",
+            "Page: credential signing keys, their state and fingerprints",
+        ),
+        Endpoint::new(Method::GET, "/desk/exports", get(exports::exports_page))
+            .allow(Allow::STAFF)
+            .doc(
+                "pages",
+                "Page: CSV exports of events, visitors, cards and deposits over dates",
+            ),
         Endpoint::new(Method::GET, "/desk/monitor", get(monitor::monitor_page))
             .allow(Allow::STAFF)
             .doc("pages", "Page: live gate decisions and alarms, by door"),
@@ -152,6 +219,9 @@ async fn desk_css() -> impl IntoResponse {
             super::goods::CSS,
             super::guard::CSS,
             super::custody_items::CSS,
+            invites::CSS,
+            devices::CSS,
+            audit_log::CSS,
             monitor::CSS,
         ]
         .concat()
@@ -178,6 +248,10 @@ async fn desk_js() -> impl IntoResponse {
             super::goods::SCRIPT,
             super::guard::SCRIPT,
             super::custody_items::SCRIPT,
+            invites::SCRIPT,
+            devices::SCRIPT,
+            audit_log::SCRIPT,
+            exports::SCRIPT,
             monitor::SCRIPT,
             // Last: it expects the emergency bar, which the log-in page does not have.
             super::emergency::SCRIPT,
@@ -309,7 +383,8 @@ pub fn yuan(cents: i64) -> String {
     format!("{sign}¥{grouped}.{:02}", abs % 100)
 }
 
-/// A link of the navigation: path, Chinese and English words.
+/// A link of the navigation: path, Chinese and English words. Append a page here; its group
+/// comes from [`NAV_GROUPS`], or, when no group names it, from who may open it.
 const NAV: &[(&str, &str, &str)] = &[
     ("/", "今日", "Today"),
     ("/desk/renovations", "装修备案", "Renovations"),
@@ -323,8 +398,79 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/keys", "钥匙对讲机", "Keys and radios"),
     ("/guard", "门岗放行", "Guard"),
     ("/desk/staff", "员工账号", "Staff"),
+    ("/desk/invites", "访客邀请", "Invites"),
+    ("/desk/visitors/history", "访客记录", "Visitor history"),
+    ("/desk/alarms", "告警", "Alarms"),
+    ("/desk/exports", "导出", "Exports"),
+    ("/desk/devices", "设备", "Devices"),
+    ("/desk/audit", "审计日志", "Audit log"),
+    ("/desk/signing-keys", "签名密钥", "Signing keys"),
     ("/desk/monitor", "实时监控", "Live monitor"),
 ];
+
+/// A group of the navigation: Chinese and English name, and the paths it holds in order.
+type NavGroup = (&'static str, &'static str, &'static [&'static str]);
+
+/// The navigation's groups: the desk's daily work first, then visitors, then doors and
+/// security, then the manager's setup. A page of [`NAV`] no group names joins the first
+/// group if the front desk may open it, else the last.
+const NAV_GROUPS: &[NavGroup] = &[
+    (
+        "前台",
+        "Desk",
+        &[
+            "/",
+            "/desk/renovations",
+            "/desk/return",
+            "/desk/cards/outstanding",
+            "/desk/goods",
+            "/desk/keys",
+            "/desk/exports",
+        ],
+    ),
+    (
+        "访客",
+        "Visitors",
+        &[
+            "/desk/visitors",
+            "/desk/invites",
+            "/desk/visitors/history",
+            "/desk/deny-list",
+        ],
+    ),
+    (
+        "安保",
+        "Security",
+        &[
+            "/desk/doors",
+            "/desk/monitor",
+            "/desk/alarms",
+            "/desk/muster",
+            "/guard",
+        ],
+    ),
+    (
+        "管理",
+        "Manage",
+        &[
+            "/desk/staff",
+            "/desk/devices",
+            "/desk/audit",
+            "/desk/signing-keys",
+        ],
+    ),
+];
+
+/// The index in [`NAV_GROUPS`] of the group `href` belongs to.
+fn nav_group_of(href: &str) -> usize {
+    NAV_GROUPS
+        .iter()
+        .position(|(.., paths)| paths.contains(&href))
+        .unwrap_or_else(|| {
+            let desk = allow_of(&Method::GET, href).is_some_and(|a| a.admits(ActorKind::Desk));
+            if desk { 0 } else { NAV_GROUPS.len() - 1 }
+        })
+}
 
 /// Who may call `method path`, from the routes' declarations (read once).
 fn allow_of(method: &Method, path: &str) -> Option<Allow> {
@@ -376,6 +522,24 @@ impl Viewer {
         }
     }
 
+    /// A refused look-up (a bad date range, say) in words, for beside the form that asked.
+    pub fn refusal(&self, e: &crate::domain::desk_error::DeskError) -> Markup {
+        use crate::domain::desk_error::DeskError;
+        let code = match e {
+            DeskError::Invalid { code, .. } | DeskError::Conflict { code, .. } => Some(*code),
+            _ => None,
+        };
+        let words = code.and_then(|c| errors::words(self.lang, c));
+        html! {
+            div.result.err role="status" {
+                @match words {
+                    Some(words) => (words),
+                    None => { (self.t("无法查询", "The search failed")) small { (e.to_string()) } }
+                }
+            }
+        }
+    }
+
     /// A page: navigation with the logged-in user, the emergency bar, alarms, then `body`.
     pub fn page(&self, title: &str, body: Markup) -> Markup {
         html! {
@@ -410,14 +574,29 @@ impl Viewer {
             .filter(|(href, ..)| self.path == *href || self.path.starts_with(&format!("{href}/")))
             .map(|(href, ..)| href.len())
             .max();
+        let mut groups: Vec<Vec<&(&str, &str, &str)>> = vec![Vec::new(); NAV_GROUPS.len()];
+        for link in NAV.iter().filter(|(href, ..)| self.may(&Method::GET, href)) {
+            groups[nav_group_of(link.0)].push(link);
+        }
+        // Within a group, the order the group names; pages it does not name come after.
+        for (links, (.., order)) in groups.iter_mut().zip(NAV_GROUPS) {
+            links.sort_by_key(|(href, ..)| {
+                order.iter().position(|p| p == href).unwrap_or(usize::MAX)
+            });
+        }
         html! {
             nav {
-                @for (href, zh, en) in NAV {
-                    @if self.may(&Method::GET, href) {
-                        @if current == Some(href.len()) && self.path.starts_with(href) {
-                            a.current href=(href) aria-current="page" { (self.t(zh, en)) }
-                        } @else {
-                            a href=(href) { (self.t(zh, en)) }
+                @for ((zh, en, _), links) in NAV_GROUPS.iter().zip(&groups) {
+                    @if !links.is_empty() {
+                        div.nav-group role="group" aria-label=(self.t(zh, en)) {
+                            span.nav-label aria-hidden="true" { (self.t(zh, en)) }
+                            @for (href, zh, en) in links {
+                                @if current == Some(href.len()) && self.path.starts_with(href) {
+                                    a.current href=(href) aria-current="page" { (self.t(zh, en)) }
+                                } @else {
+                                    a href=(href) { (self.t(zh, en)) }
+                                }
+                            }
                         }
                     }
                 }
@@ -444,8 +623,10 @@ if(p)p.addEventListener('click',()=>window.print());if(r)r.addEventListener('cli
 
 const CSS: &str = r#"
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
-nav{background:#1f3a5f;padding:.5em 1em;display:flex;flex-wrap:wrap;align-items:center;gap:.3em 1.2em}
+nav{background:#1f3a5f;padding:.4em 1em;display:flex;flex-wrap:wrap;align-items:center;gap:.3em 1em}
 nav a{color:#fff;text-decoration:none;font-weight:600;padding:.2em .4em;border-radius:4px}
+nav .nav-group{display:flex;flex-wrap:wrap;align-items:center;gap:.1em .3em;padding-right:.8em;border-right:1px solid #ffffff40}
+nav .nav-label{color:#9fb6d3;font-size:.75em;font-weight:700;margin-right:.2em}
 nav a.current{background:#fff;color:#1f3a5f}
 #who{margin-left:auto;color:#dfe7f1;display:flex;gap:.8em;align-items:center}#who button{background:#fff;color:#1f3a5f;padding:.2em .7em}
 main{padding:1em 1.5em;max-width:1100px}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}

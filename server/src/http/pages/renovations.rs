@@ -40,6 +40,7 @@ pub(super) fn who(v: &Viewer, audit_name: &str) -> String {
     match audit_name.split_once(':') {
         Some(("desk", name)) => format!("{name} ({})", v.t("前台", "front desk")),
         Some(("manager", name)) => format!("{name} ({})", v.t("经理", "manager")),
+        Some(("guard", name)) => format!("{name} ({})", v.t("门岗", "guard")),
         Some(("kiosk", _)) => v.t("自助机", "kiosk").to_owned(),
         Some(("system", _)) => v.t("系统", "system").to_owned(),
         _ => audit_name.to_owned(),

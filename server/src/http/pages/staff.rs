@@ -1,14 +1,32 @@
-//! Staff accounts (managers only): create, reset a password, disable or enable.
+//! Staff accounts (managers only): create, change a role, reset a password, disable or
+//! enable.
 
 use super::Viewer;
 use super::renovations::stamp;
 use crate::auth::Role;
 use crate::domain::desk_error::DeskError;
-use crate::domain::staff;
+use crate::domain::staff::{self, StaffAccount};
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
 use maud::{Markup, html};
+
+/// The account's role, and a form to change it that says first that its sessions end.
+fn role_form(v: &Viewer, s: &StaffAccount) -> Markup {
+    html! {
+        form.inline.role data-api={ "/api/v1/staff/" (s.id) "/role" } data-method="PUT"
+            data-confirm=(format!("{} {} → {{role}}？{}", v.t("更改角色：", "Change the role of"), s.username,
+                v.t("其所有登录将退出，需重新登录。", "All of their sessions end; they log in again.")))
+            data-yes=(v.t("确认更改", "Change it")) data-done=(v.t("角色已更改", "Role changed")) {
+            select name="role" aria-label=(v.t("角色", "Role")) {
+                @for r in [Role::Desk, Role::Manager, Role::Guard] {
+                    option value=(r.as_str()) selected[r == s.role] { (v.role_words(r)) }
+                }
+            }
+            button type="submit" { (v.t("更改", "Change")) }
+        }
+    }
+}
 
 pub(super) async fn staff_page(
     State(state): State<AppState>,
@@ -34,7 +52,7 @@ pub(super) async fn staff_page(
                      th { (v.t("状态", "State")) } th { (v.t("重设密码", "Reset password")) } th {} }
                 @for s in &list {
                     tr data-staff=(s.username) {
-                        td { (s.username) } td { (v.role_words(s.role)) } td { (stamp(&v, &s.created_at)) }
+                        td { (s.username) } td { (role_form(&v, s)) } td { (stamp(&v, &s.created_at)) }
                         td { @match &s.disabled_at {
                             Some(at) => { span.unmet { (v.t("已停用", "disabled")) } " " (stamp(&v, at)) }
                             None => { (v.t("正常", "active")) }

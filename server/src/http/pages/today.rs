@@ -58,7 +58,7 @@ const TILES: [(&str, &str, &str, &str, bool); 7] = [
         "open-alarms",
         "未确认告警",
         "Open alarms",
-        "/desk/doors",
+        "/desk/alarms",
         true,
     ),
 ];

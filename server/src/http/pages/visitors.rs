@@ -20,6 +20,19 @@ fn sign_out(v: &Viewer, card_id: u32, name_masked: &str) -> Markup {
     }
 }
 
+/// The fields of a visitor as the desk registers or invites them (the name focused first
+/// when `focus`).
+pub(super) fn visitor_fields(v: &Viewer, units: &[desk_settings::Unit], focus: bool) -> Markup {
+    html! {
+        label { (v.t("姓名", "Name")) input name="name" required autofocus[focus] autocomplete="off"; }
+        label { (v.t("到访房号", "Unit visited")) select name="unit_id" data-type="int" { @for u in units { option value=(u.id) { (u.label) } } } }
+        label { (v.t("被访人", "Host")) input name="host_name" data-type="opt" autocomplete="off"; }
+        label { (v.t("事由", "Purpose")) input name="purpose" required; }
+        label { (v.t("人数", "Party size")) input name="party_size" data-type="int" type="number" min="1" max="20" value="1" required; }
+        label { (v.t("电话（可不填）", "Phone (optional)")) input name="phone" data-type="opt" type="tel" autocomplete="off"; }
+    }
+}
+
 pub(super) async fn visitors_page(
     State(state): State<AppState>,
     v: Viewer,
@@ -40,12 +53,7 @@ pub(super) async fn visitors_page(
         html! {
             h2 { (v.t("前台登记访客", "Register a visitor at the desk")) }
             form.inline #register-visitor data-api="/api/v1/visitors" data-show="pass" data-done=(v.t("已登记，通行证已生成", "Registered; the pass is ready")) {
-                label { (v.t("姓名", "Name")) input name="name" required autofocus autocomplete="off"; }
-                label { (v.t("到访房号", "Unit visited")) select name="unit_id" data-type="int" { @for u in &units { option value=(u.id) { (u.label) } } } }
-                label { (v.t("被访人", "Host")) input name="host_name" data-type="opt" autocomplete="off"; }
-                label { (v.t("事由", "Purpose")) input name="purpose" required; }
-                label { (v.t("人数", "Party size")) input name="party_size" data-type="int" type="number" min="1" max="20" value="1" required; }
-                label { (v.t("电话（可不填）", "Phone (optional)")) input name="phone" data-type="opt" type="tel" autocomplete="off"; }
+                (visitor_fields(&v, &units, true))
                 button type="submit" { (v.t("登记并发证", "Register and issue")) }
             }
             section #print-pass hidden aria-label=(v.t("可打印的访客通行证", "Printable visitor pass")) {

@@ -1,0 +1,76 @@
+//! Visitor history: who came in a range of dates, searched by name, unit, host or purpose,
+//! names masked; a link to the CSV of the same dates.
+
+use super::Viewer;
+use crate::domain::desk_error::DeskError;
+use crate::domain::desk_settings;
+use crate::domain::history::{self, MAX_VISITS, VisitorSearch};
+use crate::http::extract::ApiQuery;
+use crate::http::renovations::read;
+use crate::state::AppState;
+use axum::extract::State;
+use maud::{Markup, html};
+
+/// The `from`/`to` date inputs of a look-up form, filled with the period shown.
+pub(super) fn date_fields(v: &Viewer, from: &str, to: &str) -> Markup {
+    html! {
+        label { (v.t("从", "From")) input name="from" type="date" value=(from); }
+        label { (v.t("到", "To")) input name="to" type="date" value=(to); }
+    }
+}
+
+pub(super) async fn history_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    ApiQuery(q): ApiQuery<VisitorSearch>,
+) -> Result<Markup, DeskError> {
+    let now = state.now();
+    let asked = q.clone();
+    let found = read(&state, move |c| {
+        let tz = desk_settings::time_zone(c)?;
+        let period = match q.range().period(tz, desk_settings::local_date(tz, now)) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(Ok((period, history::visits(c, &period, q.q.as_deref())?)))
+    })
+    .await?;
+    let (from, to) = match &found {
+        Ok((p, _)) => (p.from.to_string(), p.to.to_string()),
+        Err(_) => (
+            asked.from.map(|d| d.to_string()).unwrap_or_default(),
+            asked.to.map(|d| d.to_string()).unwrap_or_default(),
+        ),
+    };
+    Ok(v.page(
+        v.t("访客记录", "Visitor history"),
+        html! {
+            form.inline #history-search method="get" action="/desk/visitors/history" {
+                label { (v.t("姓名、房号、被访人或事由", "Name, unit, host or purpose"))
+                    input name="q" type="search" value=(asked.q.clone().unwrap_or_default()) autofocus autocomplete="off"; }
+                (date_fields(&v, &from, &to))
+                button type="submit" { (v.t("查询", "Search")) }
+                a.csv href={ "/api/v1/visitors.csv?from=" (from) "&to=" (to) } { (v.t("导出 CSV", "Download CSV")) }
+            }
+            @match &found {
+                Err(e) => (v.refusal(e)),
+                Ok((_, visits)) => {
+                    p #visit-count { (visits.len()) " " (v.t("条记录", "visit(s)"))
+                        @if visits.len() == MAX_VISITS as usize { " · " (v.t("只显示最近的，请缩小范围", "only the latest are shown: narrow the search")) } }
+                    table #visit-history {
+                        tr { th { (v.t("登记", "Registered")) } th { (v.t("访客", "Visitor")) } th { (v.t("房号", "Unit")) } th { (v.t("被访人", "Host")) }
+                             th { (v.t("事由", "Purpose")) } th { (v.t("人数", "Party")) } th { (v.t("通行证", "Pass")) } th { (v.t("签离", "Signed out")) } }
+                        @for x in visits {
+                            tr data-visitor=(x.visitor_id) {
+                                td { (v.time(x.registered_at)) } td { (x.name_masked) } td { (x.unit_label) }
+                                td { (x.host_masked.clone().unwrap_or_default()) } td { (x.purpose) } td { (x.party_size) }
+                                td { @if let Some(c) = x.card_id { "#" (c) } }
+                                td { @match x.signed_out_at { Some(t) => (v.time(t)), None => span.unmet { (v.t("未签离", "not signed out")) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}

@@ -1,0 +1,514 @@
+//! The manager and history pages in headless Chromium: every page as every role, in both
+//! languages, at a desk PC's 1366×768 and at 1920×1080 (the link and the page for a role the
+//! route admits, neither for one it refuses, and nothing wider than the window); then each
+//! page's work done as a clerk or manager would: an invite read out and printed, visitor
+//! history searched, alarms acknowledged all at once, a role changed, a gate added and
+//! enrolled from the QR code the page shows, the audit log verified, the signing keys'
+//! fingerprints, a CSV export refused and downloaded.
+
+use crate::app::{ADMIN_PASSWORD, TestApp, spawn_app};
+use crate::browser::{Browser, choose_language, sized};
+use crate::desk::{seed_unit, today};
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+/// A role's account: username, password.
+const MANAGER: (&str, &str) = ("admin", ADMIN_PASSWORD);
+const DESK: (&str, &str) = ("desk1", "desk-password-1");
+const GUARD: (&str, &str) = ("guard1", "guard-password-1");
+
+/// Each new page: path, an element only the page itself has, the roles that may open it.
+const PAGES: &[(&str, &str, &[&str])] = &[
+    ("/desk/invites", "#new-invite", &["admin", "desk1"]),
+    (
+        "/desk/visitors/history",
+        "#history-search",
+        &["admin", "desk1"],
+    ),
+    ("/desk/alarms", "#alarm-filter", &["admin", "desk1"]),
+    ("/desk/exports", "#export-visitors", &["admin", "desk1"]),
+    ("/desk/staff", "#staff .role", &["admin"]),
+    ("/desk/devices", "#new-device", &["admin"]),
+    ("/desk/audit", "#audit-filter", &["admin"]),
+    ("/desk/signing-keys", "#signing-keys", &["admin"]),
+];
+
+/// The guard's account, made by the manager.
+async fn guard(app: &TestApp, admin: &str) -> String {
+    let r = app
+        .post(
+            "/api/v1/staff",
+            Some(admin),
+            json!({"username": GUARD.0, "role": "guard", "password": GUARD.1}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    app.login(GUARD.0, GUARD.1).await
+}
+
+impl Browser {
+    /// Logs in through the log-in page as `who` and waits for the first page.
+    async fn enter_as(&self, app: &TestApp, who: (&str, &str)) {
+        self.client.goto(&app.url("/login")).await.unwrap();
+        self.log_in(who.0, who.1, None).await;
+        // A guard lands on the guard page, which has no navigation; staff on the desk's.
+        self.until(
+            "the first page after logging in",
+            "return location.pathname!=='/login'&&!!document.getElementById('flash');",
+        )
+        .await;
+    }
+
+    /// Opens `path` of `app` and waits until the page's scripts ran.
+    async fn open_page(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+        self.wait_for("#flash").await;
+    }
+
+    /// Whether the page is wider than the window (a sideways scroll bar).
+    async fn overflows_window(&self) -> bool {
+        self.js("return document.documentElement.scrollWidth>window.innerWidth;")
+            .await
+            .as_bool()
+            .unwrap()
+    }
+
+    /// Whether `css` matches anything now.
+    async fn has_element(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// The text of the QR code in the image `css`, read from the screen by a decoder of
+    /// its own (rqrr), once the image has loaded.
+    async fn qr_text_of(&self, css: &str) -> String {
+        self.until(
+            "the QR code to load",
+            &format!(
+                "const i=document.querySelector('{css}');return !!i&&i.complete&&i.naturalWidth>0;"
+            ),
+        )
+        .await;
+        let png = self.wait_for(css).await.screenshot().await.unwrap();
+        let luma = image::load_from_memory(&png).unwrap().to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(luma);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in {css}");
+        grids[0].decode().unwrap().1
+    }
+
+    /// Answers the confirmation dialog (after checking what it asks) with "yes".
+    async fn confirm_naming(&self, must_name: &[&str]) {
+        let ask = self.text("dialog#confirm[open] #confirm-text").await;
+        for name in must_name {
+            assert!(ask.contains(name), "the question names {name}: {ask}");
+        }
+        self.click("#confirm-yes").await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn each_admin_page_opens_for_the_roles_it_admits_in_both_languages_and_both_sizes() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let guard = guard(&app, &admin).await;
+    crate::muster::visitor(&app, &desk).await;
+    crate::muster::entrance_gate(&app, &admin).await;
+    let accounts = [(MANAGER, &admin), (DESK, &desk), (GUARD, &guard)];
+    for (width, height) in [(1366, 768), (1920, 1080)] {
+        let Some(b) = sized("admin pages matrix", width, height).await else {
+            return;
+        };
+        for (account, token) in accounts {
+            b.enter_as(&app, account).await;
+            // A guard has no language switch (the guard page is its one page).
+            let langs: &[&str] = if account == GUARD {
+                &["zh"]
+            } else {
+                &["zh", "en"]
+            };
+            for &lang in langs {
+                if account != GUARD {
+                    choose_language(&app, token, lang).await;
+                }
+                for (path, key, admitted) in PAGES {
+                    let may = admitted.contains(&account.0);
+                    let case = format!("{path} as {} in {lang} at {width}×{height}", account.0);
+                    b.open_page(&app, "/").await;
+                    let link = format!("nav a[href='{path}']");
+                    assert_eq!(b.has_element(&link).await, may, "the link to {case}");
+                    let status = app.get(path, Some(token)).await.status();
+                    if !may {
+                        assert_eq!(status, 403, "{case} is refused");
+                        continue;
+                    }
+                    assert_eq!(status, 200, "{case}");
+                    b.click(&link).await;
+                    b.wait_for(key).await;
+                    assert_eq!(b.path().await, *path, "{case}");
+                    let html_lang = b.js("return document.documentElement.lang;").await;
+                    assert_eq!(
+                        html_lang,
+                        json!(if lang == "zh" { "zh-CN" } else { "en" }),
+                        "{case}"
+                    );
+                    let current = b.text("nav a.current").await;
+                    let chinese = current
+                        .chars()
+                        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+                    assert_eq!(chinese, lang == "zh", "{case}: {current}");
+                    assert!(
+                        !b.overflows_window().await,
+                        "{case} is wider than the window"
+                    );
+                    let main = b.text("main").await;
+                    let other = if lang == "zh" { "Search" } else { "查询" };
+                    assert!(!main.contains(other), "{case} speaks one language: {main}");
+                }
+            }
+            // The guard page has no log-out button: forget the session instead.
+            b.client.delete_all_cookies().await.unwrap();
+        }
+        let _ = b.client.clone().close().await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
+    let Some(b) = sized("admin nav groups", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let guard = guard(&app, &admin).await;
+    let groups = |b: &Browser| {
+        let client = b.client.clone();
+        async move {
+            client.execute(
+                "return [...document.querySelectorAll('nav .nav-group')].map(g=>[g.querySelector('.nav-label').textContent,
+                  [...g.querySelectorAll('a')].map(a=>a.getAttribute('href'))]);",
+                vec![],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    b.enter_as(&app, MANAGER).await;
+    let seen = groups(&b).await;
+    let labels: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g[0].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["前台", "访客", "安保", "管理"]);
+    assert!(
+        seen[3][1]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/desk/devices"))
+    );
+    assert!(
+        seen[1][1]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/desk/invites"))
+    );
+    assert!(!b.overflows_window().await);
+    b.shot("admin-nav-manager-zh-1366").await;
+
+    choose_language(&app, &desk, "en").await;
+    b.enter_as(&app, DESK).await;
+    let seen = groups(&b).await;
+    let labels: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["Desk", "Visitors", "Security"],
+        "no Manage group for a clerk"
+    );
+
+    b.enter_as(&app, GUARD).await;
+    b.open_page(&app, "/").await;
+    for path in ["/desk/audit", "/desk/invites", "/desk/devices"] {
+        let link = format!("a[href='{path}']");
+        assert!(!b.has_element(&link).await, "a guard has no link to {path}");
+    }
+    drop(guard);
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_clerk_makes_an_invite_reads_its_code_sees_its_qr_and_finds_the_visitor_in_history() {
+    let Some(b) = sized("admin invites", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    seed_unit(&app).await;
+    b.enter_as(&app, DESK).await;
+    b.open_page(&app, "/desk/invites").await;
+    b.type_in("#new-invite [name=name]", "钱多多").await;
+    b.type_in("#new-invite [name=purpose]", "晚饭").await;
+    b.click("#new-invite button[type=submit]").await;
+    b.wait_text(".result.ok, #flash.ok", "邀请码已生成").await;
+    let list: Value = app.get_json("/api/v1/invites", Some(&desk)).await;
+    let code = list[0]["code"].as_str().unwrap().to_owned();
+    b.wait_for("#print-invite:not([hidden])").await;
+    assert_eq!(b.text("#print-invite .code").await, code);
+    assert_eq!(b.text("#print-invite .holder").await, "钱*多");
+    assert_eq!(
+        b.qr_text_of("#print-invite .qr").await,
+        code,
+        "the QR holds the code"
+    );
+    assert!(b.has_element("#print-invite-button").await);
+    let row = b
+        .wait_text(&format!("#invites tr[data-invite='{code}']"), "待使用")
+        .await;
+    assert!(row.contains("钱*多") && !row.contains("钱多多"), "{row}");
+    b.shot("admin-invite-zh-1366").await;
+
+    // The kiosk redeems it; the history finds the visitor, masked.
+    let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
+    let r = app
+        .post(
+            "/api/v1/kiosk/invites/redeem",
+            Some(&kiosk),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    b.open_page(&app, "/desk/invites").await;
+    b.wait_text(&format!("#invites tr[data-invite='{code}']"), "已使用")
+        .await;
+    b.open_page(&app, "/desk/visitors/history").await;
+    b.type_in("#history-search [name=q]", "钱多\u{E007}").await;
+    let row = b
+        .wait_text("#visit-history tr[data-visitor]", "钱*多")
+        .await;
+    assert!(row.contains("晚饭") && row.contains("2-1203"), "{row}");
+    assert!(b.text("#visit-count").await.starts_with('1'));
+
+    // A range that ends before it starts is said beside the form, in the clerk's language.
+    let t = today();
+    b.open_page(
+        &app,
+        &format!(
+            "/desk/visitors/history?from={t}&to={}",
+            t - chrono::Days::new(1)
+        ),
+    )
+    .await;
+    b.wait_text(".result.err", "日期范围有误").await;
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn the_desk_acknowledges_every_alarm_at_once_after_a_confirmation_and_filters_the_history() {
+    let Some(b) = sized("admin alarms", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
+    let (_, gate) = crate::platform::enrol_device(&app, &admin, "gate").await;
+    for (device, kind) in [
+        (&kiosk, "paper_out"),
+        (&gate, "door_held_open"),
+        (&gate, "door_forced"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/device/alarms",
+                Some(device),
+                json!({"kind": kind, "active": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    choose_language(&app, &desk, "en").await;
+    b.enter_as(&app, DESK).await;
+    b.open_page(&app, "/desk/alarms").await;
+    b.wait_text("#unseen-alarms", "Door forced open").await;
+    assert_eq!(
+        b.js("return document.querySelectorAll('#unseen-alarms tr[data-alarm]').length;")
+            .await,
+        json!(3)
+    );
+    b.shot("admin-alarms-en-1366").await;
+    b.click("#acknowledge-all button").await;
+    b.confirm_naming(&["3"]).await;
+    b.wait_text(".result.ok, #flash.ok", "All acknowledged")
+        .await;
+    b.until(
+        "the unseen list to empty",
+        "return document.querySelectorAll('#unseen-alarms tr[data-alarm]').length===0;",
+    )
+    .await;
+    let open: Value = app.get_json("/api/v1/alarms", Some(&desk)).await;
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["acknowledged_by"] == "desk1"),
+        "{open}"
+    );
+    // Still there, now as seen with the cause lasting; the history filters by kind.
+    b.wait_text("#lasting-alarms", "Printer out of paper").await;
+    b.js("const s=document.querySelector('#alarm-filter [name=kind]');s.value='door_forced';")
+        .await;
+    b.click("#alarm-filter button[type=submit]").await;
+    b.until(
+        "the history to show one kind",
+        "return location.search.includes('kind=door_forced')&&document.querySelectorAll('#alarm-history tr[data-alarm]').length===1;",
+    )
+    .await;
+    assert!(b.text("#alarm-history").await.contains("Door forced open"));
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_manager_adds_a_gate_enrols_it_from_the_qr_renames_it_retires_it_and_changes_a_role() {
+    let Some(b) = sized("admin devices", 1920, 1080).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    b.enter_as(&app, MANAGER).await;
+    b.open_page(&app, "/desk/devices").await;
+    b.type_in("#new-device [name=name]", "2号楼大堂闸机").await;
+    b.type_in("#new-device [name=zone_building]", "2").await;
+    b.js("document.querySelector('#new-device [name=zone_class]').value='entrance';")
+        .await;
+    b.click("#new-device button[type=submit]").await;
+    let token = b.wait_for("#enrolment:not([hidden]) .token").await;
+    let token = token.text().await.unwrap();
+    assert!(token.len() >= 20, "{token}");
+    let scanned = b.qr_text_of("#enrolment .qr").await;
+    assert_eq!(scanned, token, "the QR code holds the token shown");
+    b.shot("admin-device-enrolment-zh-1920").await;
+    let list: Value = app.get_json("/api/v1/devices", Some(&admin)).await;
+    assert_eq!(
+        list[0]["zone"],
+        json!({"building": 2, "class": "entrance", "floor": null})
+    );
+    // The gate enrols with what the installer read off the screen.
+    let r = app
+        .post("/api/v1/devices/enrol", None, json!({"token": scanned}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let id = list[0]["device_id"].as_str().unwrap().to_owned();
+    let row = format!("#devices tr[data-device='{id}']");
+    b.open_page(&app, "/desk/devices").await;
+    b.wait_text(&row, "已接入").await;
+
+    b.js(&format!(
+        "document.querySelector(\"{row} .rename [name=name]\").value='';"
+    ))
+    .await;
+    b.type_in(&format!("{row} .rename [name=name]"), "2号楼南门闸机")
+        .await;
+    b.click(&format!("{row} .rename button")).await;
+    b.wait_text(&format!("{row} td.name"), "2号楼南门闸机")
+        .await;
+    b.click(&format!("{row} .retire button")).await;
+    b.confirm_naming(&["2号楼南门闸机"]).await;
+    b.wait_text(&row, "已停用").await;
+    assert!(!b.has_element(&format!("{row} .retire")).await);
+    let list: Value = app.get_json("/api/v1/devices", Some(&admin)).await;
+    assert_eq!(list[0]["state"], "revoked");
+
+    // A role change asks first, says the sessions end, and takes the clerk's session.
+    b.open_page(&app, "/desk/staff").await;
+    let row = "#staff tr[data-staff=desk1]";
+    b.js(&format!(
+        "document.querySelector('{row} .role select').value='manager';"
+    ))
+    .await;
+    b.click(&format!("{row} .role button")).await;
+    b.confirm_naming(&["desk1", "经理"]).await;
+    b.wait_text(".result.ok, #flash.ok", "角色已更改").await;
+    assert_eq!(app.get("/api/v1/auth/me", Some(&desk)).await.status(), 401);
+    let promoted = app.login(DESK.0, DESK.1).await;
+    assert_eq!(
+        app.get("/desk/devices", Some(&promoted)).await.status(),
+        200
+    );
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_manager_reads_the_audit_log_verified_the_key_fingerprints_and_downloads_an_export() {
+    let Some(b) = sized("admin audit", 1366, 768).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let _desk = app.desk(&admin).await;
+    crate::muster::entrance_gate(&app, &admin).await;
+    b.enter_as(&app, MANAGER).await;
+    b.open_page(&app, "/desk/audit").await;
+    let verdict = b.wait_text("#audit-verify[data-state]", "完整").await;
+    let entries: Value = app.get_json("/api/v1/audit/verify", Some(&admin)).await;
+    assert!(
+        verdict.contains(&entries["entries"].to_string()),
+        "{verdict} / {entries}"
+    );
+    assert!(b.text("#audit").await.contains("添加设备"));
+    b.js("document.querySelector('#audit-filter [name=action]').value='staff.';")
+        .await;
+    b.click("#audit-filter button[type=submit]").await;
+    b.until(
+        "the staff entries alone",
+        "return location.search.includes('action=staff.')&&[...document.querySelectorAll('#audit tr[data-seq] code')].length>0;",
+    )
+    .await;
+    let table = b.text("#audit").await;
+    assert!(
+        table.contains("新建账号") && !table.contains("添加设备"),
+        "{table}"
+    );
+
+    b.open_page(&app, "/desk/signing-keys").await;
+    let key = &app.published_keys()[0];
+    let fingerprint = gatehouse_server::keys::fingerprint(&key.public_key);
+    let row = b
+        .wait_text("#signing-keys tr[data-state=active]", &fingerprint)
+        .await;
+    assert!(row.contains("使用中"), "{row}");
+    assert!(b.text("#rotation-steps").await.contains("keys activate ID"));
+    b.shot("admin-signing-keys-zh-1366").await;
+
+    b.open_page(&app, "/desk/exports").await;
+    let t = today();
+    b.js(&format!(
+        "const f=document.getElementById('export-visitors');f.elements.from.value='{t}';f.elements.to.value='{}';",
+        t - chrono::Days::new(1)
+    ))
+    .await;
+    b.click("#export-visitors button").await;
+    b.wait_text(".result.err", "日期范围有误").await;
+    b.js(&format!(
+        "document.getElementById('export-visitors').elements.to.value='{t}';"
+    ))
+    .await;
+    b.click("#export-visitors button").await;
+    b.wait_text(".result.ok", &format!("visitors-{t}-{t}.csv"))
+        .await;
+    let _ = b.client.clone().close().await;
+}
