@@ -576,16 +576,51 @@ impl Uploader {
                     let wait = backoff.step();
                     tracing::warn!(error = %e, wait_s = wait.as_secs(), "journal upload failed; will retry");
                     note_err(&self.status, &e, wait);
-                    tokio::time::sleep(wait).await;
+                    wait_to_retry(&self.written, wait).await;
                 }
             }
         }
     }
 }
 
+/// The soonest a failed upload is tried again when the door writes a fresh entry meanwhile.
+pub const FRESH_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Waits `wait` before trying a failed upload again, or only until [`FRESH_RETRY_AFTER`] has
+/// passed when the door writes a fresh entry meanwhile: the server may be back, and the desk
+/// watches decisions live, so a fresh one must not sit out a long back-off. A busy door during
+/// an outage so tries at most once per [`FRESH_RETRY_AFTER`]; whatever waited still goes up in
+/// batches of `upload_batch`.
+async fn wait_to_retry(written: &Notify, wait: Duration) {
+    let failed = tokio::time::Instant::now();
+    if tokio::time::timeout(wait, written.notified()).await.is_ok() {
+        tokio::time::sleep_until(failed + FRESH_RETRY_AFTER.min(wait)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_fresh_entry_cuts_a_long_back_off_short_but_not_below_the_floor() {
+        let written = Arc::new(Notify::new());
+        let start = Instant::now();
+        let door = written.clone();
+        let nudge = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            door.notify_one();
+        });
+        wait_to_retry(&written, Duration::from_secs(30)).await;
+        let waited = start.elapsed();
+        nudge.await.unwrap();
+        assert!(waited >= FRESH_RETRY_AFTER, "{waited:?}");
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+        // Nothing written: the back-off is waited out.
+        let start = Instant::now();
+        wait_to_retry(&written, Duration::from_millis(300)).await;
+        assert!(start.elapsed() >= Duration::from_millis(300));
+    }
 
     #[test]
     fn http_dates_parse_as_servers_send_them() {

@@ -122,6 +122,9 @@ impl Application {
             metrics: crate::http::ops::metrics_handle(),
             shutdown: shutdown_rx,
             goods_feed: Arc::new(watch::channel(0).0),
+            monitors: Arc::new(tokio::sync::Semaphore::new(
+                crate::http::monitor::MAX_STREAMS,
+            )),
         };
         let router = crate::http::router(state.clone())?;
         tokio::spawn(notice_other_writers(

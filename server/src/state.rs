@@ -28,6 +28,8 @@ pub struct AppState {
     /// Counts what the guard page must hear of at once (a permit scanned, released or
     /// stopped); the guard page's long poll waits on it.
     pub goods_feed: Arc<watch::Sender<u64>>,
+    /// One permit per open live-monitor stream (see [`crate::http::monitor::MAX_STREAMS`]).
+    pub monitors: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

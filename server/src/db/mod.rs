@@ -8,8 +8,9 @@
 //! fsync for the whole batch instead of one per call. Nobody is answered before that commit, so
 //! a reply still means "durable". When the queue holds a single call this is exactly one
 //! transaction per call, as before. After each commit the thread checks whether the gate change
-//! log grew and, if so, wakes the long-polling gates (see [`crate::changes`]), so no caller can
-//! forget to notify after a commit.
+//! log grew and, if so, wakes the long-polling gates (see [`crate::changes`]), and whether a
+//! gate event was stored, which wakes the desk's live monitor (see [`crate::domain::monitor`]),
+//! so no caller can forget to notify after a commit.
 
 pub mod migrations;
 
@@ -66,6 +67,7 @@ type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
 pub struct Db {
     jobs: mpsc::Sender<Job>,
     change_seq: watch::Receiver<u64>,
+    event_seq: watch::Receiver<i64>,
     batches: Arc<AtomicU64>,
 }
 
@@ -219,24 +221,35 @@ fn last_change_seq(conn: &Connection) -> Result<u64, rusqlite::Error> {
     Ok(seq.map_or(0, |s| u64::try_from(s).unwrap_or(0)))
 }
 
-/// Tells the long-polling gates when the change log grew.
-fn publish_change_seq(conn: &Connection, change_seq: &watch::Sender<u64>) {
-    match last_change_seq(conn) {
-        Ok(seq) => {
-            change_seq.send_if_modified(|current| {
-                let grew = seq > *current;
+/// Moves `signal` up to `latest` (read after a commit), waking its waiters if it grew: the
+/// long-polling gates for the change log, the live monitors for gate events.
+fn publish<T: PartialOrd + Copy>(
+    signal: &watch::Sender<T>,
+    latest: rusqlite::Result<T>,
+    what: &str,
+) {
+    match latest {
+        Ok(latest) => {
+            signal.send_if_modified(|current| {
+                let grew = latest > *current;
                 if grew {
-                    *current = seq;
+                    *current = latest;
                 }
                 grew
             });
         }
-        Err(e) => tracing::error!(error = %e, "reading the change log position failed"),
+        Err(e) => tracing::error!(error = %e, "reading {what} failed"),
     }
 }
 
+/// What the database thread announces after each commit.
+struct Signals {
+    change_seq: watch::Sender<u64>,
+    event_seq: watch::Sender<i64>,
+}
+
 /// Runs `batch` in one outer transaction, commits once, then answers every caller.
-fn run_batch(conn: &mut Connection, batch: Vec<Job>, change_seq: &watch::Sender<u64>) {
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, signals: &Signals) {
     let mut pending: Vec<Reply> = Vec::with_capacity(batch.len());
     // If BEGIN fails, each call's savepoint still makes it its own transaction.
     let mut outer = begin(conn);
@@ -271,9 +284,18 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, change_seq: &watch::Sender<
     } else {
         Outcome::Committed
     };
-    // Wake waiting gates before answering, so a caller that sees the reply knows the gates
-    // have been told.
-    publish_change_seq(conn, change_seq);
+    // Wake waiting gates and monitors before answering, so a caller that sees the reply knows
+    // they have been told.
+    publish(
+        &signals.change_seq,
+        last_change_seq(conn),
+        "the change log position",
+    );
+    publish(
+        &signals.event_seq,
+        crate::domain::monitor::last_id(conn),
+        "the last gate event",
+    );
     for r in pending {
         r(outcome);
     }
@@ -310,6 +332,11 @@ impl Db {
     ) -> Result<Db, DbError> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (seq_tx, seq_rx) = watch::channel(last_change_seq(&conn)?);
+        let (event_tx, event_rx) = watch::channel(crate::domain::monitor::last_id(&conn)?);
+        let signals = Signals {
+            change_seq: seq_tx,
+            event_seq: event_tx,
+        };
         let batches = Arc::new(AtomicU64::new(0));
         let counted = batches.clone();
         std::thread::Builder::new()
@@ -324,7 +351,7 @@ impl Db {
                         }
                     }
                     metrics::histogram!("gatehouse_db_batch_calls").record(batch.len() as f64);
-                    run_batch(&mut conn, batch, &seq_tx);
+                    run_batch(&mut conn, batch, &signals);
                     if let Some(keeper) = keeper.as_mut() {
                         keeper.after_commit(&conn);
                     }
@@ -335,6 +362,7 @@ impl Db {
         Ok(Db {
             jobs,
             change_seq: seq_rx,
+            event_seq: event_rx,
             batches,
         })
     }
@@ -376,6 +404,12 @@ impl Db {
     /// that appended to the gate change log.
     pub fn change_seq(&self) -> watch::Receiver<u64> {
         self.change_seq.clone()
+    }
+
+    /// A receiver of the id of the last committed gate event; it changes after every commit
+    /// that stored one (a journal upload, a guard's decision at a gate).
+    pub fn event_seq(&self) -> watch::Receiver<i64> {
+        self.event_seq.clone()
     }
 }
 

@@ -8,6 +8,7 @@ pub mod estate;
 pub mod gate_reports;
 pub mod journal;
 pub mod language;
+pub mod monitor;
 pub mod staff;
 // the front desk
 pub mod card;

@@ -13,6 +13,7 @@ pub mod estate;
 pub mod events;
 pub mod extract;
 pub mod gate;
+pub mod monitor;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -66,6 +67,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         exports::endpoints(),
         pages::keys::endpoints(),
         pages::handover::endpoints(),
+        monitor::endpoints(),
     ]
     .into_iter()
     .flatten()

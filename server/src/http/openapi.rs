@@ -34,6 +34,8 @@ pub enum Reply {
     Json(SchemaFn),
     /// A CSV file.
     Csv,
+    /// A stream of server-sent events, each `data:` a JSON body of this schema.
+    EventStream(SchemaFn),
     /// No body (204).
     Empty,
     /// Not part of `/api/v1` (pages, health, metrics): left out of the document.
@@ -73,6 +75,11 @@ impl Io {
     /// 200 with a JSON body.
     pub const fn ok(body: SchemaFn) -> Io {
         Io::with(200, Reply::Json(body))
+    }
+
+    /// 200 with a stream of server-sent events whose data are JSON bodies.
+    pub const fn events(body: SchemaFn) -> Io {
+        Io::with(200, Reply::EventStream(body))
     }
 
     /// 201 with a JSON body.
@@ -256,6 +263,7 @@ pub fn document_and_clashes(routes: &[Route]) -> (OpenApi, Vec<NameClash>) {
                 "text/csv",
                 json(ObjectBuilder::new().schema_type(Type::String).into()),
             ),
+            Reply::EventStream(body) => success.content("text/event-stream", json(body(&mut defs))),
             Reply::Empty | Reply::NotApi => success,
         };
         op = op.response(io.status.to_string(), success);

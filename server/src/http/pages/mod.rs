@@ -23,6 +23,7 @@ pub mod handover;
 mod invites;
 pub mod keys;
 mod login;
+mod monitor;
 mod outstanding;
 mod password;
 mod renovations;
@@ -210,6 +211,9 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "pages",
                 "Page: estate setup (time zone, buildings, units, zones, schedules, blackout dates)",
             ),
+        Endpoint::new(Method::GET, "/desk/monitor", get(monitor::monitor_page))
+            .allow(Allow::STAFF)
+            .doc("pages", "Page: live gate decisions and alarms, by door"),
     ]
 }
 
@@ -230,6 +234,7 @@ async fn desk_css() -> impl IntoResponse {
             invites::CSS,
             devices::CSS,
             audit_log::CSS,
+            monitor::CSS,
         ]
         .concat()
     });
@@ -260,6 +265,7 @@ async fn desk_js() -> impl IntoResponse {
             devices::SCRIPT,
             audit_log::SCRIPT,
             exports::SCRIPT,
+            monitor::SCRIPT,
             // Last: it wires the emergency bar, on the pages that have one.
             super::emergency::SCRIPT,
         ]
@@ -413,6 +419,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/desk/audit", "审计日志", "Audit log"),
     ("/desk/signing-keys", "签名密钥", "Signing keys"),
     ("/desk/estate", "园区设置", "Estate setup"),
+    ("/desk/monitor", "实时监控", "Live monitor"),
 ];
 
 /// A group of the navigation: Chinese and English name, and the paths it holds in order.
@@ -448,7 +455,13 @@ const NAV_GROUPS: &[NavGroup] = &[
     (
         "安保",
         "Security",
-        &["/desk/doors", "/desk/alarms", "/desk/muster", "/guard"],
+        &[
+            "/desk/doors",
+            "/desk/monitor",
+            "/desk/alarms",
+            "/desk/muster",
+            "/guard",
+        ],
     ),
     (
         "管理",
