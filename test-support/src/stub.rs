@@ -774,10 +774,6 @@ async fn print_result(
     axum::extract::Path(job): axum::extract::Path<i64>,
     Json(result): Json<gatehouse_credential::api::print::PrintResult>,
 ) -> StatusCode {
-    stub.kiosk()
-        .lock()
-        .unwrap()
-        .print_results
-        .push((job, result));
+    stub.kiosk().print_results.push((job, result));
     StatusCode::NO_CONTENT
 }

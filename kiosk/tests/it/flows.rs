@@ -117,7 +117,7 @@ async fn a_deny_listed_visitor_gets_the_neutral_see_the_desk_answer() {
 #[tokio::test]
 async fn a_walk_in_waiting_for_the_host_is_told_so_and_nothing_prints() {
     let (kiosk, stub) = kiosk_and_stub().await;
-    stub.ledger.lock().unwrap().host_approval = true;
+    stub.kiosk().host_approval = true;
     let (status, body) = kiosk.post("/api/visitors", visitor("王芳")).await;
     assert_eq!(
         (status, body["error"].as_str()),

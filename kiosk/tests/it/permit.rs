@@ -5,11 +5,12 @@
 use crate::decode;
 use crate::escpos_reader::read;
 use crate::kiosk::{Options, spawn};
-use crate::stub;
 use chrono::NaiveDate;
+use gatehouse_credential::api::device::DeviceKind;
 use gatehouse_credential::api::print::{PermitLine, PermitSlip};
 use gatehouse_kiosk::printer::escpos::render;
 use gatehouse_kiosk::printer::{PrintSettings, QrMode};
+use gatehouse_test_support::stub;
 use std::time::Duration;
 
 fn permit(credential: String) -> PermitSlip {
@@ -39,7 +40,7 @@ fn permit(credential: String) -> PermitSlip {
 
 #[tokio::test]
 async fn a_permit_sent_by_the_desk_comes_out_of_the_kiosk_printer_once() {
-    let (addr, stub) = stub::spawn().await;
+    let (addr, stub) = stub::spawn(DeviceKind::Kiosk).await;
     let kiosk = spawn(
         &format!("http://{addr}"),
         Options {
@@ -49,15 +50,11 @@ async fn a_permit_sent_by_the_desk_comes_out_of_the_kiosk_printer_once() {
     )
     .await;
     let credential = stub.staff_card(77);
-    stub.ledger
-        .lock()
-        .unwrap()
-        .permit_slips
-        .push(permit(credential.clone()));
+    stub.kiosk().permit_slips.push(permit(credential.clone()));
 
     let mut reported = None;
     for _ in 0..500 {
-        reported = stub.ledger.lock().unwrap().print_results.first().cloned();
+        reported = stub.kiosk().print_results.first().cloned();
         if reported.is_some() {
             break;
         }
@@ -89,7 +86,7 @@ async fn a_permit_sent_by_the_desk_comes_out_of_the_kiosk_printer_once() {
     assert!(printout.ends_with_cut());
     // Taken once: nothing more comes out.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(stub.ledger.lock().unwrap().print_results.len(), 1);
+    assert_eq!(stub.kiosk().print_results.len(), 1);
 }
 
 #[test]

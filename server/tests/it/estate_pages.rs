@@ -72,9 +72,7 @@ impl Browser {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_page() {
-    let Some(b) = sized("estate setup", 1366, 768).await else {
-        return;
-    };
+    let b = sized("estate setup", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -229,9 +227,7 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn renovations_are_filtered_on_the_server_by_building_floor_status_contractor_and_period() {
-    let Some(b) = sized("renovation filters", 1366, 768).await else {
-        return;
-    };
+    let b = sized("renovation filters", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
@@ -346,9 +342,7 @@ async fn renovations_are_filtered_on_the_server_by_building_floor_status_contrac
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_evacuates_there() {
-    let Some(b) = sized("doors state", 1366, 768).await else {
-        return;
-    };
+    let b = sized("doors state", 1366, 768).await;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
