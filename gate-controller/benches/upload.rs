@@ -112,6 +112,7 @@ fn main() {
         status: status.clone(),
         server_time: ServerTimeFeed::default(),
         reports: mpsc::unbounded_channel().1,
+        door: Arc::default(),
     };
     let started = Instant::now();
     let elapsed = rt.block_on(async move {

@@ -403,8 +403,6 @@ fn refused(card: &Card, action: Action, why: Refusal) -> DeskError {
     }))
 }
 
-/// A stored instant as RFC 3339 for an error's details (stored instants already are).
-
 /// Moves `card` by `action` through the custody table: its new state and who made it, the
 /// gate change if it stopped opening doors, the lost-card fee charged or reversed, the audit
 /// entry. `fee_cents` is the fee a move into `lost` charges.
