@@ -153,14 +153,14 @@ started=$(date +%s)
 bad_input
 served_before="$(requests_served)"
 # The manager calls every route (device routes answer 403); each device calls its own routes.
-# The long polls (the gate's changes, the guard page's permit scans) are left to the
-# integration tests: any wait_ms is accepted (and capped at 30 s), so generated calls would each
-# hold a connection for up to 30 s. So is the live monitor's event stream, which never ends by
+# The long polls (the gate's changes, the guard page's permit scans, the kiosk's print jobs)
+# are left to the integration tests: any wait_ms is accepted (and capped at 30 s), so generated
+# calls would each hold a connection for up to 30 s. So is the live monitor's event stream, which never ends by
 # itself. The guard's hand-scan shares the path and is tested there too.
 for caller in manager kiosk gate; do
     case "$caller" in
     manager) only=(--exclude-path /api/v1/guard/scans --exclude-path /api/v1/monitor/events) ;;
-    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes) ;;
+    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes --exclude-path /api/v1/kiosk/print-jobs) ;;
     esac
     schemathesis positive "$checks" "$caller" "${only[@]}"
 done
@@ -171,7 +171,7 @@ before="$(audit_length)"
 for caller in manager kiosk gate; do
     case "$caller" in
     manager) only=(--exclude-path /api/v1/guard/scans --exclude-path /api/v1/monitor/events) ;;
-    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes) ;;
+    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes --exclude-path /api/v1/kiosk/print-jobs) ;;
     esac
     schemathesis negative "$checks,negative_data_rejection" "$caller" \
         --exclude-path /api/v1/retention/run --exclude-path /api/v1/evacuation "${only[@]}"
