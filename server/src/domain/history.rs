@@ -38,13 +38,13 @@ where
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DateRange {
-    /// First local date (inclusive), `YYYY-MM-DD`.
+    /// First local date (inclusive), `YYYY-MM-DD`; blank means none.
     #[serde(default, deserialize_with = "blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<NaiveDate>,
-    /// Last local date (inclusive), `YYYY-MM-DD`.
+    /// Last local date (inclusive), `YYYY-MM-DD`; blank means none.
     #[serde(default, deserialize_with = "blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
 }
 
@@ -135,11 +135,11 @@ pub struct VisitorSearch {
     pub q: Option<String>,
     /// First local date (inclusive).
     #[serde(default, deserialize_with = "blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<NaiveDate>,
     /// Last local date (inclusive).
     #[serde(default, deserialize_with = "blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
 }
 

@@ -75,11 +75,11 @@ pub struct AlarmFilter {
     pub device: Option<String>,
     /// First local date (default 30 days before `to`).
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<NaiveDate>,
     /// Last local date (default today).
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
 }
 

@@ -52,11 +52,11 @@ pub struct RecentQuery {
     pub actor: Option<String>,
     /// From this local date.
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<NaiveDate>,
     /// Up to this local date.
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
 }
 
