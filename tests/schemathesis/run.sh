@@ -157,11 +157,15 @@ served_before="$(requests_served)"
 # are left to the integration tests: any wait_ms is accepted (and capped at 30 s), so generated
 # calls would each hold a connection for up to 30 s. So is the live monitor's event stream, which never ends by
 # itself. The guard's hand-scan shares the path and is tested there too.
-for caller in manager kiosk gate; do
-    case "$caller" in
+# The operations caller $1 is run against, as schemathesis options in the array `only`.
+operations_of() {
+    case "$1" in
     manager) only=(--exclude-path /api/v1/guard/scans --exclude-path /api/v1/monitor/events) ;;
-    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes --exclude-path /api/v1/kiosk/print-jobs) ;;
+    *) only=(--include-tag "$1" --exclude-path /api/v1/gate/changes --exclude-path /api/v1/kiosk/print-jobs) ;;
     esac
+}
+for caller in manager kiosk gate; do
+    operations_of "$caller"
     schemathesis positive "$checks" "$caller" "${only[@]}"
 done
 before="$(audit_length)"
@@ -169,10 +173,7 @@ before="$(audit_length)"
 # or ending an evacuation take no input at all, so nothing about them can be malformed: they
 # stay in the positive run only.
 for caller in manager kiosk gate; do
-    case "$caller" in
-    manager) only=(--exclude-path /api/v1/guard/scans --exclude-path /api/v1/monitor/events) ;;
-    *) only=(--include-tag "$caller" --exclude-path /api/v1/gate/changes --exclude-path /api/v1/kiosk/print-jobs) ;;
-    esac
+    operations_of "$caller"
     schemathesis negative "$checks,negative_data_rejection" "$caller" \
         --exclude-path /api/v1/retention/run --exclude-path /api/v1/evacuation "${only[@]}"
 done
