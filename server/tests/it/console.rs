@@ -25,7 +25,7 @@ impl Browser {
     }
 
     /// Whether the element is wholly inside the window (what the clerk sees without scrolling).
-    async fn in_view(&self, css: &str) -> bool {
+    pub(crate) async fn in_view(&self, css: &str) -> bool {
         self.client
             .execute(
                 "const b=document.querySelector(arguments[0]).getBoundingClientRect();

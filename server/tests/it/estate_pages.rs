@@ -30,20 +30,6 @@ impl Browser {
             .unwrap();
     }
 
-    /// Whether `css` is wholly inside the window.
-    async fn visible(&self, css: &str) -> bool {
-        self.client
-            .execute(
-                "const b=document.querySelector(arguments[0]).getBoundingClientRect();
-                 return b.height>0&&b.top>=0&&b.bottom<=innerHeight;",
-                vec![json!(css)],
-            )
-            .await
-            .unwrap()
-            .as_bool()
-            .unwrap()
-    }
-
     /// Whether anything matches `css`.
     async fn has(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
@@ -108,7 +94,7 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
     b.click("#add-unit button").await;
     let err = b.wait_text("#add-unit + .result.err", "not valid").await;
     assert!(err.contains("floors -1 to 20"), "{err}");
-    assert!(b.visible("#add-unit + .result.err").await, "{err}");
+    assert!(b.in_view("#add-unit + .result.err").await, "{err}");
     let kept = b
         .js("return document.querySelector('#add-unit [name=label]').value;")
         .await;
@@ -333,7 +319,7 @@ async fn renovations_are_filtered_on_the_server_by_building_floor_status_contrac
             ("floor", "status")
         };
         assert!(err.contains(floor) && err.contains(status), "{err}");
-        assert!(b.visible("#renovation-filters").await);
+        assert!(b.in_view("#renovation-filters").await);
         b.shot(&format!("renovation-filters-{lang}-1366")).await;
     }
     let _ = b.client.clone().close().await;
@@ -403,7 +389,7 @@ async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_e
         let zone = b.text(&format!("{row} td:nth-child(2)")).await;
         assert_eq!(zone, words("2号楼 入口", "building 2 entrance"));
         assert!(
-            b.visible("#evacuation button").await,
+            b.in_view("#evacuation button").await,
             "beside the lockdown, in view"
         );
 
