@@ -111,6 +111,21 @@ pub struct Journal {
     activity: Arc<WalActivity>,
 }
 
+/// The first unsent entry's `seq` at or after `from`, or the `seq` the next entry will get when
+/// every entry is sent. Call it inside a transaction, so both look-ups see the same entries.
+fn first_unsent_from(conn: &Connection, from: i64) -> Result<i64, JournalError> {
+    let first_unsent: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM entry WHERE seq >= ?1 AND sent = 0 ORDER BY seq LIMIT 1")?
+        .query_row([from], |r| r.get(0))
+        .optional()?;
+    Ok(match first_unsent {
+        Some(seq) => seq,
+        None => conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM entry")?
+            .query_row([], |r| r.get(0))?,
+    })
+}
+
 /// An entry waiting for upload, with its place in the journal.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pending {
@@ -264,27 +279,20 @@ impl Journal {
                 )?
                 .execute([i64::try_from(keep - 1).unwrap_or(i64::MAX)])?,
         };
+        // Inside the write transaction: the door's writer cannot add an entry between finding
+        // none unsent and reading the last `seq`, which would leave that entry behind.
+        self.unsent_from = first_unsent_from(&tx, self.unsent_from)?;
         tx.commit()?;
         self.activity.committed();
-        self.advance_unsent_from()
+        Ok(())
     }
 
     /// Moves [`Journal::unsent_from`] past the entries that are sent.
     fn advance_unsent_from(&mut self) -> Result<(), JournalError> {
-        let first_unsent: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT seq FROM entry WHERE seq >= ?1 AND sent = 0 ORDER BY seq LIMIT 1",
-            )?
-            .query_row([self.unsent_from], |r| r.get(0))
-            .optional()?;
-        self.unsent_from = match first_unsent {
-            Some(seq) => seq,
-            None => self
-                .conn
-                .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM entry")?
-                .query_row([], |r| r.get(0))?,
-        };
+        // One read transaction: both look-ups see the same entries.
+        let tx = self.conn.transaction()?;
+        self.unsent_from = first_unsent_from(&tx, self.unsent_from)?;
+        tx.commit()?;
         Ok(())
     }
 
