@@ -172,17 +172,32 @@ pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<Entry>> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, actor, action, subject, details FROM audit_log ORDER BY seq DESC LIMIT ?1",
     )?;
-    let rows = stmt.query_map(params![limit], |r| {
-        Ok(Entry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            details: r.get(5)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![limit], entry_of_row)?;
     rows.collect()
+}
+
+/// At most `limit` entries before sequence number `before` (all if `None`), newest first.
+pub fn page(conn: &Connection, before: Option<i64>, limit: u32) -> rusqlite::Result<Vec<Entry>> {
+    let Some(before) = before else {
+        return recent(conn, limit);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, actor, action, subject, details FROM audit_log WHERE seq < ?1
+         ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before, limit], entry_of_row)?;
+    rows.collect()
+}
+
+fn entry_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        details: r.get(5)?,
+    })
 }
 
 #[cfg(test)]

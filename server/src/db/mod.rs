@@ -12,6 +12,8 @@
 //! forget to notify after a commit.
 
 pub mod migrations;
+#[cfg(test)]
+mod plans;
 
 use rusqlite::Connection;
 use std::path::Path;

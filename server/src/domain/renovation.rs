@@ -451,6 +451,28 @@ pub fn list(conn: &Connection) -> DeskResult<Vec<Renovation>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// At most `limit` renovations registered before renovation `before` (from the newest if
+/// `None`), newest first.
+pub fn page(conn: &Connection, before: Option<i64>, limit: u32) -> DeskResult<Vec<Renovation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id
+         WHERE r.id < ?1 ORDER BY r.id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many renovations are inspected and wait for their deposit to be refunded.
+pub fn awaiting_refund(conn: &Connection) -> DeskResult<usize> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM renovations
+             WHERE refunded_at IS NULL AND inspection_passed_on IS NOT NULL",
+        )?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))?)
+}
+
 /// Records received or missing checklist items.
 pub fn set_documents(
     tx: &Connection,

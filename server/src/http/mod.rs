@@ -28,6 +28,8 @@ pub mod goods;
 pub mod guard;
 // keys and radios
 pub mod custody_items;
+// a page at a time for lists that grow
+pub mod paging;
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};

@@ -24,3 +24,4 @@ mod muster;
 mod openapi;
 mod ops;
 mod platform;
+mod paging;

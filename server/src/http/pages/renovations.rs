@@ -6,10 +6,12 @@ use super::{Viewer, yuan};
 use crate::domain::custody::CardState;
 use crate::domain::desk_error::DeskError;
 use crate::domain::ledger::{Category, LedgerKind};
-use crate::domain::renovation::{self, Document, Status};
+use crate::domain::renovation::{Document, Status};
 use crate::domain::{desk_settings, privacy};
 use crate::http::extract::ApiPath;
-use crate::http::renovations::{LedgerView, load_detail, read};
+use crate::http::extract::ApiQuery;
+use crate::http::renovations::{LedgerView, RenovationsQuery, load_detail, read, renovations_page};
+use axum::http::Uri;
 use crate::state::AppState;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -76,11 +78,14 @@ fn category_words(v: &Viewer, c: Category) -> &'static str {
 pub(super) async fn renovations(
     State(state): State<AppState>,
     v: Viewer,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<RenovationsQuery>,
 ) -> Result<Markup, DeskError> {
-    let (list, units) = read(&state, |c| {
-        Ok((renovation::list(c)?, desk_settings::units(c)?))
-    })
-    .await?;
+    let first = q.before.is_none();
+    let page = renovations_page(&state, q).await?;
+    let more = page.next_href(&uri, "before");
+    let list = page.rows;
+    let units = read(&state, |c| Ok(desk_settings::units(c)?)).await?;
     Ok(v.page(
         v.t("装修备案", "Renovations"),
         html! {
@@ -114,8 +119,24 @@ pub(super) async fn renovations(
                     }
                 }
             }
+            (more_links(&v, more.as_deref(), first, "/desk/renovations"))
         },
     ))
+}
+
+/// Under a list shown a page at a time: the link to the next (older) page if there is one,
+/// and back to the first page when this is not it.
+pub(super) fn more_links(v: &Viewer, next: Option<&str>, first: bool, start: &str) -> Markup {
+    html! {
+        p.more-links {
+            @if let Some(href) = next {
+                a #more href=(href) { (v.t("更多…", "More…")) }
+            }
+            @if !first {
+                " " a #first-page href=(start) { (v.t("回到第一页", "Back to the first page")) }
+            }
+        }
+    }
 }
 
 pub(super) async fn renovation_page(
