@@ -372,7 +372,12 @@ fn seed_visitors(
 
 /// Gate decisions over the last year at 40 gates: mostly admissions, some denials, a few exit
 /// requests and alarms.
-fn seed_events(c: &mut Connection, rng: &mut Rng, now: DateTime<Utc>, n: u64) -> Result<(), DbError> {
+fn seed_events(
+    c: &mut Connection,
+    rng: &mut Rng,
+    now: DateTime<Utc>,
+    n: u64,
+) -> Result<(), DbError> {
     let json = |e: &GateEvent| serde_json::to_string(e).expect("event");
     let admitted = json(&GateEvent::Admitted { flag: None });
     let reasons = [
@@ -431,7 +436,12 @@ fn seed_events(c: &mut Connection, rng: &mut Rng, now: DateTime<Utc>, n: u64) ->
 
 /// The audit log's entries, one for each thing the desk did (their hashes are not a chain:
 /// the bench reads the log, it does not verify it); resolved device alarms; goods permits.
-fn seed_history(c: &mut Connection, rng: &mut Rng, now: DateTime<Utc>, audit: u64) -> rusqlite::Result<()> {
+fn seed_history(
+    c: &mut Connection,
+    rng: &mut Rng,
+    now: DateTime<Utc>,
+    audit: u64,
+) -> rusqlite::Result<()> {
     let tx = c.savepoint()?;
     {
         let mut ins = tx.prepare(
@@ -443,7 +453,12 @@ fn seed_history(c: &mut Connection, rng: &mut Rng, now: DateTime<Utc>, audit: u6
             let at = now - Span::minutes(((audit - i) * span / audit) as i64);
             ins.execute(params![
                 ts(at),
-                ["card.issue", "card.return", "visitor.register", "renovation.create"][rng.below(4) as usize],
+                [
+                    "card.issue",
+                    "card.return",
+                    "visitor.register",
+                    "renovation.create"
+                ][rng.below(4) as usize],
                 format!("card:{i}"),
                 format!("{:064x}", i)
             ])?;
@@ -569,8 +584,15 @@ async fn main() {
                 c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))
             };
             Ok::<_, DbError>(
-                ["renovations", "workers", "cards", "visitors", "gate_events", "audit_log"]
-                    .map(|t| (t, count(t).unwrap_or(-1))),
+                [
+                    "renovations",
+                    "workers",
+                    "cards",
+                    "visitors",
+                    "gate_events",
+                    "audit_log",
+                ]
+                .map(|t| (t, count(t).unwrap_or(-1))),
             )
         })
         .await
@@ -618,7 +640,10 @@ async fn main() {
         ("renovations page", "/desk/renovations".to_owned()),
         ("one renovation page", format!("/desk/renovations/{mid}")),
         ("visitors on site page", "/desk/visitors".to_owned()),
-        ("outstanding cards page", "/desk/cards/outstanding".to_owned()),
+        (
+            "outstanding cards page",
+            "/desk/cards/outstanding".to_owned(),
+        ),
         ("doors page", "/desk/doors".to_owned()),
         ("deny list page", "/desk/deny-list".to_owned()),
         ("staff page", "/desk/staff".to_owned()),
@@ -626,26 +651,59 @@ async fn main() {
         ("keys page", "/desk/keys".to_owned()),
         ("return page", "/desk/return".to_owned()),
         ("GET /api/v1/renovations", "/api/v1/renovations".to_owned()),
-        ("GET /api/v1/renovations/{id}", format!("/api/v1/renovations/{mid}")),
-        ("GET /api/v1/visitors/on-site", "/api/v1/visitors/on-site".to_owned()),
-        ("GET /api/v1/visitors/overstays", "/api/v1/visitors/overstays".to_owned()),
-        ("GET /api/v1/cards/outstanding", "/api/v1/cards/outstanding".to_owned()),
-        ("GET /api/v1/cards/overdue-alarms", "/api/v1/cards/overdue-alarms".to_owned()),
+        (
+            "GET /api/v1/renovations/{id}",
+            format!("/api/v1/renovations/{mid}"),
+        ),
+        (
+            "GET /api/v1/visitors/on-site",
+            "/api/v1/visitors/on-site".to_owned(),
+        ),
+        (
+            "GET /api/v1/visitors/overstays",
+            "/api/v1/visitors/overstays".to_owned(),
+        ),
+        (
+            "GET /api/v1/cards/outstanding",
+            "/api/v1/cards/outstanding".to_owned(),
+        ),
+        (
+            "GET /api/v1/cards/overdue-alarms",
+            "/api/v1/cards/overdue-alarms".to_owned(),
+        ),
         ("GET /api/v1/events", "/api/v1/events".to_owned()),
-        ("GET /api/v1/events?device=", format!("/api/v1/events?device={gate}")),
-        ("GET /api/v1/events?result=denied", "/api/v1/events?result=denied".to_owned()),
-        ("GET /api/v1/events?card=", "/api/v1/events?card=4242".to_owned()),
+        (
+            "GET /api/v1/events?device=",
+            format!("/api/v1/events?device={gate}"),
+        ),
+        (
+            "GET /api/v1/events?result=denied",
+            "/api/v1/events?result=denied".to_owned(),
+        ),
+        (
+            "GET /api/v1/events?card=",
+            "/api/v1/events?card=4242".to_owned(),
+        ),
         (
             "GET /api/v1/events.csv, one day",
-            format!("/api/v1/events.csv?from={day}T00:00:00Z&to={}T00:00:00Z&limit=10000", day + Span::days(1)),
+            format!(
+                "/api/v1/events.csv?from={day}T00:00:00Z&to={}T00:00:00Z&limit=10000",
+                day + Span::days(1)
+            ),
         ),
         ("GET /api/v1/audit", "/api/v1/audit".to_owned()),
         ("GET /api/v1/alarms", "/api/v1/alarms".to_owned()),
         ("GET /api/v1/deny-list", "/api/v1/deny-list".to_owned()),
         ("GET /api/v1/devices", "/api/v1/devices".to_owned()),
         ("GET /api/v1/staff", "/api/v1/staff".to_owned()),
-        ("GET /api/v1/goods-permits", "/api/v1/goods-permits".to_owned()),
-        ("GET /api/v1/custody-items", "/api/v1/custody-items".to_owned()),
+        (
+            "GET /api/v1/goods-permits",
+            "/api/v1/goods-permits".to_owned(),
+        ),
+        (
+            "GET /api/v1/custody-items",
+            "/api/v1/custody-items".to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(w, p)| (w.to_owned(), p))

@@ -4,12 +4,12 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::openapi::{Io, list, one, params};
+use super::paging::{NextLink, Page, PageSize};
 use crate::audit::{self, Entry, Verification};
 use crate::auth::Allow;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use super::paging::{NextLink, Page, PageSize};
 use axum::http::{Method, Uri};
 use axum::routing::get;
 use serde::Deserialize;
@@ -19,7 +19,10 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/api/v1/audit", get(recent))
             .allow(Allow::MANAGER)
-            .doc("audit", "Recent audit entries, a page at a time (Link: rel=next)")
+            .doc(
+                "audit",
+                "Recent audit entries, a page at a time (Link: rel=next)",
+            )
             .io(Io::ok(list::<Entry>).params(&[params::<RecentQuery>])),
         Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify))
             .allow(Allow::MANAGER)

@@ -159,7 +159,10 @@ mod tests {
             "/api/v1/events?device=g1&limit=5&before=2026-12-01T08%3A00%3A00.000000Z_ab"
         );
         let bare: Uri = "/desk/renovations".parse().unwrap();
-        assert_eq!(with_param(&bare, "before", "42"), "/desk/renovations?before=42");
+        assert_eq!(
+            with_param(&bare, "before", "42"),
+            "/desk/renovations?before=42"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Front desk API: renovations, their workers, cards, deposit ledger and refund.
 
 use super::Endpoint;
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
+use super::paging::{NextLink, Page, PageSize};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
@@ -16,8 +18,6 @@ use crate::domain::worker::{self, NewWorker, Worker};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use super::error::ApiError;
-use super::paging::{NextLink, Page, PageSize};
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post, put};
 use chrono::NaiveDate;

@@ -23,5 +23,5 @@ mod kiosk_public;
 mod muster;
 mod openapi;
 mod ops;
-mod platform;
 mod paging;
+mod platform;

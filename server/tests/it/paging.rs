@@ -25,7 +25,10 @@ async fn every_page(app: &TestApp, token: &str, first: &str, limit: usize) -> (V
         path = next_of(&r);
         let page: Vec<Value> = r.json().await.unwrap();
         assert!(page.len() <= limit, "{p}: {} rows", page.len());
-        assert!(path.is_none() || page.len() == limit, "{p}: a short page before the last");
+        assert!(
+            path.is_none() || page.len() == limit,
+            "{p}: a short page before the last"
+        );
         rows.extend(page);
         pages += 1;
         assert!(pages < 100, "the pages never end");
@@ -81,23 +84,35 @@ async fn gate_events_come_newest_first_a_page_at_a_time_without_repeats_or_gaps(
     assert_eq!(whole.len(), 23);
     let (paged, pages) = every_page(&app, &admin, "/api/v1/events?limit=5", 5).await;
     assert_eq!(pages, 5);
-    assert_eq!(ids(&paged, "id"), ids(&whole, "id"), "every event once, in order");
+    assert_eq!(
+        ids(&paged, "id"),
+        ids(&whole, "id"),
+        "every event once, in order"
+    );
     let order: Vec<(String, String)> = paged
         .iter()
         .map(|e| (e["at"].to_string(), e["id"].to_string()))
         .collect();
-    assert!(order.windows(2).all(|w| w[0] > w[1]), "newest first, ties by id");
+    assert!(
+        order.windows(2).all(|w| w[0] > w[1]),
+        "newest first, ties by id"
+    );
 
     // A filter stays on every page; events arriving after the first page neither repeat
     // nor push rows of the first page onto the second.
-    let first = app.get("/api/v1/events?device=gate-a&limit=4", Some(&admin)).await;
+    let first = app
+        .get("/api/v1/events?device=gate-a&limit=4", Some(&admin))
+        .await;
     let next = next_of(&first).expect("a second page");
     assert!(next.contains("device=gate-a"), "{next}");
     let mut rows: Vec<Value> = first.json().await.unwrap();
     seed_events(&app, 10, 600).await;
     let (rest, _) = every_page(&app, &admin, &next, 4).await;
     rows.extend(rest);
-    let gate_a: Vec<&Value> = whole.iter().filter(|e| e["device_id"] == "gate-a").collect();
+    let gate_a: Vec<&Value> = whole
+        .iter()
+        .filter(|e| e["device_id"] == "gate-a")
+        .collect();
     assert_eq!(rows.len(), gate_a.len());
     assert!(rows.iter().zip(&gate_a).all(|(a, b)| a["id"] == b["id"]));
 
@@ -121,20 +136,30 @@ async fn renovations_the_audit_log_and_outstanding_cards_page_through_every_row_
 
     let (renovations, pages) = every_page(&app, &admin, "/api/v1/renovations?limit=3", 3).await;
     assert_eq!(pages, 3);
-    let got: Vec<i64> = renovations.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    let got: Vec<i64> = renovations
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
     made.reverse();
     assert_eq!(got, made, "newest first, each once");
 
     let whole = app.get_json("/api/v1/audit?limit=1000", Some(&admin)).await;
     let (audit, _) = every_page(&app, &admin, "/api/v1/audit?limit=4", 4).await;
-    assert!(audit.len() >= 12, "registrations, workers and cards are audited");
+    assert!(
+        audit.len() >= 12,
+        "registrations, workers and cards are audited"
+    );
     assert_eq!(ids(&audit, "seq"), ids(whole.as_array().unwrap(), "seq"));
 
-    let whole = app.get_json("/api/v1/cards/outstanding?limit=1000", Some(&admin)).await;
+    let whole = app
+        .get_json("/api/v1/cards/outstanding?limit=1000", Some(&admin))
+        .await;
     let (cards, pages) = every_page(&app, &admin, "/api/v1/cards/outstanding?limit=2", 2).await;
     assert_eq!((cards.len(), pages), (5, 3));
     let card_ids = |rows: &[Value]| -> Vec<u64> {
-        rows.iter().map(|c| c["card"]["card_id"].as_u64().unwrap()).collect()
+        rows.iter()
+            .map(|c| c["card"]["card_id"].as_u64().unwrap())
+            .collect()
     };
     assert_eq!(card_ids(&cards), card_ids(whole.as_array().unwrap()));
 }
@@ -151,12 +176,17 @@ async fn a_limit_out_of_bounds_or_a_foreign_cursor_is_a_422_with_a_json_error() 
         ("/api/v1/cards/outstanding", 1000),
     ] {
         for limit in [0, max + 1] {
-            let r = app.get(&format!("{path}?limit={limit}"), Some(&admin)).await;
+            let r = app
+                .get(&format!("{path}?limit={limit}"), Some(&admin))
+                .await;
             assert_eq!(r.status(), 422, "{path}?limit={limit}");
             let v: Value = r.json().await.expect("a JSON error");
             assert_eq!(v["error"], "invalid", "{v}");
             let message = v["message"].as_str().unwrap();
-            assert!(message.contains(&format!("between 1 and {max}")), "{message}");
+            assert!(
+                message.contains(&format!("between 1 and {max}")),
+                "{message}"
+            );
         }
         let ok = app.get(&format!("{path}?limit={max}"), Some(&admin)).await;
         assert_eq!(ok.status(), 200, "{path}?limit={max}");
@@ -232,8 +262,14 @@ async fn the_renovations_and_outstanding_cards_pages_show_a_page_and_a_more_link
     let rest = app.get_text(&more, Some(&admin)).await;
     assert_eq!(rest.matches("RSEED").count(), 5, "{more}");
     assert!(rest.contains("RSEED005") && rest.contains("RSEED001") && !rest.contains("RSEED006"));
-    assert!(href_of(&rest, "more").is_none(), "the last page has no more");
-    assert_eq!(href_of(&rest, "first-page").as_deref(), Some("/desk/renovations"));
+    assert!(
+        href_of(&rest, "more").is_none(),
+        "the last page has no more"
+    );
+    assert_eq!(
+        href_of(&rest, "first-page").as_deref(),
+        Some("/desk/renovations")
+    );
 
     let page = app.get_text("/desk/cards/outstanding", Some(&admin)).await;
     let rows = |html: &str| html.matches("<tr data-card=").count();
@@ -245,5 +281,8 @@ async fn the_renovations_and_outstanding_cards_pages_show_a_page_and_a_more_link
 
     // The home page counts everything, not a page.
     let today = app.get_text("/", Some(&admin)).await;
-    assert!(today.contains("id=\"cards-out\" href=\"/desk/cards/outstanding\"><strong>210</strong>"), "{today}");
+    assert!(
+        today.contains("id=\"cards-out\" href=\"/desk/cards/outstanding\"><strong>210</strong>"),
+        "{today}"
+    );
 }

@@ -11,9 +11,9 @@ use crate::domain::{desk_settings, privacy};
 use crate::http::extract::ApiPath;
 use crate::http::extract::ApiQuery;
 use crate::http::renovations::{LedgerView, RenovationsQuery, load_detail, read, renovations_page};
-use axum::http::Uri;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::Uri;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
