@@ -373,7 +373,7 @@ pub struct Filter {
 pub fn page(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Entry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, at, actor, action, subject, details FROM audit_log
-         WHERE (?2 IS NULL OR seq < ?2) AND (?3 IS NULL OR substr(action, 1, length(?3)) = ?3)
+         WHERE seq < ?2 AND (?3 IS NULL OR substr(action, 1, length(?3)) = ?3)
            AND (?4 IS NULL OR instr(actor, ?4) > 0) AND (?5 IS NULL OR at >= ?5)
            AND (?6 IS NULL OR at < ?6)
          ORDER BY seq DESC LIMIT ?1",
@@ -381,7 +381,8 @@ pub fn page(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Entry>> 
     let rows = stmt.query_map(
         params![
             filter.limit,
-            filter.before,
+            // A bound, not `?2 IS NULL OR …`, so a later page starts at its place in the log.
+            filter.before.unwrap_or(i64::MAX),
             filter.action,
             filter.actor,
             filter.since.map(ts),

@@ -13,6 +13,8 @@
 //! so no caller can forget to notify after a commit.
 
 pub mod migrations;
+#[cfg(test)]
+mod plans;
 
 use rusqlite::Connection;
 use std::path::Path;

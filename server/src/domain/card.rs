@@ -776,14 +776,61 @@ fn is_overdue(card: &Card, now: DateTime<Utc>) -> bool {
 
 /// Worker cards not back at the desk (active, or revoked without coming back), overdue first.
 pub fn outstanding(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Outstanding>> {
-    let mut stmt = conn.prepare(&format!(
+    outstanding_page(conn, now, None, u32::MAX)
+}
+
+/// Where a page of outstanding cards starts: after this card's end minute and number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueCursor {
+    /// The last card's `not_after` (UTC minute).
+    pub not_after: u32,
+    /// The last card's number.
+    pub card_id: u32,
+}
+
+impl DueCursor {
+    /// The cursor after `card`.
+    pub fn after(card: &Card) -> Self {
+        DueCursor {
+            not_after: UtcMinute::floor(card.not_after).map_or(0, |m| m.0),
+            card_id: card.card_id,
+        }
+    }
+
+    /// Reads the text [`DueCursor`]'s `Display` writes: `<not_after>.<card_id>`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (minute, card) = text.split_once('.')?;
+        Some(DueCursor {
+            not_after: minute.parse().ok()?,
+            card_id: card.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for DueCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.not_after, self.card_id)
+    }
+}
+
+/// At most `limit` outstanding worker cards (as [`outstanding`]), in the order they were
+/// due, so overdue first, from just after `after` if given.
+pub fn outstanding_page(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    after: Option<DueCursor>,
+    limit: u32,
+) -> DeskResult<Vec<Outstanding>> {
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {}, r.id AS renovation_id, r.code AS renovation_code, u.label, w.name,
          r.end_date, r.contractor, r.supervisor_phone FROM cards c
          JOIN workers w ON w.id = c.worker_id JOIN renovations r ON r.id = w.renovation_id JOIN units u ON u.id = r.unit_id
-         WHERE c.state IN ('active', 'revoked') ORDER BY c.not_after, c.id",
+         WHERE c.state IN ('active', 'revoked') AND (c.not_after, c.id) > (?1, ?2)
+         ORDER BY c.not_after, c.id LIMIT ?3",
         CARD_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ")
     ))?;
-    let rows = stmt.query_map([], |r| {
+    let (minute, card) = after.map_or((-1, -1), |a| (i64::from(a.not_after), i64::from(a.card_id)));
+    let rows = stmt.query_map(params![minute, card, limit], |r| {
         let card = card_from_row(r)?;
         let name: Option<String> = r.get("name")?;
         let end: String = r.get("end_date")?;
@@ -817,6 +864,20 @@ pub fn outstanding(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Outs
     }
     list.sort_by_key(|o| !o.overdue);
     Ok(list)
+}
+
+/// How many worker cards are outstanding, and how many of them overdue, at `now`.
+pub fn outstanding_counts(conn: &Connection, now: DateTime<Utc>) -> DeskResult<(usize, usize)> {
+    let now_minute = UtcMinute::floor(now).map_or(0, |m| m.0);
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(c.not_after <= ?1), 0) FROM cards c
+             WHERE c.state IN ('active', 'revoked') AND c.worker_id IS NOT NULL",
+        )?
+        .query_row(params![now_minute], |r| {
+            let count = |i| r.get::<_, i64>(i).map(|n| usize::try_from(n).unwrap_or(0));
+            Ok((count(0)?, count(1)?))
+        })?)
 }
 
 /// The cards of renovation `r` that are overdue at `now`.

@@ -973,6 +973,8 @@ pub const HANDHELD: &str = "门岗手持 guard handheld";
 pub fn hand_events(
     conn: &Connection,
     f: &super::journal::EventFilter,
+    before: Option<(&str, &str)>,
+    limit: u32,
 ) -> rusqlite::Result<Vec<super::journal::EventRow>> {
     if f.device.is_some() || f.result.as_deref().is_some_and(|r| r != "other") {
         return Ok(Vec::new());
@@ -981,14 +983,17 @@ pub fn hand_events(
         "SELECT id, closed_at, state, closed_by, decision_note FROM goods_permits
          WHERE closed_device IS NULL AND closed_at IS NOT NULL AND state IN ('released', 'stopped')
            AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR closed_at >= ?2) AND (?3 IS NULL OR closed_at < ?3)
-         ORDER BY closed_at DESC LIMIT ?4",
+           AND (?5 IS NULL OR (closed_at, 'goods-' || id) < (?5, ?6))
+         ORDER BY closed_at DESC, 'goods-' || id DESC LIMIT ?4",
     )?;
     let rows = stmt.query_map(
         params![
             f.card,
             f.from.map(ts),
             f.to.map(ts),
-            f.limit.unwrap_or(200).min(10_000)
+            limit,
+            before.map(|b| b.0),
+            before.map(|b| b.1)
         ],
         |r| {
             let id: u32 = r.get(0)?;

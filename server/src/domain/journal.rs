@@ -152,9 +152,14 @@ pub struct EventFilter {
     /// Until this instant (exclusive, RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// At most this many, newest first (default 200, at most 10 000).
-    #[param(format = Int64, maximum = 4_294_967_295.0)]
+    #[param(format = Int64, minimum = 1, maximum = 10_000)]
     pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub before: Option<String>,
 }
+
+/// The events list's page size.
+pub const EVENTS_PAGE: (u32, u32) = (200, 10_000);
 
 /// One stored event as staff see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -183,8 +188,20 @@ pub struct EventRow {
     pub direction: Option<String>,
 }
 
-/// The events matching `f`, newest first.
+/// The events matching `f`, newest first (at most `f.limit`, 200 unless given, 10,000 at most).
 pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
+    let (default, max) = EVENTS_PAGE;
+    page(conn, f, None, f.limit.unwrap_or(default).min(max))
+}
+
+/// At most `limit` events matching `f` (its `limit` and `before` aside), newest first (by
+/// time, then id), from just after `before` (an event's time and id) if given.
+pub fn page(
+    conn: &Connection,
+    f: &EventFilter,
+    before: Option<(&str, &str)>,
+    limit: u32,
+) -> rusqlite::Result<Vec<EventRow>> {
     let mut sql = String::from(
         "SELECT e.id, e.device_id, COALESCE(d.name, ''), e.at, e.clock_trusted, e.card_id, e.kind, e.result, e.reason, e.event,
                 e.direction
@@ -211,10 +228,13 @@ pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow
         sql.push_str(" AND e.at < ?");
         args.push(Value::Text(ts(to)));
     }
-    sql.push_str(" ORDER BY e.at DESC, e.id LIMIT ?");
-    args.push(Value::Integer(i64::from(
-        f.limit.unwrap_or(200).min(10_000),
-    )));
+    if let Some((at, id)) = before {
+        sql.push_str(" AND (e.at, e.id) < (?, ?)");
+        args.push(Value::Text(at.to_owned()));
+        args.push(Value::Text(id.to_owned()));
+    }
+    sql.push_str(" ORDER BY e.at DESC, e.id DESC LIMIT ?");
+    args.push(Value::Integer(i64::from(limit)));
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
         let event: String = r.get(9)?;

@@ -474,8 +474,8 @@ pub struct Filter {
     pub to: Option<NaiveDate>,
 }
 
-/// The renovations `f` lets through, newest first.
-pub fn filtered(conn: &Connection, f: &Filter) -> DeskResult<Vec<Renovation>> {
+/// The renovations `f` lets through, as a `WHERE` clause (empty if none) and its values.
+fn filter_clause(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     let mut clauses: Vec<&str> = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(b) = f.building {
@@ -517,16 +517,54 @@ pub fn filtered(conn: &Connection, f: &Filter) -> DeskResult<Vec<Renovation>> {
         clauses.push("r.start_date <= ?");
         values.push(to.to_string().into());
     }
-    let filter = if clauses.is_empty() {
+    let clause = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id {filter} ORDER BY r.id DESC"
+    (clause, values)
+}
+
+/// At most `limit` of the renovations `f` lets through, registered before renovation
+/// `before` (from the newest if `None`), newest first.
+pub fn filtered(
+    conn: &Connection,
+    f: &Filter,
+    before: Option<i64>,
+    limit: u32,
+) -> DeskResult<Vec<Renovation>> {
+    let (mut clause, mut values) = filter_clause(f);
+    clause.push_str(if clause.is_empty() { "WHERE" } else { " AND" });
+    clause.push_str(" r.id < ? ORDER BY r.id DESC LIMIT ?");
+    values.push(before.unwrap_or(i64::MAX).into());
+    values.push(i64::from(limit).into());
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM renovations r JOIN units u ON u.id = r.unit_id {clause}"
     ))?;
     let rows = stmt.query_map(rusqlite::params_from_iter(values), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many renovations `f` lets through.
+pub fn count(conn: &Connection, f: &Filter) -> DeskResult<usize> {
+    let (clause, values) = filter_clause(f);
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM renovations r JOIN units u ON u.id = r.unit_id {clause}"
+        ))?
+        .query_row(rusqlite::params_from_iter(values), |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// How many renovations are inspected and wait for their deposit to be refunded.
+pub fn awaiting_refund(conn: &Connection) -> DeskResult<usize> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM renovations
+             WHERE refunded_at IS NULL AND inspection_passed_on IS NOT NULL",
+        )?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))?)
 }
 
 /// Records received or missing checklist items.

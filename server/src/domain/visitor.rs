@@ -572,6 +572,18 @@ pub fn on_site(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<OnSite>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// How many visitors are on site now (as [`on_site`] lists them).
+pub fn on_site_count(conn: &Connection, now: DateTime<Utc>) -> DeskResult<usize> {
+    let now_minute = UtcMinute::floor(now).map_or(0, |m| m.0);
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM visitors v JOIN cards c ON c.visitor_id = v.id
+             WHERE c.state = 'active' AND c.not_after > ?1",
+        )?
+        .query_row(params![now_minute], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))?)
+}
+
 /// An entry the desk puts on the deny list.
 #[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewDenial {

@@ -4,6 +4,7 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::openapi::{Io, list, one, params};
+use super::paging::{NextLink, Page, PageSize};
 use super::renovations::read;
 use crate::audit::{self, Entry, Verification};
 use crate::auth::Allow;
@@ -13,7 +14,7 @@ use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{Method, Uri};
 use axum::routing::get;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -24,7 +25,10 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/api/v1/audit", get(recent))
             .allow(Allow::MANAGER)
-            .doc("audit", "Recent audit entries")
+            .doc(
+                "audit",
+                "Recent audit entries, a page at a time (Link: rel=next)",
+            )
             .io(Io::ok(list::<Entry>).params(&[params::<RecentQuery>])),
         Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify))
             .allow(Allow::MANAGER)
@@ -41,8 +45,8 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecentQuery {
-    /// How many.
-    #[param(format = Int64, maximum = 4_294_967_295.0)]
+    /// How many (1 to 1000, default 100).
+    #[param(format = Int64, minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Only entries before this position: the next page after one whose last entry is it.
     pub before: Option<i64>,
@@ -59,9 +63,6 @@ pub struct RecentQuery {
     #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
 }
-
-/// The most entries one page holds.
-pub const MAX_PAGE: u32 = 1000;
 
 impl RecentQuery {
     /// The log's filter for the estate's time zone `tz` and `today`.
@@ -84,7 +85,7 @@ impl RecentQuery {
                 .map(str::to_owned)
         };
         Ok(audit::Filter {
-            limit: self.limit.unwrap_or(100).min(MAX_PAGE),
+            limit: self.limit.unwrap_or(AUDIT_PAGE.default).min(AUDIT_PAGE.max),
             before: self.before,
             action: given(&self.action),
             actor: given(&self.actor),
@@ -94,21 +95,31 @@ impl RecentQuery {
     }
 }
 
+/// The audit list's page size.
+const AUDIT_PAGE: PageSize = PageSize {
+    default: 100,
+    max: 1000,
+};
+
 async fn recent(
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<RecentQuery>,
-) -> Result<Json<Vec<Entry>>, DeskError> {
+) -> Result<(NextLink, Json<Vec<Entry>>), ApiError> {
+    let limit = AUDIT_PAGE.limit(q.limit)?;
     let now = state.now();
-    Ok(Json(
-        read(&state, move |c| {
-            let tz = settings::time_zone(c)?;
-            Ok(audit::page(
-                c,
-                &q.filter(tz, settings::local_date(tz, now))?,
-            )?)
-        })
-        .await?,
-    ))
+    let found = read(&state, move |c| {
+        let tz = settings::time_zone(c)?;
+        let filter = audit::Filter {
+            // One more than shown, to tell whether a next page exists.
+            limit: limit + 1,
+            ..q.filter(tz, settings::local_date(tz, now))?
+        };
+        Ok(audit::page(c, &filter)?)
+    })
+    .await?;
+    let page = Page::of(found, limit, |e| e.seq.to_string());
+    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
 }
 
 async fn verify(State(state): State<AppState>) -> Result<Json<Verification>, ApiError> {

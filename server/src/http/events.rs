@@ -4,12 +4,13 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::openapi::{self, Io, params};
+use super::paging::{self, NextLink, Page, PageSize};
 use crate::auth::Allow;
 use crate::domain::journal::{self, EventFilter, EventRow};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::{Method, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -20,7 +21,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::STAFF)
             .doc(
                 "events",
-                "Gate events filtered by card, device, result, time",
+                "Gate events filtered by card, device, result, time; a page at a time (Link: rel=next)",
             )
             .io(Io::ok(openapi::list::<journal::EventRow>)
                 .params(&[params::<journal::EventFilter>])),
@@ -31,7 +32,12 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-async fn rows(state: &AppState, filter: EventFilter) -> Result<Vec<EventRow>, ApiError> {
+/// One page of the events `filter` asks for; the next page's address follows `uri`.
+async fn rows(
+    state: &AppState,
+    filter: EventFilter,
+    uri: &Uri,
+) -> Result<(NextLink, Vec<EventRow>), ApiError> {
     if let Some(r) = &filter.result {
         if !["admitted", "denied", "other"].contains(&r.as_str()) {
             return Err(ApiError::invalid(
@@ -39,35 +45,49 @@ async fn rows(state: &AppState, filter: EventFilter) -> Result<Vec<EventRow>, Ap
             ));
         }
     }
-    state
+    let (default, max) = journal::EVENTS_PAGE;
+    let limit = PageSize { default, max }.limit(filter.limit)?;
+    let before = filter
+        .before
+        .as_deref()
+        .map(paging::parse_time_cursor)
+        .transpose()?;
+    let found = state
         .db
         .call(move |c| {
-            let mut rows = journal::list(c, &filter)?;
+            let before = before.as_ref().map(|(at, id)| (at.as_str(), id.as_str()));
+            let mut rows = journal::page(c, &filter, before, limit + 1)?;
             // The guard's handheld releases have no gate journal; they join the gates' rows.
-            let hand = crate::domain::goods::hand_events(c, &filter)?;
+            let hand = crate::domain::goods::hand_events(c, &filter, before, limit + 1)?;
             if !hand.is_empty() {
                 rows.extend(hand);
-                rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
-                rows.truncate(filter.limit.unwrap_or(200).min(10_000) as usize);
+                rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+                rows.truncate(limit as usize + 1);
             }
             Ok::<_, ApiError>(rows)
         })
-        .await
+        .await?;
+    let page = Page::of(found, limit, |e| paging::time_cursor(&e.at, &e.id));
+    Ok((NextLink(page.next_href(uri, "before")), page.rows))
 }
 
 async fn list(
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(filter): ApiQuery<EventFilter>,
-) -> Result<Json<Vec<EventRow>>, ApiError> {
-    Ok(Json(rows(&state, filter).await?))
+) -> Result<(NextLink, Json<Vec<EventRow>>), ApiError> {
+    let (next, rows) = rows(&state, filter, &uri).await?;
+    Ok((next, Json(rows)))
 }
 
 async fn csv(
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(filter): ApiQuery<EventFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let body = journal::to_csv(&rows(&state, filter).await?);
+    let (next, rows) = rows(&state, filter, &uri).await?;
     Ok((
+        next,
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -75,6 +95,6 @@ async fn csv(
                 "attachment; filename=\"gate-events.csv\"",
             ),
         ],
-        body,
+        journal::to_csv(&rows),
     ))
 }

@@ -31,6 +31,8 @@ pub mod guard;
 pub mod custody_items;
 // CSV exports over a range of dates
 pub mod exports;
+// a page at a time for lists that grow
+pub mod paging;
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};

@@ -1,8 +1,10 @@
 //! Front desk API: renovations, their workers, cards, deposit ledger and refund.
 
 use super::Endpoint;
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
+use super::paging::{NextLink, Page, PageSize};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
@@ -16,7 +18,7 @@ use crate::domain::worker::{self, NewWorker, Worker};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post, put};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -27,8 +29,8 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/api/v1/renovations", get(list))
             .allow(Allow::STAFF)
-            .doc("renovations", "List renovations")
-            .io(Io::ok(openapi::list::<renovation::Renovation>)),
+            .doc("renovations", "List renovations, newest first, a page at a time (Link: rel=next)")
+            .io(Io::ok(openapi::list::<renovation::Renovation>).params(&[params::<RenovationsQuery>])),
         Endpoint::new(Method::POST, "/api/v1/renovations", post(create))
             .allow(Allow::STAFF)
             .doc("renovations", "Register a renovation (at most 3 months)")
@@ -125,8 +127,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             .io(Io::ok(one::<card::Returned>).body(one::<ReturnRequest>)),
         Endpoint::new(Method::GET, "/api/v1/cards/outstanding", get(outstanding))
             .allow(Allow::STAFF)
-            .doc("cards", "Worker cards not yet returned, overdue first")
-            .io(Io::ok(openapi::list::<card::Outstanding>)),
+            .doc("cards", "Worker cards not yet returned, overdue first, a page at a time (Link: rel=next)")
+            .io(Io::ok(openapi::list::<card::Outstanding>).params(&[params::<OutstandingQuery>])),
         Endpoint::new(Method::POST, "/api/v1/cards/{id}/reprint", post(reprint))
             .allow(Allow::STAFF)
             .doc("cards", "Reprint a worker card (the old one is revoked)")
@@ -212,8 +214,46 @@ where
     state.db.call(move |conn| f(conn)).await
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<Renovation>>, DeskError> {
-    Ok(Json(read(&state, renovation::list).await?))
+/// `?limit=&before=` of the renovations list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RenovationsQuery {
+    /// How many (1 to 500, default 100), newest first.
+    #[param(format = Int64, minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub before: Option<i64>,
+}
+
+/// The renovations list's page size.
+pub const RENOVATIONS_PAGE: PageSize = PageSize {
+    default: 100,
+    max: 500,
+};
+
+/// One page of the renovations `filter` lets through, newest first: `limit` of them (the
+/// default if `None`) registered before renovation `before`.
+pub async fn renovations_page(
+    state: &AppState,
+    filter: renovation::Filter,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<Page<Renovation>, DeskError> {
+    let limit = RENOVATIONS_PAGE.limit(limit)?;
+    let found = read(state, move |c| {
+        renovation::filtered(c, &filter, before, limit + 1)
+    })
+    .await?;
+    Ok(Page::of(found, limit, |r| r.id.to_string()))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<RenovationsQuery>,
+) -> Result<(NextLink, Json<Vec<Renovation>>), DeskError> {
+    let page = renovations_page(&state, renovation::Filter::default(), q.before, q.limit).await?;
+    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
 }
 
 async fn create(
@@ -626,11 +666,54 @@ async fn revoke(
     ))
 }
 
-async fn outstanding(State(state): State<AppState>) -> Result<Json<Vec<Outstanding>>, DeskError> {
+/// `?limit=&after=` of the outstanding cards.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutstandingQuery {
+    /// How many (1 to 1000, default 200), overdue first, in the order they were due.
+    #[param(format = Int64, minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub after: Option<String>,
+}
+
+/// The outstanding cards list's page size.
+pub const OUTSTANDING_PAGE: PageSize = PageSize {
+    default: 200,
+    max: 1000,
+};
+
+/// One page of the outstanding worker cards.
+pub async fn outstanding_page(
+    state: &AppState,
+    q: OutstandingQuery,
+) -> Result<Page<Outstanding>, DeskError> {
+    let limit = OUTSTANDING_PAGE.limit(q.limit)?;
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(text) => Some(card::DueCursor::parse(text).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "the cursor {text:?} is not one this list gave: follow the Link header's next page"
+            ))
+        })?),
+    };
     let now = state.now();
-    Ok(Json(
-        read(&state, move |c| card::outstanding(c, now)).await?,
-    ))
+    let found = read(state, move |c| {
+        card::outstanding_page(c, now, after, limit + 1)
+    })
+    .await?;
+    Ok(Page::of(found, limit, |o| {
+        card::DueCursor::after(&o.card).to_string()
+    }))
+}
+
+async fn outstanding(
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<OutstandingQuery>,
+) -> Result<(NextLink, Json<Vec<Outstanding>>), DeskError> {
+    let page = outstanding_page(&state, q).await?;
+    Ok((NextLink(page.next_href(&uri, "after")), Json(page.rows)))
 }
 
 async fn overdue_alarms(

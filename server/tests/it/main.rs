@@ -30,4 +30,5 @@ mod monitor;
 mod muster;
 mod openapi;
 mod ops;
+mod paging;
 mod platform;

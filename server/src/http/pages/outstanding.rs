@@ -3,9 +3,11 @@
 use super::Viewer;
 use crate::domain::card::{self, Outstanding};
 use crate::domain::desk_error::DeskError;
-use crate::http::renovations::read;
+use crate::http::extract::ApiQuery;
+use crate::http::renovations::{self, OutstandingQuery, read};
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::Uri;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -13,9 +15,13 @@ use maud::{Markup, html};
 pub(super) async fn outstanding_page(
     State(state): State<AppState>,
     v: Viewer,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<OutstandingQuery>,
 ) -> Result<Markup, DeskError> {
-    let now = state.now();
-    let list = read(&state, move |c| card::outstanding(c, now)).await?;
+    let first = q.after.is_none();
+    let page = renovations::outstanding_page(&state, q).await?;
+    let more = page.next_href(&uri, "after");
+    let list = page.rows;
     Ok(v.page(
         v.t("未还卡", "Outstanding cards"),
         html! {
@@ -33,6 +39,7 @@ pub(super) async fn outstanding_page(
                     }
                 }
             }
+            (super::renovations::more_links(&v, more.as_deref(), first, "/desk/cards/outstanding"))
         },
     ))
 }

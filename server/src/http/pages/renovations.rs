@@ -9,9 +9,10 @@ use crate::domain::ledger::{Category, LedgerKind};
 use crate::domain::renovation::{self, Document, Filter, Status};
 use crate::domain::{privacy, refund, units};
 use crate::http::extract::ApiPath;
-use crate::http::renovations::{LedgerView, load_detail, read};
+use crate::http::renovations::{LedgerView, load_detail, read, renovations_page};
 use crate::state::AppState;
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -85,6 +86,8 @@ pub(super) struct FilterQuery {
     contractor: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// The page after the one whose "more" link gave this.
+    before: Option<String>,
 }
 
 /// A filter field: absent or empty is none; anything else must parse.
@@ -96,8 +99,9 @@ fn field<T: std::str::FromStr>(value: &Option<String>) -> Result<Option<T>, ()> 
 }
 
 impl FilterQuery {
-    /// The filter, or the names of the fields that are not what they should be.
-    fn parse(&self) -> Result<Filter, Vec<&'static str>> {
+    /// The filter and the page's cursor, or the names of the fields that are not what they
+    /// should be.
+    fn parse(&self) -> Result<(Filter, Option<i64>), Vec<&'static str>> {
         let mut bad = Vec::new();
         let mut check = |name: &'static str, ok: bool| {
             if !ok {
@@ -120,17 +124,20 @@ impl FilterQuery {
         check("from", from.is_ok());
         let to = field::<NaiveDate>(&self.to);
         check("to", to.is_ok());
+        let before = field::<i64>(&self.before);
+        check("before", before.is_ok());
         if !bad.is_empty() {
             return Err(bad);
         }
-        Ok(Filter {
+        let filter = Filter {
             building: building.unwrap_or_default(),
             floor: floor.unwrap_or_default(),
             status: status.unwrap_or_default(),
             contractor: self.contractor.clone().filter(|c| !c.trim().is_empty()),
             from: from.unwrap_or_default(),
             to: to.unwrap_or_default(),
-        })
+        };
+        Ok((filter, before.unwrap_or_default()))
     }
 }
 
@@ -141,6 +148,7 @@ fn filter_label(v: &Viewer, key: &str) -> &'static str {
         "floor" => v.t("楼层", "floor"),
         "status" => v.t("状态", "status"),
         "from" => v.t("期间从", "period from"),
+        "before" => v.t("页", "page"),
         _ => v.t("期间至", "period to"),
     }
 }
@@ -148,19 +156,28 @@ fn filter_label(v: &Viewer, key: &str) -> &'static str {
 pub(super) async fn renovations(
     State(state): State<AppState>,
     v: Viewer,
+    uri: Uri,
     Query(q): Query<FilterQuery>,
 ) -> Result<Markup, DeskError> {
     let parsed = q.parse();
-    let filter = parsed.clone().unwrap_or_default();
-    let (list, units, buildings) = read(&state, move |c| {
+    let (filter, before) = parsed.clone().unwrap_or_default();
+    let first = before.is_none();
+    let page = renovations_page(&state, filter.clone(), before, None).await?;
+    let more = page.next_href(&uri, "before");
+    let list = page.rows;
+    let filtering = filter != Filter::default();
+    let (matching, units, buildings) = read(&state, move |c| {
         Ok((
-            renovation::filtered(c, &filter)?,
+            if filtering {
+                renovation::count(c, &filter)?
+            } else {
+                0
+            },
             units::units(c)?,
             crate::domain::estate::estate(c)?.buildings,
         ))
     })
     .await?;
-    let filtering = parsed.as_ref().is_ok_and(|f| *f != Filter::default());
     Ok(v.page(
         v.t("装修备案", "Renovations"),
         html! {
@@ -196,7 +213,7 @@ pub(super) async fn renovations(
                 div.result.err #filter-error role="status" { (v.t("筛选条件有误：", "These filters are not valid: "))
                     (bad.iter().map(|k| filter_label(&v, k)).collect::<Vec<_>>().join(v.t("、", ", "))) }
             }
-            @if filtering { p #filter-count { (v.t("符合条件：", "Matching: ")) (list.len()) } }
+            @if filtering { p #filter-count { (v.t("符合条件：", "Matching: ")) (matching) } }
             label { (v.t("查找（编号、房号、业主、施工单位、状态）", "Search (code, unit, owner, contractor, status)"))
                 input type="search" #renovation-search data-filter="#renovations"; }
             table #renovations {
@@ -214,8 +231,24 @@ pub(super) async fn renovations(
                     }
                 }
             }
+            (more_links(&v, more.as_deref(), first, "/desk/renovations"))
         },
     ))
+}
+
+/// Under a list shown a page at a time: the link to the next (older) page if there is one,
+/// and back to the first page when this is not it.
+pub(super) fn more_links(v: &Viewer, next: Option<&str>, first: bool, start: &str) -> Markup {
+    html! {
+        p.more-links {
+            @if let Some(href) = next {
+                a #more href=(href) { (v.t("更多…", "More…")) }
+            }
+            @if !first {
+                " " a #first-page href=(start) { (v.t("回到第一页", "Back to the first page")) }
+            }
+        }
+    }
 }
 
 pub(super) async fn renovation_page(

@@ -3,7 +3,7 @@
 use super::Viewer;
 use super::doors::{gates, heard};
 use crate::domain::desk_error::DeskError;
-use crate::domain::renovation::{self, Status};
+use crate::domain::renovation;
 use crate::domain::{alarms, card, visitor};
 use crate::http::renovations::read;
 use crate::state::AppState;
@@ -85,17 +85,14 @@ pub(super) async fn today_page(
     }
     let now = state.now();
     let t = read(&state, move |c| {
-        let out = card::outstanding(c, now)?;
+        let (cards_out, cards_overdue) = card::outstanding_counts(c, now)?;
         let doors = gates(c)?;
         let online = doors.iter().filter(|d| heard(d, now).1).count();
         Ok(Today {
-            visitors: visitor::on_site(c, now)?.len(),
-            cards_out: out.len(),
-            cards_overdue: out.iter().filter(|o| o.overdue).count(),
-            awaiting_refund: renovation::list(c)?
-                .iter()
-                .filter(|r| r.status == Status::Inspected)
-                .count(),
+            visitors: visitor::on_site_count(c, now)?,
+            cards_out,
+            cards_overdue,
+            awaiting_refund: renovation::awaiting_refund(c)?,
             doors_online: online,
             doors_offline: doors.len() - online,
             open_alarms: alarms::open(c)?

@@ -1,0 +1,179 @@
+//! Lists that grow without end (gate events, renovations, the audit log, outstanding cards)
+//! answer a page at a time: at most `limit` rows, and the address of the next page in a
+//! `Link: <…>; rel="next"` header (RFC 8288), so a JSON body stays the array it always was. The
+//! next page's address carries an opaque cursor (`before`, or `after` on a list ordered
+//! oldest first) naming the last row shown: rows added meanwhile neither repeat nor shift
+//! the pages.
+
+use super::error::ApiError;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponseParts, ResponseParts};
+
+/// How many rows a list gives when not asked, and the most it gives.
+#[derive(Clone, Copy, Debug)]
+pub struct PageSize {
+    /// Rows when `limit` is not given.
+    pub default: u32,
+    /// The largest `limit` accepted.
+    pub max: u32,
+}
+
+impl PageSize {
+    /// The `limit` asked for, or the default; 422 unless it is between 1 and the maximum.
+    pub fn limit(self, asked: Option<u32>) -> Result<u32, ApiError> {
+        match asked {
+            None => Ok(self.default),
+            Some(n) if (1..=self.max).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::invalid(format!(
+                "limit is {n}: it must be between 1 and {} (default {})",
+                self.max, self.default
+            ))),
+        }
+    }
+}
+
+/// One page of rows, and the cursor of the next page if there is one.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The rows of this page, in the list's order.
+    pub rows: Vec<T>,
+    /// The cursor to ask for the rows after these (`None` on the last page).
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Cuts `rows`, read with a limit of `limit + 1`, to `limit`; the extra row only tells
+    /// that a next page exists, whose cursor `cursor` makes from the last row kept.
+    pub fn of(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> Self {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = if more { rows.last().map(cursor) } else { None };
+        Page { rows, next }
+    }
+
+    /// The next page's address: `uri` with its `cursor_param` set to the next cursor.
+    pub fn next_href(&self, uri: &Uri, cursor_param: &str) -> Option<String> {
+        self.next
+            .as_deref()
+            .map(|cursor| with_param(uri, cursor_param, cursor))
+    }
+}
+
+/// `uri`'s path and query with `name` set to `value` (any earlier `name` dropped).
+pub fn with_param(uri: &Uri, name: &str, value: &str) -> String {
+    let mut pairs: Vec<String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
+        .map(str::to_owned)
+        .collect();
+    pairs.push(format!("{name}={}", encode(value)));
+    format!("{}?{}", uri.path(), pairs.join("&"))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The `Link: <next>; rel="next"` header of a page, absent on the last page.
+pub struct NextLink(pub Option<String>);
+
+impl IntoResponseParts for NextLink {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        if let Some(href) = self.0 {
+            // Built from a valid URI's path and query plus an encoded value: always a valid header.
+            if let Ok(value) = HeaderValue::from_str(&format!("<{href}>; rel=\"next\"")) {
+                res.headers_mut().insert(header::LINK, value);
+            }
+        }
+        Ok(res)
+    }
+}
+
+/// A cursor of a list ordered by a timestamp and then an id: `<timestamp>_<id>`.
+pub fn time_cursor(at: &str, id: &str) -> String {
+    format!("{at}_{id}")
+}
+
+/// Reads a cursor written by [`time_cursor`]; 422 if it is not one.
+pub fn parse_time_cursor(cursor: &str) -> Result<(String, String), ApiError> {
+    cursor
+        .split_once('_')
+        .filter(|(at, id)| chrono::DateTime::parse_from_rfc3339(at).is_ok() && !id.is_empty())
+        .map(|(at, id)| (at.to_owned(), id.to_owned()))
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "the cursor {cursor:?} is not one this list gave: follow the Link header's next page"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_outside_its_bounds_is_refused() {
+        let size = PageSize {
+            default: 50,
+            max: 500,
+        };
+        assert_eq!(size.limit(None).unwrap(), 50);
+        assert_eq!(size.limit(Some(1)).unwrap(), 1);
+        assert_eq!(size.limit(Some(500)).unwrap(), 500);
+        for bad in [0, 501, u32::MAX] {
+            let err = size.limit(Some(bad)).unwrap_err();
+            assert!(err.to_string().contains("between 1 and 500"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_its_limit_and_names_the_next_only_when_there_is_one() {
+        let full = Page::of(vec![9, 8, 7, 6], 3, |n| n.to_string());
+        assert_eq!(full.rows, [9, 8, 7]);
+        assert_eq!(full.next.as_deref(), Some("7"));
+        let last = Page::of(vec![2, 1], 3, |n| n.to_string());
+        assert_eq!(last.rows, [2, 1]);
+        assert_eq!(last.next, None);
+    }
+
+    #[test]
+    fn the_next_address_keeps_the_filters_and_replaces_the_cursor() {
+        let uri: Uri = "/api/v1/events?device=g1&before=old&limit=5"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            with_param(&uri, "before", "2026-12-01T08:00:00.000000Z_ab"),
+            "/api/v1/events?device=g1&limit=5&before=2026-12-01T08%3A00%3A00.000000Z_ab"
+        );
+        let bare: Uri = "/desk/renovations".parse().unwrap();
+        assert_eq!(
+            with_param(&bare, "before", "42"),
+            "/desk/renovations?before=42"
+        );
+    }
+
+    #[test]
+    fn a_time_cursor_reads_back_and_a_foreign_one_is_refused() {
+        let c = time_cursor("2026-12-01T08:00:00.000000Z", "5f1c-77");
+        assert_eq!(
+            parse_time_cursor(&c).unwrap(),
+            ("2026-12-01T08:00:00.000000Z".into(), "5f1c-77".into())
+        );
+        for bad in ["", "42", "yesterday_5f1c", "2026-12-01T08:00:00Z_"] {
+            assert!(parse_time_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}
