@@ -5,8 +5,8 @@
 //! transaction per table, then asks each page and endpoint over HTTP as a logged-in manager
 //! and prints p50/p95 against the 100 ms goal.
 //!
-//! Run: `cargo bench -p gatehouse-server --bench estate` (release). `ESTATE_SCALE=0.1` seeds a
-//! tenth of everything (a quick check); `ESTATE_SAMPLES` overrides 40 requests per row.
+//! Run: `cargo bench -p gatehouse-server --bench estate` (release). `GATEHOUSE_ESTATE_SCALE=0.1` seeds a
+//! tenth of everything (a quick check); `GATEHOUSE_ESTATE_SAMPLES` overrides 40 requests per row.
 
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 use gatehouse_credential::UtcMinute;
@@ -139,7 +139,8 @@ fn gate_id(g: i64) -> String {
     format!("00000000-0000-4000-8000-{g:012}")
 }
 
-/// Renovations over the last five years: the recent ones still in progress, most of the
+/// Renovations over the last 1,000 days (cards count minutes from 2024, the credential's
+/// epoch): the recent ones still in progress, most of the
 /// older ones refunded, some inspected and waiting; 10% extended once.
 fn seed_renovations(
     c: &mut Connection,
@@ -155,7 +156,7 @@ fn seed_renovations(
             .collect::<std::collections::BTreeMap<_, _>>(),
     )
     .expect("documents");
-    let span_days = 5 * 365;
+    let span_days = 1000;
     let mut periods = Vec::with_capacity(n as usize);
     {
         let mut ins = tx.prepare(
@@ -514,11 +515,11 @@ fn next_link(resp: &reqwest::Response) -> Option<String> {
 
 #[tokio::main]
 async fn main() {
-    let scale: f64 = std::env::var("ESTATE_SCALE")
+    let scale: f64 = std::env::var("GATEHOUSE_ESTATE_SCALE")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1.0);
-    let samples: usize = std::env::var("ESTATE_SAMPLES")
+    let samples: usize = std::env::var("GATEHOUSE_ESTATE_SAMPLES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);

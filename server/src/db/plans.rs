@@ -273,6 +273,23 @@ fn the_desk_lists_and_counts_use_their_indexes() {
     );
     check(
         &conn,
+        "visitor history, a later page",
+        "visitors",
+        "visitors_by_registered",
+        Access::Search,
+        |c| {
+            let period = crate::domain::history::DateRange {
+                from: Some(now().date_naive() - chrono::Days::new(30)),
+                to: Some(now().date_naive()),
+            }
+            .period(chrono_tz::Tz::UTC, now().date_naive())
+            .unwrap();
+            let cursor = Some(("2026-11-20T00:00:00.000000Z", 9));
+            crate::domain::history::visits(c, &period, Some("王"), cursor, 101).unwrap();
+        },
+    );
+    check(
+        &conn,
         "audit page",
         "audit_log",
         "INTEGER PRIMARY KEY",

@@ -127,7 +127,7 @@ fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `?q=&from=&to=` for the visitor history.
+/// `?q=&from=&to=&limit=&before=` for the visitor history.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VisitorSearch {
@@ -141,6 +141,11 @@ pub struct VisitorSearch {
     #[serde(default, deserialize_with = "blank_as_none")]
     #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
+    /// How many (1 to 500, default 100), newest first.
+    #[param(format = Int64, minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub before: Option<String>,
 }
 
 impl VisitorSearch {
@@ -178,8 +183,8 @@ pub struct VisitRecord {
     pub registered_by: String,
 }
 
-/// The most visits one look-up returns.
-pub const MAX_VISITS: u32 = 500;
+/// How many visits one look-up returns unless asked, and the most it returns.
+pub const VISITS_PAGE: (u32, u32) = (100, 500);
 
 const VISITS: &str =
     "SELECT v.id, (SELECT MAX(c.id) FROM cards c WHERE c.visitor_id = v.id), v.name, u.label,
@@ -208,9 +213,16 @@ fn visit(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRecord> {
     })
 }
 
-/// Visitors registered in `period` whose name, unit, host or purpose contains `q`, newest
-/// first, at most [`MAX_VISITS`].
-pub fn visits(conn: &Connection, period: &Period, q: Option<&str>) -> DeskResult<Vec<VisitRecord>> {
+/// At most `limit` visitors registered in `period` whose name, unit, host or purpose
+/// contains `q`, newest first (by registration, then id), from just after `before` (a
+/// visitor's registration time and id) if given.
+pub fn visits(
+    conn: &Connection,
+    period: &Period,
+    q: Option<&str>,
+    before: Option<(&str, i64)>,
+    limit: u32,
+) -> DeskResult<Vec<VisitRecord>> {
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 64) {
         return Err(DeskError::invalid(
@@ -230,10 +242,13 @@ pub fn visits(conn: &Connection, period: &Period, q: Option<&str>) -> DeskResult
     let mut st = conn.prepare_cached(&format!(
         "{VISITS} AND (?3 IS NULL OR v.name LIKE ?3 ESCAPE '\\' OR u.label LIKE ?3 ESCAPE '\\'
                  OR v.host_name LIKE ?3 ESCAPE '\\' OR v.purpose LIKE ?3 ESCAPE '\\')
+           AND (v.registered_at, v.id) < (?5, ?6)
          ORDER BY v.registered_at DESC, v.id DESC LIMIT ?4"
     ))?;
+    let end = ts(period.end);
+    let (at, id) = before.unwrap_or((&end, i64::MAX));
     let rows = st.query_map(
-        params![ts(period.start), ts(period.end), pattern, MAX_VISITS],
+        params![ts(period.start), end, pattern, limit, at, id],
         visit,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)

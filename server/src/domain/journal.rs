@@ -151,7 +151,8 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     /// Until this instant (exclusive, RFC 3339).
     pub to: Option<DateTime<Utc>>,
-    /// At most this many, newest first (default 200, at most 10 000).
+    /// At most this many, newest first (default 200, at most 10 000); the CSV export has no
+    /// limit and no cursor: it holds every event of its range.
     #[param(format = Int64, minimum = 1, maximum = 10_000)]
     pub limit: Option<u32>,
     /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.

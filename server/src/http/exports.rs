@@ -107,19 +107,15 @@ async fn deposits(
     export(&state, "deposits", range, history::deposits_csv).await
 }
 
-/// The gate events of the period: every one, up to the events export's own limit.
+/// Every gate event of the period (at most [`super::events::CSV_MAX_DAYS`] days).
 async fn events(
     State(state): State<AppState>,
     ApiQuery(range): ApiQuery<DateRange>,
 ) -> Result<Response, DeskError> {
     export(&state, "gate-events", range, |c, _tz, period| {
-        let filter = journal::EventFilter {
-            from: Some(period.start),
-            to: Some(period.end),
-            limit: Some(10_000),
-            ..journal::EventFilter::default()
-        };
-        Ok(journal::to_csv(&journal::list(c, &filter)?))
+        let all = journal::EventFilter::default();
+        let rows = super::events::whole_range(c, &all, period.start, period.end)?;
+        Ok(journal::to_csv(&rows))
     })
     .await
 }

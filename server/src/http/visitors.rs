@@ -2,14 +2,17 @@
 //! (exactly as `credential::api::kiosk` documents them).
 
 use super::Endpoint;
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
+use super::paging::{self, NextLink, Page, PageSize};
 use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
+use crate::db::ts;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
-use crate::domain::history::{self, InviteRecord, VisitRecord, VisitorSearch};
+use crate::domain::history::{self, InviteRecord, Period, VisitRecord, VisitorSearch};
 use crate::domain::retention::{self, PurgeReport};
 use crate::domain::visitor::{
     self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
@@ -19,7 +22,7 @@ use crate::domain::{collection, renovation, settings, units};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{delete, get, post, put};
 use gatehouse_credential::Kind;
 use gatehouse_credential::api::kiosk::{
@@ -111,7 +114,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::STAFF)
             .doc(
                 "visitors",
-                "Visitors registered in a range of local dates, searched by name, unit, host or purpose",
+                "Visitors registered in a range of local dates, searched by name, unit, host or purpose; a page at a time (Link: rel=next)",
             )
             .io(Io::ok(list::<VisitRecord>).params(&[params::<VisitorSearch>])),
         Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention))
@@ -237,19 +240,52 @@ async fn invites(State(state): State<AppState>) -> Result<Json<Vec<InviteRecord>
     ))
 }
 
+/// One page of the visitor history `q` asks for, and the period it covers; a period the
+/// desk cannot use is the inner error, shown beside the search form.
+pub async fn visits_page(
+    state: &AppState,
+    q: VisitorSearch,
+) -> Result<Result<(Period, Page<VisitRecord>), DeskError>, DeskError> {
+    let (default, max) = history::VISITS_PAGE;
+    let limit = PageSize { default, max }.limit(q.limit)?;
+    let before = match q.before.as_deref().map(paging::parse_time_cursor).transpose()? {
+        None => None,
+        Some((at, id)) => Some((
+            at,
+            id.parse::<i64>().map_err(|_| {
+                ApiError::invalid(format!(
+                    "the cursor {id:?} is not one this list gave: follow the Link header's next page"
+                ))
+            })?,
+        )),
+    };
+    let now = state.now();
+    let found = read(state, move |c| {
+        let tz = settings::time_zone(c)?;
+        let period = match q.range().period(tz, settings::local_date(tz, now)) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let before = before.as_ref().map(|(at, id)| (at.as_str(), *id));
+        let rows = history::visits(c, &period, q.q.as_deref(), before, limit + 1)?;
+        Ok(Ok((period, rows)))
+    })
+    .await?;
+    Ok(found.map(|(period, rows)| {
+        let page = Page::of(rows, limit, |v| {
+            paging::time_cursor(&ts(v.registered_at), &v.visitor_id.to_string())
+        });
+        (period, page)
+    }))
+}
+
 async fn visit_history(
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<VisitorSearch>,
-) -> Result<Json<Vec<VisitRecord>>, DeskError> {
-    let now = state.now();
-    Ok(Json(
-        read(&state, move |c| {
-            let tz = settings::time_zone(c)?;
-            let period = q.range().period(tz, settings::local_date(tz, now))?;
-            history::visits(c, &period, q.q.as_deref())
-        })
-        .await?,
-    ))
+) -> Result<(NextLink, Json<Vec<VisitRecord>>), DeskError> {
+    let (_, page) = visits_page(&state, q).await??;
+    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
 }
 
 async fn run_retention(

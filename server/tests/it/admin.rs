@@ -283,7 +283,7 @@ async fn the_invite_list_shows_each_code_its_day_and_whether_it_was_used() {
 }
 
 /// The rows of a CSV answer, header first, read by an independent CSV reader.
-async fn csv_rows(r: reqwest::Response) -> Vec<Vec<String>> {
+pub(crate) async fn csv_rows(r: reqwest::Response) -> Vec<Vec<String>> {
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()[reqwest::header::CONTENT_TYPE]

@@ -66,6 +66,14 @@ async fn seed_events(app: &TestApp, n: usize, minute_offset: usize) {
         .unwrap();
 }
 
+/// A fresh server, a manager's token and a unit.
+async fn app_with_unit() -> (TestApp, String, i64) {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let unit = seed_unit(&app).await;
+    (app, admin, unit)
+}
+
 fn ids(rows: &[Value], field: &str) -> Vec<String> {
     rows.iter().map(|r| r[field].to_string()).collect()
 }
@@ -115,11 +123,159 @@ async fn gate_events_come_newest_first_a_page_at_a_time_without_repeats_or_gaps(
         .collect();
     assert_eq!(rows.len(), gate_a.len());
     assert!(rows.iter().zip(&gate_a).all(|(a, b)| a["id"] == b["id"]));
+}
 
-    // The CSV export pages the same way.
-    let csv = app.get("/api/v1/events.csv?limit=20", Some(&admin)).await;
-    assert!(next_of(&csv).is_some());
-    assert_eq!(csv.text().await.unwrap().lines().count(), 21);
+#[tokio::test]
+async fn the_visitor_history_pages_through_every_visit_once_and_the_page_links_to_older_ones() {
+    let (app, admin, unit) = app_with_unit().await;
+    app.state
+        .db
+        .call(move |c| {
+            for i in 0..23 {
+                // Five registered in the same instant: the id orders them.
+                let minute = if i < 5 { 0 } else { i };
+                c.execute(
+                    "INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, registered_at, registered_by)
+                     VALUES (?1, ?2, '张三', '探亲', 1, ?3, 'desk:admin')",
+                    rusqlite::params![
+                        format!("访客{i:02}"),
+                        unit,
+                        format!("2026-11-20T04:{minute:02}:00.000000Z")
+                    ],
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    let range = "from=2026-11-19&to=2026-11-21";
+    let whole = app
+        .get_json(
+            &format!("/api/v1/visitors/history?{range}&limit=500"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(whole.as_array().unwrap().len(), 23);
+    let (paged, pages) = every_page(
+        &app,
+        &admin,
+        &format!("/api/v1/visitors/history?{range}&limit=5"),
+        5,
+    )
+    .await;
+    assert_eq!(pages, 5);
+    assert_eq!(
+        ids(&paged, "visitor_id"),
+        ids(whole.as_array().unwrap(), "visitor_id"),
+        "every visit once, newest first"
+    );
+    // A search stays on every page.
+    let (found, _) = every_page(
+        &app,
+        &admin,
+        &format!("/api/v1/visitors/history?{range}&q=%E8%AE%BF%E5%AE%A21&limit=3"),
+        3,
+    )
+    .await;
+    assert_eq!(found.len(), 10, "访客10 to 访客19");
+
+    // The desk page shows a page and links to the older visits.
+    let page = app
+        .get_text(&format!("/desk/visitors/history?{range}"), Some(&admin))
+        .await;
+    assert_eq!(
+        page.matches("data-visitor=").count(),
+        23,
+        "one page holds them"
+    );
+    assert!(!page.contains("id=\"more\""));
+    let page = app
+        .get_text(
+            &format!("/desk/visitors/history?{range}&limit=20"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(page.matches("data-visitor=").count(), 20);
+    assert!(page.contains("id=\"more\""), "a link to the older visits");
+}
+
+#[tokio::test]
+async fn an_events_csv_holds_every_event_of_its_range_and_refuses_a_range_over_a_month() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // More than any page holds (10,000), all on one day.
+    let n = 10_050;
+    seed_events(&app, 1, 0).await;
+    app.state
+        .db
+        .call(move |c| {
+            let tx = c.savepoint()?;
+            {
+                let mut ins = tx.prepare(
+                    "INSERT INTO gate_events (id, device_id, at, clock_trusted, card_id, result, event, received_at)
+                     VALUES (?1, 'gate-a', ?2, 1, 7, 'admitted', '{\"type\":\"admitted\"}', ?2)",
+                )?;
+                for i in 0..n {
+                    let at = format!(
+                        "2026-11-20T{:02}:{:02}:{:02}.000000Z",
+                        i / 3600,
+                        i / 60 % 60,
+                        i % 60
+                    );
+                    ins.execute(rusqlite::params![format!("day-{i:05}"), at])?;
+                }
+            }
+            tx.commit()?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    let r = app
+        .get(
+            "/api/v1/events.csv?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
+            Some(&admin),
+        )
+        .await;
+    assert!(next_of(&r).is_none(), "an export is not paged");
+    let rows = crate::admin::csv_rows(r).await;
+    assert_eq!(rows[0][0], "at");
+    assert_eq!(rows.len() - 1, n, "every event of the day, none left out");
+    let ids: std::collections::BTreeSet<&str> = rows[1..].iter().map(|r| r[10].as_str()).collect();
+    assert_eq!(ids.len(), n, "each once");
+    assert!(
+        ids.iter().all(|id| id.starts_with("day-")),
+        "only that day's"
+    );
+
+    // The desk's export by local dates has no cap either.
+    let desk = app
+        .get(
+            "/desk/exports/events.csv?from=2026-11-20&to=2026-11-21",
+            Some(&admin),
+        )
+        .await;
+    let rows = crate::admin::csv_rows(desk).await;
+    assert_eq!(rows.len() - 1, n, "every event of those local dates");
+
+    // A range over 31 days is refused with a reason, not cut short.
+    for path in [
+        "/api/v1/events.csv?from=2026-10-01T00:00:00Z&to=2026-11-21T00:00:00Z",
+        "/api/v1/events.csv?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:01Z",
+        "/desk/exports/events.csv?from=2026-10-01&to=2026-11-21",
+    ] {
+        let r = app.get(path, Some(&admin)).await;
+        assert_eq!(r.status(), 422, "{path}");
+        let v: Value = r.json().await.expect("a JSON error");
+        assert_eq!(v["error"], "range_too_large", "{path}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("31 days"), "{v}");
+    }
+    let month = app
+        .get(
+            "/api/v1/events.csv?from=2026-10-21T00:00:00Z&to=2026-11-21T00:00:00Z",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(month.status(), 200, "exactly 31 days is one export");
 }
 
 #[tokio::test]
@@ -170,8 +326,8 @@ async fn a_limit_out_of_bounds_or_a_foreign_cursor_is_a_422_with_a_json_error() 
     let admin = app.admin().await;
     for (path, max) in [
         ("/api/v1/events", 10_000),
-        ("/api/v1/events.csv", 10_000),
         ("/api/v1/renovations", 500),
+        ("/api/v1/visitors/history", 500),
         ("/api/v1/audit", 1000),
         ("/api/v1/cards/outstanding", 1000),
     ] {
@@ -220,9 +376,7 @@ fn href_of(html: &str, id: &str) -> Option<String> {
 
 #[tokio::test]
 async fn the_renovations_and_outstanding_cards_pages_show_a_page_and_a_more_link() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let unit = seed_unit(&app).await;
+    let (app, admin, unit) = app_with_unit().await;
     app.state
         .db
         .call(move |c| {

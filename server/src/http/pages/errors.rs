@@ -91,6 +91,11 @@ const WORDS: &[Words] = &[
         "日期范围有误：结束不能早于开始，最长一年",
         "The date range is wrong: it cannot end before it starts, and covers at most a year",
     ),
+    w(
+        "range_too_large",
+        "门禁记录每次最多导出 31 天，请分月导出",
+        "Gate events export at most 31 days at a time: export a longer period month by month",
+    ),
     w("unknown_unit", "没有这个房号", "No such unit"),
     w(
         "period_too_long",

@@ -29,8 +29,8 @@ pub(super) async fn exports_page(
             "/desk/exports/events.csv",
             v.t("门禁记录", "Gate events"),
             v.t(
-                "每次刷码开门或拒绝、门的告警（最多 10,000 条）",
-                "Every admission, refusal and door alarm (at most 10,000)",
+                "每次刷码开门或拒绝、门的告警（每次最多 31 天）",
+                "Every admission, refusal and door alarm (at most 31 days at a time)",
             ),
         ),
         (

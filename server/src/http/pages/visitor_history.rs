@@ -3,12 +3,12 @@
 
 use super::Viewer;
 use crate::domain::desk_error::DeskError;
-use crate::domain::history::{self, MAX_VISITS, VisitorSearch};
-use crate::domain::settings;
+use crate::domain::history::VisitorSearch;
 use crate::http::extract::ApiQuery;
-use crate::http::renovations::read;
+use crate::http::visitors::visits_page;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::Uri;
 use maud::{Markup, html};
 
 /// The `from`/`to` date inputs of a look-up form, filled with the period shown.
@@ -22,19 +22,12 @@ pub(super) fn date_fields(v: &Viewer, from: &str, to: &str) -> Markup {
 pub(super) async fn history_page(
     State(state): State<AppState>,
     v: Viewer,
+    uri: Uri,
     ApiQuery(q): ApiQuery<VisitorSearch>,
 ) -> Result<Markup, DeskError> {
-    let now = state.now();
     let asked = q.clone();
-    let found = read(&state, move |c| {
-        let tz = settings::time_zone(c)?;
-        let period = match q.range().period(tz, settings::local_date(tz, now)) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(Ok((period, history::visits(c, &period, q.q.as_deref())?)))
-    })
-    .await?;
+    let first = q.before.is_none();
+    let found = visits_page(&state, q).await?;
     let (from, to) = match &found {
         Ok((p, _)) => (p.from.to_string(), p.to.to_string()),
         Err(_) => (
@@ -54,9 +47,10 @@ pub(super) async fn history_page(
             }
             @match &found {
                 Err(e) => (v.refusal(e)),
-                Ok((_, visits)) => {
+                Ok((_, page)) => {
+                    @let visits = &page.rows;
                     p #visit-count { (visits.len()) " " (v.t("条记录", "visit(s)"))
-                        @if visits.len() == MAX_VISITS as usize { " · " (v.t("只显示最近的，请缩小范围", "only the latest are shown: narrow the search")) } }
+                        @if page.next.is_some() { " · " (v.t("还有更早的，见下方“更多”", "older ones follow: see “More” below")) } }
                     table #visit-history {
                         tr { th { (v.t("登记", "Registered")) } th { (v.t("访客", "Visitor")) } th { (v.t("房号", "Unit")) } th { (v.t("被访人", "Host")) }
                              th { (v.t("事由", "Purpose")) } th { (v.t("人数", "Party")) } th { (v.t("通行证", "Pass")) } th { (v.t("签离", "Signed out")) } }
@@ -69,6 +63,7 @@ pub(super) async fn history_page(
                             }
                         }
                     }
+                    (super::renovations::more_links(&v, page.next_href(&uri, "before").as_deref(), first, "/desk/visitors/history"))
                 }
             }
         },
