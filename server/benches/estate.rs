@@ -11,13 +11,13 @@
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 use gatehouse_credential::UtcMinute;
 use gatehouse_credential::api::gate::{DenyReason, GateEvent};
-use gatehouse_server::config::Secret;
 use gatehouse_server::db::{DbError, ts};
 use gatehouse_server::domain::renovation::Document;
-use gatehouse_server::{Application, Config};
 use rusqlite::{Connection, params};
-use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+
+mod support;
+use support::percentile;
 
 /// The goal for every row: p95 at most this.
 const GOAL_MS: f64 = 100.0;
@@ -499,11 +499,6 @@ fn seed_history(
     tx.commit()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 /// The next page a list's `Link` header names, if any.
 fn next_link(resp: &reqwest::Response) -> Option<String> {
     let link = resp.headers().get("link")?.to_str().ok()?;
@@ -531,13 +526,13 @@ async fn main() {
         events: sized(1_000_000.0),
         audit: sized(200_000.0),
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_tests(dir.path());
-    config.admin_password = Some(Secret::new("bench-admin-password"));
-    let app = Application::build(config).await.expect("server builds");
-    let addr = app.local_addr().expect("bound");
-    let state = app.state().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let server = support::start(&client).await;
+    let (base, state, token) = (
+        server.base.clone(),
+        server.state.clone(),
+        server.token.clone(),
+    );
     let now = Utc::now();
 
     let t0 = Instant::now();
@@ -601,28 +596,28 @@ async fn main() {
         .expect("history seeded");
     println!("seeded in {:.1} s: {counts:?}", t0.elapsed().as_secs_f64());
 
-    let base = format!("http://{addr}");
-    let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": "bench-admin-password"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token = login["token"].as_str().expect("token").to_owned();
     let get = |path: String| client.get(format!("{base}{path}")).bearer_auth(&token);
 
     // Cursors to later pages, as a clerk reaches them by following "more".
     let mut deep = Vec::new();
+    let month_ago = (now - Span::days(30)).date_naive();
+    let year_ago = (now - Span::days(360)).date_naive();
     for (what, first, hops) in [
-        ("renovations, page 50", "/api/v1/renovations", 50),
-        ("events, page 20", "/api/v1/events", 20),
-        ("audit, page 20", "/api/v1/audit", 20),
+        ("renovations, page 50", "/api/v1/renovations".to_owned(), 50),
+        ("events, page 20", "/api/v1/events".to_owned(), 20),
+        ("audit, page 20", "/api/v1/audit".to_owned(), 20),
+        (
+            "visitor history, page 20",
+            format!("/api/v1/visitors/history?from={month_ago}"),
+            20,
+        ),
+        (
+            "alarm history over a year, page 10",
+            format!("/api/v1/alarms/history?from={year_ago}"),
+            10,
+        ),
     ] {
-        let mut path = Some(first.to_owned());
+        let mut path = Some(first);
         for _ in 0..hops {
             let Some(p) = path.take() else { break };
             let resp = get(p).send().await.expect("page");
@@ -645,6 +640,35 @@ async fn main() {
         (
             "outstanding cards page",
             "/desk/cards/outstanding".to_owned(),
+        ),
+        (
+            "renovations page, building and status",
+            "/desk/renovations?building=3&status=active".to_owned(),
+        ),
+        (
+            "renovations page, contractor and period",
+            format!("/desk/renovations?contractor=%E5%AE%89%E5%B1%85&from={year_ago}"),
+        ),
+        (
+            "visitor history page (30 days)",
+            "/desk/visitors/history".to_owned(),
+        ),
+        (
+            "visitor history page, a name searched",
+            "/desk/visitors/history?q=%E7%8E%8B%E4%BC%9F".to_owned(),
+        ),
+        (
+            "visitor history page, a year searched",
+            format!("/desk/visitors/history?q=%E7%8E%8B%E4%BC%9F&from={year_ago}"),
+        ),
+        ("alarms page", "/desk/alarms".to_owned()),
+        ("audit page", "/desk/audit".to_owned()),
+        ("monitor page", "/desk/monitor".to_owned()),
+        ("devices page", "/desk/devices".to_owned()),
+        ("invites page", "/desk/invites".to_owned()),
+        (
+            "events CSV of a day, exports page",
+            format!("/desk/exports/events.csv?from={day}&to={day}"),
         ),
         ("doors page", "/desk/doors".to_owned()),
         ("deny list page", "/desk/deny-list".to_owned()),
@@ -689,9 +713,17 @@ async fn main() {
         (
             "GET /api/v1/events.csv, one day",
             format!(
-                "/api/v1/events.csv?from={day}T00:00:00Z&to={}T00:00:00Z&limit=10000",
+                "/api/v1/events.csv?from={day}T00:00:00Z&to={}T00:00:00Z",
                 day + Span::days(1)
             ),
+        ),
+        (
+            "GET /api/v1/visitors/history?q=",
+            "/api/v1/visitors/history?q=%E7%8E%8B%E4%BC%9F".to_owned(),
+        ),
+        (
+            "GET /api/v1/alarms/history",
+            "/api/v1/alarms/history".to_owned(),
         ),
         ("GET /api/v1/audit", "/api/v1/audit".to_owned()),
         ("GET /api/v1/alarms", "/api/v1/alarms".to_owned()),

@@ -8,10 +8,12 @@
 
 use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, RevocationReason};
 use gatehouse_credential::{CardId, UtcMinute};
-use gatehouse_server::config::Secret;
-use gatehouse_server::{Application, Config, changes};
+use gatehouse_server::changes;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+
+mod support;
+use support::percentile;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -20,39 +22,21 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 #[tokio::main]
 async fn main() {
     let gates = env_or("PROPAGATION_GATES", 100);
     let rounds = env_or("PROPAGATION_ROUNDS", 50);
     let evacuation = std::env::var("PROPAGATION_CHANGE").as_deref() == Ok("evacuation");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_tests(dir.path());
-    config.admin_password = Some(Secret::new("bench-admin-password"));
-    let app = Application::build(config).await.expect("server builds");
-    let addr = app.local_addr().expect("bound");
-    let state = app.state().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-    let base = format!("http://{addr}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(gates * 2)
         .build()
         .expect("client");
-
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": "bench-admin-password"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let admin = login["token"].as_str().expect("token").to_owned();
+    let server = support::start(&client).await;
+    let (base, state, admin) = (
+        server.base.clone(),
+        server.state.clone(),
+        server.token.clone(),
+    );
     let mut keys = Vec::with_capacity(gates);
     for i in 0..gates {
         let created: Value = client

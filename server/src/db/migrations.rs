@@ -563,6 +563,8 @@ CREATE INDEX renovation_extensions_by_renovation ON renovation_extensions(renova
 CREATE INDEX device_alarms_to_see ON device_alarms(raised_at, id) WHERE cleared_at IS NULL OR acknowledged_at IS NULL;
 "#,
     ),
+    // The alarm history, newest first a page at a time, over every alarm ever raised.
+    M::up("CREATE INDEX device_alarms_by_raised ON device_alarms(raised_at, id);"),
 ];
 
 /// The migrations, applied by [`crate::db::open_connection`].

@@ -290,6 +290,21 @@ fn the_desk_lists_and_counts_use_their_indexes() {
     );
     check(
         &conn,
+        "alarm history, a later page",
+        "device_alarms",
+        "device_alarms_by_raised",
+        Access::Search,
+        |c| {
+            let q = alarms::AlarmQuery {
+                since: Some(now() - chrono::Duration::days(30)),
+                until: Some(now()),
+                ..alarms::AlarmQuery::default()
+            };
+            alarms::history(c, &q, Some(("2026-11-20T00:00:00.000000Z", 9)), 101).unwrap();
+        },
+    );
+    check(
+        &conn,
         "audit page",
         "audit_log",
         "INTEGER PRIMARY KEY",

@@ -388,23 +388,34 @@ pub struct AlarmQuery {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// The most alarms one history look-up returns.
-pub const MAX_HISTORY: u32 = 500;
+/// How many alarms one history look-up returns unless asked, and the most it returns.
+pub const HISTORY_PAGE: (u32, u32) = (100, 500);
 
-/// Alarms raised in a period, cleared and acknowledged ones included, newest first.
-pub fn history(conn: &Connection, q: &AlarmQuery) -> DeskResult<Vec<Alarm>> {
+/// At most `limit` alarms raised in a period, cleared and acknowledged ones included, newest
+/// first (by time raised, then id), from just after `before` (an alarm's time and id).
+pub fn history(
+    conn: &Connection,
+    q: &AlarmQuery,
+    before: Option<(&str, i64)>,
+    limit: u32,
+) -> DeskResult<Vec<Alarm>> {
     let mut st = conn.prepare_cached(&format!(
         "{SELECT} WHERE (?1 IS NULL OR a.kind = ?1) AND (?2 IS NULL OR a.device_id = ?2)
-           AND (?3 IS NULL OR a.raised_at >= ?3) AND (?4 IS NULL OR a.raised_at < ?4)
+           AND a.raised_at >= ?3 AND a.raised_at < ?7 AND (a.raised_at, a.id) < (?4, ?6)
          ORDER BY a.raised_at DESC, a.id DESC LIMIT ?5"
     ))?;
+    // Bounds rather than `?3 IS NULL OR …`, so the index is searched from the page's start.
+    let end = q.until.map_or_else(|| "9".to_owned(), ts);
+    let (until, id) = before.map_or((end.as_str(), i64::MAX), |(at, id)| (at, id));
     let rows = st.query_map(
         params![
             q.kind.map(kind_name),
             q.device,
-            q.since.map(ts),
-            q.until.map(ts),
-            MAX_HISTORY
+            q.since.map(ts).unwrap_or_default(),
+            until,
+            limit,
+            id,
+            end
         ],
         row,
     )?;

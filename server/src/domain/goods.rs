@@ -324,12 +324,12 @@ pub fn get(conn: &Connection, id: u32) -> DeskResult<Permit> {
         })
 }
 
-/// The most recent permits, newest first.
-pub fn list(conn: &Connection, limit: u32) -> DeskResult<Vec<Permit>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} {FROM} ORDER BY p.id DESC LIMIT ?1"
+/// At most `limit` permits numbered below `before` (from the newest if `None`), newest first.
+pub fn list(conn: &Connection, before: Option<i64>, limit: u32) -> DeskResult<Vec<Permit>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} {FROM} WHERE p.id < ?2 ORDER BY p.id DESC LIMIT ?1"
     ))?;
-    let rows = stmt.query_map(params![limit], from_row)?;
+    let rows = stmt.query_map(params![limit, before.unwrap_or(i64::MAX)], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

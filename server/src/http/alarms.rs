@@ -4,9 +4,11 @@
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, Io, RowId, one, params};
+use super::paging::{self, NextLink, Page, PageSize};
 use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
+use crate::db::ts;
 use crate::domain::alarms::{self, Alarm, AlarmQuery};
 use crate::domain::desk_error::DeskError;
 use crate::domain::history::{DateRange, Period};
@@ -14,7 +16,7 @@ use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -64,7 +66,8 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// `?kind=&device=&from=&to=` for the alarm history (local dates, both included).
+/// `?kind=&device=&from=&to=&limit=&before=` for the alarm history (local dates, both
+/// included).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlarmFilter {
@@ -81,6 +84,11 @@ pub struct AlarmFilter {
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
     #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<NaiveDate>,
+    /// How many (1 to 500, default 100), newest first.
+    #[param(format = Int64, minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub before: Option<String>,
 }
 
 impl AlarmFilter {
@@ -130,18 +138,45 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<Alarm>>, DeskErr
     Ok(Json(state.db.call(|c| alarms::open(c)).await?))
 }
 
+/// One page of the alarm history `filter` asks for, and the period it covers; a period the
+/// desk cannot use is the inner error, shown beside the filter.
+pub async fn history_page(
+    state: &AppState,
+    filter: AlarmFilter,
+) -> Result<Result<(Period, Page<Alarm>), DeskError>, DeskError> {
+    let (default, max) = alarms::HISTORY_PAGE;
+    let limit = PageSize { default, max }.limit(filter.limit)?;
+    let before = filter
+        .before
+        .as_deref()
+        .map(paging::parse_time_row_cursor)
+        .transpose()?;
+    let now = state.now();
+    let found = read(state, move |c| {
+        let tz = settings::time_zone(c)?;
+        let (period, q) = match filter.query(tz, settings::local_date(tz, now)) {
+            Ok(asked) => asked,
+            Err(e) => return Ok(Err(e)),
+        };
+        let before = before.as_ref().map(|(at, id)| (at.as_str(), *id));
+        Ok(Ok((period, alarms::history(c, &q, before, limit + 1)?)))
+    })
+    .await?;
+    Ok(found.map(|(period, rows)| {
+        let page = Page::of(rows, limit, |a| {
+            paging::time_cursor(&ts(a.raised_at), &a.id.to_string())
+        });
+        (period, page)
+    }))
+}
+
 async fn history(
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(filter): ApiQuery<AlarmFilter>,
-) -> Result<Json<Vec<Alarm>>, DeskError> {
-    let now = state.now();
-    Ok(Json(
-        read(&state, move |c| {
-            let tz = settings::time_zone(c)?;
-            alarms::history(c, &filter.query(tz, settings::local_date(tz, now))?.1)
-        })
-        .await?,
-    ))
+) -> Result<(NextLink, Json<Vec<Alarm>>), DeskError> {
+    let (_, page) = history_page(&state, filter).await??;
+    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
 }
 
 async fn acknowledge_all(

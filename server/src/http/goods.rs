@@ -5,6 +5,7 @@
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi;
+use super::paging::{self, NewestFirst, NextLink, Page};
 use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
@@ -15,7 +16,7 @@ use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use gatehouse_credential::api::print::{PermitSlip, PrintResult};
@@ -28,11 +29,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::ANY_STAFF)
             .doc(
                 "goods",
-                "Goods-release permits, newest first, names and phones masked",
+                "Goods-release permits, newest first, names and phones masked; a page at a time (Link: rel=next)",
             )
             .io(openapi::Io::ok(
                 openapi::list::<crate::domain::goods::Permit>,
-            )),
+            )
+            .params(&[openapi::params::<NewestFirst>])),
         Endpoint::new(Method::POST, "/api/v1/goods-permits", post(create))
             .allow(Allow::STAFF)
             .doc("goods", "Write a goods-release permit (waits for approval)")
@@ -141,8 +143,20 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<Permit>>, DeskError> {
-    Ok(Json(read(&state, |c| goods::list(c, 200)).await?))
+/// One page of permits, newest first.
+pub async fn permits_page(state: &AppState, q: NewestFirst) -> Result<Page<Permit>, DeskError> {
+    let limit = paging::NEWEST_FIRST.limit(q.limit)?;
+    let found = read(state, move |c| goods::list(c, q.before, limit + 1)).await?;
+    Ok(Page::of(found, limit, |p| p.id.to_string()))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<NewestFirst>,
+) -> Result<(NextLink, Json<Vec<Permit>>), DeskError> {
+    let page = permits_page(&state, q).await?;
+    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
 }
 
 async fn one(

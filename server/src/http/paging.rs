@@ -32,6 +32,23 @@ impl PageSize {
     }
 }
 
+/// `?limit=&before=` of a list ordered by row number, newest first.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NewestFirst {
+    /// How many (1 to 500, default 100), newest first.
+    #[param(format = Int64, minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub before: Option<i64>,
+}
+
+/// The page size of a [`NewestFirst`] list.
+pub const NEWEST_FIRST: PageSize = PageSize {
+    default: 100,
+    max: 500,
+};
+
 /// One page of rows, and the cursor of the next page if there is one.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -118,6 +135,17 @@ pub fn parse_time_cursor(cursor: &str) -> Result<(String, String), ApiError> {
                 "the cursor {cursor:?} is not one this list gave: follow the Link header's next page"
             ))
         })
+}
+
+/// Reads a [`time_cursor`] whose id is a row number; 422 if it is not one.
+pub fn parse_time_row_cursor(cursor: &str) -> Result<(String, i64), ApiError> {
+    let (at, id) = parse_time_cursor(cursor)?;
+    let id = id.parse().map_err(|_| {
+        ApiError::invalid(format!(
+            "the cursor {cursor:?} is not one this list gave: follow the Link header's next page"
+        ))
+    })?;
+    Ok((at, id))
 }
 
 #[cfg(test)]

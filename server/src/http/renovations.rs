@@ -4,7 +4,7 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
-use super::paging::{NextLink, Page, PageSize};
+use super::paging::{self, NextLink, Page, PageSize};
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
@@ -30,7 +30,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/renovations", get(list))
             .allow(Allow::STAFF)
             .doc("renovations", "List renovations, newest first, a page at a time (Link: rel=next)")
-            .io(Io::ok(openapi::list::<renovation::Renovation>).params(&[params::<RenovationsQuery>])),
+            .io(Io::ok(openapi::list::<renovation::Renovation>).params(&[params::<paging::NewestFirst>])),
         Endpoint::new(Method::POST, "/api/v1/renovations", post(create))
             .allow(Allow::STAFF)
             .doc("renovations", "Register a renovation (at most 3 months)")
@@ -214,23 +214,6 @@ where
     state.db.call(move |conn| f(conn)).await
 }
 
-/// `?limit=&before=` of the renovations list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RenovationsQuery {
-    /// How many (1 to 500, default 100), newest first.
-    #[param(format = Int64, minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
-    pub before: Option<i64>,
-}
-
-/// The renovations list's page size.
-pub const RENOVATIONS_PAGE: PageSize = PageSize {
-    default: 100,
-    max: 500,
-};
-
 /// One page of the renovations `filter` lets through, newest first: `limit` of them (the
 /// default if `None`) registered before renovation `before`.
 pub async fn renovations_page(
@@ -239,7 +222,7 @@ pub async fn renovations_page(
     before: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Page<Renovation>, DeskError> {
-    let limit = RENOVATIONS_PAGE.limit(limit)?;
+    let limit = paging::NEWEST_FIRST.limit(limit)?;
     let found = read(state, move |c| {
         renovation::filtered(c, &filter, before, limit + 1)
     })
@@ -250,7 +233,7 @@ pub async fn renovations_page(
 async fn list(
     State(state): State<AppState>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<RenovationsQuery>,
+    ApiQuery(q): ApiQuery<paging::NewestFirst>,
 ) -> Result<(NextLink, Json<Vec<Renovation>>), DeskError> {
     let page = renovations_page(&state, renovation::Filter::default(), q.before, q.limit).await?;
     Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))

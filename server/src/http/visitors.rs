@@ -2,7 +2,6 @@
 //! (exactly as `credential::api::kiosk` documents them).
 
 use super::Endpoint;
-use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
 use super::paging::{self, NextLink, Page, PageSize};
@@ -248,17 +247,11 @@ pub async fn visits_page(
 ) -> Result<Result<(Period, Page<VisitRecord>), DeskError>, DeskError> {
     let (default, max) = history::VISITS_PAGE;
     let limit = PageSize { default, max }.limit(q.limit)?;
-    let before = match q.before.as_deref().map(paging::parse_time_cursor).transpose()? {
-        None => None,
-        Some((at, id)) => Some((
-            at,
-            id.parse::<i64>().map_err(|_| {
-                ApiError::invalid(format!(
-                    "the cursor {id:?} is not one this list gave: follow the Link header's next page"
-                ))
-            })?,
-        )),
-    };
+    let before = q
+        .before
+        .as_deref()
+        .map(paging::parse_time_row_cursor)
+        .transpose()?;
     let now = state.now();
     let found = read(state, move |c| {
         let tz = settings::time_zone(c)?;

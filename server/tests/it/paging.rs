@@ -200,6 +200,104 @@ async fn the_visitor_history_pages_through_every_visit_once_and_the_page_links_t
 }
 
 #[tokio::test]
+async fn the_alarm_history_pages_through_every_alarm_once_and_the_page_links_to_older_ones() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    seed_events(&app, 1, 0).await;
+    app.state
+        .db
+        .call(move |c| {
+            for i in 0..23 {
+                // Five raised in the same instant: the id orders them.
+                let minute = if i < 5 { 0 } else { i };
+                c.execute(
+                    "INSERT INTO device_alarms (device_id, kind, raised_at, last_reported_at, cleared_at,
+                        acknowledged_by, acknowledged_at)
+                     VALUES (?1, 'door_held_open', ?2, ?2, ?2, 'desk:admin', ?2)",
+                    rusqlite::params![
+                        ["gate-a", "gate-b"][i % 2],
+                        format!("2026-11-20T04:{minute:02}:00.000000Z")
+                    ],
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    let range = "from=2026-11-19&to=2026-11-21";
+    let whole = app
+        .get_json(
+            &format!("/api/v1/alarms/history?{range}&limit=500"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(whole.as_array().unwrap().len(), 23);
+    let (paged, pages) = every_page(
+        &app,
+        &admin,
+        &format!("/api/v1/alarms/history?{range}&limit=5"),
+        5,
+    )
+    .await;
+    assert_eq!(pages, 5);
+    assert_eq!(
+        ids(&paged, "id"),
+        ids(whole.as_array().unwrap(), "id"),
+        "every alarm once, newest first"
+    );
+    let (gate_a, _) = every_page(
+        &app,
+        &admin,
+        &format!("/api/v1/alarms/history?{range}&device=gate-a&limit=4"),
+        4,
+    )
+    .await;
+    assert_eq!(gate_a.len(), 12);
+
+    let page = app
+        .get_text(&format!("/desk/alarms?{range}&limit=20"), Some(&admin))
+        .await;
+    assert_eq!(page.matches("data-alarm=").count(), 20);
+    let more = href_of(&page, "more").expect("a link to the older alarms");
+    let rest = app.get_text(&more, Some(&admin)).await;
+    assert_eq!(rest.matches("data-alarm=").count(), 3);
+    assert!(href_of(&rest, "more").is_none());
+}
+
+#[tokio::test]
+async fn goods_permits_page_through_every_permit_once_and_the_page_links_to_older_ones() {
+    let (app, admin, unit) = app_with_unit().await;
+    app.state
+        .db
+        .call(move |c| {
+            for i in 0..12 {
+                c.execute(
+                    "INSERT INTO goods_permits (unit_id, applicant, applicant_name, items, valid_from, valid_to,
+                        state, created_at, created_by)
+                     VALUES (?1, 'owner', '王伟', '[]', '2026-11-20', '2026-11-20', 'released', ?2, 'desk:admin')",
+                    rusqlite::params![unit, format!("2026-11-20T04:{i:02}:00.000000Z")],
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    let whole = app
+        .get_json("/api/v1/goods-permits?limit=500", Some(&admin))
+        .await;
+    assert_eq!(whole.as_array().unwrap().len(), 12);
+    let (paged, pages) = every_page(&app, &admin, "/api/v1/goods-permits?limit=5", 5).await;
+    assert_eq!(pages, 3);
+    assert_eq!(ids(&paged, "id"), ids(whole.as_array().unwrap(), "id"));
+
+    let page = app.get_text("/desk/goods?limit=10", Some(&admin)).await;
+    assert_eq!(page.matches("data-permit=").count(), 10);
+    let more = href_of(&page, "more").expect("a link to the older permits");
+    let rest = app.get_text(&more, Some(&admin)).await;
+    assert_eq!(rest.matches("data-permit=").count(), 2);
+}
+
+#[tokio::test]
 async fn an_events_csv_holds_every_event_of_its_range_and_refuses_a_range_over_a_month() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -328,6 +426,8 @@ async fn a_limit_out_of_bounds_or_a_foreign_cursor_is_a_422_with_a_json_error() 
         ("/api/v1/events", 10_000),
         ("/api/v1/renovations", 500),
         ("/api/v1/visitors/history", 500),
+        ("/api/v1/alarms/history", 500),
+        ("/api/v1/goods-permits", 500),
         ("/api/v1/audit", 1000),
         ("/api/v1/cards/outstanding", 1000),
     ] {

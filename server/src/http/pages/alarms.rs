@@ -6,14 +6,14 @@ use super::Viewer;
 use super::visitor_history::date_fields;
 use crate::domain::alarms::{self, Alarm};
 use crate::domain::desk_error::DeskError;
-use crate::domain::{devices, settings};
+use crate::domain::devices;
 use crate::http::alarms::AlarmFilter;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{Method, Uri};
 use gatehouse_credential::api::device::DeviceAlarmKind;
 use maud::{Markup, html};
 
@@ -87,21 +87,13 @@ fn table(v: &Viewer, id: &str, list: &[&Alarm], ack: bool) -> Markup {
 pub(super) async fn alarms_page(
     State(state): State<AppState>,
     v: Viewer,
+    uri: Uri,
     ApiQuery(filter): ApiQuery<AlarmFilter>,
 ) -> Result<Markup, DeskError> {
-    let now = state.now();
-    let f = filter.clone();
-    let (open, devices, history) = read(&state, move |c| {
-        let tz = settings::time_zone(c)?;
-        let history = match f.query(tz, settings::local_date(tz, now)) {
-            Ok((period, q)) => Ok((period, alarms::history(c, &q)?)),
-            Err(e) => Err(e),
-        };
-        Ok((
-            alarms::open(c)?,
-            devices::list(c).map_err(ApiError::from)?,
-            history,
-        ))
+    let first = filter.before.is_none();
+    let history = crate::http::alarms::history_page(&state, filter.clone()).await?;
+    let (open, devices) = read(&state, move |c| {
+        Ok((alarms::open(c)?, devices::list(c).map_err(ApiError::from)?))
     })
     .await?;
     let unseen: Vec<&Alarm> = open
@@ -148,9 +140,11 @@ pub(super) async fn alarms_page(
             }
             @match &history {
                 Err(e) => (v.refusal(e)),
-                Ok((_, list)) => {
-                    p #alarm-count { (list.len()) " " (v.t("条告警", "alarm(s)")) }
-                    (table(&v, "alarm-history", &list.iter().collect::<Vec<_>>(), false))
+                Ok((_, page)) => {
+                    p #alarm-count { (page.rows.len()) " " (v.t("条告警", "alarm(s)"))
+                        @if page.next.is_some() { " · " (v.t("还有更早的，见下方“更多”", "older ones follow: see “More” below")) } }
+                    (table(&v, "alarm-history", &page.rows.iter().collect::<Vec<_>>(), false))
+                    (super::renovations::more_links(&v, page.next_href(&uri, "before").as_deref(), first, "/desk/alarms"))
                 }
             }
         },

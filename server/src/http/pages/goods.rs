@@ -10,11 +10,13 @@ use crate::domain::goods::{self, Applicant, Permit, PermitState};
 use crate::domain::goods_print::{self, PrintJob};
 use crate::domain::{privacy, units};
 use crate::http::Endpoint;
-use crate::http::extract::ApiPath;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::goods::permits_page;
+use crate::http::paging::NewestFirst;
 use crate::http::renovations::read;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
@@ -98,15 +100,18 @@ fn approval_setting(v: &Viewer, desk_approves: bool) -> Markup {
     }
 }
 
-async fn goods_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, DeskError> {
-    let (list, units, desk_approves) = read(&state, |c| {
-        Ok((
-            goods::list(c, 100)?,
-            units::units(c)?,
-            goods::desk_approves(c)?,
-        ))
-    })
-    .await?;
+async fn goods_page(
+    v: Viewer,
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<NewestFirst>,
+) -> Result<Markup, DeskError> {
+    let first = q.before.is_none();
+    let page = permits_page(&state, q).await?;
+    let more = page.next_href(&uri, "before");
+    let list = page.rows;
+    let (units, desk_approves) =
+        read(&state, |c| Ok((units::units(c)?, goods::desk_approves(c)?))).await?;
     Ok(v.page(
         v.t("物品放行", "Goods-release permits"),
         html! {
@@ -157,6 +162,7 @@ async fn goods_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, 
                     }
                 }
             }
+            (super::renovations::more_links(&v, more.as_deref(), first, "/desk/goods"))
         },
     ))
 }
