@@ -10,6 +10,7 @@ mod emergency;
 mod goods;
 mod kiosk_messages;
 mod kiosk_session;
+mod monitor;
 mod programs;
 mod renovation;
 mod stories;
