@@ -446,7 +446,17 @@ pub(crate) fn check_spans(spans: &[Span], programs: &BTreeMap<&str, Cli>) -> Vec
                 aliases.insert(name.to_owned(), value);
                 continue;
             }
-            if let Some((program, args)) = invocation(&words, &aliases, &names) {
+            // `keys retire OLD --force` in prose: a command of the one program that has it.
+            let own_command = || {
+                let owners: Vec<&str> = programs
+                    .iter()
+                    .filter(|(_, cli)| words[0] != "help" && cli.commands.contains_key(&words[0]))
+                    .map(|(name, _)| *name)
+                    .collect();
+                (span.inline && owners.len() == 1).then(|| (owners[0].to_owned(), words.clone()))
+            };
+            if let Some((program, args)) = invocation(&words, &aliases, &names).or_else(own_command)
+            {
                 for w in check_args(&program, &programs[program.as_str()], &args, false) {
                     wrong.push(format!("{}: {w}", span.place));
                 }
@@ -651,6 +661,11 @@ fn the_flag_checker_reads_subcommands_synopses_aliases_units_and_cargo_run() {
             "x.sh",
             "#!/bin/sh\nset -e\n\"$x\" && gatehouse-server backup --to a now\n",
             "`gatehouse-server backup` takes no argument `now`",
+        ),
+        (
+            "a.md",
+            "Then `backup --to x --force --keep 3`.",
+            "`gatehouse-server backup` has no flag `--keep`",
         ),
         (
             "a.md",
