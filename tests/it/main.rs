@@ -7,6 +7,7 @@ mod demo;
 mod deploy;
 mod docs;
 mod emergency;
+mod flags;
 mod goods;
 mod kiosk_messages;
 mod kiosk_session;
