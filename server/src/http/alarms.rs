@@ -4,15 +4,13 @@
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, Io, RowId, one, params};
-use super::paging::{self, NextLink, Page, PageSize};
-use super::renovations::{read, write};
+use super::paging::{self, Dated, NextLink};
+use super::renovations::write;
 use crate::auth::Actor;
 use crate::auth::Allow;
-use crate::db::ts;
 use crate::domain::alarms::{self, Alarm, AlarmQuery};
 use crate::domain::desk_error::DeskError;
 use crate::domain::history::{DateRange, Period};
-use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -138,36 +136,28 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<Alarm>>, DeskErr
     Ok(Json(state.db.call(|c| alarms::open(c)).await?))
 }
 
-/// One page of the alarm history `filter` asks for, and the period it covers; a period the
-/// desk cannot use is the inner error, shown beside the filter.
+/// One page of the alarm history `filter` asks for, and the period it covers.
 pub async fn history_page(
     state: &AppState,
     filter: AlarmFilter,
-) -> Result<Result<(Period, Page<Alarm>), DeskError>, DeskError> {
-    let (default, max) = alarms::HISTORY_PAGE;
-    let limit = PageSize { default, max }.limit(filter.limit)?;
-    let before = filter
-        .before
-        .as_deref()
-        .map(paging::parse_time_row_cursor)
-        .transpose()?;
-    let now = state.now();
-    let found = read(state, move |c| {
-        let tz = settings::time_zone(c)?;
-        let (period, q) = match filter.query(tz, settings::local_date(tz, now)) {
-            Ok(asked) => asked,
-            Err(e) => return Ok(Err(e)),
-        };
-        let before = before.as_ref().map(|(at, id)| (at.as_str(), *id));
-        Ok(Ok((period, alarms::history(c, &q, before, limit + 1)?)))
-    })
-    .await?;
-    Ok(found.map(|(period, rows)| {
-        let page = Page::of(rows, limit, |a| {
-            paging::time_cursor(&ts(a.raised_at), &a.id.to_string())
-        });
-        (period, page)
-    }))
+) -> Result<Dated<Alarm>, DeskError> {
+    let (limit, before) = (filter.limit, filter.before.clone());
+    let size = alarms::HISTORY_PAGE;
+    paging::dated_page(
+        state,
+        size,
+        limit,
+        before.as_deref(),
+        move |c, tz, today, before, limit| {
+            let (period, q) = match filter.query(tz, today) {
+                Ok(asked) => asked,
+                Err(e) => return Ok(Err(e)),
+            };
+            Ok(Ok((period, alarms::history(c, &q, before, limit)?)))
+        },
+        |a| (a.raised_at, a.id),
+    )
+    .await
 }
 
 async fn history(

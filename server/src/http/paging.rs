@@ -6,8 +6,17 @@
 //! the pages.
 
 use super::error::ApiError;
+use super::renovations::read;
+use crate::db::ts;
+use crate::domain::desk_error::DeskError;
+use crate::domain::history::Period;
+use crate::domain::settings;
+use crate::state::AppState;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponseParts, ResponseParts};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rusqlite::Connection;
 
 /// How many rows a list gives when not asked, and the most it gives.
 #[derive(Clone, Copy, Debug)]
@@ -146,6 +155,54 @@ pub fn parse_time_row_cursor(cursor: &str) -> Result<(String, i64), ApiError> {
         ))
     })?;
     Ok((at, id))
+}
+
+/// A page of a list over a period of the estate's local dates, with the period; a period the
+/// desk cannot use is the inner error, shown beside the list's form.
+pub type Dated<T> = Result<(Period, Page<T>), DeskError>;
+
+/// One page of a list over a period of local dates, newest first, whose cursor is a time and
+/// a row number: checks `limit` against `size` (default, maximum) and reads the cursor
+/// `before`; then `rows(conn, tz, today, before, limit + 1)` gives, on the database thread,
+/// the period and its rows from the cursor on (or the period's refusal); `key` is a row's
+/// time and number, for the next page's cursor.
+pub async fn dated_page<T, F>(
+    state: &AppState,
+    size: (u32, u32),
+    limit: Option<u32>,
+    before: Option<&str>,
+    rows: F,
+    key: fn(&T) -> (DateTime<Utc>, i64),
+) -> Result<Dated<T>, DeskError>
+where
+    T: Send + 'static,
+    F: FnOnce(
+            &Connection,
+            Tz,
+            NaiveDate,
+            Option<(&str, i64)>,
+            u32,
+        ) -> Result<Result<(Period, Vec<T>), DeskError>, DeskError>
+        + Send
+        + 'static,
+{
+    let (default, max) = size;
+    let limit = PageSize { default, max }.limit(limit)?;
+    let before = before.map(parse_time_row_cursor).transpose()?;
+    let now = state.now();
+    let found = read(state, move |c| {
+        let tz = settings::time_zone(c)?;
+        let before = before.as_ref().map(|(at, id)| (at.as_str(), *id));
+        rows(c, tz, settings::local_date(tz, now), before, limit + 1)
+    })
+    .await?;
+    Ok(found.map(|(period, rows)| {
+        let page = Page::of(rows, limit, |row| {
+            let (at, id) = key(row);
+            time_cursor(&ts(at), &id.to_string())
+        });
+        (period, page)
+    }))
 }
 
 #[cfg(test)]

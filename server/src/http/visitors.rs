@@ -4,14 +4,13 @@
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
-use super::paging::{self, NextLink, Page, PageSize};
+use super::paging::{self, Dated, NextLink};
 use super::renovations::{read, write};
 use crate::auth::Actor;
 use crate::auth::Allow;
-use crate::db::ts;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
-use crate::domain::history::{self, InviteRecord, Period, VisitRecord, VisitorSearch};
+use crate::domain::history::{self, InviteRecord, VisitRecord, VisitorSearch};
 use crate::domain::retention::{self, PurgeReport};
 use crate::domain::visitor::{
     self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
@@ -239,37 +238,29 @@ async fn invites(State(state): State<AppState>) -> Result<Json<Vec<InviteRecord>
     ))
 }
 
-/// One page of the visitor history `q` asks for, and the period it covers; a period the
-/// desk cannot use is the inner error, shown beside the search form.
+/// One page of the visitor history `q` asks for, and the period it covers.
 pub async fn visits_page(
     state: &AppState,
     q: VisitorSearch,
-) -> Result<Result<(Period, Page<VisitRecord>), DeskError>, DeskError> {
-    let (default, max) = history::VISITS_PAGE;
-    let limit = PageSize { default, max }.limit(q.limit)?;
-    let before = q
-        .before
-        .as_deref()
-        .map(paging::parse_time_row_cursor)
-        .transpose()?;
-    let now = state.now();
-    let found = read(state, move |c| {
-        let tz = settings::time_zone(c)?;
-        let period = match q.range().period(tz, settings::local_date(tz, now)) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let before = before.as_ref().map(|(at, id)| (at.as_str(), *id));
-        let rows = history::visits(c, &period, q.q.as_deref(), before, limit + 1)?;
-        Ok(Ok((period, rows)))
-    })
-    .await?;
-    Ok(found.map(|(period, rows)| {
-        let page = Page::of(rows, limit, |v| {
-            paging::time_cursor(&ts(v.registered_at), &v.visitor_id.to_string())
-        });
-        (period, page)
-    }))
+) -> Result<Dated<VisitRecord>, DeskError> {
+    let (limit, before) = (q.limit, q.before.clone());
+    let size = history::VISITS_PAGE;
+    paging::dated_page(
+        state,
+        size,
+        limit,
+        before.as_deref(),
+        move |c, tz, today, before, limit| {
+            let period = match q.range().period(tz, today) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let found = history::visits(c, &period, q.q.as_deref(), before, limit)?;
+            Ok(Ok((period, found)))
+        },
+        |v| (v.registered_at, v.visitor_id),
+    )
+    .await
 }
 
 async fn visit_history(

@@ -74,6 +74,22 @@ async fn app_with_unit() -> (TestApp, String, i64) {
     (app, admin, unit)
 }
 
+/// `list` (a path with a query) read whole holds `n` rows, and read five at a time holds the
+/// same rows in the same order, each once.
+async fn pages_hold_the_whole_list(app: &TestApp, token: &str, list: &str, n: usize, id: &str) {
+    let whole = app
+        .get_json(&format!("{list}&limit=500"), Some(token))
+        .await;
+    assert_eq!(whole.as_array().unwrap().len(), n, "{list}");
+    let (paged, pages) = every_page(app, token, &format!("{list}&limit=5"), 5).await;
+    assert_eq!(pages, n.div_ceil(5), "{list}");
+    assert_eq!(
+        ids(&paged, id),
+        ids(whole.as_array().unwrap(), id),
+        "{list}: every row once, newest first"
+    );
+}
+
 fn ids(rows: &[Value], field: &str) -> Vec<String> {
     rows.iter().map(|r| r[field].to_string()).collect()
 }
@@ -149,26 +165,8 @@ async fn the_visitor_history_pages_through_every_visit_once_and_the_page_links_t
         .await
         .unwrap();
     let range = "from=2026-11-19&to=2026-11-21";
-    let whole = app
-        .get_json(
-            &format!("/api/v1/visitors/history?{range}&limit=500"),
-            Some(&admin),
-        )
-        .await;
-    assert_eq!(whole.as_array().unwrap().len(), 23);
-    let (paged, pages) = every_page(
-        &app,
-        &admin,
-        &format!("/api/v1/visitors/history?{range}&limit=5"),
-        5,
-    )
-    .await;
-    assert_eq!(pages, 5);
-    assert_eq!(
-        ids(&paged, "visitor_id"),
-        ids(whole.as_array().unwrap(), "visitor_id"),
-        "every visit once, newest first"
-    );
+    let list = format!("/api/v1/visitors/history?{range}");
+    pages_hold_the_whole_list(&app, &admin, &list, 23, "visitor_id").await;
     // A search stays on every page.
     let (found, _) = every_page(
         &app,
@@ -225,26 +223,8 @@ async fn the_alarm_history_pages_through_every_alarm_once_and_the_page_links_to_
         .await
         .unwrap();
     let range = "from=2026-11-19&to=2026-11-21";
-    let whole = app
-        .get_json(
-            &format!("/api/v1/alarms/history?{range}&limit=500"),
-            Some(&admin),
-        )
-        .await;
-    assert_eq!(whole.as_array().unwrap().len(), 23);
-    let (paged, pages) = every_page(
-        &app,
-        &admin,
-        &format!("/api/v1/alarms/history?{range}&limit=5"),
-        5,
-    )
-    .await;
-    assert_eq!(pages, 5);
-    assert_eq!(
-        ids(&paged, "id"),
-        ids(whole.as_array().unwrap(), "id"),
-        "every alarm once, newest first"
-    );
+    let list = format!("/api/v1/alarms/history?{range}");
+    pages_hold_the_whole_list(&app, &admin, &list, 23, "id").await;
     let (gate_a, _) = every_page(
         &app,
         &admin,
@@ -282,13 +262,7 @@ async fn goods_permits_page_through_every_permit_once_and_the_page_links_to_olde
         })
         .await
         .unwrap();
-    let whole = app
-        .get_json("/api/v1/goods-permits?limit=500", Some(&admin))
-        .await;
-    assert_eq!(whole.as_array().unwrap().len(), 12);
-    let (paged, pages) = every_page(&app, &admin, "/api/v1/goods-permits?limit=5", 5).await;
-    assert_eq!(pages, 3);
-    assert_eq!(ids(&paged, "id"), ids(whole.as_array().unwrap(), "id"));
+    pages_hold_the_whole_list(&app, &admin, "/api/v1/goods-permits?", 12, "id").await;
 
     let page = app.get_text("/desk/goods?limit=10", Some(&admin)).await;
     assert_eq!(page.matches("data-permit=").count(), 10);
