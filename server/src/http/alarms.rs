@@ -142,19 +142,13 @@ pub async fn history_page(
     filter: AlarmFilter,
 ) -> Result<Dated<Alarm>, DeskError> {
     let (limit, before) = (filter.limit, filter.before.clone());
-    let size = alarms::HISTORY_PAGE;
     paging::dated_page(
         state,
-        size,
+        alarms::HISTORY_PAGE,
         limit,
         before.as_deref(),
-        move |c, tz, today, before, limit| {
-            let (period, q) = match filter.query(tz, today) {
-                Ok(asked) => asked,
-                Err(e) => return Ok(Err(e)),
-            };
-            Ok(Ok((period, alarms::history(c, &q, before, limit)?)))
-        },
+        move |tz, today| filter.query(tz, today),
+        |c, _, q, before, limit| alarms::history(c, q, before, limit),
         |a| (a.raised_at, a.id),
     )
     .await

@@ -163,26 +163,22 @@ pub type Dated<T> = Result<(Period, Page<T>), DeskError>;
 
 /// One page of a list over a period of local dates, newest first, whose cursor is a time and
 /// a row number: checks `limit` against `size` (default, maximum) and reads the cursor
-/// `before`; then `rows(conn, tz, today, before, limit + 1)` gives, on the database thread,
-/// the period and its rows from the cursor on (or the period's refusal); `key` is a row's
-/// time and number, for the next page's cursor.
-pub async fn dated_page<T, F>(
+/// `before`; on the database thread `period(tz, today)` names the period and the query (its
+/// refusal is the inner error), and `rows(conn, period, query, before, limit + 1)` reads the
+/// rows from the cursor on; `key` is a row's time and number, for the next page's cursor.
+pub async fn dated_page<T, Q, P, R>(
     state: &AppState,
     size: (u32, u32),
     limit: Option<u32>,
     before: Option<&str>,
-    rows: F,
+    period: P,
+    rows: R,
     key: fn(&T) -> (DateTime<Utc>, i64),
 ) -> Result<Dated<T>, DeskError>
 where
     T: Send + 'static,
-    F: FnOnce(
-            &Connection,
-            Tz,
-            NaiveDate,
-            Option<(&str, i64)>,
-            u32,
-        ) -> Result<Result<(Period, Vec<T>), DeskError>, DeskError>
+    P: FnOnce(Tz, NaiveDate) -> Result<(Period, Q), DeskError> + Send + 'static,
+    R: FnOnce(&Connection, &Period, &Q, Option<(&str, i64)>, u32) -> Result<Vec<T>, DeskError>
         + Send
         + 'static,
 {
@@ -192,8 +188,12 @@ where
     let now = state.now();
     let found = read(state, move |c| {
         let tz = settings::time_zone(c)?;
+        let (period, query) = match period(tz, settings::local_date(tz, now)) {
+            Ok(asked) => asked,
+            Err(e) => return Ok(Err(e)),
+        };
         let before = before.as_ref().map(|(at, id)| (at.as_str(), *id));
-        rows(c, tz, settings::local_date(tz, now), before, limit + 1)
+        Ok(Ok((period, rows(c, &period, &query, before, limit + 1)?)))
     })
     .await?;
     Ok(found.map(|(period, rows)| {

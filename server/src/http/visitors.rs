@@ -244,20 +244,13 @@ pub async fn visits_page(
     q: VisitorSearch,
 ) -> Result<Dated<VisitRecord>, DeskError> {
     let (limit, before) = (q.limit, q.before.clone());
-    let size = history::VISITS_PAGE;
     paging::dated_page(
         state,
-        size,
+        history::VISITS_PAGE,
         limit,
         before.as_deref(),
-        move |c, tz, today, before, limit| {
-            let period = match q.range().period(tz, today) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(e)),
-            };
-            let found = history::visits(c, &period, q.q.as_deref(), before, limit)?;
-            Ok(Ok((period, found)))
-        },
+        move |tz, today| Ok((q.range().period(tz, today)?, q)),
+        |c, period, q, before, limit| history::visits(c, period, q.q.as_deref(), before, limit),
         |v| (v.registered_at, v.visitor_id),
     )
     .await
