@@ -120,16 +120,8 @@ async fn each_admin_page_opens_for_the_roles_it_admits_in_both_languages_and_bot
         let b = sized("admin pages matrix", width, height).await;
         for (account, token) in accounts {
             b.enter_as(&app, account).await;
-            // A guard has no language switch (the guard page is its one page).
-            let langs: &[&str] = if account == GUARD {
-                &["zh"]
-            } else {
-                &["zh", "en"]
-            };
-            for &lang in langs {
-                if account != GUARD {
-                    choose_language(&app, token, lang).await;
-                }
+            for lang in ["zh", "en"] {
+                choose_language(&app, token, lang).await;
                 for (path, key, admitted) in PAGES {
                     let may = admitted.contains(&account.0);
                     let case = format!("{path} as {} in {lang} at {width}×{height}", account.0);
@@ -498,5 +490,35 @@ async fn a_manager_reads_the_audit_log_verified_the_key_fingerprints_and_downloa
     b.click("#export-visitors button").await;
     b.wait_text(".result.ok", &format!("visitors-{t}-{t}.csv"))
         .await;
+    let _ = b.client.clone().close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_guard_switches_the_pages_to_english_and_finds_them_so_at_the_next_login() {
+    let b = sized("guard language", 1366, 768).await;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    guard(&app, &admin).await;
+    b.enter_as(&app, GUARD).await;
+    assert_eq!(b.path().await, "/guard");
+    b.wait_text("main h1", "物品放行").await;
+    assert_eq!(b.text("#lang-switch").await, "English");
+    b.click("#lang-switch").await;
+    b.wait_text("main h1", "Goods release").await;
+    assert_eq!(
+        b.js("return document.documentElement.lang;").await,
+        json!("en")
+    );
+    assert!(
+        b.text("#guard-waiting").await.starts_with("Waiting"),
+        "the page speaks English"
+    );
+    b.click("#logout").await;
+    b.until("the log-in page", "return location.pathname==='/login';")
+        .await;
+    b.enter_as(&app, GUARD).await;
+    b.wait_text("main h1", "Goods release").await;
+    assert_eq!(b.text("#lang-switch").await, "中文");
     let _ = b.client.clone().close().await;
 }

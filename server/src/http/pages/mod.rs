@@ -108,10 +108,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::ANYONE)
             .doc("pages", "The front-desk pages' script"),
         Endpoint::new(Method::GET, "/desk/password", get(password::password_page))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("pages", "Page: change one's own password"),
         Endpoint::new(Method::PUT, "/api/v1/auth/language", put(set_language))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "auth",
                 "Remember the language the logged-in staff member reads the pages in",
