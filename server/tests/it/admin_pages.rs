@@ -48,7 +48,7 @@ async fn guard(app: &TestApp, admin: &str) -> String {
 
 impl Browser {
     /// Logs in through the log-in page as `who` and waits for the first page.
-    async fn enter_as(&self, app: &TestApp, who: (&str, &str)) {
+    pub(crate) async fn enter_as(&self, app: &TestApp, who: (&str, &str)) {
         self.client.goto(&app.url("/login")).await.unwrap();
         self.log_in(who.0, who.1, None).await;
         // A guard lands on the guard page, which has no navigation; staff on the desk's.
@@ -60,13 +60,13 @@ impl Browser {
     }
 
     /// Opens `path` of `app` and waits until the page's scripts ran.
-    async fn open_page(&self, app: &TestApp, path: &str) {
+    pub(crate) async fn open_page(&self, app: &TestApp, path: &str) {
         self.client.goto(&app.url(path)).await.unwrap();
         self.wait_for("#flash").await;
     }
 
     /// Whether the page is wider than the window (a sideways scroll bar).
-    async fn overflows_window(&self) -> bool {
+    pub(crate) async fn overflows_window(&self) -> bool {
         self.js("return document.documentElement.scrollWidth>window.innerWidth;")
             .await
             .as_bool()
@@ -74,7 +74,7 @@ impl Browser {
     }
 
     /// Whether `css` matches anything now.
-    async fn has_element(&self, css: &str) -> bool {
+    pub(crate) async fn has_element(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
@@ -97,7 +97,7 @@ impl Browser {
     }
 
     /// Answers the confirmation dialog (after checking what it asks) with "yes".
-    async fn confirm_naming(&self, must_name: &[&str]) {
+    pub(crate) async fn confirm_naming(&self, must_name: &[&str]) {
         let ask = self.text("dialog#confirm[open] #confirm-text").await;
         for name in must_name {
             assert!(ask.contains(name), "the question names {name}: {ask}");

@@ -220,3 +220,169 @@ async fn far_off_blackout_dates_and_device_names_with_control_characters_are_ref
     let calendar = app.get_json("/api/v1/estate", Some(&admin)).await;
     assert!(!calendar.to_string().contains("1900-01-01"), "{calendar}");
 }
+
+/// The newest audit entry whose action is `action`, its details parsed.
+async fn last_audit(app: &crate::app::TestApp, admin: &str, action: &str) -> (Value, Value) {
+    let entries: Value = app
+        .get_json(&format!("/api/v1/audit?action={action}"), Some(admin))
+        .await;
+    let entry = entries[0].clone();
+    let details = serde_json::from_str(entry["details"].as_str().unwrap()).unwrap();
+    (entry, details)
+}
+
+#[tokio::test]
+async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let r = app
+        .post(
+            "/api/v1/buildings",
+            Some(&admin),
+            json!({"number": 4, "name": "Building 4", "floor_lo": 1, "floor_hi": 10}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let unit: Value = app
+        .post(
+            "/api/v1/units",
+            Some(&admin),
+            json!({"label": "4-501", "building": 4, "floor": 5}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let gate: Value = app
+        .post(
+            "/api/v1/devices",
+            Some(&admin),
+            json!({"kind": "gate", "name": "Tower 4 door", "zone": {"building": 4, "class": "floor", "floor": 7}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let edit = |body: Value, token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.send(Method::PUT, "/api/v1/buildings/4", Some(&token), Some(body))
+                .await
+        }
+    };
+    let remove = |token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.send(Method::DELETE, "/api/v1/buildings/4", Some(&token), None)
+                .await
+        }
+    };
+
+    // A clerk may do neither.
+    let renamed = json!({"name": "Tower 4", "floor_lo": 1, "floor_hi": 12});
+    assert_eq!(edit(renamed.clone(), &desk).await.status(), 403);
+    assert_eq!(remove(&desk).await.status(), 403);
+
+    // A floor range that leaves out the unit's floor 5 or the gate's floor 7 is refused.
+    let r = edit(
+        json!({"name": "Tower 4", "floor_lo": 6, "floor_hi": 12}),
+        &admin,
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "floors_in_use");
+    assert_eq!(
+        body["details"],
+        json!({"building": 4, "lowest": 5, "highest": 7})
+    );
+    let r = edit(json!({"name": " ", "floor_lo": 1, "floor_hi": 12}), &admin).await;
+    assert_eq!(r.status(), 422);
+    let r = edit(renamed.clone(), &admin).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"number": 4, "name": "Tower 4", "floor_lo": 1, "floor_hi": 12})
+    );
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert!(
+        estate["buildings"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"number": 4, "name": "Tower 4", "floor_lo": 1, "floor_hi": 12})),
+        "{estate}"
+    );
+    let (entry, details) = last_audit(&app, &admin, "building.edit").await;
+    assert_eq!(entry["subject"], "building:4");
+    assert_eq!(details["before"]["name"], "Building 4");
+    assert_eq!(details["after"]["floor_hi"], 12);
+
+    // Removal names what still points at the building.
+    let r = remove(&admin).await;
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "building_in_use");
+    assert_eq!(
+        body["details"],
+        json!({"building": 4, "units": 1, "renovations": 0, "zones": 0, "gates": 1})
+    );
+    let r = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/units/{}", unit["id"]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let body: Value = remove(&admin).await.json().await.unwrap();
+    assert_eq!(body["details"]["gates"], 1, "{body}");
+    // A retired gate no longer holds the building.
+    let r = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/devices/{}", gate["device_id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(remove(&admin).await.status(), 204);
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert!(
+        !estate["buildings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["number"] == 4),
+        "{estate}"
+    );
+    let (entry, details) = last_audit(&app, &admin, "building.remove").await;
+    assert_eq!(entry["subject"], "building:4");
+    assert_eq!(details["name"], "Tower 4");
+    assert_eq!(remove(&admin).await.status(), 404);
+    assert_eq!(edit(renamed, &admin).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_building_with_a_renovation_names_it_when_refusing_removal() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    crate::desk::renovation(&app, &desk).await;
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    let number = estate["units"][0]["building"].as_u64().unwrap();
+    let r = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/buildings/{number}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["details"]["renovations"], 1, "{body}");
+    assert_eq!(body["details"]["units"], 1, "{body}");
+}
