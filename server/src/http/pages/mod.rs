@@ -600,7 +600,12 @@ impl Viewer {
             .map(|(href, ..)| href.len())
             .max();
         let mut groups: Vec<Vec<&(&str, &str, &str)>> = vec![Vec::new(); NAV_GROUPS.len()];
-        for link in NAV.iter().filter(|(href, ..)| self.may(&Method::GET, href)) {
+        // A guard's home is the guard page (the today page sends them there): no link to it.
+        let home_elsewhere = |href: &str| href == "/" && self.kind == ActorKind::Guard;
+        for link in NAV
+            .iter()
+            .filter(|(href, ..)| self.may(&Method::GET, href) && !home_elsewhere(href))
+        {
             groups[nav_group_of(link.0)].push(link);
         }
         // Within a group, the order the group names; pages it does not name come after.
