@@ -3,7 +3,9 @@
 //! inspection and occupancy dates follow their rules and only a manager corrects them.
 
 use crate::app::{TestApp, error_code, spawn_app};
-use crate::desk::{card, detail, register, renovation, seed_unit, short_id, today, worker};
+use crate::desk::{
+    desk_with_renovation, detail, register, seed_unit, short_id, today, worker_card,
+};
 use chrono::{Days, Months};
 use serde_json::{Value, json};
 
@@ -24,28 +26,10 @@ async fn ledger_lines(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
 
 #[tokio::test]
 async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
-    let (revoked, revoked_text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (lost, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
-    let (damaged, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310047").await,
-    )
-    .await;
+    let (app, _, desk, id) = desk_with_renovation().await;
+    let (revoked, revoked_text) = worker_card(&app, &desk, id, "110105194912310021").await;
+    let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
+    let (damaged, _) = worker_card(&app, &desk, id, "110105194912310047").await;
 
     // A revoked card handed back is returned (it used to be refused as "already revoked").
     let r = app
@@ -176,21 +160,13 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
 
 #[tokio::test]
 async fn ledger_lines_name_only_this_renovations_worker_cards_and_overdraw_shows_as_owed() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let unit = seed_unit(&app).await;
     let t = today();
     let other = json_of(register(&app, &desk, unit, t, t + Months::new(1)).await).await["id"]
         .as_i64()
         .unwrap();
-    let (theirs, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, other, "110105194912310021").await,
-    )
-    .await;
+    let (theirs, _) = worker_card(&app, &desk, other, "110105194912310021").await;
     let pass = json_of(
         app.post(
             "/api/v1/visitors",

@@ -60,6 +60,16 @@ pub async fn renovation(app: &TestApp, token: &str) -> i64 {
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
+/// A fresh server with a manager, a desk clerk and one renovation: (app, manager token, desk
+/// token, renovation id).
+pub async fn desk_with_renovation() -> (TestApp, String, String, i64) {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let id = renovation(&app, &desk).await;
+    (app, admin, desk, id)
+}
+
 /// Registers a worker with ID number `id_number`; returns the worker id.
 pub async fn worker(app: &TestApp, token: &str, renovation: i64, id_number: &str) -> i64 {
     let r = app
@@ -188,22 +198,9 @@ async fn a_registration_longer_than_three_months_is_refused_with_the_latest_end(
 
 #[tokio::test]
 async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
-    let (a, text_a) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (b, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
+    let (app, _, desk, id) = desk_with_renovation().await;
+    let (a, text_a) = worker_card(&app, &desk, id, "110105194912310021").await;
+    let (b, _) = worker_card(&app, &desk, id, "110105194912310039").await;
     // A returned card is not extended.
     let r = app
         .post(
@@ -289,10 +286,7 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
 
 #[tokio::test]
 async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let r = app
         .post(
             &format!("/api/v1/renovations/{id}/workers"),
@@ -347,28 +341,10 @@ async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed
 
 #[tokio::test]
 async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
-    let (first, first_text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (lost, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
-    let (revoked, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310047").await,
-    )
-    .await;
+    let (app, _, desk, id) = desk_with_renovation().await;
+    let (first, first_text) = worker_card(&app, &desk, id, "110105194912310021").await;
+    let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
+    let (revoked, _) = worker_card(&app, &desk, id, "110105194912310047").await;
 
     let r = app
         .post(
@@ -542,18 +518,8 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
         )
         .await;
     assert_eq!(r.status(), 200);
-    let (kept, kept_text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (lost, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
+    let (kept, kept_text) = worker_card(&app, &desk, id, "110105194912310021").await;
+    let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
     let r = app
         .post(
             &format!("/api/v1/renovations/{id}/ledger"),
@@ -1011,10 +977,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
 
 #[tokio::test]
 async fn a_worker_collects_a_card_at_the_kiosk_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
     let path = format!("/api/v1/workers/{w}/collection-code");
@@ -1063,10 +1026,7 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
 
 #[tokio::test]
 async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_time() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
     let r = app

@@ -2,7 +2,7 @@
 //! server — guessing a worker's card, and dodging the deny list.
 
 use crate::app::{TestApp, error_code, spawn_app, texts};
-use crate::desk::{invite_code, renovation, seed_unit};
+use crate::desk::{desk_with_renovation, invite_code, seed_unit};
 use crate::platform::enrol_device;
 use serde_json::{Value, json};
 
@@ -34,10 +34,7 @@ async fn collect(
 
 #[tokio::test]
 async fn guessing_a_workers_card_locks_the_renovation_until_the_desk_releases_it() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let w: Value = app
         .post(
             &format!("/api/v1/renovations/{id}/workers"),
