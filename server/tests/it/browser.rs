@@ -314,12 +314,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
             .await
             .is_err()
     );
-    let snapshot: Value = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let snapshot = app.get_json("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(snapshot["evacuation"], true);
 
     // The roll call: both people listed; tick the worker off.
@@ -411,12 +406,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let snapshot: Value = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let snapshot = app.get_json("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(snapshot["evacuation"], false);
     let _ = b.client.clone().close().await;
 }

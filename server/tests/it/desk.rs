@@ -263,12 +263,9 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
         })
         .collect();
     assert_eq!(extended, vec![(b, expected)]);
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await;
     assert_eq!(detail["extensions"][0]["approved_by"], "desk:desk1");
     assert_eq!(detail["extensions"][0]["new_end"], new_end.to_string());
     let card_b = detail["cards"]
@@ -444,12 +441,9 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
             (revoked, RevocationReason::Revoked),
         ]
     );
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await;
     let fee = &detail["ledger"]["lines"][0];
     assert_eq!(
         (
@@ -461,12 +455,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     );
     assert_eq!(fee["by"], "desk:desk1");
     // Outstanding: only the revoked card (it never came back).
-    let out: Value = app
-        .get("/api/v1/cards/outstanding", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let out = app.get_json("/api/v1/cards/outstanding", Some(&desk)).await;
     let ids: Vec<u64> = out
         .as_array()
         .unwrap()
@@ -733,12 +722,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     );
     let r = refund(&app, &desk, id).await;
     assert_eq!(error_code(r).await, "already_refunded");
-    let log: Value = app
-        .get("/api/v1/audit?limit=5", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let log = app.get_json("/api/v1/audit?limit=5", Some(&admin)).await;
     let refund = log
         .as_array()
         .unwrap()
@@ -750,12 +734,9 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
         refund["details"].to_string().contains("desk:desk1"),
         "both names: {refund}"
     );
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await;
     assert_eq!(detail["renovation"]["status"], "refunded");
 }
 
@@ -775,12 +756,9 @@ async fn waterproofing_makes_the_owners_commitment_required() {
         )
         .await;
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await;
     assert!(
         detail["missing_documents"]
             .as_array()
@@ -805,12 +783,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
     let unit = seed_unit(&app).await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
 
-    let units: Value = app
-        .get("/api/v1/kiosk/units", Some(&kiosk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let units = app.get_json("/api/v1/kiosk/units", Some(&kiosk)).await;
     assert_eq!(units[0]["label"], "2-1203");
     assert_eq!(units[0]["floor"], 12);
 
@@ -848,12 +821,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
         .with_timezone(&Utc);
     assert_eq!(claims.not_after.to_datetime(), midnight);
 
-    let on_site: Value = app
-        .get("/api/v1/visitors/on-site", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let on_site = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
     assert_eq!(on_site.as_array().unwrap().len(), 1);
     assert_eq!(on_site[0]["name_masked"], "赵*一");
     assert!(!on_site.to_string().contains("赵六一"));
@@ -867,12 +835,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["holder_masked"], "赵*一");
-    let on_site: Value = app
-        .get("/api/v1/visitors/on-site", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let on_site = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
     assert!(on_site.as_array().unwrap().is_empty());
     let signed_out = gate_changes(&app).await.into_iter().any(|c| {
         matches!(c.event, ChangeEvent::Revoked { card_id, reason: RevocationReason::SignedOut, .. } if card_id.0 == pass["card_id"].as_u64().unwrap() as u32)
@@ -987,12 +950,9 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await;
     let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
     let r = app
         .post(
@@ -1045,12 +1005,9 @@ async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_ti
         .await;
     assert_eq!(r.status(), 201);
     let issued: Value = r.json().await.unwrap();
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
+        .await;
     let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
     let r = app
         .post(
