@@ -431,8 +431,7 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
         .await;
     assert_eq!(r.status(), 200);
     let code = crate::desk::short_id(&app, &desk, id, damaged).await;
-    let detail = crate::desk::detail(&app, &desk, id).await;
-    let renovation_code = detail["renovation"]["code"].as_str().unwrap().to_owned();
+    let renovation_code = crate::desk::renovation_code(&app, &desk, id).await;
 
     choose_language(&app, &desk, "en").await;
     let base = format!("http://{}", app.addr);

@@ -83,6 +83,44 @@ pub async fn worker(app: &TestApp, token: &str, renovation: i64, id_number: &str
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
+/// The code a contractor types at the kiosk for renovation `id`.
+pub async fn renovation_code(app: &TestApp, token: &str, id: i64) -> String {
+    let detail = detail(app, token, id).await;
+    detail["renovation"]["code"].as_str().unwrap().to_owned()
+}
+
+/// The desk asks for a new one-time collection code for `worker`.
+pub async fn collection_code(app: &TestApp, desk: &str, worker: i64) -> String {
+    let r = app
+        .post(
+            &format!("/api/v1/workers/{worker}/collection-code"),
+            Some(desk),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "the desk asks for a new collection code");
+    r.json::<Value>().await.unwrap()["collection_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A worker asks the kiosk for their card.
+pub async fn collect(
+    app: &TestApp,
+    kiosk: &str,
+    code: &str,
+    last4: &str,
+    collection: &str,
+) -> reqwest::Response {
+    app.post(
+        "/api/v1/kiosk/worker-cards",
+        Some(kiosk),
+        json!({"renovation_code": code, "id_last4": last4, "collection_code": collection}),
+    )
+    .await
+}
+
 /// The desk invites `name` to `unit` for a party of `party`; returns the invite's code.
 pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party: u8) -> String {
     let r = app
@@ -129,11 +167,8 @@ pub async fn worker_card(
 
 /// `GET /api/v1/renovations/{id}`: everything about a renovation.
 pub async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
-    app.get(&format!("/api/v1/renovations/{id}"), Some(token))
+    app.get_json(&format!("/api/v1/renovations/{id}"), Some(token))
         .await
-        .json()
-        .await
-        .unwrap()
 }
 
 /// The code printed on card `card` of renovation `id` (编号 No.).
@@ -263,9 +298,7 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
         })
         .collect();
     assert_eq!(extended, vec![(b, expected)]);
-    let detail = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
+    let detail = detail(&app, &desk, id).await;
     assert_eq!(detail["extensions"][0]["approved_by"], "desk:desk1");
     assert_eq!(detail["extensions"][0]["new_end"], new_end.to_string());
     let card_b = detail["cards"]
@@ -441,9 +474,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
             (revoked, RevocationReason::Revoked),
         ]
     );
-    let detail = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
+    let detail = detail(&app, &desk, id).await;
     let fee = &detail["ledger"]["lines"][0];
     assert_eq!(
         (
@@ -734,9 +765,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
         refund["details"].to_string().contains("desk:desk1"),
         "both names: {refund}"
     );
-    let detail = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
+    let detail = detail(&app, &desk, id).await;
     assert_eq!(detail["renovation"]["status"], "refunded");
 }
 
@@ -756,9 +785,7 @@ async fn waterproofing_makes_the_owners_commitment_required() {
         )
         .await;
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let detail = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
+    let detail = detail(&app, &desk, id).await;
     assert!(
         detail["missing_documents"]
             .as_array()
@@ -943,44 +970,17 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
     let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let path = format!("/api/v1/workers/{w}/collection-code");
-    let r = app.post(&path, Some(&desk), json!({})).await;
-    assert_eq!(r.status(), 201, "the desk asks for a new collection code");
-    let collection = r.json::<Value>().await.unwrap()["collection_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let detail = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
-    let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "9999", "collection_code": collection}),
-        )
-        .await;
+    let collection = collection_code(&app, &desk, w).await;
+    let code = renovation_code(&app, &desk, id).await;
+    let r = collect(&app, &kiosk, &code, "9999", &collection).await;
     assert_eq!(r.status(), 404);
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code.to_lowercase(), "id_last4": "002x", "collection_code": collection}),
-        )
-        .await;
+    let r = collect(&app, &kiosk, &code.to_lowercase(), "002x", &collection).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["kind"], "worker");
     assert_eq!(v["holder_masked"], "张*明");
     assert!(ring(&app).verify(v["credential"].as_str().unwrap()).is_ok());
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "002X", "collection_code": collection}),
-        )
-        .await;
+    let r = collect(&app, &kiosk, &code, "002X", &collection).await;
     assert_eq!(error_code(r).await, "already_collected");
 }
 
@@ -989,33 +989,14 @@ async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_ti
     let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let r = app
-        .post(
-            &format!("/api/v1/workers/{w}/collection-code"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
-    let collection = r.json::<Value>().await.unwrap()["collection_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let collection = collection_code(&app, &desk, w).await;
     let r = app
         .post(&format!("/api/v1/workers/{w}/card"), Some(&desk), json!({}))
         .await;
     assert_eq!(r.status(), 201);
     let issued: Value = r.json().await.unwrap();
-    let detail = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
-    let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "002X", "collection_code": collection}),
-        )
-        .await;
+    let code = renovation_code(&app, &desk, id).await;
+    let r = collect(&app, &kiosk, &code, "002X", &collection).await;
     assert_eq!(r.status(), 409);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "issued_at_desk", "{v}");
