@@ -103,6 +103,13 @@ impl TestApp {
     }
 
     /// Logs in and returns the bearer token.
+    /// POSTs `body` to `path` as `token`, checks it was created (201) and returns the answer.
+    pub async fn created(&self, path: &str, token: &str, body: Value) -> Value {
+        let r = self.post(path, Some(token), body).await;
+        assert_eq!(r.status(), 201, "POST {path}");
+        r.json().await.unwrap()
+    }
+
     /// Asks to log in as `username`; the answer, whatever it is.
     pub async fn try_login(&self, username: &str, password: &str) -> Response {
         self.post(

@@ -72,15 +72,11 @@ pub async fn desk_with_renovation() -> (TestApp, String, String, i64) {
 
 /// Registers a worker with ID number `id_number`; returns the worker id.
 pub async fn worker(app: &TestApp, token: &str, renovation: i64, id_number: &str) -> i64 {
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{renovation}/workers"),
-            Some(token),
-            json!({"name": "张三明", "phone": "13912345678", "id_number": id_number}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    let path = format!("/api/v1/renovations/{renovation}/workers");
+    let body = json!({"name": "张三明", "phone": "13912345678", "id_number": id_number});
+    app.created(&path, token, body).await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// The code a contractor types at the kiosk for renovation `id`.
@@ -91,15 +87,8 @@ pub async fn renovation_code(app: &TestApp, token: &str, id: i64) -> String {
 
 /// The desk asks for a new one-time collection code for `worker`.
 pub async fn collection_code(app: &TestApp, desk: &str, worker: i64) -> String {
-    let r = app
-        .post(
-            &format!("/api/v1/workers/{worker}/collection-code"),
-            Some(desk),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "the desk asks for a new collection code");
-    r.json::<Value>().await.unwrap()["collection_code"]
+    let path = format!("/api/v1/workers/{worker}/collection-code");
+    app.created(&path, desk, json!({})).await["collection_code"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -123,15 +112,8 @@ pub async fn collect(
 
 /// The desk invites `name` to `unit` for a party of `party`; returns the invite's code.
 pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party: u8) -> String {
-    let r = app
-        .post(
-            "/api/v1/invites",
-            Some(desk),
-            json!({"name": name, "unit_id": unit, "purpose": "dinner", "party_size": party}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["code"]
+    let body = json!({"name": name, "unit_id": unit, "purpose": "dinner", "party_size": party});
+    app.created("/api/v1/invites", desk, body).await["code"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -139,15 +121,9 @@ pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party
 
 /// Issues a worker's card; returns (card id, credential text).
 pub async fn card(app: &TestApp, token: &str, worker: i64) -> (u32, String) {
-    let r = app
-        .post(
-            &format!("/api/v1/workers/{worker}/card"),
-            Some(token),
-            json!({}),
-        )
+    let v = app
+        .created(&format!("/api/v1/workers/{worker}/card"), token, json!({}))
         .await;
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.unwrap();
     (
         v["card"]["card_id"].as_u64().unwrap() as u32,
         v["credential"].as_str().unwrap().to_owned(),
