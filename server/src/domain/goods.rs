@@ -486,6 +486,25 @@ pub fn desk_approves(conn: &Connection) -> DeskResult<bool> {
     Ok(settings::flag(conn, settings::GOODS_DESK_APPROVES)?)
 }
 
+/// A manager lets the desk approve permits too, or managers only (audited).
+pub fn set_desk_approves(
+    tx: &Connection,
+    actor: &Actor,
+    on: bool,
+    now: DateTime<Utc>,
+) -> DeskResult<bool> {
+    settings::set_flag(tx, settings::GOODS_DESK_APPROVES, on)?;
+    audit::record(
+        tx,
+        actor,
+        "settings.goods_approval",
+        "settings",
+        serde_json::json!({"desk_approves": on}),
+        now,
+    )?;
+    Ok(on)
+}
+
 /// The refusal of `action` on `permit` as staff read it.
 fn refused(tx: &Connection, permit: &Permit) -> DeskResult<DeskError> {
     let tz = settings::time_zone(tx)?;
