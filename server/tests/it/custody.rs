@@ -4,17 +4,14 @@
 
 use crate::app::{TestApp, error_code, spawn_app};
 use crate::desk::{
-    desk_with_renovation, detail, register, seed_unit, short_id, today, worker_card,
+    desk_with_renovation, detail, give_back, register, seed_unit, short_id, three_cards, today,
+    worker_card,
 };
 use chrono::{Days, Months};
 use serde_json::{Value, json};
 
 async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
-}
-
-async fn give_back(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.post("/api/v1/cards/return", Some(token), body).await
 }
 
 async fn ledger_lines(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
@@ -27,9 +24,7 @@ async fn ledger_lines(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
 #[tokio::test]
 async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_nothing() {
     let (app, _, desk, id) = desk_with_renovation().await;
-    let (revoked, revoked_text) = worker_card(&app, &desk, id, "110105194912310021").await;
-    let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
-    let (damaged, _) = worker_card(&app, &desk, id, "110105194912310047").await;
+    let [(revoked, revoked_text), (lost, _), (damaged, _)] = three_cards(&app, &desk, id).await;
 
     // A revoked card handed back is returned (it used to be refused as "already revoked").
     let r = app

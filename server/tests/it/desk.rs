@@ -141,6 +141,20 @@ pub async fn worker_card(
     card(app, token, worker(app, token, renovation, id_number).await).await
 }
 
+/// Three workers of renovation `id`, each with a card: (card id, credential text) each.
+pub async fn three_cards(app: &TestApp, desk: &str, id: i64) -> [(u32, String); 3] {
+    [
+        worker_card(app, desk, id, "110105194912310021").await,
+        worker_card(app, desk, id, "110105194912310039").await,
+        worker_card(app, desk, id, "110105194912310047").await,
+    ]
+}
+
+/// The desk takes a card back: `body` names it by `credential` or `card_id`.
+pub async fn give_back(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post("/api/v1/cards/return", Some(token), body).await
+}
+
 /// `GET /api/v1/renovations/{id}`: everything about a renovation.
 pub async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
     app.get_json(&format!("/api/v1/renovations/{id}"), Some(token))
@@ -213,13 +227,7 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
     let (a, text_a) = worker_card(&app, &desk, id, "110105194912310021").await;
     let (b, _) = worker_card(&app, &desk, id, "110105194912310039").await;
     // A returned card is not extended.
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": text_a}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": text_a})).await;
     assert_eq!(r.json::<Value>().await.unwrap()["card_id"], a);
 
     let end = today() + Months::new(2);
@@ -348,9 +356,7 @@ async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed
 #[tokio::test]
 async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason() {
     let (app, _, desk, id) = desk_with_renovation().await;
-    let (first, first_text) = worker_card(&app, &desk, id, "110105194912310021").await;
-    let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
-    let (revoked, _) = worker_card(&app, &desk, id, "110105194912310047").await;
+    let [(first, first_text), (lost, _), (revoked, _)] = three_cards(&app, &desk, id).await;
 
     let r = app
         .post(
@@ -366,13 +372,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     assert_ne!(second, first);
 
     // The old paper is void at the gates, but the desk may still take it back.
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": first_text}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": first_text})).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(
@@ -380,22 +380,15 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
         (Some("returned"), Some("reissued")),
         "{v}"
     );
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": format!("{second_text}\r\n")}),
-        )
-        .await;
+    let r = give_back(
+        &app,
+        &desk,
+        json!({"credential": format!("{second_text}\r\n")}),
+    )
+    .await;
     assert_eq!(r.status(), 200, "a scanner's line ending is ignored");
     assert_eq!(r.json::<Value>().await.unwrap()["state"], "returned");
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": second_text}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": second_text})).await;
     assert_eq!(r.status(), 409);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "already_returned");
@@ -404,13 +397,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
         message.contains(&format!("card {second}")) && message.contains("already returned"),
         "{message}"
     );
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": "NOT A CARD"}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": "NOT A CARD"})).await;
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "unreadable_card");
 
@@ -560,13 +547,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     );
 
     // 3: cards back or lost.
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": kept_text}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": kept_text})).await;
     assert_eq!(r.status(), 200, "card {kept}");
     assert_eq!(unmet(&app, &desk, id).await, all, "one card is still out");
     let r = app
