@@ -5,7 +5,7 @@
 //! chromedriver. Screenshots go to `<target>/tmp/desk-screens/`.
 
 use crate::app::spawn_app;
-use crate::desk::{seed_unit, today};
+use crate::desk::{card_action, seed_unit, today};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -422,13 +422,7 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     let (revoked, revoked_text) =
         crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
     let (damaged, _) = crate::desk::worker_card(&app, &desk, id, "110105194912310039").await;
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
     let code = crate::desk::short_id(&app, &desk, id, damaged).await;
     let renovation_code = crate::desk::renovation_code(&app, &desk, id).await;

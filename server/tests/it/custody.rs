@@ -4,8 +4,8 @@
 
 use crate::app::{TestApp, error_code, spawn_app};
 use crate::desk::{
-    desk_with_renovation, detail, give_back, register, seed_unit, short_id, three_cards, today,
-    worker_card,
+    card_action, desk_with_renovation, detail, give_back, register, seed_unit, short_id,
+    three_cards, today, worker_card,
 };
 use chrono::{Days, Months};
 use serde_json::{Value, json};
@@ -27,13 +27,7 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
     let [(revoked, revoked_text), (lost, _), (damaged, _)] = three_cards(&app, &desk, id).await;
 
     // A revoked card handed back is returned (it used to be refused as "already revoked").
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
     let r = give_back(&app, &desk, json!({"credential": revoked_text})).await;
     assert_eq!(r.status(), 200);
@@ -46,13 +40,7 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
     assert_eq!(v["holder_masked"], "张*明");
 
     // A lost card: fee charged; it turns up and is typed in by number: fee reversed.
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({"fee_cents": 5000}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({"fee_cents": 5000})).await;
     assert_eq!(r.status(), 200);
     let r = give_back(&app, &desk, json!({"card_id": lost})).await;
     assert_eq!(r.status(), 200);
@@ -75,13 +63,7 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
     assert_eq!(kinds, [("deduction", 5000), ("reversal", 5000)]);
     assert_eq!(lines[1]["reverses"], lines[0]["id"]);
     // A card back at the desk cannot be declared lost afterwards.
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({})).await;
     assert_eq!(error_code(r).await, "already_returned");
 
     // A damaged card: the desk page looks it up by the code printed on it, then returns it.

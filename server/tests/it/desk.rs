@@ -150,6 +150,18 @@ pub async fn three_cards(app: &TestApp, desk: &str, id: i64) -> [(u32, String); 
     ]
 }
 
+/// `POST /api/v1/cards/{card}/{action}` (`lost`, `revoke`, `reprint`, …) with `body`.
+pub async fn card_action(
+    app: &TestApp,
+    token: &str,
+    card: u32,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.post(&format!("/api/v1/cards/{card}/{action}"), Some(token), body)
+        .await
+}
+
 /// The desk takes a card back: `body` names it by `credential` or `card_id`.
 pub async fn give_back(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.post("/api/v1/cards/return", Some(token), body).await
@@ -358,13 +370,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     let (app, _, desk, id) = desk_with_renovation().await;
     let [(first, first_text), (lost, _), (revoked, _)] = three_cards(&app, &desk, id).await;
 
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{first}/reprint"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, first, "reprint", json!({})).await;
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
     let second = v["card"]["card_id"].as_u64().unwrap() as u32;
@@ -401,21 +407,9 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "unreadable_card");
 
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({"fee_cents": 5000}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({"fee_cents": 5000})).await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
 
     let revocations: Vec<(u32, RevocationReason)> = gate_changes(&app)
@@ -550,13 +544,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     let r = give_back(&app, &desk, json!({"credential": kept_text})).await;
     assert_eq!(r.status(), 200, "card {kept}");
     assert_eq!(unmet(&app, &desk, id).await, all, "one card is still out");
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({"fee_cents": 5000}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({"fee_cents": 5000})).await;
     assert_eq!(r.status(), 200);
     assert!(
         !unmet(&app, &desk, id)
