@@ -353,6 +353,70 @@ fn example_configs_are_valid_toml_and_name_only_keys_their_program_reads() {
     }
 }
 
+/// The field names of every struct a config source deserialises (`#[derive(… Deserialize …)]`
+/// with named fields): the keys its TOML file may hold.
+fn deserialised_fields(source: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    for item in source.split("#[derive(").skip(1) {
+        let (derives, rest) = item.split_once(")]").unwrap_or_default();
+        let Some(body) = rest
+            .split_once("struct ")
+            .filter(|(before, _)| {
+                before
+                    .lines()
+                    .all(|l| l.trim().is_empty() || l.trim().starts_with("#[") || l.trim() == "pub")
+            })
+            .and_then(|(_, s)| s.split_once('{'))
+            .map(|(_, body)| body.split("\n}").next().unwrap_or_default())
+        else {
+            continue;
+        };
+        if !derives.contains("Deserialize") {
+            continue;
+        }
+        for line in body.lines() {
+            let line = line.strip_prefix("    ").unwrap_or_default();
+            let line = line.strip_prefix("pub ").unwrap_or(line);
+            if let Some((name, _)) = line.split_once(": ")
+                && !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                fields.push(name.to_owned());
+            }
+        }
+    }
+    fields
+}
+
+#[test]
+fn example_configs_name_every_option_their_program_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (example, source) in [
+        ("server.example.toml", "server/src/config.rs"),
+        ("kiosk.example.toml", "kiosk/src/config.rs"),
+        ("gate.example.toml", "gate-controller/src/config.rs"),
+    ] {
+        let text = std::fs::read_to_string(deploy_dir().join("config").join(example)).unwrap();
+        let fields = deserialised_fields(&std::fs::read_to_string(root.join(source)).unwrap());
+        assert!(fields.len() > 5, "{source}: {fields:?}");
+        // Set (`key = …`), shown commented out, or at least named in a comment.
+        let missing: Vec<&String> = fields
+            .iter()
+            .filter(|f| {
+                !text
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|w| w == f.as_str())
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{example} says every option is listed, but not {missing:?} ({source})"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs systemd-sysusers (Debian package systemd)"]
 fn sysusers_files_create_every_user_and_group_the_units_run_as() {

@@ -26,34 +26,13 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The code a doc shows: its inline `code` spans and the lines of its fenced blocks, each with
-/// the doc and line it came from. Rust blocks are examples of code to write, not facts, and are
-/// left out.
+/// The code a doc shows: its inline `code` spans and the lines of its fenced blocks (not Rust
+/// blocks, which are examples of code to write), each with the doc and line it came from.
 fn code(doc: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut fence: Option<bool> = None; // inside a block: whether it is Rust
-    for (n, line) in read(doc).lines().enumerate() {
-        let place = format!("{doc}:{}", n + 1);
-        if let Some(info) = line.trim_start().strip_prefix("```") {
-            fence = match fence {
-                Some(_) => None,
-                None => Some(info.trim() == "rust"),
-            };
-            continue;
-        }
-        match fence {
-            Some(true) => {}
-            Some(false) => out.push((place, line.to_owned())),
-            None => {
-                for (i, span) in line.split('`').enumerate() {
-                    if i % 2 == 1 {
-                        out.push((place.clone(), span.to_owned()));
-                    }
-                }
-            }
-        }
-    }
-    out
+    crate::flags::markdown_spans(doc, &read(doc))
+        .into_iter()
+        .map(|s| (s.place, s.text))
+        .collect()
 }
 
 /// Whether a path segment stands for a parameter: `{id}`, `<id>`, `:id`.

@@ -7,6 +7,7 @@ pub mod estate;
 pub mod gate;
 pub mod kiosk;
 pub mod link;
+pub mod monitor;
 pub mod passes;
 pub mod process;
 pub mod programs;
@@ -55,6 +56,9 @@ pub enum HarnessError {
         /// How long.
         waited_ms: u128,
     },
+    /// What the programs did is not what the story expects.
+    #[error("{0}")]
+    Story(String),
     /// A file, pty or process operation failed.
     #[error("{what}: {source}")]
     Io {

@@ -88,6 +88,11 @@ impl Api {
         &self.base
     }
 
+    /// The session token (a bearer token) of the logged-in staff member.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// A GET that must succeed; the body as JSON.
     pub fn get(&self, path: &str) -> Result<Value> {
         expect_ok(
