@@ -239,12 +239,12 @@ fn store_schedule(tx: &Connection, s: &Schedule) -> rusqlite::Result<()> {
 pub fn schedules(conn: &Connection) -> rusqlite::Result<Vec<Schedule>> {
     let mut stmt = conn.prepare_cached("SELECT id, name, windows FROM schedules ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
-        let id: u8 = r.get(0)?;
-        let windows: String = r.get(2)?;
+        let id: u8 = r.get("id")?;
+        let windows: String = r.get("windows")?;
         Ok(Schedule {
             id: ScheduleId::new(id)
                 .ok_or(rusqlite::Error::IntegralValueOutOfRange(0, i64::from(id)))?,
-            name: r.get(1)?,
+            name: r.get("name")?,
             windows: serde_json::from_str(&windows).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     2,
@@ -261,16 +261,9 @@ pub fn schedules(conn: &Connection) -> rusqlite::Result<Vec<Schedule>> {
 pub fn blackouts(conn: &Connection) -> rusqlite::Result<Vec<Blackout>> {
     let mut stmt = conn.prepare_cached("SELECT date, note FROM blackout_dates ORDER BY date")?;
     let rows = stmt.query_map([], |r| {
-        let date: String = r.get(0)?;
         Ok(Blackout {
-            date: date.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
-            note: r.get(1)?,
+            date: crate::db::date(r, "date")?,
+            note: r.get("note")?,
         })
     })?;
     rows.collect()
@@ -424,18 +417,21 @@ pub fn add_building(
     Ok(())
 }
 
+/// A building from a row of `number, name, floor_lo, floor_hi`.
+fn building_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Building> {
+    Ok(Building {
+        number: r.get("number")?,
+        name: r.get("name")?,
+        floor_lo: r.get("floor_lo")?,
+        floor_hi: r.get("floor_hi")?,
+    })
+}
+
 fn building(conn: &Connection, number: u8) -> Result<Building, EstateError> {
     conn.query_row(
         "SELECT number, name, floor_lo, floor_hi FROM buildings WHERE number = ?1",
         params![number],
-        |r| {
-            Ok(Building {
-                number: r.get(0)?,
-                name: r.get(1)?,
-                floor_lo: r.get(2)?,
-                floor_hi: r.get(3)?,
-            })
-        },
+        building_from_row,
     )
     .optional()?
     .ok_or_else(|| EstateError::NotFound(format!("there is no building {number}; add it first")))
@@ -719,23 +715,16 @@ pub fn estate(conn: &Connection) -> rusqlite::Result<Estate> {
     let mut stmt =
         conn.prepare("SELECT number, name, floor_lo, floor_hi FROM buildings ORDER BY number")?;
     let buildings = stmt
-        .query_map([], |r| {
-            Ok(Building {
-                number: r.get(0)?,
-                name: r.get(1)?,
-                floor_lo: r.get(2)?,
-                floor_hi: r.get(3)?,
-            })
-        })?
+        .query_map([], building_from_row)?
         .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare("SELECT id, label, building, floor FROM units ORDER BY label")?;
     let units = stmt
         .query_map([], |r| {
             Ok(Unit {
-                id: r.get(0)?,
-                label: r.get(1)?,
-                building: r.get(2)?,
-                floor: r.get(3)?,
+                id: r.get("id")?,
+                label: r.get("label")?,
+                building: r.get("building")?,
+                floor: r.get("floor")?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -743,7 +732,7 @@ pub fn estate(conn: &Connection) -> rusqlite::Result<Estate> {
         conn.prepare("SELECT id, name, building, class, floor FROM zones ORDER BY name")?;
     let zones = stmt
         .query_map([], |r| {
-            let class: String = r.get(3)?;
+            let class: String = r.get("class")?;
             let class = serde_json::from_value(serde_json::Value::String(class)).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     3,
@@ -752,12 +741,12 @@ pub fn estate(conn: &Connection) -> rusqlite::Result<Estate> {
                 )
             })?;
             Ok(NamedZone {
-                id: r.get(0)?,
-                name: r.get(1)?,
+                id: r.get("id")?,
+                name: r.get("name")?,
                 zone: Zone {
-                    building: r.get(2)?,
+                    building: r.get("building")?,
                     class,
-                    floor: r.get(4)?,
+                    floor: r.get("floor")?,
                 },
             })
         })?

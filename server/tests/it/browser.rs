@@ -5,7 +5,7 @@
 //! chromedriver. Screenshots go to `<target>/tmp/desk-screens/`.
 
 use crate::app::spawn_app;
-use crate::desk::{seed_unit, today};
+use crate::desk::{card_action, seed_unit, today};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -322,12 +322,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
             .await
             .is_err()
     );
-    let snapshot: Value = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let snapshot = app.get_json("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(snapshot["evacuation"], true);
 
     // The roll call: both people listed; tick the worker off.
@@ -419,12 +414,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let snapshot: Value = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let snapshot = app.get_json("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(snapshot["evacuation"], false);
     let _ = b.client.clone().close().await;
 }
@@ -440,17 +430,10 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     let (revoked, revoked_text) =
         crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
     let (damaged, _) = crate::desk::worker_card(&app, &desk, id, "110105194912310039").await;
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
     let code = crate::desk::short_id(&app, &desk, id, damaged).await;
-    let detail = crate::desk::detail(&app, &desk, id).await;
-    let renovation_code = detail["renovation"]["code"].as_str().unwrap().to_owned();
+    let renovation_code = crate::desk::renovation_code(&app, &desk, id).await;
 
     choose_language(&app, &desk, "en").await;
     let base = format!("http://{}", app.addr);
