@@ -113,16 +113,15 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// An entry from a row whose first six columns are `seq, at, actor, action, subject,
-    /// details`.
+    /// An entry from a row with the columns `seq, at, actor, action, subject, details`.
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         Ok(Entry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            details: r.get(5)?,
+            seq: r.get("seq")?,
+            at: r.get("at")?,
+            actor: r.get("actor")?,
+            action: r.get("action")?,
+            subject: r.get("subject")?,
+            details: r.get("details")?,
         })
     }
 
@@ -185,7 +184,7 @@ impl Verification {
 pub fn verify(conn: &Connection, anchor: Option<&anchor::Head>) -> rusqlite::Result<Verification> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, actor, action, subject, details, prev_hash, hash, keyed,
-                CASE WHEN keyed THEN gatehouse_audit_mac(prev_hash, seq, at, actor, action, subject, details) END
+                CASE WHEN keyed THEN gatehouse_audit_mac(prev_hash, seq, at, actor, action, subject, details) END AS mac
          FROM audit_log ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
@@ -213,10 +212,10 @@ pub fn verify(conn: &Connection, anchor: Option<&anchor::Head>) -> rusqlite::Res
     let mut anchor_seen = false;
     while let Some(r) = rows.next()? {
         let entry = Entry::from_row(r)?;
-        let prev_hash: String = r.get(6)?;
-        let hash: String = r.get(7)?;
-        let keyed: bool = r.get(8)?;
-        let mac: Option<String> = r.get(9)?;
+        let prev_hash: String = r.get("prev_hash")?;
+        let hash: String = r.get("hash")?;
+        let keyed: bool = r.get("keyed")?;
+        let mac: Option<String> = r.get("mac")?;
         v.entries += 1;
         let keyed_from = v.keyed_from.or(anchor.and_then(|a| a.keyed_from));
         let problem = if entry.seq != expected_seq {

@@ -5,7 +5,7 @@
 //! Call [`append`] inside your transaction; nothing else is needed — the database thread sees
 //! the log grow after the commit and wakes every waiting gate (see [`crate::db::Db::change_seq`]).
 
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{Change, ChangeEvent};
 use rusqlite::{Connection, params};
@@ -36,9 +36,8 @@ pub fn since(conn: &Connection, since: u64) -> rusqlite::Result<Vec<Change>> {
     let rows = stmt.query_map(
         params![i64::try_from(since).unwrap_or(i64::MAX), MAX_BATCH],
         |r| {
-            let seq: i64 = r.get(0)?;
-            let at: String = r.get(1)?;
-            let event: String = r.get(2)?;
+            let seq: i64 = r.get("seq")?;
+            let event: String = r.get("event")?;
             let event: ChangeEvent = serde_json::from_str(&event).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     2,
@@ -48,7 +47,7 @@ pub fn since(conn: &Connection, since: u64) -> rusqlite::Result<Vec<Change>> {
             })?;
             Ok(Change {
                 seq: u64::try_from(seq).unwrap_or(0),
-                at: parse_ts(&at)?,
+                at: instant(r, "at")?,
                 event,
             })
         },
@@ -89,10 +88,10 @@ pub fn prune(tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
         let mut stmt = tx.prepare("SELECT seq, at, event FROM gate_changes ORDER BY seq DESC")?;
         let mut q = stmt.query([])?;
         while let Some(r) = q.next()? {
-            let event: String = r.get(2)?;
+            let event: String = r.get("event")?;
             // An entry this server cannot read is kept: pruning must never lose a change.
             if let Ok(event) = serde_json::from_str::<ChangeEvent>(&event) {
-                rows.push((r.get(0)?, parse_ts(&r.get::<_, String>(1)?)?, event));
+                rows.push((r.get("seq")?, instant(r, "at")?, event));
             }
         }
     }

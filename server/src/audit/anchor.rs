@@ -54,7 +54,7 @@ pub fn current(conn: &Connection) -> rusqlite::Result<Head> {
 fn last(conn: &Connection) -> rusqlite::Result<(i64, String)> {
     Ok(conn
         .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([], |r| Ok((r.get("seq")?, r.get("hash")?)))
         .optional()?
         .unwrap_or((0, super::GENESIS.to_owned())))
 }

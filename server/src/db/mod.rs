@@ -180,6 +180,26 @@ pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// Serialises an instant as [`ts`] stores it, so the API gives every time of a record the
+/// same fixed-width text the database holds (`#[serde(serialize_with = "crate::db::ts_json")]`).
+pub fn ts_json<S: serde::Serializer>(
+    t: &chrono::DateTime<chrono::Utc>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&ts(*t))
+}
+
+/// [`ts_json`] for an instant that may be missing (`null`).
+pub fn opt_ts_json<S: serde::Serializer>(
+    t: &Option<chrono::DateTime<chrono::Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => ts_json(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Reads an instant written by [`ts`].
 pub fn parse_ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>, rusqlite::Error> {
     chrono::DateTime::parse_from_rfc3339(s)
@@ -206,6 +226,15 @@ pub fn opt_instant(
         .as_deref()
         .map(parse_ts)
         .transpose()
+}
+
+/// The date (`YYYY-MM-DD`) in column `name` of `r`.
+pub fn date(r: &rusqlite::Row<'_>, name: &str) -> Result<chrono::NaiveDate, rusqlite::Error> {
+    let s: String = r.get(name)?;
+    s.parse().map_err(|e| {
+        let i = r.as_ref().column_index(name).unwrap_or_default();
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// The highest sequence number ever written to the gate change log.

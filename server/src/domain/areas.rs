@@ -45,7 +45,12 @@ pub fn is_member(conn: &Connection, area: &AreaName, device_id: &str) -> rusqlit
 pub fn list(conn: &Connection) -> DeskResult<Vec<Area>> {
     let mut stmt =
         conn.prepare_cached("SELECT area, device_id FROM area_members ORDER BY area, device_id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>("area")?,
+            r.get::<_, String>("device_id")?,
+        ))
+    })?;
     let mut areas: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
         let (area, device) = row?;
@@ -81,7 +86,7 @@ pub fn set(
     for id in &gates {
         let known: Option<(String, Option<String>)> = tx
             .prepare_cached("SELECT kind, revoked_at FROM devices WHERE id = ?1")?
-            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![id], |r| Ok((r.get("kind")?, r.get("revoked_at")?)))
             .optional()?;
         match known {
             Some((kind, None)) if kind == "gate" => {}

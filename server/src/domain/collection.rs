@@ -112,9 +112,11 @@ fn kiosk_wait(tx: &Connection, device: &str, now: DateTime<Utc>) -> DeskResult<O
     let since = now - Duration::minutes(KIOSK_WINDOW_MINUTES);
     let (count, oldest): (i64, Option<String>) = tx
         .prepare_cached(
-            "SELECT COUNT(*), MIN(at) FROM kiosk_collect_failures WHERE device_id = ?1 AND at > ?2",
+            "SELECT COUNT(*) AS count, MIN(at) AS oldest FROM kiosk_collect_failures WHERE device_id = ?1 AND at > ?2",
         )?
-        .query_row(params![device, ts(since)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![device, ts(since)], |r| {
+            Ok((r.get("count")?, r.get("oldest")?))
+        })?;
     if count < KIOSK_FAILURES {
         return Ok(None);
     }
@@ -280,7 +282,9 @@ pub fn collect(
             "SELECT id, collection_code_hash FROM workers
              WHERE renovation_id = ?1 AND id_last4 = ?2 AND purged_at IS NULL",
         )?;
-        let rows = stmt.query_map(params![r.id, last4], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let rows = stmt.query_map(params![r.id, last4], |row| {
+            Ok((row.get("id")?, row.get("collection_code_hash")?))
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let matching = candidates
@@ -297,7 +301,9 @@ pub fn collect(
         .prepare_cached(
             "SELECT issued_by, issued_at FROM cards WHERE worker_id = ?1 ORDER BY id DESC LIMIT 1",
         )?
-        .query_row(params![worker_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row(params![worker_id], |row| {
+            Ok((row.get("issued_by")?, row.get("issued_at")?))
+        })
         .optional()?;
     if let Some((issued_by, issued_at)) = latest {
         return Ok(Err(earlier_card(&issued_by, &issued_at)));

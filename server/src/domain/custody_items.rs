@@ -12,7 +12,7 @@ use super::desk_error::{DeskError, DeskResult};
 use super::privacy;
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, opt_instant, ts};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -205,10 +205,12 @@ pub struct Item {
     pub holder_masked: Option<String>,
     /// Staff, contractor or owner.
     pub holder_kind: Option<HolderKind>,
-    /// Since when (UTC, stored form), while out.
-    pub since: Option<String>,
-    /// When it is due back (UTC, stored form), while out.
-    pub expected_back: Option<String>,
+    /// Since when (UTC), while out.
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub since: Option<DateTime<Utc>>,
+    /// When it is due back (UTC), while out.
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub expected_back: Option<DateTime<Utc>>,
     /// Whether it is out past its expected return.
     pub overdue: bool,
     /// Who lent it.
@@ -217,30 +219,26 @@ pub struct Item {
     pub note: Option<String>,
 }
 
-const ITEM_SQL: &str = "SELECT i.id, i.kind, i.label, i.code, u.label, i.key_count, i.state,
-    e.holder_name, e.holder_kind, e.at, e.expected_back, e.by, e.note
+const ITEM_SQL: &str = "SELECT i.id, i.kind, i.label, i.code, u.label AS unit_label, i.key_count,
+    i.state, e.holder_name, e.holder_kind, e.at, e.expected_back, e.by, e.note
     FROM custody_items i LEFT JOIN units u ON u.id = i.unit_id
     LEFT JOIN custody_events e ON e.id = i.last_event";
 
 fn item_from_row(r: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Item> {
-    let kind: String = r.get(1)?;
-    let state = ItemState::parse(&r.get::<_, String>(6)?);
-    let holder: Option<String> = r.get(7)?;
-    let holder_kind: Option<String> = r.get(8)?;
-    let expected: Option<String> = r.get(10)?;
+    let kind: String = r.get("kind")?;
+    let state = ItemState::parse(&r.get::<_, String>("state")?);
+    let holder: Option<String> = r.get("holder_name")?;
+    let holder_kind: Option<String> = r.get("holder_kind")?;
+    let expected = opt_instant(r, "expected_back")?;
     let holding = matches!(state, ItemState::Out | ItemState::HandedOver);
-    let overdue = state == ItemState::Out
-        && expected
-            .as_deref()
-            .and_then(|t| parse_ts(t).ok())
-            .is_some_and(|t| t <= now);
+    let overdue = state == ItemState::Out && expected.is_some_and(|t| t <= now);
     Ok(Item {
-        id: r.get(0)?,
+        id: r.get("id")?,
         kind: ItemKind::parse(&kind),
-        label: r.get(2)?,
-        code: r.get(3)?,
-        unit_label: r.get(4)?,
-        key_count: r.get(5)?,
+        label: r.get("label")?,
+        code: r.get("code")?,
+        unit_label: r.get("unit_label")?,
+        key_count: r.get("key_count")?,
         state,
         holder_masked: holder.filter(|_| holding).map(|n| privacy::mask_name(&n)),
         holder_kind: holder_kind
@@ -251,11 +249,11 @@ fn item_from_row(r: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<
                 "owner" => Some(HolderKind::Owner),
                 _ => None,
             }),
-        since: r.get::<_, Option<String>>(9)?.filter(|_| holding),
+        since: opt_instant(r, "at")?.filter(|_| holding),
         expected_back: expected.filter(|_| state == ItemState::Out),
         overdue,
-        lent_by: r.get::<_, Option<String>>(11)?.filter(|_| holding),
-        note: r.get(12)?,
+        lent_by: r.get::<_, Option<String>>("by")?.filter(|_| holding),
+        note: r.get("note")?,
     })
 }
 
@@ -638,8 +636,9 @@ pub struct OverdueItem {
     /// The item.
     #[serde(flatten)]
     pub item: Item,
-    /// When the server noticed (UTC, stored form).
-    pub raised_at: String,
+    /// When the server noticed (UTC).
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub raised_at: DateTime<Utc>,
 }
 
 /// Raises the alarm once for each loan that became overdue (audited as `custody.overdue`), and
@@ -650,7 +649,7 @@ pub fn overdue_alarms(tx: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Ove
     for item in out_now(tx, now)?.into_iter().filter(|i| i.overdue) {
         let event: i64 = tx
             .prepare_cached("SELECT last_event FROM custody_items WHERE id = ?1")?
-            .query_row(params![item.id], |r| r.get(0))?;
+            .query_row(params![item.id], |r| r.get("last_event"))?;
         let raised = tx
             .prepare_cached(
                 "INSERT INTO custody_overdue (event_id, raised_at) VALUES (?1, ?2) ON CONFLICT(event_id) DO NOTHING",
@@ -666,11 +665,13 @@ pub fn overdue_alarms(tx: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Ove
                 now,
             )?;
         }
-        let (raised_at, seen): (String, Option<String>) = tx
+        let (raised_at, seen): (DateTime<Utc>, Option<String>) = tx
             .prepare_cached(
                 "SELECT raised_at, acknowledged_at FROM custody_overdue WHERE event_id = ?1",
             )?
-            .query_row(params![event], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .query_row(params![event], |r| {
+                Ok((instant(r, "raised_at")?, r.get("acknowledged_at")?))
+            })?;
         if seen.is_none() {
             shown.push(OverdueItem { item, raised_at });
         }
@@ -712,8 +713,9 @@ pub fn acknowledge_overdue(
 pub struct Handover {
     /// Its number.
     pub id: i64,
-    /// When confirmed (UTC, stored form).
-    pub at: String,
+    /// When confirmed (UTC).
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub at: DateTime<Utc>,
     /// The clerk going off shift.
     pub outgoing: String,
     /// The clerk who confirmed (coming on shift).
@@ -771,7 +773,7 @@ pub fn confirm_handover(
     )?;
     Ok(Handover {
         id,
-        at: ts(now),
+        at: now,
         outgoing,
         incoming: actor.audit_name(),
         items_out: out.len() as u32,
@@ -786,12 +788,12 @@ pub fn handovers(conn: &Connection, limit: u32) -> DeskResult<Vec<Handover>> {
     )?;
     let rows = stmt.query_map(params![limit], |r| {
         Ok(Handover {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            outgoing: r.get(2)?,
-            incoming: r.get(3)?,
-            items_out: r.get(4)?,
-            overdue: r.get(5)?,
+            id: r.get("id")?,
+            at: instant(r, "at")?,
+            outgoing: r.get("outgoing")?,
+            incoming: r.get("incoming")?,
+            items_out: r.get("items_out")?,
+            overdue: r.get("overdue")?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

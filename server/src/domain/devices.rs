@@ -3,7 +3,7 @@
 
 use crate::audit;
 use crate::auth::{Actor, Device, new_secret, secret_hash};
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, opt_instant, parse_ts, ts};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_credential::Zone;
 use gatehouse_credential::api::device::{DeviceKind, EnrolResponse};
@@ -49,10 +49,12 @@ pub struct DeviceInfo {
     /// `awaiting_enrolment`, `enrolled` or `revoked`.
     pub state: &'static str,
     /// When created (UTC).
-    pub created_at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub created_at: DateTime<Utc>,
     /// When it last called the server (UTC, to the minute), if ever: a gate not seen for long
     /// is offline and has not learned the latest revocations or keys.
-    pub last_seen_at: Option<String>,
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// How stale `last_seen_at` may get before a device's next request writes it again: one write
@@ -170,10 +172,10 @@ pub fn enrol(
             params![secret_hash(token.trim())],
             |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>("id")?,
+                    r.get::<_, String>("kind")?,
+                    r.get::<_, String>("name")?,
+                    r.get::<_, Option<String>>("enrolment_expires_at")?,
                 ))
             },
         )
@@ -222,18 +224,19 @@ pub fn enrol(
 /// Every device, newest first.
 pub fn list(conn: &Connection) -> Result<Vec<DeviceInfo>, DeviceError> {
     let mut stmt = conn.prepare(
-        "SELECT id, kind, name, zone, api_key_hash IS NOT NULL, revoked_at IS NOT NULL, created_at,
+        "SELECT id, kind, name, zone, api_key_hash IS NOT NULL AS enrolled,
+                revoked_at IS NOT NULL AS revoked, created_at,
                 last_seen_at
          FROM devices ORDER BY created_at DESC",
     )?;
     let rows = stmt.query_map([], |r| {
-        let zone: Option<String> = r.get(3)?;
-        let enrolled: bool = r.get(4)?;
-        let revoked: bool = r.get(5)?;
+        let zone: Option<String> = r.get("zone")?;
+        let enrolled: bool = r.get("enrolled")?;
+        let revoked: bool = r.get("revoked")?;
         Ok(DeviceInfo {
-            device_id: r.get(0)?,
-            kind: parse_kind(&r.get::<_, String>(1)?),
-            name: r.get(2)?,
+            device_id: r.get("id")?,
+            kind: parse_kind(&r.get::<_, String>("kind")?),
+            name: r.get("name")?,
             zone: zone.and_then(|z| serde_json::from_str(&z).ok()),
             state: if revoked {
                 "revoked"
@@ -242,8 +245,8 @@ pub fn list(conn: &Connection) -> Result<Vec<DeviceInfo>, DeviceError> {
             } else {
                 "awaiting_enrolment"
             },
-            created_at: r.get(6)?,
-            last_seen_at: r.get(7)?,
+            created_at: instant(r, "created_at")?,
+            last_seen_at: opt_instant(r, "last_seen_at")?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

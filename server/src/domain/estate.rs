@@ -34,6 +34,29 @@ pub enum EstateError {
     /// Other records still refer to it.
     #[error("{0}")]
     InUse(String),
+    /// Units, renovations, zones or gates still name the building.
+    #[error(
+        "building {number} still has {} unit(s), {} renovation(s), {} zone(s) and {} gate(s); move or remove them first",
+        uses.units, uses.renovations, uses.zones, uses.gates
+    )]
+    BuildingInUse {
+        /// The building.
+        number: u8,
+        /// What names it.
+        uses: BuildingUses,
+    },
+    /// A new floor range would leave out floors that units, zones or gates are on.
+    #[error(
+        "building {number} has units, zones or gates on floors {lowest} to {highest}; the floor range must include them"
+    )]
+    FloorsInUse {
+        /// The building.
+        number: u8,
+        /// The lowest floor in use.
+        lowest: i8,
+        /// The highest floor in use.
+        highest: i8,
+    },
     /// Database failure.
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
@@ -50,6 +73,37 @@ pub struct Building {
     pub floor_lo: i8,
     /// Highest floor.
     pub floor_hi: i8,
+}
+
+/// A building's name and floor range as edited; its number stays (credentials carry it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BuildingEdit {
+    /// Name, e.g. "Building 2".
+    pub name: String,
+    /// Lowest floor (negative for basements).
+    pub floor_lo: i8,
+    /// Highest floor.
+    pub floor_hi: i8,
+}
+
+/// What still names a building.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BuildingUses {
+    /// Units in it.
+    pub units: u32,
+    /// Renovations of its units.
+    pub renovations: u32,
+    /// Named zones in it.
+    pub zones: u32,
+    /// Gates in service whose zone is in it.
+    pub gates: u32,
+}
+
+impl BuildingUses {
+    /// Whether nothing names the building.
+    pub fn is_none(&self) -> bool {
+        *self == BuildingUses::default()
+    }
 }
 
 /// A unit (flat).
@@ -185,12 +239,12 @@ fn store_schedule(tx: &Connection, s: &Schedule) -> rusqlite::Result<()> {
 pub fn schedules(conn: &Connection) -> rusqlite::Result<Vec<Schedule>> {
     let mut stmt = conn.prepare_cached("SELECT id, name, windows FROM schedules ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
-        let id: u8 = r.get(0)?;
-        let windows: String = r.get(2)?;
+        let id: u8 = r.get("id")?;
+        let windows: String = r.get("windows")?;
         Ok(Schedule {
             id: ScheduleId::new(id)
                 .ok_or(rusqlite::Error::IntegralValueOutOfRange(0, i64::from(id)))?,
-            name: r.get(1)?,
+            name: r.get("name")?,
             windows: serde_json::from_str(&windows).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     2,
@@ -207,16 +261,9 @@ pub fn schedules(conn: &Connection) -> rusqlite::Result<Vec<Schedule>> {
 pub fn blackouts(conn: &Connection) -> rusqlite::Result<Vec<Blackout>> {
     let mut stmt = conn.prepare_cached("SELECT date, note FROM blackout_dates ORDER BY date")?;
     let rows = stmt.query_map([], |r| {
-        let date: String = r.get(0)?;
         Ok(Blackout {
-            date: date.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
-            note: r.get(1)?,
+            date: crate::db::date(r, "date")?,
+            note: r.get("note")?,
         })
     })?;
     rows.collect()
@@ -348,14 +395,7 @@ pub fn add_building(
             "building numbers are 0–254 (255 means every building)".into(),
         ));
     }
-    if b.floor_lo > b.floor_hi {
-        return Err(EstateError::Invalid(
-            "floor_lo must not be above floor_hi".into(),
-        ));
-    }
-    if b.name.trim().is_empty() {
-        return Err(EstateError::Invalid("a building needs a name".into()));
-    }
+    check_building(&b.name, b.floor_lo, b.floor_hi)?;
     let n = tx.execute(
         "INSERT OR IGNORE INTO buildings (number, name, floor_lo, floor_hi) VALUES (?1, ?2, ?3, ?4)",
         params![b.number, b.name.trim(), b.floor_lo, b.floor_hi],
@@ -377,18 +417,21 @@ pub fn add_building(
     Ok(())
 }
 
+/// A building from a row of `number, name, floor_lo, floor_hi`.
+fn building_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Building> {
+    Ok(Building {
+        number: r.get("number")?,
+        name: r.get("name")?,
+        floor_lo: r.get("floor_lo")?,
+        floor_hi: r.get("floor_hi")?,
+    })
+}
+
 fn building(conn: &Connection, number: u8) -> Result<Building, EstateError> {
     conn.query_row(
         "SELECT number, name, floor_lo, floor_hi FROM buildings WHERE number = ?1",
         params![number],
-        |r| {
-            Ok(Building {
-                number: r.get(0)?,
-                name: r.get(1)?,
-                floor_lo: r.get(2)?,
-                floor_hi: r.get(3)?,
-            })
-        },
+        building_from_row,
     )
     .optional()?
     .ok_or_else(|| EstateError::NotFound(format!("there is no building {number}; add it first")))
@@ -560,28 +603,128 @@ pub fn remove_zone(
     Ok(())
 }
 
+/// Checks a building's name and floor range.
+fn check_building(name: &str, floor_lo: i8, floor_hi: i8) -> Result<(), EstateError> {
+    if floor_lo > floor_hi {
+        return Err(EstateError::Invalid(
+            "floor_lo must not be above floor_hi".into(),
+        ));
+    }
+    if name.trim().is_empty() {
+        return Err(EstateError::Invalid("a building needs a name".into()));
+    }
+    Ok(())
+}
+
+/// Gates in service whose zone is in building `number`, as SQL over `devices`.
+const GATES_IN: &str = "FROM devices WHERE kind = 'gate' AND revoked_at IS NULL
+     AND zone IS NOT NULL AND json_extract(zone, '$.building') = ?1";
+
+/// Renames building `number` and sets its floor range, which must still include every floor
+/// its units, zones and gates are on.
+pub fn edit_building(
+    tx: &Connection,
+    actor: &Actor,
+    number: u8,
+    edit: &BuildingEdit,
+    now: DateTime<Utc>,
+) -> Result<Building, EstateError> {
+    check_building(&edit.name, edit.floor_lo, edit.floor_hi)?;
+    let before = building(tx, number)?;
+    let (lowest, highest): (Option<i8>, Option<i8>) = tx.query_row(
+        &format!(
+            "SELECT MIN(floor) AS lowest, MAX(floor) AS highest FROM (
+                 SELECT floor FROM units WHERE building = ?1
+                 UNION ALL SELECT floor FROM zones WHERE building = ?1 AND floor IS NOT NULL
+                 UNION ALL SELECT json_extract(zone, '$.floor') AS floor {GATES_IN}
+                     AND json_extract(zone, '$.floor') IS NOT NULL)"
+        ),
+        params![number],
+        |r| Ok((r.get("lowest")?, r.get("highest")?)),
+    )?;
+    if let (Some(lowest), Some(highest)) = (lowest, highest)
+        && (lowest < edit.floor_lo || highest > edit.floor_hi)
+    {
+        return Err(EstateError::FloorsInUse {
+            number,
+            lowest,
+            highest,
+        });
+    }
+    tx.execute(
+        "UPDATE buildings SET name = ?2, floor_lo = ?3, floor_hi = ?4 WHERE number = ?1",
+        params![number, edit.name.trim(), edit.floor_lo, edit.floor_hi],
+    )?;
+    let after = Building {
+        number,
+        name: edit.name.trim().to_owned(),
+        floor_lo: edit.floor_lo,
+        floor_hi: edit.floor_hi,
+    };
+    audit::record(
+        tx,
+        actor,
+        "building.edit",
+        &format!("building:{number}"),
+        serde_json::json!({ "before": before, "after": after }),
+        now,
+    )?;
+    Ok(after)
+}
+
+/// What still names building `number`.
+pub fn building_uses(conn: &Connection, number: u8) -> rusqlite::Result<BuildingUses> {
+    let count = |sql: &str| conn.query_row(sql, params![number], |r| r.get::<_, u32>(0));
+    Ok(BuildingUses {
+        units: count("SELECT COUNT(*) FROM units WHERE building = ?1")?,
+        renovations: count(
+            "SELECT COUNT(*) FROM renovations JOIN units ON units.id = renovations.unit_id
+             WHERE units.building = ?1",
+        )?,
+        zones: count("SELECT COUNT(*) FROM zones WHERE building = ?1")?,
+        gates: count(&format!("SELECT COUNT(*) {GATES_IN}"))?,
+    })
+}
+
+/// Removes building `number`, unless units, renovations, zones or gates still name it.
+pub fn remove_building(
+    tx: &Connection,
+    actor: &Actor,
+    number: u8,
+    now: DateTime<Utc>,
+) -> Result<(), EstateError> {
+    let b = building(tx, number)?;
+    let uses = building_uses(tx, number)?;
+    if !uses.is_none() {
+        return Err(EstateError::BuildingInUse { number, uses });
+    }
+    tx.execute("DELETE FROM buildings WHERE number = ?1", params![number])?;
+    audit::record(
+        tx,
+        actor,
+        "building.remove",
+        &format!("building:{number}"),
+        serde_json::json!(b),
+        now,
+    )?;
+    Ok(())
+}
+
 /// The whole layout and calendar.
 pub fn estate(conn: &Connection) -> rusqlite::Result<Estate> {
     let mut stmt =
         conn.prepare("SELECT number, name, floor_lo, floor_hi FROM buildings ORDER BY number")?;
     let buildings = stmt
-        .query_map([], |r| {
-            Ok(Building {
-                number: r.get(0)?,
-                name: r.get(1)?,
-                floor_lo: r.get(2)?,
-                floor_hi: r.get(3)?,
-            })
-        })?
+        .query_map([], building_from_row)?
         .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare("SELECT id, label, building, floor FROM units ORDER BY label")?;
     let units = stmt
         .query_map([], |r| {
             Ok(Unit {
-                id: r.get(0)?,
-                label: r.get(1)?,
-                building: r.get(2)?,
-                floor: r.get(3)?,
+                id: r.get("id")?,
+                label: r.get("label")?,
+                building: r.get("building")?,
+                floor: r.get("floor")?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -589,7 +732,7 @@ pub fn estate(conn: &Connection) -> rusqlite::Result<Estate> {
         conn.prepare("SELECT id, name, building, class, floor FROM zones ORDER BY name")?;
     let zones = stmt
         .query_map([], |r| {
-            let class: String = r.get(3)?;
+            let class: String = r.get("class")?;
             let class = serde_json::from_value(serde_json::Value::String(class)).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     3,
@@ -598,12 +741,12 @@ pub fn estate(conn: &Connection) -> rusqlite::Result<Estate> {
                 )
             })?;
             Ok(NamedZone {
-                id: r.get(0)?,
-                name: r.get(1)?,
+                id: r.get("id")?,
+                name: r.get("name")?,
                 zone: Zone {
-                    building: r.get(2)?,
+                    building: r.get("building")?,
                     class,
-                    floor: r.get(4)?,
+                    floor: r.get("floor")?,
                 },
             })
         })?

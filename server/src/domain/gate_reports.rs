@@ -190,10 +190,7 @@ pub struct Door {
 
 /// When device `d` was last heard from, and whether that makes it online at `now`.
 pub fn heard(d: &super::devices::DeviceInfo, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, bool) {
-    let seen = d
-        .last_seen_at
-        .as_deref()
-        .and_then(|s| s.parse::<DateTime<Utc>>().ok());
+    let seen = d.last_seen_at;
     (seen, seen.is_some_and(|t| now - t < OFFLINE_AFTER))
 }
 

@@ -15,7 +15,7 @@ use super::settings;
 use super::units;
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::{parse_ts, ts};
+use crate::db::{date, instant, opt_instant, ts};
 use crate::keys::SigningKeys;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -230,17 +230,20 @@ pub struct Permit {
     /// Its state.
     pub state: PermitState,
     /// When written (UTC).
-    pub created_at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub created_at: DateTime<Utc>,
     /// Who wrote it.
     pub created_by: String,
     /// When approved or refused.
-    pub decided_at: Option<String>,
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub decided_at: Option<DateTime<Utc>>,
     /// Who approved or refused it.
     pub decided_by: Option<String>,
     /// The refusal's reason (or the approver's note).
     pub decision_note: Option<String>,
     /// When the guard released or stopped the goods.
-    pub closed_at: Option<String>,
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub closed_at: Option<DateTime<Utc>>,
     /// Which guard, masked (e.g. "guard 王*").
     pub closed_by: Option<String>,
     /// At which gate (its name), when the permit was scanned at one.
@@ -249,10 +252,10 @@ pub struct Permit {
     pub stop_reason: Option<String>,
 }
 
-const COLUMNS: &str = "p.id, p.unit_id, u.label, p.applicant, p.applicant_name, p.applicant_phone,
+const COLUMNS: &str = "p.id, p.unit_id, u.label AS unit_label, p.applicant, p.applicant_name, p.applicant_phone,
     p.consent_how, p.consent_taken_by, p.items, p.plate, p.valid_from, p.valid_to, p.notes, p.state,
     p.created_at, p.created_by, p.decided_at, p.decided_by, p.decision_note, p.closed_at, p.closed_by,
-    d.name, p.purged_at";
+    d.name AS closed_gate, p.purged_at";
 const FROM: &str = "FROM goods_permits p JOIN units u ON u.id = p.unit_id LEFT JOIN devices d ON d.id = p.closed_device";
 
 /// How a permit names the staff member who acted on it: their role and masked name.
@@ -263,26 +266,19 @@ pub fn staff_masked(audit_name: &str) -> String {
     }
 }
 
-fn date(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<NaiveDate> {
-    let s: String = r.get(i)?;
-    s.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Permit> {
-    let applicant: String = r.get(3)?;
-    let name: Option<String> = r.get(4)?;
-    let phone: Option<String> = r.get(5)?;
-    let items: String = r.get(8)?;
-    let state: String = r.get(13)?;
-    let closed_by: Option<String> = r.get(20)?;
-    let decision_note: Option<String> = r.get(18)?;
+    let applicant: String = r.get("applicant")?;
+    let name: Option<String> = r.get("applicant_name")?;
+    let phone: Option<String> = r.get("applicant_phone")?;
+    let items: String = r.get("items")?;
+    let state: String = r.get("state")?;
+    let closed_by: Option<String> = r.get("closed_by")?;
+    let decision_note: Option<String> = r.get("decision_note")?;
     let state = PermitState::parse(&state).unwrap_or(PermitState::Refused);
     Ok(Permit {
-        id: r.get(0)?,
-        unit_id: r.get(1)?,
-        unit_label: r.get(2)?,
+        id: r.get("id")?,
+        unit_id: r.get("unit_id")?,
+        unit_label: r.get("unit_label")?,
         applicant: if applicant == "tenant" {
             Applicant::Tenant
         } else {
@@ -290,25 +286,25 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Permit> {
         },
         applicant_masked: name.as_deref().map(privacy::mask_name).unwrap_or_default(),
         phone_masked: phone.as_deref().map(privacy::mask_phone),
-        consent_how: r.get(6)?,
-        consent_taken_by: r.get(7)?,
+        consent_how: r.get("consent_how")?,
+        consent_taken_by: r.get("consent_taken_by")?,
         items: serde_json::from_str(&items).unwrap_or_default(),
-        plate: r.get(9)?,
-        valid_from: date(r, 10)?,
-        valid_to: date(r, 11)?,
-        notes: r.get(12)?,
+        plate: r.get("plate")?,
+        valid_from: date(r, "valid_from")?,
+        valid_to: date(r, "valid_to")?,
+        notes: r.get("notes")?,
         state,
-        created_at: r.get(14)?,
-        created_by: r.get(15)?,
-        decided_at: r.get(16)?,
-        decided_by: r.get(17)?,
+        created_at: instant(r, "created_at")?,
+        created_by: r.get("created_by")?,
+        decided_at: opt_instant(r, "decided_at")?,
+        decided_by: r.get("decided_by")?,
         stop_reason: decision_note
             .clone()
             .filter(|_| state == PermitState::Stopped),
         decision_note: decision_note.filter(|_| state != PermitState::Stopped),
-        closed_at: r.get(19)?,
+        closed_at: opt_instant(r, "closed_at")?,
         closed_by: closed_by.as_deref().map(staff_masked),
-        closed_gate: r.get(21)?,
+        closed_gate: r.get("closed_gate")?,
     })
 }
 
@@ -490,6 +486,25 @@ pub fn desk_approves(conn: &Connection) -> DeskResult<bool> {
     Ok(settings::flag(conn, settings::GOODS_DESK_APPROVES)?)
 }
 
+/// A manager lets the desk approve permits too, or managers only (audited).
+pub fn set_desk_approves(
+    tx: &Connection,
+    actor: &Actor,
+    on: bool,
+    now: DateTime<Utc>,
+) -> DeskResult<bool> {
+    settings::set_flag(tx, settings::GOODS_DESK_APPROVES, on)?;
+    audit::record(
+        tx,
+        actor,
+        "settings.goods_approval",
+        "settings",
+        serde_json::json!({"desk_approves": on}),
+        now,
+    )?;
+    Ok(on)
+}
+
 /// The refusal of `action` on `permit` as staff read it.
 fn refused(tx: &Connection, permit: &Permit) -> DeskResult<DeskError> {
     let tz = settings::time_zone(tx)?;
@@ -529,8 +544,6 @@ fn refused(tx: &Connection, permit: &Permit) -> DeskResult<DeskError> {
 pub fn used_words(permit: &Permit, tz: Tz) -> String {
     let at = permit
         .closed_at
-        .as_deref()
-        .and_then(|t| parse_ts(t).ok())
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default();
     let gate = permit
@@ -832,11 +845,16 @@ pub fn hand_scan(
 fn scan(conn: &Connection, scan_id: i64, now: DateTime<Utc>) -> DeskResult<Scan> {
     let (permit_id, at, gate, gate_reason): (u32, String, Option<String>, Option<String>) = conn
         .prepare_cached(
-            "SELECT s.permit_id, s.at, d.name, s.gate_reason FROM goods_scans s
+            "SELECT s.permit_id, s.at, d.name AS gate, s.gate_reason FROM goods_scans s
              LEFT JOIN devices d ON d.id = s.device_id WHERE s.id = ?1",
         )?
         .query_row(params![scan_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                r.get("permit_id")?,
+                r.get("at")?,
+                r.get("gate")?,
+                r.get("gate_reason")?,
+            ))
         })
         .optional()?
         .ok_or_else(|| DeskError::NotFound(format!("there is no permit scan {scan_id}")))?;
@@ -996,10 +1014,10 @@ pub fn hand_events(
             before.map(|b| b.1)
         ],
         |r| {
-            let id: u32 = r.get(0)?;
-            let state: String = r.get(2)?;
-            let by: Option<String> = r.get(3)?;
-            let note: Option<String> = r.get(4)?;
+            let id: u32 = r.get("id")?;
+            let state: String = r.get("state")?;
+            let by: Option<String> = r.get("closed_by")?;
+            let note: Option<String> = r.get("decision_note")?;
             let released = state == "released";
             let reason = if released {
                 by.unwrap_or_default()
@@ -1010,7 +1028,7 @@ pub fn hand_events(
                 id: format!("goods-{id}"),
                 device_id: String::new(),
                 device_name: HANDHELD.to_owned(),
-                at: r.get(1)?,
+                at: r.get("closed_at")?,
                 clock_trusted: true,
                 card_id: Some(id),
                 kind: Some("goods_release".into()),
@@ -1077,12 +1095,12 @@ mod tests {
             valid_to: "2026-12-04".parse().unwrap(),
             notes: String::new(),
             state,
-            created_at: String::new(),
+            created_at: DateTime::UNIX_EPOCH,
             created_by: String::new(),
             decided_at: None,
             decided_by: None,
             decision_note: None,
-            closed_at: Some("2026-12-03T06:02:00.000000Z".into()),
+            closed_at: Some("2026-12-03T06:02:00Z".parse().unwrap()),
             closed_by: Some(staff_masked("guard:王小明")),
             closed_gate: Some("东门 East gate".into()),
             stop_reason: None,

@@ -7,7 +7,7 @@ use super::desk_error::{DeskError, DeskResult};
 use super::goods::{self, Applicant, PermitState};
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::ts;
+use crate::db::{instant, opt_instant, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::print::{PermitLine, PermitSlip};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,13 +25,16 @@ pub struct PrintJob {
     /// The kiosk's name.
     pub kiosk: String,
     /// When the desk sent it (UTC).
-    pub requested_at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub requested_at: DateTime<Utc>,
     /// Who sent it.
     pub requested_by: String,
     /// When the kiosk took it.
-    pub taken_at: Option<String>,
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub taken_at: Option<DateTime<Utc>>,
     /// When the kiosk reported the result.
-    pub done_at: Option<String>,
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub done_at: Option<DateTime<Utc>>,
     /// Whether the slip came out (none before the kiosk reports).
     pub printed: Option<bool>,
     /// The printer's paper state the kiosk reported.
@@ -64,27 +67,27 @@ pub fn kiosks(conn: &Connection) -> DeskResult<Vec<Kiosk>> {
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(Kiosk {
-            id: r.get(0)?,
-            name: r.get(1)?,
+            id: r.get("id")?,
+            name: r.get("name")?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-const JOB_COLUMNS: &str = "j.id, j.permit_id, j.device_id, d.name, j.requested_at, j.requested_by, j.taken_at, j.done_at, j.printed, j.paper";
+const JOB_COLUMNS: &str = "j.id, j.permit_id, j.device_id, d.name AS kiosk, j.requested_at, j.requested_by, j.taken_at, j.done_at, j.printed, j.paper";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PrintJob> {
     Ok(PrintJob {
-        id: r.get(0)?,
-        permit_id: r.get(1)?,
-        device_id: r.get(2)?,
-        kiosk: r.get(3)?,
-        requested_at: r.get(4)?,
-        requested_by: r.get(5)?,
-        taken_at: r.get(6)?,
-        done_at: r.get(7)?,
-        printed: r.get(8)?,
-        paper: r.get(9)?,
+        id: r.get("id")?,
+        permit_id: r.get("permit_id")?,
+        device_id: r.get("device_id")?,
+        kiosk: r.get("kiosk")?,
+        requested_at: instant(r, "requested_at")?,
+        requested_by: r.get("requested_by")?,
+        taken_at: opt_instant(r, "taken_at")?,
+        done_at: opt_instant(r, "done_at")?,
+        printed: r.get("printed")?,
+        paper: r.get("paper")?,
     })
 }
 
@@ -163,7 +166,9 @@ pub fn take(tx: &Connection, device_id: &str, now: DateTime<Utc>) -> DeskResult<
         let mut stmt = tx.prepare_cached(
             "SELECT id, permit_id FROM kiosk_print_jobs WHERE device_id = ?1 AND taken_at IS NULL ORDER BY id",
         )?;
-        let rows = stmt.query_map(params![device_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![device_id], |r| {
+            Ok((r.get("id")?, r.get("permit_id")?))
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut slips = Vec::new();

@@ -5,7 +5,7 @@
 use super::desk_error::{DeskError, DeskResult};
 use super::privacy;
 use crate::csv::field;
-use crate::db::{parse_ts, ts};
+use crate::db::{date, instant, opt_instant, ts};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use gatehouse_credential::UtcMinute;
@@ -104,11 +104,9 @@ fn local(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// A stored instant as local text, or empty.
-fn local_ts(tz: Tz, s: Option<&str>) -> rusqlite::Result<String> {
-    s.map(|s| parse_ts(s).map(|t| local(tz, t)))
-        .transpose()
-        .map(Option::unwrap_or_default)
+/// [`local`], or empty where there is no instant.
+fn local_opt(tz: Tz, t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| local(tz, t)).unwrap_or_default()
 }
 
 /// A masked name, or empty once purged.
@@ -187,29 +185,25 @@ pub struct VisitRecord {
 pub const VISITS_PAGE: (u32, u32) = (100, 500);
 
 const VISITS: &str =
-    "SELECT v.id, (SELECT MAX(c.id) FROM cards c WHERE c.visitor_id = v.id), v.name, u.label,
+    "SELECT v.id, (SELECT MAX(c.id) FROM cards c WHERE c.visitor_id = v.id) AS card_id, v.name, u.label,
         v.host_name, v.purpose, v.party_size, v.registered_at, v.signed_out_at, v.registered_by
      FROM visitors v JOIN units u ON u.id = v.unit_id
      WHERE v.registered_at >= ?1 AND v.registered_at < ?2";
 
 fn visit(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRecord> {
     Ok(VisitRecord {
-        visitor_id: r.get(0)?,
-        card_id: r.get(1)?,
-        name_masked: masked(r.get(2)?),
-        unit_label: r.get(3)?,
+        visitor_id: r.get("id")?,
+        card_id: r.get("card_id")?,
+        name_masked: masked(r.get("name")?),
+        unit_label: r.get("label")?,
         host_masked: r
-            .get::<_, Option<String>>(4)?
+            .get::<_, Option<String>>("host_name")?
             .map(|h| privacy::mask_name(&h)),
-        purpose: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-        party_size: r.get(6)?,
-        registered_at: parse_ts(&r.get::<_, String>(7)?)?,
-        signed_out_at: r
-            .get::<_, Option<String>>(8)?
-            .as_deref()
-            .map(parse_ts)
-            .transpose()?,
-        registered_by: r.get(9)?,
+        purpose: r.get::<_, Option<String>>("purpose")?.unwrap_or_default(),
+        party_size: r.get("party_size")?,
+        registered_at: instant(r, "registered_at")?,
+        signed_out_at: opt_instant(r, "signed_out_at")?,
+        registered_by: r.get("registered_by")?,
     })
 }
 
@@ -312,32 +306,21 @@ pub struct InviteRecord {
 /// Invites valid on `since` or later, and any made since then, newest first (at most 200).
 pub fn invites(conn: &Connection, since: NaiveDate) -> DeskResult<Vec<InviteRecord>> {
     let mut st = conn.prepare_cached(
-        "SELECT i.code, i.valid_on, json_extract(i.visitor, '$.name'), u.label, i.created_at,
+        "SELECT i.code, i.valid_on, json_extract(i.visitor, '$.name') AS name, u.label, i.created_at,
                 i.created_by, i.redeemed_at
          FROM invites i LEFT JOIN units u ON u.id = json_extract(i.visitor, '$.unit_id')
          WHERE i.purged_at IS NULL AND (i.valid_on >= ?1 OR i.created_at >= ?1)
          ORDER BY i.created_at DESC LIMIT 200",
     )?;
     let rows = st.query_map(params![since.to_string()], |r| {
-        let valid_on: String = r.get(1)?;
         Ok(InviteRecord {
-            code: r.get(0)?,
-            valid_on: valid_on.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    1,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
-            name_masked: masked(r.get(2)?),
-            unit_label: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-            created_at: parse_ts(&r.get::<_, String>(4)?)?,
-            created_by: r.get(5)?,
-            redeemed_at: r
-                .get::<_, Option<String>>(6)?
-                .as_deref()
-                .map(parse_ts)
-                .transpose()?,
+            code: r.get("code")?,
+            valid_on: date(r, "valid_on")?,
+            name_masked: masked(r.get("name")?),
+            unit_label: r.get::<_, Option<String>>("label")?.unwrap_or_default(),
+            created_at: instant(r, "created_at")?,
+            created_by: r.get("created_by")?,
+            redeemed_at: opt_instant(r, "redeemed_at")?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -347,8 +330,9 @@ pub fn invites(conn: &Connection, since: NaiveDate) -> DeskResult<Vec<InviteReco
 /// times local.
 pub fn cards_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<String> {
     let mut st = conn.prepare_cached(
-        "SELECT c.id, c.kind, c.state, COALESCE(w.name, v.name), COALESCE(r.code, ''),
-                COALESCE(ru.label, vu.label, ''), c.issued_at, c.not_after, c.ended_at,
+        "SELECT c.id, c.kind, c.state, COALESCE(w.name, v.name) AS holder,
+                COALESCE(r.code, '') AS renovation, COALESCE(ru.label, vu.label, '') AS unit,
+                c.issued_at, c.not_after, c.ended_at,
                 c.ended_by, c.issued_by
          FROM cards c
          LEFT JOIN workers w ON w.id = c.worker_id
@@ -361,19 +345,19 @@ pub fn cards_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<Strin
     )?;
     let rows = st
         .query_map(params![ts(period.start), ts(period.end)], |r| {
-            let until = UtcMinute(r.get(7)?).to_datetime();
+            let until = UtcMinute(r.get("not_after")?).to_datetime();
             Ok(vec![
-                r.get::<_, u32>(0)?.to_string(),
-                r.get(1)?,
-                r.get(2)?,
-                masked(r.get(3)?),
-                r.get(4)?,
-                r.get(5)?,
-                local_ts(tz, Some(r.get::<_, String>(6)?.as_str()))?,
+                r.get::<_, u32>("id")?.to_string(),
+                r.get("kind")?,
+                r.get("state")?,
+                masked(r.get("holder")?),
+                r.get("renovation")?,
+                r.get("unit")?,
+                local(tz, instant(r, "issued_at")?),
                 local(tz, until),
-                local_ts(tz, r.get::<_, Option<String>>(8)?.as_deref())?,
-                r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-                r.get(10)?,
+                local_opt(tz, opt_instant(r, "ended_at")?),
+                r.get::<_, Option<String>>("ended_by")?.unwrap_or_default(),
+                r.get("issued_by")?,
             ])
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -398,29 +382,30 @@ pub fn cards_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<Strin
 /// Deposit ledger lines recorded in `period` as CSV: amounts in yuan with two decimals.
 pub fn deposits_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<String> {
     let mut st = conn.prepare_cached(
-        "SELECT l.at, r.code, u.label, l.kind, COALESCE(l.category, ''), l.amount_cents,
-                COALESCE(l.receipt_no, ''), l.card_id, l.note, l.by, COALESCE(l.approved_by, '')
+        "SELECT l.at, r.code, u.label, l.kind, COALESCE(l.category, '') AS category, l.amount_cents,
+                COALESCE(l.receipt_no, '') AS receipt_no, l.card_id, l.note, l.by,
+                COALESCE(l.approved_by, '') AS approved_by
          FROM ledger l JOIN renovations r ON r.id = l.renovation_id JOIN units u ON u.id = r.unit_id
          WHERE l.at >= ?1 AND l.at < ?2
          ORDER BY l.at, l.id",
     )?;
     let rows = st
         .query_map(params![ts(period.start), ts(period.end)], |r| {
-            let cents: i64 = r.get(5)?;
+            let cents: i64 = r.get("amount_cents")?;
             Ok(vec![
-                local_ts(tz, Some(r.get::<_, String>(0)?.as_str()))?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
+                local(tz, instant(r, "at")?),
+                r.get("code")?,
+                r.get("label")?,
+                r.get("kind")?,
+                r.get("category")?,
                 format!("{}.{:02}", cents / 100, cents % 100),
-                r.get(6)?,
-                r.get::<_, Option<u32>>(7)?
+                r.get("receipt_no")?,
+                r.get::<_, Option<u32>>("card_id")?
                     .map(|c| c.to_string())
                     .unwrap_or_default(),
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
+                r.get("note")?,
+                r.get("by")?,
+                r.get("approved_by")?,
             ])
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

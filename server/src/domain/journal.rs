@@ -204,7 +204,7 @@ pub fn page(
     limit: u32,
 ) -> rusqlite::Result<Vec<EventRow>> {
     let mut sql = String::from(
-        "SELECT e.id, e.device_id, COALESCE(d.name, ''), e.at, e.clock_trusted, e.card_id, e.kind, e.result, e.reason, e.event,
+        "SELECT e.id, e.device_id, COALESCE(d.name, '') AS device_name, e.at, e.clock_trusted, e.card_id, e.kind, e.result, e.reason, e.event,
                 e.direction
          FROM gate_events e LEFT JOIN devices d ON d.id = e.device_id WHERE 1 = 1",
     );
@@ -238,22 +238,22 @@ pub fn page(
     args.push(Value::Integer(i64::from(limit)));
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
-        let event: String = r.get(9)?;
+        let event: String = r.get("event")?;
         Ok(EventRow {
-            id: r.get(0)?,
-            device_id: r.get(1)?,
-            device_name: r.get(2)?,
-            at: r.get(3)?,
-            clock_trusted: r.get(4)?,
-            card_id: r.get(5)?,
-            kind: r.get(6)?,
-            result: r.get(7)?,
-            reason: r.get(8)?,
+            id: r.get("id")?,
+            device_id: r.get("device_id")?,
+            device_name: r.get("device_name")?,
+            at: r.get("at")?,
+            clock_trusted: r.get("clock_trusted")?,
+            card_id: r.get("card_id")?,
+            kind: r.get("kind")?,
+            result: r.get("result")?,
+            reason: r.get("reason")?,
             event: serde_json::from_str::<serde_json::Value>(&event)
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
                 .unwrap_or_default(),
-            direction: r.get(10)?,
+            direction: r.get("direction")?,
         })
     })?;
     rows.collect()

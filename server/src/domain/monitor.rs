@@ -8,7 +8,7 @@
 //! given twice.
 
 use super::privacy;
-use crate::db::parse_ts;
+use crate::db::instant;
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::{AlarmKind, DenyReason, GateEvent};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -165,9 +165,9 @@ pub fn between(
     door: Option<&str>,
 ) -> rusqlite::Result<Vec<MonitorEvent>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.rowid, e.at, e.clock_trusted, e.device_id, COALESCE(d.name, e.device_id),
-                e.result, e.reason, e.event, e.card_id, e.kind, e.direction,
-                COALESCE(w.name, v.name)
+        "SELECT e.rowid AS id, e.at, e.clock_trusted, e.device_id,
+                COALESCE(d.name, e.device_id) AS door, e.result, e.reason, e.event, e.card_id,
+                e.kind, e.direction, COALESCE(w.name, v.name) AS holder
          FROM gate_events e
          LEFT JOIN devices d ON d.id = e.device_id
          LEFT JOIN cards c ON c.id = e.card_id AND e.kind IN ('worker', 'visitor')
@@ -177,7 +177,7 @@ pub fn between(
          ORDER BY e.rowid LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![after, upto, door, BATCH], |r| {
-        let json: String = r.get(7)?;
+        let json: String = r.get("event")?;
         let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
         let event_type = value
             .get("type")
@@ -185,24 +185,24 @@ pub fn between(
             .unwrap_or_default()
             .to_owned();
         let event: Option<GateEvent> = serde_json::from_value(value).ok();
-        let name: Option<String> = r.get(11)?;
+        let name: Option<String> = r.get("holder")?;
         Ok(MonitorEvent {
-            id: r.get(0)?,
-            at: parse_ts(&r.get::<_, String>(1)?)?,
-            clock_trusted: r.get(2)?,
-            door_id: r.get(3)?,
-            door: r.get(4)?,
-            result: r.get(5)?,
-            reason: r.get(6)?,
+            id: r.get("id")?,
+            at: instant(r, "at")?,
+            clock_trusted: r.get("clock_trusted")?,
+            door_id: r.get("device_id")?,
+            door: r.get("door")?,
+            result: r.get("result")?,
+            reason: r.get("reason")?,
             words: stored_words(&event_type, event.as_ref()),
             alarm: matches!(event, Some(GateEvent::Alarm { .. })),
             event: event_type,
-            card_id: r.get(8)?,
-            kind: r.get(9)?,
+            card_id: r.get("card_id")?,
+            kind: r.get("kind")?,
             who: name
                 .filter(|n| !n.trim().is_empty())
                 .map(|n| privacy::mask_name(&n)),
-            direction: r.get(10)?,
+            direction: r.get("direction")?,
         })
     })?;
     rows.collect()

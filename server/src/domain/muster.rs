@@ -15,7 +15,7 @@ use super::desk_error::{DeskError, DeskResult};
 use super::{emergency, privacy, settings};
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, opt_instant, parse_ts, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::Direction;
 use gatehouse_credential::api::muster::{MusterCount, MusterKind, MusterList, MusterPerson};
@@ -73,18 +73,18 @@ fn last_passage(
     from: DateTime<Utc>,
 ) -> rusqlite::Result<Option<Passage>> {
     conn.prepare_cached(
-        "SELECT COALESCE(d.name, e.device_id), e.at, e.direction, d.zone
+        "SELECT COALESCE(d.name, e.device_id) AS door, e.at, e.direction, d.zone
          FROM gate_events e LEFT JOIN devices d ON d.id = e.device_id
          WHERE e.card_id = ?1 AND e.result = 'admitted' AND e.at >= ?2
          ORDER BY e.at DESC LIMIT 1",
     )?
     .query_row(params![card_id, ts(from)], |r| {
-        let direction: Option<String> = r.get(2)?;
-        let zone: Option<String> = r.get(3)?;
+        let direction: Option<String> = r.get("direction")?;
+        let zone: Option<String> = r.get("zone")?;
         let zone: Option<Zone> = zone.and_then(|z| serde_json::from_str(&z).ok());
         Ok(Passage {
-            door: r.get(0)?,
-            at: parse_ts(&r.get::<_, String>(1)?)?,
+            door: r.get("door")?,
+            at: instant(r, "at")?,
             direction: direction
                 .and_then(|d| serde_json::from_value(serde_json::Value::String(d)).ok()),
             entrance: zone.is_some_and(|z| z.class == ZoneClass::Entrance),
@@ -105,22 +105,45 @@ fn ticks(conn: &Connection, start: DateTime<Utc>) -> rusqlite::Result<Ticks> {
     let mut out = BTreeMap::new();
     let rows = stmt.query_map(params![ts(start)], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, u32>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
+            r.get::<_, String>("kind")?,
+            r.get::<_, u32>("card_id")?,
+            instant(r, "found_at")?,
+            r.get::<_, String>("found_by")?,
         ))
     })?;
     for row in rows {
         let (kind, card, at, by) = row?;
         // Newest first, so the first tick wins.
-        out.insert((kind, card), (parse_ts(&at)?, by));
+        out.insert((kind, card), (at, by));
     }
     Ok(out)
 }
 
 fn opt_i32(v: Option<i64>) -> Option<i32> {
     v.and_then(|v| i32::try_from(v).ok())
+}
+
+/// A person from a row of `card_id, name, unit, building, floor, since`, with `host` as shown.
+fn person(
+    r: &rusqlite::Row<'_>,
+    kind: MusterKind,
+    host: Option<String>,
+) -> rusqlite::Result<MusterPerson> {
+    let name: Option<String> = r.get("name")?;
+    Ok(MusterPerson {
+        kind,
+        card_id: r.get("card_id")?,
+        name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
+        unit: Some(r.get("unit")?),
+        building: r.get("building")?,
+        floor: opt_i32(r.get("floor")?),
+        host,
+        since: instant(r, "since")?,
+        last_door: None,
+        last_seen_at: None,
+        found_at: None,
+        found_by: None,
+    })
 }
 
 /// Everyone who may be inside at `now`, visitors first, each group by building and floor.
@@ -130,7 +153,8 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<MusterLis
     let mut people = Vec::new();
 
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, v.name, u.label, b.name, u.floor, v.host_name, v.registered_at, c.issued_at
+        "SELECT c.id AS card_id, v.name, u.label AS unit, b.name AS building, u.floor, v.host_name,
+                v.registered_at AS since
          FROM cards c JOIN visitors v ON v.id = c.visitor_id JOIN units u ON u.id = v.unit_id
          LEFT JOIN buildings b ON b.number = u.building
          WHERE c.kind = 'visitor' AND c.state = 'active'
@@ -138,22 +162,8 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<MusterLis
     )?;
     let visitors = stmt
         .query_map([], |r| {
-            let name: Option<String> = r.get(1)?;
-            let host: Option<String> = r.get(5)?;
-            Ok(MusterPerson {
-                kind: MusterKind::Visitor,
-                card_id: r.get(0)?,
-                name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
-                unit: Some(r.get(2)?),
-                building: r.get(3)?,
-                floor: opt_i32(r.get(4)?),
-                host: host.map(|h| privacy::mask_name(&h)),
-                since: parse_ts(&r.get::<_, String>(6)?)?,
-                last_door: None,
-                last_seen_at: None,
-                found_at: None,
-                found_by: None,
-            })
+            let host: Option<String> = r.get("host_name")?;
+            person(r, MusterKind::Visitor, host.map(|h| privacy::mask_name(&h)))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for mut v in visitors {
@@ -167,8 +177,8 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<MusterLis
     }
 
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, w.name, u.label, b.name, u.floor, r.contractor, MIN(e.at),
-                CASE WHEN c.state = 'returned' THEN c.ended_at END
+        "SELECT c.id AS card_id, w.name, u.label AS unit, b.name AS building, u.floor, r.contractor,
+                MIN(e.at) AS since, CASE WHEN c.state = 'returned' THEN c.ended_at END AS returned_at
          FROM gate_events e JOIN cards c ON c.id = e.card_id
          JOIN workers w ON w.id = c.worker_id JOIN renovations r ON r.id = w.renovation_id
          JOIN units u ON u.id = r.unit_id LEFT JOIN buildings b ON b.number = u.building
@@ -177,24 +187,9 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<MusterLis
     )?;
     let workers = stmt
         .query_map(params![ts(today)], |r| {
-            let name: Option<String> = r.get(1)?;
-            let returned: Option<String> = r.get(7)?;
             Ok((
-                MusterPerson {
-                    kind: MusterKind::Worker,
-                    card_id: r.get(0)?,
-                    name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
-                    unit: Some(r.get(2)?),
-                    building: r.get(3)?,
-                    floor: opt_i32(r.get(4)?),
-                    host: r.get(5)?,
-                    since: parse_ts(&r.get::<_, String>(6)?)?,
-                    last_door: None,
-                    last_seen_at: None,
-                    found_at: None,
-                    found_by: None,
-                },
-                returned.as_deref().map(parse_ts).transpose()?,
+                person(r, MusterKind::Worker, r.get("contractor")?)?,
+                opt_instant(r, "returned_at")?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -14,7 +14,7 @@ use super::desk_error::{DeskError, DeskResult};
 use super::privacy;
 use crate::audit;
 use crate::auth::Actor;
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, opt_instant, ts};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_credential::UtcMinute;
 use rusqlite::{Connection, params};
@@ -78,15 +78,15 @@ pub fn apply(tx: &Connection, now: DateTime<Utc>, grace: Duration) -> DeskResult
     let now_minute = UtcMinute::floor(now).map_or(0, |m| m.0);
     let passes = tx
         .prepare_cached(
-            "SELECT c.id, c.not_after, o.card_id IS NOT NULL FROM cards c
+            "SELECT c.id, c.not_after, o.card_id IS NOT NULL AS noticed FROM cards c
              LEFT JOIN visitor_overstays o ON o.card_id = c.id
              WHERE c.kind = 'visitor' AND c.state = 'active' AND c.not_after <= ?1",
         )?
         .query_map(params![now_minute], |r| {
             Ok(OpenPass {
-                card_id: r.get(0)?,
-                not_after: UtcMinute(r.get(1)?).to_datetime(),
-                noticed: r.get(2)?,
+                card_id: r.get("id")?,
+                not_after: UtcMinute(r.get("not_after")?).to_datetime(),
+                noticed: r.get("noticed")?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -156,20 +156,19 @@ pub fn list(conn: &Connection, grace: Duration) -> DeskResult<Vec<Overstay>> {
          WHERE c.state = 'active' ORDER BY c.not_after, c.id",
     )?;
     let rows = stmt.query_map([], |r| {
-        let name: Option<String> = r.get(1)?;
-        let host: Option<String> = r.get(3)?;
-        let not_after = UtcMinute(r.get(4)?).to_datetime();
-        let acknowledged_at: Option<String> = r.get(7)?;
+        let name: Option<String> = r.get("name")?;
+        let host: Option<String> = r.get("host_name")?;
+        let not_after = UtcMinute(r.get("not_after")?).to_datetime();
         Ok(Overstay {
-            card_id: r.get(0)?,
+            card_id: r.get("id")?,
             name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
-            unit_label: r.get(2)?,
+            unit_label: r.get("label")?,
             host_masked: host.map(|h| privacy::mask_name(&h)),
             not_after,
             sign_out_at: not_after + grace,
-            noticed_at: parse_ts(&r.get::<_, String>(5)?)?,
-            acknowledged_by: r.get(6)?,
-            acknowledged_at: acknowledged_at.as_deref().map(parse_ts).transpose()?,
+            noticed_at: instant(r, "noticed_at")?,
+            acknowledged_by: r.get("acknowledged_by")?,
+            acknowledged_at: opt_instant(r, "acknowledged_at")?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -6,7 +6,7 @@ use super::privacy;
 use super::settings;
 use super::units::{self, Unit};
 use crate::auth::Actor;
-use crate::db::{instant, opt_instant, ts};
+use crate::db::{date, instant, opt_instant, ts};
 use crate::{audit, changes};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use gatehouse_credential::api::gate::ChangeEvent;
@@ -369,10 +369,6 @@ fn parsed<T, E: std::error::Error + Send + Sync + 'static>(
         let i = r.as_ref().column_index(name).unwrap_or_default();
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
-}
-
-fn date(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<NaiveDate> {
-    parsed(r, name, str::parse)
 }
 
 fn opt_date(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Option<NaiveDate>> {

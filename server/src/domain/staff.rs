@@ -2,7 +2,7 @@
 
 use crate::audit;
 use crate::auth::{Actor, Role, Staff};
-use crate::db::ts;
+use crate::db::{instant, opt_instant, ts};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -20,9 +20,11 @@ pub struct StaffAccount {
     /// Role.
     pub role: Role,
     /// When created (UTC).
-    pub created_at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub created_at: DateTime<Utc>,
     /// When disabled (UTC); a disabled account cannot log in.
-    pub disabled_at: Option<String>,
+    #[serde(serialize_with = "crate::db::opt_ts_json")]
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// Why a staff account cannot be created.
@@ -277,9 +279,32 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<StaffAccount>> {
             id: r.get("id")?,
             username: r.get("username")?,
             role: Role::parse(&role).unwrap_or(Role::Desk),
-            created_at: r.get("created_at")?,
-            disabled_at: r.get("disabled_at")?,
+            created_at: instant(r, "created_at")?,
+            disabled_at: opt_instant(r, "disabled_at")?,
         })
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_lists_its_times_as_the_database_holds_them() {
+        let conn = crate::db::open_in_memory().unwrap();
+        let at = "2026-03-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let id = create(&conn, &Actor::System("test"), "amy", Role::Desk, "x", at).unwrap();
+        set_disabled(&conn, &Actor::System("test"), id, true, at).unwrap();
+        let account = list(&conn)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.id == id)
+            .unwrap();
+        assert_eq!((account.created_at, account.disabled_at), (at, Some(at)));
+        // The API's text is the stored, fixed-width form, whole seconds included.
+        let json = serde_json::to_value(&account).unwrap();
+        assert_eq!(json["created_at"], "2026-03-01T08:00:00.000000Z");
+        assert_eq!(json["disabled_at"], "2026-03-01T08:00:00.000000Z");
+    }
 }

@@ -630,7 +630,8 @@ pub struct Denial {
     /// Why.
     pub reason: String,
     /// When added (UTC).
-    pub created_at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub created_at: DateTime<Utc>,
     /// Who added it.
     pub created_by: String,
 }
@@ -649,7 +650,7 @@ pub fn denials(conn: &Connection) -> DeskResult<Vec<Denial>> {
                 .get::<_, Option<String>>("phone_digits")?
                 .map(|p| privacy::mask_phone(&p)),
             reason: r.get("reason")?,
-            created_at: r.get("created_at")?,
+            created_at: instant(r, "created_at")?,
             created_by: r.get("created_by")?,
         })
     })?;

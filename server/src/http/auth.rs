@@ -290,7 +290,7 @@ async fn create_staff(
             id,
             username,
             role,
-            created_at: crate::db::ts(now),
+            created_at: now,
             disabled_at: None,
         })
     })

@@ -18,6 +18,129 @@ use axum::response::{IntoResponse, Response};
 /// The values an error names, by name (`card_id`, `field`, `since`, …).
 pub type Details = serde_json::Map<String, serde_json::Value>;
 
+/// Every stable code an error body can carry, with the `details` keys it may name. The pages'
+/// words (`pages/errors.rs`) are checked against this list, and a debug build refuses to send
+/// a code or a details key it does not hold, so a new code cannot reach the desk unworded.
+pub const CODES: &[(&str, &[&str])] = &[
+    ("bad_request", &[]),
+    ("unauthorized", &[]),
+    ("forbidden", &[]),
+    ("not_found", &[]),
+    ("internal", &[]),
+    ("too_many_requests", &[]),
+    ("conflict", &[]),
+    ("cross_site_request", &[]),
+    ("uri_too_long", &[]),
+    ("headers_too_large", &[]),
+    ("http_version_not_supported", &[]),
+    ("alarm_kind_not_allowed", &[]),
+    ("already_approved", &[]),
+    ("already_collected", &[]),
+    ("already_exists", &[]),
+    ("already_redeemed", &[]),
+    ("already_refunded", &[]),
+    ("already_registered", &[]),
+    ("already_released", &[]),
+    ("already_reversed", &[]),
+    ("already_stopped", &[]),
+    ("awaiting_approval", &[]),
+    ("card_active", &[]),
+    ("card_is_visitor_pass", &[]),
+    ("card_not_expected", &[]),
+    ("card_not_lost", &[]),
+    ("card_numbers_exhausted", &[]),
+    ("card_of_other_renovation", &[]),
+    ("card_required", &[]),
+    ("cards_overdue", &[]),
+    ("collection_code_required", &[]),
+    ("collection_locked", &[]),
+    ("correction_needs_manager", &[]),
+    ("date_in_future", &[]),
+    ("deny_list_phone_needed", &[]),
+    ("deny_listed", &[]),
+    ("deposit_recorded", &[]),
+    ("device_revoked", &[]),
+    ("extension_not_later", &[]),
+    ("extension_too_long", &[]),
+    ("fire_alarm_active", &[]),
+    ("host_approval_pending", &[]),
+    ("in_use", &[]),
+    ("inspection_before_start", &[]),
+    ("invalid_detail", &[]),
+    ("invalid_items", &[]),
+    ("invalid_period", &[]),
+    ("invalid_phone", &[]),
+    ("invalid_plate", &[]),
+    ("invalid_range", &[]),
+    ("range_too_large", &[]),
+    ("invalid_return_time", &[]),
+    ("item_state", &[]),
+    ("key_count_differs", &[]),
+    ("last_manager", &[]),
+    ("manager_required", &[]),
+    ("not_a_deduction", &[]),
+    ("not_a_gate", &[]),
+    ("not_a_kiosk", &[]),
+    ("not_a_permit", &[]),
+    ("not_a_visitor_pass", &[]),
+    ("not_pending", &[]),
+    ("not_today", &[]),
+    ("not_unit_keys", &[]),
+    ("note_required", &[]),
+    ("occupancy_before_inspection", &[]),
+    ("occupancy_without_inspection", &[]),
+    ("own_account", &[]),
+    ("owner_consent_required", &[]),
+    ("period_over", &[]),
+    ("period_reversed", &[]),
+    ("period_too_long", &[]),
+    ("permit_not_approved", &[]),
+    ("permit_refused", &[]),
+    ("qr_failed", &[]),
+    ("reason_required", &[]),
+    ("receipt_required", &[]),
+    ("refund_rules_unmet", &[]),
+    ("renovation_closed", &[]),
+    ("renovation_finished", &[]),
+    ("same_clerk", &[]),
+    ("see_front_desk", &[]),
+    ("signoff_before_inspection", &[]),
+    ("unit_key", &[]),
+    ("unit_required", &[]),
+    ("unknown_device", &[]),
+    ("unknown_kiosk", &[]),
+    ("unknown_scan", &[]),
+    ("unknown_unit", &[]),
+    ("unreadable_card", &[]),
+    ("unreadable_permit", &[]),
+    ("weak_password", &[]),
+    ("invalid", &["entry", "field", "max_chars"]),
+    ("already_returned", &["card_id", "state", "since", "by"]),
+    ("card_not_active", &["card_id", "state", "since", "by"]),
+    ("wrong_card_kind", &["card_id", "state", "since", "by"]),
+    ("unknown_card", &["card_id", "q"]),
+    ("fee_already_charged", &["card_id"]),
+    (
+        "date_out_of_range",
+        &["field", "value", "min", "max", "entry"],
+    ),
+    ("unknown_building", &["building", "field"]),
+    ("issued_at_desk", &["issued_at"]),
+    (
+        "building_in_use",
+        &["building", "units", "renovations", "zones", "gates"],
+    ),
+    ("floors_in_use", &["building", "lowest", "highest"]),
+];
+
+/// Whether `code` is one of [`CODES`] and `details` names only keys listed for it there.
+pub fn is_listed(code: &str, details: &Details) -> bool {
+    CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .is_some_and(|(_, keys)| details.keys().all(|k| keys.contains(&k.as_str())))
+}
+
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -177,6 +300,10 @@ impl IntoResponse for ApiError {
             }
             other => (other.to_string(), details),
         };
+        debug_assert!(
+            is_listed(code, &details),
+            "error code {code} with details {details:?} is not in error::CODES"
+        );
         let mut response = (
             status,
             Json(ErrorBody {
@@ -278,6 +405,28 @@ impl From<EstateError> for ApiError {
                 code: "in_use",
                 message: m,
             },
+            e @ EstateError::BuildingInUse { number, uses } => ApiError::Conflict {
+                code: "building_in_use",
+                message: e.to_string(),
+            }
+            .with_details(serde_json::json!({
+                "building": number,
+                "units": uses.units,
+                "renovations": uses.renovations,
+                "zones": uses.zones,
+                "gates": uses.gates,
+            })),
+            e @ EstateError::FloorsInUse {
+                number,
+                lowest,
+                highest,
+            } => ApiError::Conflict {
+                code: "floors_in_use",
+                message: e.to_string(),
+            }
+            .with_details(serde_json::json!({
+                "building": number, "lowest": lowest, "highest": highest,
+            })),
             EstateError::Db(e) => ApiError::internal(e),
         }
     }
@@ -368,6 +517,99 @@ impl From<ApiError> for DeskError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stable codes written as literals in the server's source: the first argument of
+    /// `invalid(`/`conflict(`, a `code:` field, or the first of a `=> (code, message)` pair.
+    fn codes_in_source() -> std::collections::BTreeSet<String> {
+        fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut found = std::collections::BTreeSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for before in ["invalid(", "conflict(", "code:", "=> ("] {
+                for (at, _) in text.match_indices(before) {
+                    let rest = text[at + before.len()..].trim_start();
+                    let Some(rest) = rest.strip_prefix('"') else {
+                        continue;
+                    };
+                    let Some((word, after)) = rest.split_once('"') else {
+                        continue;
+                    };
+                    let is_code = !word.is_empty()
+                        && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    if is_code && after.trim_start().starts_with(',') {
+                        found.insert(word.to_owned());
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_code_the_server_sends_is_listed_once() {
+        let listed: Vec<&str> = CODES.iter().map(|(c, _)| *c).collect();
+        let unique: std::collections::BTreeSet<&str> = listed.iter().copied().collect();
+        assert_eq!(unique.len(), listed.len(), "a code is listed twice");
+        let mut sent = codes_in_source();
+        use crate::domain::custody::Refusal;
+        for why in [
+            Refusal::AlreadyBack,
+            Refusal::AlreadyDead,
+            Refusal::WrongKind,
+        ] {
+            sent.insert(why.code().to_owned());
+        }
+        sent.insert(crate::http::browser_safety::CROSS_SITE.to_owned());
+        for e in [
+            ApiError::BadRequest(String::new()),
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::NotFound(String::new()),
+            ApiError::conflict(""),
+            ApiError::invalid(""),
+            ApiError::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            ApiError::internal(std::io::Error::other("x")),
+        ] {
+            sent.insert(e.status_and_code().1.to_owned());
+        }
+        assert!(sent.len() > 60, "the source scan found codes: {sent:?}");
+        let missing: Vec<&String> = sent
+            .iter()
+            .filter(|c| !unique.contains(c.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "codes sent but not in CODES: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn a_card_refusal_names_only_the_details_listed_for_its_code() {
+        let mut details = Details::new();
+        for key in ["card_id", "state", "since", "by"] {
+            details.insert(key.into(), serde_json::Value::Null);
+        }
+        assert!(is_listed("already_returned", &details));
+        details.insert("holder".into(), serde_json::Value::Null);
+        assert!(!is_listed("already_returned", &details));
+        assert!(!is_listed("no_such_code", &Details::new()));
+    }
 
     #[tokio::test]
     async fn internal_errors_are_opaque() {

@@ -3,10 +3,12 @@
 use super::Endpoint;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
-use super::openapi::{BlackoutDate, Io, RowId, ScheduleNumber, one, params};
+use super::openapi::{BlackoutDate, BuildingNumber, Io, RowId, ScheduleNumber, one, params};
 use crate::auth::Actor;
 use crate::auth::Allow;
-use crate::domain::estate::{self, Blackout, Building, Estate, EstateError, NamedZone, Unit};
+use crate::domain::estate::{
+    self, Blackout, Building, BuildingEdit, Estate, EstateError, NamedZone, Unit,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -35,6 +37,30 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::MANAGER)
             .doc("estate", "Add a building (number 0–254, floor range)")
             .io(Io::created(one::<Building>).body(one::<Building>)),
+        Endpoint::new(
+            Method::PUT,
+            "/api/v1/buildings/{number}",
+            put(edit_building),
+        )
+        .allow(Allow::MANAGER)
+        .doc(
+            "estate",
+            "Rename a building or change its floor range (409 floors_in_use if it would leave out a floor in use)",
+        )
+        .io(Io::ok(one::<Building>)
+            .body(one::<BuildingEdit>)
+            .params(&[params::<BuildingNumber>])),
+        Endpoint::new(
+            Method::DELETE,
+            "/api/v1/buildings/{number}",
+            delete(remove_building),
+        )
+        .allow(Allow::MANAGER)
+        .doc(
+            "estate",
+            "Remove a building no unit, renovation, zone or gate names (409 building_in_use)",
+        )
+        .io(Io::NO_CONTENT.params(&[params::<BuildingNumber>])),
         Endpoint::new(Method::POST, "/api/v1/units", post(add_unit))
             .allow(Allow::MANAGER)
             .doc("estate", "Add a unit on a floor of a building")
@@ -224,5 +250,32 @@ async fn remove_zone(
 ) -> Result<StatusCode, ApiError> {
     let now = state.now();
     write(&state, move |tx| estate::remove_zone(tx, &actor, id, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn edit_building(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(number): ApiPath<u8>,
+    ApiJson(edit): ApiJson<BuildingEdit>,
+) -> Result<Json<Building>, ApiError> {
+    let now = state.now();
+    let stored = write(&state, move |tx| {
+        estate::edit_building(tx, &actor, number, &edit, now)
+    })
+    .await?;
+    Ok(Json(stored))
+}
+
+async fn remove_building(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(number): ApiPath<u8>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    write(&state, move |tx| {
+        estate::remove_building(tx, &actor, number, now)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,18 +7,18 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi;
 use super::paging::{self, NewestFirst, NextLink, Page};
 use super::renovations::{read, write};
+use super::switch;
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::goods::{self, GuardDecision, NewPermit, Permit};
 use crate::domain::goods_print::{self, PrintJob};
-use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use gatehouse_credential::api::print::{PermitSlip, PrintResult};
 use serde::{Deserialize, Serialize};
 
@@ -88,28 +88,6 @@ pub fn endpoints() -> Vec<Endpoint> {
                 .body(openapi::one::<crate::domain::goods::GuardDecision>),
         ),
         Endpoint::new(
-            Method::GET,
-            "/api/v1/settings/goods-approval",
-            get(approval_setting),
-        )
-        .allow(Allow::STAFF)
-        .doc(
-            "goods",
-            "Whether the desk may approve goods-release permits",
-        )
-        .io(openapi::Io::ok(openapi::one::<ApprovalSetting>)),
-        Endpoint::new(
-            Method::PUT,
-            "/api/v1/settings/goods-approval",
-            put(set_approval_setting),
-        )
-        .allow(Allow::MANAGER)
-        .doc(
-            "goods",
-            "Let the desk approve goods-release permits, or managers only",
-        )
-        .io(openapi::Io::ok(openapi::one::<ApprovalSetting>).body(openapi::one::<ApprovalSetting>)),
-        Endpoint::new(
             Method::POST,
             "/api/v1/goods-permits/{id}/kiosk-print",
             post(send_to_kiosk),
@@ -141,6 +119,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             .params(&[openapi::params::<openapi::RowId>])
             .body(openapi::one::<PrintResult>)),
     ]
+    .into_iter()
+    .chain(switch::endpoints::<ApprovalSetting>())
+    .collect()
 }
 
 /// One page of permits, newest first.
@@ -242,36 +223,6 @@ async fn guard_decides(
 pub struct ApprovalSetting {
     /// `true`: desk staff approve and refuse too; `false`: managers only.
     pub desk_approves: bool,
-}
-
-async fn approval_setting(
-    State(state): State<AppState>,
-) -> Result<Json<ApprovalSetting>, DeskError> {
-    let desk_approves = read(&state, goods::desk_approves).await?;
-    Ok(Json(ApprovalSetting { desk_approves }))
-}
-
-async fn set_approval_setting(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<ApprovalSetting>,
-) -> Result<Json<ApprovalSetting>, DeskError> {
-    let now = state.now();
-    let on = body.desk_approves;
-    write(&state, move |tx| {
-        settings::set_flag(tx, settings::GOODS_DESK_APPROVES, on)?;
-        crate::audit::record(
-            tx,
-            &actor,
-            "settings.goods_approval",
-            "settings",
-            serde_json::json!({"desk_approves": on}),
-            now,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Ok(Json(ApprovalSetting { desk_approves: on }))
 }
 
 /// Which kiosk prints the permit.

@@ -19,6 +19,7 @@ pub mod ops;
 pub mod pages;
 pub mod renovations;
 pub mod route;
+pub mod switch;
 pub mod visitors;
 // emergencies: evacuation, muster list
 pub mod emergency;

@@ -169,6 +169,15 @@ pub struct ScheduleNumber {
     pub id: u8,
 }
 
+/// `{number}` of a building.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BuildingNumber {
+    /// 0–254.
+    #[param(minimum = 0, maximum = 254)]
+    pub number: u8,
+}
+
 /// `{date}` of a blackout date.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Path)]

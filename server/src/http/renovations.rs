@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
 use super::paging::{self, NextLink, Page, PageSize};
+use super::switch;
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
@@ -169,23 +170,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         .allow(Allow::MANAGER)
         .doc("deposits", "Reverse a deduction, with a reason")
         .io(Io::created(one::<LedgerLine>).body(one::<ReverseRequest>).params(&[params::<RowId>])),
-        Endpoint::new(
-            Method::GET,
-            "/api/v1/settings/refund-approval",
-            get(refund_approval),
-        )
-        .allow(Allow::STAFF)
-        .doc("deposits", "Who must approve a refund a desk clerk pays")
-        .io(Io::ok(one::<RefundApproval>)),
-        Endpoint::new(
-            Method::PUT,
-            "/api/v1/settings/refund-approval",
-            put(set_refund_approval),
-        )
-        .allow(Allow::MANAGER)
-        .doc("deposits", "Set who must approve a refund a desk clerk pays")
-        .io(Io::ok(one::<RefundApproval>).body(one::<RefundApproval>)),
     ]
+    .into_iter()
+    .chain(switch::endpoints::<RefundApproval>())
+    .collect()
 }
 
 /// Runs `f` in one transaction on the database thread and commits it if it succeeds.
@@ -595,24 +583,6 @@ async fn reverse_line(
 pub struct RefundApproval {
     /// Who must approve a refund a desk clerk pays.
     pub refund_approval: Approval,
-}
-
-async fn refund_approval(State(state): State<AppState>) -> Result<Json<RefundApproval>, DeskError> {
-    let refund_approval = read(&state, deposit::approval).await?;
-    Ok(Json(RefundApproval { refund_approval }))
-}
-
-async fn set_refund_approval(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<RefundApproval>,
-) -> Result<Json<RefundApproval>, DeskError> {
-    let now = state.now();
-    let refund_approval = write(&state, move |tx| {
-        deposit::set_approval(tx, &actor, body.refund_approval, now)
-    })
-    .await?;
-    Ok(Json(RefundApproval { refund_approval }))
 }
 
 /// `POST /api/v1/cards/{id}/lost` body.

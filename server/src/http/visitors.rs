@@ -6,6 +6,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
 use super::paging::{self, Dated, NextLink};
 use super::renovations::{read, write};
+use super::switch;
 use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card};
@@ -21,7 +22,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, post};
 use gatehouse_credential::Kind;
 use gatehouse_credential::api::kiosk::{
     InviteRedeem, IssuedPass, SignOutRequest, SignOutResponse, UnitChoice, VisitorRequest,
@@ -55,28 +56,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::STAFF)
             .doc("visitors", "Refuse a pending walk-in")
             .io(Io::NO_CONTENT.params(&[params::<RowId>])),
-        Endpoint::new(
-            Method::GET,
-            "/api/v1/settings/walk-in-approval",
-            get(walk_in_approval),
-        )
-        .allow(Allow::STAFF)
-        .doc(
-            "visitors",
-            "Whether walk-in visitors at a kiosk wait for the host's approval",
-        )
-        .io(Io::ok(one::<WalkInSetting>)),
-        Endpoint::new(
-            Method::PUT,
-            "/api/v1/settings/walk-in-approval",
-            put(set_walk_in_approval),
-        )
-        .allow(Allow::MANAGER)
-        .doc(
-            "visitors",
-            "Set whether walk-in visitors at a kiosk wait for the host's approval",
-        )
-        .io(Io::ok(one::<WalkInSetting>).body(one::<WalkInSetting>)),
         Endpoint::new(
             Method::POST,
             "/api/v1/visitors/cards/{id}/sign-out",
@@ -151,6 +130,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         .doc("kiosk", "A worker collects their card")
         .io(Io::ok(one::<IssuedPass>).body(one::<WorkerCardRequest>)),
     ]
+    .into_iter()
+    .chain(switch::endpoints::<WalkInSetting>())
+    .collect()
 }
 
 async fn register(
@@ -441,22 +423,4 @@ pub struct WalkInSetting {
     /// `none` (the kiosk issues walk-in passes at once) or `host` (they wait for the desk to
     /// approve, having reached the host).
     pub walk_in_approval: WalkInApproval,
-}
-
-async fn walk_in_approval(State(state): State<AppState>) -> Result<Json<WalkInSetting>, DeskError> {
-    let walk_in_approval = read(&state, visitor::walk_in_approval).await?;
-    Ok(Json(WalkInSetting { walk_in_approval }))
-}
-
-async fn set_walk_in_approval(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<WalkInSetting>,
-) -> Result<Json<WalkInSetting>, DeskError> {
-    let now = state.now();
-    let walk_in_approval = write(&state, move |tx| {
-        visitor::set_walk_in_approval(tx, &actor, body.walk_in_approval, now)
-    })
-    .await?;
-    Ok(Json(WalkInSetting { walk_in_approval }))
 }

@@ -20,7 +20,7 @@ pub mod file;
 pub mod personal;
 pub mod rotation;
 
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, opt_instant, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::{
     Claims, IssueError, KeyFileError, KeyId, KeyRing, PublicKeyInfo, Signer,
@@ -185,20 +185,15 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
     let bad = |i: usize, what: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
     };
-    let id: u8 = r.get(0)?;
-    let state: String = r.get(1)?;
-    let opt_ts = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        r.get::<_, Option<String>>(i)?
-            .map(|s| parse_ts(&s))
-            .transpose()
-    };
+    let id: u8 = r.get("key_id")?;
+    let state: String = r.get("state")?;
     Ok(KeyRecord {
         key_id: KeyId::new(id).ok_or_else(|| bad(0, format!("key id {id} out of range")))?,
         state: KeyState::parse(&state).ok_or_else(|| bad(1, format!("key state {state}")))?,
-        public_key: r.get(2)?,
-        created_at: parse_ts(&r.get::<_, String>(3)?)?,
-        activated_at: opt_ts(4)?,
-        retired_at: opt_ts(5)?,
+        public_key: r.get("public_key")?,
+        created_at: instant(r, "created_at")?,
+        activated_at: opt_instant(r, "activated_at")?,
+        retired_at: opt_instant(r, "retired_at")?,
     })
 }
 

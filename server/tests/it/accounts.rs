@@ -172,12 +172,7 @@ async fn a_manager_resets_and_disables_an_account_and_its_sessions_end() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
-    let staff: Value = app
-        .get("/api/v1/staff", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let staff = app.get_json("/api/v1/staff", Some(&admin)).await;
     let id = staff
         .as_array()
         .unwrap()

@@ -70,6 +70,20 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// Sends each `(method, path, body, status)` in turn as `token` and checks the answer's
+    /// status, naming the call that got another.
+    pub async fn expect_statuses(
+        &self,
+        token: &str,
+        calls: Vec<(Method, &str, Option<Value>, u16)>,
+    ) {
+        for (method, path, body, status) in calls {
+            let what = format!("{method} {path} {body:?}");
+            let r = self.send(method, path, Some(token), body).await;
+            assert_eq!(r.status(), status, "{what}");
+        }
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.send(Method::GET, path, token, None).await
     }
@@ -89,14 +103,25 @@ impl TestApp {
     }
 
     /// Logs in and returns the bearer token.
+    /// POSTs `body` to `path` as `token`, checks it was created (201) and returns the answer.
+    pub async fn created(&self, path: &str, token: &str, body: Value) -> Value {
+        let r = self.post(path, Some(token), body).await;
+        assert_eq!(r.status(), 201, "POST {path}");
+        r.json().await.unwrap()
+    }
+
+    /// Asks to log in as `username`; the answer, whatever it is.
+    pub async fn try_login(&self, username: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"username": username, "password": password}),
-            )
-            .await;
+        let r = self.try_login(username, password).await;
         assert_eq!(r.status(), 200, "login as {username}");
         r.json::<Value>().await.unwrap()["token"]
             .as_str()

@@ -1,7 +1,7 @@
 //! `gatehouse-server backup` of a running server and `restore` into a fresh data directory.
 
 use crate::app::{ADMIN_PASSWORD, spawn_app, spawn_with};
-use crate::desk::{card, renovation, worker};
+use crate::desk::{renovation, worker, worker_card};
 use crate::keys::cli;
 use gatehouse_credential::KeyRing;
 use gatehouse_server::backup::BEFORE_RESTORE;
@@ -14,12 +14,7 @@ async fn a_backup_of_a_running_server_restores_into_a_fresh_data_dir() {
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
     let reno = renovation(&app, &desk).await;
-    let (card_id, text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110101199001011234").await,
-    )
-    .await;
+    let (card_id, text) = worker_card(&app, &desk, reno, "110101199001011234").await;
     let out = tempfile::tempdir().unwrap();
 
     // The desk keeps issuing cards while the backup runs.

@@ -5,7 +5,7 @@
 //! chromedriver. Screenshots go to `<target>/tmp/desk-screens/`.
 
 use crate::app::spawn_app;
-use crate::desk::{seed_unit, today};
+use crate::desk::{card_action, seed_unit, today};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -65,6 +65,27 @@ impl Browser {
         self.click("#login-button").await;
     }
 
+    /// Fills in the renovation registration form: owner 王小明, `contractor`, from today for
+    /// `months`.
+    async fn fill_registration(&self, contractor: &str, months: chrono::Months) {
+        self.type_in("#register [name=owner_name]", "王小明").await;
+        self.type_in("#register [name=contractor]", contractor)
+            .await;
+        self.type_in("#register [name=supervisor_name]", "李四")
+            .await;
+        self.type_in("#register [name=supervisor_phone]", "13812345678")
+            .await;
+        let (start, end) = (today(), today() + months);
+        self.client
+            .execute(
+                "document.querySelector('#register [name=start_date]').value = arguments[0];
+                 document.querySelector('#register [name=end_date]').value = arguments[1];",
+                vec![json!(start.to_string()), json!(end.to_string())],
+            )
+            .await
+            .unwrap();
+    }
+
     async fn rule_cell(&self, rule: &str) -> String {
         let css = format!("#refund-check tr[data-rule='{rule}'] td:nth-child(2)");
         self.wait_for(&css).await.text().await.unwrap()
@@ -92,21 +113,8 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
     b.wait_for("#register").await;
 
     // Register a renovation through the form.
-    b.type_in("#register [name=owner_name]", "王小明").await;
-    b.type_in("#register [name=contractor]", "Acme Decoration")
+    b.fill_registration("Acme Decoration", chrono::Months::new(2))
         .await;
-    b.type_in("#register [name=supervisor_name]", "李四").await;
-    b.type_in("#register [name=supervisor_phone]", "13812345678")
-        .await;
-    let (start, end) = (today(), today() + chrono::Months::new(2));
-    b.client
-        .execute(
-            "document.querySelector('#register [name=start_date]').value = arguments[0];
-             document.querySelector('#register [name=end_date]').value = arguments[1];",
-            vec![json!(start.to_string()), json!(end.to_string())],
-        )
-        .await
-        .unwrap();
     b.client
         .find(Locator::Css("#register button"))
         .await
@@ -314,12 +322,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
             .await
             .is_err()
     );
-    let snapshot: Value = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let snapshot = app.get_json("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(snapshot["evacuation"], true);
 
     // The roll call: both people listed; tick the worker off.
@@ -411,12 +414,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let snapshot: Value = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let snapshot = app.get_json("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(snapshot["evacuation"], false);
     let _ = b.client.clone().close().await;
 }
@@ -432,17 +430,10 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     let (revoked, revoked_text) =
         crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
     let (damaged, _) = crate::desk::worker_card(&app, &desk, id, "110105194912310039").await;
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
     let code = crate::desk::short_id(&app, &desk, id, damaged).await;
-    let detail = crate::desk::detail(&app, &desk, id).await;
-    let renovation_code = detail["renovation"]["code"].as_str().unwrap().to_owned();
+    let renovation_code = crate::desk::renovation_code(&app, &desk, id).await;
 
     choose_language(&app, &desk, "en").await;
     let base = format!("http://{}", app.addr);
@@ -547,4 +538,68 @@ async fn the_desk_resets_fire_released_doors_from_the_emergency_bar_once_every_a
             .any(|(action, actor)| action == "estate.fire_release.reset" && actor.contains("desk1")),
         "{audit:?}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_chinese_desk_reads_a_card_already_returned_in_chinese_alone_with_its_number_and_local_time()
+ {
+    let b = sized("errors in one language", 1366, 768).await;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let renovation = crate::desk::renovation(&app, &desk).await;
+    let (card, credential) =
+        crate::desk::worker_card(&app, &desk, renovation, "110105194912310021").await;
+    let r = app
+        .post(
+            "/api/v1/cards/return",
+            Some(&desk),
+            json!({ "card_id": card }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let detail = crate::desk::detail(&app, &desk, renovation).await;
+    let ended: chrono::DateTime<chrono::Utc> = detail["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["card_id"] == card)
+        .and_then(|c| c["ended_at"].as_str())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let local = ended
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string();
+
+    b.client.goto(&app.url("/login")).await.unwrap();
+    b.log_in("desk1", "desk-password-1", None).await;
+    b.wait_for("#register").await;
+    b.client.goto(&app.url("/desk/return")).await.unwrap();
+    b.type_in("#scan", &format!("{credential}\u{E007}")).await;
+    let said = b.wait_for("#scan-result.err").await.text().await.unwrap();
+    assert!(
+        said.contains(&format!("#{card}")) && said.contains(&local),
+        "the card and its local time to the minute ({local}): {said}"
+    );
+    assert!(
+        !said.chars().any(|c| c.is_ascii_alphabetic()),
+        "Chinese alone: {said}"
+    );
+    b.shot("errors-already-returned-zh").await;
+
+    // A refusal without details (a period over three months) is said in Chinese alone too,
+    // without the server's English message under it.
+    b.client.goto(&app.url("/desk/renovations")).await.unwrap();
+    b.fill_registration("装饰公司", chrono::Months::new(4))
+        .await;
+    b.click("#register button").await;
+    let said = b.wait_text(".result.err", "3 个月").await;
+    assert!(
+        !said.chars().any(|c| c.is_ascii_alphabetic()),
+        "Chinese alone: {said}"
+    );
+    let _ = b.client.clone().close().await;
 }

@@ -6,13 +6,7 @@ use serde_json::json;
 
 /// Logs in and returns the `name=value` part of the session cookie.
 async fn cookie(app: &TestApp) -> String {
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "admin", "password": ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = app.try_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(r.status(), 200);
     r.headers()["set-cookie"]
         .to_str()

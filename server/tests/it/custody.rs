@@ -3,16 +3,15 @@
 //! inspection and occupancy dates follow their rules and only a manager corrects them.
 
 use crate::app::{TestApp, error_code, spawn_app};
-use crate::desk::{card, detail, register, renovation, seed_unit, short_id, today, worker};
+use crate::desk::{
+    card_action, desk_with_renovation, detail, give_back, register, seed_unit, short_id,
+    three_cards, today, worker_card,
+};
 use chrono::{Days, Months};
 use serde_json::{Value, json};
 
 async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
-}
-
-async fn give_back(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.post("/api/v1/cards/return", Some(token), body).await
 }
 
 async fn ledger_lines(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
@@ -24,37 +23,11 @@ async fn ledger_lines(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
 
 #[tokio::test]
 async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
-    let (revoked, revoked_text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (lost, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
-    let (damaged, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310047").await,
-    )
-    .await;
+    let (app, _, desk, id) = desk_with_renovation().await;
+    let [(revoked, revoked_text), (lost, _), (damaged, _)] = three_cards(&app, &desk, id).await;
 
     // A revoked card handed back is returned (it used to be refused as "already revoked").
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
     let r = give_back(&app, &desk, json!({"credential": revoked_text})).await;
     assert_eq!(r.status(), 200);
@@ -67,13 +40,7 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
     assert_eq!(v["holder_masked"], "张*明");
 
     // A lost card: fee charged; it turns up and is typed in by number: fee reversed.
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({"fee_cents": 5000}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({"fee_cents": 5000})).await;
     assert_eq!(r.status(), 200);
     let r = give_back(&app, &desk, json!({"card_id": lost})).await;
     assert_eq!(r.status(), 200);
@@ -96,13 +63,7 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
     assert_eq!(kinds, [("deduction", 5000), ("reversal", 5000)]);
     assert_eq!(lines[1]["reverses"], lines[0]["id"]);
     // A card back at the desk cannot be declared lost afterwards.
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({})).await;
     assert_eq!(error_code(r).await, "already_returned");
 
     // A damaged card: the desk page looks it up by the code printed on it, then returns it.
@@ -176,21 +137,13 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
 
 #[tokio::test]
 async fn ledger_lines_name_only_this_renovations_worker_cards_and_overdraw_shows_as_owed() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let unit = seed_unit(&app).await;
     let t = today();
     let other = json_of(register(&app, &desk, unit, t, t + Months::new(1)).await).await["id"]
         .as_i64()
         .unwrap();
-    let (theirs, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, other, "110105194912310021").await,
-    )
-    .await;
+    let (theirs, _) = worker_card(&app, &desk, other, "110105194912310021").await;
     let pass = json_of(
         app.post(
             "/api/v1/visitors",

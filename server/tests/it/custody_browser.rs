@@ -171,19 +171,11 @@ async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_lo
         &format!("return document.querySelector(\"{alarm}\")===null;"),
     )
     .await;
-    let left: Value = app
-        .get("/api/v1/custody-items/overdue-alarms", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let left = app
+        .get_json("/api/v1/custody-items/overdue-alarms", Some(&desk))
+        .await;
     assert_eq!(left, json!([]), "acknowledged: not raised again");
-    let log: Value = app
-        .get("/api/v1/audit?limit=100", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let log = app.get_json("/api/v1/audit?limit=100", Some(&admin)).await;
     let raised = log
         .as_array()
         .unwrap()

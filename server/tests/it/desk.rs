@@ -60,30 +60,60 @@ pub async fn renovation(app: &TestApp, token: &str) -> i64 {
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
+/// A fresh server with a manager, a desk clerk and one renovation: (app, manager token, desk
+/// token, renovation id).
+pub async fn desk_with_renovation() -> (TestApp, String, String, i64) {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let id = renovation(&app, &desk).await;
+    (app, admin, desk, id)
+}
+
 /// Registers a worker with ID number `id_number`; returns the worker id.
 pub async fn worker(app: &TestApp, token: &str, renovation: i64, id_number: &str) -> i64 {
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{renovation}/workers"),
-            Some(token),
-            json!({"name": "张三明", "phone": "13912345678", "id_number": id_number}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    let path = format!("/api/v1/renovations/{renovation}/workers");
+    let body = json!({"name": "张三明", "phone": "13912345678", "id_number": id_number});
+    app.created(&path, token, body).await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The code a contractor types at the kiosk for renovation `id`.
+pub async fn renovation_code(app: &TestApp, token: &str, id: i64) -> String {
+    let detail = detail(app, token, id).await;
+    detail["renovation"]["code"].as_str().unwrap().to_owned()
+}
+
+/// The desk asks for a new one-time collection code for `worker`.
+pub async fn collection_code(app: &TestApp, desk: &str, worker: i64) -> String {
+    let path = format!("/api/v1/workers/{worker}/collection-code");
+    app.created(&path, desk, json!({})).await["collection_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A worker asks the kiosk for their card.
+pub async fn collect(
+    app: &TestApp,
+    kiosk: &str,
+    code: &str,
+    last4: &str,
+    collection: &str,
+) -> reqwest::Response {
+    app.post(
+        "/api/v1/kiosk/worker-cards",
+        Some(kiosk),
+        json!({"renovation_code": code, "id_last4": last4, "collection_code": collection}),
+    )
+    .await
 }
 
 /// The desk invites `name` to `unit` for a party of `party`; returns the invite's code.
 pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party: u8) -> String {
-    let r = app
-        .post(
-            "/api/v1/invites",
-            Some(desk),
-            json!({"name": name, "unit_id": unit, "purpose": "dinner", "party_size": party}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["code"]
+    let body = json!({"name": name, "unit_id": unit, "purpose": "dinner", "party_size": party});
+    app.created("/api/v1/invites", desk, body).await["code"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -91,15 +121,9 @@ pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party
 
 /// Issues a worker's card; returns (card id, credential text).
 pub async fn card(app: &TestApp, token: &str, worker: i64) -> (u32, String) {
-    let r = app
-        .post(
-            &format!("/api/v1/workers/{worker}/card"),
-            Some(token),
-            json!({}),
-        )
+    let v = app
+        .created(&format!("/api/v1/workers/{worker}/card"), token, json!({}))
         .await;
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.unwrap();
     (
         v["card"]["card_id"].as_u64().unwrap() as u32,
         v["credential"].as_str().unwrap().to_owned(),
@@ -117,13 +141,36 @@ pub async fn worker_card(
     card(app, token, worker(app, token, renovation, id_number).await).await
 }
 
+/// Three workers of renovation `id`, each with a card: (card id, credential text) each.
+pub async fn three_cards(app: &TestApp, desk: &str, id: i64) -> [(u32, String); 3] {
+    [
+        worker_card(app, desk, id, "110105194912310021").await,
+        worker_card(app, desk, id, "110105194912310039").await,
+        worker_card(app, desk, id, "110105194912310047").await,
+    ]
+}
+
+/// `POST /api/v1/cards/{card}/{action}` (`lost`, `revoke`, `reprint`, …) with `body`.
+pub async fn card_action(
+    app: &TestApp,
+    token: &str,
+    card: u32,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.post(&format!("/api/v1/cards/{card}/{action}"), Some(token), body)
+        .await
+}
+
+/// The desk takes a card back: `body` names it by `credential` or `card_id`.
+pub async fn give_back(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post("/api/v1/cards/return", Some(token), body).await
+}
+
 /// `GET /api/v1/renovations/{id}`: everything about a renovation.
 pub async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
-    app.get(&format!("/api/v1/renovations/{id}"), Some(token))
+    app.get_json(&format!("/api/v1/renovations/{id}"), Some(token))
         .await
-        .json()
-        .await
-        .unwrap()
 }
 
 /// The code printed on card `card` of renovation `id` (编号 No.).
@@ -188,30 +235,11 @@ async fn a_registration_longer_than_three_months_is_refused_with_the_latest_end(
 
 #[tokio::test]
 async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
-    let (a, text_a) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (b, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
+    let (app, _, desk, id) = desk_with_renovation().await;
+    let (a, text_a) = worker_card(&app, &desk, id, "110105194912310021").await;
+    let (b, _) = worker_card(&app, &desk, id, "110105194912310039").await;
     // A returned card is not extended.
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": text_a}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": text_a})).await;
     assert_eq!(r.json::<Value>().await.unwrap()["card_id"], a);
 
     let end = today() + Months::new(2);
@@ -266,12 +294,7 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
         })
         .collect();
     assert_eq!(extended, vec![(b, expected)]);
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = detail(&app, &desk, id).await;
     assert_eq!(detail["extensions"][0]["approved_by"], "desk:desk1");
     assert_eq!(detail["extensions"][0]["new_end"], new_end.to_string());
     let card_b = detail["cards"]
@@ -289,10 +312,7 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
 
 #[tokio::test]
 async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let r = app
         .post(
             &format!("/api/v1/renovations/{id}/workers"),
@@ -347,36 +367,10 @@ async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed
 
 #[tokio::test]
 async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
-    let (first, first_text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (lost, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
-    let (revoked, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310047").await,
-    )
-    .await;
+    let (app, _, desk, id) = desk_with_renovation().await;
+    let [(first, first_text), (lost, _), (revoked, _)] = three_cards(&app, &desk, id).await;
 
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{first}/reprint"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, first, "reprint", json!({})).await;
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
     let second = v["card"]["card_id"].as_u64().unwrap() as u32;
@@ -384,13 +378,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     assert_ne!(second, first);
 
     // The old paper is void at the gates, but the desk may still take it back.
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": first_text}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": first_text})).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(
@@ -398,22 +386,15 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
         (Some("returned"), Some("reissued")),
         "{v}"
     );
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": format!("{second_text}\r\n")}),
-        )
-        .await;
+    let r = give_back(
+        &app,
+        &desk,
+        json!({"credential": format!("{second_text}\r\n")}),
+    )
+    .await;
     assert_eq!(r.status(), 200, "a scanner's line ending is ignored");
     assert_eq!(r.json::<Value>().await.unwrap()["state"], "returned");
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": second_text}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": second_text})).await;
     assert_eq!(r.status(), 409);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "already_returned");
@@ -422,31 +403,13 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
         message.contains(&format!("card {second}")) && message.contains("already returned"),
         "{message}"
     );
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": "NOT A CARD"}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": "NOT A CARD"})).await;
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "unreadable_card");
 
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({"fee_cents": 5000}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({"fee_cents": 5000})).await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{revoked}/revoke"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = card_action(&app, &desk, revoked, "revoke", json!({})).await;
     assert_eq!(r.status(), 200);
 
     let revocations: Vec<(u32, RevocationReason)> = gate_changes(&app)
@@ -468,12 +431,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
             (revoked, RevocationReason::Revoked),
         ]
     );
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = detail(&app, &desk, id).await;
     let fee = &detail["ledger"]["lines"][0];
     assert_eq!(
         (
@@ -485,12 +443,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     );
     assert_eq!(fee["by"], "desk:desk1");
     // Outstanding: only the revoked card (it never came back).
-    let out: Value = app
-        .get("/api/v1/cards/outstanding", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let out = app.get_json("/api/v1/cards/outstanding", Some(&desk)).await;
     let ids: Vec<u64> = out
         .as_array()
         .unwrap()
@@ -542,18 +495,8 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
         )
         .await;
     assert_eq!(r.status(), 200);
-    let (kept, kept_text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310021").await,
-    )
-    .await;
-    let (lost, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, id, "110105194912310039").await,
-    )
-    .await;
+    let (kept, kept_text) = worker_card(&app, &desk, id, "110105194912310021").await;
+    let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
     let r = app
         .post(
             &format!("/api/v1/renovations/{id}/ledger"),
@@ -598,22 +541,10 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     );
 
     // 3: cards back or lost.
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({"credential": kept_text}),
-        )
-        .await;
+    let r = give_back(&app, &desk, json!({"credential": kept_text})).await;
     assert_eq!(r.status(), 200, "card {kept}");
     assert_eq!(unmet(&app, &desk, id).await, all, "one card is still out");
-    let r = app
-        .post(
-            &format!("/api/v1/cards/{lost}/lost"),
-            Some(&desk),
-            json!({"fee_cents": 5000}),
-        )
-        .await;
+    let r = card_action(&app, &desk, lost, "lost", json!({"fee_cents": 5000})).await;
     assert_eq!(r.status(), 200);
     assert!(
         !unmet(&app, &desk, id)
@@ -767,12 +698,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     );
     let r = refund(&app, &desk, id).await;
     assert_eq!(error_code(r).await, "already_refunded");
-    let log: Value = app
-        .get("/api/v1/audit?limit=5", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let log = app.get_json("/api/v1/audit?limit=5", Some(&admin)).await;
     let refund = log
         .as_array()
         .unwrap()
@@ -784,12 +710,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
         refund["details"].to_string().contains("desk:desk1"),
         "both names: {refund}"
     );
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = detail(&app, &desk, id).await;
     assert_eq!(detail["renovation"]["status"], "refunded");
 }
 
@@ -809,12 +730,7 @@ async fn waterproofing_makes_the_owners_commitment_required() {
         )
         .await;
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = detail(&app, &desk, id).await;
     assert!(
         detail["missing_documents"]
             .as_array()
@@ -839,12 +755,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
     let unit = seed_unit(&app).await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
 
-    let units: Value = app
-        .get("/api/v1/kiosk/units", Some(&kiosk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let units = app.get_json("/api/v1/kiosk/units", Some(&kiosk)).await;
     assert_eq!(units[0]["label"], "2-1203");
     assert_eq!(units[0]["floor"], 12);
 
@@ -882,12 +793,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
         .with_timezone(&Utc);
     assert_eq!(claims.not_after.to_datetime(), midnight);
 
-    let on_site: Value = app
-        .get("/api/v1/visitors/on-site", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let on_site = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
     assert_eq!(on_site.as_array().unwrap().len(), 1);
     assert_eq!(on_site[0]["name_masked"], "赵*一");
     assert!(!on_site.to_string().contains("赵六一"));
@@ -901,12 +807,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["holder_masked"], "赵*一");
-    let on_site: Value = app
-        .get("/api/v1/visitors/on-site", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let on_site = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
     assert!(on_site.as_array().unwrap().is_empty());
     let signed_out = gate_changes(&app).await.into_iter().any(|c| {
         matches!(c.event, ChangeEvent::Revoked { card_id, reason: RevocationReason::SignedOut, .. } if card_id.0 == pass["card_id"].as_u64().unwrap() as u32)
@@ -1011,94 +912,36 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
 
 #[tokio::test]
 async fn a_worker_collects_a_card_at_the_kiosk_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let path = format!("/api/v1/workers/{w}/collection-code");
-    let r = app.post(&path, Some(&desk), json!({})).await;
-    assert_eq!(r.status(), 201, "the desk asks for a new collection code");
-    let collection = r.json::<Value>().await.unwrap()["collection_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "9999", "collection_code": collection}),
-        )
-        .await;
+    let collection = collection_code(&app, &desk, w).await;
+    let code = renovation_code(&app, &desk, id).await;
+    let r = collect(&app, &kiosk, &code, "9999", &collection).await;
     assert_eq!(r.status(), 404);
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code.to_lowercase(), "id_last4": "002x", "collection_code": collection}),
-        )
-        .await;
+    let r = collect(&app, &kiosk, &code.to_lowercase(), "002x", &collection).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["kind"], "worker");
     assert_eq!(v["holder_masked"], "张*明");
     assert!(ring(&app).verify(v["credential"].as_str().unwrap()).is_ok());
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "002X", "collection_code": collection}),
-        )
-        .await;
+    let r = collect(&app, &kiosk, &code, "002X", &collection).await;
     assert_eq!(error_code(r).await, "already_collected");
 }
 
 #[tokio::test]
 async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_time() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let r = app
-        .post(
-            &format!("/api/v1/workers/{w}/collection-code"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
-    let collection = r.json::<Value>().await.unwrap()["collection_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let collection = collection_code(&app, &desk, w).await;
     let r = app
         .post(&format!("/api/v1/workers/{w}/card"), Some(&desk), json!({}))
         .await;
     assert_eq!(r.status(), 201);
     let issued: Value = r.json().await.unwrap();
-    let detail: Value = app
-        .get(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = detail["renovation"]["code"].as_str().unwrap().to_owned();
-    let r = app
-        .post(
-            "/api/v1/kiosk/worker-cards",
-            Some(&kiosk),
-            json!({"renovation_code": code, "id_last4": "002X", "collection_code": collection}),
-        )
-        .await;
+    let code = renovation_code(&app, &desk, id).await;
+    let r = collect(&app, &kiosk, &code, "002X", &collection).await;
     assert_eq!(r.status(), 409);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "issued_at_desk", "{v}");

@@ -10,30 +10,33 @@ use serde_json::{Value, json};
 async fn layout_is_validated_and_listed() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let r = app
-        .post(
-            "/api/v1/buildings",
-            Some(&admin),
-            json!({"number": 2, "name": "Building 2", "floor_lo": -2, "floor_hi": 32}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let r = app
-        .post(
-            "/api/v1/buildings",
-            Some(&admin),
-            json!({"number": 255, "name": "x", "floor_lo": 1, "floor_hi": 2}),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let r = app
-        .post(
-            "/api/v1/buildings",
-            Some(&admin),
-            json!({"number": 2, "name": "again", "floor_lo": 1, "floor_hi": 2}),
-        )
-        .await;
-    assert_eq!(r.status(), 409);
+    let building = |number: u16, name: &str, lo: i32, hi: i32| {
+        Some(json!({"number": number, "name": name, "floor_lo": lo, "floor_hi": hi}))
+    };
+    app.expect_statuses(
+        &admin,
+        vec![
+            (
+                Method::POST,
+                "/api/v1/buildings",
+                building(2, "Building 2", -2, 32),
+                201,
+            ),
+            (
+                Method::POST,
+                "/api/v1/buildings",
+                building(255, "x", 1, 2),
+                422,
+            ),
+            (
+                Method::POST,
+                "/api/v1/buildings",
+                building(2, "again", 1, 2),
+                409,
+            ),
+        ],
+    )
+    .await;
     let r = app
         .post(
             "/api/v1/units",
@@ -44,45 +47,32 @@ async fn layout_is_validated_and_listed() {
     assert_eq!(r.status(), 201);
     let unit: Value = r.json().await.unwrap();
     assert!(unit["id"].as_i64().unwrap() > 0);
-    let r = app
-        .post(
-            "/api/v1/units",
-            Some(&admin),
-            json!({"label": "2-4001", "building": 2, "floor": 40}),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let r = app
-        .post(
-            "/api/v1/units",
-            Some(&admin),
-            json!({"label": "9-101", "building": 9, "floor": 1}),
-        )
-        .await;
-    assert_eq!(r.status(), 404);
-    let r = app
-        .post(
-            "/api/v1/zones",
-            Some(&admin),
-            json!({"name": "B2 lobby", "building": 2, "class": "entrance"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let r = app
-        .post(
-            "/api/v1/zones",
-            Some(&admin),
-            json!({"name": "B2 F12", "building": 2, "class": "floor"}),
-        )
-        .await;
-    assert_eq!(r.status(), 422, "a floor zone needs its floor");
+    let unit = |label: &str, building: u16, floor: i32| {
+        Some(json!({"label": label, "building": building, "floor": floor}))
+    };
+    app.expect_statuses(
+        &admin,
+        vec![
+            (Method::POST, "/api/v1/units", unit("2-4001", 2, 40), 422),
+            (Method::POST, "/api/v1/units", unit("9-101", 9, 1), 404),
+            (
+                Method::POST,
+                "/api/v1/zones",
+                Some(json!({"name": "B2 lobby", "building": 2, "class": "entrance"})),
+                201,
+            ),
+            // A floor zone needs its floor.
+            (
+                Method::POST,
+                "/api/v1/zones",
+                Some(json!({"name": "B2 F12", "building": 2, "class": "floor"})),
+                422,
+            ),
+        ],
+    )
+    .await;
     let desk = app.desk(&admin).await;
-    let estate: Value = app
-        .get("/api/v1/estate", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let estate = app.get_json("/api/v1/estate", Some(&desk)).await;
     assert_eq!(estate["time_zone"], "Asia/Shanghai");
     assert_eq!(estate["buildings"][0]["floor_hi"], 32);
     assert_eq!(estate["units"][0]["label"], "2-1203");
@@ -96,58 +86,44 @@ async fn calendar_changes_reach_gates_through_the_snapshot() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
-    let r = app
-        .post(
-            "/api/v1/blackout-dates",
-            Some(&admin),
-            json!({"date": "2026-10-01", "note": "National Day"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let r = app
-        .post(
-            "/api/v1/blackout-dates",
-            Some(&admin),
-            json!({"date": "2026-10-01"}),
-        )
-        .await;
-    assert_eq!(r.status(), 409);
-    let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/schedules/2",
-            Some(&admin),
-            Some(json!({"name": "weekend", "windows": [{"days": ["Sat", "Sun"], "start": "09:00:00", "end": "17:00:00"}]})),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/schedules/3",
-            Some(&admin),
-            Some(json!({"name": "bad", "windows": [{"days": ["Mon"], "start": "18:00:00", "end": "08:00:00"}]})),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/schedules/16",
-            Some(&admin),
-            Some(json!({"name": "x", "windows": []})),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/estate/time-zone",
-            Some(&admin),
-            Some(json!({"time_zone": "Mars/Olympus"})),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
+    let blackouts = "/api/v1/blackout-dates";
+    app.expect_statuses(
+        &admin,
+        vec![
+            (
+                Method::POST,
+                blackouts,
+                Some(json!({"date": "2026-10-01", "note": "National Day"})),
+                201,
+            ),
+            (Method::POST, blackouts, Some(json!({"date": "2026-10-01"})), 409),
+            (
+                Method::PUT,
+                "/api/v1/schedules/2",
+                Some(json!({"name": "weekend", "windows": [{"days": ["Sat", "Sun"], "start": "09:00:00", "end": "17:00:00"}]})),
+                200,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/schedules/3",
+                Some(json!({"name": "bad", "windows": [{"days": ["Mon"], "start": "18:00:00", "end": "08:00:00"}]})),
+                422,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/schedules/16",
+                Some(json!({"name": "x", "windows": []})),
+                422,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/estate/time-zone",
+                Some(json!({"time_zone": "Mars/Olympus"})),
+                422,
+            ),
+        ],
+    )
+    .await;
     let batch: ChangeBatch = app
         .get("/api/v1/gate/changes?since=0", Some(&gate))
         .await
@@ -173,24 +149,15 @@ async fn calendar_changes_reach_gates_through_the_snapshot() {
     );
     assert_eq!(s.calendar.schedules.len(), 2);
     assert_eq!(s.cursor, 2);
-    let r = app
-        .send(
-            Method::DELETE,
-            "/api/v1/blackout-dates/2026-10-01",
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), 204);
-    let r = app
-        .send(
-            Method::DELETE,
-            "/api/v1/blackout-dates/2026-10-01",
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), 404);
+    let day_off = "/api/v1/blackout-dates/2026-10-01";
+    app.expect_statuses(
+        &admin,
+        vec![
+            (Method::DELETE, day_off, None, 204),
+            (Method::DELETE, day_off, None, 404),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -219,4 +186,170 @@ async fn far_off_blackout_dates_and_device_names_with_control_characters_are_ref
     }
     let calendar = app.get_json("/api/v1/estate", Some(&admin)).await;
     assert!(!calendar.to_string().contains("1900-01-01"), "{calendar}");
+}
+
+/// The newest audit entry whose action is `action`, its details parsed.
+async fn last_audit(app: &crate::app::TestApp, admin: &str, action: &str) -> (Value, Value) {
+    let entries: Value = app
+        .get_json(&format!("/api/v1/audit?action={action}"), Some(admin))
+        .await;
+    let entry = entries[0].clone();
+    let details = serde_json::from_str(entry["details"].as_str().unwrap()).unwrap();
+    (entry, details)
+}
+
+#[tokio::test]
+async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    let r = app
+        .post(
+            "/api/v1/buildings",
+            Some(&admin),
+            json!({"number": 4, "name": "Building 4", "floor_lo": 1, "floor_hi": 10}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let unit: Value = app
+        .post(
+            "/api/v1/units",
+            Some(&admin),
+            json!({"label": "4-501", "building": 4, "floor": 5}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let gate: Value = app
+        .post(
+            "/api/v1/devices",
+            Some(&admin),
+            json!({"kind": "gate", "name": "Tower 4 door", "zone": {"building": 4, "class": "floor", "floor": 7}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let edit = |body: Value, token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.send(Method::PUT, "/api/v1/buildings/4", Some(&token), Some(body))
+                .await
+        }
+    };
+    let remove = |token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.send(Method::DELETE, "/api/v1/buildings/4", Some(&token), None)
+                .await
+        }
+    };
+
+    // A clerk may do neither.
+    let renamed = json!({"name": "Tower 4", "floor_lo": 1, "floor_hi": 12});
+    assert_eq!(edit(renamed.clone(), &desk).await.status(), 403);
+    assert_eq!(remove(&desk).await.status(), 403);
+
+    // A floor range that leaves out the unit's floor 5 or the gate's floor 7 is refused.
+    let r = edit(
+        json!({"name": "Tower 4", "floor_lo": 6, "floor_hi": 12}),
+        &admin,
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "floors_in_use");
+    assert_eq!(
+        body["details"],
+        json!({"building": 4, "lowest": 5, "highest": 7})
+    );
+    let r = edit(json!({"name": " ", "floor_lo": 1, "floor_hi": 12}), &admin).await;
+    assert_eq!(r.status(), 422);
+    let r = edit(renamed.clone(), &admin).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"number": 4, "name": "Tower 4", "floor_lo": 1, "floor_hi": 12})
+    );
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert!(
+        estate["buildings"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"number": 4, "name": "Tower 4", "floor_lo": 1, "floor_hi": 12})),
+        "{estate}"
+    );
+    let (entry, details) = last_audit(&app, &admin, "building.edit").await;
+    assert_eq!(entry["subject"], "building:4");
+    assert_eq!(details["before"]["name"], "Building 4");
+    assert_eq!(details["after"]["floor_hi"], 12);
+
+    // Removal names what still points at the building.
+    let r = remove(&admin).await;
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "building_in_use");
+    assert_eq!(
+        body["details"],
+        json!({"building": 4, "units": 1, "renovations": 0, "zones": 0, "gates": 1})
+    );
+    let r = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/units/{}", unit["id"]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let body: Value = remove(&admin).await.json().await.unwrap();
+    assert_eq!(body["details"]["gates"], 1, "{body}");
+    // A retired gate no longer holds the building.
+    let r = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/devices/{}", gate["device_id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(remove(&admin).await.status(), 204);
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert!(
+        !estate["buildings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["number"] == 4),
+        "{estate}"
+    );
+    let (entry, details) = last_audit(&app, &admin, "building.remove").await;
+    assert_eq!(entry["subject"], "building:4");
+    assert_eq!(details["name"], "Tower 4");
+    assert_eq!(remove(&admin).await.status(), 404);
+    assert_eq!(edit(renamed, &admin).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_building_with_a_renovation_names_it_when_refusing_removal() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let desk = app.desk(&admin).await;
+    crate::desk::renovation(&app, &desk).await;
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    let number = estate["units"][0]["building"].as_u64().unwrap();
+    let r = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/buildings/{number}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["details"]["renovations"], 1, "{body}");
+    assert_eq!(body["details"]["units"], 1, "{body}");
 }

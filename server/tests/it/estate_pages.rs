@@ -437,3 +437,46 @@ async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_e
     b.wait_text(&format!("{row} td.fire"), "火警").await;
     let _ = b.client.clone().close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
+async fn a_manager_renames_a_building_and_removes_it_after_a_confirmation_naming_it() {
+    let b = sized("estate buildings", 1366, 768).await;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let unit = seed_unit(&app).await;
+    b.enter(&app, "admin", ADMIN_PASSWORD).await;
+    b.open(&app, "/desk/estate").await;
+    let row = "#buildings tr[data-building='2']";
+    b.replace(&format!("{row} form.edit [name=name]"), "南塔")
+        .await;
+    b.click(&format!("{row} form.edit button")).await;
+    b.wait_text(&format!("{row} td.name"), "南塔").await;
+    b.wait_text(&format!("{row} .result.ok"), "已保存").await;
+    assert!(!b.overflows_window().await, "the building rows fit");
+
+    // Refused while a unit is in it: the question names the building, the answer what holds it.
+    b.click(&format!("{row} form.remove button")).await;
+    b.confirm_naming(&["南塔", "2 号"]).await;
+    let said = b.wait_text(&format!("{row} .result.err"), "1 个房号").await;
+    assert!(said.contains("2 号楼"), "{said}");
+    assert!(b.has(row).await);
+
+    let r = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/units/{unit}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    b.open(&app, "/desk/estate").await;
+    b.click(&format!("{row} form.remove button")).await;
+    b.click("dialog#confirm[open] #confirm-yes").await;
+    b.wait_text("#flash.ok", "已删除楼栋").await;
+    assert!(!b.has(row).await);
+    let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
+    assert_eq!(estate["buildings"], json!([]));
+    let _ = b.client.clone().close().await;
+}

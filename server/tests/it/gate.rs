@@ -175,12 +175,7 @@ async fn remote_unlock_needs_an_active_gate() {
         )
         .await;
     assert_eq!(r.status(), 422);
-    let log: Value = app
-        .get("/api/v1/audit", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let log = app.get_json("/api/v1/audit", Some(&admin)).await;
     assert!(
         log.as_array()
             .unwrap()

@@ -2,7 +2,7 @@
 //! server serves: printed cards keep working, gates learn each step through `SnapshotChanged`.
 
 use crate::app::{TestApp, error_code, spawn_app, spawn_with};
-use crate::desk::{card, renovation, worker};
+use crate::desk::{renovation, worker_card};
 use crate::platform::enrol_device;
 use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, GateSnapshot};
 use gatehouse_credential::{KeyId, KeyRing, Signer};
@@ -84,12 +84,7 @@ async fn rotation_keeps_printed_cards_working_and_gates_learn_each_step() {
     let desk = app.desk(&admin).await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let reno = renovation(&app, &desk).await;
-    let (_, first) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110101199001011234").await,
-    )
-    .await;
+    let (_, first) = worker_card(&app, &desk, reno, "110101199001011234").await;
 
     let before = snapshot(&app, &gate).await;
     assert_eq!(ids(&before), vec![0]);
@@ -103,12 +98,7 @@ async fn rotation_keeps_printed_cards_working_and_gates_learn_each_step() {
     );
     let published = snapshot(&app, &gate).await;
     assert_eq!(ids(&published), vec![0, 1]);
-    let (_, still_zero) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110101199001015678").await,
-    )
-    .await;
+    let (_, still_zero) = worker_card(&app, &desk, reno, "110101199001015678").await;
     assert_eq!(
         ring_of(&published)
             .verify(&still_zero)
@@ -124,12 +114,7 @@ async fn rotation_keeps_printed_cards_working_and_gates_learn_each_step() {
         waited < Duration::from_secs(1),
         "gate told after {waited:?}"
     );
-    let (_, second) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110101199001019999").await,
-    )
-    .await;
+    let (_, second) = worker_card(&app, &desk, reno, "110101199001019999").await;
     let rotated = snapshot(&app, &gate).await;
     assert_eq!(ids(&rotated), vec![0, 1]);
     let ring = ring_of(&rotated);
@@ -257,12 +242,7 @@ async fn key_commands_refuse_what_would_break_verification() {
     let admin = app.admin().await;
     let desk = app.desk(&admin).await;
     let reno = renovation(&app, &desk).await;
-    let (_, text) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110101199001011234").await,
-    )
-    .await;
+    let (_, text) = worker_card(&app, &desk, reno, "110101199001011234").await;
     let ring = KeyRing::from_infos(&app.published_keys()).unwrap();
     assert_eq!(ring.verify(&text).unwrap().key_id.get(), 0);
     // A data directory without a database is not created by a key command.

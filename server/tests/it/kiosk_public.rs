@@ -2,7 +2,7 @@
 //! server — guessing a worker's card, and dodging the deny list.
 
 use crate::app::{TestApp, error_code, spawn_app, texts};
-use crate::desk::{invite_code, renovation, seed_unit};
+use crate::desk::{collect, desk_with_renovation, detail, invite_code, renovation_code, seed_unit};
 use crate::platform::enrol_device;
 use serde_json::{Value, json};
 
@@ -17,27 +17,9 @@ async fn alarm_kinds(app: &TestApp, token: &str) -> Vec<String> {
     texts(&app.get_json("/api/v1/alarms", Some(token)).await, "kind")
 }
 
-async fn collect(
-    app: &TestApp,
-    kiosk: &str,
-    code: &str,
-    last4: &str,
-    collection: &str,
-) -> reqwest::Response {
-    app.post(
-        "/api/v1/kiosk/worker-cards",
-        Some(kiosk),
-        json!({"renovation_code": code, "id_last4": last4, "collection_code": collection}),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn guessing_a_workers_card_locks_the_renovation_until_the_desk_releases_it() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let id = renovation(&app, &desk).await;
+    let (app, admin, desk, id) = desk_with_renovation().await;
     let w: Value = app
         .post(
             &format!("/api/v1/renovations/{id}/workers"),
@@ -54,14 +36,12 @@ async fn guessing_a_workers_card_locks_the_renovation_until_the_desk_releases_it
         real.len() >= 6 && real.chars().all(|c| c.is_ascii_digit()),
         "{real}"
     );
-    let listed = app
-        .get_json(&format!("/api/v1/renovations/{id}"), Some(&desk))
-        .await;
+    let listed = detail(&app, &desk, id).await;
     assert!(
         !listed.to_string().contains(&real),
         "the code is shown only once"
     );
-    let code = listed["renovation"]["code"].as_str().unwrap().to_owned();
+    let code = renovation_code(&app, &desk, id).await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
 
     // The last 4 of the ID alone no longer collects a card.

@@ -2,7 +2,7 @@
 //! notice, automatic sign-out after the grace, with a simulated clock).
 
 use crate::app::{TestApp, spawn_app};
-use crate::desk::{card, renovation, seed_unit, worker};
+use crate::desk::{renovation, seed_unit, worker_card};
 use crate::emergency::{audit_actions, evacuate};
 use crate::platform::enrol_device;
 use chrono::{DateTime, Duration, Utc};
@@ -101,24 +101,9 @@ async fn the_muster_list_has_signed_in_visitors_and_workers_still_inside_with_ti
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = entrance_gate(&app, &admin).await;
     let reno = renovation(&app, &desk).await;
-    let (inside, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110105194912310021").await,
-    )
-    .await;
-    let (left, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110105194912310039").await,
-    )
-    .await;
-    let (never_seen, _) = card(
-        &app,
-        &desk,
-        worker(&app, &desk, reno, "110105194912310047").await,
-    )
-    .await;
+    let (inside, _) = worker_card(&app, &desk, reno, "110105194912310021").await;
+    let (left, _) = worker_card(&app, &desk, reno, "110105194912310039").await;
+    let (never_seen, _) = worker_card(&app, &desk, reno, "110105194912310047").await;
     let pass = visitor(&app, &desk).await;
     upload(
         &app,

@@ -28,12 +28,7 @@ async fn metrics_count_requests_in_prometheus_text() {
 #[tokio::test]
 async fn openapi_describes_every_declared_api_route() {
     let app = spawn_app().await;
-    let v: Value = app
-        .get("/api/openapi.json", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app.get_json("/api/openapi.json", None).await;
     assert!(v["openapi"].as_str().unwrap().starts_with("3."));
     let routes = gatehouse_server::http::routes().unwrap();
     for rule in routes.iter().filter(|r| r.path.starts_with("/api/v1/")) {

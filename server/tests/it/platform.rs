@@ -98,13 +98,7 @@ async fn enrolment_token_works_once_and_a_revoked_device_is_locked_out() {
 #[tokio::test]
 async fn login_gives_a_token_and_cookie_and_wrong_password_is_401() {
     let app = spawn_app().await;
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "admin", "password": crate::app::ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = app.try_login("admin", crate::app::ADMIN_PASSWORD).await;
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
@@ -116,12 +110,7 @@ async fn login_gives_a_token_and_cookie_and_wrong_password_is_401() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["role"], "manager");
     let token = v["token"].as_str().unwrap();
-    let me: Value = app
-        .get("/api/v1/auth/me", Some(token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.get_json("/api/v1/auth/me", Some(token)).await;
     assert_eq!(me["username"], "admin");
     // The cookie alone also authenticates (the pages use it).
     let pair = cookie.split(';').next().unwrap();
@@ -133,21 +122,9 @@ async fn login_gives_a_token_and_cookie_and_wrong_password_is_401() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "admin", "password": "wrong-password"}),
-        )
-        .await;
+    let r = app.try_login("admin", "wrong-password").await;
     assert_eq!(r.status(), 401);
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "nobody", "password": "wrong-password"}),
-        )
-        .await;
+    let r = app.try_login("nobody", "wrong-password").await;
     assert_eq!(r.status(), 401);
 }
 
@@ -155,22 +132,10 @@ async fn login_gives_a_token_and_cookie_and_wrong_password_is_401() {
 async fn login_is_rate_limited_after_five_failures_even_with_the_right_password() {
     let app = spawn_app().await;
     for _ in 0..5 {
-        let r = app
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"username": "admin", "password": "guess-guess"}),
-            )
-            .await;
+        let r = app.try_login("admin", "guess-guess").await;
         assert_eq!(r.status(), 401);
     }
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": "admin", "password": crate::app::ADMIN_PASSWORD}),
-        )
-        .await;
+    let r = app.try_login("admin", crate::app::ADMIN_PASSWORD).await;
     assert_eq!(r.status(), 429);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
@@ -185,44 +150,18 @@ async fn login_is_rate_limited_after_five_failures_even_with_the_right_password(
 async fn staff_creation_is_validated_and_audited() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let r = app
-        .post(
+    let amy = |role: &str, password: &str| {
+        app.post(
             "/api/v1/staff",
             Some(&admin),
-            json!({"username": "amy", "role": "desk", "password": "short"}),
+            json!({"username": "amy", "role": role, "password": password}),
         )
-        .await;
-    assert_unprocessable(r, "weak_password", "password").await;
-    let r = app
-        .post(
-            "/api/v1/staff",
-            Some(&admin),
-            json!({"username": "amy", "role": "boss", "password": "long-enough-pw"}),
-        )
-        .await;
-    assert_unprocessable(r, "invalid", "role").await;
-    let r = app
-        .post(
-            "/api/v1/staff",
-            Some(&admin),
-            json!({"username": "amy", "role": "desk", "password": "long-enough-pw"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let r = app
-        .post(
-            "/api/v1/staff",
-            Some(&admin),
-            json!({"username": "amy", "role": "desk", "password": "long-enough-pw"}),
-        )
-        .await;
-    assert_eq!(r.status(), 409);
-    let log: Value = app
-        .get("/api/v1/audit", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    };
+    assert_unprocessable(amy("desk", "short").await, "weak_password", "password").await;
+    assert_unprocessable(amy("boss", "long-enough-pw").await, "invalid", "role").await;
+    assert_eq!(amy("desk", "long-enough-pw").await.status(), 201);
+    assert_eq!(amy("desk", "long-enough-pw").await.status(), 409);
+    let log = app.get_json("/api/v1/audit", Some(&admin)).await;
     let newest = &log[0];
     assert_eq!(newest["action"], "staff.create");
     assert_eq!(newest["actor"], "manager:admin");
@@ -261,12 +200,7 @@ async fn audit_chain_verifies_and_reports_the_first_tampered_entry() {
             .await;
         assert_eq!(r.status(), 201);
     }
-    let v: Value = app
-        .get("/api/v1/audit/verify", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app.get_json("/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["entries"], 4, "admin bootstrap + 3 accounts");
     // Someone with the database file edits entry 3 behind the server's back.
@@ -275,12 +209,7 @@ async fn audit_chain_verifies_and_reports_the_first_tampered_entry() {
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET details = '{\"username\":\"mallory\"}' WHERE seq = 3;",
     )
     .unwrap();
-    let v: Value = app
-        .get("/api/v1/audit/verify", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app.get_json("/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad_seq"], 3);
 }

@@ -2,7 +2,7 @@
 //! removes one, after a confirmation naming them.
 
 use super::Viewer;
-use super::renovations::{stamp, who};
+use super::renovations::who;
 use crate::domain::desk_error::DeskError;
 use crate::domain::visitor;
 use crate::http::renovations::read;
@@ -34,7 +34,7 @@ pub(super) async fn deny_list_page(
                 @for d in &list {
                     tr data-denial=(d.id) {
                         td { (d.name_masked) } td { (d.phone_masked.clone().unwrap_or_default()) } td { (d.reason) }
-                        td { (stamp(&v, &d.created_at)) " · " (who(&v, &d.created_by)) }
+                        td { (v.time(d.created_at)) " · " (who(&v, &d.created_by)) }
                         @if may_remove { td {
                             form.inline.undeny data-api={ "/api/v1/deny-list/" (d.id) } data-method="DELETE"
                                 data-confirm=(format!("{} {}？", v.t("从禁止名单移除", "Remove from the deny list:"), d.name_masked))

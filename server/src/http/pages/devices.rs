@@ -100,7 +100,7 @@ pub(super) async fn devices_page(
                         td { @if let Some(z) = &d.zone { (v.t("楼栋", "Building")) " " (z.building) " · " (class_words(&v, z.class))
                             @if let Some(f) = z.floor { " · " (f) "F" } } }
                         td { (state_words(&v, d)) }
-                        td { (super::renovations::stamp(&v, &d.created_at)) }
+                        td { (v.time(d.created_at)) }
                         td { (seen.map(|t| v.time(t)).unwrap_or_else(|| v.t("从未", "never").to_owned())) }
                         td { @if live {
                             form.inline.rename data-api={ "/api/v1/devices/" (d.device_id) "/name" } data-method="PUT" data-done=(v.t("已改名", "Renamed")) {

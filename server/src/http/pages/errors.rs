@@ -58,7 +58,13 @@ const WORDS: &[Words] = &[
         "尝试次数过多，请稍后再试",
         "Too many attempts; try again later",
     ),
-    w("invalid", "填写的内容有误", "A value is not valid"),
+    wd(
+        "invalid",
+        "填写的内容有误",
+        "A value is not valid",
+        "第 {entry} 条记录过长（最多 {max_chars} 个字符）",
+        "Entry {entry} is too long (at most {max_chars} characters)",
+    ),
     w("invalid_detail", "填写的内容有误", "A value is not valid"),
     w(
         "conflict",
@@ -198,10 +204,12 @@ const WORDS: &[Words] = &[
         "卡 #{card_id} 已失效（{state}）",
         "Card #{card_id} no longer opens doors ({state})",
     ),
-    w(
+    wd(
         "wrong_card_kind",
         "此操作不适用于这类卡",
         "This does not apply to this kind of card",
+        "此操作不适用于卡 #{card_id}（{state}）",
+        "This does not apply to card #{card_id} ({state})",
     ),
     w("card_active", "此卡仍然有效", "This card still opens doors"),
     w("card_required", "请填写卡号", "Enter the card number"),
@@ -246,11 +254,6 @@ const WORDS: &[Words] = &[
         "unreadable_card",
         "无法识别：既不是卡号也不是卡上的编号。请输入卡上“编号”后的 6 位代码，或重新扫码",
         "Not a card number or a card's code: type the 6 characters printed after 编号 No., or scan again",
-    ),
-    w(
-        "ambiguous",
-        "有多张卡匹配，请输入完整卡号",
-        "More than one card matches; type the full card number",
     ),
     w(
         "already_collected",
@@ -314,8 +317,8 @@ const WORDS: &[Words] = &[
         "date_out_of_range",
         "日期超出允许的范围",
         "The date is outside the allowed range",
-        "{field} 须在 {min} 至 {max} 之间，{value} 不在范围内",
-        "{field} must lie between {min} and {max}; {value} does not",
+        "日期须在 {min} 至 {max} 之间，{value} 不在范围内",
+        "The date must lie between {min} and {max}; {value} does not",
     ),
     wd(
         "unknown_building",
@@ -323,6 +326,181 @@ const WORDS: &[Words] = &[
         "No such building; add it first",
         "没有 {building} 号楼，请先添加",
         "There is no building {building}; add it first",
+    ),
+    w(
+        "cross_site_request",
+        "请求来自其他网站，已拒绝",
+        "The request came from another site and was refused",
+    ),
+    w(
+        "already_approved",
+        "放行单已批准",
+        "The permit is already approved",
+    ),
+    w(
+        "already_released",
+        "此放行单的物品已放行",
+        "The goods on this permit were already released",
+    ),
+    w(
+        "already_stopped",
+        "此放行单已被拦下",
+        "This permit was already stopped at a gate",
+    ),
+    w("permit_refused", "放行单未获批准", "The permit was refused"),
+    w(
+        "permit_not_approved",
+        "放行单尚未批准",
+        "The permit is not approved yet",
+    ),
+    w(
+        "not_a_permit",
+        "这是出入卡，不是放行单",
+        "This is an access card, not a goods-release permit",
+    ),
+    w(
+        "unreadable_permit",
+        "无法识别：请重扫或输入放行单号",
+        "Not readable: scan again, or type the permit number",
+    ),
+    w(
+        "unknown_scan",
+        "该扫码记录不属于此放行单",
+        "That scan was not of this permit",
+    ),
+    w(
+        "invalid_items",
+        "物品清单有误：请填写 1–30 项物品，每项写明数量",
+        "The list of goods is wrong: 1–30 items, each with a count",
+    ),
+    w(
+        "invalid_period",
+        "有效期有误：须从今天起，最长 31 天",
+        "The validity is wrong: from today on, for at most 31 days",
+    ),
+    w(
+        "invalid_plate",
+        "车牌号格式不对，例如 沪A12345",
+        "The plate is not valid; write it like 沪A12345",
+    ),
+    w(
+        "owner_consent_required",
+        "租户申请须记录业主同意方式及经办人",
+        "A tenant needs the owner's consent: record how it was given and who took it",
+    ),
+    w(
+        "invalid_phone",
+        "手机号格式不对",
+        "The phone number is not valid",
+    ),
+    w(
+        "invalid_return_time",
+        "归还时间须晚于现在",
+        "The expected return must be in the future",
+    ),
+    w(
+        "item_state",
+        "该物品当前的状态不允许此操作",
+        "The item's state does not allow this now",
+    ),
+    w(
+        "key_count_differs",
+        "钥匙数量与登记不符：请重新清点，或注明缺少的钥匙",
+        "The key count differs from the register: count again, or record what is missing",
+    ),
+    w(
+        "not_unit_keys",
+        "只有房屋钥匙可交付业主",
+        "Only an owner's unit keys are handed over",
+    ),
+    w(
+        "note_required",
+        "请注明损坏、缺少或遗失的情况",
+        "Say what is damaged or missing, or how it was lost",
+    ),
+    w(
+        "unit_key",
+        "房屋钥匙不外借，请用“交付业主”",
+        "An owner's unit keys are handed over, not lent",
+    ),
+    w(
+        "unit_required",
+        "房屋钥匙须注明房号",
+        "Unit keys name their unit",
+    ),
+    w(
+        "same_clerk",
+        "请由接班人确认交接",
+        "The incoming clerk confirms the handover",
+    ),
+    w(
+        "qr_failed",
+        "无法生成二维码",
+        "The QR code could not be made",
+    ),
+    w(
+        "collection_code_required",
+        "请输入前台给施工单位的取卡码",
+        "Enter the collection code the front desk gave the contractor",
+    ),
+    w(
+        "collection_locked",
+        "输错次数过多，已锁定：请前台解锁",
+        "Too many wrong attempts: the front desk must release it",
+    ),
+    w(
+        "deny_list_phone_needed",
+        "姓名与禁止名单相符，请询问访客的手机号",
+        "The name matches the deny list: ask for the visitor's phone",
+    ),
+    w(
+        "host_approval_pending",
+        "需被访人确认，请到前台",
+        "The host must approve this visit: see the front desk",
+    ),
+    w(
+        "not_pending",
+        "此访客申请不在等待确认",
+        "This visit is not waiting for approval",
+    ),
+    w("device_revoked", "该设备已停用", "This device is retired"),
+    w("not_a_gate", "该设备不是门禁", "This device is not a gate"),
+    w(
+        "not_a_kiosk",
+        "只有自助机能打印",
+        "Only a kiosk prints slips",
+    ),
+    w("unknown_device", "没有这台设备", "No such device"),
+    w(
+        "unknown_kiosk",
+        "没有这台自助机，请从列表中选择",
+        "No such kiosk: pick one from the list",
+    ),
+    w(
+        "fire_alarm_active",
+        "火警仍未解除，门禁不能复位",
+        "A fire alarm is still on; the gates cannot be reset",
+    ),
+    wd(
+        "issued_at_desk",
+        "此卡已在前台发出；补打请到前台办理",
+        "This card was issued at the front desk; reprints are done at the desk",
+        "此卡已于 {issued_at} 在前台发出；补打请到前台办理",
+        "This card was issued at the front desk at {issued_at}; reprints are done at the desk",
+    ),
+    wd(
+        "building_in_use",
+        "该楼栋仍有房号、装修、区域或闸机，不能删除",
+        "Units, renovations, zones or gates still name this building; it cannot be removed",
+        "{building} 号楼仍有 {units} 个房号、{renovations} 个装修、{zones} 个区域和 {gates} 台闸机，请先移走或删除",
+        "Building {building} still has {units} unit(s), {renovations} renovation(s), {zones} zone(s) and {gates} gate(s); move or remove them first",
+    ),
+    wd(
+        "floors_in_use",
+        "楼层范围须包含已有房号、区域和闸机所在的楼层",
+        "The floor range must include the floors units, zones and gates are on",
+        "{building} 号楼的房号、区域或闸机在 {lowest} 至 {highest} 层，楼层范围须包含这些楼层",
+        "Units, zones or gates of building {building} are on floors {lowest} to {highest}; the range must include them",
     ),
     w(
         "uri_too_long",
@@ -341,6 +519,16 @@ const WORDS: &[Words] = &[
     ),
 ];
 
+/// A card's state (`details.state`) in words: stored name, Chinese, English.
+const CARD_STATES: &[(&str, &str, &str)] = &[
+    ("active", "在用", "in use"),
+    ("returned", "已交回", "returned"),
+    ("lost", "已挂失", "declared lost"),
+    ("revoked", "已停用", "revoked"),
+    ("reissued", "已补打", "superseded by a reprint"),
+    ("signed_out", "已签离", "signed out"),
+];
+
 /// The general words of error `code` in `lang`, if it has any.
 pub fn words(lang: crate::domain::language::Lang, code: &str) -> Option<&'static str> {
     WORDS
@@ -349,7 +537,8 @@ pub fn words(lang: crate::domain::language::Lang, code: &str) -> Option<&'static
         .map(|w| lang.pick(w.zh, w.en))
 }
 
-/// `const ERRORS = {code: {text: [zh, en], detail: [zh, en]}}` for the page script.
+/// `const ERRORS = {code: {text: [zh, en], detail: [zh, en]}}` and `const CARD_STATES =
+/// {state: [zh, en]}` for the page script.
 pub fn script() -> String {
     let mut map = serde_json::Map::new();
     for x in WORDS {
@@ -360,7 +549,15 @@ pub fn script() -> String {
         }
         map.insert(x.code.into(), entry.into());
     }
-    format!("const ERRORS={};\n", serde_json::Value::Object(map))
+    let states: serde_json::Map<String, serde_json::Value> = CARD_STATES
+        .iter()
+        .map(|(name, zh, en)| ((*name).to_owned(), serde_json::json!([zh, en])))
+        .collect();
+    format!(
+        "const ERRORS={};\nconst CARD_STATES={};\n",
+        serde_json::Value::Object(map),
+        serde_json::Value::Object(states)
+    )
 }
 
 #[cfg(test)]
@@ -370,12 +567,6 @@ mod tests {
     #[test]
     fn each_code_has_words_once_and_details_name_the_same_fields_in_both_languages() {
         let mut seen = std::collections::HashSet::new();
-        let fields = |s: &str| -> Vec<String> {
-            s.split('{')
-                .skip(1)
-                .filter_map(|p| p.split_once('}').map(|(f, _)| f.to_owned()))
-                .collect()
-        };
         for x in WORDS {
             assert!(seen.insert(x.code), "{} twice", x.code);
             assert!(!x.zh.is_empty() && !x.en.is_empty(), "{}", x.code);
@@ -383,6 +574,62 @@ mod tests {
                 assert_eq!(fields(zh), fields(en), "{}", x.code);
                 assert!(!fields(zh).is_empty(), "{}", x.code);
             }
+        }
+    }
+
+    #[test]
+    fn every_card_state_has_words() {
+        for state in crate::domain::custody::CardState::ALL {
+            assert!(
+                CARD_STATES.iter().any(|(name, ..)| *name == state.as_str()),
+                "{state:?}"
+            );
+        }
+    }
+
+    fn fields(s: &str) -> Vec<&str> {
+        s.split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}').map(|(f, _)| f))
+            .collect()
+    }
+
+    fn has_chinese(s: &str) -> bool {
+        s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    }
+
+    #[test]
+    fn every_code_the_server_sends_has_words_in_both_languages_using_the_details_it_sends() {
+        use crate::http::error::CODES;
+        for (code, keys) in CODES {
+            let x = WORDS
+                .iter()
+                .find(|w| w.code == *code)
+                .unwrap_or_else(|| panic!("the pages have no words for {code}"));
+            assert!(has_chinese(x.zh), "{code}: {}", x.zh);
+            assert!(!x.en.is_empty(), "{code} has no English");
+            match x.detail {
+                Some((zh, en)) => {
+                    assert!(has_chinese(zh), "{code}: {zh}");
+                    for field in fields(zh).into_iter().chain(fields(en)) {
+                        assert!(
+                            keys.contains(&field),
+                            "{code}'s words name {{{field}}}, which the server does not send"
+                        );
+                    }
+                }
+                None => assert!(
+                    keys.is_empty(),
+                    "{code} sends {keys:?} but the pages' words use none of them"
+                ),
+            }
+        }
+        for x in WORDS {
+            assert!(
+                CODES.iter().any(|(c, _)| *c == x.code),
+                "the pages word {}, which the server never sends",
+                x.code
+            );
         }
     }
 }

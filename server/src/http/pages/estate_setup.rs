@@ -76,6 +76,8 @@ pub(super) async fn estate_page(
     v: Viewer,
 ) -> Result<Markup, DeskError> {
     let e = read(&state, |c| Ok(estate::estate(c)?)).await?;
+    let may_edit_building = v.may(&Method::PUT, "/api/v1/buildings/{number}");
+    let may_remove_building = v.may(&Method::DELETE, "/api/v1/buildings/{number}");
     let may_remove_unit = v.may(&Method::DELETE, "/api/v1/units/{id}");
     let may_remove_zone = v.may(&Method::DELETE, "/api/v1/zones/{id}");
     let may_remove_blackout = v.may(&Method::DELETE, "/api/v1/blackout-dates/{date}");
@@ -104,9 +106,29 @@ pub(super) async fn estate_page(
 
             h2 { (v.t("楼栋", "Buildings")) }
             table #buildings {
-                tr { th { (v.t("编号", "Number")) } th { (v.t("名称", "Name")) } th { (v.t("楼层", "Floors")) } }
+                tr { th { (v.t("编号", "Number")) } th { (v.t("名称", "Name")) } th { (v.t("楼层", "Floors")) }
+                     @if may_edit_building { th { (v.t("修改", "Change")) } }
+                     @if may_remove_building { th { (v.t("删除", "Remove")) } } }
                 @for b in &e.buildings {
-                    tr data-building=(b.number) { td { (b.number) } td { (b.name) } td { (floor_words(&v, b.floor_lo)) " – " (floor_words(&v, b.floor_hi)) } }
+                    tr data-building=(b.number) { td { (b.number) } td.name { (b.name) } td.floors { (floor_words(&v, b.floor_lo)) " – " (floor_words(&v, b.floor_hi)) }
+                        @if may_edit_building { td {
+                            form.inline.edit data-api={ "/api/v1/buildings/" (b.number) } data-method="PUT"
+                                data-done=(v.t("已保存", "Saved")) {
+                                input name="name" value=(b.name) required aria-label=(v.t("名称", "Name"));
+                                input name="floor_lo" data-type="int" type="number" min="-128" max="127" value=(b.floor_lo) required aria-label=(v.t("最低层", "Lowest floor"));
+                                input name="floor_hi" data-type="int" type="number" min="-128" max="127" value=(b.floor_hi) required aria-label=(v.t("最高层", "Highest floor"));
+                                button type="submit" { (v.t("保存", "Save")) } }
+                        } }
+                        @if may_remove_building { td {
+                            form.inline.remove data-api={ "/api/v1/buildings/" (b.number) } data-method="DELETE"
+                                data-confirm=(match v.lang {
+                                    Lang::Zh => format!("删除楼栋 {}（{} 号）？", b.name, b.number),
+                                    Lang::En => format!("Remove building {} (number {})?", b.name, b.number),
+                                })
+                                data-yes=(v.t("确认删除", "Remove")) data-done=(v.t("已删除楼栋", "Building removed")) {
+                                button.danger type="submit" { (v.t("删除", "Remove")) } }
+                        } }
+                    }
                 }
             }
             form.inline #add-building data-api="/api/v1/buildings" data-done=(v.t("已添加楼栋", "Building added")) {
@@ -203,6 +225,11 @@ pub(super) async fn estate_page(
         },
     ))
 }
+
+/// The building rows' edit fields, narrow enough for a desk PC's screen.
+pub(super) const CSS: &str = r#"
+#buildings form.edit input{width:9em}#buildings form.edit input[type=number]{width:4.5em}
+"#;
 
 /// The schedule form: its windows (days ticked, from, until) become the JSON the schedule
 /// endpoint takes; a second row left empty is left out. The answer shows beside the form.

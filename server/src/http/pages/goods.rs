@@ -3,7 +3,6 @@
 //! strip with its QR code), or to send to the kiosk's receipt printer.
 
 use super::Viewer;
-use super::renovations::stamp;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::goods::{self, Applicant, Permit, PermitState};
@@ -143,7 +142,7 @@ async fn goods_page(
                         td { (state_words(&v, p.state))
                              @if let Some(n) = &p.decision_note { " · " (n) }
                              @if matches!(p.state, PermitState::Released | PermitState::Stopped) {
-                                 " · " (p.closed_at.as_deref().map(|t| stamp(&v, t)).unwrap_or_default())
+                                 " · " (p.closed_at.map(|t| v.time(t)).unwrap_or_default())
                                  " · " (p.closed_by.clone().unwrap_or_default())
                                  " · " (p.closed_gate.clone().unwrap_or_else(|| v.t("手持扫码", "handheld").to_owned()))
                                  @if let Some(r) = &p.stop_reason { " · " (r) } } }
@@ -226,7 +225,7 @@ fn kiosk_print(v: &Viewer, id: u32, kiosks: &[goods_print::Kiosk], jobs: &[Print
             ul.no-print #kiosk-jobs {
                 @for j in jobs {
                     li data-job=(j.id) data-printed=(j.printed.map(|b| b.to_string()).unwrap_or_default()) {
-                        (stamp(v, &j.requested_at)) " · " (j.kiosk) " · "
+                        (v.time(j.requested_at)) " · " (j.kiosk) " · "
                         @match (j.printed, j.paper.as_deref()) {
                             (None, _) if j.taken_at.is_none() => { (v.t("等待自助机", "waiting for the kiosk")) }
                             (None, _) => { (v.t("打印中", "printing")) }

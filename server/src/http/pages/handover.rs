@@ -62,7 +62,7 @@ async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Marku
                     tr data-item=(i.id) {
                         td { (kind_words(&v, i.kind)) " · " (i.label) } td { (i.code) }
                         td { (i.holder_masked.clone().unwrap_or_default()) }
-                        td { (moment(&v, i.since.as_deref())) } td { (moment(&v, i.expected_back.as_deref())) }
+                        td { (moment(&v, i.since)) } td { (moment(&v, i.expected_back)) }
                         td { (i.lent_by.clone().unwrap_or_default()) }
                         (overdue_cell(&v, i.overdue))
                     }
@@ -101,7 +101,7 @@ async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Marku
             table #handovers {
                 tr { th { (v.t("时间", "At")) } th { (v.t("交班", "Outgoing")) } th { (v.t("接班", "Incoming")) } th { (v.t("借出", "Out")) } th { (v.t("逾期", "Overdue")) } }
                 @for h in &last {
-                    tr { td { (moment(&v, Some(h.at.as_str()))) } td { (h.outgoing) } td { (super::renovations::who(&v, &h.incoming)) } td { (h.items_out) } td { (h.overdue) } }
+                    tr { td { (v.time(h.at)) } td { (h.outgoing) } td { (super::renovations::who(&v, &h.incoming)) } td { (h.items_out) } td { (h.overdue) } }
                 }
             }
             p.signatures { (v.t("交班人签字", "Outgoing")) ": ________  " (v.t("接班人签字", "Incoming")) ": ________" }

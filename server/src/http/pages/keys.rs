@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 /// This page's endpoints.
@@ -54,12 +55,9 @@ fn state_words(v: &Viewer, s: ItemState) -> &'static str {
     }
 }
 
-/// A stored moment (UTC text), local and to the minute; empty when there is none.
-pub(super) fn moment(v: &Viewer, stored: Option<&str>) -> String {
-    stored
-        .and_then(|t| crate::db::parse_ts(t).ok())
-        .map(|t| v.time(t))
-        .unwrap_or_default()
+/// A moment, local and to the minute; empty when there is none.
+pub(super) fn moment(v: &Viewer, at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| v.time(t)).unwrap_or_default()
 }
 
 fn item_name(v: &Viewer, i: &Item) -> String {
@@ -106,7 +104,7 @@ async fn keys_page(v: Viewer, State(state): State<AppState>) -> Result<Markup, D
                         td { (i.code) }
                         td { (state_words(&v, i.state)) @if i.overdue { " · " span.unmet { (v.t("逾期", "overdue")) } } @if let Some(n) = &i.note { " · " (n) } }
                         td { (i.holder_masked.clone().unwrap_or_default()) }
-                        td { (moment(&v, i.expected_back.as_deref())) }
+                        td { (moment(&v, i.expected_back)) }
                         td {
                             @if i.state == ItemState::In && i.kind != ItemKind::UnitKey {
                                 form.inline.check-out data-item=(i.id) {

@@ -108,10 +108,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::ANYONE)
             .doc("pages", "The front-desk pages' script"),
         Endpoint::new(Method::GET, "/desk/password", get(password::password_page))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("pages", "Page: change one's own password"),
         Endpoint::new(Method::PUT, "/api/v1/auth/language", put(set_language))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "auth",
                 "Remember the language the logged-in staff member reads the pages in",
@@ -235,6 +235,7 @@ async fn desk_css() -> impl IntoResponse {
             devices::CSS,
             audit_log::CSS,
             monitor::CSS,
+            estate_setup::CSS,
         ]
         .concat()
     });
@@ -548,7 +549,14 @@ impl Viewer {
             div.result.err role="status" {
                 @match words {
                     Some(words) => (words),
-                    None => { (self.t("无法查询", "The search failed")) small { (e.to_string()) } }
+                    None => {
+                        (self.t("无法查询", "The search failed"))
+                        // The error's own words are English: only for an English reader.
+                        @let why = e.to_string();
+                        @if self.lang == Lang::En && !why.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+                            small { (why) }
+                        }
+                    }
                 }
             }
         }
@@ -592,7 +600,12 @@ impl Viewer {
             .map(|(href, ..)| href.len())
             .max();
         let mut groups: Vec<Vec<&(&str, &str, &str)>> = vec![Vec::new(); NAV_GROUPS.len()];
-        for link in NAV.iter().filter(|(href, ..)| self.may(&Method::GET, href)) {
+        // A guard's home is the guard page (the today page sends them there): no link to it.
+        let home_elsewhere = |href: &str| href == "/" && self.kind == ActorKind::Guard;
+        for link in NAV
+            .iter()
+            .filter(|(href, ..)| self.may(&Method::GET, href) && !home_elsewhere(href))
+        {
             groups[nav_group_of(link.0)].push(link);
         }
         // Within a group, the order the group names; pages it does not name come after.
@@ -730,12 +743,17 @@ function fmtYuan(c){const s=String(Math.abs(c/100|0)).replace(/\B(?=(\d{3})+(?!\
 function parseYuan(text){const s=String(text).trim().replace(/^[¥￥]/,'').trim();
  const m=/^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$/.exec(s);if(!m)return null;
  const c=parseInt(m[1].replace(/,/g,''),10)*100+parseInt((m[2]||'0').padEnd(2,'0'),10);return Number.isSafeInteger(c)?c:null;}
+function detailText(k,x){if(k==='state'&&CARD_STATES[x])return T(CARD_STATES[x][0],CARD_STATES[x][1]);
+ if(/(_at|since|until)$/.test(k)||/^\d{4}-\d{2}-\d{2}T/.test(x))return fmtTime(x);if(/cents$/.test(k))return fmtYuan(x);
+ return /^\d{4}-\d{2}-\d{2}$/.test(x)?fmtDate(x):String(x);}
 function errText(r){const v=r.v||{},code=v.code||v.error,d=v.details||{},e=ERRORS[code];
- if(!e)return v.message||('HTTP '+r.status);
+ if(!e)return r.status===0&&v.message?v.message:T('操作未完成（错误 '+r.status+'）','It did not go through (error '+r.status+')');
  const fill=tpl=>{let ok=true;const s=tpl.replace(/\{(\w+)\}/g,(m,k)=>{if(d[k]===undefined||d[k]===null){ok=false;return m;}
-  return /(_at|since|until)$/.test(k)?fmtTime(d[k]):/cents$/.test(k)?fmtYuan(d[k]):String(d[k]);});return ok?s:null;};
+  return detailText(k,d[k]);});return ok?s:null;};
  const full=e.detail&&fill(T(e.detail[0],e.detail[1]));if(full)return full;
- const general=T(e.text[0],e.text[1]);return v.message&&v.message!==general?[general,v.message]:general;}
+ // The server's own words are English: shown only to an English reader, and only when English alone.
+ const general=T(e.text[0],e.text[1]),m=v.message;
+ return LANG==='en'&&m&&m!==general&&!/[\u4e00-\u9fff]/.test(m)?[general,m]:general;}
 function say(el,ok,msg){el.className=(el.id==='flash'?'':'result ')+(ok?'ok':'err');el.replaceChildren();
  const parts=Array.isArray(msg)?msg:[msg];el.append(parts[0]);if(parts[1]){const s=document.createElement('small');s.textContent=parts[1];el.append(s);}}
 function flash(ok,msg){const f=document.getElementById('flash');if(!f)return;say(f,ok,msg);clearTimeout(flash.t);if(ok)flash.t=setTimeout(()=>{f.className='';},6000);}

@@ -2,7 +2,6 @@
 //! enable.
 
 use super::Viewer;
-use super::renovations::stamp;
 use crate::auth::Role;
 use crate::domain::desk_error::DeskError;
 use crate::domain::staff::{self, StaffAccount};
@@ -52,9 +51,9 @@ pub(super) async fn staff_page(
                      th { (v.t("状态", "State")) } th { (v.t("重设密码", "Reset password")) } th {} }
                 @for s in &list {
                     tr data-staff=(s.username) {
-                        td { (s.username) } td { (role_form(&v, s)) } td { (stamp(&v, &s.created_at)) }
+                        td { (s.username) } td { (role_form(&v, s)) } td { (v.time(s.created_at)) }
                         td { @match &s.disabled_at {
-                            Some(at) => { span.unmet { (v.t("已停用", "disabled")) } " " (stamp(&v, at)) }
+                            Some(at) => { span.unmet { (v.t("已停用", "disabled")) } " " (v.time(*at)) }
                             None => { (v.t("正常", "active")) }
                         } }
                         td { form.inline.reset data-api={ "/api/v1/staff/" (s.id) "/password" }
