@@ -303,16 +303,25 @@ pub struct InviteRecord {
     pub redeemed_at: Option<DateTime<Utc>>,
 }
 
-/// Invites valid on `since` or later, and any made since then, newest first (at most 200).
-pub fn invites(conn: &Connection, since: NaiveDate) -> DeskResult<Vec<InviteRecord>> {
+/// At most `limit` invites valid on `since` or later, and any made since then, newest first
+/// (by when made, then code), from just after `before` (an invite's time made and code).
+pub fn invites(
+    conn: &Connection,
+    since: NaiveDate,
+    before: Option<(&str, &str)>,
+    limit: u32,
+) -> DeskResult<Vec<InviteRecord>> {
     let mut st = conn.prepare_cached(
         "SELECT i.code, i.valid_on, json_extract(i.visitor, '$.name') AS name, u.label, i.created_at,
                 i.created_by, i.redeemed_at
          FROM invites i LEFT JOIN units u ON u.id = json_extract(i.visitor, '$.unit_id')
          WHERE i.purged_at IS NULL AND (i.valid_on >= ?1 OR i.created_at >= ?1)
-         ORDER BY i.created_at DESC LIMIT 200",
+           AND (i.created_at, i.code) < (?2, ?3)
+         ORDER BY i.created_at DESC, i.code DESC LIMIT ?4",
     )?;
-    let rows = st.query_map(params![since.to_string()], |r| {
+    // "9" sorts after every stored time: no cursor starts from the newest.
+    let (at, code) = before.unwrap_or(("9", ""));
+    let rows = st.query_map(params![since.to_string(), at, code, limit], |r| {
         Ok(InviteRecord {
             code: r.get("code")?,
             valid_on: date(r, "valid_on")?,

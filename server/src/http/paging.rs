@@ -52,7 +52,18 @@ pub struct NewestFirst {
     pub before: Option<i64>,
 }
 
-/// The page size of a [`NewestFirst`] list.
+/// `?limit=&before=` of a list ordered by a time and a key, newest first.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Latest {
+    /// How many (1 to 500, default 100), newest first.
+    #[param(format = Int64, minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
+    pub before: Option<String>,
+}
+
+/// The page size of a [`NewestFirst`] or [`Latest`] list.
 pub const NEWEST_FIRST: PageSize = PageSize {
     default: 100,
     max: 500,

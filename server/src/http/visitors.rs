@@ -4,11 +4,12 @@
 use super::Endpoint;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
-use super::paging::{self, Dated, NextLink};
+use super::paging::{self, Dated, Latest, NextLink, Page};
 use super::renovations::{read, write};
 use super::switch;
 use crate::auth::Actor;
 use crate::auth::Allow;
+use crate::db::ts;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
 use crate::domain::history::{self, InviteRecord, VisitRecord, VisitorSearch};
@@ -84,9 +85,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             .allow(Allow::STAFF)
             .doc(
                 "visitors",
-                "Invites valid from a week ago on, and those made since, newest first",
+                "Invites valid from a week ago on, and those made since, newest first; a page at a time (Link: rel=next)",
             )
-            .io(Io::ok(list::<InviteRecord>)),
+            .io(Io::ok(list::<InviteRecord>).params(&[params::<Latest>])),
         Endpoint::new(Method::GET, "/api/v1/visitors/history", get(visit_history))
             .allow(Allow::STAFF)
             .doc(
@@ -209,15 +210,36 @@ async fn invite(
 /// How far back the invite list reaches.
 pub const INVITES_SHOWN_DAYS: u64 = 7;
 
-async fn invites(State(state): State<AppState>) -> Result<Json<Vec<InviteRecord>>, DeskError> {
+/// One page of the invites valid from a week ago on, and those made since, newest first.
+pub async fn invites_page(state: &AppState, q: Latest) -> Result<Page<InviteRecord>, DeskError> {
+    let limit = paging::NEWEST_FIRST.limit(q.limit)?;
+    let before = q
+        .before
+        .as_deref()
+        .map(paging::parse_time_cursor)
+        .transpose()?;
     let now = state.now();
-    Ok(Json(
-        read(&state, move |c| {
-            let today = settings::local_date(settings::time_zone(c)?, now);
-            history::invites(c, today - chrono::Days::new(INVITES_SHOWN_DAYS))
-        })
-        .await?,
-    ))
+    let found = read(state, move |c| {
+        let today = settings::local_date(settings::time_zone(c)?, now);
+        let before = before
+            .as_ref()
+            .map(|(at, code)| (at.as_str(), code.as_str()));
+        let since = today - chrono::Days::new(INVITES_SHOWN_DAYS);
+        history::invites(c, since, before, limit + 1)
+    })
+    .await?;
+    Ok(Page::of(found, limit, |i| {
+        paging::time_cursor(&ts(i.created_at), &i.code)
+    }))
+}
+
+async fn invites(
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<Latest>,
+) -> Result<(NextLink, Json<Vec<InviteRecord>>), DeskError> {
+    let page = invites_page(&state, q).await?;
+    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
 }
 
 /// One page of the visitor history `q` asks for, and the period it covers.

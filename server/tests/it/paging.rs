@@ -90,6 +90,17 @@ async fn pages_hold_the_whole_list(app: &TestApp, token: &str, list: &str, n: us
     );
 }
 
+/// The desk page `path` shows `counts.0` rows (each marked by `row`), then its "more" link a
+/// last page of `counts.1` rows with no further link.
+async fn page_then_more(app: &TestApp, token: &str, path: &str, row: &str, counts: (usize, usize)) {
+    let page = app.get_text(path, Some(token)).await;
+    assert_eq!(page.matches(row).count(), counts.0, "{path}");
+    let more = href_of(&page, "more").expect("a link to the older rows");
+    let rest = app.get_text(&more, Some(token)).await;
+    assert_eq!(rest.matches(row).count(), counts.1, "{more}");
+    assert!(href_of(&rest, "more").is_none(), "{more}");
+}
+
 fn ids(rows: &[Value], field: &str) -> Vec<String> {
     rows.iter().map(|r| r[field].to_string()).collect()
 }
@@ -234,14 +245,8 @@ async fn the_alarm_history_pages_through_every_alarm_once_and_the_page_links_to_
     .await;
     assert_eq!(gate_a.len(), 12);
 
-    let page = app
-        .get_text(&format!("/desk/alarms?{range}&limit=20"), Some(&admin))
-        .await;
-    assert_eq!(page.matches("data-alarm=").count(), 20);
-    let more = href_of(&page, "more").expect("a link to the older alarms");
-    let rest = app.get_text(&more, Some(&admin)).await;
-    assert_eq!(rest.matches("data-alarm=").count(), 3);
-    assert!(href_of(&rest, "more").is_none());
+    let page = format!("/desk/alarms?{range}&limit=20");
+    page_then_more(&app, &admin, &page, "data-alarm=", (20, 3)).await;
 }
 
 #[tokio::test]
@@ -264,11 +269,49 @@ async fn goods_permits_page_through_every_permit_once_and_the_page_links_to_olde
         .unwrap();
     pages_hold_the_whole_list(&app, &admin, "/api/v1/goods-permits?", 12, "id").await;
 
-    let page = app.get_text("/desk/goods?limit=10", Some(&admin)).await;
-    assert_eq!(page.matches("data-permit=").count(), 10);
-    let more = href_of(&page, "more").expect("a link to the older permits");
-    let rest = app.get_text(&more, Some(&admin)).await;
-    assert_eq!(rest.matches("data-permit=").count(), 2);
+    page_then_more(
+        &app,
+        &admin,
+        "/desk/goods?limit=10",
+        "data-permit=",
+        (10, 2),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invites_page_through_every_invite_once_and_the_page_links_to_older_ones() {
+    let (app, admin, unit) = app_with_unit().await;
+    app.state
+        .db
+        .call(move |c| {
+            for i in 0..12 {
+                // Three made in the same instant: the code orders them.
+                let minute = if i < 3 { 0 } else { i };
+                c.execute(
+                    "INSERT INTO invites (code, visitor, valid_on, created_at, created_by)
+                     VALUES (?1, ?2, '2099-01-01', ?3, 'desk:admin')",
+                    rusqlite::params![
+                        format!("INV{i:03}"),
+                        format!("{{\"name\":\"王伟\",\"unit_id\":{unit}}}"),
+                        format!("2026-11-20T04:{minute:02}:00.000000Z")
+                    ],
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    pages_hold_the_whole_list(&app, &admin, "/api/v1/invites?", 12, "code").await;
+
+    page_then_more(
+        &app,
+        &admin,
+        "/desk/invites?limit=10",
+        "data-invite=",
+        (10, 2),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -402,6 +445,7 @@ async fn a_limit_out_of_bounds_or_a_foreign_cursor_is_a_422_with_a_json_error() 
         ("/api/v1/visitors/history", 500),
         ("/api/v1/alarms/history", 500),
         ("/api/v1/goods-permits", 500),
+        ("/api/v1/invites", 500),
         ("/api/v1/audit", 1000),
         ("/api/v1/cards/outstanding", 1000),
     ] {

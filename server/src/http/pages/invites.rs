@@ -5,12 +5,14 @@ use super::Viewer;
 use super::renovations::who;
 use super::visitors::visitor_fields;
 use crate::domain::desk_error::DeskError;
-use crate::domain::history::{self, InviteRecord};
+use crate::domain::history::InviteRecord;
 use crate::domain::{settings, units};
+use crate::http::extract::ApiQuery;
+use crate::http::paging::Latest;
 use crate::http::renovations::read;
-use crate::http::visitors::INVITES_SHOWN_DAYS;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::Uri;
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
@@ -28,15 +30,17 @@ fn state_words(v: &Viewer, i: &InviteRecord, today: NaiveDate) -> Markup {
 pub(super) async fn invites_page(
     State(state): State<AppState>,
     v: Viewer,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<Latest>,
 ) -> Result<Markup, DeskError> {
     let now = state.now();
-    let (list, units, today) = read(&state, move |c| {
+    let first = q.before.is_none();
+    let page = crate::http::visitors::invites_page(&state, q).await?;
+    let more = page.next_href(&uri, "before");
+    let list = page.rows;
+    let (units, today) = read(&state, move |c| {
         let today = settings::local_date(settings::time_zone(c)?, now);
-        Ok((
-            history::invites(c, today - chrono::Days::new(INVITES_SHOWN_DAYS))?,
-            units::units(c)?,
-            today,
-        ))
+        Ok((units::units(c)?, today))
     })
     .await?;
     Ok(v.page(
@@ -79,6 +83,7 @@ pub(super) async fn invites_page(
                     }
                 }
             }
+            (super::renovations::more_links(&v, more.as_deref(), first, "/desk/invites"))
         },
     ))
 }
