@@ -29,7 +29,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .doc("alarms", "Raise or clear an alarm of the calling device")
             .io(Io::NO_CONTENT.body(one::<AlarmReport>)),
         Endpoint::new(Method::GET, "/api/v1/alarms", get(list))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "alarms",
                 "Alarms the desk has not yet seen or whose cause lasts, newest first",
@@ -40,11 +40,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/alarms/{id}/acknowledge",
             post(acknowledge),
         )
-        .allow(Allow::STAFF)
+        .allow(Allow::ANY_STAFF)
         .doc("alarms", "A staff member has seen the alarm")
         .io(Io::ok(one::<Alarm>).params(&[params::<RowId>])),
         Endpoint::new(Method::GET, "/api/v1/alarms/history", get(history))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "alarms",
                 "Alarms raised in a period, seen and cleared ones included, by kind and device",
@@ -55,7 +55,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/alarms/acknowledge-all",
             post(acknowledge_all),
         )
-        .allow(Allow::STAFF)
+        .allow(Allow::ANY_STAFF)
         .doc(
             "alarms",
             "A staff member has seen every alarm not yet seen (fire alarms stay with the emergency bar)",

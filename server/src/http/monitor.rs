@@ -40,7 +40,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/api/v1/monitor/events", get(stream))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "events",
                 "Live gate decisions and alarms (server-sent events), resumable, by door",

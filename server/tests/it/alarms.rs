@@ -197,3 +197,69 @@ async fn a_flood_of_forced_door_alarms_is_one_alarm_with_a_count_and_hides_no_ot
     assert_eq!(forced["device_id"], gate_id.as_str());
     assert_eq!(forced["repeats"], 300);
 }
+
+#[tokio::test]
+async fn a_guard_watches_doors_and_alarms_and_acknowledges_but_cannot_open_or_lock() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let guard = crate::goods::guard(&app, &admin).await;
+    let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
+    assert_eq!(raise(&app, &gate, "door_forced").await.status(), 204);
+
+    let doors = app.get_json("/api/v1/doors", Some(&guard)).await;
+    assert!(
+        doors.to_string().contains(gate_id.as_str()),
+        "the guard sees the gate: {doors}"
+    );
+    let alarms = open_alarms(&app, &guard).await;
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0]["kind"], "door_forced");
+    let id = alarms[0]["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/alarms/{id}/acknowledge"),
+            Some(&guard),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "the guard acknowledges what they saw");
+    let seen: Value = r.json().await.unwrap();
+    assert!(!seen["acknowledged_at"].is_null(), "{seen}");
+
+    let page = app.get_text("/desk/doors", Some(&guard)).await;
+    assert!(page.contains(&gate_id), "the doors page lists the gate");
+    for control in [
+        "class=\"inline unlock\"",
+        "id=\"lockdown\"",
+        "id=\"evacuation\"",
+    ] {
+        assert!(
+            !page.contains(control),
+            "a guard's doors page has no {control}"
+        );
+    }
+    app.expect_statuses(
+        &guard,
+        vec![
+            (
+                reqwest::Method::POST,
+                &format!("/api/v1/doors/{gate_id}/unlock"),
+                Some(json!({"reason": "test", "seconds": 5})),
+                403,
+            ),
+            (
+                reqwest::Method::PUT,
+                "/api/v1/lockdown",
+                Some(json!({"active": true})),
+                403,
+            ),
+            (
+                reqwest::Method::POST,
+                "/api/v1/evacuation",
+                Some(json!({})),
+                403,
+            ),
+        ],
+    )
+    .await;
+}

@@ -130,7 +130,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "The QR code of a card's text as SVG, for the card the desk prints",
             ),
         Endpoint::new(Method::GET, "/desk/doors", get(doors::doors_page))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "pages",
                 "Page: every gate, online or not, its sync lag, relay, door, fire input and alarms; unlock, lockdown and evacuation",
@@ -162,7 +162,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Page: visitor history, searched by name, unit, host or purpose over dates",
         ),
         Endpoint::new(Method::GET, "/desk/alarms", get(alarms::alarms_page))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc(
                 "pages",
                 "Page: alarms not yet seen, seen but lasting, and their history",
@@ -212,7 +212,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "Page: estate setup (time zone, buildings, units, zones, schedules, blackout dates)",
             ),
         Endpoint::new(Method::GET, "/desk/monitor", get(monitor::monitor_page))
-            .allow(Allow::STAFF)
+            .allow(Allow::ANY_STAFF)
             .doc("pages", "Page: live gate decisions and alarms, by door"),
     ]
 }
