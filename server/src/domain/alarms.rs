@@ -354,14 +354,33 @@ fn row(r: &rusqlite::Row<'_>) -> Result<Alarm, rusqlite::Error> {
     })
 }
 
-/// Alarms the desk still has to see: not yet cleared, or not yet acknowledged. Newest first.
+/// The most alarms [`open`] lists; [`unseen_counts`] counts them all.
+pub const OPEN_SHOWN: u32 = 200;
+
+/// Alarms the desk still has to see: not yet cleared, or not yet acknowledged. Newest first,
+/// the newest [`OPEN_SHOWN`] of them.
 pub fn open(conn: &Connection) -> DeskResult<Vec<Alarm>> {
     let mut st = conn.prepare_cached(&format!(
         "{SELECT} WHERE a.cleared_at IS NULL OR a.acknowledged_at IS NULL
-         ORDER BY a.raised_at DESC, a.id DESC LIMIT 200"
+         ORDER BY a.raised_at DESC, a.id DESC LIMIT ?1"
     ))?;
-    let rows = st.query_map([], row)?;
+    let rows = st.query_map([OPEN_SHOWN], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many alarms nobody has acknowledged yet, and how many of those "acknowledge all"
+/// covers (every kind but the fire alarm, which stays with the emergency bar).
+pub fn unseen_counts(conn: &Connection) -> DeskResult<(usize, usize)> {
+    let (unseen, coverable): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*) AS unseen, COALESCE(SUM(kind <> ?1), 0) AS coverable
+             FROM device_alarms WHERE acknowledged_at IS NULL",
+        )?
+        .query_row([kind_name(DeviceAlarmKind::FireAlarm)], |r| {
+            Ok((r.get("unseen")?, r.get("coverable")?))
+        })?;
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    Ok((count(unseen), count(coverable)))
 }
 
 /// Alarms of one kind the desk still has to see, newest first, with no limit: the fire alarms
@@ -504,6 +523,35 @@ mod tests {
             active,
             detail: None,
         }
+    }
+
+    #[test]
+    fn every_unseen_alarm_is_counted_beyond_those_listed() {
+        let (conn, kiosk, desk) = setup();
+        let t = |m: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(29_000_000 + m);
+        // A printer that runs out and is refilled all weekend: each time a new alarm.
+        let shown = i64::from(OPEN_SHOWN);
+        for m in 0..shown + 30 {
+            report(
+                &conn,
+                &kiosk,
+                &raise(DeviceAlarmKind::PaperOut, true),
+                t(2 * m),
+            )
+            .unwrap();
+            report(
+                &conn,
+                &kiosk,
+                &raise(DeviceAlarmKind::PaperOut, false),
+                t(2 * m + 1),
+            )
+            .unwrap();
+        }
+        assert_eq!(open(&conn).unwrap().len(), OPEN_SHOWN as usize);
+        let total = usize::try_from(shown + 30).unwrap();
+        assert_eq!(unseen_counts(&conn).unwrap(), (total, total));
+        assert_eq!(acknowledge_all(&conn, &desk, t(10_000)).unwrap(), total);
+        assert_eq!(unseen_counts(&conn).unwrap(), (0, 0));
     }
 
     #[test]

@@ -92,8 +92,12 @@ pub(super) async fn alarms_page(
 ) -> Result<Markup, DeskError> {
     let first = filter.before.is_none();
     let history = crate::http::alarms::history_page(&state, filter.clone()).await?;
-    let (open, devices) = read(&state, move |c| {
-        Ok((alarms::open(c)?, devices::list(c).map_err(ApiError::from)?))
+    let (open, (unseen_count, to_ack), devices) = read(&state, move |c| {
+        Ok((
+            alarms::open(c)?,
+            alarms::unseen_counts(c)?,
+            devices::list(c).map_err(ApiError::from)?,
+        ))
     })
     .await?;
     let unseen: Vec<&Alarm> = open
@@ -104,10 +108,6 @@ pub(super) async fn alarms_page(
         .iter()
         .filter(|a| a.acknowledged_at.is_some() && a.cleared_at.is_none())
         .collect();
-    let to_ack = unseen
-        .iter()
-        .filter(|a| a.kind != DeviceAlarmKind::FireAlarm)
-        .count();
     let may_ack = v.may(&Method::POST, "/api/v1/alarms/acknowledge-all");
     let (from, to) = match &history {
         Ok((p, _)) => (p.from.to_string(), p.to.to_string()),
@@ -116,7 +116,10 @@ pub(super) async fn alarms_page(
     Ok(v.page(
         v.t("告警", "Alarms"),
         html! {
-            h2 { (v.t("未知晓", "Not yet seen")) " (" (unseen.len()) ")" }
+            h2 { (v.t("未知晓", "Not yet seen")) " (" (unseen_count) ")" }
+            @if unseen_count > unseen.len() {
+                p #unseen-more { (v.t("只列出最新的", "Showing the newest")) " " (unseen.len()) (v.t(" 条", "")) }
+            }
             @if may_ack && to_ack > 0 {
                 form.inline #acknowledge-all data-api="/api/v1/alarms/acknowledge-all"
                     data-confirm=(format!("{} {} {}", v.t("全部知晓这", "Acknowledge all"), to_ack, v.t("条告警？", "alarms?")))

@@ -95,10 +95,7 @@ pub(super) async fn today_page(
             awaiting_refund: renovation::awaiting_refund(c)?,
             doors_online: online,
             doors_offline: doors.len() - online,
-            open_alarms: alarms::open(c)?
-                .iter()
-                .filter(|a| a.acknowledged_at.is_none())
-                .count(),
+            open_alarms: alarms::unseen_counts(c)?.0,
         })
     })
     .await?;
