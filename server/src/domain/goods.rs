@@ -761,7 +761,8 @@ pub struct Scan {
     /// The scan's number (the guard page's cursor).
     pub scan_id: i64,
     /// When it was read (UTC).
-    pub at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub at: DateTime<Utc>,
     /// The gate's name, or none for a handheld scan.
     pub gate: Option<String>,
     /// What the gate itself decided (e.g. `goods_permit`, `expired`, `revoked`).
@@ -843,15 +844,15 @@ pub fn hand_scan(
 }
 
 fn scan(conn: &Connection, scan_id: i64, now: DateTime<Utc>) -> DeskResult<Scan> {
-    let (permit_id, at, gate, gate_reason): (u32, String, Option<String>, Option<String>) = conn
-        .prepare_cached(
+    let (permit_id, at, gate, gate_reason): (u32, DateTime<Utc>, Option<String>, Option<String>) =
+        conn.prepare_cached(
             "SELECT s.permit_id, s.at, d.name AS gate, s.gate_reason FROM goods_scans s
              LEFT JOIN devices d ON d.id = s.device_id WHERE s.id = ?1",
         )?
         .query_row(params![scan_id], |r| {
             Ok((
                 r.get("permit_id")?,
-                r.get("at")?,
+                instant(r, "at")?,
                 r.get("gate")?,
                 r.get("gate_reason")?,
             ))
@@ -1028,7 +1029,7 @@ pub fn hand_events(
                 id: format!("goods-{id}"),
                 device_id: String::new(),
                 device_name: HANDHELD.to_owned(),
-                at: r.get("closed_at")?,
+                at: instant(r, "closed_at")?,
                 clock_trusted: true,
                 card_id: Some(id),
                 kind: Some("goods_release".into()),

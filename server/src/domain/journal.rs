@@ -172,7 +172,8 @@ pub struct EventRow {
     /// Gate device name.
     pub device_name: String,
     /// When, by the gate's clock (UTC).
-    pub at: String,
+    #[serde(serialize_with = "crate::db::ts_json")]
+    pub at: DateTime<Utc>,
     /// Whether the gate trusted its clock.
     pub clock_trusted: bool,
     /// Card number, if verified.
@@ -243,7 +244,7 @@ pub fn page(
             id: r.get("id")?,
             device_id: r.get("device_id")?,
             device_name: r.get("device_name")?,
-            at: r.get("at")?,
+            at: crate::db::instant(r, "at")?,
             clock_trusted: r.get("clock_trusted")?,
             card_id: r.get("card_id")?,
             kind: r.get("kind")?,
@@ -266,7 +267,7 @@ pub fn to_csv(rows: &[EventRow]) -> String {
     );
     for r in rows {
         let fields = [
-            r.at.clone(),
+            ts(r.at),
             r.device_id.clone(),
             r.device_name.clone(),
             r.card_id.map(|c| c.to_string()).unwrap_or_default(),

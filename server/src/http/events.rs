@@ -87,7 +87,9 @@ async fn rows(
             merged(c, &filter, before, limit + 1).map_err(ApiError::from)
         })
         .await?;
-    let page = Page::of(found, limit, |e| paging::time_cursor(&e.at, &e.id));
+    let page = Page::of(found, limit, |e| {
+        paging::time_cursor(&crate::db::ts(e.at), &e.id)
+    });
     Ok((NextLink(page.next_href(uri, "before")), page.rows))
 }
 
