@@ -354,6 +354,23 @@ fn row(r: &rusqlite::Row<'_>) -> Result<Alarm, rusqlite::Error> {
     })
 }
 
+/// Every kind of device alarm, in the order the desk's filter offers them.
+pub const KINDS: [DeviceAlarmKind; 13] = [
+    DeviceAlarmKind::DoorForced,
+    DeviceAlarmKind::DoorHeldOpen,
+    DeviceAlarmKind::FireAlarm,
+    DeviceAlarmKind::ScannerLost,
+    DeviceAlarmKind::ScannerMisconfigured,
+    DeviceAlarmKind::UntrustedClock,
+    DeviceAlarmKind::ClockCorrected,
+    DeviceAlarmKind::PaperOut,
+    DeviceAlarmKind::PaperNearEnd,
+    DeviceAlarmKind::PrinterOffline,
+    DeviceAlarmKind::PrinterCoverOpen,
+    DeviceAlarmKind::WorkerCardGuessing,
+    DeviceAlarmKind::DenyListCheck,
+];
+
 /// The most alarms [`open`] lists; [`unseen_counts`] counts them all.
 pub const OPEN_SHOWN: u32 = 200;
 

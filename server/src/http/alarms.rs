@@ -69,8 +69,9 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlarmFilter {
-    /// Only this kind, e.g. `door_forced`.
+    /// Only this kind, e.g. `door_forced`; blank means every kind.
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
+    #[param(schema_with = kind_or_blank)]
     pub kind: Option<DeviceAlarmKind>,
     /// Only this device id.
     pub device: Option<String>,
@@ -87,6 +88,19 @@ pub struct AlarmFilter {
     pub limit: Option<u32>,
     /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
     pub before: Option<String>,
+}
+
+/// The `kind` parameter's schema: an alarm kind, or blank (a desk form's "every kind").
+fn kind_or_blank() -> utoipa::openapi::Object {
+    let kinds = std::iter::once(serde_json::Value::from("")).chain(
+        crate::domain::alarms::KINDS
+            .iter()
+            .filter_map(|k| serde_json::to_value(k).ok()),
+    );
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(kinds))
+        .build()
 }
 
 impl AlarmFilter {

@@ -184,6 +184,26 @@ async fn the_alarm_history_filters_by_kind_device_and_dates_and_acknowledge_all_
         "blank fields of the page's form mean any"
     );
     assert_eq!(
+        count("/api/v1/alarms/history?kind=".into()).await,
+        4,
+        "a blank kind means every kind"
+    );
+    // The served document says so too, so a client may send the form's blank.
+    let doc = app.get_json("/api/openapi.json", None).await;
+    let kind = doc["paths"]["/api/v1/alarms/history"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "kind")
+        .unwrap()["schema"]["enum"]
+        .clone();
+    assert!(
+        kind.as_array().is_some_and(|k| k.contains(&json!(""))
+            && k.contains(&json!("door_forced"))
+            && k.contains(&json!("fire_alarm"))),
+        "{kind}"
+    );
+    assert_eq!(
         count(format!("/api/v1/alarms/history?device={kiosk_id}")).await,
         2
     );

@@ -441,6 +441,7 @@ async fn a_limit_out_of_bounds_or_a_foreign_cursor_is_a_422_with_a_json_error() 
     let admin = app.admin().await;
     for (path, max) in [
         ("/api/v1/events", 10_000),
+        ("/api/v1/events.csv", 10_000),
         ("/api/v1/renovations", 500),
         ("/api/v1/visitors/history", 500),
         ("/api/v1/alarms/history", 500),

@@ -17,22 +17,7 @@ use axum::http::{Method, Uri};
 use gatehouse_credential::api::device::DeviceAlarmKind;
 use maud::{Markup, html};
 
-/// Every kind, in the order the filter offers them.
-const KINDS: [DeviceAlarmKind; 13] = [
-    DeviceAlarmKind::DoorForced,
-    DeviceAlarmKind::DoorHeldOpen,
-    DeviceAlarmKind::FireAlarm,
-    DeviceAlarmKind::ScannerLost,
-    DeviceAlarmKind::ScannerMisconfigured,
-    DeviceAlarmKind::UntrustedClock,
-    DeviceAlarmKind::ClockCorrected,
-    DeviceAlarmKind::PaperOut,
-    DeviceAlarmKind::PaperNearEnd,
-    DeviceAlarmKind::PrinterOffline,
-    DeviceAlarmKind::PrinterCoverOpen,
-    DeviceAlarmKind::WorkerCardGuessing,
-    DeviceAlarmKind::DenyListCheck,
-];
+use crate::domain::alarms::KINDS;
 
 /// An alarm's kind in words.
 pub(super) fn kind_words(v: &Viewer, kind: DeviceAlarmKind) -> &'static str {
