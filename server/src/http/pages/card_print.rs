@@ -55,24 +55,47 @@ fn svg_of(q: QrQuery) -> Result<Response, ApiError> {
 /// The printable card's frame on renovation `r`'s page, hidden until a card is issued.
 pub(super) fn frame(v: &Viewer, r: &Renovation) -> Markup {
     let extended = r.end_date != r.original_end_date;
+    let fields = html! {
+        dt { (v.t("姓名", "Name")) } dd.holder {}
+        dt { (v.t("卡号", "Card")) } dd.number {}
+        dt { (v.t("装修", "Renovation")) } dd { (r.code) " · " (r.unit.label) }
+        dt { (v.t("楼层", "Floors")) } dd { (v.t("大堂", "Lobby")) " · " (r.unit.floor) "F" }
+        dt { (v.t("有效至", "Valid until")) } dd.until {}
+        @if extended { dt { (v.t("延期", "Extended")) } dd.extended { (v.t("延期至", "extended to")) " " (v.date(r.end_date)) } }
+    };
+    let buttons = html! {
+        button #print-card-button type="button" { (v.t("打印此卡", "Print this card")) } " "
+        button #print-card-close type="button" { (v.t("关闭", "Close")) }
+    };
+    printable(
+        "print-card",
+        v.t("可打印的出入卡", "Printable card"),
+        v.t("人员临时出入卡", "Temporary worker access card"),
+        fields,
+        html! {},
+        buttons,
+    )
+}
+
+/// A printable card face in section `id`, hidden until a page's script fills it in: `title`,
+/// the QR code, the `fields` (`dt`/`dd` pairs) and `below` them; `buttons` stay off paper.
+pub(super) fn printable(
+    id: &str,
+    label: &str,
+    title: &str,
+    fields: Markup,
+    below: Markup,
+    buttons: Markup,
+) -> Markup {
     html! {
-        section #print-card hidden aria-label=(v.t("可打印的出入卡", "Printable card")) {
+        section #(id) hidden aria-label=(label) {
             div.card-face {
-                h3 { (v.t("人员临时出入卡", "Temporary worker access card")) }
+                h3 { (title) }
                 img.qr alt="QR";
-                dl {
-                    dt { (v.t("姓名", "Name")) } dd.holder {}
-                    dt { (v.t("卡号", "Card")) } dd.number {}
-                    dt { (v.t("装修", "Renovation")) } dd { (r.code) " · " (r.unit.label) }
-                    dt { (v.t("楼层", "Floors")) } dd { (v.t("大堂", "Lobby")) " · " (r.unit.floor) "F" }
-                    dt { (v.t("有效至", "Valid until")) } dd.until {}
-                    @if extended { dt { (v.t("延期", "Extended")) } dd.extended { (v.t("延期至", "extended to")) " " (v.date(r.end_date)) } }
-                }
+                dl { (fields) }
+                (below)
             }
-            p.no-print {
-                button #print-card-button type="button" { (v.t("打印此卡", "Print this card")) } " "
-                button #print-card-close type="button" { (v.t("关闭", "Close")) }
-            }
+            p.no-print { (buttons) }
         }
     }
 }

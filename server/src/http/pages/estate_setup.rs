@@ -56,6 +56,17 @@ fn floor_words(v: &Viewer, f: i8) -> String {
     }
 }
 
+/// A table cell whose button removes the row's item: `DELETE api` once `confirm` is agreed.
+fn remove_cell(v: &Viewer, api: &str, confirm: String, done: &str) -> Markup {
+    html! {
+        td {
+            form.inline.remove data-api=(api) data-method="DELETE" data-confirm=(confirm)
+                data-yes=(v.t("确认删除", "Remove")) data-done=(done) {
+                button.danger type="submit" { (v.t("删除", "Remove")) } }
+        }
+    }
+}
+
 /// The fields of one schedule window in the schedule form.
 fn window_fields(v: &Viewer, n: usize, w: Option<&TimeWindow>) -> Markup {
     html! {
@@ -119,15 +130,10 @@ pub(super) async fn estate_page(
                                 input name="floor_hi" data-type="int" type="number" min="-128" max="127" value=(b.floor_hi) required aria-label=(v.t("最高层", "Highest floor"));
                                 button type="submit" { (v.t("保存", "Save")) } }
                         } }
-                        @if may_remove_building { td {
-                            form.inline.remove data-api={ "/api/v1/buildings/" (b.number) } data-method="DELETE"
-                                data-confirm=(match v.lang {
+                        @if may_remove_building { (remove_cell(&v, &format!("/api/v1/buildings/{}", b.number), match v.lang {
                                     Lang::Zh => format!("删除楼栋 {}（{} 号）？", b.name, b.number),
                                     Lang::En => format!("Remove building {} (number {})?", b.name, b.number),
-                                })
-                                data-yes=(v.t("确认删除", "Remove")) data-done=(v.t("已删除楼栋", "Building removed")) {
-                                button.danger type="submit" { (v.t("删除", "Remove")) } }
-                        } }
+                                }, v.t("已删除楼栋", "Building removed"))) }
                     }
                 }
             }
@@ -145,12 +151,7 @@ pub(super) async fn estate_page(
                 tr { th { (v.t("房号", "Unit")) } th { (v.t("楼栋", "Building")) } th { (v.t("楼层", "Floor")) } @if may_remove_unit { th { (v.t("删除", "Remove")) } } }
                 @for u in &e.units {
                     tr data-unit=(u.id) { td { (u.label) } td { (building_name(u.building)) } td { (floor_words(&v, u.floor)) }
-                        @if may_remove_unit { td {
-                            form.inline.remove data-api={ "/api/v1/units/" (u.id) } data-method="DELETE"
-                                data-confirm=(format!("{} {}？", v.t("删除房号", "Remove unit"), u.label))
-                                data-yes=(v.t("确认删除", "Remove")) data-done=(v.t("已删除", "Removed")) {
-                                button.danger type="submit" { (v.t("删除", "Remove")) } }
-                        } }
+                        @if may_remove_unit { (remove_cell(&v, &format!("/api/v1/units/{}", u.id), format!("{} {}？", v.t("删除房号", "Remove unit"), u.label), v.t("已删除", "Removed"))) }
                     }
                 }
             }
@@ -168,12 +169,7 @@ pub(super) async fn estate_page(
                 @for z in &e.zones {
                     tr data-zone=(z.id) { td { (z.name) } td { (building_name(z.zone.building)) } td { (class_words(&v, z.zone.class)) }
                         td { (z.zone.floor.map(|f| floor_words(&v, f)).unwrap_or_default()) }
-                        @if may_remove_zone { td {
-                            form.inline.remove data-api={ "/api/v1/zones/" (z.id) } data-method="DELETE"
-                                data-confirm=(format!("{} {}？", v.t("删除区域", "Remove zone"), z.name))
-                                data-yes=(v.t("确认删除", "Remove")) data-done=(v.t("已删除", "Removed")) {
-                                button.danger type="submit" { (v.t("删除", "Remove")) } }
-                        } }
+                        @if may_remove_zone { (remove_cell(&v, &format!("/api/v1/zones/{}", z.id), format!("{} {}？", v.t("删除区域", "Remove zone"), z.name), v.t("已删除", "Removed"))) }
                     }
                 }
             }
@@ -208,12 +204,7 @@ pub(super) async fn estate_page(
                 tr { th { (v.t("日期", "Date")) } th { (v.t("说明", "Note")) } @if may_remove_blackout { th { (v.t("删除", "Remove")) } } }
                 @for b in &e.blackout_dates {
                     tr data-date=(b.date) { td { (v.date(b.date)) } td { (b.note) }
-                        @if may_remove_blackout { td {
-                            form.inline.remove data-api={ "/api/v1/blackout-dates/" (b.date) } data-method="DELETE"
-                                data-confirm=(format!("{} {}？", v.t("删除禁止施工日", "Remove the blackout date"), v.date(b.date)))
-                                data-yes=(v.t("确认删除", "Remove")) data-done=(v.t("已删除", "Removed")) {
-                                button.danger type="submit" { (v.t("删除", "Remove")) } }
-                        } }
+                        @if may_remove_blackout { (remove_cell(&v, &format!("/api/v1/blackout-dates/{}", b.date), format!("{} {}？", v.t("删除禁止施工日", "Remove the blackout date"), v.date(b.date)), v.t("已删除", "Removed"))) }
                     }
                 }
             }

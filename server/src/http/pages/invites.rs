@@ -1,9 +1,9 @@
 //! Visitor invites: the desk makes one for an expected visitor, reads the code out over the
 //! phone or prints it with its QR code; the visitor types or scans it at the kiosk.
 
-use super::Viewer;
 use super::renovations::who;
 use super::visitors::visitor_fields;
+use super::{Viewer, card_print};
 use crate::domain::desk_error::DeskError;
 use crate::domain::history::InviteRecord;
 use crate::domain::{settings, units};
@@ -53,19 +53,14 @@ pub(super) async fn invites_page(
                 label { (v.t("到访日期", "Day of the visit")) input name="valid_on" type="date" data-type="opt" min=(today) value=(today); }
                 button type="submit" { (v.t("生成邀请码", "Make invite")) }
             }
-            section #print-invite hidden aria-label=(v.t("可打印的访客邀请", "Printable visitor invite")) {
-                div.card-face {
-                    h3 { (v.t("访客邀请码", "Visitor invite")) }
-                    img.qr alt="QR";
-                    dl {
-                        dt { (v.t("邀请码", "Code")) } dd.code {}
-                        dt { (v.t("访客", "Visitor")) } dd.holder {}
-                        dt { (v.t("日期", "Day")) } dd.day {}
-                    }
-                    p.hint { (v.t("请在大堂自助机选择“我有邀请码”，输入或扫描此码。", "At the lobby kiosk choose “I have an invite” and type or scan this code.")) }
-                }
-                p.no-print { button #print-invite-button type="button" { (v.t("打印", "Print")) } }
-            }
+            (card_print::printable("print-invite", v.t("可打印的访客邀请", "Printable visitor invite"), v.t("访客邀请码", "Visitor invite"),
+                html! {
+                    dt { (v.t("邀请码", "Code")) } dd.code {}
+                    dt { (v.t("访客", "Visitor")) } dd.holder {}
+                    dt { (v.t("日期", "Day")) } dd.day {}
+                },
+                html! { p.hint { (v.t("请在大堂自助机选择“我有邀请码”，输入或扫描此码。", "At the lobby kiosk choose “I have an invite” and type or scan this code.")) } },
+                html! { button #print-invite-button type="button" { (v.t("打印", "Print")) } }))
             h2 { (v.t("近期邀请", "Recent invites")) }
             label { (v.t("查找", "Search")) input type="search" #invite-search data-filter="#invites"; }
             table #invites {

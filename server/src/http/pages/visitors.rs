@@ -1,7 +1,7 @@
 //! Visitors on site and passes past their end, each with a sign-out that names the visitor
 //! and the pass.
 
-use super::Viewer;
+use super::{Viewer, card_print};
 use crate::domain::desk_error::DeskError;
 use crate::domain::{overstay, units, visitor};
 use crate::http::renovations::read;
@@ -56,19 +56,15 @@ pub(super) async fn visitors_page(
                 (visitor_fields(&v, &units, true))
                 button type="submit" { (v.t("登记并发证", "Register and issue")) }
             }
-            section #print-pass hidden aria-label=(v.t("可打印的访客通行证", "Printable visitor pass")) {
-                div.card-face {
-                    h3 { (v.t("访客通行证", "Visitor pass")) }
-                    img.qr alt="QR";
-                    dl {
-                        dt { (v.t("访客", "Visitor")) } dd.holder {}
-                        dt { (v.t("通行证", "Pass")) } dd.number {}
-                        dt { (v.t("到访", "Visiting")) } dd.unit {}
-                        dt { (v.t("有效至", "Valid until")) } dd.until {}
-                    }
-                }
-                p.no-print { button #print-pass-button type="button" { (v.t("打印", "Print")) } }
-            }
+            (card_print::printable("print-pass", v.t("可打印的访客通行证", "Printable visitor pass"), v.t("访客通行证", "Visitor pass"),
+                html! {
+                    dt { (v.t("访客", "Visitor")) } dd.holder {}
+                    dt { (v.t("通行证", "Pass")) } dd.number {}
+                    dt { (v.t("到访", "Visiting")) } dd.unit {}
+                    dt { (v.t("有效至", "Valid until")) } dd.until {}
+                },
+                html! {},
+                html! { button #print-pass-button type="button" { (v.t("打印", "Print")) } }))
             p #on-site-count { (list.len()) " " (v.t("位访客在场", "visitor(s) on site")) }
             label { (v.t("查找", "Search")) input type="search" #visitor-search data-filter="#on-site"; }
             table #on-site {
