@@ -125,6 +125,22 @@ fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The rows `sql` finds between `period`'s bounding instants (`?1`, `?2`), one CSV line each
+/// as `row` writes it, under `header`.
+fn period_csv(
+    conn: &Connection,
+    sql: &str,
+    period: &Period,
+    header: &[&str],
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<Vec<String>>,
+) -> DeskResult<String> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st
+        .query_map(params![ts(period.start), ts(period.end)], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(csv(header, &rows))
+}
+
 /// `?q=&from=&to=&limit=&before=` for the visitor history.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -250,38 +266,32 @@ pub fn visits(
 
 /// Visitors registered in `period` as CSV, local times.
 pub fn visitors_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<String> {
-    let mut st = conn.prepare_cached(&format!("{VISITS} ORDER BY v.registered_at, v.id"))?;
-    let rows = st
-        .query_map(params![ts(period.start), ts(period.end)], visit)?
-        .map(|v| {
-            let v = v?;
-            Ok(vec![
-                local(tz, v.registered_at),
-                v.card_id.map(|c| c.to_string()).unwrap_or_default(),
-                v.name_masked,
-                v.unit_label,
-                v.host_masked.unwrap_or_default(),
-                v.purpose,
-                v.party_size.to_string(),
-                v.signed_out_at.map(|t| local(tz, t)).unwrap_or_default(),
-                v.registered_by,
-            ])
-        })
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(csv(
-        &[
-            "registered",
-            "pass",
-            "name",
-            "unit",
-            "host",
-            "purpose",
-            "party",
-            "signed_out",
-            "registered_by",
-        ],
-        &rows,
-    ))
+    let sql = format!("{VISITS} ORDER BY v.registered_at, v.id");
+    let header = [
+        "registered",
+        "pass",
+        "name",
+        "unit",
+        "host",
+        "purpose",
+        "party",
+        "signed_out",
+        "registered_by",
+    ];
+    period_csv(conn, &sql, period, &header, |r| {
+        let v = visit(r)?;
+        Ok(vec![
+            local(tz, v.registered_at),
+            v.card_id.map(|c| c.to_string()).unwrap_or_default(),
+            v.name_masked,
+            v.unit_label,
+            v.host_masked.unwrap_or_default(),
+            v.purpose,
+            v.party_size.to_string(),
+            v.signed_out_at.map(|t| local(tz, t)).unwrap_or_default(),
+            v.registered_by,
+        ])
+    })
 }
 
 /// An invite as the desk sees it afterwards.
@@ -338,8 +348,7 @@ pub fn invites(
 /// Cards issued in `period` as CSV: number, kind, state, holder (masked), what it is for,
 /// times local.
 pub fn cards_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<String> {
-    let mut st = conn.prepare_cached(
-        "SELECT c.id, c.kind, c.state, COALESCE(w.name, v.name) AS holder,
+    let sql = "SELECT c.id, c.kind, c.state, COALESCE(w.name, v.name) AS holder,
                 COALESCE(r.code, '') AS renovation, COALESCE(ru.label, vu.label, '') AS unit,
                 c.issued_at, c.not_after, c.ended_at,
                 c.ended_by, c.issued_by
@@ -350,90 +359,77 @@ pub fn cards_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<Strin
          LEFT JOIN visitors v ON v.id = c.visitor_id
          LEFT JOIN units vu ON vu.id = v.unit_id
          WHERE c.issued_at >= ?1 AND c.issued_at < ?2
-         ORDER BY c.issued_at, c.id",
-    )?;
-    let rows = st
-        .query_map(params![ts(period.start), ts(period.end)], |r| {
-            let until = UtcMinute(r.get("not_after")?).to_datetime();
-            Ok(vec![
-                r.get::<_, u32>("id")?.to_string(),
-                r.get("kind")?,
-                r.get("state")?,
-                masked(r.get("holder")?),
-                r.get("renovation")?,
-                r.get("unit")?,
-                local(tz, instant(r, "issued_at")?),
-                local(tz, until),
-                local_opt(tz, opt_instant(r, "ended_at")?),
-                r.get::<_, Option<String>>("ended_by")?.unwrap_or_default(),
-                r.get("issued_by")?,
-            ])
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(csv(
-        &[
-            "card",
-            "kind",
-            "state",
-            "holder",
-            "renovation",
-            "unit",
-            "issued",
-            "valid_until",
-            "ended",
-            "ended_by",
-            "issued_by",
-        ],
-        &rows,
-    ))
+         ORDER BY c.issued_at, c.id";
+    let header = [
+        "card",
+        "kind",
+        "state",
+        "holder",
+        "renovation",
+        "unit",
+        "issued",
+        "valid_until",
+        "ended",
+        "ended_by",
+        "issued_by",
+    ];
+    period_csv(conn, sql, period, &header, |r| {
+        let until = UtcMinute(r.get("not_after")?).to_datetime();
+        Ok(vec![
+            r.get::<_, u32>("id")?.to_string(),
+            r.get("kind")?,
+            r.get("state")?,
+            masked(r.get("holder")?),
+            r.get("renovation")?,
+            r.get("unit")?,
+            local(tz, instant(r, "issued_at")?),
+            local(tz, until),
+            local_opt(tz, opt_instant(r, "ended_at")?),
+            r.get::<_, Option<String>>("ended_by")?.unwrap_or_default(),
+            r.get("issued_by")?,
+        ])
+    })
 }
 
 /// Deposit ledger lines recorded in `period` as CSV: amounts in yuan with two decimals.
 pub fn deposits_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<String> {
-    let mut st = conn.prepare_cached(
-        "SELECT l.at, r.code, u.label, l.kind, COALESCE(l.category, '') AS category, l.amount_cents,
+    let sql = "SELECT l.at, r.code, u.label, l.kind, COALESCE(l.category, '') AS category, l.amount_cents,
                 COALESCE(l.receipt_no, '') AS receipt_no, l.card_id, l.note, l.by,
                 COALESCE(l.approved_by, '') AS approved_by
          FROM ledger l JOIN renovations r ON r.id = l.renovation_id JOIN units u ON u.id = r.unit_id
          WHERE l.at >= ?1 AND l.at < ?2
-         ORDER BY l.at, l.id",
-    )?;
-    let rows = st
-        .query_map(params![ts(period.start), ts(period.end)], |r| {
-            let cents: i64 = r.get("amount_cents")?;
-            Ok(vec![
-                local(tz, instant(r, "at")?),
-                r.get("code")?,
-                r.get("label")?,
-                r.get("kind")?,
-                r.get("category")?,
-                format!("{}.{:02}", cents / 100, cents % 100),
-                r.get("receipt_no")?,
-                r.get::<_, Option<u32>>("card_id")?
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-                r.get("note")?,
-                r.get("by")?,
-                r.get("approved_by")?,
-            ])
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(csv(
-        &[
-            "at",
-            "renovation",
-            "unit",
-            "kind",
-            "category",
-            "amount_yuan",
-            "receipt_no",
-            "card",
-            "note",
-            "by",
-            "approved_by",
-        ],
-        &rows,
-    ))
+         ORDER BY l.at, l.id";
+    let header = [
+        "at",
+        "renovation",
+        "unit",
+        "kind",
+        "category",
+        "amount_yuan",
+        "receipt_no",
+        "card",
+        "note",
+        "by",
+        "approved_by",
+    ];
+    period_csv(conn, sql, period, &header, |r| {
+        let cents: i64 = r.get("amount_cents")?;
+        Ok(vec![
+            local(tz, instant(r, "at")?),
+            r.get("code")?,
+            r.get("label")?,
+            r.get("kind")?,
+            r.get("category")?,
+            format!("{}.{:02}", cents / 100, cents % 100),
+            r.get("receipt_no")?,
+            r.get::<_, Option<u32>>("card_id")?
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            r.get("note")?,
+            r.get("by")?,
+            r.get("approved_by")?,
+        ])
+    })
 }
 
 #[cfg(test)]

@@ -16,37 +16,54 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono_tz::Tz;
 
+/// How one export writes its rows of a period.
+type Make = fn(&rusqlite::Connection, Tz, &Period) -> Result<String, DeskError>;
+
+/// The API's CSV exports: path, file name, what the document says of it, how it is written.
+const CSV_EXPORTS: [(&str, &str, &str, Make); 3] = [
+    (
+        "/api/v1/visitors.csv",
+        "visitors",
+        "Visitors registered in a range of local dates as CSV (names masked)",
+        history::visitors_csv,
+    ),
+    (
+        "/api/v1/cards.csv",
+        "cards",
+        "Cards issued in a range of local dates as CSV (holders masked)",
+        history::cards_csv,
+    ),
+    (
+        "/api/v1/deposits.csv",
+        "deposits",
+        "Deposit ledger lines recorded in a range of local dates as CSV",
+        history::deposits_csv,
+    ),
+];
+
 /// This module's endpoints.
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![
-        Endpoint::new(Method::GET, "/api/v1/visitors.csv", get(visitors))
-            .allow(Allow::STAFF)
-            .doc(
-                "exports",
-                "Visitors registered in a range of local dates as CSV (names masked)",
-            )
-            .io(Io::CSV.params(&[params::<DateRange>])),
-        Endpoint::new(Method::GET, "/api/v1/cards.csv", get(cards))
-            .allow(Allow::STAFF)
-            .doc(
-                "exports",
-                "Cards issued in a range of local dates as CSV (holders masked)",
-            )
-            .io(Io::CSV.params(&[params::<DateRange>])),
-        Endpoint::new(Method::GET, "/api/v1/deposits.csv", get(deposits))
-            .allow(Allow::STAFF)
-            .doc(
-                "exports",
-                "Deposit ledger lines recorded in a range of local dates as CSV",
-            )
-            .io(Io::CSV.params(&[params::<DateRange>])),
-        Endpoint::new(Method::GET, "/desk/exports/events.csv", get(events))
-            .allow(Allow::STAFF)
-            .doc(
-                "pages",
-                "Gate events in a range of local dates as CSV, for the exports page",
-            ),
-    ]
+    CSV_EXPORTS
+        .into_iter()
+        .map(|(path, name, summary, make)| {
+            let handler = move |State(state): State<AppState>,
+                                ApiQuery(range): ApiQuery<DateRange>| async move {
+                export(&state, name, range, make).await
+            };
+            Endpoint::new(Method::GET, path, get(handler))
+                .allow(Allow::STAFF)
+                .doc("exports", summary)
+                .io(Io::CSV.params(&[params::<DateRange>]))
+        })
+        .chain([
+            Endpoint::new(Method::GET, "/desk/exports/events.csv", get(events))
+                .allow(Allow::STAFF)
+                .doc(
+                    "pages",
+                    "Gate events in a range of local dates as CSV, for the exports page",
+                ),
+        ])
+        .collect()
 }
 
 /// A CSV download named `name-FROM-TO.csv`.
@@ -84,27 +101,6 @@ where
     })
     .await?;
     Ok(download(name, &period, body))
-}
-
-async fn visitors(
-    State(state): State<AppState>,
-    ApiQuery(range): ApiQuery<DateRange>,
-) -> Result<Response, DeskError> {
-    export(&state, "visitors", range, history::visitors_csv).await
-}
-
-async fn cards(
-    State(state): State<AppState>,
-    ApiQuery(range): ApiQuery<DateRange>,
-) -> Result<Response, DeskError> {
-    export(&state, "cards", range, history::cards_csv).await
-}
-
-async fn deposits(
-    State(state): State<AppState>,
-    ApiQuery(range): ApiQuery<DateRange>,
-) -> Result<Response, DeskError> {
-    export(&state, "deposits", range, history::deposits_csv).await
 }
 
 /// Every gate event of the period (at most [`super::events::CSV_MAX_DAYS`] days).
