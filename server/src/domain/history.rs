@@ -147,29 +147,15 @@ fn period_csv(
 pub struct VisitorSearch {
     /// Part of the name, unit, host or purpose (any case).
     pub q: Option<String>,
-    /// First local date (inclusive).
-    #[serde(default, deserialize_with = "blank_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
-    pub from: Option<NaiveDate>,
-    /// Last local date (inclusive).
-    #[serde(default, deserialize_with = "blank_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
-    pub to: Option<NaiveDate>,
+    /// Its local dates: `from` and `to`, the parameters [`DateRange`] declares.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub range: DateRange,
     /// How many (1 to 500, default 100), newest first.
     #[param(format = Int64, minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The page after the one whose `Link: <…>; rel="next"` header gave this cursor.
     pub before: Option<String>,
-}
-
-impl VisitorSearch {
-    /// Its dates.
-    pub fn range(&self) -> DateRange {
-        DateRange {
-            from: self.from,
-            to: self.to,
-        }
-    }
 }
 
 /// One past visit as staff see it, masked.

@@ -49,7 +49,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "alarms",
                 "Alarms raised in a period, seen and cleared ones included, by kind and device",
             )
-            .io(Io::ok(openapi::list::<Alarm>).params(&[params::<AlarmFilter>])),
+            .io(Io::ok(openapi::list::<Alarm>).params(&[params::<AlarmFilter>, params::<DateRange>])),
         Endpoint::new(
             Method::POST,
             "/api/v1/alarms/acknowledge-all",
@@ -69,20 +69,16 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlarmFilter {
+    /// Its local dates: `from` and `to`, the parameters [`DateRange`] declares.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub range: DateRange,
     /// Only this kind, e.g. `door_forced`; blank means every kind.
     #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
     #[param(schema_with = kind_or_blank)]
     pub kind: Option<DeviceAlarmKind>,
     /// Only this device id.
     pub device: Option<String>,
-    /// First local date (default 30 days before `to`).
-    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
-    pub from: Option<NaiveDate>,
-    /// Last local date (default today).
-    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
-    pub to: Option<NaiveDate>,
     /// How many (1 to 500, default 100), newest first.
     #[param(format = Int64, minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
@@ -106,11 +102,7 @@ fn kind_or_blank() -> utoipa::openapi::Object {
 impl AlarmFilter {
     /// The period and the domain query for the estate's time zone `tz` and `today`.
     pub fn query(&self, tz: Tz, today: NaiveDate) -> Result<(Period, AlarmQuery), DeskError> {
-        let period = DateRange {
-            from: self.from,
-            to: self.to,
-        }
-        .period(tz, today)?;
+        let period = self.range.period(tz, today)?;
         let query = AlarmQuery {
             kind: self.kind,
             device: self.device.clone().filter(|d| !d.is_empty()),

@@ -29,7 +29,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "audit",
                 "Recent audit entries, a page at a time (Link: rel=next)",
             )
-            .io(Io::ok(list::<Entry>).params(&[params::<RecentQuery>])),
+            .io(Io::ok(list::<Entry>).params(&[params::<RecentQuery>, params::<DateRange>])),
         Endpoint::new(Method::GET, "/api/v1/audit/verify", get(verify))
             .allow(Allow::MANAGER)
             .doc(
@@ -54,27 +54,18 @@ pub struct RecentQuery {
     pub action: Option<String>,
     /// Only actors whose name contains this.
     pub actor: Option<String>,
-    /// From this local date.
-    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
-    pub from: Option<NaiveDate>,
-    /// Up to this local date.
-    #[serde(default, deserialize_with = "crate::domain::history::blank_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
-    pub to: Option<NaiveDate>,
+    /// Its local dates: `from` and `to` (neither: any date), the parameters [`DateRange`] declares.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub range: DateRange,
 }
 
 impl RecentQuery {
     /// The log's filter for the estate's time zone `tz` and `today`.
     pub fn filter(&self, tz: Tz, today: NaiveDate) -> Result<audit::Filter, DeskError> {
-        let period = if self.from.is_some() || self.to.is_some() {
-            Some(
-                DateRange {
-                    from: self.from,
-                    to: self.to,
-                }
-                .period(tz, today)?,
-            )
+        let dated = self.range.from.is_some() || self.range.to.is_some();
+        let period = if dated {
+            Some(self.range.period(tz, today)?)
         } else {
             None
         };

@@ -12,7 +12,7 @@ use crate::auth::Allow;
 use crate::db::ts;
 use crate::domain::card::{self, Card};
 use crate::domain::desk_error::DeskError;
-use crate::domain::history::{self, InviteRecord, VisitRecord, VisitorSearch};
+use crate::domain::history::{self, DateRange, InviteRecord, VisitRecord, VisitorSearch};
 use crate::domain::retention::{self, PurgeReport};
 use crate::domain::visitor::{
     self, Arrival, Invite, NewDenial, NewInvite, NewVisitor, OnSite, PendingVisit, VisitorPass,
@@ -94,7 +94,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "visitors",
                 "Visitors registered in a range of local dates, searched by name, unit, host or purpose; a page at a time (Link: rel=next)",
             )
-            .io(Io::ok(list::<VisitRecord>).params(&[params::<VisitorSearch>])),
+            .io(Io::ok(list::<VisitRecord>).params(&[params::<VisitorSearch>, params::<DateRange>])),
         Endpoint::new(Method::POST, "/api/v1/retention/run", post(run_retention))
             .allow(Allow::MANAGER)
             .doc(
@@ -253,7 +253,7 @@ pub async fn visits_page(
         history::VISITS_PAGE,
         limit,
         before.as_deref(),
-        move |tz, today| Ok((q.range().period(tz, today)?, q)),
+        move |tz, today| Ok((q.range.period(tz, today)?, q)),
         |c, period, q, before, limit| history::visits(c, period, q.q.as_deref(), before, limit),
         |v| (v.registered_at, v.visitor_id),
     )

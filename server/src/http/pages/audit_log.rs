@@ -103,7 +103,7 @@ pub(super) async fn audit_page(
     })
     .await?;
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    let (from, to) = (date(asked.from), date(asked.to));
+    let (from, to) = (date(asked.range.from), date(asked.range.to));
     let action = asked.action.clone().unwrap_or_default();
     let actor = asked.actor.clone().unwrap_or_default();
     let older = entries

@@ -31,8 +31,8 @@ pub(super) async fn history_page(
     let (from, to) = match &found {
         Ok((p, _)) => (p.from.to_string(), p.to.to_string()),
         Err(_) => (
-            asked.from.map(|d| d.to_string()).unwrap_or_default(),
-            asked.to.map(|d| d.to_string()).unwrap_or_default(),
+            asked.range.from.map(|d| d.to_string()).unwrap_or_default(),
+            asked.range.to.map(|d| d.to_string()).unwrap_or_default(),
         ),
     };
     Ok(v.page(
