@@ -1,5 +1,6 @@
 //! The layer in front of every route: resolves the caller and applies the route's [`Allow`].
 
+use super::act;
 use super::error::ApiError;
 use crate::auth::{Actor, Allow, session};
 use crate::state::AppState;
@@ -52,10 +53,7 @@ pub async fn resolve(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
         return Ok(Actor::Anonymous);
     };
     let now = state.now();
-    state
-        .db
-        .call(move |conn| session::resolve(conn, &token, now).map_err(ApiError::from))
-        .await
+    act::call(state, move |conn| session::resolve(conn, &token, now)).await
 }
 
 /// Handlers take `actor: Actor` to learn who called; [`authorize`] put it there.

@@ -2,11 +2,10 @@
 //! them (see [`crate::domain::alarms`]).
 
 use super::Endpoint;
+use super::act::Act;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, Io, RowId, one, params};
-use super::paging::{self, Dated, NextLink};
-use super::renovations::write;
-use crate::auth::Actor;
+use super::paging::{self, Dated, Listed};
 use crate::auth::Allow;
 use crate::domain::alarms::{self, Alarm, AlarmQuery};
 use crate::domain::desk_error::DeskError;
@@ -120,20 +119,8 @@ pub struct Acknowledged {
     pub acknowledged: usize,
 }
 
-async fn report(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<AlarmReport>,
-) -> Result<StatusCode, DeskError> {
-    let now = state.now();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            alarms::report(&tx, &actor, &body, now)?;
-            tx.commit()?;
-            Ok::<_, DeskError>(())
-        })
+async fn report(act: Act, ApiJson(body): ApiJson<AlarmReport>) -> Result<StatusCode, DeskError> {
+    act.write(move |tx, actor, now| alarms::report(tx, actor, &body, now))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -164,34 +151,21 @@ async fn history(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(filter): ApiQuery<AlarmFilter>,
-) -> Result<(NextLink, Json<Vec<Alarm>>), DeskError> {
+) -> Result<Listed<Alarm>, DeskError> {
     let (_, page) = history_page(&state, filter).await??;
-    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
+    Ok(page.answer(&uri, "before"))
 }
 
-async fn acknowledge_all(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> Result<Json<Acknowledged>, DeskError> {
-    let now = state.now();
-    let acknowledged = write(&state, move |tx| alarms::acknowledge_all(tx, &actor, now)).await?;
+async fn acknowledge_all(act: Act) -> Result<Json<Acknowledged>, DeskError> {
+    let acknowledged = act
+        .write(move |tx, actor, now| alarms::acknowledge_all(tx, actor, now))
+        .await?;
     Ok(Json(Acknowledged { acknowledged }))
 }
 
-async fn acknowledge(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Alarm>, DeskError> {
-    let now = state.now();
-    let alarm = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let alarm = alarms::acknowledge(&tx, &actor, id, now)?;
-            tx.commit()?;
-            Ok::<_, DeskError>(alarm)
-        })
-        .await?;
-    Ok(Json(alarm))
+async fn acknowledge(act: Act, ApiPath(id): ApiPath<i64>) -> Result<Json<Alarm>, DeskError> {
+    Ok(Json(
+        act.write(move |tx, actor, now| alarms::acknowledge(tx, actor, id, now))
+            .await?,
+    ))
 }

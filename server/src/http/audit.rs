@@ -1,10 +1,11 @@
 //! The audit log: recent entries and chain verification.
 
 use super::Endpoint;
+use super::act;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::openapi::{Io, list, one, params};
-use super::paging::{NextLink, Page, PageSize};
+use super::paging::{Listed, Page, PageSize};
 use super::renovations::read;
 use crate::audit::{self, Entry, Verification};
 use crate::auth::Allow;
@@ -96,7 +97,7 @@ async fn recent(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(q): ApiQuery<RecentQuery>,
-) -> Result<(NextLink, Json<Vec<Entry>>), ApiError> {
+) -> Result<Listed<Entry>, ApiError> {
     let limit = AUDIT_PAGE.limit(q.limit)?;
     let now = state.now();
     let found = read(&state, move |c| {
@@ -110,24 +111,16 @@ async fn recent(
     })
     .await?;
     let page = Page::of(found, limit, |e| e.seq.to_string());
-    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
+    Ok(page.answer(&uri, "before"))
 }
 
 async fn verify(State(state): State<AppState>) -> Result<Json<Verification>, ApiError> {
     let head_file = audit::anchor::path(&state.config.data_dir);
     let verification = match audit::anchor::read(&head_file) {
-        Ok(anchor) => {
-            state
-                .db
-                .call(move |c| audit::verify(c, anchor.as_ref()).map_err(ApiError::from))
-                .await?
-        }
+        Ok(anchor) => act::call(&state, move |c| audit::verify(c, anchor.as_ref())).await?,
         // An unreadable head file is itself a finding, not a server failure.
         Err(e) => {
-            let mut v = state
-                .db
-                .call(|c| audit::verify(c, None).map_err(ApiError::from))
-                .await?;
+            let mut v = act::call(&state, |c| audit::verify(c, None)).await?;
             if v.ok {
                 v.ok = false;
                 v.first_bad_seq = v.head_seq.map(|s| s + 1).or(Some(1));

@@ -1,6 +1,7 @@
 //! Login, logout, the current staff member, staff accounts.
 
 use super::Endpoint;
+use super::act::{self, Act};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{Io, RowId, list, one, params};
@@ -114,10 +115,7 @@ async fn login(
     let client = state.config.client_address.of(peer.ip(), &headers);
     let attempt = Attempt::begin(&state, &body.username, client)?;
     let username = body.username.clone();
-    let account = state
-        .db
-        .call(move |c| staff::for_login(c, &username).map_err(ApiError::from))
-        .await?;
+    let account = act::call(&state, move |c| staff::for_login(c, &username)).await?;
     // Hash even for unknown names so the answer time does not reveal which names exist.
     let hash = account
         .as_ref()
@@ -133,10 +131,7 @@ async fn login(
     attempt.succeed(&state);
     let now = state.now();
     let (staff_id, role) = (staff.id, staff.role);
-    let token = state
-        .db
-        .call(move |c| session::create(c, staff_id, now).map_err(ApiError::from))
-        .await?;
+    let token = act::call(&state, move |c| session::create(c, staff_id, now)).await?;
     Ok(signed_in(token, role))
 }
 
@@ -181,15 +176,7 @@ async fn write<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+    act::write(state, move |tx| f(tx)).await
 }
 
 /// Checks `given` against `hash` off the async threads (argon2 is slow on purpose).
@@ -226,10 +213,7 @@ async fn logout(
     headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     if let Some(token) = session::token_from_headers(&headers) {
-        state
-            .db
-            .call(move |c| session::end(c, &token).map_err(ApiError::from))
-            .await?;
+        act::call(&state, move |c| session::end(c, &token)).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -257,12 +241,7 @@ async fn me(actor: Actor) -> Result<Json<Me>, ApiError> {
 }
 
 async fn list_staff(State(state): State<AppState>) -> Result<Json<Vec<StaffAccount>>, ApiError> {
-    Ok(Json(
-        state
-            .db
-            .call(|c| staff::list(c).map_err(ApiError::from))
-            .await?,
-    ))
+    Ok(Json(act::call(&state, staff::list).await?))
 }
 
 /// `POST /api/v1/staff` body.
@@ -344,9 +323,7 @@ async fn change_password(
     let client = state.config.client_address.of(peer.ip(), &headers);
     let attempt = Attempt::begin(&state, &me.username, client)?;
     let id = me.id;
-    let current = state
-        .db
-        .call(move |c| staff::password_hash(c, id).map_err(ApiError::from))
+    let current = act::call(&state, move |c| staff::password_hash(c, id))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("there is no staff account {id}")))?;
     if !verify(body.current_password, current).await? {
@@ -391,30 +368,28 @@ async fn reset_password(
 
 /// A manager disables or re-enables an account (not their own).
 async fn set_disabled(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetDisabled>,
 ) -> Result<Json<StaffAccount>, ApiError> {
-    let now = state.now();
-    let account = write(&state, move |tx| {
-        Ok(staff::set_disabled(tx, &actor, id, body.disabled, now)?)
-    })
-    .await?;
-    Ok(Json(account))
+    Ok(Json(
+        act.write(move |tx, actor, now| {
+            staff::set_disabled(tx, actor, id, body.disabled, now).map_err(ApiError::from)
+        })
+        .await?,
+    ))
 }
 
 /// A manager changes an account's role; the account's sessions end.
 async fn set_role(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetRole>,
 ) -> Result<Json<StaffAccount>, ApiError> {
-    let now = state.now();
-    let account = write(&state, move |tx| {
-        Ok(staff::set_role(tx, &actor, id, body.role, now)?)
-    })
-    .await?;
-    Ok(Json(account))
+    Ok(Json(
+        act.write(move |tx, actor, now| {
+            staff::set_role(tx, actor, id, body.role, now).map_err(ApiError::from)
+        })
+        .await?,
+    ))
 }

@@ -1,10 +1,10 @@
 //! A manager's remote unlock of one door and the estate-wide lockdown, pushed to gates as changes.
 
 use super::Endpoint;
+use super::act::{self, Act};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{DoorDevice, Io, list, one, params};
-use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::{devices, emergency, estate, gate_reports};
 use crate::state::AppState;
@@ -51,10 +51,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// Every gate not retired, with what it last reported of itself.
 async fn doors(State(state): State<AppState>) -> Result<Json<Vec<gate_reports::Door>>, ApiError> {
     let now = state.now();
-    let doors = state
-        .db
-        .call(move |c| gate_reports::doors(c, now).map_err(ApiError::from))
-        .await?;
+    let doors = act::call(&state, move |c| gate_reports::doors(c, now)).await?;
     Ok(Json(doors))
 }
 
@@ -85,42 +82,37 @@ pub struct Pushed {
 }
 
 async fn unlock(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(device_id): ApiPath<String>,
     ApiJson(body): ApiJson<UnlockBody>,
 ) -> Result<Json<Pushed>, ApiError> {
     if !(1..=60).contains(&body.seconds) {
         return Err(ApiError::invalid("seconds is 1–60"));
     }
-    let now = state.now();
-    let seq = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let device = devices::get(&tx, &device_id)?;
+    let seq = act
+        .write(move |tx, actor, now| {
+            let device = devices::get(tx, &device_id)?;
             if device.kind != DeviceKind::Gate || device.state == "revoked" {
                 return Err(ApiError::invalid(format!(
                     "device {device_id} is not an active gate"
                 )));
             }
             audit::record(
-                &tx,
-                &actor,
+                tx,
+                actor,
                 "door.remote_unlock",
                 &format!("device:{device_id}"),
                 serde_json::json!({ "seconds": body.seconds, "reason": body.reason }),
                 now,
             )?;
             let seq = changes::append(
-                &tx,
+                tx,
                 &ChangeEvent::RemoteUnlock {
                     device_id,
                     seconds: body.seconds,
                 },
                 now,
             )?;
-            tx.commit()?;
             Ok(seq)
         })
         .await?;
@@ -138,26 +130,18 @@ pub struct Lockdown {
 }
 
 async fn lockdown(State(state): State<AppState>) -> Result<Json<Lockdown>, ApiError> {
-    let active = state
-        .db
-        .call(|c| estate::lockdown(c).map_err(ApiError::from))
-        .await?;
+    let active = act::call(&state, estate::lockdown).await?;
     Ok(Json(Lockdown { active }))
 }
 
 async fn set_lockdown(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<Lockdown>,
 ) -> Result<Json<Pushed>, ApiError> {
-    let now = state.now();
-    let (seq, evacuating) = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let seq = estate::set_lockdown(&tx, &actor, body.active, now)?;
-            let evacuating = emergency::evacuation_active(&tx)?;
-            tx.commit()?;
+    let (seq, evacuating) = act
+        .write(move |tx, actor, now| {
+            let seq = estate::set_lockdown(tx, actor, body.active, now)?;
+            let evacuating = emergency::evacuation_active(tx)?;
             Ok::<_, ApiError>((seq, evacuating))
         })
         .await?;

@@ -4,10 +4,10 @@
 //! [`super::pages`]).
 
 use super::Endpoint;
+use super::act::Act;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi;
 use super::renovations::{read, write};
-use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::custody_items::{self, CheckIn, CheckOut, HandOver, Item, NewItem, OverdueItem};
 use crate::domain::desk_error::DeskError;
@@ -128,45 +128,28 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<Item>>, DeskErro
     ))
 }
 
-async fn register(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(new): ApiJson<NewItem>,
-) -> Result<Response, DeskError> {
-    let now = state.now();
-    let item = write(&state, move |tx| {
-        custody_items::register(tx, &actor, &new, now)
-    })
-    .await?;
+async fn register(act: Act, ApiJson(new): ApiJson<NewItem>) -> Result<Response, DeskError> {
+    let item = act
+        .write(move |tx, actor, now| custody_items::register(tx, actor, &new, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(item)).into_response())
 }
 
 async fn check_out(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CheckOut>,
 ) -> Result<Json<Item>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            custody_items::check_out(tx, &actor, id, &body, now)
-        })
-        .await?,
+        act.write(move |tx, actor, now| custody_items::check_out(tx, actor, id, &body, now))
+            .await?,
     ))
 }
 
-async fn check_in(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<CheckIn>,
-) -> Result<Json<Item>, DeskError> {
-    let now = state.now();
+async fn check_in(act: Act, ApiJson(body): ApiJson<CheckIn>) -> Result<Json<Item>, DeskError> {
     Ok(Json(
-        write(&state, move |tx| {
-            custody_items::check_in(tx, &actor, &body, now)
-        })
-        .await?,
+        act.write(move |tx, actor, now| custody_items::check_in(tx, actor, &body, now))
+            .await?,
     ))
 }
 
@@ -178,32 +161,26 @@ pub struct LostNote {
 }
 
 async fn lost(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<LostNote>,
 ) -> Result<Json<Item>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            custody_items::declare_lost(tx, &actor, id, &body.note, now)
+        act.write(move |tx, actor, now| {
+            custody_items::declare_lost(tx, actor, id, &body.note, now)
         })
         .await?,
     ))
 }
 
 async fn hand_over(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<HandOver>,
 ) -> Result<Json<Item>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            custody_items::hand_over(tx, &actor, id, &body, now)
-        })
-        .await?,
+        act.write(move |tx, actor, now| custody_items::hand_over(tx, actor, id, &body, now))
+            .await?,
     ))
 }
 
@@ -216,16 +193,9 @@ async fn overdue_alarms(
     ))
 }
 
-async fn acknowledge_overdue(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, DeskError> {
-    let now = state.now();
-    write(&state, move |tx| {
-        custody_items::acknowledge_overdue(tx, &actor, id, now)
-    })
-    .await?;
+async fn acknowledge_overdue(act: Act, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, DeskError> {
+    act.write(move |tx, actor, now| custody_items::acknowledge_overdue(tx, actor, id, now))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,14 +207,13 @@ pub struct HandoverRequest {
 }
 
 async fn confirm_handover(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<HandoverRequest>,
 ) -> Result<Response, DeskError> {
-    let now = state.now();
-    let h = write(&state, move |tx| {
-        custody_items::confirm_handover(tx, &actor, &body.outgoing, now)
-    })
-    .await?;
+    let h = act
+        .write(move |tx, actor, now| {
+            custody_items::confirm_handover(tx, actor, &body.outgoing, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(h)).into_response())
 }

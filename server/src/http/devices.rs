@@ -1,11 +1,11 @@
 //! Devices: a manager creates and revokes them; a device enrols with its one-time token.
 
 use super::Endpoint;
+use super::act::{self, Act};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{self, DeviceId, Io, one, params};
-use super::renovations::{read, write};
-use crate::auth::Actor;
+use super::renovations::read;
 use crate::auth::Allow;
 use crate::domain::areas::{self, Area, Members};
 use crate::domain::desk_error::DeskError;
@@ -87,32 +87,26 @@ pub struct DeviceName {
 }
 
 async fn rename(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<DeviceName>,
 ) -> Result<Json<DeviceInfo>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            Ok(devices::rename(tx, &actor, &id, &body.name, now).map_err(ApiError::from)?)
+        act.write(move |tx, actor, now| {
+            let renamed = devices::rename(tx, actor, &id, &body.name, now);
+            Ok::<_, DeskError>(renamed.map_err(ApiError::from)?)
         })
         .await?,
     ))
 }
 
 async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<CreateDevice>,
 ) -> Result<(StatusCode, Json<NewDevice>), ApiError> {
-    let now = state.now();
-    let created = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let d = devices::create(&tx, &actor, body.kind, &body.name, body.zone.as_ref(), now)?;
-            tx.commit()?;
+    let created = act
+        .write(move |tx, actor, now| {
+            let d = devices::create(tx, actor, body.kind, &body.name, body.zone.as_ref(), now)?;
             Ok::<_, ApiError>(d)
         })
         .await?;
@@ -120,29 +114,15 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
-    Ok(Json(
-        state
-            .db
-            .call(|c| devices::list(c).map_err(ApiError::from))
-            .await?,
-    ))
+    Ok(Json(act::call(&state, devices::list).await?))
 }
 
-async fn revoke(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            devices::revoke(&tx, &actor, &id, now)?;
-            tx.commit()?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+async fn revoke(act: Act, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    act.write(move |tx, actor, now| {
+        devices::revoke(tx, actor, &id, now)?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,15 +131,11 @@ async fn enrol(
     ApiJson(body): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let now = state.now();
-    let enrolled = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let r = devices::enrol(&tx, &body.token, now)?;
-            tx.commit()?;
-            Ok::<_, ApiError>(r)
-        })
-        .await?;
+    let enrolled = act::write(&state, move |tx| {
+        let r = devices::enrol(tx, &body.token, now)?;
+        Ok::<_, ApiError>(r)
+    })
+    .await?;
     tracing::info!(device = %enrolled.device_id, kind = ?enrolled.kind, "device enrolled");
     Ok(Json(enrolled))
 }
@@ -169,15 +145,14 @@ async fn areas(State(state): State<AppState>) -> Result<Json<Vec<Area>>, DeskErr
 }
 
 async fn set_area(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(area): ApiPath<String>,
     ApiJson(body): ApiJson<Members>,
 ) -> Result<Json<Area>, DeskError> {
     let area =
         AreaName::try_from(area).map_err(|e| DeskError::invalid("invalid", e.to_string()))?;
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| areas::set(tx, &actor, &area, &body, now)).await?,
+        act.write(move |tx, actor, now| areas::set(tx, actor, &area, &body, now))
+            .await?,
     ))
 }

@@ -2,6 +2,7 @@
 //! page shows above everything else (see [`crate::domain::emergency`]).
 
 use super::Endpoint;
+use super::act::{self, Act};
 use super::error::ApiError;
 use super::openapi::{Io, one};
 use crate::auth::Actor;
@@ -60,25 +61,17 @@ pub struct FireResetSent {
 
 /// Tells the gates to end their latched fire releases; 409 `fire_alarm_active` while a gate
 /// still reports its fire alarm.
-async fn fire_reset(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> Result<Json<FireResetSent>, ApiError> {
-    let now = state.now();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let seq = emergency::reset_fire_release(&tx, &actor, now)?.map_err(|refused| {
-                ApiError::Conflict {
-                    code: "fire_alarm_active",
-                    message: refused.to_string(),
-                }
-            })?;
-            tx.commit()?;
-            Ok::<_, ApiError>(Json(FireResetSent { seq }))
-        })
-        .await
+async fn fire_reset(act: Act) -> Result<Json<FireResetSent>, ApiError> {
+    act.write(move |tx, actor, now| {
+        let seq = emergency::reset_fire_release(tx, actor, now)?.map_err(|refused| {
+            ApiError::Conflict {
+                code: "fire_alarm_active",
+                message: refused.to_string(),
+            }
+        })?;
+        Ok::<_, ApiError>(Json(FireResetSent { seq }))
+    })
+    .await
 }
 
 /// The answer to starting or ending an evacuation.
@@ -99,31 +92,27 @@ async fn switch(
     active: bool,
 ) -> Result<Json<EvacuationSwitched>, ApiError> {
     let now = state.now();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let seq = emergency::set_evacuation(&tx, &actor, active, now)?;
-            let evacuation = emergency::evacuation(&tx)?;
-            let notice = if active && estate::lockdown(&tx)? {
-                Some(
-                    "lockdown is on as well: doors whose fire_release is set are released \
+    act::write(state, move |tx| {
+        let seq = emergency::set_evacuation(tx, &actor, active, now)?;
+        let evacuation = emergency::evacuation(tx)?;
+        let notice = if active && estate::lockdown(tx)? {
+            Some(
+                "lockdown is on as well: doors whose fire_release is set are released \
                      anyway; the other doors stay locked down"
-                        .to_owned(),
-                )
-            } else if !active && estate::lockdown(&tx)? {
-                Some("lockdown is still on: the released doors lock down again".to_owned())
-            } else {
-                None
-            };
-            tx.commit()?;
-            Ok::<_, ApiError>(Json(EvacuationSwitched {
-                seq,
-                evacuation,
-                notice,
-            }))
-        })
-        .await
+                    .to_owned(),
+            )
+        } else if !active && estate::lockdown(tx)? {
+            Some("lockdown is still on: the released doors lock down again".to_owned())
+        } else {
+            None
+        };
+        Ok::<_, ApiError>(Json(EvacuationSwitched {
+            seq,
+            evacuation,
+            notice,
+        }))
+    })
+    .await
 }
 
 async fn start(
@@ -144,10 +133,7 @@ async fn emergency_state(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<Json<EmergencyState>, ApiError> {
-    let s = state
-        .db
-        .call(move |c| emergency::state(c, &actor).map_err(ApiError::from))
-        .await?;
+    let s = act::call(&state, move |c| emergency::state(c, &actor)).await?;
     Ok(Json(s))
 }
 

@@ -1,6 +1,7 @@
 //! Estate layout and calendar: managers edit, staff read.
 
 use super::Endpoint;
+use super::act::{self, Act};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use super::openapi::{BlackoutDate, BuildingNumber, Io, RowId, ScheduleNumber, one, params};
@@ -14,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_credential::{Schedule, ScheduleId, TimeWindow};
 use rusqlite::Connection;
 use serde::Deserialize;
@@ -101,29 +102,17 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// Runs `f` in a transaction and commits it.
-async fn write<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&Connection) -> Result<T, EstateError> + Send + 'static,
+/// Runs the estate change `f` as the caller, now, in one committed savepoint.
+async fn change<T: Send + 'static>(
+    act: Act,
+    f: impl FnOnce(&Connection, &Actor, DateTime<Utc>) -> Result<T, EstateError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok::<_, ApiError>(out)
-        })
+    act.write(move |tx, actor, now| Ok(f(tx, actor, now)?))
         .await
 }
 
 async fn show(State(state): State<AppState>) -> Result<Json<Estate>, ApiError> {
-    Ok(Json(
-        state
-            .db
-            .call(|c| estate::estate(c).map_err(ApiError::from))
-            .await?,
-    ))
+    Ok(Json(act::call(&state, estate::estate).await?))
 }
 
 /// `PUT /api/v1/estate/time-zone` body.
@@ -134,48 +123,49 @@ pub struct TimeZoneBody {
 }
 
 async fn set_time_zone(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<TimeZoneBody>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    write(&state, move |tx| {
-        estate::set_time_zone(tx, &actor, &body.time_zone, now)
+    change(act, move |tx, actor, now| {
+        estate::set_time_zone(tx, actor, &body.time_zone, now)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn add_building(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(b): ApiJson<Building>,
 ) -> Result<(StatusCode, Json<Building>), ApiError> {
-    let now = state.now();
     let stored = b.clone();
-    write(&state, move |tx| estate::add_building(tx, &actor, &b, now)).await?;
+    change(act, move |tx, actor, now| {
+        estate::add_building(tx, actor, &b, now)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
 async fn add_unit(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(u): ApiJson<Unit>,
 ) -> Result<(StatusCode, Json<Unit>), ApiError> {
-    let now = state.now();
     let mut stored = u.clone();
-    stored.id = write(&state, move |tx| estate::add_unit(tx, &actor, &u, now)).await?;
+    stored.id = change(act, move |tx, actor, now| {
+        estate::add_unit(tx, actor, &u, now)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
 async fn add_zone(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(z): ApiJson<NamedZone>,
 ) -> Result<(StatusCode, Json<NamedZone>), ApiError> {
-    let now = state.now();
     let mut stored = z.clone();
-    stored.id = write(&state, move |tx| estate::add_zone(tx, &actor, &z, now)).await?;
+    stored.id = change(act, move |tx, actor, now| {
+        estate::add_zone(tx, actor, &z, now)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
@@ -189,8 +179,7 @@ pub struct ScheduleBody {
 }
 
 async fn put_schedule(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<u8>,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> Result<Json<Schedule>, ApiError> {
@@ -201,80 +190,67 @@ async fn put_schedule(
         windows: body.windows,
     };
     let stored = schedule.clone();
-    let now = state.now();
-    write(&state, move |tx| {
-        estate::put_schedule(tx, &actor, &schedule, now)
+    change(act, move |tx, actor, now| {
+        estate::put_schedule(tx, actor, &schedule, now)
     })
     .await?;
     Ok(Json(stored))
 }
 
 async fn add_blackout(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(b): ApiJson<Blackout>,
 ) -> Result<(StatusCode, Json<Blackout>), ApiError> {
-    let now = state.now();
     let stored = b.clone();
-    write(&state, move |tx| estate::add_blackout(tx, &actor, &b, now)).await?;
+    change(act, move |tx, actor, now| {
+        estate::add_blackout(tx, actor, &b, now)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
 async fn remove_blackout(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(date): ApiPath<NaiveDate>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    write(&state, move |tx| {
-        estate::remove_blackout(tx, &actor, date, now)
+    change(act, move |tx, actor, now| {
+        estate::remove_blackout(tx, actor, date, now)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn remove_unit(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    write(&state, move |tx| estate::remove_unit(tx, &actor, id, now)).await?;
+async fn remove_unit(act: Act, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    change(act, move |tx, actor, now| {
+        estate::remove_unit(tx, actor, id, now)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn remove_zone(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    write(&state, move |tx| estate::remove_zone(tx, &actor, id, now)).await?;
+async fn remove_zone(act: Act, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    change(act, move |tx, actor, now| {
+        estate::remove_zone(tx, actor, id, now)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn edit_building(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(number): ApiPath<u8>,
     ApiJson(edit): ApiJson<BuildingEdit>,
 ) -> Result<Json<Building>, ApiError> {
-    let now = state.now();
-    let stored = write(&state, move |tx| {
-        estate::edit_building(tx, &actor, number, &edit, now)
+    let stored = change(act, move |tx, actor, now| {
+        estate::edit_building(tx, actor, number, &edit, now)
     })
     .await?;
     Ok(Json(stored))
 }
 
-async fn remove_building(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(number): ApiPath<u8>,
-) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    write(&state, move |tx| {
-        estate::remove_building(tx, &actor, number, now)
+async fn remove_building(act: Act, ApiPath(number): ApiPath<u8>) -> Result<StatusCode, ApiError> {
+    change(act, move |tx, actor, now| {
+        estate::remove_building(tx, actor, number, now)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,7 @@
 //! Gate sync and journal upload, exactly as `credential::api::gate` documents them.
 
 use super::Endpoint;
+use super::act;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::openapi::{Io, one, params};
@@ -148,10 +149,7 @@ async fn read_changes(
     state: &AppState,
     since: u64,
 ) -> Result<Vec<gatehouse_credential::api::gate::Change>, ApiError> {
-    state
-        .db
-        .call(move |c| changes::since(c, since).map_err(ApiError::from))
-        .await
+    act::call(state, move |c| changes::since(c, since)).await
 }
 
 /// The answer to a refused upload.

@@ -3,9 +3,10 @@
 //! [`crate::domain::goods`]; the pages are in [`super::pages`]).
 
 use super::Endpoint;
+use super::act::Act;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi;
-use super::paging::{self, NewestFirst, NextLink, Page};
+use super::paging::{self, Listed, NewestFirst, Page};
 use super::renovations::{read, write};
 use super::switch;
 use crate::auth::Actor;
@@ -135,9 +136,9 @@ async fn list(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(q): ApiQuery<NewestFirst>,
-) -> Result<(NextLink, Json<Vec<Permit>>), DeskError> {
+) -> Result<Listed<Permit>, DeskError> {
     let page = permits_page(&state, q).await?;
-    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
+    Ok(page.answer(&uri, "before"))
 }
 
 async fn one(
@@ -147,13 +148,10 @@ async fn one(
     Ok(Json(read(&state, move |c| goods::get(c, id)).await?))
 }
 
-async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(new): ApiJson<NewPermit>,
-) -> Result<Response, DeskError> {
-    let now = state.now();
-    let permit = write(&state, move |tx| goods::create(tx, &actor, &new, now)).await?;
+async fn create(act: Act, ApiJson(new): ApiJson<NewPermit>) -> Result<Response, DeskError> {
+    let permit = act
+        .write(move |tx, actor, now| goods::create(tx, actor, &new, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(permit)).into_response())
 }
 
@@ -167,17 +165,11 @@ pub struct Approved {
     pub credential: String,
 }
 
-async fn approve(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<u32>,
-) -> Result<Json<Approved>, DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let (permit, credential) = write(&state, move |tx| {
-        goods::approve(tx, &signer, &actor, id, now)
-    })
-    .await?;
+async fn approve(act: Act, ApiPath(id): ApiPath<u32>) -> Result<Json<Approved>, DeskError> {
+    let signer = act.state.signer.clone();
+    let (permit, credential) = act
+        .write(move |tx, actor, now| goods::approve(tx, &signer, actor, id, now))
+        .await?;
     Ok(Json(Approved { permit, credential }))
 }
 
@@ -189,32 +181,25 @@ pub struct Refusal {
 }
 
 async fn refuse(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<u32>,
     ApiJson(body): ApiJson<Refusal>,
 ) -> Result<Json<Permit>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            goods::refuse(tx, &actor, id, &body.reason, now)
-        })
-        .await?,
+        act.write(move |tx, actor, now| goods::refuse(tx, actor, id, &body.reason, now))
+            .await?,
     ))
 }
 
 async fn guard_decides(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<u32>,
     ApiJson(body): ApiJson<GuardDecision>,
 ) -> Result<Json<Permit>, DeskError> {
-    let now = state.now();
-    let permit = write(&state, move |tx| {
-        goods::guard_decides(tx, &actor, id, &body, now)
-    })
-    .await?;
-    state.goods_feed.send_modify(|n| *n += 1);
+    let permit = act
+        .write(move |tx, actor, now| goods::guard_decides(tx, actor, id, &body, now))
+        .await?;
+    act.state.goods_feed.send_modify(|n| *n += 1);
     Ok(Json(permit))
 }
 
@@ -233,17 +218,14 @@ pub struct KioskChoice {
 }
 
 async fn send_to_kiosk(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<u32>,
     ApiJson(body): ApiJson<KioskChoice>,
 ) -> Result<Response, DeskError> {
-    let now = state.now();
-    let job = write(&state, move |tx| {
-        goods_print::send(tx, &actor, id, &body.device_id, now)
-    })
-    .await?;
-    state.goods_feed.send_modify(|n| *n += 1);
+    let job = act
+        .write(move |tx, actor, now| goods_print::send(tx, actor, id, &body.device_id, now))
+        .await?;
+    act.state.goods_feed.send_modify(|n| *n += 1);
     Ok((StatusCode::CREATED, Json(job)).into_response())
 }
 
@@ -289,14 +271,12 @@ async fn print_jobs(
 }
 
 async fn print_result(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PrintResult>,
 ) -> Result<StatusCode, DeskError> {
-    let device = kiosk_id(&actor)?;
-    let now = state.now();
-    write(&state, move |tx| {
+    let device = kiosk_id(&act.actor)?;
+    act.write(move |tx, _, now| {
         goods_print::report(tx, &device, id, body.printed, &body.paper, now)
     })
     .await?;

@@ -2,6 +2,7 @@
 //! and what it takes and answers; [`router`] joins them behind the access layer.
 
 pub mod access;
+pub mod act;
 pub mod alarms;
 pub mod audit;
 pub mod auth;

@@ -2,11 +2,11 @@
 //! that lists, ticks and prints on A4 (see [`crate::domain::muster`]).
 
 use super::Endpoint;
+use super::act::Act;
 use super::extract::ApiPath;
 use super::openapi::{Io, one, params};
 use super::pages::Viewer;
-use super::renovations::{read, write};
-use crate::auth::Actor;
+use super::renovations::read;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::muster::{self, Tick};
@@ -85,16 +85,10 @@ async fn list(
     Ok((headers, Json(list)))
 }
 
-async fn found(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(entry): ApiPath<MusterEntry>,
-) -> Result<Json<Tick>, DeskError> {
-    let now = state.now();
-    let tick = write(&state, move |tx| {
-        muster::found(tx, &actor, entry.kind, entry.card_id, now)
-    })
-    .await?;
+async fn found(act: Act, ApiPath(entry): ApiPath<MusterEntry>) -> Result<Json<Tick>, DeskError> {
+    let tick = act
+        .write(move |tx, actor, now| muster::found(tx, actor, entry.kind, entry.card_id, now))
+        .await?;
     Ok(Json(tick))
 }
 

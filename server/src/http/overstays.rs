@@ -2,10 +2,10 @@
 //! [`crate::domain::overstay`]).
 
 use super::Endpoint;
+use super::act::Act;
 use super::extract::ApiPath;
 use super::openapi::{self, CardNumber, Io, params};
-use super::renovations::{read, write};
-use crate::auth::Actor;
+use super::renovations::read;
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::overstay::{self, Overstay};
@@ -41,15 +41,8 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<Overstay>>, Desk
     Ok(Json(read(&state, move |c| overstay::list(c, grace)).await?))
 }
 
-async fn acknowledge(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(card_id): ApiPath<u32>,
-) -> Result<StatusCode, DeskError> {
-    let now = state.now();
-    write(&state, move |tx| {
-        overstay::acknowledge(tx, &actor, card_id, now)
-    })
-    .await?;
+async fn acknowledge(act: Act, ApiPath(card_id): ApiPath<u32>) -> Result<StatusCode, DeskError> {
+    act.write(move |tx, actor, now| overstay::acknowledge(tx, actor, card_id, now))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

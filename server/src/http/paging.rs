@@ -12,6 +12,7 @@ use crate::domain::desk_error::DeskError;
 use crate::domain::history::Period;
 use crate::domain::settings;
 use crate::state::AppState;
+use axum::Json;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponseParts, ResponseParts};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -88,6 +89,12 @@ impl<T> Page<T> {
         Page { rows, next }
     }
 
+    /// The list's answer: the rows as JSON, and the `Link` to the next page (`uri` with its
+    /// `cursor_param` set to the next cursor).
+    pub fn answer(self, uri: &Uri, cursor_param: &str) -> Listed<T> {
+        (NextLink(self.next_href(uri, cursor_param)), Json(self.rows))
+    }
+
     /// The next page's address: `uri` with its `cursor_param` set to the next cursor.
     pub fn next_href(&self, uri: &Uri, cursor_param: &str) -> Option<String> {
         self.next
@@ -121,6 +128,9 @@ fn encode(value: &str) -> String {
         })
         .collect()
 }
+
+/// A page of a list as the API answers it: the `Link` header and the rows.
+pub type Listed<T> = (NextLink, Json<Vec<T>>);
 
 /// The `Link: <next>; rel="next"` header of a page, absent on the last page.
 pub struct NextLink(pub Option<String>);

@@ -1,12 +1,12 @@
 //! Front desk API: renovations, their workers, cards, deposit ledger and refund.
 
 use super::Endpoint;
+use super::act::Act;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{self, CardNumber, Io, RowId, documents_body, one, params};
-use super::paging::{self, NextLink, Page, PageSize};
+use super::paging::{self, Listed, Page, PageSize};
 use super::switch;
-use crate::auth::Actor;
 use crate::auth::Allow;
 use crate::domain::card::{self, Card, CardRef, CardView, Issued, Outstanding, Returned};
 use crate::domain::collection::{self, CollectionCode};
@@ -182,15 +182,7 @@ where
     F: FnOnce(&rusqlite::Savepoint<'_>) -> Result<T, DeskError> + Send + 'static,
     T: Send + 'static,
 {
-    state
-        .db
-        .call(move |conn| {
-            let tx = conn.savepoint()?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+    super::act::write(state, f).await
 }
 
 /// Runs a read on the database thread.
@@ -222,18 +214,18 @@ async fn list(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(q): ApiQuery<paging::NewestFirst>,
-) -> Result<(NextLink, Json<Vec<Renovation>>), DeskError> {
+) -> Result<Listed<Renovation>, DeskError> {
     let page = renovations_page(&state, renovation::Filter::default(), q.before, q.limit).await?;
-    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
+    Ok(page.answer(&uri, "before"))
 }
 
 async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<NewRenovation>,
 ) -> Result<(StatusCode, Json<Renovation>), DeskError> {
-    let now = state.now();
-    let r = write(&state, move |tx| renovation::create(tx, &actor, &body, now)).await?;
+    let r = act
+        .write(move |tx, actor, now| renovation::create(tx, actor, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -316,32 +308,26 @@ async fn detail(
 }
 
 async fn documents(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<BTreeMap<Document, bool>>,
 ) -> Result<Json<Renovation>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            renovation::set_documents(tx, &actor, id, &body, now)
-        })
-        .await?,
+        act.write(move |tx, actor, now| renovation::set_documents(tx, actor, id, &body, now))
+            .await?,
     ))
 }
 
 async fn progress(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<Progress>,
 ) -> Result<Json<Renovation>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
+        act.write(move |tx, actor, now| {
             let tz = crate::domain::settings::time_zone(tx)?;
             let today = crate::domain::settings::local_date(tz, now);
-            renovation::set_progress(tx, &actor, id, &body, today, now)
+            renovation::set_progress(tx, actor, id, &body, today, now)
         })
         .await?,
     ))
@@ -364,16 +350,13 @@ pub struct Extended {
 }
 
 async fn extend(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ExtendRequest>,
 ) -> Result<Json<Extended>, DeskError> {
-    let now = state.now();
-    let (renovation, cards) = write(&state, move |tx| {
-        renovation::extend(tx, &actor, id, body.new_end_date, now)
-    })
-    .await?;
+    let (renovation, cards) = act
+        .write(move |tx, actor, now| renovation::extend(tx, actor, id, body.new_end_date, now))
+        .await?;
     Ok(Json(Extended {
         renovation,
         cards_extended: cards.into_iter().map(|c| c.0).collect(),
@@ -381,31 +364,25 @@ async fn extend(
 }
 
 async fn add_worker(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<NewWorker>,
 ) -> Result<(StatusCode, Json<Worker>), DeskError> {
-    let now = state.now();
-    let key = state.personal.clone();
-    let w = write(&state, move |tx| {
-        worker::create(tx, &key, &actor, id, &body, now)
-    })
-    .await?;
+    let key = act.state.personal.clone();
+    let w = act
+        .write(move |tx, actor, now| worker::create(tx, &key, actor, id, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(w)))
 }
 
 async fn add_ledger_line(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<NewLine>,
 ) -> Result<(StatusCode, Json<LedgerLine>), DeskError> {
-    let now = state.now();
-    let line = write(&state, move |tx| {
-        ledger::add_line(tx, &actor, id, &body, now)
-    })
-    .await?;
+    let line = act
+        .write(move |tx, actor, now| ledger::add_line(tx, actor, id, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(line)))
 }
 
@@ -419,14 +396,10 @@ async fn refund_check(
     ))
 }
 
-async fn refund(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Refund>, DeskError> {
-    let now = state.now();
+async fn refund(act: Act, ApiPath(id): ApiPath<i64>) -> Result<Json<Refund>, DeskError> {
     Ok(Json(
-        write(&state, move |tx| deposit::refund(tx, &actor, id, now)).await?,
+        act.write(move |tx, actor, now| deposit::refund(tx, actor, id, now))
+            .await?,
     ))
 }
 
@@ -439,56 +412,45 @@ pub struct IssueRequest {
 }
 
 async fn issue_card(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(worker_id): ApiPath<i64>,
     ApiJson(body): ApiJson<IssueRequest>,
 ) -> Result<(StatusCode, Json<Issued>), DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let issued = write(&state, move |tx| {
-        let reason = body.overdue_override.as_deref();
-        card::issue_worker_card(tx, &signer, &actor, worker_id, reason, now)
-    })
-    .await?;
+    let signer = act.state.signer.clone();
+    let issued = act
+        .write(move |tx, actor, now| {
+            let reason = body.overdue_override.as_deref();
+            card::issue_worker_card(tx, &signer, actor, worker_id, reason, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
 async fn new_collection_code(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(worker_id): ApiPath<i64>,
 ) -> Result<(StatusCode, Json<CollectionCode>), DeskError> {
-    let now = state.now();
-    let key = state.personal.clone();
-    let code = write(&state, move |tx| {
-        collection::new_code(tx, &key, &actor, worker_id, now)
-    })
-    .await?;
+    let key = act.state.personal.clone();
+    let code = act
+        .write(move |tx, actor, now| collection::new_code(tx, &key, actor, worker_id, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(code)))
 }
 
-async fn release_collection(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, DeskError> {
-    let now = state.now();
-    write(&state, move |tx| collection::release(tx, &actor, id, now)).await?;
+async fn release_collection(act: Act, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, DeskError> {
+    act.write(move |tx, actor, now| collection::release(tx, actor, id, now))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn reprint(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(card_id): ApiPath<u32>,
 ) -> Result<(StatusCode, Json<Issued>), DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let issued = write(&state, move |tx| {
-        card::reprint(tx, &signer, &actor, card_id, now)
-    })
-    .await?;
+    let signer = act.state.signer.clone();
+    let issued = act
+        .write(move |tx, actor, now| card::reprint(tx, &signer, actor, card_id, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -523,18 +485,14 @@ impl ReturnRequest {
 }
 
 async fn return_card(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<ReturnRequest>,
 ) -> Result<Json<Returned>, DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
+    let signer = act.state.signer.clone();
     let by = body.card_ref()?;
     Ok(Json(
-        write(&state, move |tx| {
-            card::take_back(tx, &signer, &actor, &by, now)
-        })
-        .await?,
+        act.write(move |tx, actor, now| card::take_back(tx, &signer, actor, &by, now))
+            .await?,
     ))
 }
 
@@ -565,16 +523,13 @@ pub struct ReverseRequest {
 }
 
 async fn reverse_line(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ReverseRequest>,
 ) -> Result<(StatusCode, Json<LedgerLine>), DeskError> {
-    let now = state.now();
-    let (_, line) = write(&state, move |tx| {
-        ledger::reverse(tx, &actor, id, &body.reason, now)
-    })
-    .await?;
+    let (_, line) = act
+        .write(move |tx, actor, now| ledger::reverse(tx, actor, id, &body.reason, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(line)))
 }
 
@@ -594,28 +549,22 @@ pub struct LostRequest {
 }
 
 async fn lost(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(card_id): ApiPath<u32>,
     ApiJson(body): ApiJson<LostRequest>,
 ) -> Result<Json<Card>, DeskError> {
-    let now = state.now();
     Ok(Json(
-        write(&state, move |tx| {
-            card::declare_lost(tx, &actor, card_id, body.fee_cents, now)
+        act.write(move |tx, actor, now| {
+            card::declare_lost(tx, actor, card_id, body.fee_cents, now)
         })
         .await?,
     ))
 }
 
-async fn revoke(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(card_id): ApiPath<u32>,
-) -> Result<Json<Card>, DeskError> {
-    let now = state.now();
+async fn revoke(act: Act, ApiPath(card_id): ApiPath<u32>) -> Result<Json<Card>, DeskError> {
     Ok(Json(
-        write(&state, move |tx| card::revoke(tx, &actor, card_id, now)).await?,
+        act.write(move |tx, actor, now| card::revoke(tx, actor, card_id, now))
+            .await?,
     ))
 }
 
@@ -664,9 +613,9 @@ async fn outstanding(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(q): ApiQuery<OutstandingQuery>,
-) -> Result<(NextLink, Json<Vec<Outstanding>>), DeskError> {
+) -> Result<Listed<Outstanding>, DeskError> {
     let page = outstanding_page(&state, q).await?;
-    Ok((NextLink(page.next_href(&uri, "after")), Json(page.rows)))
+    Ok(page.answer(&uri, "after"))
 }
 
 async fn overdue_alarms(
@@ -679,14 +628,10 @@ async fn overdue_alarms(
 }
 
 async fn acknowledge_overdue(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiPath(card_id): ApiPath<u32>,
 ) -> Result<StatusCode, DeskError> {
-    let now = state.now();
-    write(&state, move |tx| {
-        card::acknowledge_overdue(tx, &actor, card_id, now)
-    })
-    .await?;
+    act.write(move |tx, actor, now| card::acknowledge_overdue(tx, actor, card_id, now))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

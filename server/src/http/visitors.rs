@@ -2,9 +2,10 @@
 //! (exactly as `credential::api::kiosk` documents them).
 
 use super::Endpoint;
+use super::act::Act;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::openapi::{CardNumber, Io, RowId, list, one, params};
-use super::paging::{self, Dated, Latest, NextLink, Page};
+use super::paging::{self, Dated, Latest, Listed, Page};
 use super::renovations::{read, write};
 use super::switch;
 use crate::auth::Actor;
@@ -137,16 +138,15 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 async fn register(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<NewVisitor>,
 ) -> Result<(StatusCode, Json<VisitorPass>), DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let pass = write(&state, move |tx| {
-        visitor::register(tx, &signer, &actor, &body, Arrival::Expected, now)
-    })
-    .await??;
+    let signer = act.state.signer.clone();
+    let pass = act
+        .write(move |tx, actor, now| {
+            visitor::register(tx, &signer, actor, &body, Arrival::Expected, now)
+        })
+        .await??;
     Ok((StatusCode::CREATED, Json(pass)))
 }
 
@@ -155,14 +155,10 @@ async fn on_site(State(state): State<AppState>) -> Result<Json<Vec<OnSite>>, Des
     Ok(Json(read(&state, move |c| visitor::on_site(c, now)).await?))
 }
 
-async fn desk_sign_out(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(card_id): ApiPath<u32>,
-) -> Result<Json<Card>, DeskError> {
-    let now = state.now();
+async fn desk_sign_out(act: Act, ApiPath(card_id): ApiPath<u32>) -> Result<Json<Card>, DeskError> {
     Ok(Json(
-        write(&state, move |tx| card::sign_out(tx, &actor, card_id, now)).await?,
+        act.write(move |tx, actor, now| card::sign_out(tx, actor, card_id, now))
+            .await?,
     ))
 }
 
@@ -177,33 +173,29 @@ async fn denials(State(state): State<AppState>) -> Result<Json<Vec<visitor::Deni
     Ok(Json(read(&state, visitor::denials).await?))
 }
 
-async fn undeny(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode, DeskError> {
-    let now = state.now();
-    write(&state, move |tx| visitor::undeny(tx, &actor, id, now)).await?;
+async fn undeny(act: Act, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, DeskError> {
+    act.write(move |tx, actor, now| visitor::undeny(tx, actor, id, now))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn deny(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<NewDenial>,
 ) -> Result<(StatusCode, Json<Denied>), DeskError> {
-    let now = state.now();
-    let id = write(&state, move |tx| visitor::deny(tx, &actor, &body, now)).await?;
+    let id = act
+        .write(move |tx, actor, now| visitor::deny(tx, actor, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(Denied { id })))
 }
 
 async fn invite(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<NewInvite>,
 ) -> Result<(StatusCode, Json<Invite>), DeskError> {
-    let now = state.now();
-    let invite = write(&state, move |tx| visitor::invite(tx, &actor, &body, now)).await?;
+    let invite = act
+        .write(move |tx, actor, now| visitor::invite(tx, actor, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(invite)))
 }
 
@@ -237,9 +229,9 @@ async fn invites(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(q): ApiQuery<Latest>,
-) -> Result<(NextLink, Json<Vec<InviteRecord>>), DeskError> {
+) -> Result<Listed<InviteRecord>, DeskError> {
     let page = invites_page(&state, q).await?;
-    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
+    Ok(page.answer(&uri, "before"))
 }
 
 /// One page of the visitor history `q` asks for, and the period it covers.
@@ -264,18 +256,15 @@ async fn visit_history(
     State(state): State<AppState>,
     uri: Uri,
     ApiQuery(q): ApiQuery<VisitorSearch>,
-) -> Result<(NextLink, Json<Vec<VisitRecord>>), DeskError> {
+) -> Result<Listed<VisitRecord>, DeskError> {
     let (_, page) = visits_page(&state, q).await??;
-    Ok((NextLink(page.next_href(&uri, "before")), Json(page.rows)))
+    Ok(page.answer(&uri, "before"))
 }
 
-async fn run_retention(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> Result<Json<PurgeReport>, DeskError> {
-    let now = state.now();
+async fn run_retention(act: Act) -> Result<Json<PurgeReport>, DeskError> {
     Ok(Json(
-        write(&state, move |tx| retention::purge(tx, &actor, now)).await?,
+        act.write(move |tx, actor, now| retention::purge(tx, actor, now))
+            .await?,
     ))
 }
 
@@ -309,12 +298,10 @@ fn to_issued(pass: VisitorPass) -> IssuedPass {
 }
 
 async fn kiosk_visitor(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<VisitorRequest>,
 ) -> Result<(StatusCode, Json<IssuedPass>), DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
+    let signer = act.state.signer.clone();
     let v = NewVisitor {
         name: body.name,
         unit_id: body.unit_id,
@@ -323,38 +310,33 @@ async fn kiosk_visitor(
         party_size: body.party_size,
         phone: body.phone,
     };
-    let pass = write(&state, move |tx| {
-        visitor::register(tx, &signer, &actor, &v, Arrival::WalkIn, now)
-    })
-    .await??;
+    let pass = act
+        .write(move |tx, actor, now| {
+            visitor::register(tx, &signer, actor, &v, Arrival::WalkIn, now)
+        })
+        .await??;
     Ok((StatusCode::CREATED, Json(to_issued(pass))))
 }
 
 async fn kiosk_redeem(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<InviteRedeem>,
 ) -> Result<Json<IssuedPass>, DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let pass = write(&state, move |tx| {
-        visitor::redeem(tx, &signer, &actor, &body.code, now)
-    })
-    .await??;
+    let signer = act.state.signer.clone();
+    let pass = act
+        .write(move |tx, actor, now| visitor::redeem(tx, &signer, actor, &body.code, now))
+        .await??;
     Ok(Json(to_issued(pass)))
 }
 
 async fn kiosk_sign_out(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<SignOutRequest>,
 ) -> Result<Json<SignOutResponse>, DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let (card, holder_masked) = write(&state, move |tx| {
-        visitor::sign_out(tx, &signer, &actor, &body.pass, now)
-    })
-    .await?;
+    let signer = act.state.signer.clone();
+    let (card, holder_masked) = act
+        .write(move |tx, actor, now| visitor::sign_out(tx, &signer, actor, &body.pass, now))
+        .await?;
     Ok(Json(SignOutResponse {
         card_id: gatehouse_credential::CardId(card.card_id),
         holder_masked,
@@ -362,32 +344,31 @@ async fn kiosk_sign_out(
 }
 
 async fn kiosk_worker_card(
-    State(state): State<AppState>,
-    actor: Actor,
+    act: Act,
     ApiJson(body): ApiJson<WorkerCardRequest>,
 ) -> Result<Json<IssuedPass>, DeskError> {
-    let now = state.now();
-    let signer = state.signer.clone();
-    let key = state.personal.clone();
-    let (issued, holder_masked, unit_label, extended_to) = write(&state, move |tx| {
-        let attempt = collection::Attempt {
-            renovation_code: &body.renovation_code,
-            id_last4: &body.id_last4,
-            collection_code: body.collection_code.as_deref(),
-        };
-        // A refusal still commits: the wrong attempt it counted must stay counted.
-        let (issued, holder, unit) =
-            match collection::collect(tx, &signer, &key, &actor, &attempt, now)? {
-                Ok(collected) => collected,
-                Err(refusal) => return Ok(Err(refusal)),
+    let signer = act.state.signer.clone();
+    let key = act.state.personal.clone();
+    let (issued, holder_masked, unit_label, extended_to) = act
+        .write(move |tx, actor, now| {
+            let attempt = collection::Attempt {
+                renovation_code: &body.renovation_code,
+                id_last4: &body.id_last4,
+                collection_code: body.collection_code.as_deref(),
             };
-        let r = renovation::by_code(tx, &body.renovation_code)?;
-        let extended_to = r
-            .filter(|r| r.end_date != r.original_end_date)
-            .map(|r| r.end_date);
-        Ok(Ok((issued, holder, unit, extended_to)))
-    })
-    .await??;
+            // A refusal still commits: the wrong attempt it counted must stay counted.
+            let (issued, holder, unit) =
+                match collection::collect(tx, &signer, &key, actor, &attempt, now)? {
+                    Ok(collected) => collected,
+                    Err(refusal) => return Ok::<_, DeskError>(Err(refusal)),
+                };
+            let r = renovation::by_code(tx, &body.renovation_code)?;
+            let extended_to = r
+                .filter(|r| r.end_date != r.original_end_date)
+                .map(|r| r.end_date);
+            Ok(Ok((issued, holder, unit, extended_to)))
+        })
+        .await??;
     Ok(Json(IssuedPass {
         card_id: gatehouse_credential::CardId(issued.card.card_id),
         kind: Kind::Worker,

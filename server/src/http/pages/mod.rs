@@ -38,6 +38,7 @@ pub use card_print::QrQuery;
 pub use outstanding::outstanding_to_csv;
 
 use super::Endpoint;
+use super::act;
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::openapi::{Io, one};
@@ -294,10 +295,10 @@ async fn set_language(
     let Some(staff) = actor.staff().cloned() else {
         return Err(ApiError::Forbidden("only staff choose a language".into()));
     };
-    state
-        .db
-        .call(move |c| language::set_for_staff(c, staff.id, body.language).map_err(ApiError::from))
-        .await?;
+    act::call(&state, move |c| {
+        language::set_for_staff(c, staff.id, body.language)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
