@@ -8,9 +8,10 @@
 pub mod stub;
 
 use chrono::NaiveDate;
+use gatehouse_credential::ZoneClass::{Entrance, Floor, ServiceElevator};
 use gatehouse_credential::{
     BuildingScope, CardId, Claims, KeyId, Kind, Schedule, ScheduleId, Signer, UtcMinute,
-    WorkCalendar, ZoneClass, ZoneClasses, ZoneScope,
+    WorkCalendar, ZoneClasses, ZoneScope,
 };
 
 /// The test signing key: key id 1, a fixed seed, so credentials are the same on every run.
@@ -31,11 +32,7 @@ pub fn claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
             building: BuildingScope::One(2),
             floor_lo: 12,
             floor_hi: 12,
-            classes: ZoneClasses::of(&[
-                ZoneClass::Entrance,
-                ZoneClass::Floor,
-                ZoneClass::ServiceElevator,
-            ]),
+            classes: ZoneClasses::of(&[Entrance, Floor, ServiceElevator]),
         },
     }
 }
@@ -49,6 +46,15 @@ pub fn current_claims(card: u32, kind: Kind, schedule: Option<u8>) -> Claims {
         ..claims(card, kind, schedule)
     }
 }
+
+/// Every document a renovation's file holds, by the name the server's API gives it (the
+/// owner's application, commitment letter and floor plans; the contractor's six).
+#[rustfmt::skip]
+pub const RENOVATION_DOCUMENTS: [&str; 9] = [
+    "application", "commitment_letter", "floor_plans",
+    "business_licence", "qualification_certificate", "construction_plan",
+    "supervisor_id", "supervisor_photo", "worker_register",
+];
 
 /// An RFC 3339 UTC time as a credential minute.
 pub fn minute(rfc3339: &str) -> UtcMinute {

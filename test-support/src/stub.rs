@@ -328,15 +328,9 @@ async fn enrol(State(stub): State<Stub>, Json(req): Json<EnrolRequest>) -> Respo
 /// The gate's calendar: schedule 1 any time; schedule 2 one hour that is not now (local to
 /// Shanghai); tomorrow (local) a blackout date, so a gate whose clock is shifted a day sees it.
 pub fn gate_calendar() -> WorkCalendar {
-    let all_days = vec![
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
+    let all_days: Vec<Weekday> = std::iter::successors(Some(Weekday::Mon), |d| Some(d.succ()))
+        .take(7)
+        .collect();
     let local_hour = chrono::Timelike::hour(&Utc::now().with_timezone(&chrono_tz::Asia::Shanghai));
     let other = if local_hour < 12 { 18 } else { 3 };
     let t = |h, m, s| NaiveTime::from_hms_opt(h, m, s).unwrap();

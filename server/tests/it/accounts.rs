@@ -2,7 +2,10 @@
 //! management (password change and reset, disabling), weak passwords, usernames that differ
 //! only in case.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, error_code, spawn_app, spawn_with, texts};
+use crate::app::{
+    ADMIN_PASSWORD, TestApp, assert_contains_all, audit_action_names, error_code, spawn_app,
+    spawn_managed, spawn_staffed, spawn_with,
+};
 use gatehouse_server::Config;
 use gatehouse_server::config::{ClientAddress, Secret};
 use serde_json::{Value, json};
@@ -98,13 +101,6 @@ async fn status_of_me(app: &TestApp, token: &str) -> u16 {
         .as_u16()
 }
 
-async fn audit_actions(app: &TestApp, admin: &str) -> Vec<String> {
-    texts(
-        &app.get_json("/api/v1/audit?limit=500", Some(admin)).await,
-        "action",
-    )
-}
-
 /// Asks for a new staff account; returns the answer.
 async fn new_staff(app: &TestApp, admin: &str, name: &str, password: &str) -> reqwest::Response {
     app.post(
@@ -115,38 +111,35 @@ async fn new_staff(app: &TestApp, admin: &str, name: &str, password: &str) -> re
     .await
 }
 
+/// `token` sets the password of staff account `id`.
+async fn reset_password(app: &TestApp, token: &str, id: i64, password: &str) -> reqwest::Response {
+    let body = json!({"new_password": password});
+    app.post(&format!("/api/v1/staff/{id}/password"), Some(token), body)
+        .await
+}
+
+/// `token` disables (`on`) or enables staff account `id`.
+async fn set_disabled(app: &TestApp, token: &str, id: i64, on: bool) -> reqwest::Response {
+    let body = json!({ "disabled": on });
+    app.put(&format!("/api/v1/staff/{id}/disabled"), Some(token), body)
+        .await
+}
+
 #[tokio::test]
 async fn changing_a_password_ends_every_session_of_the_account() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let first = app.desk(&admin).await;
     let second = app.login("desk1", "desk-password-1").await;
-    let change =
-        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
-    let r = app
-        .post(
-            "/api/v1/auth/password",
-            Some(&first),
-            change("not-my-password", "a-brand-new-secret"),
-        )
-        .await;
+    let change = |current: &str, new: &str| {
+        let body = json!({"current_password": current, "new_password": new});
+        app.post("/api/v1/auth/password", Some(&first), body)
+    };
+    let r = change("not-my-password", "a-brand-new-secret").await;
     assert_eq!(r.status(), 401);
-    let r = app
-        .post(
-            "/api/v1/auth/password",
-            Some(&first),
-            change("desk-password-1", "password123"),
-        )
-        .await;
+    let r = change("desk-password-1", "password123").await;
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "weak_password");
-    let r = app
-        .post(
-            "/api/v1/auth/password",
-            Some(&first),
-            change("desk-password-1", "a-brand-new-secret"),
-        )
-        .await;
+    let r = change("desk-password-1", "a-brand-new-secret").await;
     assert_eq!(r.status(), 200);
     let fresh = r.json::<Value>().await.unwrap()["token"]
         .as_str()
@@ -161,7 +154,7 @@ async fn changing_a_password_ends_every_session_of_the_account() {
         200
     );
     assert!(
-        audit_actions(&app, &admin)
+        audit_action_names(&app, &admin)
             .await
             .contains(&"staff.password_change".to_owned())
     );
@@ -169,96 +162,48 @@ async fn changing_a_password_ends_every_session_of_the_account() {
 
 #[tokio::test]
 async fn a_manager_resets_and_disables_an_account_and_its_sessions_end() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let staff = app.get_json("/api/v1/staff", Some(&admin)).await;
-    let id = staff
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["username"] == "desk1")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let admin_id = staff
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["username"] == "admin")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id_of = |name: &str| {
+        let account = staff
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["username"] == name);
+        account.unwrap()["id"].as_i64().unwrap()
+    };
+    let (id, admin_id) = (id_of("desk1"), id_of("admin"));
 
     // Desk staff cannot reset anyone.
-    let r = app
-        .post(
-            &format!("/api/v1/staff/{admin_id}/password"),
-            Some(&desk),
-            json!({"new_password": "taken-over-admin"}),
-        )
-        .await;
+    let r = reset_password(&app, &desk, admin_id, "taken-over-admin").await;
     assert_eq!(r.status(), 403);
 
-    let r = app
-        .post(
-            &format!("/api/v1/staff/{id}/password"),
-            Some(&admin),
-            json!({"new_password": "reset-by-manager"}),
-        )
-        .await;
+    let r = reset_password(&app, &admin, id, "reset-by-manager").await;
     assert_eq!(r.status(), 204);
     assert_eq!(status_of_me(&app, &desk).await, 401);
     let desk = app.login("desk1", "reset-by-manager").await;
 
-    let disable = |on: bool| json!({ "disabled": on });
-    let r = app
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/staff/{id}/disabled"),
-            Some(&admin),
-            Some(disable(true)),
-        )
-        .await;
+    let r = set_disabled(&app, &admin, id, true).await;
     assert_eq!(r.status(), 200);
     assert!(r.json::<Value>().await.unwrap()["disabled_at"].is_string());
     assert_eq!(status_of_me(&app, &desk).await, 401);
     assert_eq!(login_as(&app, "desk1", "reset-by-manager", None).await, 401);
 
-    let r = app
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/staff/{admin_id}/disabled"),
-            Some(&admin),
-            Some(disable(true)),
-        )
-        .await;
+    let r = set_disabled(&app, &admin, admin_id, true).await;
     assert_eq!(r.status(), 409);
     assert_eq!(error_code(r).await, "own_account");
 
-    let r = app
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/staff/{id}/disabled"),
-            Some(&admin),
-            Some(disable(false)),
-        )
-        .await;
+    let r = set_disabled(&app, &admin, id, false).await;
     assert_eq!(r.status(), 200);
     assert_eq!(login_as(&app, "desk1", "reset-by-manager", None).await, 200);
-    let actions = audit_actions(&app, &admin).await;
-    for action in ["staff.password_reset", "staff.disable", "staff.enable"] {
-        assert!(
-            actions.contains(&action.to_owned()),
-            "{action} in {actions:?}"
-        );
-    }
+    let actions = audit_action_names(&app, &admin).await;
+    let wanted = ["staff.password_reset", "staff.disable", "staff.enable"];
+    assert_contains_all(&actions, &wanted);
 }
 
 #[tokio::test]
 async fn usernames_differing_only_in_case_are_one_account() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let r = new_staff(&app, &admin, "ADMIN", "second-admin-pass").await;
     assert_eq!(r.status(), 409);
     assert_eq!(error_code(r).await, "already_exists");
@@ -267,8 +212,7 @@ async fn usernames_differing_only_in_case_are_one_account() {
 
 #[tokio::test]
 async fn common_and_one_character_passwords_are_refused() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     for (name, weak) in [
         ("amy", "Password123"),
         ("bob", "zzzzzzzzzzzz"),

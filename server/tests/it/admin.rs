@@ -2,11 +2,11 @@
 //! the last manager stays), device rename, alarm history and "acknowledge all", visitor
 //! history, the invite list, the CSV exports over local dates, and the audit log's pages.
 
-use crate::app::{TestApp, error_code, spawn_app};
-use crate::desk::{invite_code, seed_unit, today};
+use crate::app::{TestApp, error_code, spawn_managed, spawn_staffed};
+use crate::desk::{desk_with_unit, invite_code, renovation_action, today};
+use crate::emergency::report_alarm;
 use crate::platform::enrol_device;
 use chrono::Days;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 /// The id of staff account `username`.
@@ -22,29 +22,23 @@ async fn staff_id(app: &TestApp, admin: &str, username: &str) -> i64 {
 }
 
 async fn set_role(app: &TestApp, token: &str, id: i64, role: &str) -> reqwest::Response {
-    app.send(
-        Method::PUT,
+    app.put(
         &format!("/api/v1/staff/{id}/role"),
         Some(token),
-        Some(json!({ "role": role })),
+        json!({ "role": role }),
     )
     .await
 }
 
 /// The newest audit entries whose action starts with `prefix`.
 async fn audit_of(app: &TestApp, admin: &str, prefix: &str) -> Vec<Value> {
-    let r = app
-        .get(&format!("/api/v1/audit?action={prefix}"), Some(admin))
-        .await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok(&format!("/api/v1/audit?action={prefix}"), Some(admin))
+        .await
 }
 
 #[tokio::test]
 async fn a_role_change_ends_the_accounts_sessions_is_audited_and_never_removes_the_last_manager() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let id = staff_id(&app, &admin, "desk1").await;
     assert_eq!(
         app.get("/api/v1/staff", Some(&desk)).await.status(),
@@ -85,11 +79,10 @@ async fn a_role_change_ends_the_accounts_sessions_is_audited_and_never_removes_t
     let r = set_role(&app, &promoted, 9999, "desk").await;
     assert_eq!(r.status(), 404);
     let r = app
-        .send(
-            Method::PUT,
+        .put(
             &format!("/api/v1/staff/{id}/role"),
             Some(&promoted),
-            Some(json!({"role": "owner"})),
+            json!({"role": "owner"}),
         )
         .await;
     assert_eq!(r.status(), 422, "an unknown role is refused");
@@ -97,22 +90,12 @@ async fn a_role_change_ends_the_accounts_sessions_is_audited_and_never_removes_t
 
 #[tokio::test]
 async fn a_device_is_renamed_with_an_audit_entry_and_a_retired_one_cannot_be() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (id, _key) = enrol_device(&app, &admin, "gate").await;
     let rename = |token: String, name: &'static str| {
         let app = &app;
         let path = format!("/api/v1/devices/{id}/name");
-        async move {
-            app.send(
-                Method::PUT,
-                &path,
-                Some(&token),
-                Some(json!({ "name": name })),
-            )
-            .await
-        }
+        async move { app.put(&path, Some(&token), json!({ "name": name })).await }
     };
     let r = rename(admin.clone(), "  B2 car park barrier ").await;
     assert_eq!(r.status(), 200);
@@ -135,12 +118,7 @@ async fn a_device_is_renamed_with_an_audit_entry_and_a_retired_one_cannot_be() {
     assert_eq!(rename(admin.clone(), " ").await.status(), 422);
     assert_eq!(rename(desk.clone(), "mine").await.status(), 403);
     let r = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/devices/{id}"),
-            Some(&admin),
-            None,
-        )
+        .delete(&format!("/api/v1/devices/{id}"), Some(&admin))
         .await;
     assert_eq!(r.status(), 204);
     assert_eq!(rename(admin.clone(), "again").await.status(), 404);
@@ -148,9 +126,7 @@ async fn a_device_is_renamed_with_an_audit_entry_and_a_retired_one_cannot_be() {
 
 #[tokio::test]
 async fn the_alarm_history_filters_by_kind_device_and_dates_and_acknowledge_all_spares_fire() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (kiosk_id, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     for (device, kind) in [
@@ -159,14 +135,7 @@ async fn the_alarm_history_filters_by_kind_device_and_dates_and_acknowledge_all_
         (&gate, "door_held_open"),
         (&gate, "fire_alarm"),
     ] {
-        let r = app
-            .post(
-                "/api/v1/device/alarms",
-                Some(device),
-                json!({"kind": kind, "active": true}),
-            )
-            .await;
-        assert_eq!(r.status(), 204, "{kind}");
+        report_alarm(&app, device, kind, true).await;
     }
     let count = |path: String| {
         let app = &app;
@@ -232,12 +201,7 @@ async fn the_alarm_history_filters_by_kind_device_and_dates_and_acknowledge_all_
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["acknowledged"], 3);
-    let open: Vec<Value> = app
-        .get_json("/api/v1/alarms", Some(&desk))
-        .await
-        .as_array()
-        .unwrap()
-        .clone();
+    let open: Vec<Value> = app.get_ok("/api/v1/alarms", Some(&desk)).await;
     let unseen: Vec<&Value> = open
         .iter()
         .filter(|a| a["acknowledged_at"].is_null())
@@ -249,9 +213,7 @@ async fn the_alarm_history_filters_by_kind_device_and_dates_and_acknowledge_all_
 
 #[tokio::test]
 async fn visitor_history_finds_by_name_unit_or_purpose_over_dates_and_shows_names_masked() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let pass = crate::muster::visitor(&app, &desk).await;
     let find = |query: String| {
         let app = &app;
@@ -288,10 +250,7 @@ async fn visitor_history_finds_by_name_unit_or_purpose_over_dates_and_shows_name
 
 #[tokio::test]
 async fn the_invite_list_shows_each_code_its_day_and_whether_it_was_used() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, _, desk, unit) = desk_with_unit().await;
     let code = invite_code(&app, &desk, "钱多多", unit, 2).await;
     let list: Value = app.get_json("/api/v1/invites", Some(&desk)).await;
     assert_eq!(list[0]["code"], code.as_str());
@@ -322,26 +281,18 @@ pub(crate) async fn csv_rows(r: reqwest::Response) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn csv_exports_cover_local_dates_mask_names_and_neutralise_formulas() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
-    let r = app
-        .post(
-            "/api/v1/visitors",
-            Some(&desk),
-            json!({"name": "赵小六", "unit_id": unit, "purpose": "=HYPERLINK(\"x\",\"y\")", "party_size": 2}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    let (app, _, desk, unit) = desk_with_unit().await;
+    let formula = json!({"name": "赵小六", "unit_id": unit, "purpose": "=HYPERLINK(\"x\",\"y\")", "party_size": 2});
+    app.created("/api/v1/visitors", &desk, formula).await;
     let id = crate::desk::renovation(&app, &desk).await;
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/ledger"),
-            Some(&desk),
-            json!({"kind": "deposit", "amount_cents": 500000, "receipt_no": "SJ-2026-001"}),
-        )
-        .await;
+    let r = renovation_action(
+        &app,
+        &desk,
+        id,
+        "ledger",
+        json!({"kind": "deposit", "amount_cents": 500000, "receipt_no": "SJ-2026-001"}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let t = today();
     let range = format!("from={t}&to={t}");
@@ -422,48 +373,29 @@ async fn csv_exports_cover_local_dates_mask_names_and_neutralise_formulas() {
 
 #[tokio::test]
 async fn the_audit_log_is_read_a_page_at_a_time_by_area_and_person() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let _desk = app.desk(&admin).await;
     for name in ["desk2", "desk3", "desk4"] {
-        let r = app
-            .post(
-                "/api/v1/staff",
-                Some(&admin),
-                json!({"username": name, "role": "desk", "password": "desk-password-1"}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
+        app.add_staff(&admin, name, "desk", "desk-password-1").await;
     }
     let page: Vec<Value> = app
-        .get_json("/api/v1/audit?action=staff.create&limit=2", Some(&admin))
-        .await
-        .as_array()
-        .unwrap()
-        .clone();
+        .get_ok("/api/v1/audit?action=staff.create&limit=2", Some(&admin))
+        .await;
     assert_eq!(page.len(), 2);
     let seqs: Vec<i64> = page.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(seqs[0] > seqs[1], "newest first: {seqs:?}");
     let next: Vec<Value> = app
-        .get_json(
+        .get_ok(
             &format!(
                 "/api/v1/audit?action=staff.create&limit=2&before={}",
                 seqs[1]
             ),
             Some(&admin),
         )
-        .await
-        .as_array()
-        .unwrap()
-        .clone();
+        .await;
     assert_eq!(next.len(), 2, "desk2 and desk1");
     assert!(next.iter().all(|e| e["seq"].as_i64().unwrap() < seqs[1]));
-    let by_admin: Vec<Value> = app
-        .get_json("/api/v1/audit?actor=admin", Some(&admin))
-        .await
-        .as_array()
-        .unwrap()
-        .clone();
+    let by_admin: Vec<Value> = app.get_ok("/api/v1/audit?actor=admin", Some(&admin)).await;
     assert!(by_admin.len() >= 4);
     assert!(
         by_admin

@@ -7,16 +7,12 @@
 //! enrolled from the QR code the page shows, the audit log verified, the signing keys'
 //! fingerprints, a CSV export refused and downloaded.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, spawn_app};
-use crate::browser::{Browser, choose_language, sized};
-use crate::desk::{seed_unit, today};
+use crate::app::{TestApp, spawn_managed, spawn_staffed};
+use crate::browser::{Browser, DESK, GUARD, MANAGER, choose_language, sized};
+use crate::desk::{redeem, seed_unit, today};
+use crate::emergency::report_alarm;
 use fantoccini::Locator;
 use serde_json::{Value, json};
-
-/// A role's account: username, password.
-const MANAGER: (&str, &str) = ("admin", ADMIN_PASSWORD);
-const DESK: (&str, &str) = ("desk1", "desk-password-1");
-const GUARD: (&str, &str) = ("guard1", "guard-password-1");
 
 /// Each new page: path, an element only the page itself has, the roles that may open it.
 const PAGES: &[(&str, &str, &[&str])] = &[
@@ -40,21 +36,14 @@ const PAGES: &[(&str, &str, &[&str])] = &[
 
 /// The guard's account, made by the manager.
 async fn guard(app: &TestApp, admin: &str) -> String {
-    let r = app
-        .post(
-            "/api/v1/staff",
-            Some(admin),
-            json!({"username": GUARD.0, "role": "guard", "password": GUARD.1}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    app.add_staff(admin, GUARD.0, "guard", GUARD.1).await;
     app.login(GUARD.0, GUARD.1).await
 }
 
 impl Browser {
     /// Logs in through the log-in page as `who` and waits for the first page.
     pub(crate) async fn enter_as(&self, app: &TestApp, who: (&str, &str)) {
-        self.client.goto(&app.url("/login")).await.unwrap();
+        self.go(app, "/login").await;
         self.log_in(who.0, who.1, None).await;
         // A guard lands on the guard page, which has no navigation; staff on the desk's.
         self.until(
@@ -66,7 +55,7 @@ impl Browser {
 
     /// Opens `path` of `app` and waits until the page's scripts ran.
     pub(crate) async fn open_page(&self, app: &TestApp, path: &str) {
-        self.client.goto(&app.url(path)).await.unwrap();
+        self.go(app, path).await;
         self.wait_for("#flash").await;
     }
 
@@ -216,9 +205,7 @@ pub(crate) async fn open_each_page(
 
 /// An app with a visitor on site and an entrance gate, and each role's account with its token.
 async fn matrix_app() -> (TestApp, [((&'static str, &'static str), String); 3]) {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let guard = guard(&app, &admin).await;
     crate::muster::visitor(&app, &desk).await;
     crate::muster::entrance_gate(&app, &admin).await;
@@ -256,55 +243,32 @@ async fn each_desk_page_opens_for_the_roles_it_admits_in_both_languages_and_both
         admitted,
         link,
     };
+    // A page the navigation links to by its own path.
+    let linked = |path: &'static str, key, admitted| page(path, key, admitted, Some(path));
     let pages = [
-        page("/", "#today", STAFF, Some("/")),
-        page(
-            "/desk/renovations",
-            "#renovations",
-            STAFF,
-            Some("/desk/renovations"),
-        ),
+        linked("/", "#today", STAFF),
+        linked("/desk/renovations", "#renovations", STAFF),
         page(
             &format!("/desk/renovations/{renovation}"),
             "#refund-check",
             STAFF,
             Some("/desk/renovations"),
         ),
-        page("/desk/return", "#scan", STAFF, Some("/desk/return")),
-        page("/desk/visitors", "#on-site", STAFF, Some("/desk/visitors")),
-        page(
-            "/desk/visitors/history",
-            "#history-search",
-            STAFF,
-            Some("/desk/visitors/history"),
-        ),
-        page("/desk/invites", "#new-invite", STAFF, Some("/desk/invites")),
-        page(
-            "/desk/deny-list",
-            "#denials",
-            STAFF,
-            Some("/desk/deny-list"),
-        ),
-        page(
-            "/desk/cards/outstanding",
-            "#outstanding",
-            STAFF,
-            Some("/desk/cards/outstanding"),
-        ),
-        page("/desk/doors", "#doors", ANY, Some("/desk/doors")),
-        page("/desk/alarms", "#alarm-filter", ANY, Some("/desk/alarms")),
-        page("/desk/monitor", "#monitor", ANY, Some("/desk/monitor")),
-        page(
-            "/desk/exports",
-            "#export-visitors",
-            STAFF,
-            Some("/desk/exports"),
-        ),
-        page("/desk/goods", "#permits", STAFF, Some("/desk/goods")),
-        page("/desk/keys", "#items", STAFF, Some("/desk/keys")),
-        page("/desk/muster", "#muster", STAFF, Some("/desk/muster")),
+        linked("/desk/return", "#scan", STAFF),
+        linked("/desk/visitors", "#on-site", STAFF),
+        linked("/desk/visitors/history", "#history-search", STAFF),
+        linked("/desk/invites", "#new-invite", STAFF),
+        linked("/desk/deny-list", "#denials", STAFF),
+        linked("/desk/cards/outstanding", "#outstanding", STAFF),
+        linked("/desk/doors", "#doors", ANY),
+        linked("/desk/alarms", "#alarm-filter", ANY),
+        linked("/desk/monitor", "#monitor", ANY),
+        linked("/desk/exports", "#export-visitors", STAFF),
+        linked("/desk/goods", "#permits", STAFF),
+        linked("/desk/keys", "#items", STAFF),
+        linked("/desk/muster", "#muster", STAFF),
         page("/desk/password", "#change-password", ANY, None),
-        page("/guard", "#guard", ANY, Some("/guard")),
+        linked("/guard", "#guard", ANY),
     ];
     open_each_page(&app, &accounts, &pages, "desk pages matrix").await;
 }
@@ -313,9 +277,7 @@ async fn each_desk_page_opens_for_the_roles_it_admits_in_both_languages_and_both
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
     let b = sized("admin nav groups", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let guard = guard(&app, &admin).await;
     let groups = |b: &Browser| {
         let client = b.client.clone();
@@ -329,15 +291,13 @@ async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
             .unwrap()
         }
     };
+    let labels = |seen: &Value| -> Vec<String> {
+        let groups = seen.as_array().unwrap().iter();
+        groups.map(|g| g[0].as_str().unwrap().to_owned()).collect()
+    };
     b.enter_as(&app, MANAGER).await;
     let seen = groups(&b).await;
-    let labels: Vec<&str> = seen
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g[0].as_str().unwrap())
-        .collect();
-    assert_eq!(labels, ["前台", "访客", "安保", "管理"]);
+    assert_eq!(labels(&seen), ["前台", "访客", "安保", "管理"]);
     assert!(
         seen[3][1]
             .as_array()
@@ -356,14 +316,8 @@ async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
     choose_language(&app, &desk, "en").await;
     b.enter_as(&app, DESK).await;
     let seen = groups(&b).await;
-    let labels: Vec<&str> = seen
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g[0].as_str().unwrap())
-        .collect();
     assert_eq!(
-        labels,
+        labels(&seen),
         ["Desk", "Visitors", "Security"],
         "no Manage group for a clerk"
     );
@@ -382,9 +336,7 @@ async fn the_navigation_groups_daily_desk_work_apart_from_the_managers_setup() {
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_clerk_makes_an_invite_reads_its_code_sees_its_qr_and_finds_the_visitor_in_history() {
     let b = sized("admin invites", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     seed_unit(&app).await;
     b.enter_as(&app, DESK).await;
     b.open_page(&app, "/desk/invites").await;
@@ -411,13 +363,7 @@ async fn a_clerk_makes_an_invite_reads_its_code_sees_its_qr_and_finds_the_visito
 
     // The kiosk redeems it; the history finds the visitor, masked.
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let r = app
-        .post(
-            "/api/v1/kiosk/invites/redeem",
-            Some(&kiosk),
-            json!({"code": code}),
-        )
-        .await;
+    let r = redeem(&app, &kiosk, &code).await;
     assert_eq!(r.status(), 200);
     b.open_page(&app, "/desk/invites").await;
     b.wait_text(&format!("#invites tr[data-invite='{code}']"), "已使用")
@@ -448,9 +394,7 @@ async fn a_clerk_makes_an_invite_reads_its_code_sees_its_qr_and_finds_the_visito
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_desk_acknowledges_every_alarm_at_once_after_a_confirmation_and_filters_the_history() {
     let b = sized("admin alarms", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = crate::platform::enrol_device(&app, &admin, "gate").await;
     for (device, kind) in [
@@ -458,14 +402,7 @@ async fn the_desk_acknowledges_every_alarm_at_once_after_a_confirmation_and_filt
         (&gate, "door_held_open"),
         (&gate, "door_forced"),
     ] {
-        let r = app
-            .post(
-                "/api/v1/device/alarms",
-                Some(device),
-                json!({"kind": kind, "active": true}),
-            )
-            .await;
-        assert_eq!(r.status(), 204);
+        report_alarm(&app, device, kind, true).await;
     }
     choose_language(&app, &desk, "en").await;
     b.enter_as(&app, DESK).await;
@@ -512,9 +449,7 @@ async fn the_desk_acknowledges_every_alarm_at_once_after_a_confirmation_and_filt
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_adds_a_gate_enrols_it_from_the_qr_renames_it_retires_it_and_changes_a_role() {
     let b = sized("admin devices", 1920, 1080).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     b.enter_as(&app, MANAGER).await;
     b.open_page(&app, "/desk/devices").await;
     b.type_in("#new-device [name=name]", "2号楼大堂闸机").await;
@@ -582,8 +517,7 @@ async fn a_manager_adds_a_gate_enrols_it_from_the_qr_renames_it_retires_it_and_c
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_reads_the_audit_log_verified_the_key_fingerprints_and_downloads_an_export() {
     let b = sized("admin audit", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let _desk = app.desk(&admin).await;
     crate::muster::entrance_gate(&app, &admin).await;
     b.enter_as(&app, MANAGER).await;
@@ -642,8 +576,7 @@ async fn a_manager_reads_the_audit_log_verified_the_key_fingerprints_and_downloa
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_guard_switches_the_pages_to_english_and_finds_them_so_at_the_next_login() {
     let b = sized("guard language", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     guard(&app, &admin).await;
     b.enter_as(&app, GUARD).await;
     assert_eq!(b.path().await, "/guard");

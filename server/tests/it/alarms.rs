@@ -1,7 +1,9 @@
 //! Device alarms: a kiosk's empty printer and a gate's forced door reach the desk, which
 //! acknowledges them; retried uploads do not raise an alarm twice.
 
-use crate::app::{TestApp, spawn_app};
+use crate::app::{TestApp, spawn_managed, spawn_staffed};
+use crate::emergency::{acknowledge, send_alarm};
+use crate::monitor::post_journal;
 use crate::platform::enrol_device;
 use chrono::Utc;
 use gatehouse_credential::api::gate::{AlarmKind, GateEvent, JournalEntry};
@@ -25,25 +27,16 @@ fn forced_door() -> JournalEntry {
 
 /// A device reports an alarm of `kind` as active; returns the status.
 async fn raise(app: &TestApp, device: &str, kind: &str) -> reqwest::Response {
-    app.post(
-        "/api/v1/device/alarms",
-        Some(device),
-        json!({"kind": kind, "active": true}),
-    )
-    .await
+    send_alarm(app, device, kind, true).await
 }
 
 async fn open_alarms(app: &TestApp, desk: &str) -> Vec<Value> {
-    let r = app.get("/api/v1/alarms", Some(desk)).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok("/api/v1/alarms", Some(desk)).await
 }
 
 #[tokio::test]
 async fn a_kiosk_printer_alarm_reaches_the_desk_until_cleared_and_acknowledged() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (kiosk_id, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let raise = json!({"kind": "paper_out", "active": true, "detail": "roll empty"});
     for _ in 0..3 {
@@ -73,13 +66,7 @@ async fn a_kiosk_printer_alarm_reaches_the_desk_until_cleared_and_acknowledged()
     );
 
     let id = alarms[0]["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("/api/v1/alarms/{id}/acknowledge"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = acknowledge(&app, &desk, id).await;
     assert_eq!(r.status(), 200);
     let seen: Value = r.json().await.unwrap();
     assert_eq!(seen["acknowledged_by"], "desk1");
@@ -94,9 +81,7 @@ async fn a_kiosk_printer_alarm_reaches_the_desk_until_cleared_and_acknowledged()
 
 #[tokio::test]
 async fn bad_alarm_reports_are_refused_and_change_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     for body in [
         json!({"kind": "fire", "active": true}),
@@ -113,33 +98,21 @@ async fn bad_alarm_reports_are_refused_and_change_nothing() {
         );
     }
     // Staff cannot raise device alarms, and an unknown alarm cannot be acknowledged.
-    let r = app
-        .post(
-            "/api/v1/device/alarms",
-            Some(&desk),
-            json!({"kind": "paper_out", "active": true}),
-        )
-        .await;
+    let r = raise(&app, &desk, "paper_out").await;
     assert_eq!(r.status(), 403);
-    let r = app
-        .post("/api/v1/alarms/999/acknowledge", Some(&desk), json!({}))
-        .await;
+    let r = acknowledge(&app, &desk, 999).await;
     assert_eq!(r.status(), 404);
     assert!(open_alarms(&app, &desk).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_is_retried() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
     let forced = forced_door();
     let body = json!({ "entries": [forced] });
     for _ in 0..2 {
-        let r = app
-            .post("/api/v1/gate/journal", Some(&gate), body.clone())
-            .await;
+        let r = post_journal(&app, &gate, body.clone()).await;
         assert_eq!(r.status(), 200);
     }
     let alarms = open_alarms(&app, &desk).await;
@@ -150,9 +123,7 @@ async fn a_forced_door_in_a_gate_journal_raises_one_alarm_even_when_the_upload_i
 
 #[tokio::test]
 async fn a_device_may_raise_only_the_alarms_its_role_can_have() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     for (device, kind) in [
@@ -174,20 +145,12 @@ async fn a_device_may_raise_only_the_alarms_its_role_can_have() {
 
 #[tokio::test]
 async fn a_flood_of_forced_door_alarms_is_one_alarm_with_a_count_and_hides_no_other() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
     assert_eq!(raise(&app, &kiosk, "paper_out").await.status(), 204);
     let flood: Vec<JournalEntry> = (0..300).map(|_| forced_door()).collect();
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&gate),
-            json!({ "entries": flood }),
-        )
-        .await;
+    let r = post_journal(&app, &gate, json!({ "entries": flood })).await;
     assert_eq!(r.status(), 200);
     let alarms = open_alarms(&app, &desk).await;
     let kinds: Vec<&str> = alarms.iter().map(|a| a["kind"].as_str().unwrap()).collect();
@@ -200,8 +163,7 @@ async fn a_flood_of_forced_door_alarms_is_one_alarm_with_a_count_and_hides_no_ot
 
 #[tokio::test]
 async fn a_guard_watches_doors_and_alarms_and_acknowledges_but_cannot_open_or_lock() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let guard = crate::goods::guard(&app, &admin).await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
     assert_eq!(raise(&app, &gate, "door_forced").await.status(), 204);
@@ -215,13 +177,7 @@ async fn a_guard_watches_doors_and_alarms_and_acknowledges_but_cannot_open_or_lo
     assert_eq!(alarms.len(), 1);
     assert_eq!(alarms[0]["kind"], "door_forced");
     let id = alarms[0]["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("/api/v1/alarms/{id}/acknowledge"),
-            Some(&guard),
-            json!({}),
-        )
-        .await;
+    let r = acknowledge(&app, &guard, id).await;
     assert_eq!(r.status(), 200, "the guard acknowledges what they saw");
     let seen: Value = r.json().await.unwrap();
     assert!(!seen["acknowledged_at"].is_null(), "{seen}");

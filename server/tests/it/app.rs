@@ -1,6 +1,7 @@
 //! Spawning the server for a test.
 
 use gatehouse_server::config::Secret;
+use gatehouse_server::db::DbError;
 use gatehouse_server::{Application, Config};
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
@@ -25,6 +26,20 @@ pub async fn spawn_app() -> TestApp {
     let mut config = Config::for_tests(dir.path());
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     spawn_with(config, dir).await
+}
+
+/// A fresh server with its manager (`admin`) logged in: (app, manager token).
+pub async fn spawn_managed() -> (TestApp, String) {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    (app, admin)
+}
+
+/// A fresh server with a manager and a desk clerk logged in: (app, manager token, desk token).
+pub async fn spawn_staffed() -> (TestApp, String, String) {
+    let (app, admin) = spawn_managed().await;
+    let desk = app.desk(&admin).await;
+    (app, admin, desk)
 }
 
 /// Starts a server with `config` over `dir`.
@@ -92,6 +107,35 @@ impl TestApp {
         self.send(Method::POST, path, token, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(Method::DELETE, path, token, None).await
+    }
+
+    /// Runs `f` on the server's own database connection (to seed rows or read them back);
+    /// returns what it returns.
+    pub async fn db<T, F>(&self, f: F) -> T
+    where
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.state.db.call(f).await.expect("database call")
+    }
+
+    /// `GET path`, checked to be a 200, as JSON read into a `T`.
+    pub async fn get_ok<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> T {
+        let r = self.get(path, token).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
     /// `GET path` as JSON.
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
         self.get(path, token).await.json().await.unwrap()
@@ -133,16 +177,17 @@ impl TestApp {
         self.login("admin", ADMIN_PASSWORD).await
     }
 
+    /// The manager `admin` creates the staff account `username` with `role` (201).
+    pub async fn add_staff(&self, admin: &str, username: &str, role: &str, password: &str) {
+        let body = json!({"username": username, "role": role, "password": password});
+        let r = self.post("/api/v1/staff", Some(admin), body).await;
+        assert_eq!(r.status(), 201, "staff account {username}");
+    }
+
     /// Creates a desk account and returns its token.
     pub async fn desk(&self, admin: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/staff",
-                Some(admin),
-                json!({"username": "desk1", "role": "desk", "password": "desk-password-1"}),
-            )
+        self.add_staff(admin, "desk1", "desk", "desk-password-1")
             .await;
-        assert_eq!(r.status(), 201);
         self.login("desk1", "desk-password-1").await
     }
 
@@ -204,6 +249,12 @@ pub fn texts(list: &Value, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// The action of each of the newest 500 audit entries, newest first.
+pub async fn audit_action_names(app: &TestApp, admin: &str) -> Vec<String> {
+    let log = app.get_json("/api/v1/audit?limit=500", Some(admin)).await;
+    texts(&log, "action")
+}
+
 /// Asserts `r` is a 422 with error `code` whose message names `field`.
 pub async fn assert_unprocessable(r: Response, code: &str, field: &str) {
     assert_eq!(r.status(), 422);
@@ -211,6 +262,39 @@ pub async fn assert_unprocessable(r: Response, code: &str, field: &str) {
     assert_eq!(v["error"], code, "{v}");
     let message = v["message"].as_str().unwrap_or_default();
     assert!(message.contains(field), "the message names {field:?}: {v}");
+}
+
+/// Asserts `r` is a `status` with error `code`; returns the error body for more checks.
+pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status(), status, "{code}");
+    let v: Value = r.json().await.expect("JSON error body");
+    assert_eq!(v["error"], code, "{v}");
+    v
+}
+
+/// Asserts `r` is a 429 `too_many_requests` whose `Retry-After` is one second to 15 minutes.
+pub async fn assert_slowed_down(r: Response) {
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=15 * 60).contains(&wait), "Retry-After: {wait}");
+    assert_eq!(error_code(r).await, "too_many_requests");
+}
+
+/// Asserts `r`'s `Content-Type` starts with `prefix` (`text/csv`, …).
+pub fn assert_content_type(r: &Response, prefix: &str) {
+    let got = r.headers()["content-type"].to_str().unwrap();
+    assert!(got.starts_with(prefix), "{got}, not {prefix}");
+}
+
+/// Asserts each of `wanted` is in `found`.
+pub fn assert_contains_all(found: &[String], wanted: &[&str]) {
+    for w in wanted {
+        assert!(found.iter().any(|f| f == w), "{w} in {found:?}");
+    }
 }
 
 /// The `error` code of an error body.

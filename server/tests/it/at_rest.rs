@@ -1,7 +1,7 @@
 //! What lies on disk: the database and its WAL and shared-memory files are private to the
 //! server's user whatever the umask.
 
-use crate::app::spawn_app;
+use crate::app::{spawn_app, spawn_staffed};
 use std::os::unix::fs::PermissionsExt;
 
 #[tokio::test]
@@ -25,9 +25,7 @@ async fn the_database_and_its_wal_and_shm_are_created_0600_under_umask_022() {
 
 #[tokio::test]
 async fn a_copy_of_the_database_alone_holds_no_key_to_search_id_numbers_with() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let renovation = crate::desk::renovation(&app, &desk).await;
     crate::desk::worker(&app, &desk, renovation, "11010519491231002X").await;
     let db = rusqlite::Connection::open(app.dir.path().join(gatehouse_server::startup::DB_FILE))

@@ -1,28 +1,31 @@
 //! The audit chain attacked on disk, as someone holding the database file but not the key
 //! files would: every attack is reported by `GET /api/v1/audit/verify`.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_with};
+use crate::app::{ADMIN_PASSWORD, TestApp, spawn_managed, spawn_with};
 use gatehouse_server::config::Secret;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 async fn staff(app: &TestApp, admin: &str, names: &[&str]) {
     for name in names {
-        let r = app
-            .post(
-                "/api/v1/staff",
-                Some(admin),
-                json!({"username": name, "role": "desk", "password": "long-enough-pw"}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
+        app.add_staff(admin, name, "desk", "long-enough-pw").await;
     }
 }
 
 async fn verify(app: &TestApp, admin: &str) -> Value {
-    let r = app.get("/api/v1/audit/verify", Some(admin)).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok("/api/v1/audit/verify", Some(admin)).await
+}
+
+/// Verifies the chain and asserts the answer's `ok` and one more field (`entries`,
+/// `first_bad_seq`, `head_seq`) with its number; returns the answer.
+async fn verify_says(app: &TestApp, admin: &str, ok: bool, (field, n): (&str, u64)) -> Value {
+    let v = verify(app, admin).await;
+    assert_eq!(
+        (v["ok"].clone(), v[field].clone()),
+        (json!(ok), json!(n)),
+        "{v}"
+    );
+    v
 }
 
 fn open_db(app: &TestApp) -> rusqlite::Connection {
@@ -31,15 +34,9 @@ fn open_db(app: &TestApp) -> rusqlite::Connection {
 
 #[tokio::test]
 async fn deleting_the_last_entries_is_reported_even_with_the_sequence_counter_lowered() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     staff(&app, &admin, &["amy", "bob", "cal"]).await;
-    let v = verify(&app, &admin).await;
-    assert_eq!(
-        (v["ok"].clone(), v["entries"].clone()),
-        (json!(true), json!(4)),
-        "{v}"
-    );
+    let v = verify_says(&app, &admin, true, ("entries", 4)).await;
     assert_eq!(
         v["anchor"]["seq"], 4,
         "the head is kept outside the database: {v}"
@@ -48,12 +45,7 @@ async fn deleting_the_last_entries_is_reported_even_with_the_sequence_counter_lo
     let db = open_db(&app);
     db.execute_batch("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq > 2;")
         .unwrap();
-    let v = verify(&app, &admin).await;
-    assert_eq!(
-        (v["ok"].clone(), v["first_bad_seq"].clone()),
-        (json!(false), json!(3)),
-        "{v}"
-    );
+    let v = verify_says(&app, &admin, false, ("first_bad_seq", 3)).await;
     assert!(v["problem"].as_str().unwrap().contains("deleted"), "{v}");
 
     // Lowering SQLite's counter too leaves a database that looks whole by itself.
@@ -62,12 +54,7 @@ async fn deleting_the_last_entries_is_reported_even_with_the_sequence_counter_lo
         [],
     )
     .unwrap();
-    let v = verify(&app, &admin).await;
-    assert_eq!(
-        (v["ok"].clone(), v["first_bad_seq"].clone()),
-        (json!(false), json!(3)),
-        "{v}"
-    );
+    let v = verify_says(&app, &admin, false, ("first_bad_seq", 3)).await;
     assert!(
         v["problem"]
             .as_str()
@@ -89,8 +76,7 @@ fn sha_link(prev: &str, fields: &[String]) -> String {
 
 #[tokio::test]
 async fn an_entry_edited_and_the_chain_recomputed_without_the_key_is_reported() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     staff(&app, &admin, &["amy", "bob", "cal"]).await;
     assert_eq!(verify(&app, &admin).await["ok"], true);
 
@@ -141,8 +127,7 @@ async fn an_entry_edited_and_the_chain_recomputed_without_the_key_is_reported() 
 
 #[tokio::test]
 async fn an_older_copy_of_the_database_put_in_place_is_reported() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     staff(&app, &admin, &["amy"]).await;
     assert_eq!(verify(&app, &admin).await["ok"], true);
     let older = tempfile::tempdir().unwrap();
@@ -151,12 +136,7 @@ async fn an_older_copy_of_the_database_put_in_place_is_reported() {
         .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
         .unwrap();
     staff(&app, &admin, &["bob", "cal"]).await;
-    let v = verify(&app, &admin).await;
-    assert_eq!(
-        (v["ok"].clone(), v["head_seq"].clone()),
-        (json!(true), json!(4)),
-        "{v}"
-    );
+    verify_says(&app, &admin, true, ("head_seq", 4)).await;
 
     let dir = app.stop().await;
     let db = dir.path().join(gatehouse_server::startup::DB_FILE);

@@ -1,18 +1,16 @@
 //! `gatehouse-server backup` of a running server and `restore` into a fresh data directory.
 
-use crate::app::{ADMIN_PASSWORD, spawn_app, spawn_with};
+use crate::app::{ADMIN_PASSWORD, spawn_staffed, spawn_with};
 use crate::desk::{renovation, worker, worker_card};
 use crate::keys::cli;
 use gatehouse_credential::KeyRing;
 use gatehouse_server::backup::BEFORE_RESTORE;
 use gatehouse_server::config::Secret;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_backup_of_a_running_server_restores_into_a_fresh_data_dir() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let reno = renovation(&app, &desk).await;
     let (card_id, text) = worker_card(&app, &desk, reno, "110101199001011234").await;
     let out = tempfile::tempdir().unwrap();
@@ -110,13 +108,7 @@ async fn a_backup_of_a_running_server_restores_into_a_fresh_data_dir() {
     let ring = KeyRing::from_infos(&app.published_keys()).unwrap();
     assert_eq!(ring.verify(&text).unwrap().claims.card_id.0, card_id);
     let desk = app.login("desk1", "desk-password-1").await;
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            serde_json::json!({"credential": text}),
-        )
-        .await;
+    let r = crate::desk::give_back(&app, &desk, json!({"credential": text})).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
 
     // A second restore (server stopped) keeps the database it replaces.

@@ -1,7 +1,8 @@
 //! Bad input the server refuses with a clear JSON error: over-long request lines and heads
 //! answered before the router runs, dates outside a sane window, references to nothing.
 
-use crate::app::spawn_app;
+use crate::app::{assert_error, spawn_app, spawn_managed, spawn_staffed};
+use crate::monitor::post_journal;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -62,9 +63,7 @@ async fn a_100_kb_query_string_and_oversized_heads_get_json_error_bodies() {
 
 /// Asserts a 422 `date_out_of_range` naming `field` and `value`, with the window; the body.
 async fn out_of_range(r: reqwest::Response, field: &str, value: &str) -> Value {
-    assert_eq!(r.status(), 422);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "date_out_of_range", "{v}");
+    let v = assert_error(r, 422, "date_out_of_range").await;
     assert_eq!(v["details"]["field"], field, "{v}");
     assert!(
         v["details"]["value"]
@@ -81,24 +80,12 @@ async fn out_of_range(r: reqwest::Response, field: &str, value: &str) -> Value {
 
 #[tokio::test]
 async fn dates_far_off_are_refused_with_the_field_and_its_window_in_details() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let unit = crate::desk::seed_unit(&app).await;
     let far = (chrono::Utc::now().date_naive() + chrono::Days::new(400)).to_string();
 
     // A renovation starting in 1900, and a blackout date in 9999.
-    let r = app
-        .post(
-            "/api/v1/renovations",
-            Some(&desk),
-            json!({
-                "unit_id": unit, "owner_name": "王小明", "contractor": "Acme",
-                "supervisor_name": "李四", "supervisor_phone": "13812345678",
-                "start_date": "1900-01-01", "end_date": "1900-03-01", "waterproofing": false,
-            }),
-        )
-        .await;
+    let r = crate::desk::register(&app, &desk, unit, "1900-01-01", "1900-03-01").await;
     out_of_range(r, "start_date", "1900-01-01").await;
     let r = app
         .post(
@@ -136,13 +123,7 @@ async fn dates_far_off_are_refused_with_the_field_and_its_window_in_details() {
         direction: None,
         area: None,
     };
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&gate),
-            json!({"entries": [early]}),
-        )
-        .await;
+    let r = post_journal(&app, &gate, json!({"entries": [early]})).await;
     let v = out_of_range(r, "at", "2021-06-01T08:00:00Z").await;
     assert_eq!(v["details"]["entry"], early.id.to_string(), "{v}");
     let events = app.get_json("/api/v1/events", Some(&admin)).await;
@@ -151,8 +132,7 @@ async fn dates_far_off_are_refused_with_the_field_and_its_window_in_details() {
 
 #[tokio::test]
 async fn a_zone_in_a_building_that_does_not_exist_is_refused_with_the_building() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let r = app
         .post(
             "/api/v1/zones",
@@ -168,39 +148,27 @@ async fn a_zone_in_a_building_that_does_not_exist_is_refused_with_the_building()
         "{v}"
     );
     // Once the estate's buildings are recorded, a gate's zone must name one of them.
-    let r = app
-        .post(
-            "/api/v1/buildings",
-            Some(&admin),
-            json!({"number": 2, "name": "二号楼", "floor_lo": 1, "floor_hi": 20}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    app.created(
+        "/api/v1/buildings",
+        &admin,
+        json!({"number": 2, "name": "二号楼", "floor_lo": 1, "floor_hi": 20}),
+    )
+    .await;
     let gate = |building: u8| json!({"kind": "gate", "name": "lobby", "zone": {"building": building, "class": "entrance"}});
     let r = app.post("/api/v1/devices", Some(&admin), gate(7)).await;
-    assert_eq!(r.status(), 422);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "unknown_building", "{v}");
+    assert_error(r, 422, "unknown_building").await;
     let r = app.post("/api/v1/devices", Some(&admin), gate(2)).await;
     assert_eq!(r.status(), 201);
 }
 
 #[tokio::test]
 async fn a_refused_card_names_the_card_its_state_and_when_in_details() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let reno = crate::desk::renovation(&app, &desk).await;
     let worker = crate::desk::worker(&app, &desk, reno, "110101199001011234").await;
     let (card_id, text) = crate::desk::card(&app, &desk, worker).await;
     for expected in [200, 409] {
-        let r = app
-            .post(
-                "/api/v1/cards/return",
-                Some(&desk),
-                json!({"credential": text}),
-            )
-            .await;
+        let r = crate::desk::give_back(&app, &desk, json!({"credential": text})).await;
         assert_eq!(r.status(), expected);
         if expected == 409 {
             let v: Value = r.json().await.unwrap();

@@ -4,12 +4,18 @@
 //! Ignored unless run with `--include-ignored`; then they fail without Chromium and
 //! chromedriver. Screenshots go to `<target>/tmp/desk-screens/`.
 
-use crate::app::spawn_app;
-use crate::desk::{card_action, seed_unit, today};
+use crate::app::{TestApp, spawn_staffed};
+use crate::desk::{card_action, refund_check, seed_unit, today, worker};
+use crate::monitor::post_journal;
 use fantoccini::Locator;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// A role's account: username, password.
+pub(crate) const MANAGER: (&str, &str) = ("admin", crate::app::ADMIN_PASSWORD);
+pub(crate) const DESK: (&str, &str) = ("desk1", "desk-password-1");
+pub(crate) const GUARD: (&str, &str) = ("guard1", "guard-password-1");
 
 pub(crate) struct Browser(gatehouse_test_browser::Browser);
 
@@ -33,11 +39,10 @@ pub(crate) async fn sized(test: &str, width: u32, height: u32) -> Browser {
 /// Chooses the language `token`'s staff member reads the pages in.
 pub(crate) async fn choose_language(app: &crate::app::TestApp, token: &str, language: &str) {
     let r = app
-        .send(
-            reqwest::Method::PUT,
+        .put(
             "/api/v1/auth/language",
             Some(token),
-            Some(json!({ "language": language })),
+            json!({ "language": language }),
         )
         .await;
     assert_eq!(r.status(), 204);
@@ -53,6 +58,19 @@ impl Browser {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desk-screens");
         self.screenshot(&dir, name).await;
         dir.join(format!("{name}.png"))
+    }
+
+    /// Opens `path` of `app`.
+    pub(crate) async fn go(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+    }
+
+    /// Logs in as `who` (username, password) from `app`'s log-in page and waits for `landed`,
+    /// an element of the first page.
+    pub(crate) async fn log_in_as(&self, app: &TestApp, who: (&str, &str), landed: &str) {
+        self.go(app, "/login").await;
+        self.log_in(who.0, who.1, None).await;
+        self.wait_for(landed).await;
     }
 
     /// Fills in and sends the log-in form the browser is on (screenshot first if named).
@@ -97,17 +115,12 @@ impl Browser {
 async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the_checklist_change()
 {
     let b = browser("desk pages").await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     seed_unit(&app).await;
     let base = format!("http://{}", app.addr);
 
     // Log in: an anonymous visit to a page lands on the log-in page.
-    b.client
-        .goto(&format!("{base}/desk/renovations"))
-        .await
-        .unwrap();
+    b.go(&app, "/desk/renovations").await;
     assert!(b.path().await.ends_with("/login"));
     b.log_in("desk1", "desk-password-1", Some("1-login")).await;
     b.wait_for("#register").await;
@@ -115,46 +128,18 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
     // Register a renovation through the form.
     b.fill_registration("Acme Decoration", chrono::Months::new(2))
         .await;
-    b.client
-        .find(Locator::Css("#register button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#register button").await;
     b.wait_for("#refund-check").await;
     let url = b.client.current_url().await.unwrap();
     let id: i64 = url.path().rsplit('/').next().unwrap().parse().unwrap();
-    let page_text = b
-        .client
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page_text = b.text("main").await;
     assert!(page_text.contains("王*明"), "the owner's name is masked");
     assert!(!page_text.contains("王小明"));
 
     // A worker and a card (through the API), then the checklist shows the card out.
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/workers"),
-            Some(&desk),
-            json!({"name": "张三明", "phone": "13912345678", "id_number": "110105194912310021"}),
-        )
-        .await;
-    let worker = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let issued: Value = app
-        .post(
-            &format!("/api/v1/workers/{worker}/card"),
-            Some(&desk),
-            json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let worker = worker(&app, &desk, id, "110105194912310021").await;
+    let path = format!("/api/v1/workers/{worker}/card");
+    let issued = app.created(&path, &desk, json!({})).await;
     let credential = issued["credential"].as_str().unwrap().to_owned();
     b.client.refresh().await.unwrap();
     assert!(b.rule_cell("CardsAccountedFor").await.contains("未满足"));
@@ -172,7 +157,7 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
     b.shot("2-renovation-card-out").await;
 
     // The desk scanner types the card's text and Enter into the return field.
-    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.go(&app, "/desk/return").await;
     b.type_in("#scan", &format!("{credential}\u{E007}")).await;
     let result = b.wait_for("#scan-result.ok").await.text().await.unwrap();
     assert!(
@@ -202,14 +187,7 @@ async fn desk_logs_in_registers_a_renovation_returns_a_card_by_scan_and_sees_the
 
     // The kiosk runs out of paper: every desk page shows it until someone acknowledges it.
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let r = app
-        .post(
-            "/api/v1/device/alarms",
-            Some(&kiosk),
-            json!({"kind": "paper_out", "active": true}),
-        )
-        .await;
-    assert_eq!(r.status(), 204);
+    crate::emergency::report_alarm(&app, &kiosk, "paper_out", true).await;
     b.client.refresh().await.unwrap();
     let banner = b.wait_text("#alarms summary", "打印机缺纸").await;
     assert!(!banner.contains("out of paper"), "one language: {banner}");
@@ -248,9 +226,7 @@ async fn top_of(b: &Browser, css: &str) -> f64 {
 async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_call_and_prints_it_on_a4()
  {
     let b = browser("emergency pages").await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = crate::muster::entrance_gate(&app, &admin).await;
     let reno = crate::desk::renovation(&app, &desk).await;
@@ -261,24 +237,12 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
         crate::muster::passage(card, gatehouse_credential::Kind::Worker, 20, None),
         crate::muster::passage(pass, gatehouse_credential::Kind::Visitor, 10, None),
     ];
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&gate),
-            json!({ "entries": entries }),
-        )
-        .await;
+    let r = post_journal(&app, &gate, json!({ "entries": entries })).await;
     assert_eq!(r.status(), 200);
-    let base = format!("http://{}", app.addr);
 
     crate::browser::choose_language(&app, &desk, "en").await;
-    b.client.goto(&format!("{base}/login")).await.unwrap();
-    b.log_in("desk1", "desk-password-1", None).await;
-    b.wait_for("#register").await;
-    b.client
-        .goto(&format!("{base}/desk/visitors"))
-        .await
-        .unwrap();
+    b.log_in_as(&app, DESK, "#register").await;
+    b.go(&app, "/desk/visitors").await;
     b.wait_for("#on-site").await;
 
     // A printer alarm first, then the fire panel at a gate: the fire shows within the page's
@@ -326,7 +290,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
     assert_eq!(snapshot["evacuation"], true);
 
     // The roll call: both people listed; tick the worker off.
-    b.client.goto(&format!("{base}/desk/muster")).await.unwrap();
+    b.go(&app, "/desk/muster").await;
     // One language: the clerk reads English, so no Chinese label stands beside it.
     let summary = b.wait_text("#muster-summary", "2 people").await;
     assert!(!summary.contains('人'), "{summary}");
@@ -401,9 +365,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
     }
 
     // A manager ends the evacuation, after a confirmation.
-    b.client.goto(&format!("{base}/login")).await.unwrap();
-    b.log_in("admin", crate::app::ADMIN_PASSWORD, None).await;
-    b.wait_for("#register").await;
+    b.log_in_as(&app, MANAGER, "#register").await;
     b.click("#end-evacuation").await;
     b.click("#confirm-yes").await;
     let start = std::time::Instant::now();
@@ -423,9 +385,7 @@ async fn a_fire_alarm_tops_every_desk_page_the_desk_evacuates_ticks_the_roll_cal
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_code() {
     let b = browser("desk return by number").await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let id = crate::desk::renovation(&app, &desk).await;
     let (revoked, revoked_text) =
         crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
@@ -436,12 +396,11 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     let renovation_code = crate::desk::renovation_code(&app, &desk, id).await;
 
     choose_language(&app, &desk, "en").await;
-    let base = format!("http://{}", app.addr);
-    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.go(&app, "/desk/return").await;
     b.log_in("desk1", "desk-password-1", Some("return-login"))
         .await;
     b.wait_for("#register").await;
-    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.go(&app, "/desk/return").await;
     b.wait_for("#scan").await;
 
     // The revoked card, scanned: returned, and the page says it had been revoked.
@@ -469,13 +428,7 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     );
     assert!(!who.contains("张三明"), "the name is masked: {who}");
     b.shot("return-typed-confirm").await;
-    b.client
-        .find(Locator::Css("#return-yes"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("#return-yes").await;
     let result = b.wait_for("#scan-result.ok").await.text().await.unwrap();
     assert!(
         result.contains(&format!("#{damaged}")) && result.contains("returned"),
@@ -484,15 +437,7 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
     b.shot("return-typed-done").await;
 
     // Both are back: the renovation's card rule holds.
-    let rules: Value = app
-        .get(
-            &format!("/api/v1/renovations/{id}/refund-check"),
-            Some(&desk),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let rules = refund_check(&app, &desk, id).await;
     assert_eq!(rules[2]["met"], true, "{}", rules[2]);
     let _ = b.client.clone().close().await;
 }
@@ -501,17 +446,10 @@ async fn desk_returns_a_revoked_card_by_scan_and_a_damaged_card_by_its_typed_cod
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_desk_resets_fire_released_doors_from_the_emergency_bar_once_every_alarm_has_cleared() {
     let b = browser("fire reset").await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, gate) = crate::muster::entrance_gate(&app, &admin).await;
     crate::browser::choose_language(&app, &desk, "en").await;
-    b.client
-        .goto(&format!("http://{}/login", app.addr))
-        .await
-        .unwrap();
-    b.log_in("desk1", "desk-password-1", None).await;
-    b.wait_for("#register").await;
+    b.log_in_as(&app, DESK, "#register").await;
 
     // While the panel is in alarm there is nothing to reset: the bar offers no reset.
     crate::emergency::report_alarm(&app, &gate, "fire_alarm", true).await;
@@ -545,19 +483,11 @@ async fn the_desk_resets_fire_released_doors_from_the_emergency_bar_once_every_a
 async fn a_chinese_desk_reads_a_card_already_returned_in_chinese_alone_with_its_number_and_local_time()
  {
     let b = sized("errors in one language", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let renovation = crate::desk::renovation(&app, &desk).await;
     let (card, credential) =
         crate::desk::worker_card(&app, &desk, renovation, "110105194912310021").await;
-    let r = app
-        .post(
-            "/api/v1/cards/return",
-            Some(&desk),
-            json!({ "card_id": card }),
-        )
-        .await;
+    let r = crate::desk::give_back(&app, &desk, json!({ "card_id": card })).await;
     assert_eq!(r.status(), 200);
     let detail = crate::desk::detail(&app, &desk, renovation).await;
     let ended: chrono::DateTime<chrono::Utc> = detail["cards"]
@@ -574,10 +504,8 @@ async fn a_chinese_desk_reads_a_card_already_returned_in_chinese_alone_with_its_
         .format("%Y年%-m月%-d日 %H:%M")
         .to_string();
 
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.log_in("desk1", "desk-password-1", None).await;
-    b.wait_for("#register").await;
-    b.client.goto(&app.url("/desk/return")).await.unwrap();
+    b.log_in_as(&app, DESK, "#register").await;
+    b.go(&app, "/desk/return").await;
     b.type_in("#scan", &format!("{credential}\u{E007}")).await;
     let said = b.wait_for("#scan-result.err").await.text().await.unwrap();
     assert!(
@@ -592,7 +520,7 @@ async fn a_chinese_desk_reads_a_card_already_returned_in_chinese_alone_with_its_
 
     // A refusal without details (a period over three months) is said in Chinese alone too,
     // without the server's English message under it.
-    b.client.goto(&app.url("/desk/renovations")).await.unwrap();
+    b.go(&app, "/desk/renovations").await;
     b.fill_registration("装饰公司", chrono::Months::new(4))
         .await;
     b.click("#register button").await;

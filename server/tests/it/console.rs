@@ -3,8 +3,8 @@
 //! navigation by role, results beside the form that caused them, confirmations that name the
 //! person, card and amount, strict money, and the scanner-proof return station.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, spawn_app};
-use crate::browser::{Browser, choose_language, sized};
+use crate::app::spawn_staffed;
+use crate::browser::{Browser, DESK, MANAGER, choose_language, sized};
 use fantoccini::Locator;
 use gatehouse_server::domain::language::Lang;
 use gatehouse_server::http::pages::time_in;
@@ -46,24 +46,13 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-
-    async fn log_in_at(&self, app: &TestApp, user: &str, password: &str) {
-        self.client
-            .goto(&format!("http://{}/login", app.addr))
-            .await
-            .unwrap();
-        self.log_in(user, password, None).await;
-        self.wait_for("#register").await;
-    }
 }
 
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links_by_role() {
     let b = sized("console language", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     crate::muster::visitor(&app, &desk).await;
     let on_site: Value = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
     let registered: chrono::DateTime<chrono::Utc> = on_site[0]["registered_at"]
@@ -71,13 +60,12 @@ async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links
         .unwrap()
         .parse()
         .unwrap();
-    let base = format!("http://{}", app.addr);
 
     // Chinese by default, from the log-in page on.
-    b.client.goto(&format!("{base}/login")).await.unwrap();
+    b.go(&app, "/login").await;
     assert_eq!(b.lang().await, "zh-CN");
     assert!(b.text("main h1").await.contains("物业前台登录"));
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.log_in_as(&app, DESK, "#register").await;
     assert_eq!(b.text("nav a.current").await, "装修备案");
     let user = b.text("#user").await;
     assert!(user.contains("desk1") && user.contains("前台"), "{user}");
@@ -89,10 +77,7 @@ async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links
     );
 
     // Times are the estate's (Asia/Shanghai), to the minute, in the language's format.
-    b.client
-        .goto(&format!("{base}/desk/visitors"))
-        .await
-        .unwrap();
+    b.go(&app, "/desk/visitors").await;
     assert_eq!(b.text("nav a.current").await, "在场访客");
     let zh_time = time_in(Lang::Zh, chrono_tz::Asia::Shanghai, registered);
     b.wait_text("#on-site", &zh_time).await;
@@ -108,12 +93,12 @@ async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links
     b.click("#logout").await;
     b.wait_for("#login-button").await;
     assert!(b.path().await.ends_with("/login"));
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.log_in_as(&app, DESK, "#register").await;
     assert_eq!(b.lang().await, "en");
     assert!(b.text("#user").await.contains("Front desk"));
 
     // A refusal is said in the clerk's language, from its code.
-    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.go(&app, "/desk/return").await;
     b.type_in("#scan", "ZZZZ\u{E007}").await;
     let en_error = b.wait_for("#scan-result.err").await.text().await.unwrap();
     assert!(en_error.contains("Not a card number"), "{en_error}");
@@ -124,7 +109,7 @@ async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links
     assert!(zh_error.contains("无法识别"), "{zh_error}");
 
     // A manager sees the staff page's link and uses it; a clerk is refused the page itself.
-    b.log_in_at(&app, "admin", ADMIN_PASSWORD).await;
+    b.log_in_as(&app, MANAGER, "#register").await;
     b.click("nav a[href='/desk/staff']").await;
     b.wait_for("#staff").await;
     assert_eq!(b.text("nav a.current").await, "员工账号");
@@ -137,12 +122,10 @@ async fn pages_speak_one_language_remember_the_switch_show_local_times_and_links
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_clerk_at_1366x768_sees_each_result_beside_its_form_and_confirms_what_cannot_be_undone() {
     let b = sized("console clerk", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let id = crate::desk::renovation(&app, &desk).await;
     let worker = crate::desk::worker(&app, &desk, id, "110105194912310021").await;
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.log_in_as(&app, DESK, "#register").await;
     b.client
         .goto(&format!("http://{}/desk/renovations/{id}", app.addr))
         .await
@@ -280,19 +263,14 @@ async fn a_clerk_at_1366x768_sees_each_result_beside_its_form_and_confirms_what_
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_return_station_keeps_its_focus_clears_the_last_result_and_counts_the_cards_back() {
     let b = sized("console return", 1920, 1080).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let id = crate::desk::renovation(&app, &desk).await;
     let (first, first_text) = crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
     let (second, second_text) =
         crate::desk::worker_card(&app, &desk, id, "110105194912310039").await;
     choose_language(&app, &desk, "en").await;
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
-    b.client
-        .goto(&format!("http://{}/desk/return", app.addr))
-        .await
-        .unwrap();
+    b.log_in_as(&app, DESK, "#register").await;
+    b.go(&app, "/desk/return").await;
     b.wait_text("#scan-state.ready", "Ready to scan").await;
 
     // The first card: holder, renovation, and how many of its cards are back.
@@ -344,15 +322,12 @@ async fn the_return_station_keeps_its_focus_clears_the_last_result_and_counts_th
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_shows_on_every_page() {
     let b = sized("console doors", 1920, 1080).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (gate_id, _) = crate::muster::entrance_gate(&app, &admin).await;
-    let base = format!("http://{}", app.addr);
 
     // A clerk sees the doors but neither the unlock nor the lockdown control.
     choose_language(&app, &desk, "en").await;
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.log_in_as(&app, DESK, "#register").await;
     b.click("nav a[href='/desk/doors']").await;
     let row = format!("#doors tr[data-door='{gate_id}']");
     let text = b.text(&row).await;
@@ -361,8 +336,8 @@ async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_sho
     assert!(b.client.find(Locator::Css("#lockdown")).await.is_err());
 
     // A manager opens the door for a reason, after naming the door.
-    b.log_in_at(&app, "admin", ADMIN_PASSWORD).await;
-    b.client.goto(&format!("{base}/desk/doors")).await.unwrap();
+    b.log_in_as(&app, MANAGER, "#register").await;
+    b.go(&app, "/desk/doors").await;
     assert_eq!(b.text("nav a.current").await, "门禁");
     b.type_in(&format!("{row} .unlock [name=reason]"), "送货 delivery")
         .await;
@@ -386,10 +361,7 @@ async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_sho
     b.click("#confirm-yes").await;
     b.wait_text("#lockdown-state", "全区封锁中").await;
     b.shot("console-doors-zh-1920").await;
-    b.client
-        .goto(&format!("{base}/desk/visitors"))
-        .await
-        .unwrap();
+    b.go(&app, "/desk/visitors").await;
     b.wait_text("#lockdown-banner", "全区封锁中").await;
     assert!(b.in_view("#lockdown-banner").await);
     let lockdown: Value = app.get_json("/api/v1/lockdown", Some(&admin)).await;
@@ -401,15 +373,10 @@ async fn doors_show_each_gate_a_manager_unlocks_with_a_reason_and_a_lockdown_sho
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_visitor_is_registered_at_the_desk_with_the_keyboard_alone_and_gets_a_printable_pass() {
     let b = sized("console visitor", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     crate::desk::seed_unit(&app).await;
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
-    b.client
-        .goto(&format!("http://{}/desk/visitors", app.addr))
-        .await
-        .unwrap();
+    b.log_in_as(&app, DESK, "#register").await;
+    b.go(&app, "/desk/visitors").await;
     b.wait_for("#register-visitor").await;
 
     // The name field has the focus; Tab moves on, Enter sends (unit: the first, party: 1).
@@ -448,11 +415,9 @@ async fn a_visitor_is_registered_at_the_desk_with_the_keyboard_alone_and_gets_a_
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confirmation() {
     let b = sized("console deny list", 1920, 1080).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     choose_language(&app, &desk, "en").await;
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
+    b.log_in_as(&app, DESK, "#register").await;
     b.click("nav a[href='/desk/deny-list']").await;
     b.type_in("#deny [name=name]", "钱大宝").await;
     b.type_in("#deny [name=reason]", "theft").await;
@@ -462,11 +427,8 @@ async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confir
     assert!(row.contains("theft") && !row.contains("钱大宝"), "{row}");
     assert!(b.client.find(Locator::Css(".undeny")).await.is_err());
 
-    b.log_in_at(&app, "admin", ADMIN_PASSWORD).await;
-    b.client
-        .goto(&format!("http://{}/desk/deny-list", app.addr))
-        .await
-        .unwrap();
+    b.log_in_as(&app, MANAGER, "#register").await;
+    b.go(&app, "/desk/deny-list").await;
     b.click("#denials .undeny button").await;
     let ask = b.text("dialog#confirm[open] #confirm-text").await;
     assert!(ask.contains("钱*宝"), "{ask}");
@@ -481,18 +443,13 @@ async fn a_clerk_adds_to_the_deny_list_and_only_a_manager_removes_after_a_confir
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_today_page_counts_what_the_desk_watches_and_each_number_opens_its_list() {
     let b = sized("console today", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     crate::muster::visitor(&app, &desk).await;
     crate::muster::entrance_gate(&app, &admin).await;
     let id = crate::desk::renovation(&app, &desk).await;
     crate::desk::worker_card(&app, &desk, id, "110105194912310021").await;
-    b.log_in_at(&app, "desk1", "desk-password-1").await;
-    b.client
-        .goto(&format!("http://{}/", app.addr))
-        .await
-        .unwrap();
+    b.log_in_as(&app, DESK, "#register").await;
+    b.go(&app, "/").await;
     assert_eq!(b.text("nav a.current").await, "今日");
     assert!(b.text("#visitors").await.starts_with('1'));
     assert!(b.text("#cards-out").await.starts_with('1'));

@@ -1,6 +1,8 @@
 //! Cross-site requests riding the session cookie, and the headers that protect the pages.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, error_code, spawn_app, texts};
+use crate::app::{
+    ADMIN_PASSWORD, TestApp, assert_content_type, error_code, spawn_app, spawn_managed, texts,
+};
 use reqwest::header::HeaderMap;
 use serde_json::json;
 
@@ -42,27 +44,19 @@ async fn a_cookie_write_from_another_site_is_refused_and_changes_nothing() {
     let cookie = cookie(&app).await;
     let ours = format!("http://{}", app.addr);
 
+    let from_evil =
+        |header: &'static str, value: &str| [("cookie", cookie.clone()), (header, value.into())];
     let r = create_staff(
         &app,
         "mallory",
-        &[
-            ("cookie", cookie.clone()),
-            ("origin", "https://evil.example".into()),
-        ],
+        &from_evil("origin", "https://evil.example"),
     )
     .await;
     assert_eq!(r.status(), 403);
     assert_eq!(error_code(r).await, "cross_site_request");
 
-    let r = create_staff(
-        &app,
-        "mallory2",
-        &[
-            ("cookie", cookie.clone()),
-            ("referer", "https://evil.example/page".into()),
-        ],
-    )
-    .await;
+    let referer = from_evil("referer", "https://evil.example/page");
+    let r = create_staff(&app, "mallory2", &referer).await;
     assert_eq!(r.status(), 403);
 
     // No Origin and no Referer: a cookie write cannot show where it came from.
@@ -95,8 +89,7 @@ async fn a_cookie_write_from_another_site_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn bearer_requests_are_not_cookie_requests() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let r = create_staff(
         &app,
         "erin",
@@ -153,10 +146,5 @@ async fn pages_carry_security_headers_and_no_inline_script_or_style() {
     assert_protective(r.headers(), "an API error");
     let r = app.get("/static/desk.js", None).await;
     assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/javascript")
-    );
+    assert_content_type(&r, "text/javascript");
 }

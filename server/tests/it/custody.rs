@@ -2,10 +2,11 @@
 //! with a damaged QR code all come back; ledger lines name only this renovation's worker cards;
 //! inspection and occupancy dates follow their rules and only a manager corrects them.
 
-use crate::app::{TestApp, error_code, spawn_app};
+use crate::app::{TestApp, error_code};
 use crate::desk::{
-    card_action, desk_with_renovation, detail, give_back, register, seed_unit, short_id,
-    three_cards, today, worker_card,
+    add_worker, card_action, desk_with_renovation, desk_with_unit, detail, give_back, progress,
+    refund_check, register, renovation_action, seed_unit, short_id, three_cards, today,
+    worker_card,
 };
 use chrono::{Days, Months};
 use serde_json::{Value, json};
@@ -91,14 +92,7 @@ async fn revoked_lost_and_damaged_cards_all_come_back_and_a_found_card_costs_not
     );
 
     // Every card is back: the card rule holds and no fee is left standing.
-    let rules = json_of(
-        app.get(
-            &format!("/api/v1/renovations/{id}/refund-check"),
-            Some(&desk),
-        )
-        .await,
-    )
-    .await;
+    let rules = refund_check(&app, &desk, id).await;
     assert_eq!(rules[2]["met"], true, "{}", rules[2]);
 
     // Errors name the card or what was typed and say what to do; no credential-format talk.
@@ -198,14 +192,12 @@ async fn ledger_lines_name_only_this_renovations_worker_cards_and_overdraw_shows
         .post(&reverse, Some(&admin), json!({"reason": " "}))
         .await;
     assert_eq!(error_code(r).await, "reason_required");
-    let r = app
-        .post(
-            &reverse,
-            Some(&admin),
-            json!({"reason": "recorded on the wrong renovation"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    app.created(
+        &reverse,
+        &admin,
+        json!({"reason": "recorded on the wrong renovation"}),
+    )
+    .await;
     let r = app
         .post(&reverse, Some(&admin), json!({"reason": "again"}))
         .await;
@@ -224,23 +216,12 @@ async fn ledger_lines_name_only_this_renovations_worker_cards_and_overdraw_shows
 
 #[tokio::test]
 async fn progress_dates_follow_their_rules_and_only_a_manager_corrects_them() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, admin, desk, unit) = desk_with_unit().await;
     let t = today();
     let start = t - Months::new(1);
     let id = json_of(register(&app, &desk, unit, start, start + Months::new(2)).await).await["id"]
         .as_i64()
         .unwrap();
-    let url = format!("/api/v1/renovations/{id}/progress");
-    let put = |token: &str, body: Value| {
-        let (app, url, token) = (&app, url.clone(), token.to_owned());
-        async move {
-            app.send(reqwest::Method::PUT, &url, Some(&token), Some(body))
-                .await
-        }
-    };
     for (body, code) in [
         (
             json!({"inspection_passed_on": start - Days::new(1)}),
@@ -260,21 +241,21 @@ async fn progress_dates_follow_their_rules_and_only_a_manager_corrects_them() {
             "signoff_before_inspection",
         ),
     ] {
-        let r = put(&desk, body.clone()).await;
+        let r = progress(&app, &desk, id, body.clone()).await;
         assert_eq!(r.status(), 422, "{body}");
         assert_eq!(error_code(r).await, code, "{body}");
     }
 
     // A mistaken inspection date stops new workers and extensions with one explanation.
-    let r = put(&desk, json!({"inspection_passed_on": t - Days::new(2)})).await;
+    let r = progress(
+        &app,
+        &desk,
+        id,
+        json!({"inspection_passed_on": t - Days::new(2)}),
+    )
+    .await;
     assert_eq!(json_of(r).await["status"], "inspected");
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/workers"),
-            Some(&desk),
-            json!({"name": "张三明", "phone": "13912345678", "id_number": "110105194912310021"}),
-        )
-        .await;
+    let r = add_worker(&app, &desk, id, "110105194912310021").await;
     assert_eq!(r.status(), 409);
     let v = json_of(r).await;
     assert_eq!(v["error"], "renovation_finished");
@@ -286,26 +267,25 @@ async fn progress_dates_follow_their_rules_and_only_a_manager_corrects_them() {
                 .contains("a manager clears it"),
         "{v}"
     );
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/extensions"),
-            Some(&desk),
-            json!({"new_end_date": start + Months::new(3)}),
-        )
-        .await;
+    let body = json!({"new_end_date": start + Months::new(3)});
+    let r = renovation_action(&app, &desk, id, "extensions", body).await;
     assert_eq!(error_code(r).await, "renovation_finished");
 
     // The desk cannot clear it; a manager can, with a reason, and the renovation is active again.
-    let r = put(
+    let r = progress(
+        &app,
         &desk,
+        id,
         json!({"inspection_passed_on": null, "reason": "typed on the wrong file"}),
     )
     .await;
     assert_eq!(error_code(r).await, "correction_needs_manager");
-    let r = put(&admin, json!({"inspection_passed_on": null})).await;
+    let r = progress(&app, &admin, id, json!({"inspection_passed_on": null})).await;
     assert_eq!(error_code(r).await, "correction_needs_manager");
-    let r = put(
+    let r = progress(
+        &app,
         &admin,
+        id,
         json!({"inspection_passed_on": null, "reason": "typed on the wrong file"}),
     )
     .await;
@@ -324,23 +304,11 @@ async fn progress_dates_follow_their_rules_and_only_a_manager_corrects_them() {
             .contains("typed on the wrong file"),
         "{log}"
     );
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/workers"),
-            Some(&desk),
-            json!({"name": "张三明", "phone": "13912345678", "id_number": "110105194912310021"}),
-        )
-        .await;
+    let r = add_worker(&app, &desk, id, "110105194912310021").await;
     assert_eq!(r.status(), 201);
 
     // A JSON body error states its cause once.
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/extensions"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = renovation_action(&app, &desk, id, "extensions", json!({})).await;
     let message = json_of(r).await["message"].as_str().unwrap().to_owned();
     assert_eq!(message.matches("missing field").count(), 1, "{message}");
 }

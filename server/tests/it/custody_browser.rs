@@ -5,8 +5,8 @@
 //!
 //! Ignored unless asked for (`--include-ignored`); it fails without Chromium and chromedriver.
 
-use crate::app::spawn_app;
-use crate::browser::sized;
+use crate::app::spawn_staffed;
+use crate::browser::{DESK, sized};
 use chrono::{Duration as Days, Utc};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -34,16 +34,11 @@ async fn reload_until(b: &crate::browser::Browser, css: &str) {
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_loan_alarms_once() {
     let b = sized("keys and radios", 1280, 1400).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let base = format!("http://{}", app.addr);
-    b.client.goto(&format!("{base}/login")).await.unwrap();
-    b.log_in("desk1", "desk-password-1", None).await;
-    b.wait_for("nav").await;
+    let (app, admin, desk) = spawn_staffed().await;
+    b.log_in_as(&app, DESK, "nav").await;
 
     // Register a radio through the form.
-    b.client.goto(&format!("{base}/desk/keys")).await.unwrap();
+    b.go(&app, "/desk/keys").await;
     b.js("document.querySelector('#item-new [name=kind]').value='radio';")
         .await;
     b.type_in("#item-new [name=label]", "对讲机 7").await;
@@ -60,10 +55,7 @@ async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_lo
     assert!(code.starts_with("GH-"), "{code}");
 
     // Its label on the sheet carries the code.
-    b.client
-        .goto(&format!("{base}/desk/keys/labels"))
-        .await
-        .unwrap();
+    b.go(&app, "/desk/keys/labels").await;
     let img = format!("#labels .label[data-item='{id}'] img");
     b.until(
         "the label's QR image",
@@ -86,7 +78,7 @@ async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_lo
     assert_eq!(grids[0].decode().unwrap().1, code);
 
     // Lent to a contractor until an hour from now.
-    b.client.goto(&format!("{base}/desk/keys")).await.unwrap();
+    b.go(&app, "/desk/keys").await;
     let form = format!("form.check-out[data-item='{id}']");
     b.type_in(&format!("{form} [name=holder_name]"), "李四")
         .await;
@@ -109,7 +101,7 @@ async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_lo
     assert!(!out.contains("李四"), "the holder is masked: {out}");
 
     // The desk scanner reads the label into the return field; damaged, with a note.
-    b.client.goto(&format!("{base}/desk/return")).await.unwrap();
+    b.go(&app, "/desk/return").await;
     b.type_in("#scan", &format!("{}\u{E007}", code.to_lowercase()))
         .await;
     b.wait_for("#item-return:not([hidden]) #item-condition")
@@ -122,7 +114,7 @@ async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_lo
     assert!(back.contains(&code), "{back}");
 
     // Lost, with how.
-    b.client.goto(&format!("{base}/desk/keys")).await.unwrap();
+    b.go(&app, "/desk/keys").await;
     let lost = format!("#items tr[data-item='{id}'] form.lost");
     b.type_in(&format!("{lost} [name=note]"), "巡逻时丢失")
         .await;
@@ -175,12 +167,6 @@ async fn a_radio_is_registered_labelled_lent_scanned_back_lost_and_an_overdue_lo
         .get_json("/api/v1/custody-items/overdue-alarms", Some(&desk))
         .await;
     assert_eq!(left, json!([]), "acknowledged: not raised again");
-    let log = app.get_json("/api/v1/audit?limit=100", Some(&admin)).await;
-    let raised = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "custody.overdue" && e["subject"] == format!("item:{key_id}"))
-        .count();
+    let raised = crate::custody_items::overdue_raised(&app, &admin, key_id).await;
     assert_eq!(raised, 1, "the overdue alarm is raised once");
 }

@@ -2,8 +2,8 @@
 //! condition, lose, hand unit keys over with their count, one overdue alarm per loan, the shift
 //! handover confirmed by the incoming clerk, and the holder's name purged with retention.
 
-use crate::app::{TestApp, error_code, spawn_app};
-use crate::desk::seed_unit;
+use crate::app::{TestApp, error_code, spawn_staffed};
+use crate::desk::{desk_with_unit, seed_unit};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
@@ -14,15 +14,32 @@ async fn ok(r: reqwest::Response) -> Value {
     v
 }
 
+/// How many times the audit log says item `id` was raised as overdue.
+pub(crate) async fn overdue_raised(
+    app: &TestApp,
+    admin: &str,
+    id: impl std::fmt::Display,
+) -> usize {
+    let log: Vec<Value> = app.get_ok("/api/v1/audit?limit=100", Some(admin)).await;
+    let subject = format!("item:{id}");
+    log.iter()
+        .filter(|e| e["action"] == "custody.overdue" && e["subject"] == subject)
+        .count()
+}
+
 async fn register(app: &TestApp, token: &str, body: Value) -> Value {
     ok(app.post("/api/v1/custody-items", Some(token), body).await).await
 }
 
+/// `incoming` takes over the shift from `outgoing`: `POST /api/v1/handovers`.
+async fn hand_over(app: &TestApp, incoming: &str, outgoing: &str) -> reqwest::Response {
+    let body = json!({"outgoing": outgoing});
+    app.post("/api/v1/handovers", Some(incoming), body).await
+}
+
 #[tokio::test]
 async fn a_radio_is_lent_taken_back_by_its_label_and_its_overdue_alarm_is_raised_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let radio = register(
         &app,
         &desk,
@@ -91,26 +108,15 @@ async fn a_radio_is_lent_taken_back_by_its_label_and_its_overdue_alarm_is_raised
         1,
         "still shown until acknowledged"
     );
-    let r = app
-        .post(
-            &format!("/api/v1/custody-items/{id}/overdue/acknowledge"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let seen = format!("/api/v1/custody-items/{id}/overdue/acknowledge");
+    let r = app.post(&seen, Some(&desk), json!({})).await;
     assert_eq!(r.status(), 204);
     let after = ok(app
         .get("/api/v1/custody-items/overdue-alarms", Some(&desk))
         .await)
     .await;
     assert!(after.as_array().unwrap().is_empty());
-    let log = ok(app.get("/api/v1/audit?limit=50", Some(&admin)).await).await;
-    let raised = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "custody.overdue" && e["subject"] == format!("item:{id}"))
-        .count();
+    let raised = overdue_raised(&app, &admin, id).await;
     assert_eq!(raised, 1, "the alarm is raised once");
 
     // The shift hands over what is out; the incoming clerk confirms, not the outgoing one.
@@ -119,22 +125,9 @@ async fn a_radio_is_lent_taken_back_by_its_label_and_its_overdue_alarm_is_raised
         sheet.contains(&code) && sheet.contains("李*"),
         "the handover sheet lists the radio"
     );
-    let r = app
-        .post(
-            "/api/v1/handovers",
-            Some(&desk),
-            json!({"outgoing": "desk1"}),
-        )
-        .await;
+    let r = hand_over(&app, &desk, "desk1").await;
     assert_eq!(error_code(r).await, "same_clerk");
-    let h = ok(app
-        .post(
-            "/api/v1/handovers",
-            Some(&admin),
-            json!({"outgoing": "desk1"}),
-        )
-        .await)
-    .await;
+    let h = ok(hand_over(&app, &admin, "desk1").await).await;
     assert_eq!(h["items_out"], 1);
     assert_eq!(h["overdue"], 1);
 
@@ -179,24 +172,19 @@ async fn a_radio_is_lent_taken_back_by_its_label_and_its_overdue_alarm_is_raised
     assert_eq!(found["state"], "in");
 
     // Retention erases the holder's name of the ended loan.
-    app.state
-        .db
-        .call(|c| {
-            c.execute("INSERT INTO settings (key, value) VALUES ('retention_days', '1') ON CONFLICT(key) DO UPDATE SET value = '1'", [])?;
-            c.execute("UPDATE custody_events SET at = '2020-01-01T00:00:00.000000Z'", [])
-                .map_err(gatehouse_server::db::DbError::from)
-        })
-        .await
-        .unwrap();
+    app.db(|c| {
+        c.execute("INSERT INTO settings (key, value) VALUES ('retention_days', '1') ON CONFLICT(key) DO UPDATE SET value = '1'", [])?;
+        c.execute("UPDATE custody_events SET at = '2020-01-01T00:00:00.000000Z'", [])
+            .map_err(gatehouse_server::db::DbError::from)
+    })
+        .await;
     let purge = ok(app
         .post("/api/v1/retention/run", Some(&admin), json!({}))
         .await)
     .await;
     assert!(purge["custody_loans"].as_u64().unwrap() >= 1, "{purge}");
     let names: i64 = app
-        .state
-        .db
-        .call(|c| {
+        .db(|c| {
             c.query_row(
                 "SELECT COUNT(*) FROM custody_events WHERE holder_name IS NOT NULL",
                 [],
@@ -204,17 +192,13 @@ async fn a_radio_is_lent_taken_back_by_its_label_and_its_overdue_alarm_is_raised
             )
             .map_err(gatehouse_server::db::DbError::from)
         })
-        .await
-        .unwrap();
+        .await;
     assert_eq!(names, 0);
 }
 
 #[tokio::test]
 async fn unit_keys_are_handed_to_the_owner_with_their_count_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, _, desk, unit) = desk_with_unit().await;
     let r = app
         .post(
             "/api/v1/custody-items",
@@ -232,31 +216,16 @@ async fn unit_keys_are_handed_to_the_owner_with_their_count_once() {
     let id = keys["id"].as_i64().unwrap();
     assert_eq!(keys["unit_label"], "2-1203");
     let url = format!("/api/v1/custody-items/{id}/hand-over");
-    let r = app
-        .post(
-            &url,
-            Some(&desk),
-            json!({"owner_name": "张三明", "key_count": 2}),
-        )
-        .await;
+    let hand_over = |key_count: u32| {
+        let body = json!({"owner_name": "张三明", "key_count": key_count});
+        app.post(&url, Some(&desk), body)
+    };
+    let r = hand_over(2).await;
     assert_eq!(error_code(r).await, "key_count_differs");
-    let given = ok(app
-        .post(
-            &url,
-            Some(&desk),
-            json!({"owner_name": "张三明", "key_count": 3}),
-        )
-        .await)
-    .await;
+    let given = ok(hand_over(3).await).await;
     assert_eq!(given["state"], "handed_over");
     assert_eq!(given["holder_masked"], "张*明");
-    let r = app
-        .post(
-            &url,
-            Some(&desk),
-            json!({"owner_name": "张三明", "key_count": 3}),
-        )
-        .await;
+    let r = hand_over(3).await;
     assert_eq!(error_code(r).await, "item_state", "handed over once");
     let r = app
         .post(
@@ -278,9 +247,7 @@ fn table<'a>(page: &'a str, id: &str) -> &'a str {
 
 #[tokio::test]
 async fn the_handover_lists_worker_cards_out_and_visitors_on_site_and_names_them_in_the_audit() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let r = crate::desk::renovation(&app, &desk).await;
     let (card_id, _) = crate::desk::worker_card(&app, &desk, r, "110101199003074514").await;
     let unit = seed_unit(&app).await;
@@ -308,14 +275,7 @@ async fn the_handover_lists_worker_cards_out_and_visitors_on_site_and_names_them
     // One language: the Chinese page carries no English headings.
     assert!(sheet.contains("未还工卡") && !sheet.contains("Worker cards out"));
 
-    let h = ok(app
-        .post(
-            "/api/v1/handovers",
-            Some(&admin),
-            json!({"outgoing": "desk1"}),
-        )
-        .await)
-    .await;
+    let h = ok(hand_over(&app, &admin, "desk1").await).await;
     let log = ok(app.get("/api/v1/audit?limit=50", Some(&admin)).await).await;
     let entry = log
         .as_array()

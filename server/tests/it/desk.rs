@@ -2,26 +2,23 @@
 //! cards (issue, reprint, return by scan, lost, revoke), deposits and every refund rule,
 //! visitors, invites, the deny list, the kiosk calls, retention.
 
-use crate::app::{TestApp, error_code, spawn_app};
-use chrono::{Months, NaiveDate, Utc};
+use crate::app::{TestApp, assert_error, error_code, spawn_staffed};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use gatehouse_credential::api::gate::{Change, ChangeEvent, RevocationReason};
-use gatehouse_credential::{KeyRing, Kind, ZoneClass};
+use gatehouse_credential::{Claims, KeyRing, Kind, ZoneClass};
 use serde_json::{Value, json};
 
 /// Adds building 2 with unit "2-1203" on floor 12; returns the unit id.
 pub async fn seed_unit(app: &TestApp) -> i64 {
-    app.state
-        .db
-        .call(|c| {
-            c.execute_batch(
-                "INSERT OR IGNORE INTO buildings (number, name, floor_lo, floor_hi) VALUES (2, 'Tower 2', -2, 30);
-                 INSERT OR IGNORE INTO units (label, building, floor) VALUES ('2-1203', 2, 12);",
-            )?;
-            c.query_row("SELECT id FROM units WHERE label = '2-1203'", [], |r| r.get(0))
-                .map_err(gatehouse_server::db::DbError::from)
-        })
+    app.db(|c| {
+        c.execute_batch(
+            "INSERT OR IGNORE INTO buildings (number, name, floor_lo, floor_hi) VALUES (2, 'Tower 2', -2, 30);
+             INSERT OR IGNORE INTO units (label, building, floor) VALUES ('2-1203', 2, 12);",
+        )?;
+        c.query_row("SELECT id FROM units WHERE label = '2-1203'", [], |r| r.get(0))
+            .map_err(gatehouse_server::db::DbError::from)
+    })
         .await
-        .unwrap()
 }
 
 /// The estate's local date today.
@@ -31,13 +28,24 @@ pub fn today() -> NaiveDate {
         .date_naive()
 }
 
-/// Registers a renovation from `start` to `end`; returns the response.
+/// The end of the estate's local day `day` (the next midnight), in UTC.
+pub fn end_of_local_day(day: NaiveDate) -> DateTime<Utc> {
+    day.succ_opt()
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono_tz::Asia::Shanghai)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Registers a renovation from `start` to `end` (dates, or their text); returns the response.
 pub async fn register(
     app: &TestApp,
     token: &str,
     unit: i64,
-    start: NaiveDate,
-    end: NaiveDate,
+    start: impl serde::Serialize,
+    end: impl serde::Serialize,
 ) -> reqwest::Response {
     app.post(
         "/api/v1/renovations",
@@ -60,23 +68,72 @@ pub async fn renovation(app: &TestApp, token: &str) -> i64 {
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
+/// A fresh server with a manager, a desk clerk and unit 2-1203: (app, manager token, desk
+/// token, unit id).
+pub async fn desk_with_unit() -> (TestApp, String, String, i64) {
+    let (app, admin, desk) = spawn_staffed().await;
+    let unit = seed_unit(&app).await;
+    (app, admin, desk, unit)
+}
+
 /// A fresh server with a manager, a desk clerk and one renovation: (app, manager token, desk
 /// token, renovation id).
 pub async fn desk_with_renovation() -> (TestApp, String, String, i64) {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let id = renovation(&app, &desk).await;
     (app, admin, desk, id)
 }
 
+/// `POST /api/v1/renovations/{id}/{action}` (`workers`, `extensions`, `ledger`, …) with `body`.
+pub async fn renovation_action(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.post(
+        &format!("/api/v1/renovations/{id}/{action}"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+/// Asks to register worker 张三明 with ID number `id_number`; the answer, whatever it is.
+pub async fn add_worker(
+    app: &TestApp,
+    token: &str,
+    renovation: i64,
+    id_number: &str,
+) -> reqwest::Response {
+    let body = json!({"name": "张三明", "phone": "13912345678", "id_number": id_number});
+    renovation_action(app, token, renovation, "workers", body).await
+}
+
 /// Registers a worker with ID number `id_number`; returns the worker id.
 pub async fn worker(app: &TestApp, token: &str, renovation: i64, id_number: &str) -> i64 {
-    let path = format!("/api/v1/renovations/{renovation}/workers");
-    let body = json!({"name": "张三明", "phone": "13912345678", "id_number": id_number});
-    app.created(&path, token, body).await["id"]
-        .as_i64()
-        .unwrap()
+    let r = add_worker(app, token, renovation, id_number).await;
+    assert_eq!(r.status(), 201, "worker {id_number}");
+    r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// `PUT /api/v1/renovations/{id}/progress` with `body`.
+pub async fn progress(app: &TestApp, token: &str, id: i64, body: Value) -> reqwest::Response {
+    app.put(
+        &format!("/api/v1/renovations/{id}/progress"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+/// `GET /api/v1/renovations/{id}/refund-check`: each refund rule, met or not, with its reason.
+pub async fn refund_check(app: &TestApp, token: &str, id: i64) -> Value {
+    let path = format!("/api/v1/renovations/{id}/refund-check");
+    let r = app.get(&path, Some(token)).await;
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
 }
 
 /// The code a contractor types at the kiosk for renovation `id`.
@@ -110,6 +167,23 @@ pub async fn collect(
     .await
 }
 
+/// A visitor registers at the kiosk: `body` names them, the unit, the purpose and the party.
+pub async fn kiosk_visitor(app: &TestApp, kiosk: &str, body: Value) -> reqwest::Response {
+    app.post("/api/v1/kiosk/visitors", Some(kiosk), body).await
+}
+
+/// An invite's `code` is typed at the kiosk.
+pub async fn redeem(app: &TestApp, kiosk: &str, code: &str) -> reqwest::Response {
+    let body = json!({"code": code});
+    app.post("/api/v1/kiosk/invites/redeem", Some(kiosk), body)
+        .await
+}
+
+/// The desk puts someone on the deny list: `body` has their name, maybe a phone, a reason.
+pub async fn deny(app: &TestApp, desk: &str, body: Value) -> reqwest::Response {
+    app.post("/api/v1/deny-list", Some(desk), body).await
+}
+
 /// The desk invites `name` to `unit` for a party of `party`; returns the invite's code.
 pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party: u8) -> String {
     let body = json!({"name": name, "unit_id": unit, "purpose": "dinner", "party_size": party});
@@ -119,11 +193,21 @@ pub async fn invite_code(app: &TestApp, desk: &str, name: &str, unit: i64, party
         .to_owned()
 }
 
+/// Asks for a card for `worker`; the answer, whatever it is.
+pub async fn issue_card(app: &TestApp, token: &str, worker: i64) -> reqwest::Response {
+    app.post(
+        &format!("/api/v1/workers/{worker}/card"),
+        Some(token),
+        json!({}),
+    )
+    .await
+}
+
 /// Issues a worker's card; returns (card id, credential text).
 pub async fn card(app: &TestApp, token: &str, worker: i64) -> (u32, String) {
-    let v = app
-        .created(&format!("/api/v1/workers/{worker}/card"), token, json!({}))
-        .await;
+    let r = issue_card(app, token, worker).await;
+    assert_eq!(r.status(), 201, "card for worker {worker}");
+    let v: Value = r.json().await.unwrap();
     (
         v["card"]["card_id"].as_u64().unwrap() as u32,
         v["credential"].as_str().unwrap().to_owned(),
@@ -188,23 +272,19 @@ pub async fn short_id(app: &TestApp, token: &str, id: i64, card: u32) -> String 
 
 /// `POST /api/v1/renovations/{id}/refund` as `token`.
 async fn refund(app: &TestApp, token: &str, id: i64) -> reqwest::Response {
-    app.post(
-        &format!("/api/v1/renovations/{id}/refund"),
-        Some(token),
-        json!({}),
-    )
-    .await
+    renovation_action(app, token, id, "refund", json!({})).await
 }
 
 /// Every gate change so far.
 pub async fn gate_changes(app: &TestApp) -> Vec<Change> {
-    app.state
-        .db
-        .call(|c| {
-            gatehouse_server::changes::since(c, 0).map_err(gatehouse_server::db::DbError::from)
-        })
+    app.db(|c| gatehouse_server::changes::since(c, 0).map_err(gatehouse_server::db::DbError::from))
         .await
-        .unwrap()
+}
+
+/// Asserts `claims` open the entrance, the floor and `lift`, and nothing else.
+fn assert_zone_classes(claims: &Claims, lift: ZoneClass) {
+    let classes: Vec<ZoneClass> = claims.scope.classes.iter().collect();
+    assert_eq!(classes, [ZoneClass::Entrance, ZoneClass::Floor, lift]);
 }
 
 fn ring(app: &TestApp) -> KeyRing {
@@ -213,17 +293,12 @@ fn ring(app: &TestApp) -> KeyRing {
 
 #[tokio::test]
 async fn a_registration_longer_than_three_months_is_refused_with_the_latest_end() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, _, desk, unit) = desk_with_unit().await;
     let start: NaiveDate = "2026-12-01".parse().unwrap();
-    let r = register(&app, &desk, unit, start, "2027-03-02".parse().unwrap()).await;
-    assert_eq!(r.status(), 422);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "period_too_long");
+    let r = register(&app, &desk, unit, start, "2027-03-02").await;
+    let v = assert_error(r, 422, "period_too_long").await;
     assert!(v["message"].as_str().unwrap().contains("2027-03-01"), "{v}");
-    let r = register(&app, &desk, unit, start, "2027-03-01".parse().unwrap()).await;
+    let r = register(&app, &desk, unit, start, "2027-03-01").await;
     assert_eq!(r.status(), 201, "exactly three calendar months is allowed");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "active");
@@ -243,46 +318,30 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
     assert_eq!(r.json::<Value>().await.unwrap()["card_id"], a);
 
     let end = today() + Months::new(2);
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/extensions"),
-            Some(&desk),
-            json!({"new_end_date": end + Months::new(3) + chrono::Days::new(1)}),
+    let extend = |new_end: NaiveDate| {
+        renovation_action(
+            &app,
+            &desk,
+            id,
+            "extensions",
+            json!({"new_end_date": new_end}),
         )
-        .await;
+    };
+    let r = extend(end + Months::new(3) + chrono::Days::new(1)).await;
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "extension_too_long");
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/extensions"),
-            Some(&desk),
-            json!({"new_end_date": end}),
-        )
-        .await;
+    let r = extend(end).await;
     assert_eq!(error_code(r).await, "extension_not_later");
 
     let new_end = end + Months::new(3);
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/extensions"),
-            Some(&desk),
-            json!({"new_end_date": new_end}),
-        )
-        .await;
+    let r = extend(new_end).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["cards_extended"], json!([b]));
     assert_eq!(v["renovation"]["end_date"], new_end.to_string());
 
     // The gates learn the new end for card b: the end of the new last day, local time.
-    let expected = new_end
-        .succ_opt()
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(chrono_tz::Asia::Shanghai)
-        .unwrap()
-        .with_timezone(&Utc);
+    let expected = end_of_local_day(new_end);
     let extended: Vec<_> = gate_changes(&app)
         .await
         .into_iter()
@@ -313,13 +372,7 @@ async fn an_extension_moves_every_active_card_to_the_new_date_without_reprint() 
 #[tokio::test]
 async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed() {
     let (app, admin, desk, id) = desk_with_renovation().await;
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/workers"),
-            Some(&desk),
-            json!({"name": "张三明", "phone": "13912345678", "id_number": "11010519491231002X"}),
-        )
-        .await;
+    let r = add_worker(&app, &desk, id, "11010519491231002X").await;
     let text = r.text().await.unwrap();
     assert!(
         !text.contains("11010519491231002X") && !text.contains("110105"),
@@ -335,23 +388,9 @@ async fn worker_cards_are_signed_for_the_unit_and_hours_and_ids_are_never_echoed
     assert_eq!(claims.kind, Kind::Worker);
     assert_eq!(claims.schedule.map(|s| s.get()), Some(1));
     assert_eq!((claims.scope.floor_lo, claims.scope.floor_hi), (12, 12));
-    let classes: Vec<ZoneClass> = claims.scope.classes.iter().collect();
-    assert_eq!(
-        classes,
-        vec![
-            ZoneClass::Entrance,
-            ZoneClass::Floor,
-            ZoneClass::ServiceElevator
-        ]
-    );
+    assert_zone_classes(&claims, ZoneClass::ServiceElevator);
     // A second card while the first is active is refused: reprint instead.
-    let r = app
-        .post(
-            &format!("/api/v1/workers/{}/card", w["id"]),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = issue_card(&app, &desk, w["id"].as_i64().unwrap()).await;
     assert_eq!(error_code(r).await, "card_active");
     let audit = app
         .get("/api/v1/audit?limit=1000", Some(&admin))
@@ -395,9 +434,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
     assert_eq!(r.status(), 200, "a scanner's line ending is ignored");
     assert_eq!(r.json::<Value>().await.unwrap()["state"], "returned");
     let r = give_back(&app, &desk, json!({"credential": second_text})).await;
-    assert_eq!(r.status(), 409);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "already_returned");
+    let v = assert_error(r, 409, "already_returned").await;
     let message = v["message"].as_str().unwrap();
     assert!(
         message.contains(&format!("card {second}")) && message.contains("already returned"),
@@ -455,15 +492,7 @@ async fn reprint_return_lost_and_revoke_each_reach_the_gates_with_their_reason()
 }
 
 async fn unmet(app: &TestApp, token: &str, id: i64) -> Vec<String> {
-    let v: Value = app
-        .get(
-            &format!("/api/v1/renovations/{id}/refund-check"),
-            Some(token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = refund_check(app, token, id).await;
     let rules = v.as_array().unwrap();
     assert_eq!(rules.len(), 5, "every rule of the brief is reported");
     for r in rules {
@@ -478,45 +507,26 @@ async fn unmet(app: &TestApp, token: &str, id: i64) -> Vec<String> {
 
 #[tokio::test]
 async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_deductions() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, admin, desk, unit) = desk_with_unit().await;
     // Started five months ago and extended, so occupancy three months ago is possible.
     let t = today();
     let start = t - Months::new(5);
     let r = register(&app, &desk, unit, start, start + Months::new(3)).await;
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/extensions"),
-            Some(&desk),
-            json!({"new_end_date": t + Months::new(1)}),
-        )
-        .await;
+    let body = json!({"new_end_date": t + Months::new(1)});
+    let r = renovation_action(&app, &desk, id, "extensions", body).await;
     assert_eq!(r.status(), 200);
     let (kept, kept_text) = worker_card(&app, &desk, id, "110105194912310021").await;
     let (lost, _) = worker_card(&app, &desk, id, "110105194912310039").await;
-    let r = app
-        .post(
-            &format!("/api/v1/renovations/{id}/ledger"),
-            Some(&desk),
-            json!({"kind": "deposit", "amount_cents": 500000}),
-        )
-        .await;
+    let deposit = json!({"kind": "deposit", "amount_cents": 500000});
+    let r = renovation_action(&app, &desk, id, "ledger", deposit).await;
     assert_eq!(error_code(r).await, "receipt_required");
     for line in [
         json!({"kind": "deposit", "amount_cents": 500000, "receipt_no": "SJ-2026-001"}),
         json!({"kind": "rubbish_fee", "amount_cents": 80000, "receipt_no": "SJ-2026-002"}),
         json!({"kind": "deduction", "amount_cents": 30000, "note": "rubbish left in the corridor"}),
     ] {
-        let r = app
-            .post(
-                &format!("/api/v1/renovations/{id}/ledger"),
-                Some(&desk),
-                line,
-            )
-            .await;
+        let r = renovation_action(&app, &desk, id, "ledger", line).await;
         assert_eq!(r.status(), 201);
     }
 
@@ -529,9 +539,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     ];
     assert_eq!(unmet(&app, &desk, id).await, all);
     let r = refund(&app, &desk, id).await;
-    assert_eq!(r.status(), 409);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "refund_rules_unmet");
+    let v = assert_error(r, 409, "refund_rules_unmet").await;
     assert!(
         v["message"]
             .as_str()
@@ -555,26 +563,8 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     // 1 and 2: inspection, then occupancy less than three months ago, then more.
     let inspected = t - Months::new(4);
     let body = json!({"inspection_passed_on": inspected, "occupied_on": t - Months::new(2), "downstairs_signed_off": true});
-    assert_eq!(
-        app.send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/renovations/{id}/progress"),
-            Some(&desk),
-            Some(body)
-        )
-        .await
-        .status(),
-        200
-    );
-    let v: Value = app
-        .get(
-            &format!("/api/v1/renovations/{id}/refund-check"),
-            Some(&desk),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(progress(&app, &desk, id, body).await.status(), 200);
+    let v = refund_check(&app, &desk, id).await;
     assert_eq!(v[0]["met"], true);
     assert_eq!(v[1]["met"], false);
     assert!(
@@ -587,66 +577,32 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
     );
     // Correcting a recorded date is a manager's, with a reason.
     let body = json!({"occupied_on": t - Months::new(3)});
-    let r = app
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/renovations/{id}/progress"),
-            Some(&desk),
-            Some(body),
-        )
-        .await;
+    let r = progress(&app, &desk, id, body).await;
     assert_eq!(error_code(r).await, "correction_needs_manager");
     let body =
         json!({"occupied_on": t - Months::new(3), "reason": "moved in a month earlier than typed"});
-    assert_eq!(
-        app.send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/renovations/{id}/progress"),
-            Some(&admin),
-            Some(body)
-        )
-        .await
-        .status(),
-        200
-    );
+    assert_eq!(progress(&app, &admin, id, body).await.status(), 200);
     assert_eq!(
         unmet(&app, &desk, id).await,
         ["documents_complete", "certificate_and_receipt"]
     );
 
     // 4: documents; 5: papers presented.
-    let docs: serde_json::Map<String, Value> = [
-        "application",
-        "commitment_letter",
-        "floor_plans",
-        "business_licence",
-        "qualification_certificate",
-        "construction_plan",
-        "supervisor_id",
-        "supervisor_photo",
-        "worker_register",
-    ]
-    .into_iter()
-    .map(|d| (d.to_owned(), json!(true)))
-    .collect();
+    let docs: serde_json::Map<String, Value> = gatehouse_test_support::RENOVATION_DOCUMENTS
+        .into_iter()
+        .map(|d| (d.to_owned(), json!(true)))
+        .collect();
     let r = app
-        .send(
-            reqwest::Method::PUT,
+        .put(
             &format!("/api/v1/renovations/{id}/documents"),
             Some(&desk),
-            Some(Value::Object(docs)),
+            Value::Object(docs),
         )
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(unmet(&app, &desk, id).await, ["certificate_and_receipt"]);
     let body = json!({"certificate_presented": true});
-    app.send(
-        reqwest::Method::PUT,
-        &format!("/api/v1/renovations/{id}/progress"),
-        Some(&desk),
-        Some(body),
-    )
-    .await;
+    progress(&app, &desk, id, body).await;
     let r = refund(&app, &desk, id).await;
     let v: Value = r.json().await.unwrap();
     assert!(
@@ -657,13 +613,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
         "{v}"
     );
     let body = json!({"receipt_presented": true});
-    app.send(
-        reqwest::Method::PUT,
-        &format!("/api/v1/renovations/{id}/progress"),
-        Some(&desk),
-        Some(body),
-    )
-    .await;
+    progress(&app, &desk, id, body).await;
     assert!(unmet(&app, &desk, id).await.is_empty());
 
     // The clerk's refund waits for a manager (the default approval setting).
@@ -716,10 +666,7 @@ async fn the_refund_is_refused_until_every_rule_holds_and_pays_deposit_minus_ded
 
 #[tokio::test]
 async fn waterproofing_makes_the_owners_commitment_required() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, _, desk, unit) = desk_with_unit().await;
     let t = today();
     let r = app
         .post(
@@ -749,10 +696,7 @@ async fn waterproofing_makes_the_owners_commitment_required() {
 
 #[tokio::test]
 async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_kiosk() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, admin, desk, unit) = desk_with_unit().await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
 
     let units = app.get_json("/api/v1/kiosk/units", Some(&kiosk)).await;
@@ -760,9 +704,7 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
     assert_eq!(units[0]["floor"], 12);
 
     let body = json!({"name": "赵六一", "unit_id": unit, "host_name": "王小明", "purpose": "delivery", "party_size": 2});
-    let r = app
-        .post("/api/v1/kiosk/visitors", Some(&kiosk), body.clone())
-        .await;
+    let r = kiosk_visitor(&app, &kiosk, body.clone()).await;
     assert_eq!(r.status(), 201);
     let pass: Value = r.json().await.unwrap();
     assert_eq!(pass["kind"], "visitor");
@@ -773,24 +715,9 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
         .unwrap()
         .claims;
     assert_eq!(claims.schedule, None);
-    let classes: Vec<ZoneClass> = claims.scope.classes.iter().collect();
-    assert_eq!(
-        classes,
-        vec![
-            ZoneClass::Entrance,
-            ZoneClass::Floor,
-            ZoneClass::PassengerElevator
-        ]
-    );
+    assert_zone_classes(&claims, ZoneClass::PassengerElevator);
     // Valid until the end of the local day.
-    let midnight = today()
-        .succ_opt()
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(chrono_tz::Asia::Shanghai)
-        .unwrap()
-        .with_timezone(&Utc);
+    let midnight = end_of_local_day(today());
     assert_eq!(claims.not_after.to_datetime(), midnight);
 
     let on_site = app.get_json("/api/v1/visitors/on-site", Some(&desk)).await;
@@ -823,99 +750,69 @@ async fn visitors_register_sign_out_and_the_deny_list_and_invites_work_at_the_ki
     assert_eq!(error_code(r).await, "card_not_active");
 
     // Deny list: the kiosk answers neutrally.
-    let r = app
-        .post(
-            "/api/v1/deny-list",
-            Some(&desk),
-            json!({"name": "赵 六一", "reason": "trespass"}),
-        )
-        .await;
+    let r = deny(
+        &app,
+        &desk,
+        json!({"name": "赵 六一", "reason": "trespass"}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
-    let r = app
-        .post("/api/v1/kiosk/visitors", Some(&kiosk), body.clone())
-        .await;
-    assert_eq!(r.status(), 403);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "see_front_desk");
+    let r = kiosk_visitor(&app, &kiosk, body.clone()).await;
+    let v = assert_error(r, 403, "see_front_desk").await;
     assert!(!v["message"].as_str().unwrap().contains("deny"));
     // Staff see the list masked; only a manager removes an entry, and then the person may
     // register again.
-    let list: Vec<Value> = app
-        .get("/api/v1/deny-list", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = app.get_ok("/api/v1/deny-list", Some(&desk)).await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name_masked"], "赵**一");
     assert_eq!(list[0]["reason"], "trespass");
     let entry = list[0]["id"].as_i64().unwrap();
     let path = format!("/api/v1/deny-list/{entry}");
-    let r = app
-        .send(reqwest::Method::DELETE, &path, Some(&desk), None)
-        .await;
+    let r = app.delete(&path, Some(&desk)).await;
     assert_eq!(r.status(), 403, "the desk cannot lift a ban");
     let admin_token = app.admin().await;
-    let r = app
-        .send(reqwest::Method::DELETE, &path, Some(&admin_token), None)
-        .await;
+    let r = app.delete(&path, Some(&admin_token)).await;
     assert_eq!(r.status(), 204);
-    let r = app
-        .send(reqwest::Method::DELETE, &path, Some(&admin_token), None)
-        .await;
+    let r = app.delete(&path, Some(&admin_token)).await;
     assert_eq!(r.status(), 404);
-    let r = app
-        .post("/api/v1/kiosk/visitors", Some(&kiosk), body.clone())
-        .await;
+    let r = kiosk_visitor(&app, &kiosk, body.clone()).await;
     assert_eq!(r.status(), 201, "registers once off the list");
 
     // Invites: created by the desk, redeemed once at the kiosk.
     let code = invite_code(&app, &desk, "钱七", unit, 3).await;
-    let r = app
-        .post(
-            "/api/v1/kiosk/invites/redeem",
-            Some(&kiosk),
-            json!({"code": format!(" {} ", code.to_lowercase())}),
-        )
-        .await;
+    let r = redeem(&app, &kiosk, &format!(" {} ", code.to_lowercase())).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["holder_masked"], "钱*");
-    let r = app
-        .post(
-            "/api/v1/kiosk/invites/redeem",
-            Some(&kiosk),
-            json!({"code": code}),
-        )
-        .await;
+    let r = redeem(&app, &kiosk, &code).await;
     assert_eq!(error_code(r).await, "already_redeemed");
-    let r = app
-        .post(
-            "/api/v1/kiosk/invites/redeem",
-            Some(&kiosk),
-            json!({"code": "NOPE"}),
-        )
-        .await;
+    let r = redeem(&app, &kiosk, "NOPE").await;
     assert_eq!(r.status(), 404);
 
     // Bad input is named.
-    let r = app
-        .post(
-            "/api/v1/kiosk/visitors",
-            Some(&kiosk),
-            json!({"name": "x", "unit_id": unit, "purpose": "p", "party_size": 0}),
-        )
-        .await;
+    let r = kiosk_visitor(
+        &app,
+        &kiosk,
+        json!({"name": "x", "unit_id": unit, "purpose": "p", "party_size": 0}),
+    )
+    .await;
     assert_eq!(r.status(), 422);
     let v: Value = r.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("party_size"), "{v}");
 }
 
-#[tokio::test]
-async fn a_worker_collects_a_card_at_the_kiosk_once() {
+/// A fresh server, a renovation with worker 张三明 (ID ending 002X), an enrolled kiosk and the
+/// worker's collection code: (app, desk token, renovation id, worker id, kiosk key, code).
+async fn worker_to_collect() -> (TestApp, String, i64, i64, String, String) {
     let (app, admin, desk, id) = desk_with_renovation().await;
     let w = worker(&app, &desk, id, "11010519491231002X").await;
     let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
     let collection = collection_code(&app, &desk, w).await;
+    (app, desk, id, w, kiosk, collection)
+}
+
+#[tokio::test]
+async fn a_worker_collects_a_card_at_the_kiosk_once() {
+    let (app, desk, id, _, kiosk, collection) = worker_to_collect().await;
     let code = renovation_code(&app, &desk, id).await;
     let r = collect(&app, &kiosk, &code, "9999", &collection).await;
     assert_eq!(r.status(), 404);
@@ -931,20 +828,13 @@ async fn a_worker_collects_a_card_at_the_kiosk_once() {
 
 #[tokio::test]
 async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_time() {
-    let (app, admin, desk, id) = desk_with_renovation().await;
-    let w = worker(&app, &desk, id, "11010519491231002X").await;
-    let (_, kiosk) = crate::platform::enrol_device(&app, &admin, "kiosk").await;
-    let collection = collection_code(&app, &desk, w).await;
-    let r = app
-        .post(&format!("/api/v1/workers/{w}/card"), Some(&desk), json!({}))
-        .await;
+    let (app, desk, id, w, kiosk, collection) = worker_to_collect().await;
+    let r = issue_card(&app, &desk, w).await;
     assert_eq!(r.status(), 201);
     let issued: Value = r.json().await.unwrap();
     let code = renovation_code(&app, &desk, id).await;
     let r = collect(&app, &kiosk, &code, "002X", &collection).await;
-    assert_eq!(r.status(), 409);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "issued_at_desk", "{v}");
+    let v = assert_error(r, 409, "issued_at_desk").await;
     let said: chrono::DateTime<chrono::Utc> =
         v["details"]["issued_at"].as_str().unwrap().parse().unwrap();
     let desk_time: chrono::DateTime<chrono::Utc> = issued["card"]["issued_at"]
@@ -957,25 +847,19 @@ async fn a_worker_whose_card_the_desk_issued_is_told_so_at_the_kiosk_with_the_ti
 
 #[tokio::test]
 async fn retention_purges_old_personal_data_keeps_counts_and_is_for_managers() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, admin, desk, unit) = desk_with_unit().await;
     for name in ["old visitor", "new visitor"] {
         let r = app.post("/api/v1/visitors", Some(&desk), json!({"name": name, "unit_id": unit, "purpose": "visit", "party_size": 1, "phone": "13812345678"})).await;
         assert_eq!(r.status(), 201);
     }
-    app.state
-        .db
-        .call(|c| {
-            c.execute(
-                "UPDATE visitors SET registered_at = '2020-01-01T00:00:00.000000Z' WHERE id = 1",
-                [],
-            )
-            .map_err(gatehouse_server::db::DbError::from)
-        })
-        .await
-        .unwrap();
+    app.db(|c| {
+        c.execute(
+            "UPDATE visitors SET registered_at = '2020-01-01T00:00:00.000000Z' WHERE id = 1",
+            [],
+        )
+        .map_err(gatehouse_server::db::DbError::from)
+    })
+    .await;
     let r = app
         .post("/api/v1/retention/run", Some(&desk), json!({}))
         .await;
@@ -994,17 +878,14 @@ async fn retention_purges_old_personal_data_keeps_counts_and_is_for_managers() {
         (Some(1), Some(2), Some(180))
     );
     let names: Vec<(Option<String>, Option<String>)> = app
-        .state
-        .db
-        .call(|c| {
+        .db(|c| {
             let mut s = c.prepare("SELECT name, phone FROM visitors ORDER BY id")?;
             let rows = s
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<Vec<_>, _>>();
             rows.map_err(gatehouse_server::db::DbError::from)
         })
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         names,
         vec![

@@ -2,7 +2,7 @@
 //! may start and end it, its audit trail, lockdown during an evacuation, and the fire alarm
 //! the desk sees first.
 
-use crate::app::{TestApp, spawn_app};
+use crate::app::{TestApp, spawn_managed, spawn_staffed};
 use crate::platform::enrol_device;
 use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, GateSnapshot};
 use reqwest::Method;
@@ -16,19 +16,12 @@ pub async fn evacuate(app: &TestApp, token: &str, active: bool) -> reqwest::Resp
 }
 
 async fn snapshot(app: &TestApp, gate: &str) -> GateSnapshot {
-    let r = app.get("/api/v1/gate/snapshot", Some(gate)).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok("/api/v1/gate/snapshot", Some(gate)).await
 }
 
 /// Every audit entry as (action, actor), newest first.
 pub async fn audit_actions(app: &TestApp, admin: &str) -> Vec<(String, String)> {
-    let entries: Vec<Value> = app
-        .get("/api/v1/audit?limit=1000", Some(admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let entries: Vec<Value> = app.get_ok("/api/v1/audit?limit=1000", Some(admin)).await;
     entries
         .iter()
         .map(|e| {
@@ -40,29 +33,36 @@ pub async fn audit_actions(app: &TestApp, admin: &str) -> Vec<(String, String)> 
         .collect()
 }
 
+/// `device` says an alarm of `kind` is raised (`active`) or cleared; the answer, whatever it is.
+pub async fn send_alarm(
+    app: &TestApp,
+    device: &str,
+    kind: &str,
+    active: bool,
+) -> reqwest::Response {
+    let body = json!({"kind": kind, "active": active});
+    app.post("/api/v1/device/alarms", Some(device), body).await
+}
+
+/// `token` acknowledges alarm `id`.
+pub async fn acknowledge(app: &TestApp, token: &str, id: i64) -> reqwest::Response {
+    let path = format!("/api/v1/alarms/{id}/acknowledge");
+    app.post(&path, Some(token), json!({})).await
+}
+
 /// A device raises (`active`) or clears an alarm of `kind`.
 pub async fn report_alarm(app: &TestApp, device: &str, kind: &str, active: bool) {
-    let r = app
-        .post(
-            "/api/v1/device/alarms",
-            Some(device),
-            json!({"kind": kind, "active": active}),
-        )
-        .await;
-    assert_eq!(r.status(), 204);
+    let r = send_alarm(app, device, kind, active).await;
+    assert_eq!(r.status(), 204, "{kind}");
 }
 
 async fn emergency_state(app: &TestApp, token: &str) -> Value {
-    let r = app.get("/api/v1/emergency", Some(token)).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok("/api/v1/emergency", Some(token)).await
 }
 
 #[tokio::test]
 async fn a_long_polling_gate_hears_the_evacuation_the_desk_starts_and_its_snapshot_says_so() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let before = snapshot(&app, &gate).await;
     assert!(!before.evacuation);
@@ -127,9 +127,7 @@ async fn a_long_polling_gate_hears_the_evacuation_the_desk_starts_and_its_snapsh
 
 #[tokio::test]
 async fn the_desk_may_start_an_evacuation_only_a_manager_ends_it_and_both_are_audited() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
 
@@ -159,19 +157,12 @@ async fn the_desk_may_start_an_evacuation_only_a_manager_ends_it_and_both_are_au
 
 #[tokio::test]
 async fn lockdown_during_an_evacuation_is_kept_but_says_the_released_doors_stay_released() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     assert_eq!(evacuate(&app, &desk, true).await.status(), 200);
 
     let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/lockdown",
-            Some(&admin),
-            Some(json!({"active": true})),
-        )
+        .put("/api/v1/lockdown", Some(&admin), json!({"active": true}))
         .await;
     assert_eq!(r.status(), 200);
     let answer: Value = r.json().await.unwrap();
@@ -187,12 +178,7 @@ async fn lockdown_during_an_evacuation_is_kept_but_says_the_released_doors_stay_
     // Without an evacuation a lockdown answer carries no notice.
     assert_eq!(evacuate(&app, &admin, false).await.status(), 200);
     let off: Value = app
-        .send(
-            Method::PUT,
-            "/api/v1/lockdown",
-            Some(&admin),
-            Some(json!({"active": false})),
-        )
+        .put("/api/v1/lockdown", Some(&admin), json!({"active": false}))
         .await
         .json()
         .await
@@ -202,9 +188,7 @@ async fn lockdown_during_an_evacuation_is_kept_but_says_the_released_doors_stay_
 
 #[tokio::test]
 async fn a_fire_alarm_from_any_gate_is_in_the_emergency_state_above_a_flood_of_other_alarms() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     report_alarm(&app, &gate, "fire_alarm", true).await;
@@ -223,12 +207,7 @@ async fn a_fire_alarm_from_any_gate_is_in_the_emergency_state_above_a_flood_of_o
         s["can_end_evacuation"], false,
         "a desk clerk cannot end one"
     );
-    let all: Vec<Value> = app
-        .get("/api/v1/alarms", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Value> = app.get_ok("/api/v1/alarms", Some(&desk)).await;
     assert!(
         all.iter().all(|a| a["kind"] != "fire_alarm"),
         "the capped list lost it; the emergency state did not"
@@ -240,13 +219,7 @@ async fn a_fire_alarm_from_any_gate_is_in_the_emergency_state_above_a_flood_of_o
     assert!(s["fire_alarms"][0]["cleared_at"].is_string());
     assert_eq!(s["can_end_evacuation"], true);
     let id = s["fire_alarms"][0]["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("/api/v1/alarms/{id}/acknowledge"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = acknowledge(&app, &desk, id).await;
     assert_eq!(r.status(), 200);
     let s = emergency_state(&app, &desk).await;
     assert_eq!(s["fire_alarms"], json!([]));
@@ -254,8 +227,7 @@ async fn a_fire_alarm_from_any_gate_is_in_the_emergency_state_above_a_flood_of_o
 
 #[tokio::test]
 async fn the_muster_answer_tells_the_kiosk_of_a_fire_alarm_then_of_an_evacuation() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let signal = |r: reqwest::Response| {

@@ -1,6 +1,6 @@
 //! Estate layout and calendar; calendar changes reach gates as `snapshot_changed`.
 
-use crate::app::spawn_app;
+use crate::app::{assert_error, spawn_managed, spawn_staffed};
 use crate::platform::enrol_device;
 use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, GateSnapshot};
 use reqwest::Method;
@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn layout_is_validated_and_listed() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let building = |number: u16, name: &str, lo: i32, hi: i32| {
         Some(json!({"number": number, "name": name, "floor_lo": lo, "floor_hi": hi}))
     };
@@ -83,8 +82,7 @@ async fn layout_is_validated_and_listed() {
 
 #[tokio::test]
 async fn calendar_changes_reach_gates_through_the_snapshot() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let blackouts = "/api/v1/blackout-dates";
     app.expect_statuses(
@@ -125,11 +123,8 @@ async fn calendar_changes_reach_gates_through_the_snapshot() {
     )
     .await;
     let batch: ChangeBatch = app
-        .get("/api/v1/gate/changes?since=0", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_ok("/api/v1/gate/changes?since=0", Some(&gate))
+        .await;
     assert_eq!(batch.changes.len(), 2);
     assert!(
         batch
@@ -137,12 +132,7 @@ async fn calendar_changes_reach_gates_through_the_snapshot() {
             .iter()
             .all(|c| c.event == ChangeEvent::SnapshotChanged)
     );
-    let s: GateSnapshot = app
-        .get("/api/v1/gate/snapshot", Some(&gate))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: GateSnapshot = app.get_ok("/api/v1/gate/snapshot", Some(&gate)).await;
     assert_eq!(
         s.calendar.blackout_dates,
         vec![chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()]
@@ -162,8 +152,7 @@ async fn calendar_changes_reach_gates_through_the_snapshot() {
 
 #[tokio::test]
 async fn far_off_blackout_dates_and_device_names_with_control_characters_are_refused() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     for date in ["1900-01-01", "9999-12-31", "+10000-01-01"] {
         let r = app
             .post(
@@ -200,17 +189,13 @@ async fn last_audit(app: &crate::app::TestApp, admin: &str, action: &str) -> (Va
 
 #[tokio::test]
 async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let r = app
-        .post(
-            "/api/v1/buildings",
-            Some(&admin),
-            json!({"number": 4, "name": "Building 4", "floor_lo": 1, "floor_hi": 10}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    let (app, admin, desk) = spawn_staffed().await;
+    app.created(
+        "/api/v1/buildings",
+        &admin,
+        json!({"number": 4, "name": "Building 4", "floor_lo": 1, "floor_hi": 10}),
+    )
+    .await;
     let unit: Value = app
         .post(
             "/api/v1/units",
@@ -233,17 +218,11 @@ async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() 
         .unwrap();
     let edit = |body: Value, token: &str| {
         let (app, token) = (&app, token.to_owned());
-        async move {
-            app.send(Method::PUT, "/api/v1/buildings/4", Some(&token), Some(body))
-                .await
-        }
+        async move { app.put("/api/v1/buildings/4", Some(&token), body).await }
     };
     let remove = |token: &str| {
         let (app, token) = (&app, token.to_owned());
-        async move {
-            app.send(Method::DELETE, "/api/v1/buildings/4", Some(&token), None)
-                .await
-        }
+        async move { app.delete("/api/v1/buildings/4", Some(&token)).await }
     };
 
     // A clerk may do neither.
@@ -257,9 +236,7 @@ async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() 
         &admin,
     )
     .await;
-    assert_eq!(r.status(), 409);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"], "floors_in_use");
+    let body = assert_error(r, 409, "floors_in_use").await;
     assert_eq!(
         body["details"],
         json!({"building": 4, "lowest": 5, "highest": 7})
@@ -287,31 +264,22 @@ async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() 
 
     // Removal names what still points at the building.
     let r = remove(&admin).await;
-    assert_eq!(r.status(), 409);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"], "building_in_use");
+    let body = assert_error(r, 409, "building_in_use").await;
     assert_eq!(
         body["details"],
         json!({"building": 4, "units": 1, "renovations": 0, "zones": 0, "gates": 1})
     );
     let r = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/units/{}", unit["id"]),
-            Some(&admin),
-            None,
-        )
+        .delete(&format!("/api/v1/units/{}", unit["id"]), Some(&admin))
         .await;
     assert_eq!(r.status(), 204);
     let body: Value = remove(&admin).await.json().await.unwrap();
     assert_eq!(body["details"]["gates"], 1, "{body}");
     // A retired gate no longer holds the building.
     let r = app
-        .send(
-            Method::DELETE,
+        .delete(
             &format!("/api/v1/devices/{}", gate["device_id"].as_str().unwrap()),
             Some(&admin),
-            None,
         )
         .await;
     assert!(r.status().is_success(), "{}", r.status());
@@ -334,19 +302,12 @@ async fn a_manager_edits_a_building_and_removes_it_only_once_nothing_names_it() 
 
 #[tokio::test]
 async fn a_building_with_a_renovation_names_it_when_refusing_removal() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     crate::desk::renovation(&app, &desk).await;
     let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
     let number = estate["units"][0]["building"].as_u64().unwrap();
     let r = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/buildings/{number}"),
-            Some(&admin),
-            None,
-        )
+        .delete(&format!("/api/v1/buildings/{number}"), Some(&admin))
         .await;
     assert_eq!(r.status(), 409);
     let body: Value = r.json().await.unwrap();

@@ -2,43 +2,28 @@
 //! estate (a clerk sees no link and is refused), the renovation list filtered on the server,
 //! and the doors page with each gate's sync lag, relay and door and the evacuation control.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, spawn_app};
-use crate::browser::{Browser, choose_language, sized};
+use crate::app::{spawn_managed, spawn_staffed};
+use crate::browser::{Browser, DESK, MANAGER, choose_language, sized};
 use crate::desk::{register, seed_unit, today};
 use chrono::{Days, Months};
-use fantoccini::Locator;
 use gatehouse_server::domain::language::Lang;
 use gatehouse_server::http::pages::date_in;
 use serde_json::{Value, json};
 
 impl Browser {
-    /// Logs in as `user` from the log-in page and waits for the first page.
-    async fn enter(&self, app: &TestApp, user: &str, password: &str) {
-        self.client
-            .goto(&format!("http://{}/login", app.addr))
-            .await
-            .unwrap();
-        self.log_in(user, password, None).await;
-        self.wait_for("nav #user").await;
-    }
-
-    /// Opens `path` on the app.
-    async fn open(&self, app: &TestApp, path: &str) {
-        self.client
-            .goto(&format!("http://{}{path}", app.addr))
-            .await
-            .unwrap();
-    }
-
-    /// Whether anything matches `css`.
-    async fn has(&self, css: &str) -> bool {
-        self.client.find(Locator::Css(css)).await.is_ok()
-    }
-
     /// Types `text` into `css` after clearing it.
     async fn replace(&self, css: &str, text: &str) {
         self.wait_for(css).await.clear().await.unwrap();
         self.type_in(css, text).await;
+    }
+
+    /// Asserts a row of table `css` holds every one of `words`.
+    async fn has_row_with(&self, css: &str, words: &[&str]) {
+        let rows = self.rows(css).await;
+        assert!(
+            rows.iter().any(|r| words.iter().all(|w| r.contains(w))),
+            "{words:?} in {rows:?}"
+        );
     }
 
     /// The texts of every row of table `css` but its header.
@@ -59,18 +44,16 @@ impl Browser {
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_page() {
     let b = sized("estate setup", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
 
     // A clerk: no link, and the route refuses.
-    b.enter(&app, "desk1", "desk-password-1").await;
-    assert!(!b.has("nav a[href='/desk/estate']").await);
+    b.log_in_as(&app, DESK, "nav #user").await;
+    assert!(!b.has_element("nav a[href='/desk/estate']").await);
     assert_eq!(app.get("/desk/estate", Some(&desk)).await.status(), 403);
 
     // A manager reading English.
     choose_language(&app, &admin, "en").await;
-    b.enter(&app, "admin", ADMIN_PASSWORD).await;
+    b.log_in_as(&app, MANAGER, "nav #user").await;
     b.click("nav a[href='/desk/estate']").await;
     b.wait_text("h1", "Estate setup").await;
     assert_eq!(b.text("nav a.current").await, "Estate setup");
@@ -102,13 +85,7 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
     b.replace("#add-unit [name=floor]", "20").await;
     b.click("#add-unit button").await;
     b.wait_text("#add-unit + .result.ok", "Unit added").await;
-    let units = b.rows("#units").await;
-    assert!(
-        units
-            .iter()
-            .any(|u| u.contains("3-2101") && u.contains("Tower 3")),
-        "{units:?}"
-    );
+    b.has_row_with("#units", &["3-2101", "Tower 3"]).await;
 
     // A zone: an entrance has no floor; without one it is added and named in words.
     b.type_in("#add-zone [name=name]", "Tower 3 lobby").await;
@@ -118,13 +95,8 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
     b.replace("#add-zone [name=floor]", "").await;
     b.click("#add-zone button").await;
     b.wait_text("#add-zone + .result.ok", "Zone added").await;
-    let zones = b.rows("#zones").await;
-    assert!(
-        zones
-            .iter()
-            .any(|z| z.contains("Tower 3 lobby") && z.contains("entrance")),
-        "{zones:?}"
-    );
+    b.has_row_with("#zones", &["Tower 3 lobby", "entrance"])
+        .await;
 
     // Schedule 2: Saturday mornings.
     b.replace("#schedule-form [name=number]", "2").await;
@@ -161,7 +133,7 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
     assert!(ask.contains(&date_in(Lang::En, day)), "{ask}");
     b.click("#confirm-yes").await;
     b.wait_text("#flash.ok", "Removed").await;
-    assert!(!b.has(&row).await);
+    assert!(!b.has_element(&row).await);
 
     // The time zone: a wrong name is refused beside the form; a right one confirmed and kept.
     b.replace("#time-zone [name=time_zone]", "Mars/Olympus")
@@ -184,7 +156,7 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
 
     // In Chinese: the same page in Chinese alone.
     choose_language(&app, &admin, "zh").await;
-    b.open(&app, "/desk/estate").await;
+    b.go(&app, "/desk/estate").await;
     b.wait_text("h1", "园区设置").await;
     let zones = b.rows("#zones").await;
     assert!(
@@ -214,23 +186,20 @@ async fn a_manager_sets_up_the_estate_and_a_clerk_neither_sees_nor_reaches_the_p
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn renovations_are_filtered_on_the_server_by_building_floor_status_contractor_and_period() {
     let b = sized("renovation filters", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, _, desk) = spawn_staffed().await;
     let tower2 = seed_unit(&app).await;
     let tower3: i64 = app
-        .state
-        .db
-        .call(|c| {
+        .db(|c| {
             c.execute_batch(
-                "INSERT INTO buildings (number, name, floor_lo, floor_hi) VALUES (3, 'Tower 3', -1, 20);
-                 INSERT INTO units (label, building, floor) VALUES ('3-0501', 3, 5);",
-            )?;
-            c.query_row("SELECT id FROM units WHERE label = '3-0501'", [], |r| r.get(0))
-                .map_err(gatehouse_server::db::DbError::from)
+            "INSERT INTO buildings (number, name, floor_lo, floor_hi) VALUES (3, 'Tower 3', -1, 20);
+             INSERT INTO units (label, building, floor) VALUES ('3-0501', 3, 5);",
+        )?;
+            c.query_row("SELECT id FROM units WHERE label = '3-0501'", [], |r| {
+                r.get(0)
+            })
+            .map_err(gatehouse_server::db::DbError::from)
         })
-        .await
-        .unwrap();
+        .await;
     let t = today();
     let code = |r: Value| r["code"].as_str().unwrap().to_owned();
     let acme = code(
@@ -257,8 +226,8 @@ async fn renovations_are_filtered_on_the_server_by_building_floor_status_contrac
 
     for lang in ["zh", "en"] {
         choose_language(&app, &desk, lang).await;
-        b.enter(&app, "desk1", "desk-password-1").await;
-        b.open(&app, "/desk/renovations").await;
+        b.log_in_as(&app, DESK, "nav #user").await;
+        b.go(&app, "/desk/renovations").await;
         assert_eq!(b.rows("#renovations").await.len(), 2);
 
         // Building 3 through the form: only its renovation, the choice kept.
@@ -292,7 +261,7 @@ async fn renovations_are_filtered_on_the_server_by_building_floor_status_contrac
                 Some(&bright),
             ),
         ] {
-            b.open(&app, &only(query)).await;
+            b.go(&app, &only(query)).await;
             b.wait_for("#filter-count").await;
             let rows = b.rows("#renovations").await;
             match expect {
@@ -305,12 +274,12 @@ async fn renovations_are_filtered_on_the_server_by_building_floor_status_contrac
         }
 
         // The text search narrows what the server sent, in the page.
-        b.open(&app, "/desk/renovations?building=2").await;
+        b.go(&app, "/desk/renovations?building=2").await;
         b.type_in("#renovation-search", "no such thing").await;
         assert!(b.rows("#renovations").await.is_empty());
 
         // A filter that is not one is named, in the page's language, beside the filters.
-        b.open(&app, "/desk/renovations?floor=twelve&status=done")
+        b.go(&app, "/desk/renovations?floor=twelve&status=done")
             .await;
         let err = b.text("#filter-error").await;
         let (floor, status) = if lang == "zh" {
@@ -329,9 +298,7 @@ async fn renovations_are_filtered_on_the_server_by_building_floor_status_contrac
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_evacuates_there() {
     let b = sized("doors state", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (gate_id, gate) = crate::muster::entrance_gate(&app, &admin).await;
     let r = app
         .get(
@@ -342,28 +309,23 @@ async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_e
     assert_eq!(r.status(), 200);
     // A change the gate has not fetched yet.
     let r = app
-        .send(
-            reqwest::Method::PUT,
-            "/api/v1/lockdown",
-            Some(&admin),
-            Some(json!({"active": true})),
-        )
+        .put("/api/v1/lockdown", Some(&admin), json!({"active": true}))
         .await;
     assert_eq!(r.status(), 200);
     let row = format!("#doors tr[data-door='{gate_id}']");
 
     // A clerk sees the state but no lockdown or end of an evacuation.
-    b.enter(&app, "desk1", "desk-password-1").await;
-    b.open(&app, "/desk/doors").await;
+    b.log_in_as(&app, DESK, "nav #user").await;
+    b.go(&app, "/desk/doors").await;
     b.wait_text(&format!("{row} td.sync"), "落后 1 项变更")
         .await;
-    assert!(!b.has("#lockdown").await);
+    assert!(!b.has_element("#lockdown").await);
     let _ = desk;
 
     for lang in ["en", "zh"] {
         choose_language(&app, &admin, lang).await;
-        b.enter(&app, "admin", ADMIN_PASSWORD).await;
-        b.open(&app, "/desk/doors").await;
+        b.log_in_as(&app, MANAGER, "nav #user").await;
+        b.go(&app, "/desk/doors").await;
         let words = |zh: &'static str, en: &'static str| if lang == "zh" { zh } else { en };
         b.wait_text(&format!("{row} td.online"), words("在线", "online"))
             .await;
@@ -431,7 +393,7 @@ async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_e
         )
         .await;
     assert_eq!(r.status(), 200);
-    b.open(&app, "/desk/doors").await;
+    b.go(&app, "/desk/doors").await;
     b.wait_text(&format!("{row} td.sync"), "已同步").await;
     b.wait_text(&format!("{row} td.relay"), "锁闭").await;
     b.wait_text(&format!("{row} td.fire"), "火警").await;
@@ -442,11 +404,10 @@ async fn the_doors_page_shows_each_gates_sync_lag_relay_and_door_and_a_manager_e
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_manager_renames_a_building_and_removes_it_after_a_confirmation_naming_it() {
     let b = sized("estate buildings", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let unit = seed_unit(&app).await;
-    b.enter(&app, "admin", ADMIN_PASSWORD).await;
-    b.open(&app, "/desk/estate").await;
+    b.log_in_as(&app, MANAGER, "nav #user").await;
+    b.go(&app, "/desk/estate").await;
     let row = "#buildings tr[data-building='2']";
     b.replace(&format!("{row} form.edit [name=name]"), "南塔")
         .await;
@@ -460,22 +421,17 @@ async fn a_manager_renames_a_building_and_removes_it_after_a_confirmation_naming
     b.confirm_naming(&["南塔", "2 号"]).await;
     let said = b.wait_text(&format!("{row} .result.err"), "1 个房号").await;
     assert!(said.contains("2 号楼"), "{said}");
-    assert!(b.has(row).await);
+    assert!(b.has_element(row).await);
 
     let r = app
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/units/{unit}"),
-            Some(&admin),
-            None,
-        )
+        .delete(&format!("/api/v1/units/{unit}"), Some(&admin))
         .await;
     assert_eq!(r.status(), 204);
-    b.open(&app, "/desk/estate").await;
+    b.go(&app, "/desk/estate").await;
     b.click(&format!("{row} form.remove button")).await;
     b.click("dialog#confirm[open] #confirm-yes").await;
     b.wait_text("#flash.ok", "已删除楼栋").await;
-    assert!(!b.has(row).await);
+    assert!(!b.has_element(row).await);
     let estate: Value = app.get_json("/api/v1/estate", Some(&admin)).await;
     assert_eq!(estate["buildings"], json!([]));
     let _ = b.client.clone().close().await;

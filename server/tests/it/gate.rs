@@ -1,6 +1,7 @@
 //! Gate sync (snapshot, long-poll changes, cursor), journal upload, events, unlock, lockdown.
 
-use crate::app::{TestApp, spawn_app};
+use crate::app::{TestApp, assert_content_type, spawn_managed, spawn_staffed};
+use crate::monitor::post_journal;
 use crate::platform::enrol_device;
 use chrono::Utc;
 use gatehouse_credential::api::gate::DenyReason;
@@ -8,7 +9,6 @@ use gatehouse_credential::api::gate::{
     ChangeBatch, ChangeEvent, GateEvent, GateSnapshot, JournalAck, JournalEntry,
 };
 use gatehouse_credential::{CardId, Kind};
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -25,21 +25,21 @@ async fn changes(app: &TestApp, gate: &str, since: u64, wait_ms: u64) -> ChangeB
 
 async fn set_lockdown(app: &TestApp, admin: &str, active: bool) -> Value {
     let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/lockdown",
-            Some(admin),
-            Some(json!({"active": active})),
-        )
+        .put("/api/v1/lockdown", Some(admin), json!({"active": active}))
         .await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
 
+/// `token` asks to unlock door `device` with `body` (its seconds, if any).
+async fn unlock(app: &TestApp, token: &str, device: &str, body: Value) -> reqwest::Response {
+    let path = format!("/api/v1/doors/{device}/unlock");
+    app.post(&path, Some(token), body).await
+}
+
 #[tokio::test]
 async fn snapshot_has_the_signing_key_default_calendar_and_cursor() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     set_lockdown(&app, &admin, true).await;
     let r = app.get("/api/v1/gate/snapshot", Some(&gate)).await;
@@ -57,8 +57,7 @@ async fn snapshot_has_the_signing_key_default_calendar_and_cursor() {
 
 #[tokio::test]
 async fn a_waiting_gate_learns_of_a_change_within_one_second() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let url = app.url("/api/v1/gate/changes?since=0&wait_ms=20000");
     let client = app.client.clone();
@@ -87,8 +86,7 @@ async fn a_waiting_gate_learns_of_a_change_within_one_second() {
 
 #[tokio::test]
 async fn an_empty_wait_times_out_with_the_same_cursor() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let started = Instant::now();
     let batch = changes(&app, &gate, 0, 300).await;
@@ -101,8 +99,7 @@ async fn an_empty_wait_times_out_with_the_same_cursor() {
 
 #[tokio::test]
 async fn reconnecting_from_the_cursor_loses_and_repeats_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
     // A gate reads part of the stream, then "disconnects" while more changes happen.
     set_lockdown(&app, &admin, true).await;
@@ -110,13 +107,7 @@ async fn reconnecting_from_the_cursor_loses_and_repeats_nothing() {
     let first = changes(&app, &gate, 0, 0).await;
     assert_eq!(first.changes.len(), 2);
     for _ in 0..3 {
-        let r = app
-            .post(
-                &format!("/api/v1/doors/{gate_id}/unlock"),
-                Some(&admin),
-                json!({"seconds": 4}),
-            )
-            .await;
+        let r = unlock(&app, &admin, &gate_id, json!({"seconds": 4})).await;
         assert_eq!(r.status(), 200);
     }
     set_lockdown(&app, &admin, true).await;
@@ -147,33 +138,14 @@ async fn reconnecting_from_the_cursor_loses_and_repeats_nothing() {
 
 #[tokio::test]
 async fn remote_unlock_needs_an_active_gate() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (kiosk_id, _) = enrol_device(&app, &admin, "kiosk").await;
-    let r = app
-        .post(
-            &format!("/api/v1/doors/{kiosk_id}/unlock"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let r = unlock(&app, &admin, &kiosk_id, json!({})).await;
     assert_eq!(r.status(), 422);
-    let r = app
-        .post(
-            "/api/v1/doors/no-such-device/unlock",
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let r = unlock(&app, &admin, "no-such-device", json!({})).await;
     assert_eq!(r.status(), 404);
     let (gate_id, _) = enrol_device(&app, &admin, "gate").await;
-    let r = app
-        .post(
-            &format!("/api/v1/doors/{gate_id}/unlock"),
-            Some(&admin),
-            json!({"seconds": 600}),
-        )
-        .await;
+    let r = unlock(&app, &admin, &gate_id, json!({"seconds": 600})).await;
     assert_eq!(r.status(), 422);
     let log = app.get_json("/api/v1/audit", Some(&admin)).await;
     assert!(
@@ -200,8 +172,7 @@ fn entry(card: u32, event: GateEvent, minutes_ago: i64) -> JournalEntry {
 
 #[tokio::test]
 async fn a_retried_journal_upload_is_stored_once_and_events_filter_and_export() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
     let entries = vec![
         entry(11, GateEvent::Admitted { flag: None }, 30),
@@ -222,55 +193,34 @@ async fn a_retried_journal_upload_is_stored_once_and_events_filter_and_export() 
     ];
     let body = json!({ "entries": entries });
     for attempt in 0..2 {
-        let r = app
-            .post("/api/v1/gate/journal", Some(&gate), body.clone())
-            .await;
+        let r = post_journal(&app, &gate, body.clone()).await;
         assert_eq!(r.status(), 200, "attempt {attempt}");
         let ack: JournalAck = r.json().await.unwrap();
         assert_eq!(ack.stored, entries.iter().map(|e| e.id).collect::<Vec<_>>());
     }
     let desk = app.desk(&admin).await;
-    let all: Vec<Value> = app
-        .get("/api/v1/events", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Value> = app.get_ok("/api/v1/events", Some(&desk)).await;
     assert_eq!(all.len(), 3, "the retry stored nothing twice");
     assert_eq!(all[0]["reason"], "outside_hours", "newest first");
     assert_eq!(all[0]["device_id"], gate_id.as_str());
-    let card11: Vec<Value> = app
-        .get("/api/v1/events?card=11", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let card11: Vec<Value> = app.get_ok("/api/v1/events?card=11", Some(&desk)).await;
     assert_eq!(card11.len(), 2);
     let denied: Vec<Value> = app
-        .get("/api/v1/events?result=denied", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_ok("/api/v1/events?result=denied", Some(&desk))
+        .await;
     assert_eq!(denied.len(), 2);
     let from = (Utc::now() - chrono::Duration::minutes(25))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let to = (Utc::now() - chrono::Duration::minutes(15))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let window: Vec<Value> = app
-        .get(&format!("/api/v1/events?from={from}&to={to}"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_ok(&format!("/api/v1/events?from={from}&to={to}"), Some(&desk))
+        .await;
     assert_eq!(window.len(), 1);
     assert_eq!(window[0]["reason"], "lost");
     let none: Vec<Value> = app
-        .get(&format!("/api/v1/events?device={}", "other"), Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_ok(&format!("/api/v1/events?device={}", "other"), Some(&desk))
+        .await;
     assert!(none.is_empty());
     assert_eq!(
         app.get("/api/v1/events?result=maybe", Some(&desk))
@@ -282,12 +232,7 @@ async fn a_retried_journal_upload_is_stored_once_and_events_filter_and_export() 
         .get("/api/v1/events.csv?result=denied", Some(&desk))
         .await;
     assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
+    assert_content_type(&r, "text/csv");
     let csv = r.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "header + 2 denied: {csv}");
@@ -300,20 +245,13 @@ async fn a_retried_journal_upload_is_stored_once_and_events_filter_and_export() 
     let big: Vec<JournalEntry> = (0..501)
         .map(|i| entry(i, GateEvent::ExitRequest, 1))
         .collect();
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&gate),
-            json!({ "entries": big }),
-        )
-        .await;
+    let r = post_journal(&app, &gate, json!({ "entries": big })).await;
     assert_eq!(r.status(), 422);
 }
 
 #[tokio::test]
 async fn shutdown_answers_waiting_long_polls_at_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let url = app.url("/api/v1/gate/changes?since=0&wait_ms=30000");
     let client = app.client.clone();
@@ -338,26 +276,14 @@ async fn shutdown_answers_waiting_long_polls_at_once() {
 
 #[tokio::test]
 async fn the_direction_of_a_lane_scan_is_stored_listed_and_exported() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let mut lane = entry(21, GateEvent::Admitted { flag: None }, 5);
     lane.direction = Some(gatehouse_credential::api::gate::Direction::Exit);
     let door = entry(22, GateEvent::Admitted { flag: None }, 4);
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&gate),
-            json!({ "entries": [lane, door] }),
-        )
-        .await;
+    let r = post_journal(&app, &gate, json!({ "entries": [lane, door] })).await;
     assert_eq!(r.status(), 200);
-    let events: Vec<Value> = app
-        .get("/api/v1/events", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: Vec<Value> = app.get_ok("/api/v1/events", Some(&admin)).await;
     let direction = |card: u64| {
         events
             .iter()
@@ -383,8 +309,7 @@ async fn the_direction_of_a_lane_scan_is_stored_listed_and_exported() {
 #[tokio::test]
 async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
     use gatehouse_credential::api::gate::{AreaName, Direction};
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (entry_id, entry_gate) = enrol_device(&app, &admin, "gate").await;
     let (exit_id, exit_gate) = enrol_device(&app, &admin, "gate").await;
     let since = changes(&app, &exit_gate, 0, 5).await.cursor;
@@ -405,18 +330,10 @@ async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
     annulled.area = Some(lobby.clone());
     let upload = json!({ "entries": [went_in, plain, untrusted] });
     for _ in 0..2 {
-        let r = app
-            .post("/api/v1/gate/journal", Some(&entry_gate), upload.clone())
-            .await;
+        let r = post_journal(&app, &entry_gate, upload.clone()).await;
         assert_eq!(r.status(), 200, "a retried upload is acknowledged again");
     }
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&entry_gate),
-            json!({ "entries": [annulled] }),
-        )
-        .await;
+    let r = post_journal(&app, &entry_gate, json!({ "entries": [annulled] })).await;
     assert_eq!(r.status(), 200);
 
     let told: Vec<ChangeEvent> = changes(&app, &exit_gate, since, 5)
@@ -446,17 +363,16 @@ async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
          passage's own time"
     );
 
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&entry_gate),
-            json!({ "entries": [{
+    let r = post_journal(
+        &app,
+        &entry_gate,
+        json!({ "entries": [{
                 "id": uuid::Uuid::new_v4(), "at": Utc::now(), "clock_trusted": true,
                 "card_id": 34, "kind": "visitor", "event": {"type": "admitted"},
                 "area": "Lobby 1"
             }] }),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(
         r.status(),
         422,
@@ -467,8 +383,7 @@ async fn a_passage_at_one_door_of_an_area_reaches_the_areas_other_doors_once() {
 #[tokio::test]
 async fn a_journal_with_a_huge_flag_or_an_impossible_time_is_refused_and_formulas_are_neutralised()
 {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let upload = |e: JournalEntry| json!({ "entries": [e] });
     let huge = entry(
@@ -483,9 +398,7 @@ async fn a_journal_with_a_huge_flag_or_an_impossible_time_is_refused_and_formula
     let mut far_future = entry(7, GateEvent::Admitted { flag: None }, 1);
     far_future.at = "9999-12-31T00:00:00Z".parse().unwrap();
     for bad in [huge, year_one, far_future] {
-        let r = app
-            .post("/api/v1/gate/journal", Some(&gate), upload(bad))
-            .await;
+        let r = post_journal(&app, &gate, upload(bad)).await;
         assert_eq!(r.status(), 422);
     }
     let events = app.get_json("/api/v1/events", Some(&admin)).await;
@@ -500,9 +413,7 @@ async fn a_journal_with_a_huge_flag_or_an_impossible_time_is_refused_and_formula
             },
             1,
         );
-        let r = app
-            .post("/api/v1/gate/journal", Some(&gate), upload(e))
-            .await;
+        let r = post_journal(&app, &gate, upload(e)).await;
         if flag.starts_with('\t') {
             assert_eq!(r.status(), 422, "a tab is a control character");
         } else {
@@ -527,11 +438,10 @@ async fn a_journal_with_a_huge_flag_or_an_impossible_time_is_refused_and_formula
 
 async fn set_area(app: &TestApp, admin: &str, area: &str, gates: &[&str]) {
     let r = app
-        .send(
-            reqwest::Method::PUT,
+        .put(
             &format!("/api/v1/areas/{area}"),
             Some(admin),
-            Some(json!({ "gates": gates })),
+            json!({ "gates": gates }),
         )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
@@ -540,8 +450,7 @@ async fn set_area(app: &TestApp, admin: &str, area: &str, gates: &[&str]) {
 #[tokio::test]
 async fn a_gate_outside_an_area_cannot_inject_passages_into_it() {
     use gatehouse_credential::api::gate::{AreaName, Direction};
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let (member_id, member) = enrol_device(&app, &admin, "gate").await;
     let (door_id, door) = enrol_device(&app, &admin, "gate").await;
     let (_, foreign) = enrol_device(&app, &admin, "gate").await;
@@ -551,18 +460,11 @@ async fn a_gate_outside_an_area_cannot_inject_passages_into_it() {
     let path = "/api/v1/areas/lobby";
     let body = json!({ "gates": [member_id, door_id] });
     for token in [&desk, &member] {
-        let r = app
-            .send(reqwest::Method::PUT, path, Some(token), Some(body.clone()))
-            .await;
+        let r = app.put(path, Some(token), body.clone()).await;
         assert_eq!(r.status(), 403);
     }
     let r = app
-        .send(
-            reqwest::Method::PUT,
-            path,
-            Some(&admin),
-            Some(json!({ "gates": [kiosk_id] })),
-        )
+        .put(path, Some(&admin), json!({ "gates": [kiosk_id] }))
         .await;
     assert_eq!(r.status(), 422, "a kiosk is not a gate");
     set_area(&app, &admin, "lobby", &[&member_id, &door_id]).await;
@@ -578,21 +480,9 @@ async fn a_gate_outside_an_area_cannot_inject_passages_into_it() {
         e
     };
     // The foreign gate's key uploads a passage for the lobby: stored, never passed on.
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&foreign),
-            json!({ "entries": [passage(41)] }),
-        )
-        .await;
+    let r = post_journal(&app, &foreign, json!({ "entries": [passage(41)] })).await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(&member),
-            json!({ "entries": [passage(42)] }),
-        )
-        .await;
+    let r = post_journal(&app, &member, json!({ "entries": [passage(42)] })).await;
     assert_eq!(r.status(), 200);
     let told: Vec<(u32, String)> = changes(&app, &door, since, 5)
         .await
@@ -628,9 +518,7 @@ async fn door(app: &TestApp, desk: &str, device_id: &str) -> Value {
 
 #[tokio::test]
 async fn a_gate_reports_its_relay_door_and_fire_with_its_long_poll_and_the_desk_sees_its_lag() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (gate_id, gate) = crate::muster::entrance_gate(&app, &admin).await;
     let before = door(&app, &desk, &gate_id).await;
     assert_eq!(before["relay"], Value::Null, "{before}");
@@ -682,9 +570,7 @@ async fn a_gate_reports_its_relay_door_and_fire_with_its_long_poll_and_the_desk_
 
 #[tokio::test]
 async fn a_bad_gate_report_is_refused_and_only_the_gate_itself_reports() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (gate_id, gate) = crate::muster::entrance_gate(&app, &admin).await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let base = "/api/v1/gate/changes?since=0&wait_ms=0";

@@ -2,8 +2,9 @@
 //! gate's report reaches the guard's long poll at once; the guard releases once; the guard
 //! role sees permits and nothing else of the desk's.
 
-use crate::app::{TestApp, error_code, spawn_app};
-use crate::desk::{card, renovation, seed_unit, worker};
+use crate::app::{TestApp, error_code, spawn_managed, spawn_staffed};
+use crate::desk::{card, desk_with_unit, renovation, seed_unit, worker};
+use crate::monitor::post_journal;
 use crate::platform::enrol_device;
 use chrono::Utc;
 use gatehouse_credential::api::gate::{DenyReason, GateEvent, JournalEntry};
@@ -13,14 +14,8 @@ use std::time::{Duration, Instant};
 
 /// Creates a guard account and returns its token.
 pub async fn guard(app: &TestApp, admin: &str) -> String {
-    let r = app
-        .post(
-            "/api/v1/staff",
-            Some(admin),
-            json!({"username": "王小明", "role": "guard", "password": "guard-password-1"}),
-        )
+    app.add_staff(admin, "王小明", "guard", "guard-password-1")
         .await;
-    assert_eq!(r.status(), 201);
     app.login("王小明", "guard-password-1").await
 }
 
@@ -52,15 +47,13 @@ fn permit_scan(id: u32) -> Value {
 
 /// Approves permit `id` as `token`; the answer must be a success.
 async fn approve(app: &TestApp, token: &str, id: impl std::fmt::Display) -> Value {
-    json_of(
-        app.post(
-            &format!("/api/v1/goods-permits/{id}/approve"),
-            Some(token),
-            json!({}),
-        )
-        .await,
-    )
-    .await
+    json_of(ask_approval(app, token, id).await).await
+}
+
+/// `token` asks to approve permit `id`; the answer, whatever it is.
+async fn ask_approval(app: &TestApp, token: &str, id: impl std::fmt::Display) -> reqwest::Response {
+    let path = format!("/api/v1/goods-permits/{id}/approve");
+    app.post(&path, Some(token), json!({})).await
 }
 
 /// Writes [`new_permit`] as `token`; its number.
@@ -83,9 +76,7 @@ async fn json_of(r: reqwest::Response) -> Value {
 
 #[tokio::test]
 async fn a_permit_approved_by_a_manager_is_signed_reported_by_the_gate_at_once_and_released_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let guard = guard(&app, &admin).await;
     let unit = seed_unit(&app).await;
 
@@ -113,13 +104,7 @@ async fn a_permit_approved_by_a_manager_is_signed_reported_by_the_gate_at_once_a
     assert_eq!(permit["plate"], "沪A12345");
 
     // The desk may not approve unless the setting says so; the manager may.
-    let r = app
-        .post(
-            &format!("/api/v1/goods-permits/{id}/approve"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let r = ask_approval(&app, &desk, id).await;
     assert_eq!(r.status(), 409);
     assert_eq!(error_code(r).await, "manager_required");
     let approved = approve(&app, &admin, id).await;
@@ -148,9 +133,7 @@ async fn a_permit_approved_by_a_manager_is_signed_reported_by_the_gate_at_once_a
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sent = Instant::now();
-    let r = app
-        .post("/api/v1/gate/journal", Some(&gate), permit_scan(id))
-        .await;
+    let r = post_journal(&app, &gate, permit_scan(id)).await;
     assert_eq!(r.status(), 200);
     let (scans, answered) = waiting.await.unwrap();
     assert!(
@@ -195,9 +178,7 @@ async fn a_permit_approved_by_a_manager_is_signed_reported_by_the_gate_at_once_a
     assert_eq!(released["closed_by"], "guard 王*明");
 
     // A second scan: the guard is told when, where and by whom it was used.
-    let r = app
-        .post("/api/v1/gate/journal", Some(&gate), permit_scan(id))
-        .await;
+    let r = post_journal(&app, &gate, permit_scan(id)).await;
     assert_eq!(r.status(), 200);
     let last = scan["scan_id"].as_i64().unwrap();
     let again = json_of(
@@ -241,9 +222,7 @@ async fn a_permit_approved_by_a_manager_is_signed_reported_by_the_gate_at_once_a
 
 #[tokio::test]
 async fn a_refused_permit_never_goes_out_and_the_desk_approves_when_the_setting_allows() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let guard = guard(&app, &admin).await;
     let unit = seed_unit(&app).await;
     let id = write_permit(&app, &desk, unit).await;
@@ -286,11 +265,10 @@ async fn a_refused_permit_never_goes_out_and_the_desk_approves_when_the_setting_
     assert_eq!(error_code(r).await, "permit_refused");
 
     let r = app
-        .send(
-            reqwest::Method::PUT,
+        .put(
             "/api/v1/settings/goods-approval",
             Some(&admin),
-            Some(json!({"desk_approves": true})),
+            json!({"desk_approves": true}),
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -344,8 +322,7 @@ async fn a_refused_permit_never_goes_out_and_the_desk_approves_when_the_setting_
 
 #[tokio::test]
 async fn a_guard_sees_permits_and_nothing_else_of_the_desk() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let guard = guard(&app, &admin).await;
     for path in [
         "/api/v1/renovations",
@@ -371,10 +348,7 @@ async fn a_guard_sees_permits_and_nothing_else_of_the_desk() {
 
 #[tokio::test]
 async fn the_desk_sends_an_approved_permit_to_a_kiosk_printer_which_takes_it_once_and_reports() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
-    let unit = seed_unit(&app).await;
+    let (app, admin, desk, unit) = desk_with_unit().await;
     let (kiosk_id, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (gate_id, _) = enrol_device(&app, &admin, "gate").await;
     let id = write_permit(&app, &desk, unit).await;
@@ -432,30 +406,15 @@ async fn the_desk_sends_an_approved_permit_to_a_kiosk_printer_which_takes_it_onc
     assert_eq!(again, json!([]));
 
     let result = format!("/api/v1/kiosk/print-jobs/{}/result", job["id"]);
-    let r = app
-        .post(
-            &result,
-            Some(&kiosk),
-            json!({"printed": true, "paper": "paper?"}),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let r = app
-        .post(
-            &result,
-            Some(&kiosk),
-            json!({"printed": true, "paper": "near_end"}),
-        )
-        .await;
-    assert_eq!(r.status(), 204);
-    let r = app
-        .post(
-            &result,
-            Some(&kiosk),
-            json!({"printed": true, "paper": "ok"}),
-        )
-        .await;
-    assert_eq!(r.status(), 404, "reported once");
+    for (paper, status, what) in [
+        ("paper?", 422, "an unknown paper state"),
+        ("near_end", 204, "the result"),
+        ("ok", 404, "reported once"),
+    ] {
+        let body = json!({"printed": true, "paper": paper});
+        let r = app.post(&result, Some(&kiosk), body).await;
+        assert_eq!(r.status(), status, "{what}");
+    }
 
     let page = app
         .get_text(&format!("/desk/goods/print/{id}"), Some(&desk))

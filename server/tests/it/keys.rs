@@ -1,7 +1,7 @@
 //! Signing-key rotation with `gatehouse-server keys …` run as a separate process while the
 //! server serves: printed cards keep working, gates learn each step through `SnapshotChanged`.
 
-use crate::app::{TestApp, error_code, spawn_app, spawn_with};
+use crate::app::{TestApp, error_code, spawn_app, spawn_staffed, spawn_with};
 use crate::desk::{renovation, worker_card};
 use crate::platform::enrol_device;
 use gatehouse_credential::api::gate::{ChangeBatch, ChangeEvent, GateSnapshot};
@@ -37,9 +37,7 @@ pub async fn cli(dir: &Path, args: &[&str]) -> Run {
 }
 
 async fn snapshot(app: &TestApp, gate: &str) -> GateSnapshot {
-    let r = app.get("/api/v1/gate/snapshot", Some(gate)).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok("/api/v1/gate/snapshot", Some(gate)).await
 }
 
 /// Runs the key command `args` while a gate long-polls from `cursor`; returns how long after
@@ -79,9 +77,7 @@ fn ids(snapshot: &GateSnapshot) -> Vec<u8> {
 
 #[tokio::test]
 async fn rotation_keeps_printed_cards_working_and_gates_learn_each_step() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let reno = renovation(&app, &desk).await;
     let (_, first) = worker_card(&app, &desk, reno, "110101199001011234").await;
@@ -142,13 +138,7 @@ async fn rotation_keeps_printed_cards_working_and_gates_learn_each_step() {
 
     // Both key-0 cards come back at the desk (scanned: verified with the published keys).
     for text in [&first, &still_zero] {
-        let r = app
-            .post(
-                "/api/v1/cards/return",
-                Some(&desk),
-                json!({"credential": text}),
-            )
-            .await;
+        let r = crate::desk::give_back(&app, &desk, json!({"credential": text})).await;
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
     }
     let secret_zero = hex_seed(&app, 0);

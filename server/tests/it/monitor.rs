@@ -3,7 +3,8 @@
 //! the door filter; who may subscribe; resuming after a lost connection and a server restart
 //! without gaps or duplicates; the cap on open streams.
 
-use crate::app::{ADMIN_PASSWORD, TestApp, error_code, spawn_app, spawn_with};
+use crate::app::{ADMIN_PASSWORD, TestApp, error_code, spawn_managed, spawn_staffed, spawn_with};
+use crate::browser::DESK;
 use crate::platform::enrol_device;
 use chrono::Utc;
 use gatehouse_credential::api::gate::{AlarmKind, DenyReason, GateEvent, JournalEntry};
@@ -91,15 +92,14 @@ pub fn entry(card: Option<(u32, Kind)>, event: GateEvent) -> JournalEntry {
     }
 }
 
+/// The gate with key `gate` uploads the journal `body` (`{"entries": [...]}`); the answer.
+pub async fn post_journal(app: &TestApp, gate: &str, body: Value) -> reqwest::Response {
+    app.post("/api/v1/gate/journal", Some(gate), body).await
+}
+
 /// Uploads `entries` as the gate with key `gate`.
 pub async fn upload(app: &TestApp, gate: &str, entries: &[JournalEntry]) {
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(gate),
-            json!({ "entries": entries }),
-        )
-        .await;
+    let r = post_journal(app, gate, json!({ "entries": entries })).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -109,22 +109,16 @@ fn denied(reason: DenyReason) -> GateEvent {
 
 #[tokio::test]
 async fn a_decision_a_gate_uploads_reaches_the_open_stream_in_words_with_the_holder_masked() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let card = crate::muster::visitor(&app, &desk).await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
     let mut stream = MonitorStream::open(&app, &desk, "", None).await;
 
-    upload(
-        &app,
-        &gate,
-        &[entry(
-            Some((card, Kind::Visitor)),
-            denied(DenyReason::OutsideHours),
-        )],
-    )
-    .await;
+    let e = entry(
+        Some((card, Kind::Visitor)),
+        denied(DenyReason::OutsideHours),
+    );
+    upload(&app, &gate, &[e]).await;
     let (id, e) = stream.next().await;
     assert_eq!(e["id"], id);
     assert_eq!(e["door_id"], gate_id.as_str());
@@ -168,26 +162,16 @@ async fn a_decision_a_gate_uploads_reaches_the_open_stream_in_words_with_the_hol
 
 #[tokio::test]
 async fn a_stream_for_one_door_shows_only_that_door_and_every_door_shows_all_in_order() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (lobby_id, lobby) = enrol_device(&app, &admin, "gate").await;
     let (_, garage) = enrol_device(&app, &admin, "gate").await;
     let mut only_lobby = MonitorStream::open(&app, &desk, &format!("?door={lobby_id}"), None).await;
     let mut every = MonitorStream::open(&app, &desk, "", None).await;
 
-    upload(
-        &app,
-        &garage,
-        &[entry(None, denied(DenyReason::Unreadable))],
-    )
-    .await;
-    upload(
-        &app,
-        &lobby,
-        &[entry(None, denied(DenyReason::BadSignature))],
-    )
-    .await;
+    let e = entry(None, denied(DenyReason::Unreadable));
+    upload(&app, &garage, &[e]).await;
+    let e = entry(None, denied(DenyReason::BadSignature));
+    upload(&app, &lobby, &[e]).await;
 
     let (_, first) = only_lobby.next().await;
     assert_eq!(first["door_id"], lobby_id.as_str());
@@ -206,9 +190,7 @@ async fn a_stream_for_one_door_shows_only_that_door_and_every_door_shows_all_in_
 
 #[tokio::test]
 async fn desk_and_managers_may_subscribe_and_devices_and_strangers_may_not() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     MonitorStream::open(&app, &desk, "", None).await;
@@ -232,9 +214,7 @@ async fn desk_and_managers_may_subscribe_and_devices_and_strangers_may_not() {
 
 #[tokio::test]
 async fn a_client_resumes_after_a_lost_connection_and_a_restart_without_gaps_or_duplicates() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, gate) = enrol_device(&app, &admin, "gate").await;
     let reasons = [
         DenyReason::Expired,
@@ -289,8 +269,7 @@ async fn a_client_resumes_after_a_lost_connection_and_a_restart_without_gaps_or_
 
 #[tokio::test]
 async fn open_streams_are_capped() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let mut open = Vec::new();
     for _ in 0..gatehouse_server::http::monitor::MAX_STREAMS {
         open.push(MonitorStream::open(&app, &admin, "", None).await);
@@ -311,19 +290,11 @@ fn local_seconds(at: chrono::DateTime<Utc>) -> String {
 #[ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"]
 async fn a_scan_appears_on_the_open_monitor_page_in_each_language_and_after_a_server_restart() {
     let b = crate::browser::sized("live monitor", 1366, 768).await;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let card = crate::muster::visitor(&app, &desk).await;
     let (gate_id, gate) = enrol_device(&app, &admin, "gate").await;
-    let base = format!("http://{}", app.addr);
-    b.client.goto(&format!("{base}/login")).await.unwrap();
-    b.log_in("desk1", "desk-password-1", None).await;
-    b.wait_for("nav").await;
-    b.client
-        .goto(&format!("{base}/desk/monitor"))
-        .await
-        .unwrap();
+    b.log_in_as(&app, DESK, "nav").await;
+    b.go(&app, "/desk/monitor").await;
     assert_eq!(b.text("nav a.current").await, "实时监控");
     b.wait_for("#monitor-state.live").await;
 
@@ -370,15 +341,8 @@ async fn a_scan_appears_on_the_open_monitor_page_in_each_language_and_after_a_se
     let app = spawn_with(config, dir).await;
     let admin = app.admin().await;
     let (_, other_door) = enrol_device(&app, &admin, "gate").await;
-    upload(
-        &app,
-        &gate,
-        &[entry(
-            Some((card, Kind::Visitor)),
-            denied(DenyReason::SignedOut),
-        )],
-    )
-    .await;
+    let e = entry(Some((card, Kind::Visitor)), denied(DenyReason::SignedOut));
+    upload(&app, &gate, &[e]).await;
     let rows = b.wait_text("#monitor-rows", "visitor signed out").await;
     assert_eq!(
         rows.matches("door forced open").count(),
@@ -387,12 +351,8 @@ async fn a_scan_appears_on_the_open_monitor_page_in_each_language_and_after_a_se
     );
 
     // The door filter: only the chosen door's events.
-    upload(
-        &app,
-        &other_door,
-        &[entry(None, denied(DenyReason::Unreadable))],
-    )
-    .await;
+    let e = entry(None, denied(DenyReason::Unreadable));
+    upload(&app, &other_door, &[e]).await;
     b.wait_text("#monitor-rows", "not a readable card").await;
     b.client
         .execute(

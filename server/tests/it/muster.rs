@@ -1,9 +1,10 @@
 //! The muster list (who may be inside, ticks per roll call) and overstaying visitors (one desk
 //! notice, automatic sign-out after the grace, with a simulated clock).
 
-use crate::app::{TestApp, spawn_app};
+use crate::app::{TestApp, spawn_staffed};
 use crate::desk::{renovation, seed_unit, worker_card};
 use crate::emergency::{audit_actions, evacuate};
+use crate::monitor::upload;
 use crate::platform::enrol_device;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_credential::api::gate::{Direction, GateEvent, JournalEntry};
@@ -75,29 +76,14 @@ pub fn passage(
     }
 }
 
-async fn upload(app: &TestApp, gate: &str, entries: Vec<JournalEntry>) {
-    let r = app
-        .post(
-            "/api/v1/gate/journal",
-            Some(gate),
-            json!({ "entries": entries }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-}
-
 async fn muster(app: &TestApp, token: &str) -> MusterList {
-    let r = app.get("/api/v1/muster", Some(token)).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.get_ok("/api/v1/muster", Some(token)).await
 }
 
 #[tokio::test]
 async fn the_muster_list_has_signed_in_visitors_and_workers_still_inside_with_ticks_per_roll_call()
 {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let (_, kiosk) = enrol_device(&app, &admin, "kiosk").await;
     let (_, gate) = entrance_gate(&app, &admin).await;
     let reno = renovation(&app, &desk).await;
@@ -108,7 +94,7 @@ async fn the_muster_list_has_signed_in_visitors_and_workers_still_inside_with_ti
     upload(
         &app,
         &gate,
-        vec![
+        &[
             passage(inside, Kind::Worker, 40, Some(Direction::Entry)),
             passage(left, Kind::Worker, 30, Some(Direction::Entry)),
             passage(left, Kind::Worker, 20, Some(Direction::Exit)),
@@ -207,14 +193,10 @@ async fn sweep(app: &TestApp, now: DateTime<Utc>) -> overstay::SweepReport {
 
 #[tokio::test]
 async fn an_overstaying_visitor_is_noticed_once_and_signed_out_after_the_grace() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let desk = app.desk(&admin).await;
+    let (app, admin, desk) = spawn_staffed().await;
     let pass = visitor(&app, &desk).await;
     let end: DateTime<Utc> = app
-        .state
-        .db
-        .call(move |c| {
+        .db(move |c| {
             let minute: u32 =
                 c.query_row("SELECT not_after FROM cards WHERE id = ?1", [pass], |r| {
                     r.get(0)
@@ -223,8 +205,7 @@ async fn an_overstaying_visitor_is_noticed_once_and_signed_out_after_the_grace()
                 gatehouse_credential::UtcMinute(minute).to_datetime(),
             )
         })
-        .await
-        .unwrap();
+        .await;
     let overstays = || async {
         app.get("/api/v1/visitors/overstays", Some(&desk))
             .await
@@ -266,13 +247,8 @@ async fn an_overstaying_visitor_is_noticed_once_and_signed_out_after_the_grace()
             .iter()
             .any(|p| p.card_id == pass)
     );
-    let r = app
-        .post(
-            &format!("/api/v1/visitors/overstays/{pass}/acknowledge"),
-            Some(&desk),
-            json!({}),
-        )
-        .await;
+    let seen = format!("/api/v1/visitors/overstays/{pass}/acknowledge");
+    let r = app.post(&seen, Some(&desk), json!({})).await;
     assert_eq!(r.status(), 204);
     assert_eq!(overstays().await[0]["acknowledged_by"], "desk1");
 
@@ -280,12 +256,7 @@ async fn an_overstaying_visitor_is_noticed_once_and_signed_out_after_the_grace()
     assert_eq!((out.noticed, out.signed_out), (0, 1));
     assert!(overstays().await.is_empty());
     assert!(muster(&app, &desk).await.people.is_empty());
-    let on_site: Vec<Value> = app
-        .get("/api/v1/visitors/on-site", Some(&desk))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let on_site: Vec<Value> = app.get_ok("/api/v1/visitors/on-site", Some(&desk)).await;
     assert!(on_site.is_empty());
     assert_eq!(
         sweep(&app, end + Duration::hours(3)).await,

@@ -1,6 +1,6 @@
 //! Health, metrics, OpenAPI, errors, startup and shutdown.
 
-use crate::app::{error_code, spawn_app};
+use crate::app::{error_code, spawn_app, spawn_managed};
 use serde_json::Value;
 
 #[tokio::test]
@@ -71,17 +71,9 @@ async fn errors_are_json_with_code_and_message() {
 
 #[tokio::test]
 async fn restart_keeps_data_and_key_and_does_not_recreate_admin() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let key_before = app.key_file(0).public_info();
-    let r = app
-        .post(
-            "/api/v1/staff",
-            Some(&admin),
-            serde_json::json!({"username": "kept", "role": "desk", "password": "kept-password"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    app.add_staff(&admin, "kept", "desk", "kept-password").await;
     let dir = app.stop().await;
     let config = gatehouse_server::Config::for_tests(dir.path());
     let app = crate::app::spawn_with(config, dir).await;

@@ -3,10 +3,13 @@
 //! arrive between two pages, a bad limit or cursor refused with a JSON 422; the desk pages
 //! show a "more" link instead of everything.
 
-use crate::app::{TestApp, spawn_app};
+use crate::app::{TestApp, spawn_managed};
 use crate::desk::{renovation, seed_unit, worker_card};
 use gatehouse_server::db::DbError;
 use serde_json::Value;
+
+/// The query of a range of local dates around 20 November 2026.
+const NOV_20: &str = "from=2026-11-19&to=2026-11-21";
 
 /// The next page's path from a response's `Link` header.
 fn next_of(r: &reqwest::Response) -> Option<String> {
@@ -38,9 +41,7 @@ async fn every_page(app: &TestApp, token: &str, first: &str, limit: usize) -> (V
 
 /// Stores `n` gate events, five of them at one same instant, alternating two gates.
 async fn seed_events(app: &TestApp, n: usize, minute_offset: usize) {
-    app.state
-        .db
-        .call(move |c| {
+    app.db(move |c| {
             for g in ["gate-a", "gate-b"] {
                 c.execute(
                     "INSERT OR IGNORE INTO devices (id, kind, name, created_at, created_by)
@@ -60,16 +61,24 @@ async fn seed_events(app: &TestApp, n: usize, minute_offset: usize) {
                     ],
                 )?;
             }
-            Ok::<_, DbError>(())
+            Ok(())
         })
-        .await
-        .unwrap();
+        .await;
+}
+
+/// Runs `insert` on the server's database once for each `i` of `each`.
+async fn seed_rows<I, F>(app: &TestApp, each: I, insert: F)
+where
+    I: IntoIterator<Item = usize> + Send + 'static,
+    F: Fn(&rusqlite::Connection, usize) -> Result<(), DbError> + Send + 'static,
+{
+    app.db(move |c| each.into_iter().try_for_each(|i| insert(c, i)))
+        .await;
 }
 
 /// A fresh server, a manager's token and a unit.
 async fn app_with_unit() -> (TestApp, String, i64) {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let unit = seed_unit(&app).await;
     (app, admin, unit)
 }
@@ -101,21 +110,27 @@ async fn page_then_more(app: &TestApp, token: &str, path: &str, row: &str, count
     assert!(href_of(&rest, "more").is_none(), "{more}");
 }
 
+/// Twelve rows: `list` (a path with a query; `id` names a row) holds them all, a page at a
+/// time, and the desk `page` shows ten (each marked by `row`) and links to the last two.
+async fn twelve_rows_in_pages(
+    app: &TestApp,
+    token: &str,
+    (list, id): (&str, &str),
+    (page, row): (&str, &str),
+) {
+    pages_hold_the_whole_list(app, token, list, 12, id).await;
+    page_then_more(app, token, page, row, (10, 2)).await;
+}
+
 fn ids(rows: &[Value], field: &str) -> Vec<String> {
     rows.iter().map(|r| r[field].to_string()).collect()
 }
 
 #[tokio::test]
 async fn gate_events_come_newest_first_a_page_at_a_time_without_repeats_or_gaps() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     seed_events(&app, 23, 0).await;
-    let whole: Vec<Value> = app
-        .get_json("/api/v1/events?limit=1000", Some(&admin))
-        .await
-        .as_array()
-        .unwrap()
-        .clone();
+    let whole: Vec<Value> = app.get_ok("/api/v1/events?limit=1000", Some(&admin)).await;
     assert_eq!(whole.len(), 23);
     let (paged, pages) = every_page(&app, &admin, "/api/v1/events?limit=5", 5).await;
     assert_eq!(pages, 5);
@@ -155,42 +170,31 @@ async fn gate_events_come_newest_first_a_page_at_a_time_without_repeats_or_gaps(
 #[tokio::test]
 async fn the_visitor_history_pages_through_every_visit_once_and_the_page_links_to_older_ones() {
     let (app, admin, unit) = app_with_unit().await;
-    app.state
-        .db
-        .call(move |c| {
-            for i in 0..23 {
-                // Five registered in the same instant: the id orders them.
-                let minute = if i < 5 { 0 } else { i };
-                c.execute(
-                    "INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, registered_at, registered_by)
-                     VALUES (?1, ?2, '张三', '探亲', 1, ?3, 'desk:admin')",
-                    rusqlite::params![
-                        format!("访客{i:02}"),
-                        unit,
-                        format!("2026-11-20T04:{minute:02}:00.000000Z")
-                    ],
-                )?;
-            }
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
-    let range = "from=2026-11-19&to=2026-11-21";
-    let list = format!("/api/v1/visitors/history?{range}");
+    seed_rows(&app, 0..23, move |c, i| {
+        // Five registered in the same instant: the id orders them.
+        let minute = if i < 5 { 0 } else { i };
+        c.execute(
+            "INSERT INTO visitors (name, unit_id, host_name, purpose, party_size, registered_at, registered_by)
+             VALUES (?1, ?2, '张三', '探亲', 1, ?3, 'desk:admin')",
+            rusqlite::params![
+                format!("访客{i:02}"),
+                unit,
+                format!("2026-11-20T04:{minute:02}:00.000000Z")
+            ],
+        )?;
+        Ok(())
+    })
+    .await;
+    let list = format!("/api/v1/visitors/history?{NOV_20}");
     pages_hold_the_whole_list(&app, &admin, &list, 23, "visitor_id").await;
     // A search stays on every page.
-    let (found, _) = every_page(
-        &app,
-        &admin,
-        &format!("/api/v1/visitors/history?{range}&q=%E8%AE%BF%E5%AE%A21&limit=3"),
-        3,
-    )
-    .await;
+    let search = format!("{list}&q=%E8%AE%BF%E5%AE%A21&limit=3");
+    let (found, _) = every_page(&app, &admin, &search, 3).await;
     assert_eq!(found.len(), 10, "访客10 to 访客19");
 
     // The desk page shows a page and links to the older visits.
     let page = app
-        .get_text(&format!("/desk/visitors/history?{range}"), Some(&admin))
+        .get_text(&format!("/desk/visitors/history?{NOV_20}"), Some(&admin))
         .await;
     assert_eq!(
         page.matches("data-visitor=").count(),
@@ -200,7 +204,7 @@ async fn the_visitor_history_pages_through_every_visit_once_and_the_page_links_t
     assert!(!page.contains("id=\"more\""));
     let page = app
         .get_text(
-            &format!("/desk/visitors/history?{range}&limit=20"),
+            &format!("/desk/visitors/history?{NOV_20}&limit=20"),
             Some(&admin),
         )
         .await;
@@ -210,141 +214,105 @@ async fn the_visitor_history_pages_through_every_visit_once_and_the_page_links_t
 
 #[tokio::test]
 async fn the_alarm_history_pages_through_every_alarm_once_and_the_page_links_to_older_ones() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     seed_events(&app, 1, 0).await;
-    app.state
-        .db
-        .call(move |c| {
-            for i in 0..23 {
-                // Five raised in the same instant: the id orders them.
-                let minute = if i < 5 { 0 } else { i };
-                c.execute(
-                    "INSERT INTO device_alarms (device_id, kind, raised_at, last_reported_at, cleared_at,
-                        acknowledged_by, acknowledged_at)
-                     VALUES (?1, 'door_held_open', ?2, ?2, ?2, 'desk:admin', ?2)",
-                    rusqlite::params![
-                        ["gate-a", "gate-b"][i % 2],
-                        format!("2026-11-20T04:{minute:02}:00.000000Z")
-                    ],
-                )?;
-            }
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
-    let range = "from=2026-11-19&to=2026-11-21";
-    let list = format!("/api/v1/alarms/history?{range}");
-    pages_hold_the_whole_list(&app, &admin, &list, 23, "id").await;
-    let (gate_a, _) = every_page(
-        &app,
-        &admin,
-        &format!("/api/v1/alarms/history?{range}&device=gate-a&limit=4"),
-        4,
-    )
+    seed_rows(&app, 0..23, move |c, i| {
+        // Five raised in the same instant: the id orders them.
+        let minute = if i < 5 { 0 } else { i };
+        c.execute(
+            "INSERT INTO device_alarms (device_id, kind, raised_at, last_reported_at, cleared_at,
+                acknowledged_by, acknowledged_at)
+             VALUES (?1, 'door_held_open', ?2, ?2, ?2, 'desk:admin', ?2)",
+            rusqlite::params![
+                ["gate-a", "gate-b"][i % 2],
+                format!("2026-11-20T04:{minute:02}:00.000000Z")
+            ],
+        )?;
+        Ok(())
+    })
     .await;
+    let list = format!("/api/v1/alarms/history?{NOV_20}");
+    pages_hold_the_whole_list(&app, &admin, &list, 23, "id").await;
+    let gate_a_only = format!("{list}&device=gate-a&limit=4");
+    let (gate_a, _) = every_page(&app, &admin, &gate_a_only, 4).await;
     assert_eq!(gate_a.len(), 12);
 
-    let page = format!("/desk/alarms?{range}&limit=20");
+    let page = format!("/desk/alarms?{NOV_20}&limit=20");
     page_then_more(&app, &admin, &page, "data-alarm=", (20, 3)).await;
 }
 
 #[tokio::test]
 async fn goods_permits_page_through_every_permit_once_and_the_page_links_to_older_ones() {
     let (app, admin, unit) = app_with_unit().await;
-    app.state
-        .db
-        .call(move |c| {
-            for i in 0..12 {
-                c.execute(
-                    "INSERT INTO goods_permits (unit_id, applicant, applicant_name, items, valid_from, valid_to,
-                        state, created_at, created_by)
-                     VALUES (?1, 'owner', '王伟', '[]', '2026-11-20', '2026-11-20', 'released', ?2, 'desk:admin')",
-                    rusqlite::params![unit, format!("2026-11-20T04:{i:02}:00.000000Z")],
-                )?;
-            }
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
-    pages_hold_the_whole_list(&app, &admin, "/api/v1/goods-permits?", 12, "id").await;
-
-    page_then_more(
-        &app,
-        &admin,
-        "/desk/goods?limit=10",
-        "data-permit=",
-        (10, 2),
-    )
+    seed_rows(&app, 0..12, move |c, i| {
+        c.execute(
+            "INSERT INTO goods_permits (unit_id, applicant, applicant_name, items, valid_from, valid_to,
+                state, created_at, created_by)
+             VALUES (?1, 'owner', '王伟', '[]', '2026-11-20', '2026-11-20', 'released', ?2, 'desk:admin')",
+            rusqlite::params![unit, format!("2026-11-20T04:{i:02}:00.000000Z")],
+        )?;
+        Ok(())
+    })
     .await;
+    let list = ("/api/v1/goods-permits?", "id");
+    twelve_rows_in_pages(&app, &admin, list, ("/desk/goods?limit=10", "data-permit=")).await;
 }
 
 #[tokio::test]
 async fn invites_page_through_every_invite_once_and_the_page_links_to_older_ones() {
     let (app, admin, unit) = app_with_unit().await;
-    app.state
-        .db
-        .call(move |c| {
-            for i in 0..12 {
-                // Three made in the same instant: the code orders them.
-                let minute = if i < 3 { 0 } else { i };
-                c.execute(
-                    "INSERT INTO invites (code, visitor, valid_on, created_at, created_by)
-                     VALUES (?1, ?2, '2099-01-01', ?3, 'desk:admin')",
-                    rusqlite::params![
-                        format!("INV{i:03}"),
-                        format!("{{\"name\":\"王伟\",\"unit_id\":{unit}}}"),
-                        format!("2026-11-20T04:{minute:02}:00.000000Z")
-                    ],
-                )?;
-            }
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
-    pages_hold_the_whole_list(&app, &admin, "/api/v1/invites?", 12, "code").await;
-
-    page_then_more(
+    seed_rows(&app, 0..12, move |c, i| {
+        // Three made in the same instant: the code orders them.
+        let minute = if i < 3 { 0 } else { i };
+        c.execute(
+            "INSERT INTO invites (code, visitor, valid_on, created_at, created_by)
+             VALUES (?1, ?2, '2099-01-01', ?3, 'desk:admin')",
+            rusqlite::params![
+                format!("INV{i:03}"),
+                format!("{{\"name\":\"王伟\",\"unit_id\":{unit}}}"),
+                format!("2026-11-20T04:{minute:02}:00.000000Z")
+            ],
+        )?;
+        Ok(())
+    })
+    .await;
+    let list = ("/api/v1/invites?", "code");
+    twelve_rows_in_pages(
         &app,
         &admin,
-        "/desk/invites?limit=10",
-        "data-invite=",
-        (10, 2),
+        list,
+        ("/desk/invites?limit=10", "data-invite="),
     )
     .await;
 }
 
 #[tokio::test]
 async fn an_events_csv_holds_every_event_of_its_range_and_refuses_a_range_over_a_month() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     // More than any page holds (10,000), all on one day.
     let n = 10_050;
     seed_events(&app, 1, 0).await;
-    app.state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            {
-                let mut ins = tx.prepare(
-                    "INSERT INTO gate_events (id, device_id, at, clock_trusted, card_id, result, event, received_at)
-                     VALUES (?1, 'gate-a', ?2, 1, 7, 'admitted', '{\"type\":\"admitted\"}', ?2)",
-                )?;
-                for i in 0..n {
-                    let at = format!(
-                        "2026-11-20T{:02}:{:02}:{:02}.000000Z",
-                        i / 3600,
-                        i / 60 % 60,
-                        i % 60
-                    );
-                    ins.execute(rusqlite::params![format!("day-{i:05}"), at])?;
-                }
+    app.db(move |c| {
+        let tx = c.savepoint()?;
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO gate_events (id, device_id, at, clock_trusted, card_id, result, event, received_at)
+                 VALUES (?1, 'gate-a', ?2, 1, 7, 'admitted', '{\"type\":\"admitted\"}', ?2)",
+            )?;
+            for i in 0..n {
+                let at = format!(
+                    "2026-11-20T{:02}:{:02}:{:02}.000000Z",
+                    i / 3600,
+                    i / 60 % 60,
+                    i % 60
+                );
+                ins.execute(rusqlite::params![format!("day-{i:05}"), at])?;
             }
-            tx.commit()?;
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
+        }
+        tx.commit()?;
+        Ok::<_, DbError>(())
+    })
+        .await;
     let r = app
         .get(
             "/api/v1/events.csv?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
@@ -395,8 +363,7 @@ async fn an_events_csv_holds_every_event_of_its_range_and_refuses_a_range_over_a
 
 #[tokio::test]
 async fn renovations_the_audit_log_and_outstanding_cards_page_through_every_row_once() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     let mut made = Vec::new();
     for _ in 0..7 {
         made.push(renovation(&app, &admin).await);
@@ -437,8 +404,7 @@ async fn renovations_the_audit_log_and_outstanding_cards_page_through_every_row_
 
 #[tokio::test]
 async fn a_limit_out_of_bounds_or_a_foreign_cursor_is_a_422_with_a_json_error() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_managed().await;
     for (path, max) in [
         ("/api/v1/events", 10_000),
         ("/api/v1/events.csv", 10_000),
@@ -496,36 +462,31 @@ fn href_of(html: &str, id: &str) -> Option<String> {
 #[tokio::test]
 async fn the_renovations_and_outstanding_cards_pages_show_a_page_and_a_more_link() {
     let (app, admin, unit) = app_with_unit().await;
-    app.state
-        .db
-        .call(move |c| {
-            for i in 1..=105 {
-                c.execute(
-                    "INSERT INTO renovations (id, code, unit_id, owner_name, contractor, start_date, original_end_date,
-                        end_date, waterproofing, documents, created_at, created_by)
-                     VALUES (?1, ?2, ?3, '王小明', 'Acme', '2026-11-01', '2026-12-31', '2026-12-31', 0, '{}',
-                        '2026-11-01T00:00:00.000000Z', 'desk:seed')",
-                    rusqlite::params![i, format!("RSEED{i:03}"), unit],
-                )?;
-                c.execute(
-                    "INSERT INTO workers (id, renovation_id, name, id_last4, created_at, created_by)
-                     VALUES (?1, ?1, '张三明', '123X', '2026-11-01T00:00:00.000000Z', 'desk:seed')",
-                    [i],
-                )?;
-                for k in 0..2 {
-                    c.execute(
-                        "INSERT INTO cards (kind, worker_id, short_id, state, not_before, printed_not_after, not_after,
-                            issued_at, issued_by)
-                         VALUES ('worker', ?1, ?2, 'active', 1, 100000000, 100000000,
-                            '2026-11-01T00:00:00.000000Z', 'desk:seed')",
-                        rusqlite::params![i, format!("S{i:03}{k}")],
-                    )?;
-                }
-            }
-            Ok::<_, DbError>(())
-        })
-        .await
-        .unwrap();
+    seed_rows(&app, 1..=105, move |c, i| {
+        c.execute(
+            "INSERT INTO renovations (id, code, unit_id, owner_name, contractor, start_date, original_end_date,
+                end_date, waterproofing, documents, created_at, created_by)
+             VALUES (?1, ?2, ?3, '王小明', 'Acme', '2026-11-01', '2026-12-31', '2026-12-31', 0, '{}',
+                '2026-11-01T00:00:00.000000Z', 'desk:seed')",
+            rusqlite::params![i as i64, format!("RSEED{i:03}"), unit],
+        )?;
+        c.execute(
+            "INSERT INTO workers (id, renovation_id, name, id_last4, created_at, created_by)
+             VALUES (?1, ?1, '张三明', '123X', '2026-11-01T00:00:00.000000Z', 'desk:seed')",
+            [i as i64],
+        )?;
+        for k in 0..2 {
+            c.execute(
+                "INSERT INTO cards (kind, worker_id, short_id, state, not_before, printed_not_after, not_after,
+                    issued_at, issued_by)
+                 VALUES ('worker', ?1, ?2, 'active', 1, 100000000, 100000000,
+                    '2026-11-01T00:00:00.000000Z', 'desk:seed')",
+                rusqlite::params![i as i64, format!("S{i:03}{k}")],
+            )?;
+        }
+        Ok(())
+    })
+    .await;
 
     let page = app.get_text("/desk/renovations", Some(&admin)).await;
     assert_eq!(page.matches("RSEED").count(), 100, "the newest 100");
