@@ -6,25 +6,11 @@ use gatehouse_credential::{
     BuildingScope, CardId, Claims, KeyId, Kind, ScheduleId, Signer, UtcMinute, ZoneClass,
     ZoneClasses, ZoneScope,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-fn fields(key_id: u8, c: &Claims) -> Value {
-    json!({
-        "key_id": key_id,
-        "kind": c.kind.name(),
-        "card_id": c.card_id.0,
-        "not_before": c.not_before.to_datetime().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "not_after": c.not_after.to_datetime().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "schedule": c.schedule.map(|s| s.get()),
-        "building": match c.scope.building {
-            BuildingScope::One(b) => json!(b),
-            BuildingScope::Every => json!("every"),
-        },
-        "floor_lo": c.scope.floor_lo,
-        "floor_hi": c.scope.floor_hi,
-        "zones": c.scope.classes.iter().map(|z| z.name()).collect::<Vec<_>>(),
-    })
-}
+#[path = "../tests/it/vector_fields.rs"]
+mod vector_fields;
+use vector_fields::fields;
 
 fn minute(s: &str) -> UtcMinute {
     UtcMinute::floor(s.parse().expect("vector time")).expect("after 2024")

@@ -244,44 +244,60 @@ mod tests {
     fn hours_are_local_to_the_estate_not_utc() {
         let cal = calendar();
         let s = ScheduleId::new(1);
-        // Friday 2026-11-27 09:00 in Shanghai is 01:00 UTC: inside the morning window.
-        assert_eq!(
-            cal.check(s, utc("2026-11-27T01:00:00Z")),
-            ScheduleCheck::Allowed
-        );
-        // 09:00 UTC is 17:00 local: still inside.
-        assert_eq!(
-            cal.check(s, utc("2026-11-27T09:59:59Z")),
-            ScheduleCheck::Allowed
-        );
-        // 10:00 UTC is 18:00 local: the window has ended.
-        assert_eq!(
-            cal.check(s, utc("2026-11-27T10:00:00Z")),
-            ScheduleCheck::OutsideHours
-        );
-        // Lunch break, 12:30 local.
-        assert_eq!(
-            cal.check(s, utc("2026-11-27T04:30:00Z")),
-            ScheduleCheck::OutsideHours
-        );
-        // Saturday 10:00 local.
-        assert_eq!(
-            cal.check(s, utc("2026-11-28T02:00:00Z")),
-            ScheduleCheck::OutsideHours
-        );
-        // National Day is a blackout, even inside hours (Thursday 09:00 local).
-        assert_eq!(
-            cal.check(s, utc("2026-10-01T01:00:00Z")),
-            ScheduleCheck::Blackout
-        );
-        assert_eq!(
-            cal.check(None, utc("2026-10-01T01:00:00Z")),
-            ScheduleCheck::Allowed
-        );
-        assert_eq!(
-            cal.check(ScheduleId::new(2), utc("2026-11-27T01:00:00Z")),
-            ScheduleCheck::UnknownSchedule
-        );
+        use ScheduleCheck::{Allowed, Blackout, OutsideHours, UnknownSchedule};
+        let cases = [
+            (
+                "Friday 2026-11-27 09:00 in Shanghai is 01:00 UTC: inside the morning window",
+                s,
+                "2026-11-27T01:00:00Z",
+                Allowed,
+            ),
+            (
+                "09:00 UTC is 17:00 local: still inside",
+                s,
+                "2026-11-27T09:59:59Z",
+                Allowed,
+            ),
+            (
+                "10:00 UTC is 18:00 local: the window has ended",
+                s,
+                "2026-11-27T10:00:00Z",
+                OutsideHours,
+            ),
+            (
+                "lunch break, 12:30 local",
+                s,
+                "2026-11-27T04:30:00Z",
+                OutsideHours,
+            ),
+            (
+                "Saturday 10:00 local",
+                s,
+                "2026-11-28T02:00:00Z",
+                OutsideHours,
+            ),
+            (
+                "National Day is a blackout, even inside hours (Thursday 09:00 local)",
+                s,
+                "2026-10-01T01:00:00Z",
+                Blackout,
+            ),
+            (
+                "no schedule: no blackout either",
+                None,
+                "2026-10-01T01:00:00Z",
+                Allowed,
+            ),
+            (
+                "a schedule the calendar lacks",
+                ScheduleId::new(2),
+                "2026-11-27T01:00:00Z",
+                UnknownSchedule,
+            ),
+        ];
+        for (why, schedule, at, expected) in cases {
+            assert_eq!(cal.check(schedule, utc(at)), expected, "{why}");
+        }
     }
 
     #[test]

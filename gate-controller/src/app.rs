@@ -209,23 +209,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then locks the door.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
-        let Application {
-            config,
-            env,
-            door,
-            journal,
-            journal_written,
-            checkpointer,
-            scanner,
-            exit_scanner,
-            listener,
-            status,
-            sync_status,
-            sim,
-            cursor,
-            server_time,
-            reports,
-        } = self;
+        let door = self.door;
+        let journal = self.journal;
+        let status = self.status;
+        let sync_status = self.sync_status;
         let (local_tx, local_rx) = mpsc::channel(8);
         forward(local_rx, door.sender(), DoorInput::Local)?;
         let state = StatusState {
@@ -233,10 +220,11 @@ impl Application {
             gate: status.clone(),
             sync: sync_status.clone(),
             journal: journal.clone(),
-            scanner: scanner.stats.clone(),
-            exit_scanner: exit_scanner.as_ref().map(|h| h.stats.clone()),
-            sim,
+            scanner: self.scanner.stats.clone(),
+            exit_scanner: self.exit_scanner.as_ref().map(|h| h.stats.clone()),
+            sim: self.sim,
         };
+        let listener = self.listener;
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, status::router(state)).await {
                 tracing::error!(error = %e, "status endpoint stopped");
@@ -245,23 +233,23 @@ impl Application {
 
         let (sync_tx, sync_rx) = mpsc::channel(64);
         forward(sync_rx, door.sender(), DoorInput::Sync)?;
-        let sync_task = config.sync.clone().map(|sync_config| {
+        let sync_task = self.config.sync.clone().map(|sync_config| {
             let token = sync_config
                 .enrolment_token
                 .clone()
-                .or(env.enrolment_token.clone());
+                .or(self.env.enrolment_token.clone());
             tokio::spawn(
                 SyncTasks {
                     config: sync_config,
-                    data_dir: config.data_dir.clone(),
+                    data_dir: self.config.data_dir.clone(),
                     token,
-                    cursor,
+                    cursor: self.cursor,
                     updates: sync_tx,
                     journal: journal.clone(),
-                    journal_written,
+                    journal_written: self.journal_written,
                     status: sync_status.clone(),
-                    server_time,
-                    reports,
+                    server_time: self.server_time,
+                    reports: self.reports,
                     door: status,
                 }
                 .run(),
@@ -280,9 +268,9 @@ impl Application {
             t.abort();
         }
         server.abort();
-        drop(scanner);
-        drop(exit_scanner);
-        drop(checkpointer);
+        drop(self.scanner);
+        drop(self.exit_scanner);
+        drop(self.checkpointer);
         tracing::info!("gate stopped; relay locked");
         Ok(())
     }

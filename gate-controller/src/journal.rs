@@ -607,10 +607,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn entries_survive_reopen_until_acknowledged_and_retention_keeps_unsent() {
+    /// A directory for a test's journal, and the journal's path in it.
+    fn scratch_journal() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite");
+        (dir, path)
+    }
+
+    /// The ids of the entries waiting for upload, oldest first.
+    fn unsent_ids(j: &Journal) -> Vec<Uuid> {
+        j.unsent(10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.entry.id)
+            .collect()
+    }
+
+    #[test]
+    fn entries_survive_reopen_until_acknowledged_and_retention_keeps_unsent() {
+        let (_dir, path) = scratch_journal();
         let now = Utc::now();
         let mut ids = Vec::new();
         {
@@ -649,8 +664,7 @@ mod tests {
 
     #[test]
     fn a_decision_writes_one_page_to_the_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.sqlite");
+        let (dir, path) = scratch_journal();
         let wal = dir.path().join("journal.sqlite-wal");
         let mut j = Journal::open(&path, 10).unwrap();
         j.conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
@@ -673,8 +687,7 @@ mod tests {
     #[test]
     fn the_journal_and_its_wal_are_private_to_the_owner() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.sqlite");
+        let (_dir, path) = scratch_journal();
         // A journal an older version left world-readable is tightened too.
         std::fs::write(&path, b"").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -690,8 +703,7 @@ mod tests {
 
     #[test]
     fn a_journal_of_the_first_schema_keeps_its_entries_and_their_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.sqlite");
+        let (_dir, path) = scratch_journal();
         let now = Utc::now();
         let mut ids = Vec::new();
         {
@@ -718,12 +730,7 @@ mod tests {
         let mut j = Journal::open(&path, 10).unwrap();
         assert_eq!(j.pending().unwrap(), 3, "the sent entry stays sent");
         ids.push(j.append(&denied(9), now, true).unwrap().id);
-        let unsent: Vec<_> = j
-            .unsent(10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.entry.id)
-            .collect();
+        let unsent = unsent_ids(&j);
         assert_eq!(
             unsent,
             ids[1..].to_vec(),
@@ -733,8 +740,8 @@ mod tests {
 
     #[test]
     fn entries_written_after_retention_emptied_the_journal_are_still_uploaded() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(&dir.path().join("journal.sqlite"), 0).unwrap();
+        let (_dir, path) = scratch_journal();
+        let mut j = Journal::open(&path, 0).unwrap();
         let now = Utc::now();
         for card in 0..3 {
             j.append(&denied(card), now, true).unwrap();
@@ -746,12 +753,7 @@ mod tests {
             "retention 0 keeps nothing sent"
         );
         let id = j.append(&denied(7), now, true).unwrap().id;
-        let unsent: Vec<_> = j
-            .unsent(10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.entry.id)
-            .collect();
+        let unsent = unsent_ids(&j);
         assert_eq!(unsent, vec![id]);
         assert_eq!(j.pending().unwrap(), 1);
     }
@@ -822,8 +824,7 @@ mod tests {
 
     #[test]
     fn sync_state_and_trusted_time_persist() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.sqlite");
+        let (_dir, path) = scratch_journal();
         let t: DateTime<Utc> = "2026-11-27T01:00:00Z".parse().unwrap();
         {
             let mut j = Journal::open(&path, 10).unwrap();

@@ -780,14 +780,76 @@ fn gate_boot_config_sets_uart_console_relay_level_and_watchdog_in_a_fake_root() 
 
 /// One device of a mocked sysfs in umockdev's record format: its path, then its properties
 /// (`E:`), attributes (`A:`) and links (`L:`), one a line.
-struct Mock(&'static str, &'static [&'static str]);
+/// A device with a node in /dev has its name and numbers first.
+struct Mock {
+    path: &'static str,
+    node: Option<Node>,
+    lines: &'static [&'static str],
+}
+
+/// A device node: `/dev/<name>`, its major and minor numbers and its subsystem.
+struct Node {
+    name: &'static str,
+    major: u16,
+    minor: u16,
+    subsystem: &'static str,
+}
+
+impl Mock {
+    /// A device with no node of its own (a parent: a bus device, interface or driver port).
+    const fn plain(path: &'static str, lines: &'static [&'static str]) -> Mock {
+        Mock {
+            path,
+            node: None,
+            lines,
+        }
+    }
+
+    /// A device with the node `/dev/<name>` (`name` may hold a folder, as `usb/lp0`).
+    const fn node(
+        path: &'static str,
+        name: &'static str,
+        (major, minor): (u16, u16),
+        subsystem: &'static str,
+    ) -> Mock {
+        Mock {
+            path,
+            node: Some(Node {
+                name,
+                major,
+                minor,
+                subsystem,
+            }),
+            lines: &[],
+        }
+    }
+
+    fn record(&self) -> String {
+        let mut lines = Vec::new();
+        if let Some(Node {
+            name,
+            major,
+            minor,
+            subsystem,
+        }) = &self.node
+        {
+            lines.extend([
+                format!("N: {name}"),
+                format!("E: DEVNAME=/dev/{name}"),
+                format!("E: MAJOR={major}"),
+                format!("E: MINOR={minor}"),
+                format!("E: SUBSYSTEM={subsystem}"),
+                format!("A: dev={major}:{minor}"),
+            ]);
+        }
+        lines.extend(self.lines.iter().map(|l| (*l).to_owned()));
+        format!("P: {}\n{}\n\n", self.path, lines.join("\n"))
+    }
+}
 
 /// The sysfs of a box as umockdev records it, the parents after their children.
 fn umockdev_record(devices: &[Mock]) -> String {
-    devices
-        .iter()
-        .map(|Mock(path, lines)| format!("P: {path}\n{}\n\n", lines.join("\n")))
-        .collect()
+    devices.iter().map(Mock::record).collect()
 }
 
 /// Runs `udevadm test --action=add` for each of `syspaths`, in order, with our rules and a
@@ -915,18 +977,13 @@ fn links(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-const PI4_MINI_UART: Mock = Mock(
+const PI4_MINI_UART: Mock = Mock::node(
     "/devices/platform/soc/fe215040.serial/tty/ttyS0",
-    &[
-        "N: ttyS0",
-        "E: DEVNAME=/dev/ttyS0",
-        "E: MAJOR=4",
-        "E: MINOR=64",
-        "E: SUBSYSTEM=tty",
-        "A: dev=4:64",
-    ],
+    "ttyS0",
+    (4, 64),
+    "tty",
 );
-const PI4_MINI_UART_PARENT: Mock = Mock(
+const PI4_MINI_UART_PARENT: Mock = Mock::plain(
     "/devices/platform/soc/fe215040.serial",
     &[
         "E: DRIVER=bcm2835-aux-uart",
@@ -934,18 +991,13 @@ const PI4_MINI_UART_PARENT: Mock = Mock(
         "L: driver=../../../../bus/platform/drivers/bcm2835-aux-uart",
     ],
 );
-const PI4_PL011: Mock = Mock(
+const PI4_PL011: Mock = Mock::node(
     "/devices/platform/soc/fe201000.serial/tty/ttyAMA0",
-    &[
-        "N: ttyAMA0",
-        "E: DEVNAME=/dev/ttyAMA0",
-        "E: MAJOR=204",
-        "E: MINOR=64",
-        "E: SUBSYSTEM=tty",
-        "A: dev=204:64",
-    ],
+    "ttyAMA0",
+    (204, 64),
+    "tty",
 );
-const PI4_PL011_PARENT: Mock = Mock(
+const PI4_PL011_PARENT: Mock = Mock::plain(
     "/devices/platform/soc/fe201000.serial",
     &[
         "E: DRIVER=uart-pl011",
@@ -953,68 +1005,48 @@ const PI4_PL011_PARENT: Mock = Mock(
         "L: driver=../../../../bus/amba/drivers/uart-pl011",
     ],
 );
-const PI5_UART0: Mock = Mock(
+const PI5_UART0: Mock = Mock::node(
     "/devices/platform/axi/1000120000.pcie/1f00030000.serial/tty/ttyAMA0",
-    &[
-        "N: ttyAMA0",
-        "E: DEVNAME=/dev/ttyAMA0",
-        "E: MAJOR=204",
-        "E: MINOR=64",
-        "E: SUBSYSTEM=tty",
-        "A: dev=204:64",
-    ],
+    "ttyAMA0",
+    (204, 64),
+    "tty",
 );
-const PI5_UART0_PARENT: Mock = Mock(
+const PI5_UART0_PARENT: Mock = Mock::plain(
     "/devices/platform/axi/1000120000.pcie/1f00030000.serial",
     &["E: DRIVER=uart-pl011", "E: SUBSYSTEM=amba"],
 );
-const PI5_DEBUG_UART: Mock = Mock(
+const PI5_DEBUG_UART: Mock = Mock::node(
     "/devices/platform/axi/107d001000.serial/tty/ttyAMA10",
-    &[
-        "N: ttyAMA10",
-        "E: DEVNAME=/dev/ttyAMA10",
-        "E: MAJOR=204",
-        "E: MINOR=74",
-        "E: SUBSYSTEM=tty",
-        "A: dev=204:74",
-    ],
+    "ttyAMA10",
+    (204, 74),
+    "tty",
 );
-const PI5_DEBUG_UART_PARENT: Mock = Mock(
+const PI5_DEBUG_UART_PARENT: Mock = Mock::plain(
     "/devices/platform/axi/107d001000.serial",
     &["E: DRIVER=uart-pl011", "E: SUBSYSTEM=amba"],
 );
-const PI5_GPIOMEM: Mock = Mock(
+const PI5_GPIOMEM: Mock = Mock::node(
     "/devices/platform/axi/1000120000.pcie/1f000d0000.gpio/rpi-gpiomem/gpiomem0",
-    &[
-        "N: gpiomem0",
-        "E: DEVNAME=/dev/gpiomem0",
-        "E: MAJOR=239",
-        "E: MINOR=0",
-        "E: SUBSYSTEM=rpi-gpiomem",
-        "A: dev=239:0",
-    ],
+    "gpiomem0",
+    (239, 0),
+    "rpi-gpiomem",
 );
-const PI5_GPIOMEM_PARENT: Mock = Mock(
+const PI5_GPIOMEM_PARENT: Mock = Mock::plain(
     "/devices/platform/axi/1000120000.pcie/1f000d0000.gpio",
     &["E: DRIVER=rpi-gpiomem", "E: SUBSYSTEM=platform"],
 );
 /// A CH340 USB-serial dongle (1a86:7523) on a Pi 4's USB.
-const CH340_TTY: Mock = Mock(
+const CH340_TTY: Mock = Mock::node(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2/1-1.2:1.0/ttyUSB0/tty/ttyUSB0",
-    &[
-        "N: ttyUSB0",
-        "E: DEVNAME=/dev/ttyUSB0",
-        "E: MAJOR=188",
-        "E: MINOR=0",
-        "E: SUBSYSTEM=tty",
-        "A: dev=188:0",
-    ],
+    "ttyUSB0",
+    (188, 0),
+    "tty",
 );
-const CH340_PORT: Mock = Mock(
+const CH340_PORT: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2/1-1.2:1.0/ttyUSB0",
     &["E: DRIVER=ch341-uart", "E: SUBSYSTEM=usb-serial"],
 );
-const CH340_INTERFACE: Mock = Mock(
+const CH340_INTERFACE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2/1-1.2:1.0",
     &[
         "E: DEVTYPE=usb_interface",
@@ -1023,7 +1055,7 @@ const CH340_INTERFACE: Mock = Mock(
         "A: bInterfaceClass=ff",
     ],
 );
-const CH340_DEVICE: Mock = Mock(
+const CH340_DEVICE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.2",
     &[
         "E: DEVTYPE=usb_device",
@@ -1034,26 +1066,21 @@ const CH340_DEVICE: Mock = Mock(
     ],
 );
 /// A PL2303 adapter (067b:2303): not one of the scanner dongles.
-const PL2303_TTY: Mock = Mock(
+const PL2303_TTY: Mock = Mock::node(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3/1-1.3:1.0/ttyUSB1/tty/ttyUSB1",
-    &[
-        "N: ttyUSB1",
-        "E: DEVNAME=/dev/ttyUSB1",
-        "E: MAJOR=188",
-        "E: MINOR=1",
-        "E: SUBSYSTEM=tty",
-        "A: dev=188:1",
-    ],
+    "ttyUSB1",
+    (188, 1),
+    "tty",
 );
-const PL2303_PORT: Mock = Mock(
+const PL2303_PORT: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3/1-1.3:1.0/ttyUSB1",
     &["E: DRIVER=pl2303", "E: SUBSYSTEM=usb-serial"],
 );
-const PL2303_INTERFACE: Mock = Mock(
+const PL2303_INTERFACE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3/1-1.3:1.0",
     &["E: DEVTYPE=usb_interface", "E: SUBSYSTEM=usb"],
 );
-const PL2303_DEVICE: Mock = Mock(
+const PL2303_DEVICE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.3",
     &[
         "E: DEVTYPE=usb_device",
@@ -1063,18 +1090,13 @@ const PL2303_DEVICE: Mock = Mock(
     ],
 );
 /// A receipt printer in USB CDC ACM mode.
-const CDC_PRINTER_TTY: Mock = Mock(
+const CDC_PRINTER_TTY: Mock = Mock::node(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.4/1-1.4:1.0/tty/ttyACM0",
-    &[
-        "N: ttyACM0",
-        "E: DEVNAME=/dev/ttyACM0",
-        "E: MAJOR=166",
-        "E: MINOR=0",
-        "E: SUBSYSTEM=tty",
-        "A: dev=166:0",
-    ],
+    "ttyACM0",
+    (166, 0),
+    "tty",
 );
-const CDC_PRINTER_INTERFACE: Mock = Mock(
+const CDC_PRINTER_INTERFACE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.4/1-1.4:1.0",
     &[
         "E: DEVTYPE=usb_interface",
@@ -1083,7 +1105,7 @@ const CDC_PRINTER_INTERFACE: Mock = Mock(
         "A: bInterfaceClass=02",
     ],
 );
-const CDC_PRINTER_DEVICE: Mock = Mock(
+const CDC_PRINTER_DEVICE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.4",
     &[
         "E: DEVTYPE=usb_device",
@@ -1093,18 +1115,13 @@ const CDC_PRINTER_DEVICE: Mock = Mock(
     ],
 );
 /// A USB printer-class receipt printer (usblp).
-const USBLP: Mock = Mock(
+const USBLP: Mock = Mock::node(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.1/1-1.1:1.0/usbmisc/lp0",
-    &[
-        "N: usb/lp0",
-        "E: DEVNAME=/dev/usb/lp0",
-        "E: MAJOR=180",
-        "E: MINOR=0",
-        "E: SUBSYSTEM=usbmisc",
-        "A: dev=180:0",
-    ],
+    "usb/lp0",
+    (180, 0),
+    "usbmisc",
 );
-const USBLP_INTERFACE: Mock = Mock(
+const USBLP_INTERFACE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.1/1-1.1:1.0",
     &[
         "E: DEVTYPE=usb_interface",
@@ -1113,7 +1130,7 @@ const USBLP_INTERFACE: Mock = Mock(
         "A: bInterfaceClass=07",
     ],
 );
-const USBLP_DEVICE: Mock = Mock(
+const USBLP_DEVICE: Mock = Mock::plain(
     "/devices/platform/scb/fd500000.pcie/usb1/1-1/1-1.1",
     &[
         "E: DEVTYPE=usb_device",
@@ -1265,34 +1282,29 @@ fn usb_serial_adapter(port: &str, n: u8, vid: &str, pid: &str, serial: Option<&s
     if let Some(serial) = serial {
         device_lines.push(leak(format!("A: serial={serial}")));
     }
+    let id_path = format!(
+        "E: ID_PATH=platform-fd500000.pcie-pci-0000:01:00.0-usb-0:{}:1.0",
+        port.trim_start_matches("1-")
+    );
     vec![
-        Mock(
-            leak(format!("{interface}/{tty}/tty/{tty}")),
-            Box::leak(
-                vec![
-                    leak(format!("N: {tty}")),
-                    leak(format!("E: DEVNAME=/dev/{tty}")),
-                    "E: MAJOR=188",
-                    leak(format!("E: MINOR={n}")),
-                    "E: SUBSYSTEM=tty",
-                    leak(format!("A: dev=188:{n}")),
-                    leak(format!(
-                        "E: ID_PATH=platform-fd500000.pcie-pci-0000:01:00.0-usb-0:{}:1.0",
-                        port.trim_start_matches("1-")
-                    )),
-                ]
-                .into_boxed_slice(),
-            ),
-        ),
-        Mock(
+        Mock {
+            lines: Box::leak(vec![leak(id_path)].into_boxed_slice()),
+            ..Mock::node(
+                leak(format!("{interface}/{tty}/tty/{tty}")),
+                leak(tty.clone()),
+                (188, u16::from(n)),
+                "tty",
+            )
+        },
+        Mock::plain(
             leak(format!("{interface}/{tty}")),
             &["E: DRIVER=usb-serial-port", "E: SUBSYSTEM=usb-serial"],
         ),
-        Mock(
+        Mock::plain(
             leak(interface),
             &["E: DEVTYPE=usb_interface", "E: SUBSYSTEM=usb"],
         ),
-        Mock(leak(device), Box::leak(device_lines.into_boxed_slice())),
+        Mock::plain(leak(device), Box::leak(device_lines.into_boxed_slice())),
     ]
 }
 

@@ -3,34 +3,25 @@
 //! and scanned at a goods-check gate, the guard's phone page shows the permit, the guard
 //! releases the goods, and a second scan is refused with the time, the gate and the guard.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use gatehouse_credential::{Zone, ZoneClass};
 use gatehouse_e2e::estate::BUILDING;
 use gatehouse_e2e::system::System;
+use gatehouse_test_browser::Browser;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const GUARD: (&str, &str) = ("王小明", "guard-password-1");
 const DESK: (&str, &str) = ("desk1", "desk-password-1");
 
-async fn log_in(b: &Client, base: &str, (user, password): (&str, &str)) {
-    b.goto(&format!("{base}/login")).await.unwrap();
-    for (css, text) in [("#username", user), ("#password", password)] {
-        b.find(Locator::Css(css))
-            .await
-            .unwrap()
-            .send_keys(text)
-            .await
-            .unwrap();
-    }
-    b.find(Locator::Css("#login-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+async fn log_in(b: &Browser, base: &str, (user, password): (&str, &str)) {
+    b.client.goto(&format!("{base}/login")).await.unwrap();
+    b.type_in("#username", user).await;
+    b.type_in("#password", password).await;
+    b.click("#login-button").await;
     // The log-in page has no navigation; every page after it has one (or is the guard's).
-    b.wait()
+    b.client
+        .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("nav, #guard"))
         .await
@@ -38,10 +29,10 @@ async fn log_in(b: &Client, base: &str, (user, password): (&str, &str)) {
 }
 
 /// The text of `css` once `pred` holds for it (10 s at most).
-async fn text_when(b: &Client, css: &str, pred: impl Fn(&str) -> bool) -> String {
+async fn text_when(b: &Browser, css: &str, pred: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
-        if let Ok(el) = b.find(Locator::Css(css)).await {
+        if let Ok(el) = b.client.find(Locator::Css(css)).await {
             let text = el.text().await.unwrap_or_default();
             if pred(&text) {
                 return text;
@@ -82,50 +73,31 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
         let guard = gatehouse_test_browser::headless("goods: guard", 412, 915).await;
         (desk, guard)
     });
-    let (d, g) = (&desk.client, &guard.client);
+    let (d, g) = (&desk, &guard);
 
     // The desk writes the permit; the manager approves it and lands on its printed page.
     let (permit_id, unit, qr) = rt.block_on(async {
         log_in(d, &base, DESK).await;
-        d.goto(&format!("{base}/desk/goods")).await.unwrap();
-        let unit = d
-            .find(Locator::Css("#goods-new select[name=unit_id] option"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        d.client.goto(&format!("{base}/desk/goods")).await.unwrap();
+        let unit = d.text("#goods-new select[name=unit_id] option").await;
         for (css, text) in [
             ("#goods-new [name=applicant_name]", "张三明"),
             ("#goods-new [name=items]", "沙发 sofa × 1\n纸箱 boxes × 6"),
             ("#goods-new [name=plate]", "沪A12345"),
         ] {
-            d.find(Locator::Css(css))
-                .await
-                .unwrap()
-                .send_keys(text)
-                .await
-                .unwrap();
+            d.type_in(css, text).await;
         }
-        d.find(Locator::Css("#goods-new button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        d.wait()
+        d.click("#goods-new button[type=submit]").await;
+        d.client
+            .wait()
             .for_element(Locator::Css("tr[data-state=requested]"))
             .await
             .unwrap();
         log_in(d, &base, ("admin", gatehouse_e2e::server::ADMIN_PASSWORD)).await;
-        d.goto(&format!("{base}/desk/goods")).await.unwrap();
-        d.find(Locator::Css("tr[data-state=requested] button.approve"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        d.client.goto(&format!("{base}/desk/goods")).await.unwrap();
+        d.click("tr[data-state=requested] button.approve").await;
         let qr = d
+            .client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css("#permit-slip img.permit-qr"))
@@ -135,7 +107,7 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
         text_when(d, "#permit-slip", |t| t.contains("沙发 sofa")).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let png = qr.screenshot().await.unwrap();
-        let url = d.current_url().await.unwrap();
+        let url = d.client.current_url().await.unwrap();
         let id: u32 = url.path().rsplit('/').next().unwrap().parse().unwrap();
         (id, unit, png)
     });
@@ -148,7 +120,7 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
     // The guard's phone page waits; the gate reads the permit and does not open.
     rt.block_on(async {
         log_in(g, &base, GUARD).await;
-        assert_eq!(g.current_url().await.unwrap().path(), "/guard");
+        assert_eq!(g.client.current_url().await.unwrap().path(), "/guard");
     });
     let scanned = Instant::now();
     let decision = system.gates[gate].scan(&text).unwrap();
@@ -179,12 +151,7 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
                 .contains(gate_name)
         );
         text_when(g, "#guard-verdict", |t| t.starts_with('✔')).await;
-        g.find(Locator::Css("#guard-release"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        g.click("#guard-release").await;
         text_when(g, "#guard-verdict", |t| t.contains("已放行")).await;
     });
 
@@ -200,7 +167,8 @@ fn a_permit_goes_from_the_desk_through_a_goods_gate_to_the_guard_once() {
         let hhmm = regex_free_time(&verdict);
         assert!(hhmm.is_some(), "a time in {verdict}");
         assert!(
-            g.find(Locator::Css("#guard-actions"))
+            g.client
+                .find(Locator::Css("#guard-actions"))
                 .await
                 .unwrap()
                 .is_displayed()

@@ -2,7 +2,7 @@
 //! approval waits for the host, and a worker whose card the desk handed out hears when.
 
 use chrono::{DateTime, Days, Utc};
-use gatehouse_e2e::estate::{BUILDING, VISITED_FLOOR};
+use gatehouse_e2e::estate;
 use gatehouse_e2e::kiosk;
 use gatehouse_e2e::server::{http_client, send};
 use gatehouse_e2e::system::System;
@@ -13,20 +13,13 @@ fn the_kiosk_says_pending_for_host_approval_and_issued_at_desk_with_the_desks_ti
     let system = System::launch(&[], true).unwrap();
     let admin = system.api.clone();
     let kiosk_url = system.kiosk_url().unwrap().to_owned();
-    let unit_label = format!("{BUILDING}-{VISITED_FLOOR}03");
     let units = send(
         "GET /api/units",
         http_client().get(format!("{kiosk_url}/api/units")),
     )
     .unwrap()
     .1;
-    let unit_id = units
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["label"] == unit_label.as_str())
-        .and_then(|u| u["unit_id"].as_i64())
-        .unwrap();
+    let unit_id = estate::unit_id(&units, &estate::visited_unit(), "unit_id").unwrap();
 
     // The estate makes walk-ins wait for the host.
     admin
@@ -52,17 +45,8 @@ fn the_kiosk_says_pending_for_host_approval_and_issued_at_desk_with_the_desks_ti
 
     // A worker whose card the desk printed comes to the kiosk with their collection code.
     let today = Utc::now().date_naive();
-    let renovation = admin
-        .post(
-            "/api/v1/renovations",
-            &json!({
-                "unit_id": unit_id, "owner_name": "王小明", "contractor": "Acme Decoration Co.",
-                "supervisor_name": "李四", "supervisor_phone": "13812345678",
-                "start_date": today, "end_date": today.checked_add_days(Days::new(30)).unwrap(),
-                "waterproofing": false,
-            }),
-        )
-        .unwrap();
+    let end = today.checked_add_days(Days::new(30)).unwrap();
+    let renovation = admin.register_renovation(unit_id, today, end).unwrap();
     let id = renovation["id"].as_i64().unwrap();
     let code = renovation["code"].as_str().unwrap().to_owned();
     let worker = admin

@@ -7,7 +7,7 @@
 
 use crate::deploy::{deploy_dir, require_tool, unit_values};
 use gatehouse_credential::api::device::DeviceKind;
-use gatehouse_e2e::estate::{BUILDING, VISITED_FLOOR};
+use gatehouse_e2e::estate::{unit_id, visited_unit};
 use gatehouse_e2e::kiosk;
 use gatehouse_e2e::process::Running;
 use gatehouse_e2e::scanner::ScannerPty;
@@ -276,15 +276,8 @@ fn kiosk_session_as_deployed_shows_the_welcome_screen_on_a_portrait_panel_and_a_
 
     // An invited visitor scans the invitation: the pass's QR code on the panel carries the
     // credential the kiosk printed.
-    let unit_label = format!("{BUILDING}-{VISITED_FLOOR}03");
     let estate = system.api.get("/api/v1/estate").unwrap();
-    let unit_id = estate["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["label"] == unit_label.as_str())
-        .and_then(|u| u["id"].as_i64())
-        .unwrap();
+    let unit_id = unit_id(&estate["units"], &visited_unit(), "id").unwrap();
     let invite = system
         .api
         .post(

@@ -81,17 +81,41 @@ fn entrance() -> Zone {
     }
 }
 
-#[test]
-fn offline_gate_admits_a_signed_pass_pulses_the_relay_and_denies_forgeries() {
+/// A temporary folder, a scanner pty, a test signer with key `key` and an entrance gate set up
+/// in the folder to read the pty and trust the signer.
+struct PtyGate {
+    dir: tempfile::TempDir,
+    pty: ScannerPty,
+    signer: TestSigner,
+    setup: GateSetup,
+}
+
+fn pty_gate(key: u8) -> PtyGate {
     let dir = tempfile::tempdir().unwrap();
-    let mut pty = ScannerPty::open().unwrap();
-    let signer = TestSigner::new(3).unwrap();
+    let pty = ScannerPty::open().unwrap();
+    let signer = TestSigner::new(key).unwrap();
     let mut setup = GateSetup::new(
         dir.path(),
         entrance(),
         ScannerSource::Port(pty.slave_path().into()),
     );
     setup.keys = vec![signer.public()];
+    PtyGate {
+        dir,
+        pty,
+        signer,
+        setup,
+    }
+}
+
+#[test]
+fn offline_gate_admits_a_signed_pass_pulses_the_relay_and_denies_forgeries() {
+    let PtyGate {
+        dir: _dir,
+        mut pty,
+        signer,
+        setup,
+    } = pty_gate(3);
     let gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
     let status = GateStatus::fetch(&url).unwrap();
@@ -187,15 +211,12 @@ fn gate_journal_entries(data_dir: &std::path::Path) -> Vec<JournalEntry> {
 
 #[test]
 fn gate_killed_mid_burst_of_1000_scans_loses_no_admit_and_duplicates_none() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut pty = ScannerPty::open().unwrap();
-    let signer = TestSigner::new(2).unwrap();
-    let mut setup = GateSetup::new(
-        dir.path(),
-        entrance(),
-        ScannerSource::Port(pty.slave_path().into()),
-    );
-    setup.keys = vec![signer.public()];
+    let PtyGate {
+        dir,
+        mut pty,
+        signer,
+        mut setup,
+    } = pty_gate(2);
     setup.pulse_ms = 5;
     let gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
@@ -284,16 +305,13 @@ fn gate_killed_mid_burst_of_1000_scans_loses_no_admit_and_duplicates_none() {
 
 #[test]
 fn gate_shrugs_off_garbage_torn_and_forged_lines_and_still_admits_a_valid_pass() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut pty = ScannerPty::open().unwrap();
-    let signer = TestSigner::new(4).unwrap();
+    let PtyGate {
+        dir: _dir,
+        mut pty,
+        signer,
+        setup,
+    } = pty_gate(4);
     let other = TestSigner::new(4).unwrap();
-    let mut setup = GateSetup::new(
-        dir.path(),
-        entrance(),
-        ScannerSource::Port(pty.slave_path().into()),
-    );
-    setup.keys = vec![signer.public()];
     let mut gate = Running::start(gate::launch(&setup, "127.0.0.1:0").unwrap()).unwrap();
     let url = gate.url().to_owned();
     let pass = signer.visitor_pass(9, 2, 5).unwrap();

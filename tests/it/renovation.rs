@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Duration as Days, FixedOffset, Months, NaiveDate, NaiveTime, Utc, Weekday};
 use gatehouse_credential::{Zone, ZoneClass};
-use gatehouse_e2e::estate::{BUILDING, OTHER_FLOOR, VISITED_FLOOR};
+use gatehouse_e2e::estate::{BUILDING, OTHER_FLOOR, VISITED_FLOOR, unit_id, visited_unit};
 use gatehouse_e2e::gate::{Decision, GateStatus};
 use gatehouse_e2e::server::{Api, http_client, send};
 use gatehouse_e2e::system::System;
@@ -186,24 +186,12 @@ fn renovation_workers_enter_on_schedule_the_card_outlives_its_print_and_the_refu
     // occupancy more than three months ago can be recorded at the end.
     let t = today();
     let start = t - Months::new(5);
-    let unit_label = format!("{BUILDING}-{VISITED_FLOOR}03");
+    let unit_label = visited_unit();
     let estate = desk.get("/api/v1/estate").unwrap();
-    let unit_id = estate["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["label"] == unit_label.as_str())
-        .and_then(|u| u["id"].as_i64())
+    let unit_id = unit_id(&estate["units"], &unit_label, "id")
         .unwrap_or_else(|| panic!("no unit {unit_label} in {estate}"));
     let renovation = desk
-        .post(
-            "/api/v1/renovations",
-            &json!({
-                "unit_id": unit_id, "owner_name": "王小明", "contractor": "Acme Decoration Co.",
-                "supervisor_name": "李四", "supervisor_phone": "13812345678",
-                "start_date": start, "end_date": start + Months::new(3), "waterproofing": false,
-            }),
-        )
+        .register_renovation(unit_id, start, start + Months::new(3))
         .unwrap();
     let id = renovation["id"].as_i64().unwrap();
     let code = renovation["code"].as_str().unwrap().to_owned();

@@ -54,6 +54,22 @@ pub const VISITED_FLOOR: i8 = 12;
 /// Another floor, where they must be denied.
 pub const OTHER_FLOOR: i8 = 15;
 
+/// The label of the unit the example's visitors and renovation go to.
+pub fn visited_unit() -> String {
+    format!("{BUILDING}-{VISITED_FLOOR}03")
+}
+
+/// The id of the unit labelled `label` in `units`, a list as a server or a kiosk serves it:
+/// objects with a `label` and the id under `id_key` (`id` in the server's `/api/v1/estate`,
+/// `unit_id` in the kiosk's `/api/units`).
+pub fn unit_id(units: &serde_json::Value, label: &str, id_key: &str) -> Option<i64> {
+    units
+        .as_array()?
+        .iter()
+        .find(|u| u["label"] == label)
+        .and_then(|u| u[id_key].as_i64())
+}
+
 impl Estate {
     /// Building 2 (floors 1–18, four units a floor), its entrance and the doors of floors 12 and 15.
     pub fn example() -> Estate {

@@ -99,14 +99,12 @@ pub fn printed(files: &KioskFiles) -> Vec<u8> {
 pub fn register_visitor(kiosk_url: &str, name: &str, unit_label: &str) -> Result<Value> {
     let http = http_client();
     let units = expect_ok("GET /api/units", http.get(format!("{kiosk_url}/api/units")))?;
-    let unit_id = units
-        .as_array()
-        .and_then(|list| list.iter().find(|u| u["label"] == unit_label))
-        .and_then(|u| u["unit_id"].as_i64())
-        .ok_or_else(|| HarnessError::Http {
+    let unit_id = crate::estate::unit_id(&units, unit_label, "unit_id").ok_or_else(|| {
+        HarnessError::Http {
             call: "GET /api/units".into(),
             message: format!("no unit {unit_label} in {units}"),
-        })?;
+        }
+    })?;
     let form = json!({
         "name": name,
         "unit_id": unit_id,

@@ -93,56 +93,61 @@ impl Api {
         &self.token
     }
 
+    /// A request to `path` with the session token, and how a failure names it ("GET /x").
+    fn request(&self, method: reqwest::Method, path: &str) -> (String, RequestBuilder) {
+        let call = format!("{method} {path}");
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        (call, req)
+    }
+
     /// A GET that must succeed; the body as JSON.
     pub fn get(&self, path: &str) -> Result<Value> {
-        expect_ok(
-            &format!("GET {path}"),
-            self.http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(&self.token),
-        )
+        let (call, req) = self.request(reqwest::Method::GET, path);
+        expect_ok(&call, req)
     }
 
     /// A POST that must succeed; the body as JSON.
     pub fn post(&self, path: &str, body: &impl Serialize) -> Result<Value> {
-        expect_ok(
-            &format!("POST {path}"),
-            self.http
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .json(body),
-        )
+        let (call, req) = self.request(reqwest::Method::POST, path);
+        expect_ok(&call, req.json(body))
     }
 
     /// A POST whose status and JSON body are returned whatever they are.
     pub fn post_raw(&self, path: &str, body: &impl Serialize) -> Result<(u16, Value)> {
-        send(
-            &format!("POST {path}"),
-            self.http
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .json(body),
-        )
+        let (call, req) = self.request(reqwest::Method::POST, path);
+        send(&call, req.json(body))
     }
 
     /// A DELETE that must succeed; the body as JSON.
     pub fn delete(&self, path: &str) -> Result<Value> {
-        expect_ok(
-            &format!("DELETE {path}"),
-            self.http
-                .delete(format!("{}{path}", self.base))
-                .bearer_auth(&self.token),
-        )
+        let (call, req) = self.request(reqwest::Method::DELETE, path);
+        expect_ok(&call, req)
     }
 
     /// A PUT that must succeed; the body as JSON.
     pub fn put(&self, path: &str, body: &impl Serialize) -> Result<Value> {
-        expect_ok(
-            &format!("PUT {path}"),
-            self.http
-                .put(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .json(body),
+        let (call, req) = self.request(reqwest::Method::PUT, path);
+        expect_ok(&call, req.json(body))
+    }
+
+    /// Registers a renovation of the unit `unit_id` from `start` to `end`, for the example's
+    /// owner, contractor and supervisor, with no waterproofing; the answer (`id`, `code`).
+    pub fn register_renovation(
+        &self,
+        unit_id: i64,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    ) -> Result<Value> {
+        self.post(
+            "/api/v1/renovations",
+            &json!({
+                "unit_id": unit_id, "owner_name": "王小明", "contractor": "Acme Decoration Co.",
+                "supervisor_name": "李四", "supervisor_phone": "13812345678",
+                "start_date": start, "end_date": end, "waterproofing": false,
+            }),
         )
     }
 

@@ -3,6 +3,7 @@
 mod layering;
 mod properties;
 mod qr;
+mod vector_fields;
 mod vectors;
 
 use gatehouse_credential::{

@@ -517,7 +517,11 @@ impl Gate {
         now: Instant,
     ) -> Decision {
         self.handle_clock(wall);
-        let decision = self.decide(line, early, direction, wall, now);
+        let verified = match early {
+            Some(e) if e.generation == self.ring.generation && e.text == line => e.verified,
+            _ => self.ring.ring.verify(line),
+        };
+        let decision = self.decide(verified, direction, wall, now);
         match &decision {
             // The door stands open for an emergency: the scan is journalled, nothing changes.
             Decision::Admit { card, kind, flag } if self.released => {
@@ -879,18 +883,14 @@ impl Gate {
         self.alarm(alarm);
     }
 
+    /// The decision on a credential as verified (or not) with the current keys.
     fn decide(
         &self,
-        line: &str,
-        early: Option<EarlyCheck>,
+        verified: Result<Credential, CredentialError>,
         direction: Option<Direction>,
         wall: WallClock,
         now: Instant,
     ) -> Decision {
-        let verified = match early {
-            Some(e) if e.generation == self.ring.generation && e.text == line => e.verified,
-            _ => self.ring.ring.verify(line),
-        };
         let credential = match verified {
             Ok(c) => c,
             Err(e) => {

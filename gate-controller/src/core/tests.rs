@@ -981,14 +981,19 @@ fn a_denied_verified_card_is_journalled_with_its_card_and_kind() {
     }
 }
 
+/// "admit", or the reason of a denial as its Rust name (e.g. "AntiPassback").
+fn outcome(d: Decision) -> String {
+    match d {
+        Decision::Admit { .. } => "admit".to_owned(),
+        Decision::Deny { reason, .. } => format!("{reason:?}"),
+    }
+}
+
 #[test]
 fn an_early_check_counts_only_for_the_same_text_with_the_current_keys() {
     let wall = WallClock::Trusted(START.parse().unwrap());
     let visitor = credential("visitor");
-    let reason = |d: Decision| match d {
-        Decision::Admit { .. } => "admit".to_owned(),
-        Decision::Deny { reason, .. } => format!("{reason:?}"),
-    };
+    let reason = outcome;
 
     // The reader's check of this very text with the current keys is the one used (here one
     // that says the signature is bad, so that using it shows).
@@ -1031,6 +1036,19 @@ fn an_early_check_counts_only_for_the_same_text_with_the_current_keys() {
     assert_eq!(reason(d), "UnknownKey");
 }
 
+/// A door with hard anti-passback over ten minutes, one of `area` if any.
+fn hard_passback(area: Option<AreaName>) -> Gate {
+    Gate::new(
+        DoorPolicy {
+            anti_passback: AntiPassback::Hard,
+            anti_passback_window: Duration::from_secs(600),
+            area,
+            ..policy()
+        },
+        synced(),
+    )
+}
+
 #[test]
 fn passages_restored_from_the_journal_keep_anti_passback_across_a_restart() {
     let wall: DateTime<Utc> = START.parse().unwrap();
@@ -1058,26 +1076,14 @@ fn passages_restored_from_the_journal_keep_anti_passback_across_a_restart() {
         // Made while the clock was wrong: its age is unknown.
         entry(13, minutes(1), admitted(), entered, false),
     ];
-    let hard_lane = || {
-        Gate::new(
-            DoorPolicy {
-                anti_passback: AntiPassback::Hard,
-                anti_passback_window: Duration::from_secs(600),
-                ..policy()
-            },
-            synced(),
-        )
-    };
+    let hard_lane = || hard_passback(None);
     let mut gate = hard_lane();
     let now = Instant::now();
     assert_eq!(gate.restore_passages(&journal, wall, now), 1);
 
     let mut pass_as = |card: u32, direction| {
         let text = signer().issue(&claims(card, Kind::Visitor, None)).unwrap();
-        match gate.handle_scan(&text, direction, WallClock::Trusted(wall), now) {
-            Decision::Admit { .. } => "admit".to_owned(),
-            Decision::Deny { reason, .. } => format!("{reason:?}"),
-        }
+        outcome(gate.handle_scan(&text, direction, WallClock::Trusted(wall), now))
     };
     assert_eq!(
         pass_as(8, entered),
@@ -1104,17 +1110,7 @@ fn doors_of_one_area_on_different_controllers_share_their_passages() {
     let start = Instant::now();
     let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
     let mono = |secs: u64| start + Duration::from_secs(secs);
-    let area_door = || {
-        Gate::new(
-            DoorPolicy {
-                anti_passback: AntiPassback::Hard,
-                anti_passback_window: Duration::from_secs(600),
-                area: Some(lobby.clone()),
-                ..policy()
-            },
-            synced(),
-        )
-    };
+    let area_door = || hard_passback(Some(lobby.clone()));
     let told =
         |seq: u64, area: &AreaName, card: u32, direction, secs: i64, device: &str, annulled| {
             change(
@@ -1133,10 +1129,7 @@ fn doors_of_one_area_on_different_controllers_share_their_passages() {
     let scan = |gate: &mut Gate, card: u32, direction, secs: u64| {
         let text = signer().issue(&claims(card, Kind::Visitor, None)).unwrap();
         let wall = WallClock::Trusted(at(secs as i64));
-        match gate.handle_scan(&text, Some(direction), wall, mono(secs)) {
-            Decision::Admit { .. } => "admit".to_owned(),
-            Decision::Deny { reason, .. } => format!("{reason:?}"),
-        }
+        outcome(gate.handle_scan(&text, Some(direction), wall, mono(secs)))
     };
     let (entry, exit) = (Direction::Entry, Direction::Exit);
     let sync = |gate: &mut Gate, update, secs: u64| {

@@ -76,21 +76,13 @@ impl Browser {
                 .await
                 == json!(true)
         {
-            self.client
-                .find(Locator::Css("#keys button[data-key='#hide']"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            self.headless.click("#keys button[data-key='#hide']").await;
         }
         self.headless.click(css).await;
     }
 
-    /// Taps into `css`, the keyboard put away first as in [`Browser::click`], and types `text`
-    /// as keystrokes.
-    pub(crate) async fn type_in(&self, css: &str, text: &str) {
-        self.click(css).await;
+    /// Types `text` as keystrokes into `css`, which already has the focus.
+    async fn keystrokes(&self, css: &str, text: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -98,6 +90,67 @@ impl Browser {
             .send_keys(text)
             .await
             .unwrap();
+    }
+
+    /// Taps `keys` on the on-screen keyboard, one key a character (letters in capitals, as
+    /// the keys are named).
+    pub(crate) async fn tap_keys(&self, keys: &str) {
+        for k in keys.chars() {
+            self.click(&format!(
+                "#keys button[data-key='{}']",
+                k.to_ascii_uppercase()
+            ))
+            .await;
+        }
+    }
+
+    /// Taps into the field `id` and `keys` on the on-screen keyboard; returns what the field
+    /// then holds.
+    pub(crate) async fn key_in(&self, id: &str, keys: &str) -> serde_json::Value {
+        self.click(&format!("#{id}")).await;
+        self.tap_keys(keys).await;
+        self.value(id).await
+    }
+
+    /// The value of the field `id`.
+    pub(crate) async fn value(&self, id: &str) -> serde_json::Value {
+        self.js(&format!("return document.getElementById('{id}').value"))
+            .await
+    }
+
+    /// Waits until the screen `id` is the one shown.
+    pub(crate) async fn until_screen(&self, id: &str) {
+        self.until(
+            id,
+            &format!("return document.querySelector('.screen.active').id === '{id}'"),
+        )
+        .await;
+    }
+
+    /// Waits until a pass's QR code is on screen.
+    pub(crate) async fn until_pass(&self) {
+        self.until(
+            "the QR on screen",
+            "return !!document.querySelector('#pass-qr svg')",
+        )
+        .await;
+    }
+
+    /// Waits until the pass screen shows the print result `result` (`printed`,
+    /// `not_printed`).
+    pub(crate) async fn until_printed(&self, result: &str) {
+        self.until(
+            "the print result",
+            &format!("return document.getElementById('print-state').dataset.result === '{result}'"),
+        )
+        .await;
+    }
+
+    /// Taps into `css`, the keyboard put away first as in [`Browser::click`], and types `text`
+    /// as keystrokes.
+    pub(crate) async fn type_in(&self, css: &str, text: &str) {
+        self.click(css).await;
+        self.keystrokes(css, text).await;
     }
 
     pub(crate) async fn active_screen(&self) -> String {
@@ -170,13 +223,7 @@ impl Browser {
             }
         }
         if !typed.is_empty() {
-            self.client
-                .find(Locator::Css("#name"))
-                .await
-                .unwrap()
-                .send_keys(typed)
-                .await
-                .unwrap();
+            self.keystrokes("#name", typed).await;
         }
         self.pick_unit(2, 12, 1).await;
         self.click(".chip[data-purpose='visit']").await;
@@ -228,16 +275,9 @@ async fn browser_visitor_in_chinese_gets_a_scannable_pass_and_the_same_credentia
         "",
     )
     .await;
-    assert_eq!(
-        b.js("return document.getElementById('name').value").await,
-        "张小明"
-    );
+    assert_eq!(b.value("name").await, "张小明");
     // The bar offers what the letters before the caret spell, and nothing once they are gone.
-    b.click("#name").await;
-    b.click("#keys button[data-key='W']").await;
-    b.click("#keys button[data-key='A']").await;
-    b.click("#keys button[data-key='N']").await;
-    b.click("#keys button[data-key='G']").await;
+    assert_eq!(b.key_in("name", "wang").await, "张小明wang");
     let offered = b
         .js("return document.getElementById('candidates').textContent")
         .await;
@@ -254,10 +294,7 @@ async fn browser_visitor_in_chinese_gets_a_scannable_pass_and_the_same_credentia
             .await,
         json!(true)
     );
-    assert_eq!(
-        b.js("return document.getElementById('name').value").await,
-        "张小明"
-    );
+    assert_eq!(b.value("name").await, "张小明");
     b.click("#name").await;
     b.click("#keys button[data-key='#surnames']").await;
     b.shot("keyboard-surnames-zh").await;
@@ -265,16 +302,8 @@ async fn browser_visitor_in_chinese_gets_a_scannable_pass_and_the_same_credentia
     b.js("window.scrollTo(0, 0); return true").await;
     b.shot("visitor-form-zh").await;
     b.click("#visitor-confirm").await;
-    b.until(
-        "the QR on screen",
-        "return !!document.querySelector('#pass-qr svg')",
-    )
-    .await;
-    b.until(
-        "the print result",
-        "return document.getElementById('print-state').dataset.result === 'printed'",
-    )
-    .await;
+    b.until_pass().await;
+    b.until_printed("printed").await;
     assert_eq!(b.text("#pass-name").await, "张*明");
     assert_eq!(b.text("#print-state").await, "已打印，请取走凭条。");
     let png = b.shot("pass-zh").await;
@@ -309,17 +338,10 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
         "",
     )
     .await;
-    assert_eq!(
-        b.js("return document.getElementById('name').value").await,
-        "Li Lei"
-    );
+    assert_eq!(b.value("name").await, "Li Lei");
     // Building, then floor, then unit, each in the order a person counts.
     b.click("#unit-btn").await;
-    b.until(
-        "the unit picker",
-        "return document.querySelector('.screen.active').id === 'screen-units'",
-    )
-    .await;
+    b.until_screen("screen-units").await;
     let buttons =
         "return Array.from(document.querySelectorAll('#unit-list button')).map(u => u.textContent)";
     assert_eq!(
@@ -340,18 +362,10 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
     assert_eq!(b.js(buttons).await, json!(["2-1504"]));
     b.click(".unit-option[data-unit-id='2']").await;
     b.click("#visitor-confirm").await;
-    b.until(
-        "the QR on screen",
-        "return !!document.querySelector('#pass-qr svg')",
-    )
-    .await;
+    b.until_pass().await;
     assert_eq!(b.text("#pass-name").await, "L****i");
     assert!(b.text("#pass-valid").await.starts_with("Valid until"));
-    b.until(
-        "the print result",
-        "return document.getElementById('print-state').dataset.result === 'printed'",
-    )
-    .await;
+    b.until_printed("printed").await;
     assert_eq!(
         b.text("#print-state").await,
         "Printed — please take your slip."
@@ -377,11 +391,7 @@ async fn browser_visitor_in_english_on_the_on_screen_keyboard_and_tap_to_qr_p95(
             .unwrap();
         let tapped = Instant::now();
         confirm.click().await.unwrap();
-        b.until(
-            "the QR on screen",
-            "return !!document.querySelector('#pass-qr svg')",
-        )
-        .await;
+        b.until_pass().await;
         outside.push(tapped.elapsed().as_secs_f64() * 1000.0);
     }
     let inside: Vec<f64> =
@@ -408,15 +418,8 @@ async fn browser_idle_reset_wipes_every_field_and_returns_to_welcome() {
     b.click("#lang-toggle").await;
     b.fill_visitor(&["W", "A", "N", "G"], "").await;
     assert_eq!(b.active_screen().await, "screen-visitor");
-    assert_eq!(
-        b.js("return document.getElementById('phone').value").await,
-        "13800138000"
-    );
-    b.until(
-        "the idle reset",
-        "return document.querySelector('.screen.active').id === 'screen-welcome'",
-    )
-    .await;
+    assert_eq!(b.value("phone").await, "13800138000");
+    b.until_screen("screen-welcome").await;
     let leftovers = b
         .js("return Array.from(document.querySelectorAll('input')).filter(i => i.value !== '').map(i => i.id)")
         .await;
@@ -440,16 +443,8 @@ async fn browser_idle_reset_wipes_every_field_and_returns_to_welcome() {
     // A pass on screen goes too.
     b.fill_visitor(&["W", "A", "N", "G"], "").await;
     b.click("#visitor-confirm").await;
-    b.until(
-        "the QR on screen",
-        "return !!document.querySelector('#pass-qr svg')",
-    )
-    .await;
-    b.until(
-        "the idle reset of the pass screen",
-        "return document.querySelector('.screen.active').id === 'screen-welcome'",
-    )
-    .await;
+    b.until_pass().await;
+    b.until_screen("screen-welcome").await;
     assert_eq!(
         b.js("return document.querySelector('#pass-qr').innerHTML")
             .await,
@@ -508,11 +503,7 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     b.type_in("#invite-code", "INV2026A").await;
     stopper.stop();
     b.click("#invite-confirm").await;
-    b.until(
-        "the message",
-        "return document.querySelector('.screen.active').id === 'screen-message'",
-    )
-    .await;
+    b.until_screen("screen-message").await;
     assert_eq!(b.text("#message-title").await, "Cannot reach the server");
     assert_eq!(
         b.js("return document.querySelector('#pass-qr').innerHTML")
@@ -530,11 +521,7 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     );
     b.click("#lang-toggle").await;
     b.click("#invite-confirm").await;
-    b.until(
-        "the message",
-        "return document.querySelector('.screen.active').id === 'screen-message'",
-    )
-    .await;
+    b.until_screen("screen-message").await;
     assert_eq!(b.text("#message-title").await, "暂时无法连接服务器");
     assert!(b.text("#message-text").await.contains("未生成任何通行证"));
     b.shot("server-unreachable-zh").await;
@@ -552,11 +539,7 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     )
     .await;
     b.click("#visitor-confirm").await;
-    b.until(
-        "the print result",
-        "return document.getElementById('print-state').dataset.result === 'not_printed'",
-    )
-    .await;
+    b.until_printed("not_printed").await;
     assert!(b.text("#print-state").await.contains("打印机缺纸或离线"));
     let png = b.shot("paper-out-zh").await;
     stub.ring()
@@ -570,32 +553,21 @@ async fn browser_server_down_paper_out_and_invalid_code_show_their_messages() {
     b.click("#btn-invite").await;
     b.type_in("#invite-code", "WRONG123").await;
     b.click("#invite-confirm").await;
-    b.until(
-        "the message",
-        "return document.querySelector('.screen.active').id === 'screen-message'",
-    )
-    .await;
+    b.until_screen("screen-message").await;
     assert_eq!(b.text("#message-title").await, "号码无效");
     b.shot("invalid-code-zh").await;
     b.click("#message-ok").await;
     b.click("#btn-worker").await;
     b.type_in("#renovation-code", stub::RENOVATION).await;
-    b.click("#id-last4").await;
-    for k in ["1", "2", "3", "X"] {
-        b.click(&format!("#keys button[data-key='{k}']")).await;
-    }
+    assert_eq!(b.key_in("id-last4", "123x").await, "123X");
     // The one-time collection code, on the digit keypad.
-    b.click("#collection-code").await;
-    for k in stub::COLLECTION_CODE.chars() {
-        b.click(&format!("#keys button[data-key='{k}']")).await;
-    }
+    assert_eq!(
+        b.key_in("collection-code", stub::COLLECTION_CODE).await,
+        stub::COLLECTION_CODE
+    );
     b.shot("worker-form-zh").await;
     b.click("#worker-confirm").await;
-    b.until(
-        "the QR on screen",
-        "return !!document.querySelector('#pass-qr svg')",
-    )
-    .await;
+    b.until_pass().await;
     assert_eq!(b.text("#pass-title").await, "人员临时出入卡");
 
     // Sign-out by the short id shown on the pass.

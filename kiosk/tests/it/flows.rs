@@ -104,13 +104,14 @@ async fn a_bad_form_names_the_field_and_nothing_is_issued_or_printed() {
 #[tokio::test]
 async fn a_deny_listed_visitor_gets_the_neutral_see_the_desk_answer() {
     let (kiosk, _stub) = kiosk_and_stub().await;
-    let (status, body) = kiosk
-        .post("/api/visitors", visitor(stub::DENIED_NAME))
+    kiosk
+        .post_refused(
+            "/api/visitors",
+            visitor(stub::DENIED_NAME),
+            403,
+            "see_front_desk",
+        )
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("see_front_desk"))
-    );
     assert!(kiosk.printed().is_empty());
 }
 
@@ -118,12 +119,14 @@ async fn a_deny_listed_visitor_gets_the_neutral_see_the_desk_answer() {
 async fn a_walk_in_waiting_for_the_host_is_told_so_and_nothing_prints() {
     let (kiosk, stub) = kiosk_and_stub().await;
     stub.kiosk().host_approval = true;
-    let (status, body) = kiosk.post("/api/visitors", visitor("王芳")).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (409, Some("host_approval_pending")),
-        "{body}"
-    );
+    kiosk
+        .post_refused(
+            "/api/visitors",
+            visitor("王芳"),
+            409,
+            "host_approval_pending",
+        )
+        .await;
     assert!(kiosk.printed().is_empty());
 }
 
@@ -132,12 +135,9 @@ async fn a_worker_whose_card_the_desk_issued_hears_when_not_already_collected() 
     let (kiosk, _stub) = kiosk_and_stub().await;
     let form = json!({"renovation_code": stub::RENOVATION, "id_last4": stub::DESK_ISSUED_ID_LAST4,
                       "collection_code": stub::COLLECTION_CODE});
-    let (status, body) = kiosk.post("/api/worker-cards", form).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (409, Some("issued_at_desk")),
-        "{body}"
-    );
+    let body = kiosk
+        .post_refused("/api/worker-cards", form, 409, "issued_at_desk")
+        .await;
     let at: chrono::DateTime<chrono::Utc> = body["issued_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(
         at,
@@ -185,20 +185,22 @@ async fn an_invite_code_gives_a_pass_and_a_wrong_one_is_invalid() {
         pass["credential"].as_str().unwrap().as_bytes()
     );
 
-    let (status, body) = kiosk
-        .post("/api/invites", json!({"code": "NOPE1234"}))
+    kiosk
+        .post_refused(
+            "/api/invites",
+            json!({"code": "NOPE1234"}),
+            404,
+            "invalid_code",
+        )
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("invalid_code"))
-    );
-    let (status, body) = kiosk
-        .post("/api/invites", json!({"code": "INV2026A"}))
+    kiosk
+        .post_refused(
+            "/api/invites",
+            json!({"code": "INV2026A"}),
+            409,
+            "already_redeemed",
+        )
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (409, Some("already_redeemed"))
-    );
 }
 
 #[tokio::test]
@@ -218,16 +220,22 @@ async fn sign_out_by_short_id_or_scanned_pass_and_not_twice() {
     let (status, done) = kiosk.post("/api/sign-out", json!({"pass": scanned})).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["card_id"], b["card_id"]);
-    let (status, body) = kiosk.post("/api/sign-out", json!({"pass": short})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (409, Some("already_signed_out"))
-    );
-    let (status, body) = kiosk.post("/api/sign-out", json!({"pass": "ZZZZ9"})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("invalid_code"))
-    );
+    kiosk
+        .post_refused(
+            "/api/sign-out",
+            json!({"pass": short}),
+            409,
+            "already_signed_out",
+        )
+        .await;
+    kiosk
+        .post_refused(
+            "/api/sign-out",
+            json!({"pass": "ZZZZ9"}),
+            404,
+            "invalid_code",
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -260,11 +268,9 @@ async fn a_worker_card_prints_once_with_its_extension_and_a_second_try_needs_the
     );
     assert!(printout.ends_with_cut());
 
-    let (status, body) = kiosk.post("/api/worker-cards", form).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (409, Some("already_collected"))
-    );
+    kiosk
+        .post_refused("/api/worker-cards", form, 409, "already_collected")
+        .await;
     let (status, body) = kiosk
         .post(
             "/api/worker-cards",
@@ -360,19 +366,23 @@ async fn server_down_issues_nothing_and_prints_nothing() {
         .local_addr()
         .unwrap();
     let kiosk = spawn(&format!("http://{dead}"), Options::default()).await;
-    let (status, body) = kiosk.post("/api/visitors", visitor("张小明")).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (503, Some("server_unreachable"))
-    );
-    assert!(body.get("credential").is_none());
-    let (status, body) = kiosk
-        .post("/api/invites", json!({"code": "INV2026A"}))
+    let body = kiosk
+        .post_refused(
+            "/api/visitors",
+            visitor("张小明"),
+            503,
+            "server_unreachable",
+        )
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (503, Some("server_unreachable"))
-    );
+    assert!(body.get("credential").is_none());
+    kiosk
+        .post_refused(
+            "/api/invites",
+            json!({"code": "INV2026A"}),
+            503,
+            "server_unreachable",
+        )
+        .await;
     let (status, _) = kiosk.get("/api/units").await;
     assert_eq!(status, 503);
     assert!(kiosk.printed().is_empty());

@@ -85,6 +85,18 @@ impl TestKiosk {
         (status, resp.json().await.unwrap())
     }
 
+    /// Posts `body` to `path`, asserts that the kiosk refuses it with `status` and the error
+    /// `code`, and returns the answer.
+    pub async fn post_refused(&self, path: &str, body: Value, status: u16, code: &str) -> Value {
+        let (got, answer) = self.post(path, body).await;
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(code)),
+            "{path}: {answer}"
+        );
+        answer
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self.http.get(self.url(path)).send().await.unwrap();
         let status = resp.status().as_u16();

@@ -19,14 +19,6 @@ async fn on_screen(b: &Browser, css: &str) -> bool {
         == json!(true)
 }
 
-async fn until_screen(b: &Browser, id: &str) {
-    b.until(
-        id,
-        &format!("return document.querySelector('.screen.active').id === '{id}'"),
-    )
-    .await;
-}
-
 async fn messages_in(b: &Browser, english: bool) {
     let (kiosk, stub) = kiosk_with_stub(Options::default()).await;
     stub.kiosk().host_approval = true;
@@ -38,7 +30,7 @@ async fn messages_in(b: &Browser, english: bool) {
     // A walk-in under host approval: recorded, waiting, told so; not "see the front desk".
     b.fill_visitor(&["王"], "").await;
     b.click("#visitor-confirm").await;
-    until_screen(b, "screen-pending").await;
+    b.until_screen("screen-pending").await;
     let (title, text) = if english {
         ("Waiting for your host's approval", "your host must agree")
     } else {
@@ -50,9 +42,9 @@ async fn messages_in(b: &Browser, english: bool) {
     assert!(on_screen(b, "#pending-ok").await, "Done is on screen");
     assert!(kiosk.printed().is_empty(), "no pass was printed");
     b.click("#pending-ok").await;
-    until_screen(b, "screen-welcome").await;
+    b.until_screen("screen-welcome").await;
     assert_eq!(
-        b.js("return document.getElementById('name').value").await,
+        b.value("name").await,
         "",
         "the form is cleared for the next person"
     );
@@ -66,7 +58,7 @@ async fn messages_in(b: &Browser, english: bool) {
     b.type_in("#id-last4", stub::DESK_ISSUED_ID_LAST4).await;
     b.type_in("#collection-code", stub::COLLECTION_CODE).await;
     b.click("#worker-confirm").await;
-    until_screen(b, "screen-message").await;
+    b.until_screen("screen-message").await;
     let (title, when) = if english {
         (
             "Your card was issued at the front desk",
@@ -97,7 +89,7 @@ async fn messages_in(b: &Browser, english: bool) {
         "{other}"
     );
     b.click("#message-ok").await;
-    until_screen(b, "screen-welcome").await;
+    b.until_screen("screen-welcome").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,21 +111,6 @@ async fn candidates(b: &Browser) -> Vec<String> {
     .unwrap()
 }
 
-async fn tap_keys(b: &Browser, letters: &str) {
-    for k in letters.chars() {
-        b.click(&format!(
-            "#keys button[data-key='{}']",
-            k.to_ascii_uppercase()
-        ))
-        .await;
-    }
-}
-
-async fn value(b: &Browser, id: &str) -> Value {
-    b.js(&format!("return document.getElementById('{id}').value"))
-        .await
-}
-
 /// Every screen and flow a visitor meets, at one panel size, in one language.
 async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
     let at = format!("{width}×{height} {}", if english { "en" } else { "zh" });
@@ -172,7 +157,7 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
     // name characters first; the bar pages with ◀ ▶.
     b.click("#name").await;
     assert_typing_visible(b, &at).await;
-    tap_keys(b, "zhangwei").await;
+    b.tap_keys("zhangwei").await;
     assert_eq!(b.text("#cand-spell").await, "zhang'wei", "{at}");
     let lang = if english { "en" } else { "zh" };
     b.shot(&format!("pinyin-{width}x{height}-{lang}")).await;
@@ -188,10 +173,10 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
     b.click("#candidates #cand-prev").await;
     assert_eq!(candidates(b).await, first_page, "{at}");
     b.click("#candidates button[data-key='张']").await;
-    assert_eq!(value(b, "name").await, "张wei");
+    assert_eq!(b.value("name").await, "张wei");
     assert_eq!(candidates(b).await[..3], ["伟", "卫", "维"], "{at}");
     b.click("#candidates button[data-key='伟']").await;
-    assert_eq!(value(b, "name").await, "张伟");
+    assert_eq!(b.value("name").await, "张伟");
     assert_eq!(
         b.js("return document.getElementById('candidates').hidden")
             .await,
@@ -223,7 +208,7 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
         b.click(field).await;
         assert_typing_visible(b, &at).await;
     }
-    tap_keys(b, "x").await;
+    b.tap_keys("x").await;
     b.click("#keys button[data-key='#back']").await;
     b.click("#keys button[data-key='#hide']").await;
     assert_screen_fits(b, &at).await;
@@ -245,7 +230,7 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
     // A purpose chip follows a language switch, so the desk reads one language.
     b.click(".chip[data-purpose='delivery']").await;
     b.click("#lang-toggle").await;
-    let purpose = value(b, "purpose").await;
+    let purpose = b.value("purpose").await;
     assert_eq!(
         purpose,
         json!(if english { "快递外卖" } else { "Delivery" }),
@@ -262,11 +247,7 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
 
     // The pass: QR, print result, countdown and Done all on screen, and the QR scans.
     b.click("#visitor-confirm").await;
-    b.until(
-        "the print result",
-        "return document.getElementById('print-state').dataset.result === 'printed'",
-    )
-    .await;
+    b.until_printed("printed").await;
     assert_screen_fits(b, &at).await;
     assert!(
         b.text("#pass-countdown")
@@ -307,16 +288,12 @@ async fn visit(b: &Browser, width: u32, height: u32, english: bool) {
     b.click("#btn-invite").await;
     b.click("#invite-code").await;
     assert_typing_visible(b, &at).await;
-    tap_keys(b, "wrong123").await;
+    b.tap_keys("wrong123").await;
     b.click("#invite-confirm").await;
-    b.until(
-        "the message",
-        "return document.querySelector('.screen.active').id === 'screen-message'",
-    )
-    .await;
+    b.until_screen("screen-message").await;
     assert_screen_fits(b, &at).await;
     b.click("#message-retry").await;
-    assert_eq!(value(b, "invite-code").await, "WRONG123", "{at}");
+    assert_eq!(b.value("invite-code").await, "WRONG123", "{at}");
     assert_eq!(
         b.js("return document.documentElement.lang").await,
         json!(if english { "en" } else { "zh-CN" })
@@ -354,7 +331,7 @@ async fn echo_in(b: &Browser, english: bool) {
                "covered": false, "onKeys": true}),
         "{at}: the empty name field"
     );
-    tap_keys(b, "zhangwei").await;
+    b.tap_keys("zhangwei").await;
     assert_eq!(
         geometry(b, ECHO).await,
         json!({"label": name, "text": "Zhangwei", "composing": "Zhangwei", "caretAfter": "Zhangwei",
@@ -385,7 +362,7 @@ async fn echo_in(b: &Browser, english: bool) {
     .await;
     // Another field: its own label and text.
     b.click("#phone").await;
-    tap_keys(b, "138").await;
+    b.tap_keys("138").await;
     let phone = if english {
         "Mobile (optional)"
     } else {
@@ -468,11 +445,7 @@ async fn touch_a_pass_left_on_screen_closes_after_its_countdown_and_idle_is_warn
     b.open(&kiosk).await;
     b.fill_visitor(&["L", "I"], "").await;
     b.click("#visitor-confirm").await;
-    b.until(
-        "the QR on screen",
-        "return !!document.querySelector('#pass-qr svg')",
-    )
-    .await;
+    b.until_pass().await;
     let shown = std::time::Instant::now();
     let first = b.text("#pass-countdown").await;
     assert!(first.contains("15") || first.contains("14"), "{first}");
@@ -532,7 +505,7 @@ async fn touch_a_pass_left_on_screen_closes_after_its_countdown_and_idle_is_warn
     );
     b.click("#idle-stay").await;
     assert_eq!(b.active_screen().await, "screen-visitor");
-    assert_eq!(value(&b, "name").await, "Li");
+    assert_eq!(b.value("name").await, "Li");
     b.client.clone().close().await.unwrap();
 }
 
