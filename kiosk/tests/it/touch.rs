@@ -565,7 +565,8 @@ async fn touch_staff_print_the_muster_list_with_the_pin_pad_or_their_card() {
     let started = std::time::Instant::now();
     while b.active_screen().await != "screen-staff" {
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
+            // Generous: the bound only decides how long a broken kiosk takes to fail.
+            started.elapsed() < std::time::Duration::from_secs(30),
             "the staff card never reached the page"
         );
         let _ = scanner.write_all(format!("{card}\r").as_bytes());
