@@ -92,11 +92,15 @@ where
         if !found.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(found);
         }
+        // Tests wait on this gauge to know a poll is parked before they wake it.
+        let waiting = metrics::gauge!("goods_long_polls_waiting");
+        waiting.increment(1.0);
         let woke = tokio::select! {
             r = fed.changed() => r.is_ok(),
             () = tokio::time::sleep_until(deadline) => false,
             _ = shutdown.wait_for(|down| *down) => false,
         };
+        waiting.decrement(1.0);
         if !woke {
             return Ok(Vec::new());
         }

@@ -205,15 +205,21 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Waits until the server's `gate_long_polls_waiting` gauge says a long poll is parked, so
-    /// what a test does next happens while the poll waits. (The metrics recorder is
-    /// process-wide: a poll parked by a test running alongside also counts.)
+    /// Waits until the server's `gate_long_polls_waiting` gauge says a gate's long poll is
+    /// parked, so what a test does next happens while the poll waits.
     pub async fn long_poll_parked(&self) {
+        self.parked_on("gate_long_polls_waiting").await;
+    }
+
+    /// Waits until the server's `gauge` of parked long polls is at least one. (The metrics
+    /// recorder is process-wide: a poll parked by a test running alongside also counts.)
+    pub async fn parked_on(&self, gauge: &str) {
         let started = std::time::Instant::now();
         loop {
             let metrics = self.get_text("/metrics", None).await;
             let parked = metrics.lines().any(|l| {
-                l.strip_prefix("gate_long_polls_waiting ")
+                l.strip_prefix(gauge)
+                    .and_then(|v| v.strip_prefix(' '))
                     .and_then(|v| v.trim().parse::<f64>().ok())
                     .is_some_and(|v| v >= 1.0)
             });

@@ -131,7 +131,7 @@ async fn a_permit_approved_by_a_manager_is_signed_reported_by_the_gate_at_once_a
         let r = client.get(url).bearer_auth(token).send().await.unwrap();
         (r.json::<Value>().await.unwrap(), Instant::now())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.parked_on("goods_long_polls_waiting").await;
     let sent = Instant::now();
     let r = post_journal(&app, &gate, permit_scan(id)).await;
     assert_eq!(r.status(), 200);
@@ -380,7 +380,7 @@ async fn the_desk_sends_an_approved_permit_to_a_kiosk_printer_which_takes_it_onc
         assert_eq!(r.status(), 200);
         (r.json::<Value>().await.unwrap(), Instant::now())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.parked_on("goods_long_polls_waiting").await;
     let sent = Instant::now();
     let job = json_of(send(kiosk_id.clone()).await).await;
     let (slips, answered) = waiting.await.unwrap();
