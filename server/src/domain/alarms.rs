@@ -7,6 +7,7 @@
 //! acknowledged: a cleared but unseen alarm still tells the desk what happened.
 
 use super::desk_error::{DeskError, DeskResult};
+use super::page_size::PageSize;
 use crate::audit;
 use crate::auth::Actor;
 use crate::db::{parse_ts, ts};
@@ -425,7 +426,10 @@ pub struct AlarmQuery {
 }
 
 /// How many alarms one history look-up returns unless asked, and the most it returns.
-pub const HISTORY_PAGE: (u32, u32) = (100, 500);
+pub const HISTORY_PAGE: PageSize = PageSize {
+    default: 100,
+    max: 500,
+};
 
 /// At most `limit` alarms raised in a period, cleared and acknowledged ones included, newest
 /// first (by time raised, then id), from just after `before` (an alarm's time and id).

@@ -3,6 +3,7 @@
 //! local dates. Names are masked here too: an export leaves the building on a USB stick.
 
 use super::desk_error::{DeskError, DeskResult};
+use super::page_size::PageSize;
 use super::privacy;
 use crate::csv::field;
 use crate::db::{date, instant, opt_instant, ts};
@@ -184,7 +185,10 @@ pub struct VisitRecord {
 }
 
 /// How many visits one look-up returns unless asked, and the most it returns.
-pub const VISITS_PAGE: (u32, u32) = (100, 500);
+pub const VISITS_PAGE: PageSize = PageSize {
+    default: 100,
+    max: 500,
+};
 
 const VISITS: &str =
     "SELECT v.id, (SELECT MAX(c.id) FROM cards c WHERE c.visitor_id = v.id) AS card_id, v.name, u.label,

@@ -1,5 +1,6 @@
 //! Gate journal entries: stored exactly once by entry id, listed and exported for staff.
 
+use super::page_size::PageSize;
 use crate::db::{parse_ts, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::Kind;
@@ -160,7 +161,10 @@ pub struct EventFilter {
 }
 
 /// The events list's page size.
-pub const EVENTS_PAGE: (u32, u32) = (200, 10_000);
+pub const EVENTS_PAGE: PageSize = PageSize {
+    default: 200,
+    max: 10_000,
+};
 
 /// One stored event as staff see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -192,8 +196,8 @@ pub struct EventRow {
 
 /// The events matching `f`, newest first (at most `f.limit`, 200 unless given, 10,000 at most).
 pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
-    let (default, max) = EVENTS_PAGE;
-    page(conn, f, None, f.limit.unwrap_or(default).min(max))
+    let size = EVENTS_PAGE;
+    page(conn, f, None, f.limit.unwrap_or(size.default).min(size.max))
 }
 
 /// At most `limit` events matching `f` (its `limit` and `before` aside), newest first (by

@@ -9,6 +9,7 @@ pub mod gate_reports;
 pub mod journal;
 pub mod language;
 pub mod monitor;
+pub mod page_size;
 pub mod staff;
 // the front desk
 pub mod card;

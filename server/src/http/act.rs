@@ -39,7 +39,8 @@ impl Act {
         T: Send + 'static,
         E: From<DbError> + From<rusqlite::Error> + Send + 'static,
     {
-        // Read here, when the handler runs, as the handlers did before they took an `Act`.
+        // Read when the handler runs, not when the database thread gets to the change: the
+        // time recorded is when the request was made.
         let now = self.state.now();
         let actor = self.actor.clone();
         write(&self.state, move |tx| f(tx, &actor, now)).await

@@ -4,7 +4,7 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::openapi::{self, Io, params};
-use super::paging::{self, NextLink, Page, PageSize};
+use super::paging::{self, NextLink, Page};
 use crate::auth::Allow;
 use crate::domain::desk_error::DeskError;
 use crate::domain::journal::{self, EventFilter, EventRow};
@@ -73,8 +73,7 @@ async fn rows(
     uri: &Uri,
 ) -> Result<(NextLink, Vec<EventRow>), ApiError> {
     check_result(&filter)?;
-    let (default, max) = journal::EVENTS_PAGE;
-    let limit = PageSize { default, max }.limit(filter.limit)?;
+    let limit = journal::EVENTS_PAGE.limit(filter.limit)?;
     let before = filter
         .before
         .as_deref()
@@ -137,8 +136,7 @@ async fn csv(
     check_result(&filter)?;
     // The file holds the whole range, so a page size is not used; one out of bounds is still
     // the caller's mistake, refused as on the list.
-    let (default, max) = journal::EVENTS_PAGE;
-    PageSize { default, max }.limit(filter.limit)?;
+    journal::EVENTS_PAGE.limit(filter.limit)?;
     let to = filter.to.unwrap_or_else(|| state.now());
     let from = filter
         .from

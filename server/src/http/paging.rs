@@ -10,6 +10,7 @@ use super::renovations::read;
 use crate::db::ts;
 use crate::domain::desk_error::DeskError;
 use crate::domain::history::Period;
+pub use crate::domain::page_size::PageSize;
 use crate::domain::settings;
 use crate::state::AppState;
 use axum::Json;
@@ -18,29 +19,6 @@ use axum::response::{IntoResponseParts, ResponseParts};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::Connection;
-
-/// How many rows a list gives when not asked, and the most it gives.
-#[derive(Clone, Copy, Debug)]
-pub struct PageSize {
-    /// Rows when `limit` is not given.
-    pub default: u32,
-    /// The largest `limit` accepted.
-    pub max: u32,
-}
-
-impl PageSize {
-    /// The `limit` asked for, or the default; 422 unless it is between 1 and the maximum.
-    pub fn limit(self, asked: Option<u32>) -> Result<u32, ApiError> {
-        match asked {
-            None => Ok(self.default),
-            Some(n) if (1..=self.max).contains(&n) => Ok(n),
-            Some(n) => Err(ApiError::invalid(format!(
-                "limit is {n}: it must be between 1 and {} (default {})",
-                self.max, self.default
-            ))),
-        }
-    }
-}
 
 /// `?limit=&before=` of a list ordered by row number, newest first.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -112,21 +90,9 @@ pub fn with_param(uri: &Uri, name: &str, value: &str) -> String {
         .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
         .map(str::to_owned)
         .collect();
-    pairs.push(format!("{name}={}", encode(value)));
+    let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    pairs.push(format!("{name}={value}"));
     format!("{}?{}", uri.path(), pairs.join("&"))
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A page of a list as the API answers it: the `Link` header and the rows.
@@ -154,27 +120,26 @@ pub fn time_cursor(at: &str, id: &str) -> String {
     format!("{at}_{id}")
 }
 
+/// The 422 for a cursor no page of this list gave.
+fn foreign_cursor(cursor: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "the cursor {cursor:?} is not one this list gave: follow the Link header's next page"
+    ))
+}
+
 /// Reads a cursor written by [`time_cursor`]; 422 if it is not one.
 pub fn parse_time_cursor(cursor: &str) -> Result<(String, String), ApiError> {
     cursor
         .split_once('_')
         .filter(|(at, id)| chrono::DateTime::parse_from_rfc3339(at).is_ok() && !id.is_empty())
         .map(|(at, id)| (at.to_owned(), id.to_owned()))
-        .ok_or_else(|| {
-            ApiError::invalid(format!(
-                "the cursor {cursor:?} is not one this list gave: follow the Link header's next page"
-            ))
-        })
+        .ok_or_else(|| foreign_cursor(cursor))
 }
 
 /// Reads a [`time_cursor`] whose id is a row number; 422 if it is not one.
 pub fn parse_time_row_cursor(cursor: &str) -> Result<(String, i64), ApiError> {
     let (at, id) = parse_time_cursor(cursor)?;
-    let id = id.parse().map_err(|_| {
-        ApiError::invalid(format!(
-            "the cursor {cursor:?} is not one this list gave: follow the Link header's next page"
-        ))
-    })?;
+    let id = id.parse().map_err(|_| foreign_cursor(cursor))?;
     Ok((at, id))
 }
 
@@ -183,13 +148,13 @@ pub fn parse_time_row_cursor(cursor: &str) -> Result<(String, i64), ApiError> {
 pub type Dated<T> = Result<(Period, Page<T>), DeskError>;
 
 /// One page of a list over a period of local dates, newest first, whose cursor is a time and
-/// a row number: checks `limit` against `size` (default, maximum) and reads the cursor
+/// a row number: checks `limit` against `size` and reads the cursor
 /// `before`; on the database thread `period(tz, today)` names the period and the query (its
 /// refusal is the inner error), and `rows(conn, period, query, before, limit + 1)` reads the
 /// rows from the cursor on; `key` is a row's time and number, for the next page's cursor.
 pub async fn dated_page<T, Q, P, R>(
     state: &AppState,
-    size: (u32, u32),
+    size: PageSize,
     limit: Option<u32>,
     before: Option<&str>,
     period: P,
@@ -203,8 +168,7 @@ where
         + Send
         + 'static,
 {
-    let (default, max) = size;
-    let limit = PageSize { default, max }.limit(limit)?;
+    let limit = size.limit(limit)?;
     let before = before.map(parse_time_row_cursor).transpose()?;
     let now = state.now();
     let found = read(state, move |c| {
@@ -229,21 +193,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_limit_outside_its_bounds_is_refused() {
-        let size = PageSize {
-            default: 50,
-            max: 500,
-        };
-        assert_eq!(size.limit(None).unwrap(), 50);
-        assert_eq!(size.limit(Some(1)).unwrap(), 1);
-        assert_eq!(size.limit(Some(500)).unwrap(), 500);
-        for bad in [0, 501, u32::MAX] {
-            let err = size.limit(Some(bad)).unwrap_err();
-            assert!(err.to_string().contains("between 1 and 500"), "{err}");
-        }
-    }
 
     #[test]
     fn a_page_keeps_its_limit_and_names_the_next_only_when_there_is_one() {
