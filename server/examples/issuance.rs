@@ -31,7 +31,7 @@ fn report(name: &str, mut lat: Vec<Duration>, elapsed: Duration) -> f64 {
 /// Sign + one INSERT committed with synchronous=FULL, one at a time.
 fn floor(seconds: u64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let conn = gatehouse_server::db::open_connection(&dir.path().join("floor.db")).unwrap();
+    let conn = gatehouse_server::store::connect(&dir.path().join("floor.db")).unwrap();
     conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, a INTEGER, b TEXT)")
         .unwrap();
     let signer = Signer::generate(KeyId::new(0).unwrap());

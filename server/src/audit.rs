@@ -397,7 +397,7 @@ mod tests {
     use super::*;
 
     fn log_of(n: usize) -> Connection {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         for i in 0..n {
             record(
                 &conn,
@@ -512,7 +512,7 @@ mod tests {
 
     #[test]
     fn a_plain_chain_is_verified_once_and_continues_keyed_from_its_head() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         conn.execute_batch("DROP TRIGGER audit_log_no_update;")
             .unwrap();
         // Two entries as the server wrote them before the key.

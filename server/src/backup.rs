@@ -17,10 +17,10 @@
 //! restore checks the backup against it and writes the data directory's head file anew.
 
 use crate::audit::anchor::{self, Head};
+use crate::db::DB_FILE;
 use crate::db::migrations::MIGRATIONS;
 use crate::keys::audit_chain::AuditKey;
 use crate::keys::file::match_owner;
-use crate::startup::DB_FILE;
 use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};

@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn pruning_keeps_every_change_a_gate_still_needs() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = Utc::now();
         let ago = |d: i64| now - chrono::Duration::days(d);
         let minute = |t: DateTime<Utc>| UtcMinute::floor(t).unwrap();
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn changes_come_back_in_order_after_the_cursor() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = Utc::now();
         let a = append(&conn, &ChangeEvent::Lockdown { active: true }, now).unwrap();
         let b = append(

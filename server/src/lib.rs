@@ -15,6 +15,7 @@ pub mod http;
 pub mod keys;
 pub mod startup;
 pub mod state;
+pub mod store;
 
 pub use cli::Cli;
 pub use config::Config;

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use gatehouse_server::cli::Command;
-use gatehouse_server::{Application, Cli, Config, backup, keys, ready_line};
+use gatehouse_server::{Application, Cli, Config, backup, cli, keys, ready_line};
 use std::io::Write;
 
 #[tokio::main]
@@ -45,8 +45,8 @@ fn operate(config: &Config, command: &Command) -> anyhow::Result<()> {
             let login = std::env::var("SUDO_USER")
                 .or_else(|_| std::env::var("USER"))
                 .ok();
-            let actor = keys::console::console_actor(login.as_deref());
-            keys::console::run(dir, keys_command, &actor, now).context("keys")?
+            let actor = cli::keys::console_actor(login.as_deref());
+            cli::keys::run(dir, keys_command, &actor, now).context("keys")?
         }
         Command::Backup { to } => {
             let done = backup::backup(dir, to, now).context("backup")?;

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// The database file's name inside the data directory.
-pub const DB_FILE: &str = "gatehouse.db";
+use crate::db::DB_FILE;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -81,13 +81,13 @@ impl Application {
         let data_dir_lock = crate::backup::DataDirLock::acquire(&dir)?;
 
         let personal = crate::keys::personal::PersonalKey::load_or_create(&dir)?;
-        let db = Db::open(&dir.join(DB_FILE))?;
+        let db = crate::store::open(&dir.join(DB_FILE))?;
         let key_dir = dir.clone();
         let now = chrono::Utc::now();
         let key = db
             .call(move |c| {
                 let tx = c.savepoint()?;
-                let key = crate::keys::rotation::ensure_active(&tx, &key_dir, now)?;
+                let key = crate::domain::signing_keys::ensure_active(&tx, &key_dir, now)?;
                 // A log from before the audit-chain key continues keyed from its head.
                 crate::audit::continue_keyed(&tx, now)?;
                 tx.commit()?;

@@ -79,7 +79,7 @@ pub fn resolve(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::
         .optional()?;
     Ok(match device {
         Some((id, kind, name)) => {
-            crate::domain::devices::seen(conn, &id, now)?;
+            seen(conn, &id, now)?;
             let device = Device { id, name };
             if kind == "gate" {
                 Actor::Gate(device)
@@ -124,6 +124,20 @@ pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// How stale a device's `last_seen_at` may get before a device's next request writes it again: one write
+/// a minute per device, not one per request.
+pub const LAST_SEEN_RESOLUTION: Duration = Duration::seconds(60);
+
+/// Notes that device `id` called now, at most once per [`LAST_SEEN_RESOLUTION`].
+pub fn seen(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE devices SET last_seen_at = ?2
+         WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?3)",
+    )?
+    .execute(params![id, ts(now), ts(now - LAST_SEEN_RESOLUTION)])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,7 +162,7 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_end() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = Utc::now();
         conn.execute("INSERT INTO staff (username, role, password_hash, created_at) VALUES ('amy', 'desk', 'x', ?1)", params![ts(now)],
         )

@@ -567,7 +567,7 @@ CREATE INDEX device_alarms_to_see ON device_alarms(raised_at, id) WHERE cleared_
     M::up("CREATE INDEX device_alarms_by_raised ON device_alarms(raised_at, id);"),
 ];
 
-/// The migrations, applied by [`crate::db::open_connection`].
+/// The migrations, applied by [`crate::db::connect`].
 pub const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
 
 #[cfg(test)]

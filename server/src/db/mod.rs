@@ -46,7 +46,7 @@ pub enum DbError {
     CommitFailed,
     /// The audit-chain key file could not be read or created.
     #[error("audit-chain key: {0}")]
-    AuditKey(#[source] Box<crate::keys::KeyError>),
+    AuditKey(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The most calls committed together; bounds how long the first of them waits.
@@ -79,60 +79,30 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// Opens `path`, sets the pragmas, applies every migration and attaches the audit-chain key of
-/// the data directory `path` lies in (created there on the first start).
-pub fn open_connection(path: &Path) -> Result<Connection, DbError> {
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "gatehouse.db";
+
+/// Opens `path`, made private to its owner, sets the pragmas and applies every migration.
+/// The server opens it through [`crate::store`], which attaches the audit chain too.
+pub fn connect(path: &Path) -> Result<Connection, DbError> {
     make_private(path)?;
     let mut conn = Connection::open(path)?;
     configure(&mut conn)?;
-    crate::audit::attach(&conn, audit_key(&conn, data_dir_of(path))?)?;
     Ok(conn)
 }
 
-/// The audit-chain key of `data_dir`, made on the first start. A missing key file is an error
-/// once the log holds keyed entries: a new key would make every one of them fail to verify.
-fn audit_key(
-    conn: &Connection,
-    data_dir: &Path,
-) -> Result<crate::keys::audit_chain::AuditKey, DbError> {
-    use crate::keys::audit_chain::{AuditKey, FILE};
-    let boxed = |e| DbError::AuditKey(Box::new(e));
-    if let Some(key) = AuditKey::load(data_dir).map_err(boxed)? {
-        return Ok(key);
-    }
-    let keyed: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log WHERE keyed = 1", [], |r| {
-        r.get(0)
-    })?;
-    if keyed > 0 {
-        let path = data_dir.join(crate::keys::file::DIR).join(FILE);
-        return Err(boxed(crate::keys::KeyError::Io {
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "no key file: the audit log is chained with it; copy the key backup to {}",
-                    path.display()
-                ),
-            ),
-            path,
-        }));
-    }
-    AuditKey::load_or_create(data_dir).map_err(boxed)
+/// An in-memory database with the pragmas set and every migration applied.
+pub fn connect_in_memory() -> Result<Connection, DbError> {
+    let mut conn = Connection::open_in_memory()?;
+    configure(&mut conn)?;
+    Ok(conn)
 }
 
 /// The directory holding the database file `path`.
-fn data_dir_of(path: &Path) -> &Path {
+pub fn data_dir_of(path: &Path) -> &Path {
     path.parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
-}
-
-/// An in-memory database with every migration applied and a fresh audit-chain key, for unit
-/// tests of domain code.
-pub fn open_in_memory() -> Result<Connection, DbError> {
-    let mut conn = Connection::open_in_memory()?;
-    configure(&mut conn)?;
-    crate::audit::attach(&conn, crate::keys::audit_chain::AuditKey::generate())?;
-    Ok(conn)
 }
 
 /// Creates the database file readable by its owner only (0600) whatever the umask, and
@@ -252,6 +222,12 @@ fn last_change_seq(conn: &Connection) -> Result<u64, rusqlite::Error> {
     Ok(seq.map_or(0, |s| u64::try_from(s).unwrap_or(0)))
 }
 
+/// The id of the last gate event stored (0 when there is none): the live monitors' cursor.
+pub fn last_event_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM gate_events")?
+        .query_row([], |r| r.get(0))
+}
+
 /// Moves `signal` up to `latest` (read after a commit), waking its waiters if it grew: the
 /// long-polling gates for the change log, the live monitors for gate events.
 fn publish<T: PartialOrd + Copy>(
@@ -324,7 +300,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, signals: &Signals) {
     );
     publish(
         &signals.event_seq,
-        crate::domain::monitor::last_id(conn),
+        last_event_id(conn),
         "the last gate event",
     );
     for r in pending {
@@ -343,27 +319,18 @@ fn begin(conn: &Connection) -> bool {
     }
 }
 
+/// What the database thread runs after every batch, on the same connection.
+pub type AfterCommit = Box<dyn FnMut(&Connection) + Send>;
+
 impl Db {
-    /// Opens the database at `path` and starts its thread.
-    /// Its thread keeps the audit chain's head file of the data directory up to date.
-    pub fn open(path: &Path) -> Result<Db, DbError> {
-        let conn = open_connection(path)?;
-        let keeper = crate::audit::anchor::Keeper::open(data_dir_of(path), &conn);
-        Self::start_with(conn, Some(keeper))
-    }
-
-    #[cfg(test)]
-    fn start(conn: Connection) -> Result<Db, DbError> {
-        Self::start_with(conn, None)
-    }
-
-    fn start_with(
+    /// Starts the database thread on `conn`; it runs `after_commit` after every batch.
+    pub fn start(
         mut conn: Connection,
-        mut keeper: Option<crate::audit::anchor::Keeper>,
+        mut after_commit: Option<AfterCommit>,
     ) -> Result<Db, DbError> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (seq_tx, seq_rx) = watch::channel(last_change_seq(&conn)?);
-        let (event_tx, event_rx) = watch::channel(crate::domain::monitor::last_id(&conn)?);
+        let (event_tx, event_rx) = watch::channel(last_event_id(&conn)?);
         let signals = Signals {
             change_seq: seq_tx,
             event_seq: event_tx,
@@ -383,8 +350,8 @@ impl Db {
                     }
                     metrics::histogram!("gatehouse_db_batch_calls").record(batch.len() as f64);
                     run_batch(&mut conn, batch, &signals);
-                    if let Some(keeper) = keeper.as_mut() {
-                        keeper.after_commit(&conn);
+                    if let Some(after) = after_commit.as_mut() {
+                        after(&conn);
                     }
                     counted.fetch_add(1, Ordering::Relaxed);
                 }
@@ -451,7 +418,7 @@ mod tests {
     #[tokio::test]
     async fn pragmas_are_set_for_durability() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let db = crate::store::open(&dir.path().join("t.db")).unwrap();
         let (mode, sync, fk): (String, i64, i64) = db
             .call(|c| {
                 Ok::<_, DbError>((
@@ -469,7 +436,7 @@ mod tests {
 
     #[tokio::test]
     async fn committing_a_change_moves_the_signal_and_a_rollback_does_not() {
-        let db = Db::start(open_in_memory().unwrap()).unwrap();
+        let db = Db::start(connect_in_memory().unwrap(), None).unwrap();
         let mut seq = db.change_seq();
         assert_eq!(*seq.borrow_and_update(), 0);
         let event = gatehouse_credential::api::gate::ChangeEvent::Lockdown { active: true };
@@ -539,7 +506,7 @@ mod tests {
     async fn queued_writes_are_committed_together_and_each_is_durable_when_answered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let db = Db::open(&path).unwrap();
+        let db = crate::store::open(&path).unwrap();
         let (release, holder) = hold_with_table(&db).await;
         let before = db.batches();
         let calls: Vec<_> = (1..=40)
@@ -566,7 +533,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_or_panicking_call_in_a_batch_loses_only_its_own_writes() {
-        let db = Db::start(open_in_memory().unwrap()).unwrap();
+        let db = Db::start(connect_in_memory().unwrap(), None).unwrap();
         let (release, holder) = hold_with_table(&db).await;
         let d = db.clone();
         let good = tokio::spawn(async move { d.call(|c| insert(c, 1)).await });
@@ -616,7 +583,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_call_is_an_error_and_the_thread_survives() {
-        let db = Db::start(open_in_memory().unwrap()).unwrap();
+        let db = Db::start(connect_in_memory().unwrap(), None).unwrap();
         let r: Result<(), DbError> = db.call(|_| panic!("boom")).await;
         assert!(matches!(r, Err(DbError::Panicked)));
         let one: i64 = db

@@ -111,7 +111,7 @@ fn now() -> DateTime<Utc> {
 
 #[test]
 fn the_event_list_reads_a_page_through_an_index_whatever_its_filter() {
-    let conn = super::open_in_memory().unwrap();
+    let conn = crate::store::in_memory().unwrap();
     let cursor = Some(("2026-12-01T00:00:00.000000Z", "e1"));
     let page = |f: EventFilter, before| {
         move |c: &Connection| {
@@ -188,7 +188,7 @@ fn the_event_list_reads_a_page_through_an_index_whatever_its_filter() {
 
 #[test]
 fn the_desk_lists_and_counts_use_their_indexes() {
-    let conn = super::open_in_memory().unwrap();
+    let conn = crate::store::in_memory().unwrap();
     check(
         &conn,
         "renovations page",

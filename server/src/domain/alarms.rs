@@ -520,7 +520,7 @@ mod tests {
     use crate::auth::{Device, Role, Staff};
 
     fn setup() -> (Connection, Actor, Actor) {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         conn.execute(
             "INSERT INTO devices (id, kind, name, created_at, created_by) VALUES ('k1', 'kiosk', 'Lobby kiosk', '2026-01-01T00:00:00Z', 'test')",
             [],

@@ -277,20 +277,24 @@ pub fn collect(
         return Ok(Err(locked()));
     }
     let last4 = privacy::normalise_id(attempt.id_last4);
-    let candidates: Vec<(i64, Option<String>)> = {
+    let candidates: Vec<(i64, String, Option<String>)> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT id, collection_code_hash FROM workers
+            "SELECT id, name, collection_code_hash FROM workers
              WHERE renovation_id = ?1 AND id_last4 = ?2 AND purged_at IS NULL",
         )?;
         let rows = stmt.query_map(params![r.id, last4], |row| {
-            Ok((row.get("id")?, row.get("collection_code_hash")?))
+            Ok((
+                row.get("id")?,
+                row.get::<_, Option<String>>("name")?.unwrap_or_default(),
+                row.get("collection_code_hash")?,
+            ))
         })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let matching = candidates
         .iter()
-        .find(|(id, hash)| hash.as_deref() == Some(code_hash(key, *id, &code).as_str()));
-    let Some(&(worker_id, _)) = matching else {
+        .find(|(id, _, hash)| hash.as_deref() == Some(code_hash(key, *id, &code).as_str()));
+    let Some((worker_id, name, _)) = matching else {
         return Ok(Err(fail(tx, actor, &device, Some(&r), now)?));
     };
     tx.prepare_cached("UPDATE renovations SET collect_failures = 0 WHERE id = ?1")?
@@ -308,7 +312,6 @@ pub fn collect(
     if let Some((issued_by, issued_at)) = latest {
         return Ok(Err(earlier_card(&issued_by, &issued_at)));
     }
-    let issued = card::issue_worker_card(tx, signer, actor, worker_id, None, now)?;
-    let name = super::worker::name(tx, worker_id)?;
-    Ok(Ok((issued, privacy::mask_name(&name), r.unit.label)))
+    let issued = card::issue_worker_card(tx, signer, actor, *worker_id, None, now)?;
+    Ok(Ok((issued, privacy::mask_name(name), r.unit.label)))
 }

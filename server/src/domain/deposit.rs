@@ -164,7 +164,7 @@ pub fn refund(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> De
     }
     let rules = check(tx, id, now)?;
     if rules.iter().any(|x| !x.met) {
-        return Err(DeskError::RefundRefused(rules));
+        return Err(DeskError::RefundRefused(super::refund::unmet_text(&rules)));
     }
     let me = actor.audit_name();
     let request = open_request(tx, id)?;

@@ -1,8 +1,6 @@
 //! The error of every front-desk domain operation (renovations, workers, cards, deposits,
 //! visitors, retention), mapped to HTTP with the others in `http/error.rs`.
 
-use super::refund::RuleResult;
-
 /// Why a front-desk operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -25,9 +23,10 @@ pub enum DeskError {
         /// What is wrong, in words.
         message: String,
     },
-    /// The refund was refused because these rules do not hold (409 `refund_rules_unmet`).
-    #[error("the deposit cannot be refunded: {}", unmet_text(.0))]
-    RefundRefused(Vec<RuleResult>),
+    /// The refund was refused because rules do not hold (409 `refund_rules_unmet`); it holds
+    /// them in words ([`super::refund::unmet_text`]).
+    #[error("the deposit cannot be refunded: {0}")]
+    RefundRefused(String),
     /// A deny-listed visitor (403 `see_front_desk`; the message stays neutral).
     #[error("please see the front desk")]
     SeeFrontDesk,
@@ -65,15 +64,6 @@ pub enum DeskError {
     /// body's `details`.
     #[error("{0}")]
     Detailed(Box<DeskError>, serde_json::Map<String, serde_json::Value>),
-}
-
-fn unmet_text(rules: &[RuleResult]) -> String {
-    rules
-        .iter()
-        .filter(|r| !r.met)
-        .map(|r| format!("{} ({})", r.title, r.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 impl DeskError {

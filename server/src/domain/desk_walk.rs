@@ -112,10 +112,10 @@ const FEE: i64 = 5000;
 impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = Utc.with_ymd_and_hms(2026, 1, 5, 2, 0, 0).unwrap();
         estate::seed_defaults(&conn).unwrap();
-        crate::keys::rotation::ensure_active(&conn, dir.path(), now).unwrap();
+        crate::domain::signing_keys::ensure_active(&conn, dir.path(), now).unwrap();
         conn.execute_batch(
             "INSERT OR IGNORE INTO buildings (number, name, floor_lo, floor_hi) VALUES (2, 'Tower 2', -2, 30);
              INSERT OR IGNORE INTO units (label, building, floor) VALUES ('2-1203', 2, 12);",

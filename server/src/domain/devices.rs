@@ -57,20 +57,6 @@ pub struct DeviceInfo {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
-/// How stale `last_seen_at` may get before a device's next request writes it again: one write
-/// a minute per device, not one per request.
-pub const LAST_SEEN_RESOLUTION: Duration = Duration::seconds(60);
-
-/// Notes that device `id` called now, at most once per [`LAST_SEEN_RESOLUTION`].
-pub fn seen(conn: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE devices SET last_seen_at = ?2
-         WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?3)",
-    )?
-    .execute(params![id, ts(now), ts(now - LAST_SEEN_RESOLUTION)])?;
-    Ok(())
-}
-
 /// A new device and its one-time enrolment token.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewDevice {
@@ -323,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_token_enrols_once_and_expires() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = Utc::now();
         let d = create(
             &conn,

@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn evacuation_is_switched_once_remembered_and_pushed() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let desk = Actor::Desk(Staff {
             id: 2,
             username: "li".into(),
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_fire_reset_is_refused_while_a_gate_is_in_alarm_and_pushed_after() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         conn.execute(
             "INSERT INTO devices (id, kind, name, created_at, created_by)
              VALUES ('gate-1', 'gate', 'Lobby gate', '2026-12-03T00:00:00Z', 'test')",

@@ -768,7 +768,7 @@ mod tests {
 
     #[test]
     fn defaults_are_shanghai_and_renovation_hours() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         seed_defaults(&conn).unwrap();
         let cal = calendar(&conn).unwrap();
         assert_eq!(cal.time_zone, chrono_tz::Asia::Shanghai);
@@ -787,7 +787,7 @@ mod tests {
 
     #[test]
     fn units_must_be_on_a_floor_of_an_existing_building() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = Utc::now();
         let a = Actor::Anonymous;
         let unit = Unit {

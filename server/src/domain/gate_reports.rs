@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn the_last_report_of_each_gate_is_kept_with_its_lag() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let now = t("2026-12-03T10:00:00Z");
         conn.execute(
             "INSERT INTO devices (id, kind, name, created_at, created_by)

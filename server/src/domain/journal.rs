@@ -194,6 +194,71 @@ pub struct EventRow {
     pub direction: Option<String>,
 }
 
+/// The name the events list gives the guard page's handheld scanner or typed number.
+pub const HANDHELD: &str = "门岗手持 guard handheld";
+
+/// The guard's releases and stops made without a gate (a handheld wedge scan or a typed
+/// permit number) as event rows matching `f`, newest first: the gate's own rows are in its
+/// journal, these have no gate to journal them. A filter by gate matches none of them.
+pub fn hand_events(
+    conn: &Connection,
+    f: &EventFilter,
+    before: Option<(&str, &str)>,
+    limit: u32,
+) -> rusqlite::Result<Vec<EventRow>> {
+    if f.device.is_some() || f.result.as_deref().is_some_and(|r| r != "other") {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, closed_at, state, closed_by, decision_note FROM goods_permits
+         WHERE closed_device IS NULL AND closed_at IS NOT NULL AND state IN ('released', 'stopped')
+           AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR closed_at >= ?2) AND (?3 IS NULL OR closed_at < ?3)
+           AND (?5 IS NULL OR (closed_at, 'goods-' || id) < (?5, ?6))
+         ORDER BY closed_at DESC, 'goods-' || id DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            f.card,
+            f.from.map(ts),
+            f.to.map(ts),
+            limit,
+            before.map(|b| b.0),
+            before.map(|b| b.1)
+        ],
+        |r| {
+            let id: u32 = r.get("id")?;
+            let state: String = r.get("state")?;
+            let by: Option<String> = r.get("closed_by")?;
+            let note: Option<String> = r.get("decision_note")?;
+            let released = state == "released";
+            let reason = if released {
+                by.unwrap_or_default()
+            } else {
+                format!("{} {}", by.unwrap_or_default(), note.unwrap_or_default())
+            };
+            Ok(EventRow {
+                id: format!("goods-{id}"),
+                device_id: String::new(),
+                device_name: HANDHELD.to_owned(),
+                at: crate::db::instant(r, "closed_at")?,
+                clock_trusted: true,
+                card_id: Some(id),
+                kind: Some("goods_release".into()),
+                result: "other".into(),
+                reason: Some(reason.trim().to_owned()),
+                event: if released {
+                    "goods_released"
+                } else {
+                    "goods_stopped"
+                }
+                .into(),
+                direction: None,
+            })
+        },
+    )?;
+    rows.collect()
+}
+
 /// The events matching `f`, newest first (at most `f.limit`, 200 unless given, 10,000 at most).
 pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
     let size = EVENTS_PAGE;

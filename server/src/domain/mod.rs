@@ -10,6 +10,7 @@ pub mod journal;
 pub mod language;
 pub mod monitor;
 pub mod page_size;
+pub mod signing_keys;
 pub mod staff;
 // the front desk
 pub mod card;

@@ -131,12 +131,6 @@ fn stored_words(event_type: &str, event: Option<&GateEvent>) -> Words {
     }
 }
 
-/// The id of the newest gate event (0 when none).
-pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM gate_events")?
-        .query_row([], |r| r.get(0))
-}
-
 /// Where a client that names no resume point starts: just before the [`BACKLOG`] newest
 /// events of `door` (every door when `None`).
 pub fn backlog_start(conn: &Connection, door: Option<&str>) -> rusqlite::Result<i64> {
@@ -268,7 +262,7 @@ mod tests {
 
     #[test]
     fn events_come_in_id_order_per_door_and_the_backlog_starts_before_the_newest() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         for (id, name) in [("g-a", "Lobby"), ("g-b", "Garage")] {
             conn.execute(
                 "INSERT INTO devices (id, kind, name, api_key_hash, created_at, created_by)
@@ -277,7 +271,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(last_id(&conn).unwrap(), 0);
+        assert_eq!(crate::db::last_event_id(&conn).unwrap(), 0);
         assert_eq!(backlog_start(&conn, None).unwrap(), 0);
         for i in 0..60 {
             let device = if i % 2 == 0 { "g-a" } else { "g-b" };
@@ -298,7 +292,7 @@ mod tests {
                 alarm: AlarmKind::DoorForced,
             },
         );
-        let top = last_id(&conn).unwrap();
+        let top = crate::db::last_event_id(&conn).unwrap();
         assert_eq!(top, 61);
         let all = between(&conn, 0, top, None).unwrap();
         assert_eq!(all.len(), 61);

@@ -288,6 +288,16 @@ impl RuleResult {
     }
 }
 
+/// The rules of `rules` that do not hold, each with its reason, in words.
+pub fn unmet_text(rules: &[RuleResult]) -> String {
+    rules
+        .iter()
+        .filter(|r| !r.met)
+        .map(|r| format!("{} ({})", r.title, r.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// What the refund rules need to know of one worker card.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CardFacts {

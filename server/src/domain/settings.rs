@@ -111,7 +111,7 @@ mod tests {
     fn shanghai_midnight_is_16_utc_the_day_before_and_settings_default() {
         let t = local_midnight(chrono_tz::Asia::Shanghai, "2026-03-01".parse().unwrap());
         assert_eq!(t.to_rfc3339(), "2026-02-28T16:00:00+00:00");
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         assert_eq!(time_zone(&conn).unwrap(), chrono_tz::Asia::Shanghai);
         assert_eq!(retention_days(&conn).unwrap(), 180);
         assert_eq!(visitor_pass_minutes(&conn).unwrap(), None);

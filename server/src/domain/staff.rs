@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn an_account_lists_its_times_as_the_database_holds_them() {
-        let conn = crate::db::open_in_memory().unwrap();
+        let conn = crate::store::in_memory().unwrap();
         let at = "2026-03-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap();
         let id = create(&conn, &Actor::System("test"), "amy", Role::Desk, "x", at).unwrap();
         set_disabled(&conn, &Actor::System("test"), id, true, at).unwrap();

@@ -134,12 +134,3 @@ pub fn of_renovation(conn: &Connection, renovation_id: i64) -> DeskResult<Vec<Wo
     let rows = stmt.query_map(params![renovation_id], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
-
-/// The unmasked name of worker `id` (for the printed card, masked there too).
-pub fn name(conn: &Connection, id: i64) -> DeskResult<String> {
-    let n: Option<String> =
-        conn.query_row("SELECT name FROM workers WHERE id = ?1", params![id], |r| {
-            r.get("name")
-        })?;
-    Ok(n.unwrap_or_default())
-}

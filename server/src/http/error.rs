@@ -696,7 +696,7 @@ mod tests {
                 "period_too_long",
             ),
             (
-                DeskError::RefundRefused(Vec::new()).into_response(),
+                DeskError::RefundRefused(String::new()).into_response(),
                 409,
                 "refund_rules_unmet",
             ),

@@ -48,7 +48,7 @@ pub fn merged(
 ) -> rusqlite::Result<Vec<EventRow>> {
     let mut rows = journal::page(c, filter, before, limit)?;
     // The guard's handheld releases have no gate journal; they join the gates' rows.
-    let hand = crate::domain::goods::hand_events(c, filter, before, limit)?;
+    let hand = crate::domain::journal::hand_events(c, filter, before, limit)?;
     if !hand.is_empty() {
         rows.extend(hand);
         rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));

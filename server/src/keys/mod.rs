@@ -15,10 +15,8 @@
 //! that are connected learn it within a second, and gates that were offline at their next sync.
 
 pub mod audit_chain;
-pub mod console;
 pub mod file;
 pub mod personal;
-pub mod rotation;
 
 use crate::db::{instant, opt_instant, ts};
 use chrono::{DateTime, Utc};
@@ -238,7 +236,8 @@ pub fn ring(conn: &Connection) -> Result<KeyRing, KeyError> {
     Ok(KeyRing::from_infos(&published(conn)?)?)
 }
 
-fn insert(conn: &Connection, key: &KeyRecord) -> rusqlite::Result<()> {
+/// Stores a new key record.
+pub fn insert(conn: &Connection, key: &KeyRecord) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO signing_keys (key_id, state, public_key, created_at, activated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params![

@@ -193,7 +193,7 @@ impl TestApp {
 
     /// The public keys the database publishes to gates (read through a second connection).
     pub fn published_keys(&self) -> Vec<gatehouse_credential::PublicKeyInfo> {
-        let db = self.dir.path().join(gatehouse_server::startup::DB_FILE);
+        let db = self.dir.path().join(gatehouse_server::db::DB_FILE);
         let conn = rusqlite::Connection::open(db).unwrap();
         gatehouse_server::keys::published(&conn).unwrap()
     }

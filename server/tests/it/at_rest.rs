@@ -11,7 +11,7 @@ async fn the_database_and_its_wal_and_shm_are_created_0600_under_umask_022() {
     let app = spawn_app().await;
     // A write, so the WAL holds something.
     app.admin().await;
-    let db = app.dir.path().join(gatehouse_server::startup::DB_FILE);
+    let db = app.dir.path().join(gatehouse_server::db::DB_FILE);
     for suffix in ["", "-wal", "-shm"] {
         let path = format!("{}{suffix}", db.display());
         let mode = std::fs::metadata(&path)
@@ -28,8 +28,8 @@ async fn a_copy_of_the_database_alone_holds_no_key_to_search_id_numbers_with() {
     let (app, _, desk) = spawn_staffed().await;
     let renovation = crate::desk::renovation(&app, &desk).await;
     crate::desk::worker(&app, &desk, renovation, "11010519491231002X").await;
-    let db = rusqlite::Connection::open(app.dir.path().join(gatehouse_server::startup::DB_FILE))
-        .unwrap();
+    let db =
+        rusqlite::Connection::open(app.dir.path().join(gatehouse_server::db::DB_FILE)).unwrap();
     // What an attacker with the database alone sees: the last 4, and a keyed hash.
     let (hash, last4): (String, String) = db
         .query_row("SELECT id_hash, id_last4 FROM workers", [], |r| {

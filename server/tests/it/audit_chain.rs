@@ -29,7 +29,7 @@ async fn verify_says(app: &TestApp, admin: &str, ok: bool, (field, n): (&str, u6
 }
 
 fn open_db(app: &TestApp) -> rusqlite::Connection {
-    rusqlite::Connection::open(app.dir.path().join(gatehouse_server::startup::DB_FILE)).unwrap()
+    rusqlite::Connection::open(app.dir.path().join(gatehouse_server::db::DB_FILE)).unwrap()
 }
 
 #[tokio::test]
@@ -139,7 +139,7 @@ async fn an_older_copy_of_the_database_put_in_place_is_reported() {
     verify_says(&app, &admin, true, ("head_seq", 4)).await;
 
     let dir = app.stop().await;
-    let db = dir.path().join(gatehouse_server::startup::DB_FILE);
+    let db = dir.path().join(gatehouse_server::db::DB_FILE);
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }

@@ -26,6 +26,7 @@ mod gate;
 mod goods;
 mod keys;
 mod kiosk_public;
+mod layers;
 mod monitor;
 mod muster;
 mod openapi;

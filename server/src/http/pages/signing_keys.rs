@@ -4,8 +4,9 @@
 
 use super::Viewer;
 use crate::domain::desk_error::DeskError;
+use crate::domain::signing_keys;
 use crate::http::renovations::read;
-use crate::keys::{self, KeyRecord, KeyState, rotation};
+use crate::keys::{self, KeyRecord, KeyState};
 use crate::state::AppState;
 use axum::extract::State;
 use maud::{Markup, html};
@@ -31,7 +32,7 @@ pub(super) async fn signing_keys_page(
             .into_iter()
             .map(|k| {
                 let in_use = if k.is_live() {
-                    Some(rotation::cards_in_use(c, &k, now)?)
+                    Some(signing_keys::cards_in_use(c, &k, now)?)
                 } else {
                     None
                 };

@@ -1,6 +1,8 @@
 //! The command line of `gatehouse-server`: the configuring [`Flags`] and, instead of serving,
 //! an operation on the data directory.
 
+pub mod keys;
+
 use crate::config::Flags;
 use clap::Parser;
 use std::path::PathBuf;
@@ -27,7 +29,7 @@ pub enum Command {
     /// Signing keys: list, add, activate, retire. Safe while the server runs: it picks the
     /// change up from the database and gates learn it within a second.
     #[command(subcommand)]
-    Keys(crate::keys::console::KeysCommand),
+    Keys(keys::KeysCommand),
     /// Copies the database with SQLite's online backup API (safe while the server runs),
     /// fsyncs it and checks it with `PRAGMA integrity_check`.
     Backup {

@@ -3,8 +3,9 @@
 //! immediate transaction, and leave the running server to pick the change up (see
 //! [`crate::keys`]).
 
-use super::{KeyError, KeyRecord, file, records, rotation};
 use crate::auth::{Actor, Role, Staff};
+use crate::domain::signing_keys;
+use crate::keys::{KeyError, KeyRecord, file, records};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::KeyId;
 use rusqlite::{Connection, TransactionBehavior};
@@ -73,11 +74,11 @@ pub fn console_actor(login: Option<&str>) -> Actor {
 
 /// Opens the database of `data_dir`, refusing to create one.
 pub fn open(data_dir: &Path) -> Result<Connection, ConsoleError> {
-    let path = data_dir.join(crate::startup::DB_FILE);
+    let path = data_dir.join(crate::db::DB_FILE);
     if !path.exists() {
         return Err(ConsoleError::NoDatabase(path));
     }
-    Ok(crate::db::open_connection(&path)?)
+    Ok(crate::store::connect(&path)?)
 }
 
 /// Runs `command` on `data_dir` as `actor` and returns what to print.
@@ -96,7 +97,7 @@ pub fn run(
         }
         KeysCommand::Add => {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let key = rotation::add(&tx, data_dir, actor, now)?;
+            let key = signing_keys::add(&tx, data_dir, actor, now)?;
             tx.commit()?;
             let _ = writeln!(
                 out,
@@ -109,7 +110,7 @@ pub fn run(
         }
         KeysCommand::Activate { id: n } => {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let key = rotation::activate(&tx, data_dir, actor, id(*n)?, now)?;
+            let key = signing_keys::activate(&tx, data_dir, actor, id(*n)?, now)?;
             tx.commit()?;
             let _ = writeln!(
                 out,
@@ -120,7 +121,7 @@ pub fn run(
         }
         KeysCommand::Retire { id: n, force } => {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let retired = rotation::retire(&tx, actor, id(*n)?, *force, now)?;
+            let retired = signing_keys::retire(&tx, actor, id(*n)?, *force, now)?;
             tx.commit()?;
             file::remove(data_dir, retired.key.key_id)?;
             let _ = writeln!(
@@ -162,7 +163,7 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> Result<String, ConsoleErro
     );
     for key in &keys {
         let in_use = if key.is_live() {
-            rotation::cards_in_use(conn, key, now)?.to_string()
+            signing_keys::cards_in_use(conn, key, now)?.to_string()
         } else {
             "-".to_owned()
         };

@@ -2,9 +2,9 @@
 //! list, and the steps that apply them inside the caller's transaction (audited, and announced
 //! to gates with `SnapshotChanged`).
 
-use super::{KeyError, KeyRecord, KeyState, file, insert, records};
 use crate::auth::Actor;
 use crate::db::ts;
+use crate::keys::{KeyError, KeyRecord, KeyState, file, insert, records};
 use crate::{audit, changes};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::api::gate::ChangeEvent;
@@ -103,7 +103,7 @@ pub fn ensure_active(
     data_dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<KeyRecord, KeyError> {
-    if let Some(key) = super::active(tx)? {
+    if let Some(key) = crate::keys::active(tx)? {
         file::load(data_dir, key.key_id, &key.public_key)?;
         return Ok(key);
     }
@@ -190,7 +190,7 @@ pub fn activate(
     check_activate(key)?;
     // Refuse before switching if the secret is not usable.
     file::load(data_dir, key.key_id, &key.public_key)?;
-    let previous = super::active(tx)?;
+    let previous = crate::keys::active(tx)?;
     tx.execute(
         "UPDATE signing_keys SET state = 'published' WHERE state = 'active'",
         [],
