@@ -69,6 +69,8 @@ pub struct KioskLedger {
     pub permit_slips: Vec<gatehouse_credential::api::print::PermitSlip>,
     /// What the kiosk reported of each slip: (job, result).
     pub print_results: Vec<(i64, gatehouse_credential::api::print::PrintResult)>,
+    /// How many times the kiosk has asked for print jobs.
+    pub print_job_polls: u32,
 }
 
 /// What the gate's calls left behind, and how the stub misbehaves.
@@ -753,6 +755,7 @@ async fn muster(State(stub): State<Stub>) -> Response {
 async fn print_jobs(
     State(stub): State<Stub>,
 ) -> Json<Vec<gatehouse_credential::api::print::PermitSlip>> {
+    stub.kiosk().print_job_polls += 1;
     for _ in 0..10 {
         let slips = std::mem::take(&mut stub.kiosk().permit_slips);
         if !slips.is_empty() {

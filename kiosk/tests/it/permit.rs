@@ -84,9 +84,29 @@ async fn a_permit_sent_by_the_desk_comes_out_of_the_kiosk_printer_once() {
     assert_eq!(rasters.len(), 1, "one QR image");
     assert_eq!(decode::rqrr(decode::raster_gray(rasters[0])), credential);
     assert!(printout.ends_with_cut());
-    // Taken once: nothing more comes out.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Taken once: nothing more comes out. Once the kiosk has begun a second poll after the
+    // one that handed the slip over, the poll between has answered and the slip is done with.
+    let taken_by = stub.kiosk().print_job_polls;
+    for _ in 0..500 {
+        if stub.kiosk().print_job_polls >= taken_by + 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        stub.kiosk().print_job_polls >= taken_by + 2,
+        "the kiosk asked for print jobs again"
+    );
     assert_eq!(stub.kiosk().print_results.len(), 1);
+    assert_eq!(
+        read(&kiosk.printed())
+            .unwrap()
+            .text()
+            .matches("物品放行单 GOODS RELEASE PERMIT")
+            .count(),
+        1,
+        "one slip on the paper"
+    );
 }
 
 #[test]
