@@ -743,11 +743,9 @@ pub fn declare_lost(
     get(tx, card_id)
 }
 
-/// A worker card not back at the desk, for the desk's outstanding list.
+/// Whose a worker card not back is, and whom to call about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Outstanding {
-    /// The card.
-    pub card: Card,
+pub struct CardOut {
     /// The renovation's id.
     pub renovation_id: i64,
     /// The renovation's kiosk code.
@@ -758,13 +756,23 @@ pub struct Outstanding {
     pub holder_masked: String,
     /// The renovation's last day (as extended).
     pub renovation_end: NaiveDate,
-    /// Whether the card's end has passed (the renovation's end with extensions; a revoked
-    /// card keeps its end): it should be back.
-    pub overdue: bool,
     /// The contractor, to call about an overdue card.
     pub contractor: Option<String>,
     /// The site supervisor's phone, for an overdue card only (the desk calls it).
     pub contact_phone: Option<String>,
+}
+
+/// A worker card not back at the desk, for the desk's outstanding list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Outstanding {
+    /// The card.
+    pub card: Card,
+    /// Whose it is.
+    #[serde(flatten)]
+    pub out: CardOut,
+    /// Whether the card's end has passed (the renovation's end with extensions; a revoked
+    /// card keeps its end): it should be back.
+    pub overdue: bool,
 }
 
 /// Whether a card not back is overdue at `now`: past the end it was valid to — the
@@ -837,16 +845,18 @@ pub fn outstanding_page(
         Ok((
             Outstanding {
                 card,
-                renovation_id: r.get("renovation_id")?,
-                renovation_code: r.get("renovation_code")?,
-                unit_label: r.get("label")?,
-                holder_masked: name
-                    .map(|n| super::privacy::mask_name(&n))
-                    .unwrap_or_default(),
-                renovation_end: NaiveDate::MIN,
+                out: CardOut {
+                    renovation_id: r.get("renovation_id")?,
+                    renovation_code: r.get("renovation_code")?,
+                    unit_label: r.get("label")?,
+                    holder_masked: name
+                        .map(|n| super::privacy::mask_name(&n))
+                        .unwrap_or_default(),
+                    renovation_end: NaiveDate::MIN,
+                    contractor: r.get("contractor")?,
+                    contact_phone: None,
+                },
                 overdue: false,
-                contractor: r.get("contractor")?,
-                contact_phone: None,
             },
             end,
             r.get::<_, Option<String>>("supervisor_phone")?,
@@ -855,11 +865,11 @@ pub fn outstanding_page(
     let mut list = Vec::new();
     for row in rows {
         let (mut o, end, phone) = row?;
-        o.renovation_end = end
+        o.out.renovation_end = end
             .parse()
             .map_err(|_| DeskError::invalid("invalid", "a stored end date is unreadable"))?;
         o.overdue = is_overdue(&o.card, now);
-        o.contact_phone = phone.filter(|_| o.overdue);
+        o.out.contact_phone = phone.filter(|_| o.overdue);
         list.push(o);
     }
     list.sort_by_key(|o| !o.overdue);
@@ -898,20 +908,9 @@ pub fn overdue_of(
 pub struct OverdueAlarm {
     /// The card still out.
     pub card_id: u32,
-    /// Its renovation.
-    pub renovation_id: i64,
-    /// The renovation's kiosk code.
-    pub renovation_code: String,
-    /// The unit.
-    pub unit_label: String,
-    /// The worker's masked name.
-    pub holder_masked: String,
-    /// The renovation's last day (as extended).
-    pub renovation_end: NaiveDate,
-    /// The contractor.
-    pub contractor: Option<String>,
-    /// The site supervisor's phone, to call.
-    pub contact_phone: Option<String>,
+    /// Whose it is.
+    #[serde(flatten)]
+    pub out: CardOut,
     /// When the server noticed it.
     pub raised_at: DateTime<Utc>,
 }
@@ -928,14 +927,14 @@ pub fn overdue_alarms(tx: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Ove
                 "INSERT INTO overdue_cards (card_id, renovation_id, raised_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(card_id) DO NOTHING",
             )?
-            .execute(params![o.card.card_id, o.renovation_id, ts(now)])?;
+            .execute(params![o.card.card_id, o.out.renovation_id, ts(now)])?;
         if raised == 1 {
             audit::record(
                 tx,
                 &system,
                 "card.overdue",
                 &format!("card:{}", o.card.card_id),
-                serde_json::json!({"renovation": o.renovation_id, "end": o.renovation_end}),
+                serde_json::json!({"renovation": o.out.renovation_id, "end": o.out.renovation_end}),
                 now,
             )?;
         }
@@ -949,13 +948,7 @@ pub fn overdue_alarms(tx: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<Ove
         if seen.is_none() {
             shown.push(OverdueAlarm {
                 card_id: o.card.card_id,
-                renovation_id: o.renovation_id,
-                renovation_code: o.renovation_code,
-                unit_label: o.unit_label,
-                holder_masked: o.holder_masked,
-                renovation_end: o.renovation_end,
-                contractor: o.contractor,
-                contact_phone: o.contact_phone,
+                out: o.out,
                 raised_at,
             });
         }

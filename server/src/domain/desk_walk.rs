@@ -619,7 +619,7 @@ fn an_overdue_card_raises_one_alarm_and_blocks_new_cards_until_a_manager_overrid
     let alarms = card::overdue_alarms(&w.conn, w.now).unwrap();
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     assert_eq!(alarms[0].card_id, revoked);
-    assert_eq!(alarms[0].contact_phone.as_deref(), Some("13812345678"));
+    assert_eq!(alarms[0].out.contact_phone.as_deref(), Some("13812345678"));
     let audits = w.audit_count();
     w.now += Duration::minutes(10);
     assert_eq!(card::overdue_alarms(&w.conn, w.now).unwrap().len(), 1);

@@ -166,18 +166,9 @@ pub struct VisitRecord {
     pub visitor_id: i64,
     /// The pass, if one was issued.
     pub card_id: Option<u32>,
-    /// Masked name (empty once purged).
-    pub name_masked: String,
-    /// The unit visited.
-    pub unit_label: String,
-    /// Masked host name.
-    pub host_masked: Option<String>,
-    /// Why.
-    pub purpose: String,
-    /// How many.
-    pub party_size: u8,
-    /// When registered (UTC).
-    pub registered_at: DateTime<Utc>,
+    /// Who, where, why.
+    #[serde(flatten)]
+    pub visit: super::visitor::Visit,
     /// When signed out (UTC), if they were.
     pub signed_out_at: Option<DateTime<Utc>>,
     /// Who registered them (`kiosk:…` or `desk:…`).
@@ -200,14 +191,7 @@ fn visit(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRecord> {
     Ok(VisitRecord {
         visitor_id: r.get("id")?,
         card_id: r.get("card_id")?,
-        name_masked: masked(r.get("name")?),
-        unit_label: r.get("label")?,
-        host_masked: r
-            .get::<_, Option<String>>("host_name")?
-            .map(|h| privacy::mask_name(&h)),
-        purpose: r.get::<_, Option<String>>("purpose")?.unwrap_or_default(),
-        party_size: r.get("party_size")?,
-        registered_at: instant(r, "registered_at")?,
+        visit: super::visitor::Visit::from_row(r)?,
         signed_out_at: opt_instant(r, "signed_out_at")?,
         registered_by: r.get("registered_by")?,
     })
@@ -271,13 +255,13 @@ pub fn visitors_csv(conn: &Connection, tz: Tz, period: &Period) -> DeskResult<St
     period_csv(conn, &sql, period, &header, |r| {
         let v = visit(r)?;
         Ok(vec![
-            local(tz, v.registered_at),
+            local(tz, v.visit.registered_at),
             v.card_id.map(|c| c.to_string()).unwrap_or_default(),
-            v.name_masked,
-            v.unit_label,
-            v.host_masked.unwrap_or_default(),
-            v.purpose,
-            v.party_size.to_string(),
+            v.visit.name_masked,
+            v.visit.unit_label,
+            v.visit.host_masked.unwrap_or_default(),
+            v.visit.purpose,
+            v.visit.party_size.to_string(),
             v.signed_out_at.map(|t| local(tz, t)).unwrap_or_default(),
             v.registered_by,
         ])

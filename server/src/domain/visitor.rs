@@ -518,16 +518,10 @@ pub fn sign_out(
     Ok((c, name.map(|n| privacy::mask_name(&n)).unwrap_or_default()))
 }
 
-/// A visitor on site now, masked.
+/// A visit as staff see it, names masked: who, where, why, how many, since when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct OnSite {
-    /// The visitor's id.
-    pub visitor_id: i64,
-    /// The pass.
-    pub card_id: u32,
-    /// The pass's short id.
-    pub short_id: String,
-    /// Masked name.
+pub struct Visit {
+    /// Masked name (empty once purged).
     pub name_masked: String,
     /// The unit visited.
     pub unit_label: String,
@@ -539,6 +533,39 @@ pub struct OnSite {
     pub party_size: u8,
     /// When registered (UTC).
     pub registered_at: DateTime<Utc>,
+}
+
+impl Visit {
+    /// The visit of a row with the columns `name`, `label`, `host_name`, `purpose`,
+    /// `party_size` and `registered_at`.
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
+        let mask = |column| {
+            r.get::<_, Option<String>>(column)
+                .map(|n| n.map(|n| privacy::mask_name(&n)))
+        };
+        Ok(Visit {
+            name_masked: mask("name")?.unwrap_or_default(),
+            unit_label: r.get("label")?,
+            host_masked: mask("host_name")?,
+            purpose: r.get::<_, Option<String>>("purpose")?.unwrap_or_default(),
+            party_size: r.get("party_size")?,
+            registered_at: instant(r, "registered_at")?,
+        })
+    }
+}
+
+/// A visitor on site now, masked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OnSite {
+    /// The visitor's id.
+    pub visitor_id: i64,
+    /// The pass.
+    pub card_id: u32,
+    /// The pass's short id.
+    pub short_id: String,
+    /// Who, where, why.
+    #[serde(flatten)]
+    pub visit: Visit,
     /// When the pass ends.
     pub not_after: DateTime<Utc>,
 }
@@ -553,19 +580,11 @@ pub fn on_site(conn: &Connection, now: DateTime<Utc>) -> DeskResult<Vec<OnSite>>
          WHERE c.state = 'active' AND c.not_after > ?1 ORDER BY v.registered_at",
     )?;
     let rows = stmt.query_map(params![now_minute], |r| {
-        let name: Option<String> = r.get("name")?;
-        let host: Option<String> = r.get("host_name")?;
-
         Ok(OnSite {
             visitor_id: r.get("visitor_id")?,
             card_id: r.get("card_id")?,
             short_id: r.get("short_id")?,
-            name_masked: name.map(|n| privacy::mask_name(&n)).unwrap_or_default(),
-            unit_label: r.get("label")?,
-            host_masked: host.map(|h| privacy::mask_name(&h)),
-            purpose: r.get::<_, Option<String>>("purpose")?.unwrap_or_default(),
-            party_size: r.get("party_size")?,
-            registered_at: instant(r, "registered_at")?,
+            visit: Visit::from_row(r)?,
             not_after: UtcMinute(r.get("not_after")?).to_datetime(),
         })
     })?;

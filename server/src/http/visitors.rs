@@ -247,7 +247,7 @@ pub async fn visits_page(
         before.as_deref(),
         move |tz, today| Ok((q.range.period(tz, today)?, q)),
         |c, period, q, before, limit| history::visits(c, period, q.q.as_deref(), before, limit),
-        |v| (v.registered_at, v.visitor_id),
+        |v| (v.visit.registered_at, v.visitor_id),
     )
     .await
 }

@@ -74,8 +74,8 @@ async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Marku
                      th { (v.t("发卡", "Since")) } th { (v.t("完工", "Ends")) } th { (v.t("逾期", "Overdue")) } }
                 @for o in &cards {
                     tr data-card=(o.card.card_id) {
-                        td { "#" (o.card.card_id) } td { (o.renovation_code) } td { (o.unit_label) } td { (o.holder_masked) }
-                        td { (v.time(o.card.issued_at)) } td { (v.date(o.renovation_end)) }
+                        td { "#" (o.card.card_id) } td { (o.out.renovation_code) } td { (o.out.unit_label) } td { (o.out.holder_masked) }
+                        td { (v.time(o.card.issued_at)) } td { (v.date(o.out.renovation_end)) }
                         (overdue_cell(&v, o.overdue))
                     }
                 }
@@ -86,8 +86,8 @@ async fn handover_page(v: Viewer, State(state): State<AppState>) -> Result<Marku
                      th { (v.t("登记", "Since")) } th { (v.t("有效至", "Valid until")) } }
                 @for p in &visitors {
                     tr data-card=(p.card_id) {
-                        td { (p.short_id) } td { (p.name_masked) } td { (p.party_size) } td { (p.unit_label) }
-                        td { (v.time(p.registered_at)) } td { (v.time(p.not_after)) }
+                        td { (p.short_id) } td { (p.visit.name_masked) } td { (p.visit.party_size) } td { (p.visit.unit_label) }
+                        td { (v.time(p.visit.registered_at)) } td { (v.time(p.not_after)) }
                     }
                 }
             }

@@ -31,11 +31,11 @@ pub(super) async fn outstanding_page(
                      th { (v.t("状态", "State")) } th { (v.t("完工", "Ends")) } th { (v.t("逾期", "Overdue")) } th { (v.t("施工单位电话", "Contractor phone")) } }
                 @for o in &list {
                     tr data-card=(o.card.card_id) {
-                        td { "#" (o.card.card_id) } td { a href={ "/desk/renovations/" (o.renovation_id) } { (o.renovation_code) } }
-                        td { (o.unit_label) } td { (o.holder_masked) } td { (super::renovations::card_state(&v, o.card.state)) }
-                        td { (v.date(o.renovation_end)) }
+                        td { "#" (o.card.card_id) } td { a href={ "/desk/renovations/" (o.out.renovation_id) } { (o.out.renovation_code) } }
+                        td { (o.out.unit_label) } td { (o.out.holder_masked) } td { (super::renovations::card_state(&v, o.card.state)) }
+                        td { (v.date(o.out.renovation_end)) }
                         @if o.overdue { td.unmet { (v.t("逾期", "overdue")) } } @else { td { "—" } }
-                        td { (o.contractor.clone().unwrap_or_default()) " " (o.contact_phone.clone().unwrap_or_default()) }
+                        td { (o.out.contractor.clone().unwrap_or_default()) " " (o.out.contact_phone.clone().unwrap_or_default()) }
                     }
                 }
             }
@@ -51,9 +51,9 @@ pub fn outstanding_to_csv(list: &[Outstanding]) -> String {
     for o in list {
         let row = [
             o.card.card_id.to_string(),
-            o.renovation_code.clone(),
-            o.unit_label.clone(),
-            o.holder_masked.clone(),
+            o.out.renovation_code.clone(),
+            o.out.unit_label.clone(),
+            o.out.holder_masked.clone(),
             o.card.state.as_str().to_owned(),
             o.card.not_after.to_rfc3339(),
             o.overdue.to_string(),

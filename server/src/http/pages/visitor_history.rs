@@ -56,8 +56,8 @@ pub(super) async fn history_page(
                              th { (v.t("事由", "Purpose")) } th { (v.t("人数", "Party")) } th { (v.t("通行证", "Pass")) } th { (v.t("签离", "Signed out")) } }
                         @for x in visits {
                             tr data-visitor=(x.visitor_id) {
-                                td { (v.time(x.registered_at)) } td { (x.name_masked) } td { (x.unit_label) }
-                                td { (x.host_masked.clone().unwrap_or_default()) } td { (x.purpose) } td { (x.party_size) }
+                                td { (v.time(x.visit.registered_at)) } td { (x.visit.name_masked) } td { (x.visit.unit_label) }
+                                td { (x.visit.host_masked.clone().unwrap_or_default()) } td { (x.visit.purpose) } td { (x.visit.party_size) }
                                 td { @if let Some(c) = x.card_id { "#" (c) } }
                                 td { @match x.signed_out_at { Some(t) => (v.time(t)), None => span.unmet { (v.t("未签离", "not signed out")) } } }
                             }

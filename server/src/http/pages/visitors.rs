@@ -72,9 +72,9 @@ pub(super) async fn visitors_page(
                      th { (v.t("人数", "Party")) } th { (v.t("登记", "Registered")) } th { (v.t("有效至", "Until")) } th {} }
                 @for x in &list {
                     tr data-card=(x.card_id) {
-                        td { (x.name_masked) } td { (x.unit_label) } td { (x.host_masked.clone().unwrap_or_default()) } td { (x.purpose) }
-                        td { (x.party_size) } td { (v.time(x.registered_at)) } td { (v.time(x.not_after)) }
-                        td { (sign_out(&v, x.card_id, &x.name_masked)) }
+                        td { (x.visit.name_masked) } td { (x.visit.unit_label) } td { (x.visit.host_masked.clone().unwrap_or_default()) } td { (x.visit.purpose) }
+                        td { (x.visit.party_size) } td { (v.time(x.visit.registered_at)) } td { (v.time(x.not_after)) }
+                        td { (sign_out(&v, x.card_id, &x.visit.name_masked)) }
                     }
                 }
             }
