@@ -3,6 +3,7 @@
 
 use super::*;
 use chrono::NaiveDate;
+use expect_test::expect;
 use gatehouse_credential::api::gate::{Change, RevocationReason};
 use gatehouse_credential::{
     BuildingScope, Claims, KeyId, Signer, WorkCalendar, ZoneClass, ZoneClasses,
@@ -344,7 +345,7 @@ fn normalise(s: &str) -> String {
 }
 
 /// Compares transcripts line by line, ignoring indentation.
-fn expect(actual: &str, expected: &str) {
+fn expect_lines(actual: &str, expected: &str) {
     assert_eq!(
         normalise(actual),
         normalise(expected),
@@ -364,18 +365,16 @@ fn valid_pass_opens_for_the_pulse_journal_first() {
         ",
         true,
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => admit card=7
-        0ms journal admitted card=7
-        0ms relay unlocked
-        0ms led granted
+    expect![[r#"
+           0ms relay locked
+           0ms => admit card=7
+           0ms journal admitted card=7
+           0ms relay unlocked
+           0ms led granted
         1000ms led off
         3000ms relay locked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -394,7 +393,7 @@ fn each_denial_has_its_own_reason() {
         let t = play(gate(), &format!("0s scan {name}"));
         let reason = expected.split_whitespace().nth(2).unwrap();
         let card = expected.split_whitespace().nth(3).map(|c| format!(" {c}"));
-        expect(
+        expect_lines(
             &t,
             &format!(
                 "0ms relay locked\n0ms {expected}\n0ms journal denied reason={reason}{}",
@@ -417,7 +416,7 @@ fn revocations_from_sync_deny_with_their_reason() {
                 "
             ),
         );
-        expect(
+        expect_lines(
             &t,
             &format!(
                 "
@@ -454,12 +453,10 @@ fn schedule_and_blackout_use_the_estate_time_zone() {
     );
     // 12:30 local is the lunch break, 14:00 local is open, Saturday is closed, and on
     // 2026-12-01 the card has ended (the blackout is checked after the window).
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => deny outside_hours card=7
-        0ms journal denied reason=outside_hours card=7
+    expect![[r#"
+           0ms relay locked
+           0ms => deny outside_hours card=7
+           0ms journal denied reason=outside_hours card=7
         10000ms => admit card=7
         10000ms journal admitted card=7
         10000ms relay unlocked
@@ -470,8 +467,8 @@ fn schedule_and_blackout_use_the_estate_time_zone() {
         30000ms journal denied reason=outside_hours card=7
         40000ms => deny expired card=7
         40000ms journal denied reason=expired card=7
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -489,20 +486,18 @@ fn extension_keeps_a_card_working_past_its_printed_end() {
         10s scan worker
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => deny expired card=7
-        0ms journal denied reason=expired card=7
+    expect![[r#"
+           0ms relay locked
+           0ms => deny expired card=7
+           0ms journal denied reason=expired card=7
         2000ms => admit card=7
         2000ms journal admitted card=7
         2000ms relay unlocked
         5000ms relay locked
         10000ms => deny blackout card=7
         10000ms journal denied reason=blackout card=7
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -518,19 +513,17 @@ fn anti_passback_soft_flags_hard_denies_and_annulment_resets_it() {
         60s scan visitor
         ",
     );
-    expect(
-        &soft,
-        "
-        0ms relay locked
-        0ms => admit card=8
-        0ms journal admitted card=8
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms => admit card=8
+           0ms journal admitted card=8
+           0ms relay unlocked
         3000ms relay locked
         60000ms => admit card=8
         60000ms journal admitted flag=anti_passback card=8
         60000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&soft);
     p.anti_passback = AntiPassback::Hard;
     let hard = play(
         Gate::new(p, synced()),
@@ -545,13 +538,11 @@ fn anti_passback_soft_flags_hard_denies_and_annulment_resets_it() {
         ",
     );
     // The first admit is annulled (the door never opened), so the second is no passback.
-    expect(
-        &hard,
-        "
-        0ms relay locked
-        0ms => admit card=8
-        0ms journal admitted card=8
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms => admit card=8
+           0ms journal admitted card=8
+           0ms relay unlocked
         3000ms relay locked
         3000ms journal passage_annulled card=8
         5000ms => admit card=8
@@ -568,8 +559,8 @@ fn anti_passback_soft_flags_hard_denies_and_annulment_resets_it() {
         660000ms => admit card=8
         660000ms journal admitted card=8
         660000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&hard);
 }
 
 /// Decisions, flags and annulments only: what anti-passback changes.
@@ -709,13 +700,11 @@ fn the_journal_records_the_direction_of_every_scan() {
         14s tick
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => admit card=8
-        0ms journal admitted card=8 in
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms => admit card=8
+           0ms journal admitted card=8 in
+           0ms relay unlocked
         3000ms relay locked
         5000ms => deny anti_passback card=8
         5000ms journal denied reason=anti_passback card=8 in
@@ -724,8 +713,8 @@ fn the_journal_records_the_direction_of_every_scan() {
         10000ms relay unlocked
         13000ms relay locked
         13000ms journal passage_annulled card=8 out
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -741,13 +730,11 @@ fn lockdown_denies_valid_cards_and_locks_an_open_relay() {
         10s scan visitor
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => admit card=8
-        0ms journal admitted card=8
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms => admit card=8
+           0ms journal admitted card=8
+           0ms relay unlocked
         1000ms relay locked
         1000ms journal passage_annulled card=8
         2000ms => deny lockdown card=8
@@ -758,8 +745,8 @@ fn lockdown_denies_valid_cards_and_locks_an_open_relay() {
         10000ms => admit card=8
         10000ms journal admitted card=8
         10000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -773,23 +760,23 @@ fn order_revocation_before_window_before_zone() {
         1s scan expired
         ",
     );
-    expect(
-        &t,
-        "0ms relay locked
-         1000ms => deny lost card=9
-         1000ms journal denied reason=lost card=9",
-    );
+    expect![[r#"
+           0ms relay locked
+        1000ms => deny lost card=9
+        1000ms journal denied reason=lost card=9
+    "#]]
+    .assert_eq(&t);
     let mut p = policy();
     p.zone.building = 5;
     let t = play(Gate::new(p, synced()), "0s scan expired\n1s scan visitor");
-    expect(
-        &t,
-        "0ms relay locked
-         0ms => deny expired card=9
-         0ms journal denied reason=expired card=9
-         1000ms => deny wrong_zone card=8
-         1000ms journal denied reason=wrong_zone card=8",
-    );
+    expect![[r#"
+           0ms relay locked
+           0ms => deny expired card=9
+           0ms journal denied reason=expired card=9
+        1000ms => deny wrong_zone card=8
+        1000ms journal denied reason=wrong_zone card=8
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -805,17 +792,15 @@ fn door_forced_held_open_and_exit_button() {
         60s  door closed
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms journal alarm alarm=door_forced
+    expect![[r#"
+           0ms relay locked
+           0ms journal alarm alarm=door_forced
         10000ms relay unlocked
         10000ms journal exit_request
         13000ms relay locked
         41000ms journal alarm alarm=door_held_open
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -832,11 +817,9 @@ fn untrusted_clock_denies_time_dependent_but_keeps_revocations_and_certain_expir
         6s  scan worker
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms journal alarm alarm=untrusted_clock
+    expect![[r#"
+           0ms relay locked
+           0ms journal alarm alarm=untrusted_clock
         1000ms => deny untrusted_clock card=8
         1000ms journal denied reason=untrusted_clock card=8
         3000ms => deny lost card=8
@@ -847,8 +830,8 @@ fn untrusted_clock_denies_time_dependent_but_keeps_revocations_and_certain_expir
         6000ms => admit card=7
         6000ms journal admitted card=7
         6000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
     let mut p = policy();
     p.clock_policy = ClockPolicy::AssumeLastTrusted;
     let t = play(
@@ -859,16 +842,14 @@ fn untrusted_clock_denies_time_dependent_but_keeps_revocations_and_certain_expir
         1s  scan visitor
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms journal alarm alarm=untrusted_clock
+    expect![[r#"
+           0ms relay locked
+           0ms journal alarm alarm=untrusted_clock
         1000ms => admit card=8
         1000ms journal admitted card=8
         1000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -881,14 +862,12 @@ fn remote_unlock_only_for_this_gate_and_only_when_fresh() {
         2s  remote_unlock gate-1 5 sent 1s
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
+    expect![[r#"
+           0ms relay locked
         2000ms journal remote_unlock
         2000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -1250,13 +1229,11 @@ fn fire_alarm_releases_before_journalling_and_holds_until_it_clears() {
     // The relay moves before the alarm entry; the pulse of the earlier admit does not lock
     // the released door at 3 s; scans and the exit button are journalled and change nothing;
     // an open door raises no held-open alarm; lockdown cannot hold it; the clear relocks.
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => admit card=8
-        0ms journal admitted card=8
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms => admit card=8
+           0ms journal admitted card=8
+           0ms relay unlocked
         1000ms relay unlocked
         1000ms journal alarm alarm=fire_alarm
         1000ms report fire_alarm active
@@ -1266,8 +1243,8 @@ fn fire_alarm_releases_before_journalling_and_holds_until_it_clears() {
         90000ms journal alarm alarm=fire_alarm_cleared
         90000ms relay locked
         90000ms report fire_alarm cleared
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -1287,13 +1264,11 @@ fn a_latched_fire_release_waits_for_a_reset_after_the_alarm_clears() {
         15s tick
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms relay unlocked
-        0ms journal alarm alarm=fire_alarm
-        0ms report fire_alarm active
+    expect![[r#"
+           0ms relay locked
+           0ms relay unlocked
+           0ms journal alarm alarm=fire_alarm
+           0ms report fire_alarm active
         1000ms => reset false
         2000ms journal alarm alarm=fire_alarm_cleared
         2000ms report fire_alarm cleared
@@ -1307,8 +1282,8 @@ fn a_latched_fire_release_waits_for_a_reset_after_the_alarm_clears() {
         9000ms relay unlocked
         12000ms relay locked
         12000ms journal passage_annulled card=8
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -1324,12 +1299,10 @@ fn a_door_off_the_escape_route_only_journals_the_fire_alarm() {
         9s  fire off
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms journal alarm alarm=fire_alarm
-        0ms report fire_alarm active
+    expect![[r#"
+           0ms relay locked
+           0ms journal alarm alarm=fire_alarm
+           0ms report fire_alarm active
         1000ms => admit card=8
         1000ms journal admitted card=8
         1000ms relay unlocked
@@ -1337,8 +1310,8 @@ fn a_door_off_the_escape_route_only_journals_the_fire_alarm() {
         4000ms journal passage_annulled card=8
         9000ms journal alarm alarm=fire_alarm_cleared
         9000ms report fire_alarm cleared
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -1354,10 +1327,8 @@ fn evacuation_outranks_lockdown_and_survives_a_restart() {
         9s  tick
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
+    expect![[r#"
+           0ms relay locked
         1000ms relay unlocked
         2000ms => deny lockdown card=8
         2000ms journal denied reason=lockdown card=8
@@ -1365,8 +1336,8 @@ fn evacuation_outranks_lockdown_and_survives_a_restart() {
         4000ms relay unlocked
         4000ms journal exit_request
         7000ms relay locked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
     // The evacuation is part of the saved sync state: a gate restarted while it lasts locks
     // first, then releases at once, with no server.
     let mut g = gate();
@@ -1384,17 +1355,15 @@ fn evacuation_outranks_lockdown_and_survives_a_restart() {
         Gate::new(policy(), g.synced().clone()),
         "1s fire on\n2s fire off",
     );
-    expect(
-        &restarted,
-        "
-        0ms relay locked
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms relay unlocked
         1000ms journal alarm alarm=fire_alarm
         1000ms report fire_alarm active
         2000ms journal alarm alarm=fire_alarm_cleared
         2000ms report fire_alarm cleared
-        ",
-    );
+    "#]]
+    .assert_eq(&restarted);
 }
 
 #[test]
@@ -1407,15 +1376,13 @@ fn a_snapshot_starts_and_ends_an_evacuation() {
         2s  evacuation on
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms relay unlocked
+    expect![[r#"
+           0ms relay locked
+           0ms relay unlocked
         1000ms relay locked
         2000ms relay unlocked
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 #[test]
@@ -1436,15 +1403,13 @@ fn a_turnstile_lane_pulses_one_relay_per_direction() {
         5s   fire off
         ",
     );
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms exit relay locked
-        0ms => admit card=8
-        0ms journal admitted card=8 in
-        0ms relay unlocked
-        300ms relay locked
+    expect![[r#"
+           0ms relay locked
+           0ms exit relay locked
+           0ms => admit card=8
+           0ms journal admitted card=8 in
+           0ms relay unlocked
+         300ms relay locked
         1000ms => admit card=8
         1000ms journal admitted card=8 out
         1000ms exit relay unlocked
@@ -1461,8 +1426,8 @@ fn a_turnstile_lane_pulses_one_relay_per_direction() {
         5000ms relay locked
         5000ms exit relay locked
         5000ms report fire_alarm cleared
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
 }
 
 /// A gate configured for goods checks.
@@ -1479,25 +1444,24 @@ fn goods_gate() -> Gate {
 #[test]
 fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard() {
     let t = play(goods_gate(), "0s scan permit\n1s scan permit\n5s tick");
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => deny goods_permit card=15
-        0ms journal denied reason=goods_permit card=15
+    expect![[r#"
+           0ms relay locked
+           0ms => deny goods_permit card=15
+           0ms journal denied reason=goods_permit card=15
         1000ms => deny goods_permit card=15
         1000ms journal denied reason=goods_permit card=15
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
     // Verified like any credential: an expired permit is reported as expired.
     let t = play(goods_gate(), "0s scan permit_expired");
-    expect(
+    // Every line is at 0 ms: expect-test would take the aligned times for indentation.
+    expect_lines(
         &t,
         "0ms relay locked\n0ms => deny expired card=15\n0ms journal denied reason=expired card=15",
     );
     // An ordinary door: a permit is no door pass.
     let t = play(gate(), "0s scan permit");
-    expect(
+    expect_lines(
         &t,
         "0ms relay locked\n0ms => deny wrong_zone card=15\n0ms journal denied reason=wrong_zone card=15",
     );
@@ -1509,16 +1473,14 @@ fn a_goods_permit_never_opens_and_a_goods_check_gate_journals_it_for_the_guard()
 #[test]
 fn a_permit_at_a_goods_check_gate_shows_seen_not_denied() {
     let t = play_with(goods_gate(), "0s scan permit\n5s tick", true);
-    expect(
-        &t,
-        "
-        0ms relay locked
-        0ms => deny goods_permit card=15
-        0ms journal denied reason=goods_permit card=15
-        0ms led seen
+    expect![[r#"
+           0ms relay locked
+           0ms => deny goods_permit card=15
+           0ms journal denied reason=goods_permit card=15
+           0ms led seen
         1000ms led off
-        ",
-    );
+    "#]]
+    .assert_eq(&t);
     // Anything else refused there is still a refusal: red and the buzzer.
     let t = play_with(goods_gate(), "0s scan permit_expired", true);
     assert!(t.contains("led denied"), "{t}");

@@ -1,6 +1,6 @@
 //! Transcripts of the door's main sequences, kept as text next to the script that makes them
-//! (`UPDATE_EXPECT=1 cargo test -p gatehouse-gate core::transcripts` re-blesses them after a
-//! deliberate change; read the diff before committing it). Each line is the time, then what
+//! (`UPDATE_EXPECT=1 cargo test -p gatehouse-gate core::` re-blesses them, and those of
+//! `tests.rs`, after a deliberate change; read the diff before committing it). Each line is the time, then what
 //! the core decided (`=>`) or asked the shell to do, in the order the shell does it.
 
 use super::tests::{gate, play, play_with, policy, synced};
