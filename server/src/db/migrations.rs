@@ -1,4 +1,4 @@
-//! Every schema change, in order. Append new migrations at the END of [`MIGRATION_LIST`]; never
+//! Every schema change, in order. Append new migrations at the END of `MIGRATION_LIST`; never
 //! edit or reorder one that has been committed (databases in the field have applied it).
 
 use rusqlite_migration::{M, Migrations};

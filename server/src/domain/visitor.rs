@@ -325,7 +325,7 @@ pub enum Arrival {
 /// Registers a visitor and issues a pass; refused (neutrally at the kiosk) for a deny-listed
 /// visitor, a refusal committed with the desk alarm it may raise. A walk-in under
 /// [`WalkInApproval::Host`] is recorded as pending and answered 409 `host_approval_pending`
-/// until the desk approves the visit ([`approve`]).
+/// until the desk approves the visit ([`decide`]).
 pub fn register(
     tx: &Connection,
     signer: &SigningKeys,

@@ -6,7 +6,7 @@
 //! - `retired`: gates drop it at their next snapshot; its secret file is deleted and its id
 //!   (0–15) may be given to a new key.
 //!
-//! The secret of each key is a file in the data directory ([`file`]); the state and public half
+//! The secret of each key is a file in the data directory ([`mod@file`]); the state and public half
 //! are rows of `signing_keys`. The database is the one source of truth and is read inside every
 //! transaction that signs or verifies, so `gatehouse-server keys …` — another process on the
 //! same database — takes effect in a running server at its very next transaction, with no

@@ -1,6 +1,6 @@
 //! Keys and radios at the desk: the register, lending, losses, owners' unit keys handed over
 //! at move-in, the printable sheet of QR labels, and the overdue alarm line on every page.
-//! Returns are scanned on the return page (see [`super::return_cards`]).
+//! Returns are scanned on the return page (`/desk/return`).
 
 use super::Viewer;
 use crate::auth::Allow;
