@@ -18,7 +18,7 @@ mod plans;
 
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
@@ -71,6 +71,7 @@ pub struct Db {
     change_seq: watch::Receiver<u64>,
     event_seq: watch::Receiver<i64>,
     batches: Arc<AtomicU64>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Db {
@@ -337,6 +338,8 @@ impl Db {
         };
         let batches = Arc::new(AtomicU64::new(0));
         let counted = batches.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         std::thread::Builder::new()
             .name("gatehouse-db".into())
             .spawn(move || {
@@ -348,6 +351,7 @@ impl Db {
                             Err(_) => break,
                         }
                     }
+                    taken.fetch_sub(batch.len(), Ordering::Relaxed);
                     metrics::histogram!("gatehouse_db_batch_calls").record(batch.len() as f64);
                     run_batch(&mut conn, batch, &signals);
                     if let Some(after) = after_commit.as_mut() {
@@ -362,7 +366,13 @@ impl Db {
             change_seq: seq_rx,
             event_seq: event_rx,
             batches,
+            queued,
         })
+    }
+
+    /// How many calls wait for the database thread: sent, not yet taken into a batch.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// How many batches the database thread has run (each is one commit when it wrote).
@@ -394,7 +404,11 @@ impl Db {
                 let _ = tx.send(result);
             })
         });
-        self.jobs.send(job).map_err(|_| E::from(DbError::Closed))?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(job).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(E::from(DbError::Closed));
+        }
         rx.await.map_err(|_| E::from(DbError::Closed))?
     }
 
@@ -484,6 +498,20 @@ mod tests {
         hold(db).await
     }
 
+    /// Waits until `n` calls wait behind the held one.
+    async fn until_queued(db: &Db, n: usize) {
+        let started = std::time::Instant::now();
+        while db.queued() < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{} of {n} calls queued",
+                db.queued()
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(db.queued(), n);
+    }
+
     /// Holds the database thread inside one call until released, so later calls queue up.
     async fn hold(db: &Db) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
         let (release, held) = std::sync::mpsc::channel::<()>();
@@ -515,7 +543,7 @@ mod tests {
                 tokio::spawn(async move { d.call(move |c| insert(c, v)).await })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        until_queued(&db, 40).await;
         release.send(()).unwrap();
         holder.await.unwrap();
         for call in calls {
@@ -563,7 +591,7 @@ mod tests {
         });
         let d = db.clone();
         let good_after = tokio::spawn(async move { d.call(|c| insert(c, 4)).await });
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        until_queued(&db, 4).await;
         release.send(()).unwrap();
         holder.await.unwrap();
         good.await.unwrap().unwrap();
