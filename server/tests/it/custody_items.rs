@@ -27,6 +27,26 @@ pub(crate) async fn overdue_raised(
         .count()
 }
 
+/// Asks for the overdue items until the answer holds one (a loan's due time has passed), and
+/// returns that first answer.
+pub(crate) async fn until_overdue(app: &TestApp, token: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let alarms = ok(app
+            .get("/api/v1/custody-items/overdue-alarms", Some(token))
+            .await)
+        .await;
+        if !alarms.as_array().unwrap().is_empty() {
+            return alarms;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the loan never became overdue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn register(app: &TestApp, token: &str, body: Value) -> Value {
     ok(app.post("/api/v1/custody-items", Some(token), body).await).await
 }
@@ -93,21 +113,7 @@ async fn a_radio_is_lent_taken_back_by_its_label_and_its_overdue_alarm_is_raised
         .await;
     assert_eq!(error_code(r).await, "item_state", "lent twice");
     // Asked until the second has passed: the first answer that holds the alarm must hold it once.
-    let started = std::time::Instant::now();
-    let alarms = loop {
-        let alarms = ok(app
-            .get("/api/v1/custody-items/overdue-alarms", Some(&desk))
-            .await)
-        .await;
-        if !alarms.as_array().unwrap().is_empty() {
-            break alarms;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the item lent for a second never became overdue"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let alarms = until_overdue(&app, &desk).await;
     assert_eq!(alarms.as_array().unwrap().len(), 1);
     assert_eq!(alarms[0]["code"], code.as_str());
     let again = ok(app
