@@ -441,10 +441,7 @@ fn a_reader_decides_on_its_own_and_a_dropped_gate_leaves_the_relay_locked() {
         &Scanner::Sim(link.clone()),
     ))
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     let app = runtime
         .block_on(Application::build(config, Env::default()))
         .unwrap();
