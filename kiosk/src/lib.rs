@@ -84,7 +84,7 @@ impl Application {
         };
         let (scans, _) = tokio::sync::broadcast::channel(16);
         if let Some(scanner) = config.scanner.clone() {
-            scanner::spawn(scanner, scans.clone());
+            scanner::spawn(scanner, scans.downgrade());
         }
         let state = web::KioskState {
             server,
