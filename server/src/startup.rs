@@ -3,7 +3,7 @@
 
 use crate::auth::{Actor, Role, password};
 use crate::config::Config;
-use crate::db::{Db, DbError};
+use crate::db::{DB_FILE, Db, DbError};
 use crate::domain::staff;
 use crate::state::AppState;
 use std::future::Future;
@@ -12,9 +12,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-
-/// The database file's name inside the data directory.
-use crate::db::DB_FILE;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

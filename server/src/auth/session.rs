@@ -124,8 +124,8 @@ pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// How stale a device's `last_seen_at` may get before a device's next request writes it again: one write
-/// a minute per device, not one per request.
+/// How stale a device's `last_seen_at` may get before its next request writes it again: one
+/// write a minute per device, not one per request.
 pub const LAST_SEEN_RESOLUTION: Duration = Duration::seconds(60);
 
 /// Notes that device `id` called now, at most once per [`LAST_SEEN_RESOLUTION`].

@@ -1,7 +1,7 @@
 //! Gate journal entries: stored exactly once by entry id, listed and exported for staff.
 
 use super::page_size::PageSize;
-use crate::db::{parse_ts, ts};
+use crate::db::{instant, parse_ts, ts};
 use chrono::{DateTime, Utc};
 use gatehouse_credential::Kind;
 use gatehouse_credential::api::gate::{ChangeEvent, GateEvent, JournalEntry};
@@ -240,7 +240,7 @@ pub fn hand_events(
                 id: format!("goods-{id}"),
                 device_id: String::new(),
                 device_name: HANDHELD.to_owned(),
-                at: crate::db::instant(r, "closed_at")?,
+                at: instant(r, "closed_at")?,
                 clock_trusted: true,
                 card_id: Some(id),
                 kind: Some("goods_release".into()),
