@@ -43,10 +43,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         let group = nix::unistd::Pid::from_raw(-(self.cage.id() as i32));
         let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline && matches!(self.cage.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let _ = gatehouse_e2e::process::wait_timeout(&mut self.cage, Duration::from_secs(10));
         let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.cage.wait();
     }

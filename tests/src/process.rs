@@ -199,24 +199,17 @@ impl Running {
     pub fn terminate(mut self, timeout: Duration) -> Result<ExitStatus> {
         signal(&self.child, Signal::SIGTERM)?;
         let start = Instant::now();
-        loop {
-            if let Some(status) = self
-                .child
-                .try_wait()
-                .map_err(HarnessError::io("waiting for exit"))?
-            {
-                return Ok(status);
-            }
-            if start.elapsed() >= timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(HarnessError::Timeout {
-                    what: format!("{} to exit after SIGTERM", self.launch.program.binary()),
-                    waited_ms: start.elapsed().as_millis(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(status) =
+            wait_timeout(&mut self.child, timeout).map_err(HarnessError::io("waiting for exit"))?
+        {
+            return Ok(status);
         }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Err(HarnessError::Timeout {
+            what: format!("{} to exit after SIGTERM", self.launch.program.binary()),
+            waited_ms: start.elapsed().as_millis(),
+        })
     }
 
     /// Kills it with SIGKILL (no chance to clean up) and reaps it.
@@ -233,6 +226,26 @@ impl Running {
         let launch = self.kill9()?;
         Running::start(launch)
     }
+}
+
+/// Waits up to `timeout` for `child` to exit and reaps it; `None` if it is still running.
+/// A helper thread blocks in `waitid(WNOWAIT)`, which wakes at the exit without reaping, so
+/// `try_wait` still gets the status; nothing polls.
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    if let Some(status) = child.try_wait()? {
+        return Ok(Some(status));
+    }
+    let pid = Pid::from_raw(i32::try_from(child.id()).map_err(std::io::Error::other)?);
+    let (exited, exit) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(waitid(
+            Id::Pid(pid),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        ));
+    });
+    let _ = exit.recv_timeout(timeout);
+    child.try_wait()
 }
 
 /// Sends `sig` to a child that has not been reaped yet.
@@ -284,5 +297,33 @@ pub fn refuse_writes(pid: u32, refuse: bool) -> Result<()> {
             what: format!("prlimit of process {pid}"),
             source: std::io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_timeout_answers_at_the_exit_and_leaves_a_running_child_alone() {
+        let mut quick = Command::new("sleep").arg("0.2").spawn().unwrap();
+        let start = Instant::now();
+        let status = wait_timeout(&mut quick, Duration::from_secs(20)).unwrap();
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "answered at the exit, not at the timeout: {:?}",
+            start.elapsed()
+        );
+
+        let mut slow = Command::new("sleep").arg("30").spawn().unwrap();
+        assert_eq!(
+            wait_timeout(&mut slow, Duration::from_millis(200)).unwrap(),
+            None
+        );
+        slow.kill().unwrap();
+        let status = wait_timeout(&mut slow, Duration::from_secs(20)).unwrap();
+        assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+        assert!(slow.try_wait().unwrap().is_some(), "reaped");
     }
 }
